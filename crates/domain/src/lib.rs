@@ -1,0 +1,38 @@
+//! Plugway's domain model: the types and rules every other crate shares.
+//!
+//! Nothing here does I/O. Time and randomness come in through [`Clock`] and
+//! [`IdGenerator`] so that the rules are testable with a fixed clock.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
+pub mod account;
+pub mod clock;
+pub mod ids;
+pub mod otp;
+pub mod phone;
+
+pub use account::{ApiKeyRole, Email, PersonName, Principal, ReferralCode, Role};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use ids::{ApiKeyId, IdGenerator, OtpId, RandomIds, SessionId, TokenId, UserId};
+pub use otp::{OtpCode, OtpPolicy};
+pub use phone::{PhoneError, PhoneNumber, Region};
+
+/// A rule of the domain was broken by input; the message is safe to show a client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    /// The input field at fault, as the client named it.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ValidationError {
+    /// A validation error on `field`.
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The store conformance suite on PostgreSQL (`PLUGWAY_TEST_DATABASE_URL`).
+
+use plugway_store::conformance;
+use plugway_store_postgres::testing::TestDatabase;
+
+macro_rules! conformance_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let Some(db) = TestDatabase::create(stringify!($name)).await else { return };
+                conformance::$name(&db.store).await;
+                db.finish().await;
+            }
+        )*
+    };
+}
+
+conformance::for_each_case!(conformance_tests);

@@ -1,0 +1,85 @@
+//! The SQL that `plugway-store-sqlite` and `plugway-store-postgres` share.
+//!
+//! Both backends accept `$N` placeholders through sqlx and both support
+//! `RETURNING`, `ON CONFLICT` and partial indexes, so one set of queries
+//! serves both. Times are stored as Unix milliseconds (BIGINT) and ids as
+//! text in both schemas for the same reason. The queries are written once in
+//! [`impl_sql_store!`], which each adapter expands over its own concrete pool
+//! type; that keeps the compiler's view concrete (no generic sqlx bounds) and
+//! leaves each adapter free to add backend-specific SQL beside it.
+//! Anything that differs per backend (connection set-up, pragmas, migrations,
+//! locking) lives in the adapter crates.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
+mod macros;
+
+use chrono::{DateTime, TimeZone, Utc};
+use plugway_store::StoreError;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use async_trait::async_trait;
+}
+
+/// A time as stored: Unix milliseconds.
+pub fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// A stored time back as UTC. Out-of-range values (never written by us)
+/// read as the epoch rather than failing the whole row.
+pub fn from_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+/// An optional stored time.
+pub fn from_ms_opt(ms: Option<i64>) -> Option<DateTime<Utc>> {
+    ms.map(from_ms)
+}
+
+/// Parses a stored UUID column; a malformed one is data corruption, reported as such.
+pub fn parse_uuid(text: &str) -> Result<uuid::Uuid, StoreError> {
+    uuid::Uuid::parse_str(text).map_err(|e| StoreError::Other(format!("stored id is not a UUID: {e}")))
+}
+
+/// Maps a driver error onto the port's error. Unique violations become
+/// `Conflict` naming the column family at fault, so callers can tell a
+/// taken phone from a referral-code clash.
+pub fn map_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            // PostgreSQL names the constraint; SQLite only says
+            // "UNIQUE constraint failed: table.column". Look in both.
+            let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
+            let what = ["phone", "referral_code", "token", "api_key"]
+                .into_iter()
+                .find(|k| text.contains(k))
+                .unwrap_or("unique");
+            StoreError::Conflict(what.to_owned())
+        }
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        other => StoreError::Other(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_round_trip_at_millisecond_precision() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 23, 1, 2, 3).unwrap() + chrono::Duration::milliseconds(456);
+        assert_eq!(from_ms(to_ms(t)), t);
+        assert_eq!(from_ms_opt(None), None);
+    }
+
+    #[test]
+    fn bad_uuid_is_an_error_not_a_panic() {
+        assert!(parse_uuid("nope").is_err());
+    }
+}

@@ -1,0 +1,152 @@
+//! The storage port. The API and services speak only these traits; each
+//! database adapter (`plugway-store-sqlite`, `plugway-store-postgres`)
+//! implements them and proves it by running [`conformance`].
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+
+pub mod conformance;
+mod records;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use plugway_domain::{
+    ApiKeyId, Email, OtpId, PersonName, PhoneNumber, ReferralCode, Role, SessionId, TokenId, UserId,
+};
+
+pub use records::*;
+
+/// What a storage call can fail with. Adapters map their driver's errors here.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was hit; the text names it (never user data).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database could not be reached or is shutting down.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else the database reported.
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+/// `Result` with [`StoreError`].
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Accounts and their phones.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Creates an account owning `phone` as its primary phone. An unverified
+    /// claim on the phone by another account is taken over (a verified phone
+    /// proves ownership; an unverified one proves nothing). Fails with
+    /// `Conflict("phone")` when the phone is verified on any account, or
+    /// `Conflict("referral_code")` on a (vanishingly rare) code clash.
+    async fn create_user(&self, user: &NewUser, phone: &PhoneNumber, verified: bool) -> Result<User>;
+    /// The account with this id.
+    async fn find_user(&self, id: UserId) -> Result<Option<User>>;
+    /// The account whose referral code this is.
+    async fn find_user_by_referral_code(&self, code: &ReferralCode) -> Result<Option<User>>;
+    /// Accounts, newest first.
+    async fn list_users(&self, offset: i64, limit: i64) -> Result<Vec<User>>;
+    /// Number of accounts.
+    async fn count_users(&self) -> Result<i64>;
+    /// Replaces name and e-mail.
+    async fn update_profile(&self, id: UserId, name: &PersonName, email: Option<&Email>, now: DateTime<Utc>) -> Result<()>;
+    /// Replaces the password hash.
+    async fn set_password_hash(&self, id: UserId, hash: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Changes the account's role.
+    async fn set_role(&self, id: UserId, role: Role, now: DateTime<Utc>) -> Result<()>;
+    /// Records who referred this account; false when one was already recorded.
+    async fn set_referred_by(&self, id: UserId, referrer: UserId, now: DateTime<Utc>) -> Result<bool>;
+    /// Counts a failed password sign-in and returns the new count.
+    async fn increment_failed_logins(&self, id: UserId) -> Result<i64>;
+    /// Blocks password sign-in until `until` and resets the failure count.
+    async fn lock_password_login(&self, id: UserId, until: DateTime<Utc>) -> Result<()>;
+    /// Resets the failure count after a good sign-in.
+    async fn clear_failed_logins(&self, id: UserId) -> Result<()>;
+
+    /// Who holds this phone, verified or not.
+    async fn find_phone(&self, phone: &PhoneNumber) -> Result<Option<PhoneClaim>>;
+    /// The phones of an account, primary first.
+    async fn list_phones(&self, user: UserId) -> Result<Vec<PhoneClaim>>;
+    /// Adds an unverified phone to an account (taking over another account's
+    /// unverified claim). `Conflict("phone")` when it is verified elsewhere;
+    /// a no-op when the account already has it.
+    async fn add_phone(&self, user: UserId, phone: &PhoneNumber, now: DateTime<Utc>) -> Result<()>;
+    /// Removes an unverified claim so another account can be made for the phone.
+    async fn release_unverified_phone(&self, phone: &PhoneNumber) -> Result<()>;
+    /// Marks the account's claim on the phone verified. `NotFound` if the
+    /// account has no such phone.
+    async fn verify_phone(&self, user: UserId, phone: &PhoneNumber, now: DateTime<Utc>) -> Result<()>;
+    /// Makes the phone the account's primary one. `NotFound` if it has no such phone.
+    async fn make_primary_phone(&self, user: UserId, phone: &PhoneNumber, now: DateTime<Utc>) -> Result<()>;
+
+    /// Stores a push notification token for a device session (replacing the
+    /// session's previous one; a token moving to another user moves with it).
+    async fn upsert_push_token(&self, user: UserId, session: SessionId, token: &str, now: DateTime<Utc>) -> Result<()>;
+    /// The push tokens of an account.
+    async fn list_push_tokens(&self, user: UserId) -> Result<Vec<String>>;
+}
+
+/// One-time passwords (stored hashed).
+#[async_trait]
+pub trait OtpStore: Send + Sync {
+    /// Stores a newly sent code.
+    async fn insert_otp(&self, otp: &OtpRecord) -> Result<()>;
+    /// The newest code for the phone, if any.
+    async fn latest_otp(&self, phone: &PhoneNumber) -> Result<Option<OtpRecord>>;
+    /// How many codes the phone was sent since `since`.
+    async fn count_otps_since(&self, phone: &PhoneNumber, since: DateTime<Utc>) -> Result<i64>;
+    /// Spends one try on the code if it has tries left and is unused;
+    /// returns the tries used so far, or `None` when it had none left.
+    /// Atomic, so parallel guesses cannot exceed the limit.
+    async fn take_otp_attempt(&self, id: OtpId, max_attempts: i64) -> Result<Option<i64>>;
+    /// Marks the code used; false when it already was (single use).
+    async fn consume_otp(&self, id: OtpId, now: DateTime<Utc>) -> Result<bool>;
+}
+
+/// Device sessions and their refresh tokens.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Opens a session.
+    async fn create_session(&self, session: &Session) -> Result<()>;
+    /// A session by id.
+    async fn find_session(&self, id: SessionId) -> Result<Option<Session>>;
+    /// The account's open sessions, newest first.
+    async fn list_active_sessions(&self, user: UserId) -> Result<Vec<Session>>;
+    /// Closes a session (idempotent).
+    async fn revoke_session(&self, id: SessionId, now: DateTime<Utc>) -> Result<()>;
+    /// Closes every open session of the account but `keep`; returns how many.
+    async fn revoke_user_sessions(&self, user: UserId, keep: Option<SessionId>, now: DateTime<Utc>) -> Result<u64>;
+    /// Records a refresh token issued in a session.
+    async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<()>;
+    /// Spends a refresh token. Exactly one caller ever gets `Fresh` for a
+    /// token; later callers get `AlreadyUsed` (the reuse signal).
+    async fn use_refresh_token(&self, id: TokenId, now: DateTime<Utc>) -> Result<RefreshTokenUse>;
+}
+
+/// API keys (stored hashed).
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    /// Stores a new key.
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<()>;
+    /// A key by id.
+    async fn find_api_key(&self, id: ApiKeyId) -> Result<Option<ApiKeyRecord>>;
+    /// All keys, newest first.
+    async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>>;
+    /// Revokes a key; `NotFound` if there is none.
+    async fn revoke_api_key(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<()>;
+}
+
+/// Everything Plugway stores, behind one object.
+#[async_trait]
+pub trait Store: UserStore + OtpStore + SessionStore + ApiKeyStore + std::fmt::Debug {
+    /// Round-trips to the database: readiness.
+    async fn ping(&self) -> Result<()>;
+    /// Closes the pool, waiting for checked-out connections (graceful shutdown).
+    async fn close(&self);
+    /// Which backend this is ("sqlite", "postgres"), for logs and metrics.
+    fn backend(&self) -> &'static str;
+}
