@@ -1,1 +1,193 @@
+//! Plugway's HTTP face: the canonical `/api/v1` (whose paths include those of
+//! seeds 001, 002 and 004), health and metrics, and the OpenAPI document
+//! generated from the handlers themselves.
 
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod ratelimit;
+pub mod routes;
+pub mod security;
+pub mod services;
+pub mod sms;
+pub mod state;
+pub mod telemetry;
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use error::{ApiError, ApiResult};
+pub use state::{ApiSettings, AppParts, AppState};
+
+/// The OpenAPI document's fixed part; paths come from the routers.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Plugway API",
+        description = "The canonical API of Plugway, an open-source EV charging platform. \
+            Seed contracts keep their exact paths; a trailing slash on any /api path is optional. \
+            Errors are `{\"code\", \"message\"}`.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "accounts", description = "Sign-up, sign-in, sessions, phones, profile"),
+        (name = "admin", description = "Back office (admins only)"),
+        (name = "operations", description = "Health, readiness, metrics")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A JWT access token, or an API key (pwk_...)"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// All API routes with their OpenAPI document.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::health::router())
+        .merge(routes::user::router())
+        .merge(routes::customer::router())
+        .merge(routes::auth::router())
+        .merge(routes::admin::router())
+}
+
+/// The OpenAPI document (what `/api/v1/openapi.json` serves).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+/// The whole HTTP application as a router: API, docs, fallbacks and the
+/// middleware stack.
+pub fn build(state: AppState) -> Router {
+    let max_body = state.settings.max_body_bytes;
+    let (api, doc) = api_router().split_for_parts();
+    let _ = telemetry::prometheus();
+    api.merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(telemetry::track_http))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                        let route = request
+                            .extensions()
+                            .get::<axum::extract::MatchedPath>()
+                            .map(|p| p.as_str().to_owned());
+                        let request_id = request
+                            .headers()
+                            .get("x-request-id")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned();
+                        tracing::info_span!("http", method = %request.method(), route, request_id)
+                    }),
+                )
+                .layer(CatchPanicLayer::custom(|_| {
+                    ApiError::internal("a handler panicked").into_response()
+                })),
+        )
+}
+
+/// Seed 002 documents its paths with a trailing slash, and clients send them
+/// either way; `/api/...` paths lose a trailing slash before routing. (Only
+/// under `/api`: the docs page needs its own slash.)
+pub fn strip_api_trailing_slash(mut request: Request) -> Request {
+    let path = request.uri().path();
+    if path.starts_with("/api/") && path.len() > 5 && path.ends_with('/') {
+        let trimmed = path.trim_end_matches('/');
+        let new = match request.uri().query() {
+            Some(q) => format!("{trimmed}?{q}"),
+            None => trimmed.to_owned(),
+        };
+        if let Ok(uri) = new.parse::<Uri>() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// The application as a service, with the path normalization that has to run
+/// before routing.
+pub fn service(
+    state: AppState,
+) -> impl tower::Service<Request<Body>, Response = Response, Error = Infallible, Future = impl Send>
+       + Clone
+       + Send {
+    ServiceBuilder::new()
+        .map_request(strip_api_trailing_slash)
+        .service(build(state))
+}
+
+/// Serves the application on `listener` until `shutdown` resolves, then
+/// stops accepting and waits for in-flight requests. Client addresses reach
+/// handlers (rate limits) through `ConnectInfo`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use tower::ServiceExt as _;
+    let app = service(state);
+    let per_request = tower::service_fn(move |request: Request| app.clone().oneshot(request));
+    axum::serve(
+        listener,
+        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(
+            per_request,
+        ),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("route_not_found", "no such endpoint; see /docs")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method",
+    )
+}
+
+/// How long the server waits for in-flight requests at shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);

@@ -38,7 +38,10 @@ impl FromStr for Role {
             "driver" => Ok(Role::Driver),
             "host" => Ok(Role::Host),
             "admin" => Ok(Role::Admin),
-            _ => Err(ValidationError::new("role", "must be driver, host or admin")),
+            _ => Err(ValidationError::new(
+                "role",
+                "must be driver, host or admin",
+            )),
         }
     }
 }
@@ -136,10 +139,16 @@ impl PersonName {
             return Err(ValidationError::new("name", "must not be empty"));
         }
         if name.chars().count() > 100 {
-            return Err(ValidationError::new("name", "must be at most 100 characters"));
+            return Err(ValidationError::new(
+                "name",
+                "must be at most 100 characters",
+            ));
         }
         if name.chars().any(char::is_control) {
-            return Err(ValidationError::new("name", "must not contain control characters"));
+            return Err(ValidationError::new(
+                "name",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(name.to_owned()))
     }
@@ -209,7 +218,10 @@ impl ReferralCode {
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
         let code = input.trim().to_ascii_uppercase();
         if code.len() != REFERRAL_LEN || !code.bytes().all(|b| REFERRAL_ALPHABET.contains(&b)) {
-            return Err(ValidationError::new("referral_code", "is not a referral code"));
+            return Err(ValidationError::new(
+                "referral_code",
+                "is not a referral code",
+            ));
         }
         Ok(Self(code))
     }
@@ -231,7 +243,10 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(PersonName::parse("  Ikram Khan ").unwrap().as_str(), "Ikram Khan");
+        assert_eq!(
+            PersonName::parse("  Ikram Khan ").unwrap().as_str(),
+            "Ikram Khan"
+        );
         assert!(PersonName::parse("   ").is_err());
         assert!(PersonName::parse(&"a".repeat(101)).is_err());
         assert!(PersonName::parse("a\u{0}b").is_err());
@@ -239,8 +254,20 @@ mod tests {
 
     #[test]
     fn emails_are_shape_checked() {
-        assert_eq!(Email::parse("Ann@Example.COM").unwrap().as_str(), "Ann@example.com");
-        for bad in ["", "a", "a@b", "@b.com", "a@@b.com", "a b@c.com", "a@.com", "a@b..com"] {
+        assert_eq!(
+            Email::parse("Ann@Example.COM").unwrap().as_str(),
+            "Ann@example.com"
+        );
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.com",
+            "a@@b.com",
+            "a b@c.com",
+            "a@.com",
+            "a@b..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} accepted");
         }
     }
@@ -248,7 +275,10 @@ mod tests {
     #[test]
     fn referral_codes_round_trip_and_reject_lookalikes() {
         let code = ReferralCode::generate(&mut rand::thread_rng());
-        assert_eq!(ReferralCode::parse(&code.as_str().to_lowercase()).unwrap(), code);
+        assert_eq!(
+            ReferralCode::parse(&code.as_str().to_lowercase()).unwrap(),
+            code
+        );
         assert!(ReferralCode::parse("OOOOOOOO").is_err());
         assert!(ReferralCode::parse("ABC").is_err());
     }
@@ -257,6 +287,9 @@ mod tests {
     fn roles_parse_only_known_values() {
         assert_eq!("host".parse::<Role>().unwrap(), Role::Host);
         assert!("root".parse::<Role>().is_err());
-        assert_eq!("integration".parse::<ApiKeyRole>().unwrap(), ApiKeyRole::Integration);
+        assert_eq!(
+            "integration".parse::<ApiKeyRole>().unwrap(),
+            ApiKeyRole::Integration
+        );
     }
 }

@@ -3,7 +3,10 @@
 //! Nothing here does I/O. Time and randomness come in through [`Clock`] and
 //! [`IdGenerator`] so that the rules are testable with a fixed clock.
 
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 pub mod account;
 pub mod clock;

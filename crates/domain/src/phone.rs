@@ -18,7 +18,9 @@ pub enum PhoneError {
     #[error("not a phone number")]
     Malformed,
     /// A national number was given but no default region is configured.
-    #[error("write the number in international format (+country code), or configure a default region")]
+    #[error(
+        "write the number in international format (+country code), or configure a default region"
+    )]
     NeedsCountryCode,
     /// Parsed, but not a number that can exist in its numbering plan.
     #[error("not a valid phone number for its country")]
@@ -66,10 +68,7 @@ impl PhoneNumber {
             return Err(PhoneError::Invalid);
         }
         Ok(Self(
-            parsed
-                .format()
-                .mode(phonenumber::Mode::E164)
-                .to_string(),
+            parsed.format().mode(phonenumber::Mode::E164).to_string(),
         ))
     }
 

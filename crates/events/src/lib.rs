@@ -3,7 +3,10 @@
 //! rest), so the in-process bus and the NATS bus (next to come) behave the
 //! same and callers never know which one runs.
 
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 mod memory;
 mod subject;

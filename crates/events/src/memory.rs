@@ -9,7 +9,9 @@ use tokio::sync::broadcast;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 
-use crate::{subject_matches, valid_pattern, valid_subject, BusError, Event, EventBus, Result, Subscription};
+use crate::{
+    subject_matches, valid_pattern, valid_subject, BusError, Event, EventBus, Result, Subscription,
+};
 
 /// Events buffered per subscriber before the slowest starts losing them.
 const BUFFER: usize = 4096;
@@ -82,7 +84,9 @@ mod tests {
         let bus = InProcessBus::new();
         let mut mine = bus.subscribe("user.1.>").await.unwrap();
         let mut all = bus.subscribe(">").await.unwrap();
-        bus.publish("user.2.CHARGING", b"theirs".to_vec()).await.unwrap();
+        bus.publish("user.2.CHARGING", b"theirs".to_vec())
+            .await
+            .unwrap();
         bus.publish("user.1.CHARGING", b"a".to_vec()).await.unwrap();
         bus.publish("user.1.PAYMENT", b"b".to_vec()).await.unwrap();
         assert_eq!(mine.next().await.unwrap().payload, b"a");

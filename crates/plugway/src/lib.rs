@@ -1,1 +1,123 @@
+//! The `plugway` binary's wiring: parse the command line, load and check the
+//! configuration, open the store, build the application, serve until told
+//! to stop. The only crate that knows every other one.
 
+pub mod cli;
+pub mod config;
+mod secrets;
+pub mod serve;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use plugway_domain::{ApiKeyRole, RandomIds, SystemClock};
+use plugway_store::Store;
+use plugway_store_postgres::{PostgresOptions, PostgresStore};
+use plugway_store_sqlite::SqliteStore;
+
+use crate::cli::{ApiKeyCommand, Cli, Command, DatabaseArgs};
+use crate::config::{Config, Database};
+
+/// Runs the command line; the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let config = config::load(args.database.config.as_deref(), &args)?;
+            config.validate()?;
+            serve::init_tracing(&config.log_format);
+            serve::serve(config).await
+        }
+        Command::Migrate(args) => {
+            let config = load_database_config(&args)?;
+            let store = open_store(&config).await?;
+            store.close().await;
+            println!("migrations applied to {}", store.backend());
+            Ok(())
+        }
+        Command::ApiKey(ApiKeyCommand::Create(args)) => {
+            let role: ApiKeyRole =
+                args.role
+                    .parse()
+                    .map_err(|e: plugway_domain::ValidationError| {
+                        anyhow::anyhow!("--role: {}", e.message)
+                    })?;
+            let name = args.name.clone().unwrap_or_else(|| role.to_string());
+            let config = load_database_config(&args.database)?;
+            let store = open_store(&config).await?;
+            let created = plugway_api::services::api_keys::create(
+                store.as_ref(),
+                &SystemClock,
+                &RandomIds,
+                &name,
+                role,
+            )
+            .await;
+            store.close().await;
+            let (record, key) = created.context("could not store the key")?;
+            println!(
+                "created API key {} ({}, role {})",
+                record.id, record.name, record.role
+            );
+            println!("send it as: Authorization: Bearer <key>; it is shown only now:");
+            println!("{key}");
+            Ok(())
+        }
+    }
+}
+
+fn load_database_config(args: &DatabaseArgs) -> anyhow::Result<Config> {
+    let config = config::load(args.config.as_deref(), args)?;
+    config.database()?;
+    Ok(config)
+}
+
+/// Opens the configured database (creating the data directory for SQLite)
+/// and applies pending migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match config.database()? {
+        Database::Sqlite(url) => {
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!("cannot create data directory {}", config.data_dir.display())
+            })?;
+            Arc::new(
+                SqliteStore::open(&url)
+                    .await
+                    .context("cannot open the SQLite database")?,
+            )
+        }
+        Database::Postgres(url) => {
+            let options = PostgresOptions {
+                max_connections: config.database_max_connections,
+                schema: None,
+            };
+            Arc::new(
+                PostgresStore::open(&url, options)
+                    .await
+                    .context("cannot open the PostgreSQL database")?,
+            )
+        }
+    })
+}

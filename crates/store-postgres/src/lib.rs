@@ -1,7 +1,10 @@
 //! PostgreSQL adapter for the Plugway store: production, and several nodes
 //! sharing one database.
 
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 pub mod testing;
 
@@ -50,7 +53,10 @@ impl PostgresStore {
         if let Some(schema) = &options.schema {
             // Schemas come from our own code (tests), never from input; still,
             // refuse anything but a plain identifier before quoting it.
-            if !schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            if !schema
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
                 return Err(StoreError::Other(format!("bad schema name {schema:?}")));
             }
             let admin = PgPoolOptions::new()
@@ -83,7 +89,14 @@ impl PostgresStore {
 
     /// Applies pending migrations and closes (for `plugway migrate`).
     pub async fn migrate(url: &str) -> Result<(), StoreError> {
-        let store = Self::open(url, PostgresOptions { max_connections: 2, schema: None }).await?;
+        let store = Self::open(
+            url,
+            PostgresOptions {
+                max_connections: 2,
+                schema: None,
+            },
+        )
+        .await?;
         store.close().await;
         Ok(())
     }

@@ -30,9 +30,13 @@ impl TestDatabase {
         let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
         let url = match std::env::var(TEST_DATABASE_URL) {
             Ok(url) if !url.is_empty() => url,
-            _ if in_ci => panic!("{TEST_DATABASE_URL} is not set in CI: the PostgreSQL tests must run"),
+            _ if in_ci => {
+                panic!("{TEST_DATABASE_URL} is not set in CI: the PostgreSQL tests must run")
+            }
             _ => {
-                eprintln!("SKIPPED {test_name}: {TEST_DATABASE_URL} is not set, PostgreSQL tests skipped");
+                eprintln!(
+                    "SKIPPED {test_name}: {TEST_DATABASE_URL} is not set, PostgreSQL tests skipped"
+                );
                 return None;
             }
         };
@@ -51,9 +55,12 @@ impl TestDatabase {
     pub async fn finish(self) {
         self.store.close().await;
         if let Ok(pool) = sqlx::PgPool::connect(&self.url).await {
-            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.schema))
-                .execute(&pool)
-                .await;
+            let _ = sqlx::query(&format!(
+                "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+                self.schema
+            ))
+            .execute(&pool)
+            .await;
             pool.close().await;
         }
     }

@@ -10,7 +10,10 @@
 //! Anything that differs per backend (connection set-up, pragmas, migrations,
 //! locking) lives in the adapter crates.
 
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 mod macros;
 
@@ -40,7 +43,8 @@ pub fn from_ms_opt(ms: Option<i64>) -> Option<DateTime<Utc>> {
 
 /// Parses a stored UUID column; a malformed one is data corruption, reported as such.
 pub fn parse_uuid(text: &str) -> Result<uuid::Uuid, StoreError> {
-    uuid::Uuid::parse_str(text).map_err(|e| StoreError::Other(format!("stored id is not a UUID: {e}")))
+    uuid::Uuid::parse_str(text)
+        .map_err(|e| StoreError::Other(format!("stored id is not a UUID: {e}")))
 }
 
 /// Maps a driver error onto the port's error. Unique violations become
@@ -73,7 +77,8 @@ mod tests {
 
     #[test]
     fn times_round_trip_at_millisecond_precision() {
-        let t = Utc.with_ymd_and_hms(2026, 11, 23, 1, 2, 3).unwrap() + chrono::Duration::milliseconds(456);
+        let t = Utc.with_ymd_and_hms(2026, 11, 23, 1, 2, 3).unwrap()
+            + chrono::Duration::milliseconds(456);
         assert_eq!(from_ms(to_ms(t)), t);
         assert_eq!(from_ms_opt(None), None);
     }

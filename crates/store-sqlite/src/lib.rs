@@ -7,7 +7,10 @@
 //! `synchronous = FULL`: a transaction is on disk when its commit returns, so
 //! nothing acknowledged is lost even on power loss, not only on `kill -9`.
 
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -3,17 +3,23 @@
 //! [`for_each_case!`], each on a fresh database. A case panics (fails) on any
 //! deviation: this module is test support, so it may assert.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures::future::join_all;
 use plugway_domain::{
-    ApiKeyId, ApiKeyRole, Email, IdGenerator, OtpId, PersonName, PhoneNumber, RandomIds, ReferralCode, Role,
-    SessionId, TokenId, UserId,
+    ApiKeyId, ApiKeyRole, Email, IdGenerator, OtpId, PersonName, PhoneNumber, RandomIds,
+    ReferralCode, Role, SessionId, TokenId, UserId,
 };
 
 use crate::{
-    ApiKeyRecord, NewUser, OtpRecord, RefreshTokenRecord, RefreshTokenUse, Session, Store, StoreError, User,
+    ApiKeyRecord, NewUser, OtpRecord, RefreshTokenRecord, RefreshTokenUse, Session, Store,
+    StoreError, User,
 };
 
 /// Calls `$m!(case, case, ...)` with every conformance case, so an adapter's
@@ -71,7 +77,10 @@ fn rand_rng() -> impl rand::Rng {
 
 /// Creates a driver owning `phone_text` (verified) and returns it.
 pub async fn make_user(store: &dyn Store, phone_text: &str) -> User {
-    store.create_user(&new_user(), &phone(phone_text), true).await.unwrap()
+    store
+        .create_user(&new_user(), &phone(phone_text), true)
+        .await
+        .unwrap()
 }
 
 /// Create, then read back by id and by referral code.
@@ -79,7 +88,10 @@ pub async fn users_are_created_and_found(store: &dyn Store) {
     let mut new = new_user();
     new.email = Some("ann@example.com".into());
     new.password_hash = Some("$argon2id$fake".into());
-    let user = store.create_user(&new, &phone("+97686661488"), false).await.unwrap();
+    let user = store
+        .create_user(&new, &phone("+97686661488"), false)
+        .await
+        .unwrap();
     assert_eq!(user.id, new.id);
     assert_eq!(user.name.as_deref(), Some("Ann"));
     assert_eq!(user.email.as_deref(), Some("ann@example.com"));
@@ -89,11 +101,19 @@ pub async fn users_are_created_and_found(store: &dyn Store) {
     assert_eq!(user.failed_logins, 0);
     assert_eq!(store.find_user(user.id).await.unwrap(), Some(user.clone()));
     assert_eq!(
-        store.find_user_by_referral_code(&new.referral_code).await.unwrap().map(|u| u.id),
+        store
+            .find_user_by_referral_code(&new.referral_code)
+            .await
+            .unwrap()
+            .map(|u| u.id),
         Some(user.id)
     );
     assert_eq!(store.find_user(UserId(new_id())).await.unwrap(), None);
-    let claim = store.find_phone(&phone("+97686661488")).await.unwrap().unwrap();
+    let claim = store
+        .find_phone(&phone("+97686661488"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(claim.user_id, user.id);
     assert!(!claim.verified);
     assert!(claim.primary);
@@ -102,35 +122,92 @@ pub async fn users_are_created_and_found(store: &dyn Store) {
 /// A verified phone cannot be claimed by a second account, by sign-up or by adding it.
 pub async fn a_verified_phone_belongs_to_one_account(store: &dyn Store) {
     let first = make_user(store, "+97686661488").await;
-    let err = store.create_user(&new_user(), &phone("+97686661488"), false).await.unwrap_err();
-    assert!(matches!(err, StoreError::Conflict(ref what) if what == "phone"), "{err:?}");
+    let err = store
+        .create_user(&new_user(), &phone("+97686661488"), false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(ref what) if what == "phone"),
+        "{err:?}"
+    );
     let second = make_user(store, "+97686661489").await;
-    let err = store.add_phone(second.id, &phone("+97686661488"), t0()).await.unwrap_err();
+    let err = store
+        .add_phone(second.id, &phone("+97686661488"), t0())
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     // The failed attempts changed nothing.
-    assert_eq!(store.find_phone(&phone("+97686661488")).await.unwrap().unwrap().user_id, first.id);
+    assert_eq!(
+        store
+            .find_phone(&phone("+97686661488"))
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id,
+        first.id
+    );
     assert_eq!(store.count_users().await.unwrap(), 2);
     // Adding a phone the account already has is a no-op.
-    store.add_phone(first.id, &phone("+97686661488"), t0()).await.unwrap();
+    store
+        .add_phone(first.id, &phone("+97686661488"), t0())
+        .await
+        .unwrap();
 }
 
 /// An unverified claim proves nothing and is taken over by the next claimant.
 pub async fn an_unverified_claim_is_taken_over(store: &dyn Store) {
-    let squatter = store.create_user(&new_user(), &phone("+97686661488"), false).await.unwrap();
-    let owner = store.create_user(&new_user(), &phone("+97686661488"), true).await.unwrap();
-    let claim = store.find_phone(&phone("+97686661488")).await.unwrap().unwrap();
+    let squatter = store
+        .create_user(&new_user(), &phone("+97686661488"), false)
+        .await
+        .unwrap();
+    let owner = store
+        .create_user(&new_user(), &phone("+97686661488"), true)
+        .await
+        .unwrap();
+    let claim = store
+        .find_phone(&phone("+97686661488"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(claim.user_id, owner.id);
     assert!(store.list_phones(squatter.id).await.unwrap().is_empty());
 
-    store.add_phone(squatter.id, &phone("+97686661490"), t0()).await.unwrap();
-    store.add_phone(owner.id, &phone("+97686661490"), t0()).await.unwrap();
-    assert_eq!(store.find_phone(&phone("+97686661490")).await.unwrap().unwrap().user_id, owner.id);
+    store
+        .add_phone(squatter.id, &phone("+97686661490"), t0())
+        .await
+        .unwrap();
+    store
+        .add_phone(owner.id, &phone("+97686661490"), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_phone(&phone("+97686661490"))
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id,
+        owner.id
+    );
 
-    store.release_unverified_phone(&phone("+97686661490")).await.unwrap();
-    assert_eq!(store.find_phone(&phone("+97686661490")).await.unwrap(), None);
+    store
+        .release_unverified_phone(&phone("+97686661490"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_phone(&phone("+97686661490")).await.unwrap(),
+        None
+    );
     // Releasing never touches a verified phone.
-    store.release_unverified_phone(&phone("+97686661488")).await.unwrap();
-    assert!(store.find_phone(&phone("+97686661488")).await.unwrap().is_some());
+    store
+        .release_unverified_phone(&phone("+97686661488"))
+        .await
+        .unwrap();
+    assert!(store
+        .find_phone(&phone("+97686661488"))
+        .await
+        .unwrap()
+        .is_some());
 }
 
 /// Verification and the single primary phone.
@@ -144,17 +221,38 @@ pub async fn phones_are_verified_and_made_primary(store: &dyn Store) {
     assert!(phones[0].primary && phones[0].verified);
     assert!(!phones[1].primary && !phones[1].verified);
 
-    assert!(matches!(store.verify_phone(other.id, &extra, t0()).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.verify_phone(other.id, &extra, t0()).await,
+        Err(StoreError::NotFound)
+    ));
     store.verify_phone(user.id, &extra, t0()).await.unwrap();
-    assert!(matches!(store.make_primary_phone(other.id, &extra, t0()).await, Err(StoreError::NotFound)));
-    store.make_primary_phone(user.id, &extra, t0()).await.unwrap();
+    assert!(matches!(
+        store.make_primary_phone(other.id, &extra, t0()).await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .make_primary_phone(user.id, &extra, t0())
+        .await
+        .unwrap();
     let phones = store.list_phones(user.id).await.unwrap();
     assert_eq!(phones.iter().filter(|p| p.primary).count(), 1);
     assert_eq!(phones[0].phone, extra);
     assert!(phones[0].verified);
     // Making the primary phone primary again is harmless.
-    store.make_primary_phone(user.id, &extra, t0()).await.unwrap();
-    assert_eq!(store.list_phones(user.id).await.unwrap().iter().filter(|p| p.primary).count(), 1);
+    store
+        .make_primary_phone(user.id, &extra, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .list_phones(user.id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|p| p.primary)
+            .count(),
+        1
+    );
 }
 
 fn otp(phone_text: &str, at: DateTime<Utc>) -> OtpRecord {
@@ -185,23 +283,55 @@ pub async fn otp_attempts_are_bounded_and_codes_single_use(store: &dyn Store) {
     store.insert_otp(&second).await.unwrap();
     assert_eq!(store.take_otp_attempt(second.id, 5).await.unwrap(), Some(1));
     let consumed = join_all((0..4).map(|_| store.consume_otp(second.id, t0()))).await;
-    assert_eq!(consumed.into_iter().filter(|r| *r.as_ref().unwrap()).count(), 1);
-    assert_eq!(store.take_otp_attempt(second.id, 5).await.unwrap(), None, "a used code takes no tries");
+    assert_eq!(
+        consumed
+            .into_iter()
+            .filter(|r| *r.as_ref().unwrap())
+            .count(),
+        1
+    );
+    assert_eq!(
+        store.take_otp_attempt(second.id, 5).await.unwrap(),
+        None,
+        "a used code takes no tries"
+    );
 }
 
 /// The newest code wins; counting by time window.
 pub async fn otp_latest_and_counts(store: &dyn Store) {
-    assert_eq!(store.latest_otp(&phone("+97686661488")).await.unwrap(), None);
+    assert_eq!(
+        store.latest_otp(&phone("+97686661488")).await.unwrap(),
+        None
+    );
     for minutes in [0, 10, 20] {
-        store.insert_otp(&otp("+97686661488", t0() + Duration::minutes(minutes))).await.unwrap();
+        store
+            .insert_otp(&otp("+97686661488", t0() + Duration::minutes(minutes)))
+            .await
+            .unwrap();
     }
-    store.insert_otp(&otp("+97686661489", t0() + Duration::minutes(30))).await.unwrap();
-    let latest = store.latest_otp(&phone("+97686661488")).await.unwrap().unwrap();
+    store
+        .insert_otp(&otp("+97686661489", t0() + Duration::minutes(30)))
+        .await
+        .unwrap();
+    let latest = store
+        .latest_otp(&phone("+97686661488"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(latest.created_at, t0() + Duration::minutes(20));
     assert_eq!(latest.code_hash, "ab".repeat(32));
-    assert_eq!(store.count_otps_since(&phone("+97686661488"), t0()).await.unwrap(), 3);
     assert_eq!(
-        store.count_otps_since(&phone("+97686661488"), t0() + Duration::minutes(5)).await.unwrap(),
+        store
+            .count_otps_since(&phone("+97686661488"), t0())
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .count_otps_since(&phone("+97686661488"), t0() + Duration::minutes(5))
+            .await
+            .unwrap(),
         2
     );
 }
@@ -248,7 +378,10 @@ pub async fn refresh_tokens_are_spent_exactly_once(store: &dyn Store) {
         panic!("a spent token must report AlreadyUsed");
     }
     assert_eq!(
-        store.use_refresh_token(TokenId(new_id()), t0()).await.unwrap(),
+        store
+            .use_refresh_token(TokenId(new_id()), t0())
+            .await
+            .unwrap(),
         RefreshTokenUse::Unknown
     );
 }
@@ -257,7 +390,9 @@ pub async fn refresh_tokens_are_spent_exactly_once(store: &dyn Store) {
 pub async fn sessions_are_revoked(store: &dyn Store) {
     let user = make_user(store, "+97686661488").await;
     let other = make_user(store, "+97686661489").await;
-    let sessions: Vec<Session> = (0..3).map(|i| session(user.id, t0() + Duration::minutes(i))).collect();
+    let sessions: Vec<Session> = (0..3)
+        .map(|i| session(user.id, t0() + Duration::minutes(i)))
+        .collect();
     for s in &sessions {
         store.create_session(s).await.unwrap();
     }
@@ -269,18 +404,45 @@ pub async fn sessions_are_revoked(store: &dyn Store) {
     assert!(!found.is_active(t0() + Duration::days(31)));
 
     store.revoke_session(sessions[0].id, t0()).await.unwrap();
-    store.revoke_session(sessions[0].id, t0() + Duration::hours(1)).await.unwrap();
+    store
+        .revoke_session(sessions[0].id, t0() + Duration::hours(1))
+        .await
+        .unwrap();
     let revoked = store.find_session(sessions[0].id).await.unwrap().unwrap();
-    assert_eq!(revoked.revoked_at, Some(t0()), "revoking twice keeps the first time");
+    assert_eq!(
+        revoked.revoked_at,
+        Some(t0()),
+        "revoking twice keeps the first time"
+    );
     assert_eq!(store.list_active_sessions(user.id).await.unwrap().len(), 2);
 
-    let n = store.revoke_user_sessions(user.id, Some(sessions[2].id), t0()).await.unwrap();
+    let n = store
+        .revoke_user_sessions(user.id, Some(sessions[2].id), t0())
+        .await
+        .unwrap();
     assert_eq!(n, 1);
     let active = store.list_active_sessions(user.id).await.unwrap();
-    assert_eq!(active.iter().map(|s| s.id).collect::<Vec<_>>(), vec![sessions[2].id]);
-    assert_eq!(store.revoke_user_sessions(user.id, None, t0()).await.unwrap(), 1);
-    assert!(store.list_active_sessions(user.id).await.unwrap().is_empty());
-    assert_eq!(store.list_active_sessions(other.id).await.unwrap().len(), 1, "others untouched");
+    assert_eq!(
+        active.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![sessions[2].id]
+    );
+    assert_eq!(
+        store
+            .revoke_user_sessions(user.id, None, t0())
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store
+        .list_active_sessions(user.id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.list_active_sessions(other.id).await.unwrap().len(),
+        1,
+        "others untouched"
+    );
 }
 
 /// API keys: insert, find, list, revoke.
@@ -297,7 +459,15 @@ pub async fn api_keys_are_stored_and_revoked(store: &dyn Store) {
     assert_eq!(store.find_api_key(key.id).await.unwrap(), Some(key.clone()));
     assert_eq!(store.list_api_keys().await.unwrap(), vec![key.clone()]);
     store.revoke_api_key(key.id, t0()).await.unwrap();
-    assert_eq!(store.find_api_key(key.id).await.unwrap().unwrap().revoked_at, Some(t0()));
+    assert_eq!(
+        store
+            .find_api_key(key.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(t0())
+    );
     assert!(matches!(
         store.revoke_api_key(ApiKeyId(new_id()), t0()).await,
         Err(StoreError::NotFound)
@@ -311,11 +481,26 @@ pub async fn profile_password_role_and_referrals(store: &dyn Store) {
     let later = t0() + Duration::hours(1);
     let name = PersonName::parse("Bat Erdene").unwrap();
     let email = Email::parse("bat@example.mn").unwrap();
-    store.update_profile(user.id, &name, Some(&email), later).await.unwrap();
-    store.set_password_hash(user.id, "$argon2id$new", later).await.unwrap();
+    store
+        .update_profile(user.id, &name, Some(&email), later)
+        .await
+        .unwrap();
+    store
+        .set_password_hash(user.id, "$argon2id$new", later)
+        .await
+        .unwrap();
     store.set_role(user.id, Role::Host, later).await.unwrap();
-    assert!(store.set_referred_by(user.id, referrer.id, later).await.unwrap());
-    assert!(!store.set_referred_by(user.id, user.id, later).await.unwrap(), "set once");
+    assert!(store
+        .set_referred_by(user.id, referrer.id, later)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .set_referred_by(user.id, user.id, later)
+            .await
+            .unwrap(),
+        "set once"
+    );
     let got = store.find_user(user.id).await.unwrap().unwrap();
     assert_eq!(got.name.as_deref(), Some("Bat Erdene"));
     assert_eq!(got.email.as_deref(), Some("bat@example.mn"));
@@ -324,8 +509,14 @@ pub async fn profile_password_role_and_referrals(store: &dyn Store) {
     assert_eq!(got.referred_by, Some(referrer.id));
     assert_eq!(got.updated_at, later);
     let missing = UserId(new_id());
-    assert!(matches!(store.update_profile(missing, &name, None, later).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.set_role(missing, Role::Admin, later).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.update_profile(missing, &name, None, later).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.set_role(missing, Role::Admin, later).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 /// The failed-login counter is atomic and the lock clears it.
@@ -352,13 +543,28 @@ pub async fn push_tokens_follow_their_session(store: &dyn Store) {
     let (s1, s2) = (session(ann.id, t0()), session(bob.id, t0()));
     store.create_session(&s1).await.unwrap();
     store.create_session(&s2).await.unwrap();
-    store.upsert_push_token(ann.id, s1.id, "tok-a", t0()).await.unwrap();
-    store.upsert_push_token(ann.id, s1.id, "tok-b", t0() + Duration::seconds(1)).await.unwrap();
-    assert_eq!(store.list_push_tokens(ann.id).await.unwrap(), vec!["tok-b".to_owned()]);
+    store
+        .upsert_push_token(ann.id, s1.id, "tok-a", t0())
+        .await
+        .unwrap();
+    store
+        .upsert_push_token(ann.id, s1.id, "tok-b", t0() + Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_push_tokens(ann.id).await.unwrap(),
+        vec!["tok-b".to_owned()]
+    );
     // The phone changes hands: Bob signs in on it.
-    store.upsert_push_token(bob.id, s2.id, "tok-b", t0() + Duration::seconds(2)).await.unwrap();
+    store
+        .upsert_push_token(bob.id, s2.id, "tok-b", t0() + Duration::seconds(2))
+        .await
+        .unwrap();
     assert!(store.list_push_tokens(ann.id).await.unwrap().is_empty());
-    assert_eq!(store.list_push_tokens(bob.id).await.unwrap(), vec!["tok-b".to_owned()]);
+    assert_eq!(
+        store.list_push_tokens(bob.id).await.unwrap(),
+        vec!["tok-b".to_owned()]
+    );
 }
 
 /// Newest first, in pages that neither skip nor repeat.
@@ -377,7 +583,14 @@ pub async fn users_list_in_pages(store: &dyn Store) {
     assert_eq!(store.count_users().await.unwrap(), 7);
     let mut seen = Vec::new();
     for page in 0..3 {
-        seen.extend(store.list_users(page * 3, 3).await.unwrap().into_iter().map(|u| u.id));
+        seen.extend(
+            store
+                .list_users(page * 3, 3)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|u| u.id),
+        );
     }
     assert_eq!(seen, ids);
 }

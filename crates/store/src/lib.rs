@@ -2,7 +2,10 @@
 //! database adapter (`plugway-store-sqlite`, `plugway-store-postgres`)
 //! implements them and proves it by running [`conformance`].
 
-#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing))]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
 
 pub mod conformance;
 mod records;
@@ -43,7 +46,12 @@ pub trait UserStore: Send + Sync {
     /// proves ownership; an unverified one proves nothing). Fails with
     /// `Conflict("phone")` when the phone is verified on any account, or
     /// `Conflict("referral_code")` on a (vanishingly rare) code clash.
-    async fn create_user(&self, user: &NewUser, phone: &PhoneNumber, verified: bool) -> Result<User>;
+    async fn create_user(
+        &self,
+        user: &NewUser,
+        phone: &PhoneNumber,
+        verified: bool,
+    ) -> Result<User>;
     /// The account with this id.
     async fn find_user(&self, id: UserId) -> Result<Option<User>>;
     /// The account whose referral code this is.
@@ -53,13 +61,24 @@ pub trait UserStore: Send + Sync {
     /// Number of accounts.
     async fn count_users(&self) -> Result<i64>;
     /// Replaces name and e-mail.
-    async fn update_profile(&self, id: UserId, name: &PersonName, email: Option<&Email>, now: DateTime<Utc>) -> Result<()>;
+    async fn update_profile(
+        &self,
+        id: UserId,
+        name: &PersonName,
+        email: Option<&Email>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
     /// Replaces the password hash.
     async fn set_password_hash(&self, id: UserId, hash: &str, now: DateTime<Utc>) -> Result<()>;
     /// Changes the account's role.
     async fn set_role(&self, id: UserId, role: Role, now: DateTime<Utc>) -> Result<()>;
     /// Records who referred this account; false when one was already recorded.
-    async fn set_referred_by(&self, id: UserId, referrer: UserId, now: DateTime<Utc>) -> Result<bool>;
+    async fn set_referred_by(
+        &self,
+        id: UserId,
+        referrer: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
     /// Counts a failed password sign-in and returns the new count.
     async fn increment_failed_logins(&self, id: UserId) -> Result<i64>;
     /// Blocks password sign-in until `until` and resets the failure count.
@@ -79,13 +98,29 @@ pub trait UserStore: Send + Sync {
     async fn release_unverified_phone(&self, phone: &PhoneNumber) -> Result<()>;
     /// Marks the account's claim on the phone verified. `NotFound` if the
     /// account has no such phone.
-    async fn verify_phone(&self, user: UserId, phone: &PhoneNumber, now: DateTime<Utc>) -> Result<()>;
+    async fn verify_phone(
+        &self,
+        user: UserId,
+        phone: &PhoneNumber,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
     /// Makes the phone the account's primary one. `NotFound` if it has no such phone.
-    async fn make_primary_phone(&self, user: UserId, phone: &PhoneNumber, now: DateTime<Utc>) -> Result<()>;
+    async fn make_primary_phone(
+        &self,
+        user: UserId,
+        phone: &PhoneNumber,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
 
     /// Stores a push notification token for a device session (replacing the
     /// session's previous one; a token moving to another user moves with it).
-    async fn upsert_push_token(&self, user: UserId, session: SessionId, token: &str, now: DateTime<Utc>) -> Result<()>;
+    async fn upsert_push_token(
+        &self,
+        user: UserId,
+        session: SessionId,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
     /// The push tokens of an account.
     async fn list_push_tokens(&self, user: UserId) -> Result<Vec<String>>;
 }
@@ -119,7 +154,12 @@ pub trait SessionStore: Send + Sync {
     /// Closes a session (idempotent).
     async fn revoke_session(&self, id: SessionId, now: DateTime<Utc>) -> Result<()>;
     /// Closes every open session of the account but `keep`; returns how many.
-    async fn revoke_user_sessions(&self, user: UserId, keep: Option<SessionId>, now: DateTime<Utc>) -> Result<u64>;
+    async fn revoke_user_sessions(
+        &self,
+        user: UserId,
+        keep: Option<SessionId>,
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
     /// Records a refresh token issued in a session.
     async fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> Result<()>;
     /// Spends a refresh token. Exactly one caller ever gets `Fresh` for a

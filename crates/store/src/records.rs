@@ -1,7 +1,9 @@
 //! The rows the store reads and writes, in domain types.
 
 use chrono::{DateTime, Utc};
-use plugway_domain::{ApiKeyId, ApiKeyRole, OtpId, PhoneNumber, ReferralCode, Role, SessionId, TokenId, UserId};
+use plugway_domain::{
+    ApiKeyId, ApiKeyRole, OtpId, PhoneNumber, ReferralCode, Role, SessionId, TokenId, UserId,
+};
 
 /// An account to create.
 #[derive(Debug, Clone)]

@@ -1,5 +1,12 @@
 //! The store conformance suite on PostgreSQL (`PLUGWAY_TEST_DATABASE_URL`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use plugway_store::conformance;
 use plugway_store_postgres::testing::TestDatabase;
 

@@ -1,5 +1,12 @@
 //! The store conformance suite on SQLite (always runs: SQLite is embedded).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use plugway_store::conformance;
 use plugway_store_sqlite::SqliteStore;
 
@@ -33,6 +40,8 @@ async fn reopening_applies_no_migration_twice_and_keeps_data() {
     let user = conformance::make_user(&store, "+97686661488").await;
     plugway_store::Store::close(&store).await;
     let again = SqliteStore::open(&url).await.unwrap();
-    let found = plugway_store::UserStore::find_user(&again, user.id).await.unwrap();
+    let found = plugway_store::UserStore::find_user(&again, user.id)
+        .await
+        .unwrap();
     assert_eq!(found.map(|u| u.id), Some(user.id));
 }

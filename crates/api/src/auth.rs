@@ -1,0 +1,152 @@
+//! Who is calling. Handlers state the roles they admit by the extractor they
+//! take: [`SignedIn`] (any person), [`AdminAccess`] (admin person or admin
+//! key), [`Authenticated`] (anyone with a valid credential).
+//! `Authorization: Bearer <token>` carries either a JWT access token or an
+//! API key; the scheme is matched case-insensitively (seed 002 sends
+//! "bearer").
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use plugway_domain::{Principal, SessionId};
+use plugway_store::{ApiKeyRecord, User};
+
+use crate::error::ApiError;
+use crate::security::tokens::TokenKind;
+use crate::security::{api_keys, constant_time_eq};
+use crate::state::AppState;
+
+/// The caller, once their credential checked out.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    /// A person, with the account as it is now (role changes apply at once).
+    Person {
+        /// The account.
+        user: User,
+        /// The session of the token.
+        session: SessionId,
+    },
+    /// A machine.
+    Key(ApiKeyRecord),
+}
+
+impl Caller {
+    /// The caller as a domain principal.
+    pub fn principal(&self) -> Principal {
+        match self {
+            Caller::Person { user, session } => Principal::User {
+                user_id: user.id,
+                role: user.role,
+                session_id: *session,
+            },
+            Caller::Key(key) => Principal::ApiKey {
+                key_id: key.id,
+                role: key.role,
+            },
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let missing =
+        || ApiError::unauthorized("missing_credentials", "send Authorization: Bearer <token>");
+    let value = parts.headers.get(AUTHORIZATION).ok_or_else(missing)?;
+    let value = value.to_str().map_err(|_| missing())?.trim();
+    let (scheme, token) = value.split_once(' ').ok_or_else(missing)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(missing());
+    }
+    Ok(token.trim())
+}
+
+/// Checks a bearer credential: an API key or an access token.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiError> {
+    let now = state.clock.now();
+    if token.starts_with(api_keys::PREFIX) {
+        let invalid =
+            || ApiError::unauthorized("invalid_api_key", "the API key is invalid or revoked");
+        let (id, secret) = api_keys::parse(token).ok_or_else(invalid)?;
+        let key = state.store.find_api_key(id).await?.ok_or_else(invalid)?;
+        let presented = api_keys::hash_secret(secret);
+        if !constant_time_eq(presented.as_bytes(), key.secret_hash.as_bytes())
+            || key.revoked_at.is_some()
+        {
+            return Err(invalid());
+        }
+        return Ok(Caller::Key(key));
+    }
+    let claims = state.tokens.verify(token, TokenKind::Access, now)?;
+    let (user_id, session_id) = (claims.user()?, claims.session()?);
+    let signed_out =
+        || ApiError::unauthorized("session_ended", "this session has ended; sign in again");
+    let session = state
+        .store
+        .find_session(session_id)
+        .await?
+        .ok_or_else(signed_out)?;
+    if session.user_id != user_id || !session.is_active(now) {
+        return Err(signed_out());
+    }
+    let user = state
+        .store
+        .find_user(user_id)
+        .await?
+        .ok_or_else(signed_out)?;
+    Ok(Caller::Person {
+        user,
+        session: session_id,
+    })
+}
+
+/// Any authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Caller);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(Self(caller.clone()));
+        }
+        let caller = authenticate(state, bearer(parts)?).await?;
+        parts.extensions.insert(caller.clone());
+        Ok(Self(caller))
+    }
+}
+
+/// A signed-in person of any role (driver, host, admin).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The account.
+    pub user: User,
+    /// The session the token belongs to.
+    pub session: SessionId,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match Authenticated::from_request_parts(parts, state).await?.0 {
+            Caller::Person { user, session } => Ok(Self { user, session }),
+            Caller::Key(_) => Err(ApiError::forbidden(
+                "this endpoint is for signed-in people, not API keys",
+            )),
+        }
+    }
+}
+
+/// An admin person or an admin API key.
+#[derive(Debug, Clone)]
+pub struct AdminAccess(pub Caller);
+
+impl FromRequestParts<AppState> for AdminAccess {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Authenticated::from_request_parts(parts, state).await?.0;
+        if caller.principal().is_admin() {
+            Ok(Self(caller))
+        } else {
+            Err(ApiError::forbidden("this endpoint is for admins"))
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! API keys: `pwk_<id>_<secret>`. The id (32 hex) finds the row; the secret
+//! (256 random bits, base64url) is checked against its SHA-256 in constant
+//! time. Only the hash is stored, and the whole key is shown once.
+
+use base64::Engine;
+use plugway_domain::ApiKeyId;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// Every API key starts with this, so a key is never mistaken for a JWT.
+pub const PREFIX: &str = "pwk_";
+
+/// A new key: its full text (to show once) and the hash to store.
+pub fn generate(id: ApiKeyId) -> (String, String) {
+    let mut secret = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+    let hash = hash_secret(&secret);
+    (format!("{PREFIX}{}_{secret}", id.0.simple()), hash)
+}
+
+/// SHA-256 of the secret part, hex.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Splits presented key text into id and secret; `None` if it is not a key.
+pub fn parse(text: &str) -> Option<(ApiKeyId, &str)> {
+    let rest = text.strip_prefix(PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    if id.len() != 32 || secret.is_empty() || secret.len() > 64 {
+        return None;
+    }
+    let id = uuid::Uuid::try_parse(id).ok()?;
+    Some((ApiKeyId(id), secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_parse_back_and_hash_to_what_is_stored() {
+        let id = ApiKeyId(uuid::Uuid::new_v4());
+        let (text, hash) = generate(id);
+        let (parsed_id, secret) = parse(&text).unwrap();
+        assert_eq!(parsed_id, id);
+        assert_eq!(hash_secret(secret), hash);
+    }
+
+    #[test]
+    fn non_keys_are_not_parsed() {
+        for bad in [
+            "",
+            "pwk_",
+            "pwk_abc_def",
+            "eyJhbGciOi.x.y",
+            "pwk_0123456789abcdef0123456789abcdef_",
+        ] {
+            assert!(parse(bad).is_none(), "{bad}");
+        }
+    }
+}

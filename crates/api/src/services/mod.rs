@@ -1,0 +1,5 @@
+//! Services: the rules that handlers call. They speak domain types and
+//! [`crate::error::ApiError`]; they know nothing of HTTP shapes.
+
+pub mod accounts;
+pub mod api_keys;

@@ -1,0 +1,113 @@
+//! What every handler can reach: the ports (store, bus, SMS), the injected
+//! clock and id generator, the token signer, settings and rate limits.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use chrono::Duration;
+use plugway_domain::{Clock, IdGenerator, OtpPolicy, Region};
+use plugway_events::EventBus;
+use plugway_store::Store;
+use secrecy::SecretSlice;
+
+use crate::ratelimit::RateLimits;
+use crate::security::tokens::TokenSigner;
+use crate::sms::SmsSender;
+
+/// Tunables of the API, validated by the binary before they get here.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Development mode: OTP `0000` is accepted for every phone.
+    pub dev: bool,
+    /// Region for phone numbers written without a country code.
+    pub default_region: Option<Region>,
+    /// OTP length, lifetime, tries, cool-down and hourly cap.
+    pub otp: OtpPolicy,
+    /// A session ends this long after sign-in, however often it refreshes.
+    pub session_ttl: Duration,
+    /// Wrong passwords in a row before password sign-in is locked.
+    pub lockout_after: i64,
+    /// How long the lock lasts.
+    pub lockout_for: Duration,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// OTP sends per minute per client address.
+    pub otp_sends_per_minute: u32,
+    /// Code and password checks per minute per client address.
+    pub credential_checks_per_minute: u32,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            dev: false,
+            default_region: None,
+            otp: OtpPolicy::default(),
+            session_ttl: Duration::days(30),
+            lockout_after: 10,
+            lockout_for: Duration::minutes(15),
+            max_body_bytes: 64 * 1024,
+            otp_sends_per_minute: 10,
+            credential_checks_per_minute: 30,
+        }
+    }
+}
+
+/// The parts of the application, shared by every request.
+#[derive(Debug)]
+pub struct AppParts {
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Events.
+    pub bus: Arc<dyn EventBus>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Ids.
+    pub ids: Arc<dyn IdGenerator>,
+    /// SMS delivery.
+    pub sms: Arc<dyn SmsSender>,
+    /// JWT signing.
+    pub tokens: TokenSigner,
+    /// Key for OTP hashes (derived from the server secret).
+    pub otp_key: SecretSlice<u8>,
+    /// Settings.
+    pub settings: ApiSettings,
+}
+
+/// Shared state: cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The state's contents.
+#[derive(Debug)]
+pub struct Inner {
+    /// The parts given at start.
+    pub parts: AppParts,
+    /// Per-address limits.
+    pub limits: RateLimits,
+}
+
+impl AppState {
+    /// Builds the state (and its rate limiters) from the parts.
+    pub fn new(parts: AppParts) -> Self {
+        let limits = RateLimits::new(
+            parts.settings.otp_sends_per_minute,
+            parts.settings.credential_checks_per_minute,
+        );
+        Self(Arc::new(Inner { parts, limits }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = AppParts;
+    fn deref(&self) -> &AppParts {
+        &self.0.parts
+    }
+}
+
+impl AppState {
+    /// The rate limiters.
+    pub fn limits(&self) -> &RateLimits {
+        &self.0.limits
+    }
+}

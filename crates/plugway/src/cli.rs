@@ -1,0 +1,115 @@
+//! The command line. Every flag has a `PLUGWAY_*` environment variable and a
+//! key in the optional TOML file; flags win over the environment, which wins
+//! over the file, which wins over the defaults.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+/// Plugway: an open-source EV charging platform in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "plugway", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: HTTP API, docs, health and metrics on one port.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit (serve also applies them at start).
+    Migrate(DatabaseArgs),
+    /// Manage API keys for admin and integration clients.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+/// API key subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key and print it (alone on the last line of stdout). Only its
+    /// hash is stored: copy it now.
+    Create(ApiKeyCreateArgs),
+}
+
+/// Where the data lives. Shared by every subcommand.
+#[derive(Debug, Clone, Args, Serialize, Default)]
+pub struct DatabaseArgs {
+    /// TOML configuration file [env: PLUGWAY_CONFIG] (default: ./plugway.toml if present).
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
+    /// Directory for the SQLite database, generated keys and stored files;
+    /// created if missing [env: PLUGWAY_DATA_DIR] [default: ./data].
+    #[arg(long, value_name = "DIR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+
+    /// `sqlite://PATH` or `postgres://USER@HOST:PORT/DB` [env: PLUGWAY_DATABASE_URL]
+    /// [default: sqlite://<data-dir>/plugway.db].
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+/// `serve` flags.
+#[derive(Debug, Clone, Args, Serialize, Default)]
+pub struct ServeArgs {
+    /// Database location.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Address for HTTP, WebSockets and GraphQL, all on one port
+    /// [env: PLUGWAY_LISTEN] [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+
+    /// Development mode: OTP code 0000 is accepted for every phone and SMS
+    /// goes to the log. Refused with a PostgreSQL database unless
+    /// --dev-allow-postgres is also given [env: PLUGWAY_DEV=1].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dev: bool,
+
+    /// Allow --dev on PostgreSQL (never on a production database)
+    /// [env: PLUGWAY_DEV_ALLOW_POSTGRES=1].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dev_allow_postgres: bool,
+
+    /// Region (ISO 3166 alpha-2, e.g. BD, MN) for phone numbers written
+    /// without a country code; without it numbers must start with +
+    /// [env: PLUGWAY_DEFAULT_REGION].
+    #[arg(long, value_name = "CC")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_region: Option<String>,
+
+    /// Log format: text or json [env: PLUGWAY_LOG_FORMAT] [default: text].
+    /// Log levels follow RUST_LOG (default "info").
+    #[arg(long, value_name = "FORMAT")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
+}
+
+/// `api-key create` flags.
+#[derive(Debug, Clone, Args)]
+pub struct ApiKeyCreateArgs {
+    /// Database location.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// `admin` (superuser: everything) or `integration` (the CRM webhooks).
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+
+    /// A label to recognise the key by [default: the role].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+}

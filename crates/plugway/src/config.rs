@@ -1,0 +1,352 @@
+//! Configuration: one typed struct, layered defaults → TOML file →
+//! `PLUGWAY_*` environment → flags (figment), then validated once at start.
+//! Nested keys use a double underscore in the environment
+//! (`PLUGWAY_SMS__TWILIO_AUTH_TOKEN`). Secrets are `SecretString`, so no
+//! `Debug` or log line ever prints them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use plugway_domain::Region;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+
+/// Everything the server can be told.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// HTTP listen address.
+    pub listen: String,
+    /// Data directory (SQLite, keys, files).
+    pub data_dir: PathBuf,
+    /// Database URL; SQLite in the data directory when unset.
+    pub database_url: Option<String>,
+    /// PostgreSQL pool size.
+    pub database_max_connections: u32,
+    /// Development mode.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub dev: bool,
+    /// Allow development mode on PostgreSQL.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub dev_allow_postgres: bool,
+    /// Region for national-format phone numbers.
+    pub default_region: Option<String>,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// JWT signing secret (at least 32 bytes). Generated into the data
+    /// directory when unset; several nodes must share one, so set it there.
+    pub jwt_secret: Option<SecretString>,
+    /// Access token lifetime, seconds.
+    pub access_token_ttl_secs: i64,
+    /// Refresh token lifetime, seconds.
+    pub refresh_token_ttl_secs: i64,
+    /// Session lifetime from sign-in, seconds.
+    pub session_ttl_secs: i64,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// One-time password policy.
+    pub otp: OtpConfig,
+    /// SMS provider.
+    pub sms: SmsConfig,
+    /// Per-address rate limits.
+    pub rate_limits: RateLimitConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            database_max_connections: 16,
+            dev: false,
+            dev_allow_postgres: false,
+            default_region: None,
+            log_format: "text".into(),
+            jwt_secret: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            session_ttl_secs: 90 * 24 * 3600,
+            max_body_bytes: 64 * 1024,
+            otp: OtpConfig::default(),
+            sms: SmsConfig::default(),
+            rate_limits: RateLimitConfig::default(),
+        }
+    }
+}
+
+/// `[otp]`.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct OtpConfig {
+    /// Digits per code, 4 to 6.
+    pub digits: u32,
+    /// Validity, seconds.
+    pub ttl_secs: i64,
+    /// Wrong tries per code.
+    pub max_attempts: i64,
+    /// Wait between two codes to one phone, seconds.
+    pub resend_cooldown_secs: i64,
+    /// Codes per phone per hour.
+    pub max_per_hour: i64,
+}
+
+impl Default for OtpConfig {
+    fn default() -> Self {
+        Self {
+            digits: 6,
+            ttl_secs: 300,
+            max_attempts: 5,
+            resend_cooldown_secs: 30,
+            max_per_hour: 5,
+        }
+    }
+}
+
+/// `[sms]`: Twilio's Messaging API, or nothing.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct SmsConfig {
+    /// `twilio`, or unset for none (`--dev` logs messages instead).
+    pub provider: Option<String>,
+    /// API base URL.
+    pub twilio_base_url: String,
+    /// Account SID.
+    pub twilio_account_sid: Option<String>,
+    /// Auth token.
+    pub twilio_auth_token: Option<SecretString>,
+    /// Sender number or messaging service.
+    pub twilio_from: Option<String>,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            provider: None,
+            twilio_base_url: "https://api.twilio.com".into(),
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            twilio_from: None,
+        }
+    }
+}
+
+/// `[rate_limits]`, per client address per minute.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct RateLimitConfig {
+    /// OTP sends.
+    pub otp_sends_per_minute: u32,
+    /// Code and password checks.
+    pub credential_checks_per_minute: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            otp_sends_per_minute: 10,
+            credential_checks_per_minute: 30,
+        }
+    }
+}
+
+/// Accepts `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`: `PLUGWAY_DEV=1` must work.
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Bool(b) => Ok(b),
+        Raw::Int(i) => Ok(i != 0),
+        Raw::Text(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" | "" => Ok(false),
+            other => Err(serde::de::Error::custom(format!(
+                "expected a boolean, got {other:?}"
+            ))),
+        },
+    }
+}
+
+/// Layers file, environment and flag overrides into a [`Config`].
+pub fn load(
+    config_file: Option<&Path>,
+    overrides: impl serde::Serialize,
+) -> anyhow::Result<Config> {
+    let mut figment = Figment::new();
+    let file = config_file
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("PLUGWAY_CONFIG").map(PathBuf::from));
+    match file {
+        Some(path) => {
+            if !path.exists() {
+                bail!("configuration file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        None => figment = figment.merge(Toml::file("plugway.toml")),
+    }
+    figment
+        .merge(Env::prefixed("PLUGWAY_").split("__").ignore(&["config"]))
+        .merge(Serialized::defaults(overrides))
+        .extract()
+        .context("invalid configuration")
+}
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// `sqlite://...`
+    Sqlite(String),
+    /// `postgres://...`
+    Postgres(String),
+}
+
+impl Config {
+    /// The database URL, defaulting to SQLite in the data directory.
+    pub fn database(&self) -> anyhow::Result<Database> {
+        let url = match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("plugway.db").display()),
+        };
+        if url.starts_with("sqlite:") {
+            Ok(Database::Sqlite(url))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Database::Postgres(url))
+        } else {
+            bail!("--database-url must start with sqlite:// or postgres://")
+        }
+    }
+
+    /// The listen address.
+    pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listen.parse().with_context(|| {
+            format!(
+                "--listen {:?} is not an address like 127.0.0.1:8080",
+                self.listen
+            )
+        })
+    }
+
+    /// The default phone region.
+    pub fn region(&self) -> anyhow::Result<Option<Region>> {
+        self.default_region
+            .as_deref()
+            .map(|r| {
+                r.parse().map_err(|_| {
+                    anyhow::anyhow!("--default-region {r:?} is not an ISO 3166 country code")
+                })
+            })
+            .transpose()
+    }
+
+    /// Checks everything that does not need I/O.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.listen_addr()?;
+        self.region()?;
+        let db = self.database()?;
+        if self.dev && matches!(db, Database::Postgres(_)) && !self.dev_allow_postgres {
+            bail!("--dev accepts OTP 0000 for every phone and is refused on PostgreSQL; add --dev-allow-postgres if this is not production");
+        }
+        if !(4..=6).contains(&self.otp.digits) {
+            bail!("otp.digits must be 4 to 6");
+        }
+        for (name, v) in [
+            ("access_token_ttl_secs", self.access_token_ttl_secs),
+            ("refresh_token_ttl_secs", self.refresh_token_ttl_secs),
+            ("session_ttl_secs", self.session_ttl_secs),
+            ("otp.ttl_secs", self.otp.ttl_secs),
+            ("otp.max_attempts", self.otp.max_attempts),
+            ("otp.max_per_hour", self.otp.max_per_hour),
+        ] {
+            if v <= 0 {
+                bail!("{name} must be positive");
+            }
+        }
+        if let Some(secret) = &self.jwt_secret {
+            if secret.expose_secret().len() < 32 {
+                bail!("jwt_secret must be at least 32 bytes");
+            }
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            bail!("--log-format must be text or json");
+        }
+        match self.sms.provider.as_deref() {
+            None | Some("") => {}
+            Some("twilio") => {
+                if self.sms.twilio_account_sid.is_none()
+                    || self.sms.twilio_auth_token.is_none()
+                    || self.sms.twilio_from.is_none()
+                {
+                    bail!("sms.provider = twilio needs sms.twilio_account_sid, sms.twilio_auth_token and sms.twilio_from");
+                }
+            }
+            Some(other) => bail!("sms.provider {other:?} is unknown (supported: twilio)"),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::result_large_err)]
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_point_at_sqlite_in_the_data_dir() {
+        let c = Config::default();
+        c.validate().unwrap();
+        assert_eq!(
+            c.database().unwrap(),
+            Database::Sqlite("sqlite://./data/plugway.db".into())
+        );
+    }
+
+    #[test]
+    fn dev_on_postgres_is_refused_unless_allowed() {
+        let mut c = Config {
+            dev: true,
+            database_url: Some("postgres://postgres@127.0.0.1/x".into()),
+            ..Config::default()
+        };
+        assert!(c.validate().is_err());
+        c.dev_allow_postgres = true;
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let c = Config {
+            jwt_secret: Some(SecretString::from("x".repeat(40))),
+            ..Config::default()
+        };
+        assert!(!format!("{c:?}").contains(&"x".repeat(40)));
+    }
+
+    #[test]
+    fn layers_apply_in_order_file_env_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "plugway.toml",
+                "listen = \"127.0.0.1:1\"\ndev = false\n[otp]\ndigits = 4\n",
+            )?;
+            jail.set_env("PLUGWAY_LISTEN", "127.0.0.1:2");
+            jail.set_env("PLUGWAY_DEV", "1");
+            let c = load(None, serde_json::json!({})).unwrap();
+            assert_eq!(
+                (c.listen.as_str(), c.dev, c.otp.digits),
+                ("127.0.0.1:2", true, 4)
+            );
+            let c = load(None, serde_json::json!({"listen": "127.0.0.1:3"})).unwrap();
+            assert_eq!(c.listen, "127.0.0.1:3");
+            Ok(())
+        });
+    }
+}

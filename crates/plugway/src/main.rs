@@ -1,0 +1,5 @@
+//! The `plugway` binary; everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    plugway::main()
+}

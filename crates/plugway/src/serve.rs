@@ -1,0 +1,170 @@
+//! `plugway serve`: wire the parts, listen, and shut down gracefully.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::Duration;
+use plugway_api::sms::{LogSms, NoSms, SmsSender, TwilioSms};
+use plugway_api::{ApiSettings, AppParts, AppState};
+use plugway_domain::{OtpPolicy, RandomIds, SystemClock};
+use plugway_events::InProcessBus;
+use plugway_store::Store;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::Config;
+use crate::secrets;
+
+/// Logs to stdout, as text or JSON lines; levels from `RUST_LOG`.
+pub fn init_tracing(format: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi);
+    // A second init (tests) is harmless; ignore it.
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+fn sms_sender(config: &Config) -> anyhow::Result<Arc<dyn SmsSender>> {
+    if config.dev {
+        return Ok(Arc::new(LogSms));
+    }
+    match config.sms.provider.as_deref() {
+        Some("twilio") => {
+            let sms = &config.sms;
+            let (Some(sid), Some(token), Some(from)) = (
+                &sms.twilio_account_sid,
+                &sms.twilio_auth_token,
+                &sms.twilio_from,
+            ) else {
+                anyhow::bail!("sms.provider = twilio is missing its settings");
+            };
+            let token: SecretString = token.clone();
+            Ok(Arc::new(TwilioSms::new(
+                sms.twilio_base_url.clone(),
+                sid.clone(),
+                token,
+                from.clone(),
+            )?))
+        }
+        _ => {
+            tracing::warn!("no SMS provider configured: OTP requests will answer 503 (use --dev to log codes instead)");
+            Ok(Arc::new(NoSms))
+        }
+    }
+}
+
+/// Builds the application state from a checked configuration and an open store.
+pub fn build_state(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<AppState> {
+    let secret = secrets::server_secret(config.jwt_secret.as_ref(), &config.data_dir)?;
+    let jwt_key = secrets::derive(&secret, "plugway-jwt-v1");
+    let settings = ApiSettings {
+        dev: config.dev,
+        default_region: config.region()?,
+        otp: OtpPolicy {
+            digits: config.otp.digits,
+            ttl: Duration::seconds(config.otp.ttl_secs),
+            max_attempts: config.otp.max_attempts,
+            resend_cooldown: Duration::seconds(config.otp.resend_cooldown_secs.max(0)),
+            max_per_hour: config.otp.max_per_hour,
+        },
+        session_ttl: Duration::seconds(config.session_ttl_secs),
+        max_body_bytes: config.max_body_bytes,
+        otp_sends_per_minute: config.rate_limits.otp_sends_per_minute,
+        credential_checks_per_minute: config.rate_limits.credential_checks_per_minute,
+        ..ApiSettings::default()
+    };
+    use secrecy::ExposeSecret;
+    Ok(AppState::new(AppParts {
+        store,
+        bus: Arc::new(InProcessBus::new()),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(RandomIds),
+        sms: sms_sender(config)?,
+        tokens: plugway_api::security::tokens::TokenSigner::new(
+            jwt_key.expose_secret(),
+            Duration::seconds(config.access_token_ttl_secs),
+            Duration::seconds(config.refresh_token_ttl_secs),
+        ),
+        otp_key: secrets::derive(&secret, "plugway-otp-v1"),
+        settings,
+    }))
+}
+
+/// Runs the server until SIGINT or SIGTERM, then stops accepting, lets
+/// in-flight requests finish (up to a grace period) and closes the database.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let started = Instant::now();
+    if config.dev {
+        tracing::warn!(
+            "DEVELOPMENT MODE: OTP 0000 is accepted for every phone; SMS are logged, not sent"
+        );
+    }
+    let store = crate::open_store(&config).await?;
+    let state = build_state(&config, store.clone())?;
+    let addr = config.listen_addr()?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let shutdown = shutdown_signal();
+    tracing::info!(
+        backend = store.backend(),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "plugway listening on http://{local}"
+    );
+    let server = plugway_api::serve(listener, state, shutdown.clone().wait());
+    tokio::select! {
+        result = server => result.context("server failed")?,
+        () = async {
+            shutdown.wait().await;
+            tokio::time::sleep(plugway_api::SHUTDOWN_GRACE).await;
+        } => tracing::warn!("in-flight requests did not finish within the grace period; closing anyway"),
+    }
+    store.close().await;
+    tracing::info!("plugway stopped");
+    Ok(())
+}
+
+/// Fires once on SIGINT or SIGTERM; every clone sees it.
+#[derive(Clone)]
+struct Shutdown(tokio::sync::watch::Receiver<bool>);
+
+impl Shutdown {
+    async fn wait(mut self) {
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
+fn shutdown_signal() -> Shutdown {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            () = term => {}
+        }
+        tracing::info!("shutting down: no new connections; finishing in-flight requests");
+        let _ = tx.send(true);
+    });
+    Shutdown(rx)
+}
