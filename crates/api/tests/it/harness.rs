@@ -1,0 +1,359 @@
+//! A real Plugway API on a loopback port, over a real database (a temporary
+//! SQLite file, or a private PostgreSQL schema), with a fake Twilio that
+//! records the SMS it is asked to send, so tests read real codes.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Form, Json, Router};
+use base64::Engine;
+use chrono::{Duration, Utc};
+use plugway_api::security::tokens::TokenSigner;
+use plugway_api::sms::{SmsSender, TwilioSms};
+use plugway_api::{ApiSettings, AppParts, AppState};
+use plugway_domain::{ManualClock, RandomIds};
+use plugway_events::InProcessBus;
+use plugway_store::Store;
+use plugway_store_postgres::testing::TestDatabase;
+use plugway_store_sqlite::SqliteStore;
+use secrecy::{SecretSlice, SecretString};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Keeps the database alive for the test and cleans it up.
+enum DbGuard {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(TestDatabase),
+}
+
+pub const TWILIO_SID: &str = "AC00000000000000000000000000000001";
+pub const TWILIO_TOKEN: &str = "fake-twilio-auth-token";
+pub const TWILIO_FROM: &str = "+15005550006";
+
+/// What the fake Twilio received.
+#[derive(Debug, Clone)]
+pub struct SentSms {
+    pub to: String,
+    pub body: String,
+}
+
+#[derive(Clone, Default)]
+struct FakeTwilioState {
+    sent: Arc<Mutex<Vec<SentSms>>>,
+}
+
+/// Twilio's Messages resource, as documented: Basic auth with the account
+/// SID and auth token; form fields To, From, Body; 201 with the message
+/// resource; 401 with code 20003 on bad credentials; 400 with 21604 when
+/// To is missing.
+async fn twilio_messages(
+    State(state): State<FakeTwilioState>,
+    Path(account): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<std::collections::HashMap<String, String>>,
+) -> (StatusCode, Json<Value>) {
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_SID}:{TWILIO_TOKEN}"))
+    );
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if account.trim_end_matches(".json") != TWILIO_SID || auth != expected {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(
+                json!({"code": 20003, "message": "Authenticate", "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401}),
+            ),
+        );
+    }
+    let (Some(to), Some(body)) = (form.get("To"), form.get("Body")) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(
+                json!({"code": 21604, "message": "A 'To' phone number is required.", "status": 400}),
+            ),
+        );
+    };
+    if form.get("From").map(String::as_str) != Some(TWILIO_FROM) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(
+                json!({"code": 21603, "message": "A 'From' phone number is required.", "status": 400}),
+            ),
+        );
+    }
+    state.sent.lock().unwrap().push(SentSms {
+        to: to.clone(),
+        body: body.clone(),
+    });
+    (
+        StatusCode::CREATED,
+        Json(
+            json!({"sid": "SM0123456789abcdef0123456789abcdef", "status": "queued", "to": to, "from": TWILIO_FROM, "body": body}),
+        ),
+    )
+}
+
+/// How a test wants the app configured.
+pub struct Options {
+    pub settings: ApiSettings,
+    /// Give Twilio the wrong token (to test provider failures).
+    pub twilio_wrong_token: bool,
+    /// No SMS provider at all.
+    pub no_sms: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            settings: ApiSettings::default(),
+            twilio_wrong_token: false,
+            no_sms: false,
+        }
+    }
+}
+
+/// A running app.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub clock: ManualClock,
+    pub store: Arc<dyn Store>,
+    sms: FakeTwilioState,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    guard: Option<DbGuard>,
+}
+
+async fn serve_fake_twilio(state: FakeTwilioState) -> SocketAddr {
+    let app = Router::new()
+        .route(
+            "/2010-04-01/Accounts/{account}/Messages.json",
+            post(twilio_messages),
+        )
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+impl TestApp {
+    /// Starts an app on `backend`; `None` when PostgreSQL is not configured
+    /// (outside CI; the harness says the test was skipped).
+    pub async fn spawn(backend: Backend, name: &str, options: Options) -> Option<Self> {
+        let (store, guard): (Arc<dyn Store>, DbGuard) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}/plugway.db", dir.path().display());
+                (
+                    Arc::new(SqliteStore::open(&url).await.unwrap()),
+                    DbGuard::Sqlite(dir),
+                )
+            }
+            Backend::Postgres => {
+                let db = TestDatabase::create(name).await?;
+                (Arc::new(db.store.clone()), DbGuard::Postgres(db))
+            }
+        };
+        let sms_state = FakeTwilioState::default();
+        let twilio = serve_fake_twilio(sms_state.clone()).await;
+        let token = if options.twilio_wrong_token {
+            "wrong"
+        } else {
+            TWILIO_TOKEN
+        };
+        let sms: Arc<dyn SmsSender> = if options.no_sms {
+            Arc::new(plugway_api::sms::NoSms)
+        } else {
+            Arc::new(
+                TwilioSms::new(
+                    format!("http://{twilio}"),
+                    TWILIO_SID.into(),
+                    SecretString::from(token),
+                    TWILIO_FROM.into(),
+                )
+                .unwrap(),
+            )
+        };
+        let clock = ManualClock::new(Utc::now());
+        let state = AppState::new(AppParts {
+            store: store.clone(),
+            bus: Arc::new(InProcessBus::new()),
+            clock: Arc::new(clock.clone()),
+            ids: Arc::new(RandomIds),
+            sms,
+            tokens: TokenSigner::new(&[42u8; 32], Duration::minutes(15), Duration::days(30)),
+            otp_key: SecretSlice::from(vec![9u8; 32]),
+            settings: options.settings,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            plugway_api::serve(listener, state, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Some(Self {
+            base,
+            http: reqwest::Client::new(),
+            clock,
+            store,
+            sms: sms_state,
+            stop: Some(stop),
+            server: Some(server),
+            guard: Some(guard),
+        })
+    }
+
+    /// Stops the server and drops the database.
+    pub async fn finish(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.store.close().await;
+        if let Some(DbGuard::Postgres(db)) = self.guard.take() {
+            db.finish().await;
+        }
+    }
+
+    pub fn clock_now(&self) -> chrono::DateTime<Utc> {
+        use plugway_domain::Clock;
+        self.clock.now()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POSTs JSON; returns status and parsed body (Null when empty).
+    pub async fn post(&self, path: &str, body: Value, token: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.http.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    /// GETs; returns status and parsed body.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.http.get(self.url(path));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    /// Every SMS sent so far.
+    pub fn sent(&self) -> Vec<SentSms> {
+        self.sms.sent.lock().unwrap().clone()
+    }
+
+    /// The code in the last SMS to `phone` (E.164).
+    pub fn last_code(&self, phone: &str) -> String {
+        let sent = self.sent();
+        let sms = sent
+            .iter()
+            .rev()
+            .find(|s| s.to == phone)
+            .unwrap_or_else(|| panic!("no SMS to {phone}"));
+        sms.body
+            .split_whitespace()
+            .find_map(|w| {
+                let w = w.trim_end_matches('.');
+                (w.len() >= 4 && w.bytes().all(|b| b.is_ascii_digit())).then(|| w.to_owned())
+            })
+            .unwrap()
+    }
+
+    /// Requests a code for `phone` and returns it.
+    pub async fn request_code(&self, phone: &str, e164: &str) -> String {
+        let (status, body) = self
+            .post("/api/v1/user/otp-request", json!({"phone": phone}), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        self.last_code(e164)
+    }
+
+    /// Signs in with an OTP (seed 001); returns the whole reply.
+    pub async fn otp_sign_in(&self, phone: &str) -> Value {
+        let code = self.request_code(phone, phone).await;
+        let (status, body) = self
+            .post(
+                "/api/v1/user/otp-check",
+                json!({"phone": phone, "code": code}),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        // The next code for this phone must not hit the resend cool-down.
+        self.clock.advance(Duration::seconds(31));
+        body
+    }
+}
+
+pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
+
+/// Asserts an error reply: status and `code`, with a non-empty message.
+#[track_caller]
+pub fn assert_error(reply: &(StatusCode, Value), status: StatusCode, code: &str) {
+    assert_eq!(reply.0, status, "{}", reply.1);
+    assert_eq!(reply.1["code"], code, "{}", reply.1);
+    assert!(
+        reply.1["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{}",
+        reply.1
+    );
+}
+
+/// Declares each listed case as a test on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case($crate::harness::Backend::Sqlite, stringify!($case)).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case($crate::harness::Backend::Postgres, stringify!($case)).await;
+                }
+            )*
+        }
+    };
+}

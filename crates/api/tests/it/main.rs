@@ -1,0 +1,17 @@
+//! The HTTP API over a real socket, on SQLite and on PostgreSQL.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod harness;
+
+mod admin;
+mod bad_input;
+mod openapi;
+mod seed001;
+mod seed002;
+mod sessions;
