@@ -107,22 +107,13 @@ async fn twilio_messages(
 }
 
 /// How a test wants the app configured.
+#[derive(Default)]
 pub struct Options {
     pub settings: ApiSettings,
     /// Give Twilio the wrong token (to test provider failures).
     pub twilio_wrong_token: bool,
     /// No SMS provider at all.
     pub no_sms: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            settings: ApiSettings::default(),
-            twilio_wrong_token: false,
-            no_sms: false,
-        }
-    }
 }
 
 /// A running app.
