@@ -26,6 +26,9 @@ pub enum Command {
     /// Manage API keys for admin and integration clients.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Run a benchmark against a local server (see docs/benchmarks.md).
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
 }
 
 /// API key subcommands.

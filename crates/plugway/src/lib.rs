@@ -2,6 +2,7 @@
 //! configuration, open the store, build the application, serve until told
 //! to stop. The only crate that knows every other one.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 mod secrets;
@@ -50,6 +51,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve::init_tracing(&config.log_format);
             serve::serve(config).await
         }
+        Command::Bench(command) => bench::run(command).await,
         Command::Migrate(args) => {
             let config = load_database_config(&args)?;
             let store = open_store(&config).await?;

@@ -1,6 +1,11 @@
 //! The `plugway` binary as an operator runs it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -31,7 +36,11 @@ impl Server {
     fn start(dir: &std::path::Path, extra: &[&str]) -> Self {
         let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--data-dir", "data"];
         args.extend_from_slice(extra);
-        let mut child = plugway(&args, dir).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = plugway(&args, dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let (tx, lines) = mpsc::channel();
         let stdout = child.stdout.take().unwrap();
         std::thread::spawn(move || {
@@ -45,7 +54,13 @@ impl Server {
             lines,
         };
         let ready = server.wait_for("listening on http://");
-        let addr = ready.split("listening on http://").nth(1).unwrap().split_whitespace().next().unwrap();
+        let addr = ready
+            .split("listening on http://")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap();
         server.base = format!("http://{addr}");
         server
     }
@@ -61,7 +76,10 @@ impl Server {
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
         self.child.wait().unwrap()
     }
@@ -71,10 +89,18 @@ impl Server {
 async fn serve_is_ready_on_an_empty_data_dir_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path(), &["--dev"]);
-    let health = reqwest::get(format!("{}/healthz", server.base)).await.unwrap();
+    let health = reqwest::get(format!("{}/healthz", server.base))
+        .await
+        .unwrap();
     assert_eq!(health.status().as_u16(), 200);
-    assert!(dir.path().join("data/plugway.db").exists(), "SQLite created in the data dir");
-    assert!(dir.path().join("data/server.key").exists(), "server secret generated");
+    assert!(
+        dir.path().join("data/plugway.db").exists(),
+        "SQLite created in the data dir"
+    );
+    assert!(
+        dir.path().join("data/server.key").exists(),
+        "server secret generated"
+    );
     // Start a slow request (argon2 hashing), then ask the server to stop:
     // the request in flight still gets its answer.
     let client = reqwest::Client::new();
@@ -88,7 +114,10 @@ async fn serve_is_ready_on_an_empty_data_dir_and_stops_cleanly_on_sigterm() {
     });
     tokio::time::sleep(Duration::from_millis(30)).await;
     let status = server.terminate();
-    let reply = in_flight.await.unwrap().expect("the in-flight request was answered");
+    let reply = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request was answered");
     assert_eq!(reply.status().as_u16(), 201);
     assert!(status.success(), "exit {status:?}");
     server.wait_for("plugway stopped");
@@ -97,13 +126,32 @@ async fn serve_is_ready_on_an_empty_data_dir_and_stops_cleanly_on_sigterm() {
 #[tokio::test]
 async fn api_keys_made_on_the_command_line_work_against_the_server() {
     let dir = tempfile::tempdir().unwrap();
-    let output = plugway(&["api-key", "create", "--role", "admin", "--name", "ops", "--data-dir", "data"], dir.path())
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = plugway(
+        &[
+            "api-key",
+            "create",
+            "--role",
+            "admin",
+            "--name",
+            "ops",
+            "--data-dir",
+            "data",
+        ],
+        dir.path(),
+    )
+    .output()
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
     let key = stdout.lines().last().unwrap().trim().to_owned();
-    assert!(key.starts_with("pwk_"), "the key alone on the last line: {stdout}");
+    assert!(
+        key.starts_with("pwk_"),
+        "the key alone on the last line: {stdout}"
+    );
 
     let mut server = Server::start(dir.path(), &[]);
     let client = reqwest::Client::new();
@@ -118,7 +166,12 @@ async fn api_keys_made_on_the_command_line_work_against_the_server() {
     assert_eq!(keys[0]["name"], "ops");
     assert!(server.terminate().success());
 
-    let bad = plugway(&["api-key", "create", "--role", "root", "--data-dir", "data"], dir.path()).output().unwrap();
+    let bad = plugway(
+        &["api-key", "create", "--role", "root", "--data-dir", "data"],
+        dir.path(),
+    )
+    .output()
+    .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--role"));
 }
@@ -127,8 +180,14 @@ async fn api_keys_made_on_the_command_line_work_against_the_server() {
 fn migrate_creates_the_database_and_is_repeatable() {
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..2 {
-        let out = plugway(&["migrate", "--data-dir", "d"], dir.path()).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = plugway(&["migrate", "--data-dir", "d"], dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("migrations applied to sqlite"));
     }
     assert!(dir.path().join("d/plugway.db").exists());
@@ -139,10 +198,20 @@ fn help_explains_every_contract_flag() {
     let dir = tempfile::tempdir().unwrap();
     let out = plugway(&["serve", "--help"], dir.path()).output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
-    for flag in ["--listen", "--data-dir", "--database-url", "--dev", "--dev-allow-postgres", "PLUGWAY_DEV=1", "PLUGWAY_LISTEN"] {
+    for flag in [
+        "--listen",
+        "--data-dir",
+        "--database-url",
+        "--dev",
+        "--dev-allow-postgres",
+        "PLUGWAY_DEV=1",
+        "PLUGWAY_LISTEN",
+    ] {
         assert!(help.contains(flag), "serve --help lacks {flag}:\n{help}");
     }
-    let out = plugway(&["api-key", "create", "--help"], dir.path()).output().unwrap();
+    let out = plugway(&["api-key", "create", "--help"], dir.path())
+        .output()
+        .unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     assert!(help.contains("--role") && help.contains("--name") && help.contains("--database-url"));
 }
@@ -152,8 +221,19 @@ fn bad_configuration_is_refused_before_anything_starts() {
     let dir = tempfile::tempdir().unwrap();
     let cases: [(&[&str], &str); 3] = [
         (&["serve", "--listen", "nonsense"], "--listen"),
-        (&["serve", "--dev", "--database-url", "postgres://postgres@127.0.0.1/x"], "--dev-allow-postgres"),
-        (&["serve", "--database-url", "mysql://x"], "sqlite:// or postgres://"),
+        (
+            &[
+                "serve",
+                "--dev",
+                "--database-url",
+                "postgres://postgres@127.0.0.1/x",
+            ],
+            "--dev-allow-postgres",
+        ),
+        (
+            &["serve", "--database-url", "mysql://x"],
+            "sqlite:// or postgres://",
+        ),
     ];
     for (args, expect) in cases {
         let out = plugway(args, dir.path()).output().unwrap();
@@ -162,7 +242,10 @@ fn bad_configuration_is_refused_before_anything_starts() {
         assert!(err.contains(expect), "{args:?}: {err}");
     }
     // The environment counts too.
-    let out = plugway(&["serve"], dir.path()).env("PLUGWAY_LISTEN", "bad").output().unwrap();
+    let out = plugway(&["serve"], dir.path())
+        .env("PLUGWAY_LISTEN", "bad")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(!dir.path().join("data").exists(), "nothing was created");
 }

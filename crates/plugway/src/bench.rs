@@ -1,0 +1,432 @@
+//! `plugway bench`: measurements that live in the repository, so every
+//! figure in the docs can be re-run with one command.
+//!
+//! Each benchmark starts its own `plugway serve` (this same executable) on a
+//! fresh temporary data directory, on loopback only, unless `--url` points
+//! at a server you started. Load comes from this process over real HTTP.
+
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use futures::future::BoxFuture;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Cold start: time from exec of `plugway serve` on an empty data
+    /// directory to the first 200 from /healthz.
+    Startup(StartupArgs),
+    /// Sign-in throughput: OTP sign-ins, password sign-ins and
+    /// authenticated profile reads, each for `--duration` seconds.
+    Accounts(AccountsArgs),
+}
+
+/// `bench startup` flags.
+#[derive(Debug, Args)]
+pub struct StartupArgs {
+    /// How many cold starts to time.
+    #[arg(long, default_value_t = 10)]
+    pub runs: u32,
+}
+
+/// `bench accounts` flags.
+#[derive(Debug, Args)]
+pub struct AccountsArgs {
+    /// Database for the server the benchmark starts [default: SQLite in a
+    /// temporary directory]. Use an empty PostgreSQL database.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Benchmark a server that is already running instead of starting one.
+    /// It must run with --dev and raised rate limits (docs/benchmarks.md).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Seconds per phase.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+}
+
+/// Runs a benchmark.
+pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Startup(args) => startup(args).await,
+        BenchCommand::Accounts(args) => accounts(args).await,
+    }
+}
+
+/// A `plugway serve --dev` child on loopback; killed when dropped.
+struct Spawned {
+    _child: tokio::process::Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts `plugway serve --dev` with rate limits raised for load and waits
+/// for its "listening" line.
+async fn spawn_server(database_url: Option<&str>) -> anyhow::Result<Spawned> {
+    let dir = tempfile::tempdir()?;
+    let mut cmd =
+        tokio::process::Command::new(std::env::current_exe().context("cannot find plugway")?);
+    cmd.args(["serve", "--dev", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "warn,plugway::serve=info")
+        .env("PLUGWAY_RATE_LIMITS__OTP_SENDS_PER_MINUTE", "1000000000")
+        .env(
+            "PLUGWAY_RATE_LIMITS__CREDENTIAL_CHECKS_PER_MINUTE",
+            "1000000000",
+        )
+        .stdout(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(url) = database_url {
+        cmd.args(["--database-url", url, "--dev-allow-postgres"]);
+    }
+    let mut child = cmd.spawn().context("cannot start plugway serve")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let base = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await? {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap_or_default();
+                return Ok::<_, anyhow::Error>(format!("http://{addr}"));
+            }
+        }
+        bail!("plugway serve exited before it was ready")
+    })
+    .await
+    .context("plugway serve was not ready within 30 s")??;
+    // Keep draining its output so a full pipe never blocks it.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok(Spawned {
+        _child: child,
+        base,
+        _dir: dir,
+    })
+}
+
+async fn startup(args: StartupArgs) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let mut times = Vec::new();
+    let bar = progress(u64::from(args.runs), "cold starts");
+    for _ in 0..args.runs {
+        let dir = tempfile::tempdir()?;
+        // A fixed free port, so the clock starts before the server can tell us its address.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let started = Instant::now();
+        let mut child = tokio::process::Command::new(std::env::current_exe()?)
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        let url = format!("http://127.0.0.1:{port}/healthz");
+        loop {
+            if let Ok(r) = http.get(&url).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                bail!("plugway serve was not ready within 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        times.push(started.elapsed());
+        child.kill().await?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    times.sort();
+    println!(
+        "cold start to ready (exec -> first 200 on /healthz, empty SQLite data dir), {} runs: min {:.1} ms, median {:.1} ms, max {:.1} ms",
+        times.len(),
+        ms(times.first()),
+        ms(times.get(times.len() / 2)),
+        ms(times.last())
+    );
+    Ok(())
+}
+
+fn ms(d: Option<&Duration>) -> f64 {
+    d.map(|d| d.as_secs_f64() * 1000.0).unwrap_or_default()
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:<28} [{bar:30}] {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(what.to_owned());
+    bar
+}
+
+/// One phase's results.
+struct PhaseResult {
+    name: &'static str,
+    ok: u64,
+    errors: u64,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl PhaseResult {
+    fn print(&self) {
+        let mut l = self.latencies.clone();
+        l.sort();
+        let pct = |p: f64| {
+            let i = ((l.len() as f64 - 1.0) * p).round() as usize;
+            ms(l.get(i))
+        };
+        println!(
+            "{:<34} {:>8} ok {:>6} err {:>10.1} /s   p50 {:>7.2} ms   p99 {:>7.2} ms",
+            self.name,
+            self.ok,
+            self.errors,
+            self.ok as f64 / self.elapsed.as_secs_f64(),
+            pct(0.50),
+            pct(0.99)
+        );
+    }
+}
+
+type Op = Arc<dyn Fn(u64) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
+
+/// Runs `op` from `concurrency` workers for `duration`, timing each call.
+async fn phase(name: &'static str, concurrency: usize, duration: Duration, op: Op) -> PhaseResult {
+    let counter = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let bar = progress(duration.as_secs(), name);
+    let started = Instant::now();
+    let deadline = started + duration;
+    let ticker = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                bar.inc(1);
+            }
+        })
+    };
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (op, counter, errors) = (op.clone(), counter.clone(), errors.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let n = counter.fetch_add(1, Ordering::Relaxed);
+                    let t = Instant::now();
+                    match op(n).await {
+                        Ok(()) => latencies.push(t.elapsed()),
+                        Err(e) => {
+                            if errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                                eprintln!("first error in {name}: {e:#}");
+                            }
+                        }
+                    }
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for w in workers {
+        latencies.extend(w.await.unwrap_or_default());
+    }
+    ticker.abort();
+    bar.finish_and_clear();
+    PhaseResult {
+        name,
+        ok: latencies.len() as u64,
+        errors: errors.load(Ordering::Relaxed),
+        elapsed: started.elapsed(),
+        latencies,
+    }
+}
+
+async fn post(
+    http: &reqwest::Client,
+    url: String,
+    body: serde_json::Value,
+    token: Option<&str>,
+) -> anyhow::Result<serde_json::Value> {
+    let mut request = http.post(url).json(&body);
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let value: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!("{status}: {value}");
+    }
+    Ok(value)
+}
+
+/// A valid Mongolian mobile number for index `n` (Unitel's 88 range).
+fn phone(base: u64, n: u64) -> String {
+    format!("+97688{:06}", (base + n) % 1_000_000)
+}
+
+async fn accounts(args: AccountsArgs) -> anyhow::Result<()> {
+    let spawned = match &args.url {
+        Some(_) => None,
+        None => Some(spawn_server(args.database_url.as_deref()).await?),
+    };
+    let base = match (&args.url, &spawned) {
+        (Some(url), _) => url.trim_end_matches('/').to_owned(),
+        (None, Some(s)) => s.base.clone(),
+        (None, None) => bail!("no server"),
+    };
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
+    let duration = Duration::from_secs(args.duration);
+    let phone_base: u64 = rand::random::<u64>() % 1_000_000;
+    println!(
+        "plugway bench accounts: {} clients, {} s per phase, server {base} ({})",
+        args.concurrency,
+        args.duration,
+        if args.url.is_some() {
+            "external"
+        } else {
+            "spawned, --dev"
+        }
+    );
+
+    // 1. OTP sign-in (seed 001): request a code, sign in with it.
+    let tokens = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let op: Op = {
+        let (http, base, tokens) = (http.clone(), base.clone(), tokens.clone());
+        Arc::new(move |n| {
+            let (http, base, tokens) = (http.clone(), base.clone(), tokens.clone());
+            Box::pin(async move {
+                let phone = phone(phone_base, n);
+                post(
+                    &http,
+                    format!("{base}/api/v1/user/otp-request"),
+                    json!({"phone": phone}),
+                    None,
+                )
+                .await?;
+                let reply = post(
+                    &http,
+                    format!("{base}/api/v1/user/otp-check"),
+                    json!({"phone": phone, "code": "0000"}),
+                    None,
+                )
+                .await?;
+                if let Some(t) = reply.get("token").and_then(|t| t.as_str()) {
+                    if let Ok(mut all) = tokens.lock() {
+                        all.push(t.to_owned());
+                    }
+                }
+                Ok(())
+            })
+        })
+    };
+    let otp = phase(
+        "OTP sign-in (request + check)",
+        args.concurrency,
+        duration,
+        op,
+    )
+    .await;
+
+    // 2. Authenticated reads: token check, session and account lookups.
+    let pool: Arc<Vec<String>> = Arc::new(tokens.lock().map(|t| t.clone()).unwrap_or_default());
+    if pool.is_empty() {
+        bail!("no sign-in succeeded; is the server running with --dev?");
+    }
+    let op: Op = {
+        let (http, base, pool) = (http.clone(), base.clone(), pool.clone());
+        Arc::new(move |n| {
+            let (http, base, pool) = (http.clone(), base.clone(), pool.clone());
+            Box::pin(async move {
+                let token = pool
+                    .get(n as usize % pool.len())
+                    .cloned()
+                    .unwrap_or_default();
+                let response = http
+                    .get(format!("{base}/api/v1/user/me"))
+                    .bearer_auth(token)
+                    .send()
+                    .await?;
+                if !response.status().is_success() {
+                    bail!("{}", response.status());
+                }
+                Ok(())
+            })
+        })
+    };
+    let me = phase(
+        "GET /user/me (authenticated)",
+        args.concurrency,
+        duration,
+        op,
+    )
+    .await;
+
+    // 3. Password sign-in (seed 002): argon2id verification per request.
+    let phone_pw = phone(phone_base, 999_999);
+    post(
+        &http,
+        format!("{base}/api/v1/auth/register"),
+        json!({"phone": phone_pw, "name": "Bench", "password": "bench-password"}),
+        None,
+    )
+    .await?;
+    post(
+        &http,
+        format!("{base}/api/v1/auth/verify-otp"),
+        json!({"phone": phone_pw, "otp": "0000"}),
+        None,
+    )
+    .await?;
+    let op: Op = {
+        let (http, base, phone_pw) = (http.clone(), base.clone(), phone_pw.clone());
+        Arc::new(move |_| {
+            let (http, base, phone_pw) = (http.clone(), base.clone(), phone_pw.clone());
+            Box::pin(async move {
+                post(
+                    &http,
+                    format!("{base}/api/v1/auth/token"),
+                    json!({"phone": phone_pw, "password": "bench-password"}),
+                    None,
+                )
+                .await?;
+                Ok(())
+            })
+        })
+    };
+    let password = phase(
+        "password sign-in (argon2id)",
+        args.concurrency,
+        duration,
+        op,
+    )
+    .await;
+
+    println!();
+    for r in [&otp, &me, &password] {
+        r.print();
+    }
+    drop(spawned);
+    Ok(())
+}
