@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Makes sure the PostgreSQL and NATS (JetStream) servers the tests use are
+# running on loopback: starts them if installed, installs them from Debian's
+# packages if not (needs root). Prints the environment to use.
+# Outside CI a service that cannot be had is reported and its tests skip;
+# with CI=true this script fails instead.
+set -uo pipefail
+
+PG_URL="postgres://postgres@127.0.0.1:5432/postgres"
+NATS_URL="nats://127.0.0.1:4222"
+in_ci() { [ "${CI:-}" = "true" ] || [ "${CI:-}" = "1" ]; }
+say() { echo "services: $*" >&2; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
+apt_updated=""
+apt_install() {
+  [ -n "$apt_updated" ] || { as_root apt-get update -qq >/dev/null && apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+wait_port() { for _ in $(seq 1 60); do port_open "$1" && return 0; sleep 0.5; done; return 1; }
+
+ensure_postgres() {
+  if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then return 0; fi
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    say "installing PostgreSQL from Debian packages"
+    apt_install postgresql || return 1
+    local hba
+    hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -1)
+    # Tests connect as postgres without a password on loopback only.
+    as_root sed -i '1i host all postgres 127.0.0.1/32 trust\nhost all postgres ::1/128 trust' "$hba"
+  fi
+  say "starting PostgreSQL"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start >/dev/null 2>&1
+  wait_port 5432
+}
+
+ensure_nats() {
+  port_open 4222 && return 0
+  if [ ! -x /usr/sbin/nats-server ]; then
+    say "installing nats-server from Debian packages"
+    apt_install nats-server || return 1
+  fi
+  say "starting NATS with JetStream"
+  as_root mkdir -p /var/lib/nats-server
+  as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+    -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+  wait_port 4222
+}
+
+status=0
+if ensure_postgres; then
+  echo "export PLUGWAY_TEST_DATABASE_URL=$PG_URL"
+else
+  say "PostgreSQL is not available: its tests will be skipped"; in_ci && status=1
+fi
+if ensure_nats; then
+  echo "export PLUGWAY_TEST_NATS_URL=$NATS_URL"
+else
+  say "NATS is not available: its tests will be skipped"; in_ci && status=1
+fi
+exit $status
