@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # The test command: starts (or installs) PostgreSQL and NATS when missing,
-# then runs every test of the workspace on SQLite and PostgreSQL.
+# then runs every test of the workspace on SQLite and PostgreSQL, and ends
+# with one line summing up all test binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 env_lines=$(bash scripts/services.sh) || { echo "test: required services are missing (CI=true)" >&2; exit 1; }
 eval "$env_lines"
 echo "test: PLUGWAY_TEST_DATABASE_URL=${PLUGWAY_TEST_DATABASE_URL:-<unset: PostgreSQL tests skipped>}" >&2
 echo "test: PLUGWAY_TEST_NATS_URL=${PLUGWAY_TEST_NATS_URL:-<unset: NATS tests skipped>}" >&2
-exec cargo test --workspace --locked "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --all-targets --locked "$@" 2>&1 | tee "$log" || status=$?
+passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
+echo
+echo "tests: $passed passed, $failed failed"
+exit $status
