@@ -9,12 +9,14 @@
 )]
 
 pub mod account;
+pub mod charging;
 pub mod clock;
 pub mod ids;
 pub mod otp;
 pub mod phone;
 
 pub use account::{ApiKeyRole, Email, PersonName, Principal, ReferralCode, Role};
+pub use charging::{AuthorizationStatus, ChargePointId, IdTag, IdTagState};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{ApiKeyId, IdGenerator, OtpId, RandomIds, SessionId, TokenId, UserId};
 pub use otp::{OtpCode, OtpPolicy};

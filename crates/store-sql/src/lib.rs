@@ -15,6 +15,7 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod charging_macros;
 mod macros;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -57,10 +58,20 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
             // PostgreSQL names the constraint; SQLite only says
             // "UNIQUE constraint failed: table.column". Look in both.
             let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
-            let what = ["phone", "referral_code", "token", "api_key"]
-                .into_iter()
-                .find(|k| text.contains(k))
-                .unwrap_or("unique");
+            // Most specific first: "crm_customers" rows also name a charge point.
+            let what = [
+                ("zoho_customer_id", "zoho_customer_id"),
+                ("crm_customers", "charge_point_user"),
+                ("charge_points", "charge_point"),
+                ("id_tags", "id_tag"),
+                ("phone", "phone"),
+                ("referral_code", "referral_code"),
+                ("token", "token"),
+                ("api_key", "api_key"),
+            ]
+            .into_iter()
+            .find(|(needle, _)| text.contains(needle))
+            .map_or("unique", |(_, name)| name);
             StoreError::Conflict(what.to_owned())
         }
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,

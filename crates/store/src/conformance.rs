@@ -41,6 +41,12 @@ macro_rules! for_each_case {
             failed_logins_count_and_lock,
             push_tokens_follow_their_session,
             users_list_in_pages,
+            charge_points_boot_and_report,
+            connector_status_and_history,
+            transactions_and_meter_samples,
+            id_tags_and_crm_customers,
+            ocpp_log_keeps_and_purges,
+            outbox_claims_retries_and_delivers,
         );
     };
 }
@@ -593,4 +599,410 @@ pub async fn users_list_in_pages(store: &dyn Store) {
         );
     }
     assert_eq!(seen, ids);
+}
+
+// ---- The central system ----
+
+fn cp_id(s: &str) -> plugway_domain::ChargePointId {
+    plugway_domain::ChargePointId::parse(s).unwrap()
+}
+
+async fn make_charge_point(store: &dyn Store, id: &str) -> plugway_domain::ChargePointId {
+    let cp = crate::NewChargePoint {
+        id: cp_id(id),
+        password_hash: Some("ab".repeat(32)),
+        owner: None,
+        created_at: t0(),
+    };
+    store.create_charge_point(&cp).await.unwrap();
+    cp.id
+}
+
+fn tag_record(tag: &str, max: i64) -> crate::IdTagRecord {
+    crate::IdTagRecord {
+        state: plugway_domain::IdTagState {
+            id_tag: plugway_domain::IdTag::parse(tag).unwrap(),
+            parent_id_tag: None,
+            expiry: None,
+            max_active_transactions: max,
+        },
+        user: None,
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+/// Registration, boot data, liveness, firmware and diagnostics status.
+pub async fn charge_points_boot_and_report(store: &dyn Store) {
+    let id = make_charge_point(store, "CP-1").await;
+    let dup = crate::NewChargePoint {
+        id: id.clone(),
+        password_hash: None,
+        owner: None,
+        created_at: t0(),
+    };
+    assert!(
+        matches!(store.create_charge_point(&dup).await, Err(StoreError::Conflict(ref w)) if w == "charge_point")
+    );
+    let fresh = store.find_charge_point(&id).await.unwrap().unwrap();
+    assert_eq!(fresh.boot, None);
+    assert!(!fresh.connected);
+    let boot = crate::BootInfo {
+        vendor: "avt".into(),
+        model: "avt_plus".into(),
+        serial_number: Some("cp_sn_8789789".into()),
+        iccid: Some("iccid_78712124564".into()),
+        meter_serial_number: Some("sn_223138".into()),
+        ..Default::default()
+    };
+    let later = t0() + Duration::minutes(1);
+    store.record_boot(&id, &boot, later).await.unwrap();
+    store.set_connected(&id, true, later).await.unwrap();
+    store
+        .set_firmware_status(&id, "Installed", later)
+        .await
+        .unwrap();
+    store
+        .set_diagnostics_status(&id, "Uploaded", later)
+        .await
+        .unwrap();
+    store
+        .record_heartbeat(&id, later + Duration::minutes(1))
+        .await
+        .unwrap();
+    let cp = store.find_charge_point(&id).await.unwrap().unwrap();
+    assert_eq!(cp.boot, Some(boot));
+    assert_eq!(cp.last_boot_at, Some(later));
+    assert_eq!(cp.last_heartbeat_at, Some(later + Duration::minutes(1)));
+    assert!(cp.connected);
+    assert_eq!(cp.firmware_status.as_deref(), Some("Installed"));
+    assert_eq!(cp.diagnostics_status.as_deref(), Some("Uploaded"));
+    assert!(matches!(
+        store
+            .record_boot(&cp_id("NOPE"), &crate::BootInfo::default(), later)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    make_charge_point(store, "CP-0").await;
+    assert_eq!(store.count_charge_points(None).await.unwrap(), 2);
+    let ids: Vec<_> = store
+        .list_charge_points(None, 0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, vec![cp_id("CP-0"), cp_id("CP-1")]);
+}
+
+/// Connector status: current state per connector, and the history.
+pub async fn connector_status_and_history(store: &dyn Store) {
+    let id = make_charge_point(store, "CP-1").await;
+    for (i, status) in ["Available", "Preparing", "Charging", "Faulted"]
+        .into_iter()
+        .enumerate()
+    {
+        let report = crate::StatusReport {
+            connector_id: 1,
+            status: status.into(),
+            error_code: if status == "Faulted" {
+                "GroundFailure".into()
+            } else {
+                "NoError".into()
+            },
+            info: None,
+            vendor_id: None,
+            vendor_error_code: (status == "Faulted").then(|| "E42".into()),
+            timestamp: t0() + Duration::seconds(i as i64),
+            received_at: t0() + Duration::seconds(i as i64),
+        };
+        store.record_status(&id, &report).await.unwrap();
+    }
+    let zero = crate::StatusReport {
+        connector_id: 0,
+        status: "Available".into(),
+        error_code: "NoError".into(),
+        info: Some("all good".into()),
+        vendor_id: None,
+        vendor_error_code: None,
+        timestamp: t0(),
+        received_at: t0(),
+    };
+    store.record_status(&id, &zero).await.unwrap();
+    let now = store.list_connectors(&id).await.unwrap();
+    assert_eq!(now.len(), 2);
+    assert_eq!(now[0], zero);
+    assert_eq!(
+        (now[1].status.as_str(), now[1].error_code.as_str()),
+        ("Faulted", "GroundFailure")
+    );
+    let history = store.connector_history(&id, 1, 10).await.unwrap();
+    let statuses: Vec<_> = history.iter().map(|h| h.status.as_str()).collect();
+    assert_eq!(
+        statuses,
+        vec!["Faulted", "Charging", "Preparing", "Available"]
+    );
+    assert_eq!(store.connector_history(&id, 1, 2).await.unwrap().len(), 2);
+}
+
+/// Transactions: durable ids, dedupe of repeated starts, idempotent stops,
+/// active counts per tag, meter samples in batches.
+pub async fn transactions_and_meter_samples(store: &dyn Store) {
+    let id = make_charge_point(store, "CP-1").await;
+    let start = crate::NewTransaction {
+        charge_point_id: id.clone(),
+        connector_id: 1,
+        id_tag: "tag1".into(),
+        meter_start: 1000,
+        started_at: t0(),
+        reservation_id: None,
+        auth_status: "Accepted".into(),
+        received_at: t0(),
+    };
+    let tx = store.start_transaction(&start).await.unwrap();
+    assert!(tx.id > 0);
+    assert_eq!(
+        store.start_transaction(&start).await.unwrap().id,
+        tx.id,
+        "a repeated start is the same transaction"
+    );
+    let mut second = start.clone();
+    second.connector_id = 2;
+    let tx2 = store.start_transaction(&second).await.unwrap();
+    assert_ne!(tx2.id, tx.id);
+    assert_eq!(
+        store
+            .count_active_transactions_for_tag("TAG1")
+            .await
+            .unwrap(),
+        2,
+        "tags compare case-insensitively"
+    );
+
+    let samples: Vec<crate::MeterSample> = (0..1200)
+        .map(|i| crate::MeterSample {
+            charge_point_id: id.clone(),
+            connector_id: 1,
+            transaction_id: Some(tx.id),
+            timestamp: t0() + Duration::seconds(i),
+            value: format!("{}", 1000 + i),
+            context: Some("Sample.Periodic".into()),
+            format: None,
+            measurand: Some("Energy.Active.Import.Register".into()),
+            phase: None,
+            location: None,
+            unit: Some("Wh".into()),
+        })
+        .collect();
+    store.insert_meter_samples(&samples).await.unwrap();
+    store.insert_meter_samples(&[]).await.unwrap();
+    let stored = store.list_meter_samples(tx.id).await.unwrap();
+    assert_eq!(stored, samples);
+
+    let stop = crate::TransactionStop {
+        meter_stop: 5000,
+        stopped_at: t0() + Duration::hours(1),
+        reason: Some("Local".into()),
+        id_tag: Some("tag1".into()),
+    };
+    let stopped = store.stop_transaction(tx.id, &stop).await.unwrap();
+    assert_eq!(stopped.meter_stop, Some(5000));
+    let mut again = stop.clone();
+    again.meter_stop = 9999;
+    assert_eq!(
+        store
+            .stop_transaction(tx.id, &again)
+            .await
+            .unwrap()
+            .meter_stop,
+        Some(5000),
+        "first stop wins"
+    );
+    assert!(matches!(
+        store.stop_transaction(999_999, &stop).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store
+            .count_active_transactions_for_tag("TAG1")
+            .await
+            .unwrap(),
+        1
+    );
+    let listed = store.list_transactions(&id, 0, 10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![tx2.id, tx.id]
+    );
+    assert_eq!(store.find_transaction(tx.id).await.unwrap(), Some(stopped));
+}
+
+/// Id tags and seed 004's customers.
+pub async fn id_tags_and_crm_customers(store: &dyn Store) {
+    let cp = make_charge_point(store, "fccp_1").await;
+    let other = make_charge_point(store, "fccp_2").await;
+    store.upsert_id_tag(&tag_record("plain", -1)).await.unwrap();
+    assert_eq!(
+        store
+            .find_id_tag("PLAIN")
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .max_active_transactions,
+        -1
+    );
+    let customer = crate::CrmCustomer {
+        id: 0,
+        charge_point_id: cp.clone(),
+        application: "store".into(),
+        zoho_customer_id: "445".into(),
+        id_tag: "TG_445".into(),
+        max_active_transactions_count: 0,
+        created_at: t0(),
+        updated_at: t0(),
+    };
+    let created = store
+        .create_crm_customer(&customer, &tag_record("TG_445", 0))
+        .await
+        .unwrap();
+    assert!(created.id > 0);
+    assert_eq!(created.zoho_customer_id, "445");
+    // A charge point has one customer; a CRM id is one customer.
+    let mut dup_cp = customer.clone();
+    dup_cp.zoho_customer_id = "446".into();
+    dup_cp.id_tag = "TG_446".into();
+    let err = store
+        .create_crm_customer(&dup_cp, &tag_record("TG_446", 0))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(ref w) if w == "charge_point_user"),
+        "{err:?}"
+    );
+    assert!(
+        store.find_id_tag("TG_446").await.unwrap().is_none(),
+        "the failed customer left no tag"
+    );
+    let mut dup_zoho = customer.clone();
+    dup_zoho.charge_point_id = other;
+    dup_zoho.id_tag = "TG_447".into();
+    let err = store
+        .create_crm_customer(&dup_zoho, &tag_record("TG_447", 0))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(ref w) if w == "zoho_customer_id"),
+        "{err:?}"
+    );
+
+    let updated = store
+        .set_crm_customer_limit("445", 3, t0() + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(updated.max_active_transactions_count, 3);
+    assert_eq!(
+        store
+            .find_id_tag("TG_445")
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .max_active_transactions,
+        3
+    );
+    assert_eq!(
+        store
+            .find_crm_customer("445")
+            .await
+            .unwrap()
+            .unwrap()
+            .max_active_transactions_count,
+        3
+    );
+    assert!(matches!(
+        store.set_crm_customer_limit("nope", 1, t0()).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// The message log and its retention.
+pub async fn ocpp_log_keeps_and_purges(store: &dyn Store) {
+    let id = cp_id("CP-1");
+    let entries: Vec<crate::OcppLogEntry> = (0..5)
+        .map(|i| crate::OcppLogEntry {
+            charge_point_id: id.clone(),
+            direction: if i % 2 == 0 {
+                "in".into()
+            } else {
+                "out".into()
+            },
+            frame: format!("[2,\"{i}\",\"Heartbeat\",{{}}]"),
+            at: t0() + Duration::days(i),
+        })
+        .collect();
+    store.append_ocpp_log(&entries).await.unwrap();
+    let newest = store.list_ocpp_log(&id, 2).await.unwrap();
+    assert_eq!(newest, vec![entries[4].clone(), entries[3].clone()]);
+    assert_eq!(
+        store
+            .purge_ocpp_log(t0() + Duration::days(2))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.list_ocpp_log(&id, 10).await.unwrap().len(), 3);
+}
+
+/// The outbox: claimed once, retried later, delivered once.
+pub async fn outbox_claims_retries_and_delivers(store: &dyn Store) {
+    let a = store
+        .enqueue_outbox("crm.boot_notification", "{\"a\":1}", t0())
+        .await
+        .unwrap();
+    let b = store
+        .enqueue_outbox("crm.boot_notification", "{\"b\":2}", t0())
+        .await
+        .unwrap();
+    let lease = t0() + Duration::seconds(30);
+    let raced = join_all((0..4).map(|_| store.claim_outbox(t0(), lease, 10))).await;
+    let claimed: Vec<i64> = raced
+        .into_iter()
+        .flat_map(|r| r.unwrap())
+        .map(|m| m.id)
+        .collect();
+    let mut sorted = claimed.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, vec![a, b], "each message claimed exactly once");
+    assert!(
+        store
+            .claim_outbox(t0() + Duration::seconds(10), lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
+    store.outbox_delivered(a, t0()).await.unwrap();
+    store
+        .outbox_failed(b, "connection refused", t0() + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(store
+        .claim_outbox(t0() + Duration::seconds(59), lease, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let retry = store
+        .claim_outbox(
+            t0() + Duration::minutes(1),
+            lease + Duration::minutes(1),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(retry.len(), 1);
+    assert_eq!(
+        (retry[0].id, retry[0].attempts, retry[0].payload.as_str()),
+        (b, 2, "{\"b\":2}")
+    );
 }

@@ -7,6 +7,7 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod charging;
 pub mod conformance;
 mod records;
 
@@ -16,6 +17,7 @@ use plugway_domain::{
     ApiKeyId, Email, OtpId, PersonName, PhoneNumber, ReferralCode, Role, SessionId, TokenId, UserId,
 };
 
+pub use charging::*;
 pub use records::*;
 
 /// What a storage call can fail with. Adapters map their driver's errors here.
@@ -182,7 +184,9 @@ pub trait ApiKeyStore: Send + Sync {
 
 /// Everything Plugway stores, behind one object.
 #[async_trait]
-pub trait Store: UserStore + OtpStore + SessionStore + ApiKeyStore + std::fmt::Debug {
+pub trait Store:
+    UserStore + OtpStore + SessionStore + ApiKeyStore + ChargingStore + std::fmt::Debug
+{
     /// Round-trips to the database: readiness.
     async fn ping(&self) -> Result<()>;
     /// Closes the pool, waiting for checked-out connections (graceful shutdown).

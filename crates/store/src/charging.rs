@@ -1,0 +1,374 @@
+//! The storage port for the central system: charge points, connectors,
+//! id tags and CRM customers, transactions, meter values, the OCPP message
+//! log and the outbox of messages to other systems.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use plugway_domain::{ChargePointId, IdTagState, UserId};
+
+use crate::Result;
+
+/// A charge point to register.
+#[derive(Debug, Clone)]
+pub struct NewChargePoint {
+    /// Its OCPP identity.
+    pub id: ChargePointId,
+    /// SHA-256 (hex) of its Basic-auth password; `None` for auto-registered ones.
+    pub password_hash: Option<String>,
+    /// The host that owns it, if any.
+    pub owner: Option<UserId>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a BootNotification told us.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BootInfo {
+    /// chargePointVendor.
+    pub vendor: String,
+    /// chargePointModel.
+    pub model: String,
+    /// chargePointSerialNumber.
+    pub serial_number: Option<String>,
+    /// chargeBoxSerialNumber.
+    pub charge_box_serial_number: Option<String>,
+    /// firmwareVersion.
+    pub firmware_version: Option<String>,
+    /// iccid.
+    pub iccid: Option<String>,
+    /// imsi.
+    pub imsi: Option<String>,
+    /// meterType.
+    pub meter_type: Option<String>,
+    /// meterSerialNumber.
+    pub meter_serial_number: Option<String>,
+}
+
+/// A charge point as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChargePoint {
+    /// Its OCPP identity.
+    pub id: ChargePointId,
+    /// SHA-256 (hex) of its password.
+    pub password_hash: Option<String>,
+    /// Owner (host).
+    pub owner: Option<UserId>,
+    /// Last boot data, once it booted.
+    pub boot: Option<BootInfo>,
+    /// Last BootNotification.
+    pub last_boot_at: Option<DateTime<Utc>>,
+    /// Last message of any kind that proves it alive (Heartbeat or other).
+    pub last_heartbeat_at: Option<DateTime<Utc>>,
+    /// Whether a connection is open now (as last recorded).
+    pub connected: bool,
+    /// Last firmware status notification.
+    pub firmware_status: Option<String>,
+    /// When it came.
+    pub firmware_status_at: Option<DateTime<Utc>>,
+    /// Last diagnostics status notification.
+    pub diagnostics_status: Option<String>,
+    /// When it came.
+    pub diagnostics_status_at: Option<DateTime<Utc>>,
+    /// Registered at.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A StatusNotification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusReport {
+    /// Connector (0 = the charge point itself).
+    pub connector_id: i64,
+    /// ChargePointStatus.
+    pub status: String,
+    /// ChargePointErrorCode.
+    pub error_code: String,
+    /// info.
+    pub info: Option<String>,
+    /// vendorId.
+    pub vendor_id: Option<String>,
+    /// vendorErrorCode.
+    pub vendor_error_code: Option<String>,
+    /// The charger's timestamp, or the receive time when it gave none.
+    pub timestamp: DateTime<Utc>,
+    /// When we received it.
+    pub received_at: DateTime<Utc>,
+}
+
+/// A stored id tag: its authorization state, and whose it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdTagRecord {
+    /// Tag and rules.
+    pub state: IdTagState,
+    /// The Plugway account it belongs to, if any.
+    pub user: Option<UserId>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Seed 004's customer, as the CRM registered it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrmCustomer {
+    /// Sequential id (the seed's `id`).
+    pub id: i64,
+    /// The charge point the customer uses.
+    pub charge_point_id: ChargePointId,
+    /// The seed's `application`.
+    pub application: String,
+    /// The CRM's customer id.
+    pub zoho_customer_id: String,
+    /// The OCPP id tag issued to the customer.
+    pub id_tag: String,
+    /// The tag's concurrency limit (0 blocked, negative unlimited).
+    pub max_active_transactions_count: i64,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A transaction to record (StartTransaction).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTransaction {
+    /// Charge point.
+    pub charge_point_id: ChargePointId,
+    /// Connector.
+    pub connector_id: i64,
+    /// idTag as sent.
+    pub id_tag: String,
+    /// meterStart, Wh.
+    pub meter_start: i64,
+    /// The charger's timestamp.
+    pub started_at: DateTime<Utc>,
+    /// reservationId.
+    pub reservation_id: Option<i64>,
+    /// The authorization given.
+    pub auth_status: String,
+    /// When we received it.
+    pub received_at: DateTime<Utc>,
+}
+
+/// A transaction as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transaction {
+    /// The OCPP transactionId.
+    pub id: i64,
+    /// Charge point.
+    pub charge_point_id: ChargePointId,
+    /// Connector.
+    pub connector_id: i64,
+    /// idTag that started it.
+    pub id_tag: String,
+    /// meterStart, Wh.
+    pub meter_start: i64,
+    /// Started (charger time).
+    pub started_at: DateTime<Utc>,
+    /// reservationId.
+    pub reservation_id: Option<i64>,
+    /// Authorization given at start.
+    pub auth_status: String,
+    /// meterStop, Wh.
+    pub meter_stop: Option<i64>,
+    /// Stopped (charger time).
+    pub stopped_at: Option<DateTime<Utc>>,
+    /// reason.
+    pub stop_reason: Option<String>,
+    /// idTag that stopped it.
+    pub stop_id_tag: Option<String>,
+}
+
+/// A StopTransaction to apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransactionStop {
+    /// meterStop, Wh.
+    pub meter_stop: i64,
+    /// The charger's timestamp.
+    pub stopped_at: DateTime<Utc>,
+    /// reason.
+    pub reason: Option<String>,
+    /// idTag.
+    pub id_tag: Option<String>,
+}
+
+/// One sampled value of a MeterValues (or StopTransaction transactionData).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeterSample {
+    /// Charge point.
+    pub charge_point_id: ChargePointId,
+    /// Connector.
+    pub connector_id: i64,
+    /// Transaction, if the charger named one.
+    pub transaction_id: Option<i64>,
+    /// Sample time (charger).
+    pub timestamp: DateTime<Utc>,
+    /// The value as sent (OCPP carries it as a string).
+    pub value: String,
+    /// context.
+    pub context: Option<String>,
+    /// format.
+    pub format: Option<String>,
+    /// measurand (default Energy.Active.Import.Register).
+    pub measurand: Option<String>,
+    /// phase.
+    pub phase: Option<String>,
+    /// location.
+    pub location: Option<String>,
+    /// unit.
+    pub unit: Option<String>,
+}
+
+/// One OCPP frame, for the per-charger message log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OcppLogEntry {
+    /// Charge point.
+    pub charge_point_id: ChargePointId,
+    /// "in" (from the charger) or "out".
+    pub direction: String,
+    /// The raw frame.
+    pub frame: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A message waiting to go to another system (e.g. the CRM).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxMessage {
+    /// Sequential id.
+    pub id: i64,
+    /// What it is ("crm.boot_notification").
+    pub kind: String,
+    /// The JSON body.
+    pub payload: String,
+    /// Tries so far.
+    pub attempts: i64,
+    /// Queued at.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Storage for the central system.
+#[async_trait]
+pub trait ChargingStore: Send + Sync {
+    /// Registers a charge point; `Conflict("charge_point")` if the id exists.
+    async fn create_charge_point(&self, cp: &NewChargePoint) -> Result<()>;
+    /// A charge point.
+    async fn find_charge_point(&self, id: &ChargePointId) -> Result<Option<ChargePoint>>;
+    /// Charge points (of one owner, or all), by id.
+    async fn list_charge_points(
+        &self,
+        owner: Option<UserId>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<ChargePoint>>;
+    /// How many `list_charge_points` would page through.
+    async fn count_charge_points(&self, owner: Option<UserId>) -> Result<i64>;
+    /// Stores boot data and marks it alive.
+    async fn record_boot(
+        &self,
+        id: &ChargePointId,
+        boot: &BootInfo,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Marks it alive.
+    async fn record_heartbeat(&self, id: &ChargePointId, now: DateTime<Utc>) -> Result<()>;
+    /// Records a connection opening or closing.
+    async fn set_connected(
+        &self,
+        id: &ChargePointId,
+        connected: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Firmware status notification.
+    async fn set_firmware_status(
+        &self,
+        id: &ChargePointId,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Diagnostics status notification.
+    async fn set_diagnostics_status(
+        &self,
+        id: &ChargePointId,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// A connector's new status: current state and history.
+    async fn record_status(&self, id: &ChargePointId, report: &StatusReport) -> Result<()>;
+    /// Current status of each connector, by connector id.
+    async fn list_connectors(&self, id: &ChargePointId) -> Result<Vec<StatusReport>>;
+    /// A connector's status history, newest first.
+    async fn connector_history(
+        &self,
+        id: &ChargePointId,
+        connector_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StatusReport>>;
+
+    /// Creates or replaces an id tag.
+    async fn upsert_id_tag(&self, tag: &IdTagRecord) -> Result<()>;
+    /// An id tag by its key (upper case).
+    async fn find_id_tag(&self, key: &str) -> Result<Option<IdTagRecord>>;
+    /// Active (unstopped) transactions started with the tag.
+    async fn count_active_transactions_for_tag(&self, key: &str) -> Result<i64>;
+
+    /// Seed 004's register_customer: the customer and their id tag, in one
+    /// transaction. `Conflict("charge_point_user")` if the charge point
+    /// already has a customer, `Conflict("zoho_customer_id")` if the CRM id exists.
+    async fn create_crm_customer(
+        &self,
+        customer: &CrmCustomer,
+        tag: &IdTagRecord,
+    ) -> Result<CrmCustomer>;
+    /// A customer by CRM id.
+    async fn find_crm_customer(&self, zoho_customer_id: &str) -> Result<Option<CrmCustomer>>;
+    /// Sets a customer's limit, on the customer and their tag.
+    async fn set_crm_customer_limit(
+        &self,
+        zoho_customer_id: &str,
+        max: i64,
+        now: DateTime<Utc>,
+    ) -> Result<CrmCustomer>;
+
+    /// Records a StartTransaction and returns its transaction. A repeat of
+    /// the same start (same charge point, connector, tag and timestamp, as a
+    /// charger re-sends after a lost answer) returns the first.
+    async fn start_transaction(&self, tx: &NewTransaction) -> Result<Transaction>;
+    /// Applies a StopTransaction; a repeat leaves the first stop in place.
+    /// `NotFound` for an unknown id.
+    async fn stop_transaction(&self, id: i64, stop: &TransactionStop) -> Result<Transaction>;
+    /// A transaction.
+    async fn find_transaction(&self, id: i64) -> Result<Option<Transaction>>;
+    /// A charge point's transactions, newest first.
+    async fn list_transactions(
+        &self,
+        id: &ChargePointId,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Transaction>>;
+    /// Stores samples, all or none, in one commit.
+    async fn insert_meter_samples(&self, samples: &[MeterSample]) -> Result<()>;
+    /// A transaction's samples, oldest first.
+    async fn list_meter_samples(&self, transaction_id: i64) -> Result<Vec<MeterSample>>;
+
+    /// Appends frames to the message log.
+    async fn append_ocpp_log(&self, entries: &[OcppLogEntry]) -> Result<()>;
+    /// A charge point's latest frames, newest first.
+    async fn list_ocpp_log(&self, id: &ChargePointId, limit: i64) -> Result<Vec<OcppLogEntry>>;
+    /// Deletes frames older than `before`; how many.
+    async fn purge_ocpp_log(&self, before: DateTime<Utc>) -> Result<u64>;
+
+    /// Queues a message for delivery.
+    async fn enqueue_outbox(&self, kind: &str, payload: &str, now: DateTime<Utc>) -> Result<i64>;
+    /// Claims up to `limit` due messages until `lease_until` (so one node
+    /// delivers each), oldest first.
+    async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>>;
+    /// Marks a message delivered.
+    async fn outbox_delivered(&self, id: i64, now: DateTime<Utc>) -> Result<()>;
+    /// Records a failed try and when to try again.
+    async fn outbox_failed(&self, id: i64, error: &str, retry_at: DateTime<Utc>) -> Result<()>;
+}
