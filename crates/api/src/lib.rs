@@ -89,9 +89,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api_router().split_for_parts().1
 }
 
-/// The whole HTTP application as a router: API, docs, fallbacks and the
-/// middleware stack.
-pub fn build(state: AppState) -> Router {
+/// The whole HTTP application as a router: API, docs, `extra` (routes of
+/// other parts, such as the OCPP endpoint), fallbacks and the middleware stack.
+pub fn build(state: AppState, extra: Router) -> Router {
     let max_body = state.settings.max_body_bytes;
     let (api, doc) = api_router().split_for_parts();
     let _ = telemetry::prometheus();
@@ -99,6 +99,7 @@ pub fn build(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .merge(extra)
         .layer(axum::middleware::from_fn(telemetry::track_http))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(
@@ -148,12 +149,13 @@ pub fn strip_api_trailing_slash(mut request: Request) -> Request {
 /// before routing.
 pub fn service(
     state: AppState,
+    extra: Router,
 ) -> impl tower::Service<Request<Body>, Response = Response, Error = Infallible, Future = impl Send>
        + Clone
        + Send {
     ServiceBuilder::new()
         .map_request(strip_api_trailing_slash)
-        .service(build(state))
+        .service(build(state, extra))
 }
 
 /// Serves the application on `listener` until `shutdown` resolves, then
@@ -162,10 +164,11 @@ pub fn service(
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
+    extra: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use tower::ServiceExt as _;
-    let app = service(state);
+    let app = service(state, extra);
     let per_request = tower::service_fn(move |request: Request| app.clone().oneshot(request));
     axum::serve(
         listener,

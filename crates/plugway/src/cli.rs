@@ -87,6 +87,13 @@ pub struct ServeArgs {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub dev_allow_postgres: bool,
 
+    /// Accept unknown charge point ids without a password and register them
+    /// at their first BootNotification (labs and demos; logged loudly)
+    /// [env: PLUGWAY_OCPP_AUTO_REGISTER=1].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ocpp_auto_register: bool,
+
     /// Region (ISO 3166 alpha-2, e.g. BD, MN) for phone numbers written
     /// without a country code; without it numbers must start with +
     /// [env: PLUGWAY_DEFAULT_REGION].

@@ -34,6 +34,11 @@ pub struct Config {
     pub dev_allow_postgres: bool,
     /// Region for national-format phone numbers.
     pub default_region: Option<String>,
+    /// Accept and register unknown charge points.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub ocpp_auto_register: bool,
+    /// `[ocpp]`.
+    pub ocpp: OcppSettings,
     /// `text` or `json`.
     pub log_format: String,
     /// JWT signing secret (at least 32 bytes). Generated into the data
@@ -65,6 +70,8 @@ impl Default for Config {
             dev: false,
             dev_allow_postgres: false,
             default_region: None,
+            ocpp_auto_register: false,
+            ocpp: OcppSettings::default(),
             log_format: "text".into(),
             jwt_secret: None,
             access_token_ttl_secs: 15 * 60,
@@ -74,6 +81,41 @@ impl Default for Config {
             otp: OtpConfig::default(),
             sms: SmsConfig::default(),
             rate_limits: RateLimitConfig::default(),
+        }
+    }
+}
+
+/// `[ocpp]`: the central system.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct OcppSettings {
+    /// Heartbeat interval told to chargers, seconds.
+    pub heartbeat_interval_secs: u32,
+    /// How long a command waits for the charger's answer, seconds.
+    pub call_timeout_secs: u64,
+    /// Close connections silent this long, seconds.
+    pub idle_timeout_secs: u64,
+    /// WebSocket ping interval, seconds.
+    pub ping_interval_secs: u64,
+    /// Largest message from a charger, bytes.
+    pub max_message_bytes: usize,
+    /// Keep every frame in the per-charger message log.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub message_log: bool,
+    /// Days the message log is kept.
+    pub message_log_days: i64,
+}
+
+impl Default for OcppSettings {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval_secs: 300,
+            call_timeout_secs: 30,
+            idle_timeout_secs: 900,
+            ping_interval_secs: 60,
+            max_message_bytes: 64 * 1024,
+            message_log: true,
+            message_log_days: 7,
         }
     }
 }

@@ -99,6 +99,28 @@ pub fn build_state(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<App
     }))
 }
 
+/// The central system's state, sharing the application's store, bus and clock.
+pub fn ocpp_state(config: &Config, app: &AppState) -> plugway_ocpp::OcppState {
+    let o = &config.ocpp;
+    let std_secs = std::time::Duration::from_secs;
+    plugway_ocpp::OcppState::new(
+        app.store.clone(),
+        app.bus.clone(),
+        app.clock.clone(),
+        plugway_ocpp::OcppConfig {
+            auto_register: config.ocpp_auto_register,
+            heartbeat_interval_secs: o.heartbeat_interval_secs,
+            call_timeout: std_secs(o.call_timeout_secs.max(1)),
+            idle_timeout: std_secs(o.idle_timeout_secs.max(10)),
+            ping_interval: std_secs(o.ping_interval_secs.max(1)),
+            max_message_bytes: o.max_message_bytes.max(1024),
+            outbound_queue: 16,
+            crm_boot_notifications: false,
+            message_log: o.message_log,
+        },
+    )
+}
+
 /// Runs the server until SIGINT or SIGTERM, then stops accepting, lets
 /// in-flight requests finish (up to a grace period) and closes the database.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
@@ -110,6 +132,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let store = crate::open_store(&config).await?;
     let state = build_state(&config, store.clone())?;
+    let ocpp = ocpp_state(&config, &state);
+    if config.ocpp_auto_register {
+        tracing::warn!(
+            "OCPP AUTO-REGISTRATION IS ON: any charge point id is accepted without a password"
+        );
+    }
+    tokio::spawn(plugway_ocpp::log::purge_loop(
+        store.clone(),
+        state.clock.clone(),
+        Duration::days(config.ocpp.message_log_days.max(1)),
+    ));
     let addr = config.listen_addr()?;
     let listener = TcpListener::bind(addr)
         .await
@@ -121,7 +154,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         startup_ms = started.elapsed().as_millis() as u64,
         "plugway listening on http://{local}"
     );
-    let server = plugway_api::serve(listener, state, shutdown.clone().wait());
+    let server = plugway_api::serve(
+        listener,
+        state,
+        plugway_ocpp::router(ocpp),
+        shutdown.clone().wait(),
+    );
     tokio::select! {
         result = server => result.context("server failed")?,
         () = async {

@@ -196,7 +196,7 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            plugway_api::serve(listener, state, async {
+            plugway_api::serve(listener, state, axum::Router::new(), async {
                 let _ = stopped.await;
             })
             .await

@@ -1,0 +1,461 @@
+//! What the central system does with each request a charge point sends.
+//! Everything acknowledged is durable first: a StartTransaction's id and
+//! every meter sample are committed before the answer goes out.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use plugway_domain::charging::authorize;
+use plugway_domain::{IdTag, IdTagState};
+use plugway_store::{
+    BootInfo, MeterSample, NewChargePoint, NewTransaction, StatusReport, StoreError,
+    TransactionStop,
+};
+use rust_ocpp::v1_6::messages::authorize::{AuthorizeRequest, AuthorizeResponse};
+use rust_ocpp::v1_6::messages::boot_notification::{
+    BootNotificationRequest, BootNotificationResponse,
+};
+use rust_ocpp::v1_6::messages::data_transfer::{DataTransferRequest, DataTransferResponse};
+use rust_ocpp::v1_6::messages::diagnostics_status_notification::DiagnosticsStatusNotificationRequest;
+use rust_ocpp::v1_6::messages::firmware_status_notification::FirmwareStatusNotificationRequest;
+use rust_ocpp::v1_6::messages::heart_beat::HeartbeatResponse;
+use rust_ocpp::v1_6::messages::meter_values::MeterValuesRequest;
+use rust_ocpp::v1_6::messages::start_transaction::{
+    StartTransactionRequest, StartTransactionResponse,
+};
+use rust_ocpp::v1_6::messages::status_notification::StatusNotificationRequest;
+use rust_ocpp::v1_6::messages::stop_transaction::{
+    StopTransactionRequest, StopTransactionResponse,
+};
+use rust_ocpp::v1_6::types::{
+    AuthorizationStatus as WireAuth, DataTransferStatus, IdTagInfo, MeterValue, RegistrationStatus,
+};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::frame::{CallError, ErrorCode};
+use crate::validate::{decode, typed_only, validated};
+use crate::{OcppState, Session};
+
+/// Actions a charge point may send (OCPP 1.6, Charge Point → Central System).
+pub const INBOUND: [&str; 10] = [
+    "Authorize",
+    "BootNotification",
+    "DataTransfer",
+    "DiagnosticsStatusNotification",
+    "FirmwareStatusNotification",
+    "Heartbeat",
+    "MeterValues",
+    "StartTransaction",
+    "StatusNotification",
+    "StopTransaction",
+];
+
+/// Actions only the central system sends; a charger sending one gets NotSupported.
+pub const OUTBOUND: [&str; 19] = [
+    "CancelReservation",
+    "ChangeAvailability",
+    "ChangeConfiguration",
+    "ClearCache",
+    "ClearChargingProfile",
+    "DataTransfer",
+    "GetCompositeSchedule",
+    "GetConfiguration",
+    "GetDiagnostics",
+    "GetLocalListVersion",
+    "RemoteStartTransaction",
+    "RemoteStopTransaction",
+    "ReserveNow",
+    "Reset",
+    "SendLocalList",
+    "SetChargingProfile",
+    "TriggerMessage",
+    "UnlockConnector",
+    "UpdateFirmware",
+];
+
+fn internal(e: impl std::fmt::Display) -> CallError {
+    tracing::error!(error = %e, "OCPP handler failed");
+    CallError::new(
+        ErrorCode::InternalError,
+        "the central system could not process this request",
+    )
+}
+
+fn to_value(v: &impl Serialize) -> Result<Value, CallError> {
+    serde_json::to_value(v).map_err(internal)
+}
+
+/// An enum's wire string.
+fn wire<T: Serialize>(v: &T) -> Option<String> {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+}
+
+/// Time as we send it: UTC, millisecond precision, `Z`.
+fn now_ms(state: &OcppState) -> DateTime<Utc> {
+    state.clock.now().trunc_subsecs(3)
+}
+
+/// Handles one CALL from a registered (or registering) session.
+pub async fn handle(
+    state: &OcppState,
+    session: &mut Session,
+    action: &str,
+    payload: &Value,
+) -> Result<Value, CallError> {
+    if !INBOUND.contains(&action) {
+        let code = if OUTBOUND.contains(&action) {
+            ErrorCode::NotSupported
+        } else {
+            ErrorCode::NotImplemented
+        };
+        return Err(CallError::new(
+            code,
+            format!("{action} is not an action a charge point may send"),
+        ));
+    }
+    if !session.registered && action != "BootNotification" {
+        return Err(CallError::new(
+            ErrorCode::SecurityError,
+            "send BootNotification first",
+        ));
+    }
+    match action {
+        "Authorize" => authorize_tag(state, payload).await,
+        "BootNotification" => boot(state, session, payload).await,
+        "DataTransfer" => {
+            let req: DataTransferRequest = decode(payload, validated)?;
+            tracing::info!(charge_point = %session.id, vendor = %req.vendor_string, "DataTransfer from charge point (no vendor extensions here)");
+            to_value(&DataTransferResponse {
+                status: DataTransferStatus::UnknownVendorId,
+                data: None,
+            })
+        }
+        "DiagnosticsStatusNotification" => {
+            let req: DiagnosticsStatusNotificationRequest = decode(payload, typed_only)?;
+            let status = wire(&req.status).unwrap_or_default();
+            state
+                .store
+                .set_diagnostics_status(&session.id, &status, state.clock.now())
+                .await
+                .map_err(internal)?;
+            Ok(json!({}))
+        }
+        "FirmwareStatusNotification" => {
+            let req: FirmwareStatusNotificationRequest = decode(payload, typed_only)?;
+            let status = wire(&req.status).unwrap_or_default();
+            state
+                .store
+                .set_firmware_status(&session.id, &status, state.clock.now())
+                .await
+                .map_err(internal)?;
+            Ok(json!({}))
+        }
+        "Heartbeat" => {
+            let _: rust_ocpp::v1_6::messages::heart_beat::HeartbeatRequest =
+                decode(payload, typed_only)?;
+            state
+                .store
+                .record_heartbeat(&session.id, state.clock.now())
+                .await
+                .map_err(internal)?;
+            to_value(&HeartbeatResponse {
+                current_time: now_ms(state),
+            })
+        }
+        "MeterValues" => {
+            let req: MeterValuesRequest = decode(payload, typed_only)?;
+            let samples = samples(
+                session,
+                i64::from(req.connector_id),
+                req.transaction_id.map(i64::from),
+                &req.meter_value,
+            );
+            state.samples.store(samples).await.map_err(internal)?;
+            Ok(json!({}))
+        }
+        "StartTransaction" => start(state, session, payload).await,
+        "StatusNotification" => status(state, session, payload).await,
+        "StopTransaction" => stop(state, session, payload).await,
+        _ => Err(CallError::new(
+            ErrorCode::NotImplemented,
+            format!("{action} is not implemented"),
+        )),
+    }
+}
+
+fn samples(
+    session: &Session,
+    connector_id: i64,
+    transaction_id: Option<i64>,
+    values: &[MeterValue],
+) -> Vec<MeterSample> {
+    values
+        .iter()
+        .flat_map(|mv| {
+            mv.sampled_value.iter().map(move |sv| MeterSample {
+                charge_point_id: session.id.clone(),
+                connector_id,
+                transaction_id,
+                timestamp: mv.timestamp,
+                value: sv.value.clone(),
+                context: sv.context.as_ref().and_then(wire),
+                format: sv.format.as_ref().and_then(wire),
+                measurand: sv.measurand.as_ref().and_then(wire),
+                phase: sv.phase.as_ref().and_then(wire),
+                location: sv.location.as_ref().and_then(wire),
+                unit: sv.unit.as_ref().and_then(wire),
+            })
+        })
+        .collect()
+}
+
+fn wire_auth(status: plugway_domain::AuthorizationStatus) -> WireAuth {
+    use plugway_domain::AuthorizationStatus as A;
+    match status {
+        A::Accepted => WireAuth::Accepted,
+        A::Blocked => WireAuth::Blocked,
+        A::Expired => WireAuth::Expired,
+        A::Invalid => WireAuth::Invalid,
+        A::ConcurrentTx => WireAuth::ConcurrentTx,
+    }
+}
+
+async fn tag_state(state: &OcppState, tag: &str) -> Result<Option<IdTagState>, CallError> {
+    let Ok(tag) = IdTag::parse(tag) else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .find_id_tag(&tag.key())
+        .await
+        .map_err(internal)?
+        .map(|r| r.state))
+}
+
+fn tag_info(status: plugway_domain::AuthorizationStatus, tag: Option<&IdTagState>) -> IdTagInfo {
+    IdTagInfo {
+        expiry_date: tag.and_then(|t| t.expiry),
+        parent_id_tag: tag.and_then(|t| t.parent_id_tag.as_ref().map(|p| p.as_str().to_owned())),
+        status: wire_auth(status),
+    }
+}
+
+async fn authorize_tag(state: &OcppState, payload: &Value) -> Result<Value, CallError> {
+    let req: AuthorizeRequest = decode(payload, validated)?;
+    let tag = tag_state(state, &req.id_tag).await?;
+    let status =
+        plugway_domain::charging::authorize_without_concurrency(tag.as_ref(), state.clock.now());
+    to_value(&AuthorizeResponse {
+        id_tag_info: tag_info(status, tag.as_ref()),
+    })
+}
+
+async fn boot(
+    state: &OcppState,
+    session: &mut Session,
+    payload: &Value,
+) -> Result<Value, CallError> {
+    let req: BootNotificationRequest = decode(payload, validated)?;
+    let now = state.clock.now();
+    if !session.known {
+        // --ocpp-auto-register: the first BootNotification registers it.
+        let cp = NewChargePoint {
+            id: session.id.clone(),
+            password_hash: None,
+            owner: None,
+            created_at: now,
+        };
+        match state.store.create_charge_point(&cp).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(internal(e)),
+        }
+        tracing::warn!(charge_point = %session.id, "AUTO-REGISTERED an unknown charge point at its BootNotification");
+        session.known = true;
+        state
+            .store
+            .set_connected(&session.id, true, now)
+            .await
+            .map_err(internal)?;
+    }
+    let info = BootInfo {
+        vendor: req.charge_point_vendor.clone(),
+        model: req.charge_point_model.clone(),
+        serial_number: req.charge_point_serial_number.clone(),
+        charge_box_serial_number: req.charge_box_serial_number.clone(),
+        firmware_version: req.firmware_version.clone(),
+        iccid: req.iccid.clone(),
+        imsi: req.imsi.clone(),
+        meter_type: req.meter_type.clone(),
+        meter_serial_number: req.meter_serial_number.clone(),
+    };
+    state
+        .store
+        .record_boot(&session.id, &info, now)
+        .await
+        .map_err(internal)?;
+    session.registered = true;
+    if state.config.crm_boot_notifications {
+        // Seed 004's boot notification, delivered (with retries) from the outbox.
+        let cp = state
+            .store
+            .find_charge_point(&session.id)
+            .await
+            .map_err(internal)?;
+        let body = json!({
+            "charging_point_id": session.id.as_str(),
+            "ocpp_protocol": "ocpp1.6J",
+            "vendor": info.vendor,
+            "model": info.model,
+            "serial_number": info.serial_number,
+            "fw_version": info.firmware_version,
+            "fw_update_status": cp.as_ref().and_then(|c| c.firmware_status.clone()),
+            "fw_update_timestamp": cp.as_ref().and_then(|c| c.firmware_status_at).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            "iccid": info.iccid,
+            "imsi": info.imsi,
+            "diagnostics_status": cp.as_ref().and_then(|c| c.diagnostics_status.clone()),
+            "last_heartbeat_timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "description": info.charge_box_serial_number.as_deref().map(|s| format!("charge box {s}")).unwrap_or_default(),
+            "meter_serial_number": info.meter_serial_number,
+            "meter_type": info.meter_type,
+        });
+        state
+            .store
+            .enqueue_outbox(crate::CRM_BOOT_KIND, &body.to_string(), now)
+            .await
+            .map_err(internal)?;
+    }
+    publish(
+        state,
+        &session.id,
+        "BootNotification",
+        json!({"vendor": req.charge_point_vendor, "model": req.charge_point_model}),
+    )
+    .await;
+    to_value(&BootNotificationResponse {
+        current_time: now_ms(state),
+        interval: state.config.heartbeat_interval_secs,
+        status: RegistrationStatus::Accepted,
+    })
+}
+
+async fn start(state: &OcppState, session: &Session, payload: &Value) -> Result<Value, CallError> {
+    let req: StartTransactionRequest = decode(payload, validated)?;
+    let tag = tag_state(state, &req.id_tag).await?;
+    let active = match &tag {
+        Some(t) => state
+            .store
+            .count_active_transactions_for_tag(&t.id_tag.key())
+            .await
+            .map_err(internal)?,
+        None => 0,
+    };
+    let status = authorize(tag.as_ref(), active, state.clock.now());
+    // The transaction is recorded whatever the verdict: the charger needs an
+    // id either way, and stops a refused one itself.
+    let tx = state
+        .store
+        .start_transaction(&NewTransaction {
+            charge_point_id: session.id.clone(),
+            connector_id: i64::from(req.connector_id),
+            id_tag: req.id_tag.clone(),
+            meter_start: i64::from(req.meter_start),
+            started_at: req.timestamp,
+            reservation_id: req.reservation_id.map(i64::from),
+            auth_status: status.as_str().to_owned(),
+            received_at: state.clock.now(),
+        })
+        .await
+        .map_err(internal)?;
+    let transaction_id = i32::try_from(tx.id).map_err(internal)?;
+    publish(state, &session.id, "StartTransaction", json!({"transactionId": tx.id, "connectorId": req.connector_id, "idTag": req.id_tag, "status": status.as_str()})).await;
+    to_value(&StartTransactionResponse {
+        id_tag_info: tag_info(status, tag.as_ref()),
+        transaction_id,
+    })
+}
+
+async fn status(state: &OcppState, session: &Session, payload: &Value) -> Result<Value, CallError> {
+    let req: StatusNotificationRequest = decode(payload, validated)?;
+    let now = state.clock.now();
+    let report = StatusReport {
+        connector_id: i64::from(req.connector_id),
+        status: wire(&req.status).unwrap_or_default(),
+        error_code: wire(&req.error_code).unwrap_or_default(),
+        info: req.info.clone(),
+        vendor_id: req.vendor_id.clone(),
+        vendor_error_code: req.vendor_error_code.clone(),
+        timestamp: req.timestamp.unwrap_or(now),
+        received_at: now,
+    };
+    state
+        .store
+        .record_status(&session.id, &report)
+        .await
+        .map_err(internal)?;
+    publish(state, &session.id, "StatusNotification", json!({"connectorId": report.connector_id, "status": report.status, "errorCode": report.error_code})).await;
+    Ok(json!({}))
+}
+
+async fn stop(state: &OcppState, session: &Session, payload: &Value) -> Result<Value, CallError> {
+    let req: StopTransactionRequest = decode(payload, validated)?;
+    let transaction_id = i64::from(req.transaction_id);
+    let existing = state
+        .store
+        .find_transaction(transaction_id)
+        .await
+        .map_err(internal)?;
+    let Some(existing) = existing.filter(|t| t.charge_point_id == session.id) else {
+        // Not ours to stop; answer so the charger can drop it from its queue.
+        tracing::warn!(charge_point = %session.id, transaction_id, "StopTransaction for an unknown transaction");
+        return to_value(&StopTransactionResponse { id_tag_info: None });
+    };
+    if let Some(data) = &req.transaction_data {
+        let samples = samples(session, existing.connector_id, Some(transaction_id), data);
+        state.samples.store(samples).await.map_err(internal)?;
+    }
+    let stopped = state
+        .store
+        .stop_transaction(
+            transaction_id,
+            &TransactionStop {
+                meter_stop: i64::from(req.meter_stop),
+                stopped_at: req.timestamp,
+                reason: req.reason.as_ref().and_then(wire),
+                id_tag: req.id_tag.clone(),
+            },
+        )
+        .await
+        .map_err(internal)?;
+    publish(
+        state,
+        &session.id,
+        "StopTransaction",
+        json!({"transactionId": stopped.id, "meterStop": stopped.meter_stop}),
+    )
+    .await;
+    let id_tag_info = match &req.id_tag {
+        Some(tag) => {
+            let tag = tag_state(state, tag).await?;
+            let status = plugway_domain::charging::authorize_without_concurrency(
+                tag.as_ref(),
+                state.clock.now(),
+            );
+            Some(tag_info(status, tag.as_ref()))
+        }
+        None => None,
+    };
+    to_value(&StopTransactionResponse { id_tag_info })
+}
+
+/// Tells the rest of Plugway what happened (`ocpp.<charge point>.<action>`).
+async fn publish(state: &OcppState, id: &plugway_domain::ChargePointId, action: &str, body: Value) {
+    let subject = format!("ocpp.{}.{action}", crate::subject_token(id));
+    if let Err(e) = state
+        .bus
+        .publish(&subject, body.to_string().into_bytes())
+        .await
+    {
+        tracing::debug!(error = %e, "event not published");
+    }
+}

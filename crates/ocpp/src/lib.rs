@@ -1,0 +1,138 @@
+//! Plugway's OCPP 1.6J central system.
+//!
+//! Charge points connect to `ws://HOST/ocpp/{chargePointId}` with the
+//! `ocpp1.6` subprotocol and HTTP Basic auth. Each connection is one task
+//! ([`server`]) that reads frames ([`frame`]), checks payloads against the
+//! 1.6 schemas ([`validate`]), handles requests ([`handlers`]) and sends the
+//! central system's own CALLs one at a time ([`registry`]). Meter samples are
+//! committed in groups ([`batcher`]); frames go to a per-charger log
+//! ([`log`]).
+
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+)]
+
+pub mod batcher;
+pub mod frame;
+pub mod handlers;
+pub mod log;
+pub mod registry;
+pub mod server;
+pub mod validate;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use plugway_domain::{ChargePointId, Clock};
+use plugway_events::EventBus;
+use plugway_store::Store;
+use sha2::{Digest, Sha256};
+
+pub use registry::{OutboundError, Registry};
+pub use server::router;
+
+/// The outbox kind of seed 004's boot notification to the CRM.
+pub const CRM_BOOT_KIND: &str = "crm.boot_notification";
+
+/// How the central system behaves.
+#[derive(Debug, Clone)]
+pub struct OcppConfig {
+    /// Accept unknown charge point ids without a password and register them
+    /// at their first BootNotification (labs and demos only).
+    pub auto_register: bool,
+    /// Heartbeat interval told to chargers at boot, seconds.
+    pub heartbeat_interval_secs: u32,
+    /// How long an outbound CALL waits for its answer.
+    pub call_timeout: Duration,
+    /// A connection that sends nothing (not even a pong) this long is closed.
+    pub idle_timeout: Duration,
+    /// How often the server pings.
+    pub ping_interval: Duration,
+    /// Largest message accepted from a charger, bytes.
+    pub max_message_bytes: usize,
+    /// Outbound CALLs queued per connection before callers get "busy".
+    pub outbound_queue: usize,
+    /// Queue seed 004's boot notification for the CRM at each boot.
+    pub crm_boot_notifications: bool,
+    /// Keep every frame in the message log.
+    pub message_log: bool,
+}
+
+impl Default for OcppConfig {
+    fn default() -> Self {
+        Self {
+            auto_register: false,
+            heartbeat_interval_secs: 300,
+            call_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(900),
+            ping_interval: Duration::from_secs(60),
+            max_message_bytes: 64 * 1024,
+            outbound_queue: 16,
+            crm_boot_notifications: false,
+            message_log: true,
+        }
+    }
+}
+
+/// Shared by every connection.
+#[derive(Debug, Clone)]
+pub struct OcppState {
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Events.
+    pub bus: Arc<dyn EventBus>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Behaviour.
+    pub config: Arc<OcppConfig>,
+    /// Live sessions of this node.
+    pub registry: Registry,
+    /// Group commit of meter samples.
+    pub samples: batcher::SampleBatcher,
+    /// The message log writer.
+    pub log: log::LogSink,
+}
+
+impl OcppState {
+    /// Starts the background writers and returns the state.
+    pub fn new(
+        store: Arc<dyn Store>,
+        bus: Arc<dyn EventBus>,
+        clock: Arc<dyn Clock>,
+        config: OcppConfig,
+    ) -> Self {
+        Self {
+            samples: batcher::SampleBatcher::start(store.clone()),
+            log: log::LogSink::start(store.clone(), config.message_log),
+            registry: Registry::default(),
+            config: Arc::new(config),
+            store,
+            bus,
+            clock,
+        }
+    }
+}
+
+/// One connection's view of its charge point.
+#[derive(Debug)]
+pub struct Session {
+    /// The charge point.
+    pub id: ChargePointId,
+    /// Whether it is in the database (false only for auto-registration).
+    pub known: bool,
+    /// Whether it may send requests other than BootNotification.
+    pub registered: bool,
+}
+
+/// SHA-256 (hex) of a charge point password. The passwords Plugway issues
+/// are 256-bit random, so a fast hash is enough and keeps reconnect storms
+/// cheap.
+pub fn hash_password(password: &str) -> String {
+    hex::encode(Sha256::digest(password.as_bytes()))
+}
+
+/// A charge point id made safe as one NATS subject token.
+pub fn subject_token(id: &ChargePointId) -> String {
+    id.as_str().replace(['.', '*', '>'], "_")
+}

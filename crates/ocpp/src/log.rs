@@ -1,0 +1,75 @@
+//! The per-charger message log. Frames are queued and written in batches by
+//! one task; when the queue is full (the database is far behind) frames are
+//! dropped and counted rather than holding up chargers. Retention is applied
+//! by [`purge_loop`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use plugway_domain::ChargePointId;
+use plugway_store::{OcppLogEntry, Store};
+use tokio::sync::mpsc;
+
+/// Writes log entries in the background.
+#[derive(Debug, Clone)]
+pub struct LogSink {
+    tx: Option<mpsc::Sender<OcppLogEntry>>,
+}
+
+impl LogSink {
+    /// Starts the writer (or a sink that discards, when logging is off).
+    pub fn start(store: Arc<dyn Store>, enabled: bool) -> Self {
+        if !enabled {
+            return Self { tx: None };
+        }
+        let (tx, mut rx) = mpsc::channel::<OcppLogEntry>(65_536);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < 2000 {
+                    match rx.try_recv() {
+                        Ok(e) => batch.push(e),
+                        Err(_) => break,
+                    }
+                }
+                if let Err(e) = store.append_ocpp_log(&batch).await {
+                    tracing::warn!(error = %e, lost = batch.len(), "OCPP message log write failed");
+                }
+            }
+        });
+        Self { tx: Some(tx) }
+    }
+
+    /// Records a frame.
+    pub fn record(&self, id: &ChargePointId, direction: &str, frame: &str, at: DateTime<Utc>) {
+        if let Some(tx) = &self.tx {
+            let entry = OcppLogEntry {
+                charge_point_id: id.clone(),
+                direction: direction.to_owned(),
+                frame: frame.to_owned(),
+                at,
+            };
+            if tx.try_send(entry).is_err() {
+                metrics::counter!("plugway_ocpp_log_dropped_total").increment(1);
+            }
+        }
+    }
+}
+
+/// Deletes log entries older than `retention`, hourly, forever.
+pub async fn purge_loop(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn plugway_domain::Clock>,
+    retention: chrono::Duration,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match store.purge_ocpp_log(clock.now() - retention).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "OCPP message log purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "OCPP message log purge failed"),
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! The WebSocket endpoint and the per-connection session loop.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use base64::Engine;
+use plugway_domain::ChargePointId;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use crate::frame::{self, Frame};
+use crate::registry::{CallOutcome, OutboundError};
+use crate::{handlers, hash_password, OcppState, Session};
+
+/// The subprotocol we speak.
+pub const SUBPROTOCOL: &str = "ocpp1.6";
+
+/// `/ocpp/{chargePointId}`.
+pub fn router(state: OcppState) -> Router {
+    Router::new()
+        .route("/ocpp/{id}", get(upgrade))
+        .with_state(state)
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({"code": "ocpp_handshake_refused", "message": message});
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Basic realm=\"ocpp\""),
+        );
+    }
+    response
+}
+
+/// The (user, password) of an HTTP Basic header.
+fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+async fn upgrade(
+    State(state): State<OcppState>,
+    Path(raw_id): Path<String>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Ok(id) = ChargePointId::parse(&raw_id) else {
+        return refuse(StatusCode::NOT_FOUND, "no charge point has this id");
+    };
+    let offered = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case(SUBPROTOCOL))
+        });
+    if !offered {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "offer the ocpp1.6 subprotocol (Sec-WebSocket-Protocol)",
+        );
+    }
+    let cp = match state.store.find_charge_point(&id).await {
+        Ok(cp) => cp,
+        Err(e) => {
+            tracing::error!(error = %e, "charge point lookup failed");
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, "try again shortly");
+        }
+    };
+    let known = cp.is_some();
+    match (&cp, state.config.auto_register) {
+        (None, false) => return refuse(StatusCode::NOT_FOUND, "no charge point has this id"),
+        (None, true) => {
+            tracing::warn!(charge_point = %id, "unknown charge point accepted (--ocpp-auto-register)")
+        }
+        (Some(cp), auto) => {
+            let presented = basic_auth(&headers).filter(|(user, _)| user == id.as_str());
+            let ok = match (&cp.password_hash, presented) {
+                (Some(stored), Some((_, password))) => {
+                    ct_eq(hash_password(&password).as_bytes(), stored.as_bytes())
+                }
+                // Registered without a password (auto-registered): only while
+                // auto-registration is on.
+                (None, _) => auto,
+                (Some(_), None) => false,
+            };
+            if !ok {
+                metrics::counter!("plugway_ocpp_auth_failures_total").increment(1);
+                return refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "wrong charge point id or password (HTTP Basic)",
+                );
+            }
+        }
+    }
+    let max = state.config.max_message_bytes;
+    ws.protocols([SUBPROTOCOL])
+        .max_message_size(max)
+        .max_frame_size(max)
+        .read_buffer_size(4096)
+        .write_buffer_size(4096)
+        .max_write_buffer_size(max * 4)
+        .on_upgrade(move |socket| {
+            run(
+                state,
+                socket,
+                Session {
+                    id,
+                    known,
+                    registered: known,
+                },
+            )
+        })
+}
+
+/// Constant-time equality.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Our CALL waiting for its answer.
+struct Pending {
+    id: String,
+    reply: oneshot::Sender<CallOutcome>,
+    deadline: Instant,
+}
+
+async fn send(state: &OcppState, session: &Session, socket: &mut WebSocket, text: String) -> bool {
+    state
+        .log
+        .record(&session.id, "out", &text, state.clock.now());
+    socket.send(Message::Text(text.into())).await.is_ok()
+}
+
+/// One charge point's connection, from upgrade to close.
+async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
+    let (tx, mut outbound) = mpsc::channel(state.config.outbound_queue.max(1));
+    let registration = state.registry.register(&session.id, tx);
+    if session.known {
+        if let Err(e) = state
+            .store
+            .set_connected(&session.id, true, state.clock.now())
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the connection");
+        }
+    }
+    tracing::info!(charge_point = %session.id, "charge point connected");
+    let mut pending: Option<Pending> = None;
+    let idle = tokio::time::sleep(state.config.idle_timeout);
+    tokio::pin!(idle);
+    let mut ping = tokio::time::interval_at(
+        Instant::now() + state.config.ping_interval,
+        state.config.ping_interval,
+    );
+    let far = Duration::from_secs(86_400 * 365);
+    loop {
+        let deadline = pending
+            .as_ref()
+            .map_or(Instant::now() + far, |p| p.deadline);
+        tokio::select! {
+            () = registration.replaced.notified() => {
+                tracing::info!(charge_point = %session.id, "replaced by a newer connection");
+                let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "replaced by a newer connection".into() }))).await;
+                break;
+            }
+            incoming = socket.recv() => {
+                let Some(Ok(message)) = incoming else { break };
+                idle.as_mut().reset(Instant::now() + state.config.idle_timeout);
+                match message {
+                    Message::Text(text) => {
+                        if !on_text(&state, &mut session, &mut socket, &mut pending, text.as_str()).await {
+                            break;
+                        }
+                    }
+                    Message::Binary(_) => {
+                        // OCPP-J is text only.
+                        let _ = socket.send(Message::Close(Some(CloseFrame { code: 1003, reason: "OCPP-J frames are text".into() }))).await;
+                        break;
+                    }
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) => {}
+                }
+            }
+            Some(call) = outbound.recv(), if pending.is_none() => {
+                let id = uuid::Uuid::new_v4().to_string();
+                let text = frame::call(&id, &call.action, &call.payload);
+                if !send(&state, &session, &mut socket, text).await {
+                    let _ = call.reply.send(Err(OutboundError::Offline));
+                    break;
+                }
+                pending = Some(Pending { id, reply: call.reply, deadline: Instant::now() + state.config.call_timeout });
+            }
+            () = tokio::time::sleep_until(deadline), if pending.is_some() => {
+                if let Some(p) = pending.take() {
+                    let _ = p.reply.send(Err(OutboundError::Timeout));
+                }
+            }
+            () = &mut idle => {
+                tracing::info!(charge_point = %session.id, "idle too long; closing");
+                let _ = socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "idle timeout".into() }))).await;
+                break;
+            }
+            _ = ping.tick() => {
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(p) = pending.take() {
+        let _ = p.reply.send(Err(OutboundError::Offline));
+    }
+    outbound.close();
+    while let Ok(call) = outbound.try_recv() {
+        let _ = call.reply.send(Err(OutboundError::Offline));
+    }
+    if state
+        .registry
+        .unregister(&session.id, registration.generation)
+        && session.known
+    {
+        if let Err(e) = state
+            .store
+            .set_connected(&session.id, false, state.clock.now())
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the disconnection");
+        }
+    }
+    tracing::info!(charge_point = %session.id, "charge point disconnected");
+}
+
+/// Handles one text frame; false when the connection should close.
+async fn on_text(
+    state: &OcppState,
+    session: &mut Session,
+    socket: &mut WebSocket,
+    pending: &mut Option<Pending>,
+    text: &str,
+) -> bool {
+    state.log.record(&session.id, "in", text, state.clock.now());
+    metrics::counter!("plugway_ocpp_frames_in_total").increment(1);
+    match frame::parse(text) {
+        Err(bad) => {
+            let id = bad.id.unwrap_or_else(|| "-1".to_owned());
+            send(state, session, socket, frame::call_error(&id, &bad.error)).await
+        }
+        Ok(Frame::Call {
+            id,
+            action,
+            payload,
+        }) => {
+            let answer = match handlers::handle(state, session, &action, &payload).await {
+                Ok(result) => frame::call_result(&id, &result),
+                Err(error) => {
+                    metrics::counter!("plugway_ocpp_call_errors_total", "code" => error.code.as_str()).increment(1);
+                    frame::call_error(&id, &error)
+                }
+            };
+            send(state, session, socket, answer).await
+        }
+        Ok(Frame::CallResult { id, payload }) => {
+            match pending.take() {
+                Some(p) if p.id == id => {
+                    let _ = p.reply.send(Ok(payload));
+                }
+                other => {
+                    *pending = other;
+                    tracing::warn!(charge_point = %session.id, id, "CALLRESULT for no CALL of ours; ignored");
+                }
+            }
+            true
+        }
+        Ok(Frame::CallError {
+            id,
+            code,
+            description,
+        }) => {
+            match pending.take() {
+                Some(p) if p.id == id => {
+                    let _ = p
+                        .reply
+                        .send(Err(OutboundError::Rejected { code, description }));
+                }
+                other => {
+                    *pending = other;
+                    tracing::warn!(charge_point = %session.id, id, "CALLERROR for no CALL of ours; ignored");
+                }
+            }
+            true
+        }
+    }
+}

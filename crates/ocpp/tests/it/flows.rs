@@ -1,0 +1,431 @@
+//! Every message of a charge point's life, the handshake rules, the error
+//! codes, and calls from the central system.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use plugway_domain::{ChargePointId, IdTag, IdTagState};
+use plugway_ocpp::{OcppConfig, OutboundError};
+use plugway_store::IdTagRecord;
+use serde_json::json;
+
+use crate::{Backend, Csms, PASSWORD};
+
+crate::on_both_backends!(
+    the_handshake_checks_id_password_and_subprotocol,
+    a_whole_charging_session_is_stored,
+    garbage_gets_the_right_callerror_and_the_connection_lives,
+    id_tag_rules_apply_at_start,
+    central_system_calls_get_answers_timeouts_and_offline,
+    a_new_connection_replaces_the_old,
+    auto_registration_waits_for_boot,
+);
+
+fn ts(offset_secs: i64) -> String {
+    (Utc::now() + chrono::Duration::seconds(offset_secs))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+async fn tag(csms: &Csms, id: &str, max: i64, expiry: Option<chrono::DateTime<Utc>>) {
+    csms.store
+        .upsert_id_tag(&IdTagRecord {
+            state: IdTagState {
+                id_tag: IdTag::parse(id).unwrap(),
+                parent_id_tag: Some(IdTag::parse("GROUP1").unwrap()),
+                expiry,
+                max_active_transactions: max,
+            },
+            user: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn the_handshake_checks_id_password_and_subprotocol(backend: Backend, name: &str) {
+    let Some(csms) = Csms::start(backend, name, OcppConfig::default()).await else {
+        return;
+    };
+    csms.add("CP1").await;
+    assert_eq!(
+        csms.connect_with("NOPE", Some(PASSWORD), Some("ocpp1.6"))
+            .await
+            .err(),
+        Some(404)
+    );
+    assert_eq!(
+        csms.connect_with("CP1", Some("wrong"), Some("ocpp1.6"))
+            .await
+            .err(),
+        Some(401)
+    );
+    assert_eq!(
+        csms.connect_with("CP1", None, Some("ocpp1.6")).await.err(),
+        Some(401)
+    );
+    assert_eq!(
+        csms.connect_with("CP1", Some(PASSWORD), None).await.err(),
+        Some(400)
+    );
+    assert_eq!(
+        csms.connect_with("CP1", Some(PASSWORD), Some("ocpp2.0.1"))
+            .await
+            .err(),
+        Some(400)
+    );
+    let mut client = csms
+        .connect_with("CP1", Some(PASSWORD), Some("ocpp2.0.1, ocpp1.6"))
+        .await
+        .unwrap();
+    client.boot().await;
+    let cp = csms
+        .store
+        .find_charge_point(&ChargePointId::parse("CP1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(cp.connected);
+    csms.finish().await;
+}
+
+async fn a_whole_charging_session_is_stored(backend: Backend, name: &str) {
+    let Some(csms) = Csms::start(backend, name, OcppConfig::default()).await else {
+        return;
+    };
+    let id = csms.add("CP1").await;
+    tag(&csms, "TAG1", -1, None).await;
+    let mut cp = csms.connect("CP1").await;
+    let boot = cp.boot().await;
+    assert_eq!(boot["status"], "Accepted");
+    assert_eq!(boot["interval"], 300);
+    assert!(boot["currentTime"].as_str().unwrap().ends_with('Z'));
+    let stored = csms.store.find_charge_point(&id).await.unwrap().unwrap();
+    let b = stored.boot.unwrap();
+    assert_eq!((b.vendor.as_str(), b.model.as_str()), ("avt", "avt_plus"));
+    assert_eq!(b.iccid.as_deref(), Some("iccid_78712124564"));
+
+    assert!(cp.ok("Heartbeat", json!({})).await["currentTime"].is_string());
+    cp.ok(
+        "StatusNotification",
+        json!({"connectorId": 1, "errorCode": "NoError", "status": "Available"}),
+    )
+    .await;
+    cp.ok("StatusNotification", json!({"connectorId": 1, "errorCode": "NoError", "status": "Preparing", "timestamp": ts(0)})).await;
+
+    let auth = cp.ok("Authorize", json!({"idTag": "UNKNOWN"})).await;
+    assert_eq!(auth["idTagInfo"]["status"], "Invalid");
+    let auth = cp.ok("Authorize", json!({"idTag": "tag1"})).await;
+    assert_eq!(
+        auth["idTagInfo"],
+        json!({"status": "Accepted", "parentIdTag": "GROUP1"})
+    );
+
+    let start = json!({"connectorId": 1, "idTag": "TAG1", "meterStart": 1000, "timestamp": ts(0)});
+    let started = cp.ok("StartTransaction", start.clone()).await;
+    assert_eq!(started["idTagInfo"]["status"], "Accepted");
+    let tx = started["transactionId"].as_i64().unwrap();
+    // A charger that lost the answer sends the start again: same transaction.
+    assert_eq!(
+        cp.ok("StartTransaction", start).await["transactionId"].as_i64(),
+        Some(tx)
+    );
+
+    let meter = json!({"connectorId": 1, "transactionId": tx, "meterValue": [{"timestamp": ts(1), "sampledValue": [
+        {"value": "1500", "measurand": "Energy.Active.Import.Register", "unit": "Wh", "context": "Sample.Periodic"},
+        {"value": "7.4", "measurand": "Power.Active.Import", "unit": "kW"}]}]});
+    assert_eq!(cp.ok("MeterValues", meter).await, json!({}));
+    // Answered means durable: the samples are there the moment the answer is.
+    let samples = csms.store.list_meter_samples(tx).await.unwrap();
+    assert_eq!(samples.len(), 2);
+    assert_eq!(
+        samples[0].measurand.as_deref(),
+        Some("Energy.Active.Import.Register")
+    );
+    assert_eq!(samples[1].unit.as_deref(), Some("kW"));
+
+    let stop = json!({"transactionId": tx, "meterStop": 4200, "timestamp": ts(60), "idTag": "TAG1", "reason": "Local",
+        "transactionData": [{"timestamp": ts(60), "sampledValue": [{"value": "4200", "unit": "Wh"}]}]});
+    let stopped = cp.ok("StopTransaction", stop).await;
+    assert_eq!(stopped["idTagInfo"]["status"], "Accepted");
+    let t = csms.store.find_transaction(tx).await.unwrap().unwrap();
+    assert_eq!(
+        (t.meter_start, t.meter_stop, t.stop_reason.as_deref()),
+        (1000, Some(4200), Some("Local"))
+    );
+    assert_eq!(csms.store.list_meter_samples(tx).await.unwrap().len(), 3);
+    // A stop for a transaction nobody knows is answered, not refused.
+    let unknown = json!({"transactionId": 999_999, "meterStop": 1, "timestamp": ts(61)});
+    assert_eq!(cp.ok("StopTransaction", unknown).await, json!({}));
+
+    cp.ok("FirmwareStatusNotification", json!({"status": "Installed"}))
+        .await;
+    cp.ok(
+        "DiagnosticsStatusNotification",
+        json!({"status": "Uploaded"}),
+    )
+    .await;
+    let dt = cp
+        .ok(
+            "DataTransfer",
+            json!({"vendorId": "com.example", "messageId": "x", "data": "y"}),
+        )
+        .await;
+    assert_eq!(dt["status"], "UnknownVendorId");
+    let cpr = csms.store.find_charge_point(&id).await.unwrap().unwrap();
+    assert_eq!(cpr.firmware_status.as_deref(), Some("Installed"));
+    assert_eq!(cpr.diagnostics_status.as_deref(), Some("Uploaded"));
+    let connectors = csms.store.list_connectors(&id).await.unwrap();
+    assert_eq!(connectors[0].status, "Preparing");
+    assert_eq!(
+        csms.store
+            .connector_history(&id, 1, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    csms.finish().await;
+}
+
+async fn garbage_gets_the_right_callerror_and_the_connection_lives(backend: Backend, name: &str) {
+    let Some(csms) = Csms::start(backend, name, OcppConfig::default()).await else {
+        return;
+    };
+    csms.add("CP1").await;
+    let mut cp = csms.connect("CP1").await;
+    cp.boot().await;
+    cp.send_text("this is not json").await;
+    let answer = cp.next().await.unwrap();
+    assert_eq!(
+        (answer[0].as_i64(), answer[2].as_str()),
+        (Some(4), Some("FormationViolation"))
+    );
+    cp.send_text(r#"[2,"x"]"#).await;
+    assert_eq!(cp.next().await.unwrap()[2], "FormationViolation");
+    let long_id = "y".repeat(37);
+    cp.send_text(&json!([2, long_id, "Heartbeat", {}]).to_string())
+        .await;
+    assert_eq!(cp.next().await.unwrap()[2], "FormationViolation");
+    assert_eq!(cp.error_code("FooBar", json!({})).await, "NotImplemented");
+    assert_eq!(
+        cp.error_code("Reset", json!({"type": "Hard"})).await,
+        "NotSupported"
+    );
+    assert_eq!(
+        cp.error_code("StartTransaction", json!({"connectorId": 1, "idTag": "T"}))
+            .await,
+        "OccurenceConstraintViolation"
+    );
+    assert_eq!(
+        cp.error_code(
+            "StartTransaction",
+            json!({"connectorId": "one", "idTag": "T", "meterStart": 0, "timestamp": ts(0)})
+        )
+        .await,
+        "TypeConstraintViolation"
+    );
+    assert_eq!(
+        cp.error_code(
+            "StatusNotification",
+            json!({"connectorId": 1, "errorCode": "NoError", "status": "Sleeping"})
+        )
+        .await,
+        "PropertyConstraintViolation"
+    );
+    assert_eq!(
+        cp.error_code("Authorize", json!({"idTag": "T".repeat(21)}))
+            .await,
+        "PropertyConstraintViolation"
+    );
+    assert_eq!(
+        cp.error_code("Heartbeat", json!({"extra": true})).await,
+        "FormationViolation"
+    );
+    // After all that, the connection still works.
+    assert!(cp.ok("Heartbeat", json!({})).await["currentTime"].is_string());
+    csms.finish().await;
+}
+
+async fn id_tag_rules_apply_at_start(backend: Backend, name: &str) {
+    let Some(csms) = Csms::start(backend, name, OcppConfig::default()).await else {
+        return;
+    };
+    csms.add("CP1").await;
+    tag(&csms, "BLOCKED", 0, None).await;
+    tag(&csms, "ONEATATIME", 1, None).await;
+    tag(
+        &csms,
+        "OLD",
+        -1,
+        Some(Utc::now() - chrono::Duration::days(1)),
+    )
+    .await;
+    let mut cp = csms.connect("CP1").await;
+    cp.boot().await;
+    let start = |tag: &str, connector: i64, at: i64| json!({"connectorId": connector, "idTag": tag, "meterStart": 0, "timestamp": ts(at)});
+    let status = |v: serde_json::Value| v["idTagInfo"]["status"].as_str().unwrap().to_owned();
+    assert_eq!(
+        status(cp.ok("StartTransaction", start("BLOCKED", 1, 0)).await),
+        "Blocked"
+    );
+    assert_eq!(
+        status(cp.ok("StartTransaction", start("OLD", 1, 1)).await),
+        "Expired"
+    );
+    assert_eq!(
+        status(cp.ok("StartTransaction", start("NOBODY", 1, 2)).await),
+        "Invalid"
+    );
+    assert_eq!(
+        status(cp.ok("StartTransaction", start("ONEATATIME", 1, 3)).await),
+        "Accepted"
+    );
+    assert_eq!(
+        status(cp.ok("StartTransaction", start("ONEATATIME", 2, 4)).await),
+        "ConcurrentTx"
+    );
+    assert_eq!(
+        status(cp.ok("Authorize", json!({"idTag": "BLOCKED"})).await),
+        "Blocked"
+    );
+    csms.finish().await;
+}
+
+async fn central_system_calls_get_answers_timeouts_and_offline(backend: Backend, name: &str) {
+    let config = OcppConfig {
+        call_timeout: Duration::from_millis(500),
+        ..OcppConfig::default()
+    };
+    let Some(csms) = Csms::start(backend, name, config).await else {
+        return;
+    };
+    let id = csms.add("CP1").await;
+    assert_eq!(
+        csms.state
+            .registry
+            .call(&id, "Reset", json!({"type": "Soft"}))
+            .await,
+        Err(OutboundError::Offline)
+    );
+    let mut cp = csms.connect("CP1").await;
+    cp.boot().await;
+    // Accepted.
+    let registry = csms.state.registry.clone();
+    let id2 = id.clone();
+    let pending =
+        tokio::spawn(async move { registry.call(&id2, "Reset", json!({"type": "Soft"})).await });
+    let call = cp.next().await.unwrap();
+    assert_eq!(
+        (call[0].as_i64(), call[2].as_str()),
+        (Some(2), Some("Reset"))
+    );
+    assert_eq!(call[3], json!({"type": "Soft"}));
+    assert!(call[1].as_str().unwrap().len() <= 36);
+    cp.send_text(&json!([3, call[1], {"status": "Accepted"}]).to_string())
+        .await;
+    assert_eq!(pending.await.unwrap(), Ok(json!({"status": "Accepted"})));
+    // Refused with a CALLERROR.
+    let registry = csms.state.registry.clone();
+    let id2 = id.clone();
+    let pending = tokio::spawn(async move { registry.call(&id2, "ClearCache", json!({})).await });
+    let call = cp.next().await.unwrap();
+    cp.send_text(&json!([4, call[1], "NotSupported", "no cache here", {}]).to_string())
+        .await;
+    assert!(
+        matches!(pending.await.unwrap(), Err(OutboundError::Rejected { code, .. }) if code == "NotSupported")
+    );
+    // No answer: times out, and the next call still goes through.
+    let registry = csms.state.registry.clone();
+    let id2 = id.clone();
+    let pending =
+        tokio::spawn(async move { registry.call(&id2, "GetLocalListVersion", json!({})).await });
+    let _ignored = cp.next().await.unwrap();
+    assert_eq!(pending.await.unwrap(), Err(OutboundError::Timeout));
+    // While our CALL is out, the charger's own CALLs are still answered.
+    let registry = csms.state.registry.clone();
+    let id2 = id.clone();
+    let pending = tokio::spawn(async move {
+        registry
+            .call(
+                &id2,
+                "TriggerMessage",
+                json!({"requestedMessage": "Heartbeat"}),
+            )
+            .await
+    });
+    let call = cp.next().await.unwrap();
+    assert!(cp.ok("Heartbeat", json!({})).await["currentTime"].is_string());
+    cp.send_text(&json!([3, call[1], {"status": "Accepted"}]).to_string())
+        .await;
+    assert_eq!(pending.await.unwrap(), Ok(json!({"status": "Accepted"})));
+    drop(cp);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        csms.state.registry.call(&id, "ClearCache", json!({})).await,
+        Err(OutboundError::Offline)
+    );
+    assert!(
+        !csms
+            .store
+            .find_charge_point(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .connected
+    );
+    csms.finish().await;
+}
+
+async fn a_new_connection_replaces_the_old(backend: Backend, name: &str) {
+    let Some(csms) = Csms::start(backend, name, OcppConfig::default()).await else {
+        return;
+    };
+    let id = csms.add("CP1").await;
+    let mut first = csms.connect("CP1").await;
+    first.boot().await;
+    let mut second = csms.connect("CP1").await;
+    assert!(first.next().await.is_none(), "the old connection is closed");
+    second.boot().await;
+    assert_eq!(csms.state.registry.len(), 1);
+    let registry = csms.state.registry.clone();
+    let id2 = id.clone();
+    let pending = tokio::spawn(async move { registry.call(&id2, "ClearCache", json!({})).await });
+    let call = second.next().await.unwrap();
+    second
+        .send_text(&json!([3, call[1], {"status": "Accepted"}]).to_string())
+        .await;
+    assert_eq!(pending.await.unwrap(), Ok(json!({"status": "Accepted"})));
+    assert!(
+        csms.store
+            .find_charge_point(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .connected,
+        "still connected after the old one left"
+    );
+    csms.finish().await;
+}
+
+async fn auto_registration_waits_for_boot(backend: Backend, name: &str) {
+    let config = OcppConfig {
+        auto_register: true,
+        ..OcppConfig::default()
+    };
+    let Some(csms) = Csms::start(backend, name, config).await else {
+        return;
+    };
+    let mut cp = csms
+        .connect_with("LAB-7", None, Some("ocpp1.6"))
+        .await
+        .unwrap();
+    assert_eq!(cp.error_code("Heartbeat", json!({})).await, "SecurityError");
+    let id = ChargePointId::parse("LAB-7").unwrap();
+    assert!(csms.store.find_charge_point(&id).await.unwrap().is_none());
+    cp.boot().await;
+    let stored = csms.store.find_charge_point(&id).await.unwrap().unwrap();
+    assert!(stored.boot.is_some() && stored.connected);
+    assert!(cp.ok("Heartbeat", json!({})).await["currentTime"].is_string());
+    csms.finish().await;
+}
