@@ -8,7 +8,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use plugway_domain::{Principal, SessionId};
+use plugway_domain::{ApiKeyRole, Principal, Role, SessionId};
 use plugway_store::{ApiKeyRecord, User};
 
 use crate::error::ApiError;
@@ -147,6 +147,53 @@ impl FromRequestParts<AppState> for AdminAccess {
             Ok(Self(caller))
         } else {
             Err(ApiError::forbidden("this endpoint is for admins"))
+        }
+    }
+}
+
+/// An operator: an admin (person or key) or a host, who sees only their own
+/// chargers (checked per resource by the handler).
+#[derive(Debug, Clone)]
+pub struct OperatorAccess(pub Caller);
+
+impl OperatorAccess {
+    /// The host's account id when the caller is a host (not an admin).
+    pub fn host(&self) -> Option<plugway_domain::UserId> {
+        match &self.0 {
+            Caller::Person { user, .. } if user.role == Role::Host => Some(user.id),
+            _ => None,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for OperatorAccess {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Authenticated::from_request_parts(parts, state).await?.0;
+        let host = matches!(&caller, Caller::Person { user, .. } if user.role == Role::Host);
+        if host || caller.principal().is_admin() {
+            Ok(Self(caller))
+        } else {
+            Err(ApiError::forbidden("this endpoint is for hosts and admins"))
+        }
+    }
+}
+
+/// An integration (CRM) API key, or an admin.
+#[derive(Debug, Clone)]
+pub struct IntegrationAccess(pub Caller);
+
+impl FromRequestParts<AppState> for IntegrationAccess {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Authenticated::from_request_parts(parts, state).await?.0;
+        let integration = matches!(&caller, Caller::Key(k) if k.role == ApiKeyRole::Integration);
+        if integration || caller.principal().is_admin() {
+            Ok(Self(caller))
+        } else {
+            Err(ApiError::forbidden(
+                "this endpoint is for integration API keys",
+            ))
         }
     }
 }

@@ -52,6 +52,8 @@ pub use state::{ApiSettings, AppParts, AppState};
     tags(
         (name = "accounts", description = "Sign-up, sign-in, sessions, phones, profile"),
         (name = "admin", description = "Back office (admins only)"),
+        (name = "charge points", description = "OCPP charge points: registration, state, commands"),
+        (name = "crm webhooks", description = "Seed 004: the CRM's charge points and customers"),
         (name = "operations", description = "Health, readiness, metrics")
     )
 )]
@@ -82,6 +84,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::customer::router())
         .merge(routes::auth::router())
         .merge(routes::admin::router())
+        .merge(routes::charge_points::router())
+        .merge(routes::webhooks::router())
 }
 
 /// The OpenAPI document (what `/api/v1/openapi.json` serves).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use plugway_domain::{Clock, IdGenerator, OtpPolicy, Region};
-use plugway_events::EventBus;
+use plugway_events::{ChargerGateway, EventBus};
 use plugway_store::Store;
 use secrecy::SecretSlice;
 
@@ -60,6 +60,8 @@ pub struct AppParts {
     pub store: Arc<dyn Store>,
     /// Events.
     pub bus: Arc<dyn EventBus>,
+    /// Commands to charge points.
+    pub chargers: Arc<dyn ChargerGateway>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Ids.

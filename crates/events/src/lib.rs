@@ -8,12 +8,14 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod gateway;
 mod memory;
 mod subject;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
+pub use gateway::{ChargerGateway, GatewayError, NoChargers};
 pub use memory::InProcessBus;
 pub use subject::{subject_matches, valid_pattern, valid_subject};
 

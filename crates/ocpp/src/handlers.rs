@@ -321,7 +321,11 @@ async fn boot(
         });
         state
             .store
-            .enqueue_outbox(crate::CRM_BOOT_KIND, &body.to_string(), now)
+            .enqueue_outbox(
+                plugway_store::OUTBOX_CRM_BOOT_NOTIFICATION,
+                &body.to_string(),
+                now,
+            )
             .await
             .map_err(internal)?;
     }

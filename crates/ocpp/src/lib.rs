@@ -14,6 +14,7 @@
 )]
 
 pub mod batcher;
+pub mod commands;
 pub mod frame;
 pub mod handlers;
 pub mod log;
@@ -31,9 +32,6 @@ use sha2::{Digest, Sha256};
 
 pub use registry::{OutboundError, Registry};
 pub use server::router;
-
-/// The outbox kind of seed 004's boot notification to the CRM.
-pub const CRM_BOOT_KIND: &str = "crm.boot_notification";
 
 /// How the central system behaves.
 #[derive(Debug, Clone)]

@@ -94,6 +94,18 @@ pub struct ServeArgs {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub ocpp_auto_register: bool,
 
+    /// Where charge point boot notifications are POSTed (seed 004's CRM),
+    /// from a durable outbox with retries [env: PLUGWAY_CRM_WEBHOOK_URL].
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm_webhook_url: Option<String>,
+
+    /// HMAC-SHA256 key for the X-Plugway-Signature header of those POSTs
+    /// [env: PLUGWAY_CRM_WEBHOOK_SECRET].
+    #[arg(long, value_name = "SECRET")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm_webhook_secret: Option<String>,
+
     /// Region (ISO 3166 alpha-2, e.g. BD, MN) for phone numbers written
     /// without a country code; without it numbers must start with +
     /// [env: PLUGWAY_DEFAULT_REGION].

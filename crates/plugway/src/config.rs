@@ -39,6 +39,10 @@ pub struct Config {
     pub ocpp_auto_register: bool,
     /// `[ocpp]`.
     pub ocpp: OcppSettings,
+    /// Seed 004's CRM: where boot notifications go.
+    pub crm_webhook_url: Option<String>,
+    /// Key for their signature.
+    pub crm_webhook_secret: Option<SecretString>,
     /// `text` or `json`.
     pub log_format: String,
     /// JWT signing secret (at least 32 bytes). Generated into the data
@@ -72,6 +76,8 @@ impl Default for Config {
             default_region: None,
             ocpp_auto_register: false,
             ocpp: OcppSettings::default(),
+            crm_webhook_url: None,
+            crm_webhook_secret: None,
             log_format: "text".into(),
             jwt_secret: None,
             access_token_ttl_secs: 15 * 60,
@@ -315,6 +321,11 @@ impl Config {
         if let Some(secret) = &self.jwt_secret {
             if secret.expose_secret().len() < 32 {
                 bail!("jwt_secret must be at least 32 bytes");
+            }
+        }
+        if let Some(url) = &self.crm_webhook_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("--crm-webhook-url must be an http:// or https:// URL");
             }
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {

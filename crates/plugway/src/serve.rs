@@ -62,8 +62,12 @@ fn sms_sender(config: &Config) -> anyhow::Result<Arc<dyn SmsSender>> {
     }
 }
 
-/// Builds the application state from a checked configuration and an open store.
-pub fn build_state(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<AppState> {
+/// Builds the application and central-system states from a checked
+/// configuration and an open store; they share the store, bus and clock.
+pub fn build_state(
+    config: &Config,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<(AppState, plugway_ocpp::OcppState)> {
     let secret = secrets::server_secret(config.jwt_secret.as_ref(), &config.data_dir)?;
     let jwt_key = secrets::derive(&secret, "plugway-jwt-v1");
     let settings = ApiSettings {
@@ -83,10 +87,14 @@ pub fn build_state(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<App
         ..ApiSettings::default()
     };
     use secrecy::ExposeSecret;
-    Ok(AppState::new(AppParts {
+    let bus = Arc::new(InProcessBus::new());
+    let clock: Arc<dyn plugway_domain::Clock> = Arc::new(SystemClock);
+    let ocpp = ocpp_state(config, store.clone(), bus.clone(), clock.clone());
+    let app = AppState::new(AppParts {
         store,
-        bus: Arc::new(InProcessBus::new()),
-        clock: Arc::new(SystemClock),
+        bus,
+        chargers: Arc::new(ocpp.clone()),
+        clock,
         ids: Arc::new(RandomIds),
         sms: sms_sender(config)?,
         tokens: plugway_api::security::tokens::TokenSigner::new(
@@ -96,17 +104,23 @@ pub fn build_state(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<App
         ),
         otp_key: secrets::derive(&secret, "plugway-otp-v1"),
         settings,
-    }))
+    });
+    Ok((app, ocpp))
 }
 
-/// The central system's state, sharing the application's store, bus and clock.
-pub fn ocpp_state(config: &Config, app: &AppState) -> plugway_ocpp::OcppState {
+/// The central system's state.
+fn ocpp_state(
+    config: &Config,
+    store: Arc<dyn Store>,
+    bus: Arc<InProcessBus>,
+    clock: Arc<dyn plugway_domain::Clock>,
+) -> plugway_ocpp::OcppState {
     let o = &config.ocpp;
     let std_secs = std::time::Duration::from_secs;
     plugway_ocpp::OcppState::new(
-        app.store.clone(),
-        app.bus.clone(),
-        app.clock.clone(),
+        store,
+        bus,
+        clock,
         plugway_ocpp::OcppConfig {
             auto_register: config.ocpp_auto_register,
             heartbeat_interval_secs: o.heartbeat_interval_secs,
@@ -115,7 +129,7 @@ pub fn ocpp_state(config: &Config, app: &AppState) -> plugway_ocpp::OcppState {
             ping_interval: std_secs(o.ping_interval_secs.max(1)),
             max_message_bytes: o.max_message_bytes.max(1024),
             outbound_queue: 16,
-            crm_boot_notifications: false,
+            crm_boot_notifications: config.crm_webhook_url.is_some(),
             message_log: o.message_log,
         },
     )
@@ -131,8 +145,25 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     let store = crate::open_store(&config).await?;
-    let state = build_state(&config, store.clone())?;
-    let ocpp = ocpp_state(&config, &state);
+    let (state, ocpp) = build_state(&config, store.clone())?;
+    if let Some(url) = &config.crm_webhook_url {
+        let hook = plugway_api::services::crm_outbox::CrmWebhook::new(
+            url.clone(),
+            config.crm_webhook_secret.clone(),
+        )
+        .context("cannot build the CRM webhook client")?;
+        if config.crm_webhook_secret.is_none() {
+            tracing::warn!(
+                "--crm-webhook-url without --crm-webhook-secret: boot notifications go unsigned"
+            );
+        }
+        tokio::spawn(plugway_api::services::crm_outbox::run(
+            store.clone(),
+            state.clock.clone(),
+            hook,
+            std::time::Duration::from_secs(1),
+        ));
+    }
     if config.ocpp_auto_register {
         tracing::warn!(
             "OCPP AUTO-REGISTRATION IS ON: any charge point id is accepted without a password"

@@ -8,6 +8,9 @@ use plugway_domain::{ChargePointId, IdTagState, UserId};
 
 use crate::Result;
 
+/// The outbox kind of seed 004's boot notification to the CRM.
+pub const OUTBOX_CRM_BOOT_NOTIFICATION: &str = "crm.boot_notification";
+
 /// A charge point to register.
 #[derive(Debug, Clone)]
 pub struct NewChargePoint {

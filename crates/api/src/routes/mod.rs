@@ -4,9 +4,11 @@
 
 pub mod admin;
 pub mod auth;
+pub mod charge_points;
 pub mod customer;
 pub mod health;
 pub mod user;
+pub mod webhooks;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

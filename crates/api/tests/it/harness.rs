@@ -182,9 +182,21 @@ impl TestApp {
             )
         };
         let clock = ManualClock::new(Utc::now());
+        let bus: Arc<InProcessBus> = Arc::new(InProcessBus::new());
+        let ocpp = plugway_ocpp::OcppState::new(
+            store.clone(),
+            bus.clone(),
+            Arc::new(clock.clone()),
+            plugway_ocpp::OcppConfig {
+                call_timeout: std::time::Duration::from_secs(2),
+                crm_boot_notifications: true,
+                ..plugway_ocpp::OcppConfig::default()
+            },
+        );
         let state = AppState::new(AppParts {
             store: store.clone(),
-            bus: Arc::new(InProcessBus::new()),
+            bus,
+            chargers: Arc::new(ocpp.clone()),
             clock: Arc::new(clock.clone()),
             ids: Arc::new(RandomIds),
             sms,
@@ -196,7 +208,7 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            plugway_api::serve(listener, state, axum::Router::new(), async {
+            plugway_api::serve(listener, state, plugway_ocpp::router(ocpp), async {
                 let _ = stopped.await;
             })
             .await

@@ -11,6 +11,7 @@ mod harness;
 
 mod admin;
 mod bad_input;
+mod charging;
 mod openapi;
 mod seed001;
 mod seed002;

@@ -1,0 +1,465 @@
+//! Charge points for operators: register them (with the Basic-auth password
+//! they connect with), see their state, transactions, status history and
+//! message log, and send them any OCPP 1.6 command, waiting for the answer.
+//! Admins see every charge point; a host sees only their own (others are
+//! "not found", so their existence does not leak).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use plugway_domain::{ChargePointId, UserId};
+use plugway_events::GatewayError;
+use plugway_store::{ChargePoint, NewChargePoint, StatusReport, StoreError, Transaction};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{AdminAccess, OperatorAccess};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Json, Path, Query};
+use crate::routes::{PageQuery, Paginated};
+use crate::state::AppState;
+
+/// The router.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(detail))
+        .routes(routes!(transactions))
+        .routes(routes!(history))
+        .routes(routes!(messages))
+        .routes(routes!(command))
+}
+
+/// A new charge point's password: 256 random bits, base64url. Shown once.
+pub fn new_password() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// SHA-256 (hex) of a charge point password, as the central system checks it.
+pub fn password_hash(password: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(password.as_bytes()))
+}
+
+/// Registers a charge point with a fresh password; the store's conflict
+/// becomes a 409.
+pub async fn register(
+    state: &AppState,
+    id: ChargePointId,
+    owner: Option<UserId>,
+) -> ApiResult<String> {
+    let password = new_password();
+    let cp = NewChargePoint {
+        id,
+        password_hash: Some(password_hash(&password)),
+        owner,
+        created_at: state.clock.now(),
+    };
+    state
+        .store
+        .create_charge_point(&cp)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                ApiError::conflict("charge_point_exists", "a charge point with this id exists")
+            }
+            StoreError::NotFound => ApiError::invalid_field("owner_id", "no such account"),
+            other => other.into(),
+        })?;
+    Ok(password)
+}
+
+/// Body of registration.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewCharger {
+    /// The OCPP identity it will connect with (generated when absent).
+    pub id: Option<String>,
+    /// The host account that owns it.
+    pub owner_id: Option<String>,
+}
+
+/// A registered charge point with its password (shown only here).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedCharger {
+    /// Its id.
+    pub id: String,
+    /// Basic-auth password for `ws://HOST/ocpp/{id}`.
+    pub password: String,
+    /// Where it connects.
+    pub ocpp_path: String,
+}
+
+/// One connector's current status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectorView {
+    /// Connector id (0 = the charge point).
+    pub connector_id: i64,
+    /// OCPP ChargePointStatus.
+    pub status: String,
+    /// OCPP ChargePointErrorCode.
+    pub error_code: String,
+    /// Free text from the charger.
+    pub info: Option<String>,
+    /// Vendor error code.
+    pub vendor_error_code: Option<String>,
+    /// The charger's timestamp.
+    pub timestamp: DateTime<Utc>,
+}
+
+impl From<StatusReport> for ConnectorView {
+    fn from(s: StatusReport) -> Self {
+        Self {
+            connector_id: s.connector_id,
+            status: s.status,
+            error_code: s.error_code,
+            info: s.info,
+            vendor_error_code: s.vendor_error_code,
+            timestamp: s.timestamp,
+        }
+    }
+}
+
+/// A charge point as operators see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChargerView {
+    /// Id.
+    pub id: String,
+    /// Owning host.
+    pub owner_id: Option<String>,
+    /// Connected to this node now.
+    pub online: bool,
+    /// chargePointVendor.
+    pub vendor: Option<String>,
+    /// chargePointModel.
+    pub model: Option<String>,
+    /// chargePointSerialNumber.
+    pub serial_number: Option<String>,
+    /// chargeBoxSerialNumber.
+    pub charge_box_serial_number: Option<String>,
+    /// firmwareVersion.
+    pub firmware_version: Option<String>,
+    /// iccid.
+    pub iccid: Option<String>,
+    /// imsi.
+    pub imsi: Option<String>,
+    /// meterType.
+    pub meter_type: Option<String>,
+    /// meterSerialNumber.
+    pub meter_serial_number: Option<String>,
+    /// Last BootNotification.
+    pub last_boot_at: Option<DateTime<Utc>>,
+    /// Last sign of life.
+    pub last_heartbeat_at: Option<DateTime<Utc>>,
+    /// Last firmware status.
+    pub firmware_status: Option<String>,
+    /// Last diagnostics status.
+    pub diagnostics_status: Option<String>,
+    /// Current connector statuses (detail only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connectors: Option<Vec<ConnectorView>>,
+    /// Registered.
+    pub created_at: DateTime<Utc>,
+}
+
+fn view(state: &AppState, cp: ChargePoint, connectors: Option<Vec<StatusReport>>) -> ChargerView {
+    let boot = cp.boot.unwrap_or_default();
+    let some = |s: String| (!s.is_empty()).then_some(s);
+    ChargerView {
+        online: state.chargers.is_connected(cp.id.as_str()),
+        id: cp.id.to_string(),
+        owner_id: cp.owner.map(|o| o.to_text()),
+        vendor: some(boot.vendor),
+        model: some(boot.model),
+        serial_number: boot.serial_number,
+        charge_box_serial_number: boot.charge_box_serial_number,
+        firmware_version: boot.firmware_version,
+        iccid: boot.iccid,
+        imsi: boot.imsi,
+        meter_type: boot.meter_type,
+        meter_serial_number: boot.meter_serial_number,
+        last_boot_at: cp.last_boot_at,
+        last_heartbeat_at: cp.last_heartbeat_at,
+        firmware_status: cp.firmware_status,
+        diagnostics_status: cp.diagnostics_status,
+        connectors: connectors.map(|c| c.into_iter().map(ConnectorView::from).collect()),
+        created_at: cp.created_at,
+    }
+}
+
+/// The charge point if the caller may see it; 404 otherwise.
+async fn visible(state: &AppState, who: &OperatorAccess, raw_id: &str) -> ApiResult<ChargePoint> {
+    let not_found = || ApiError::not_found("charge_point_not_found", "no charge point has this id");
+    let id = ChargePointId::parse(raw_id).map_err(|_| not_found())?;
+    let cp = state
+        .store
+        .find_charge_point(&id)
+        .await?
+        .ok_or_else(not_found)?;
+    match who.host() {
+        Some(host) if cp.owner != Some(host) => Err(not_found()),
+        _ => Ok(cp),
+    }
+}
+
+/// Registers a charge point and returns its password, once. Roles: admin.
+#[utoipa::path(post, path = "/api/v1/charge-points", tag = "charge points", security(("bearer" = [])),
+    request_body = NewCharger,
+    responses((status = 201, body = CreatedCharger), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(state): State<AppState>,
+    _: AdminAccess,
+    Json(body): Json<NewCharger>,
+) -> ApiResult<(StatusCode, Json<CreatedCharger>)> {
+    let id = match body.id.as_deref() {
+        Some(raw) => ChargePointId::parse(raw)?,
+        None => ChargePointId::parse(&format!("cp_{}", uuid::Uuid::new_v4().simple()))?,
+    };
+    let owner = body
+        .owner_id
+        .as_deref()
+        .map(|o| {
+            o.parse::<UserId>()
+                .map_err(|_| ApiError::invalid_field("owner_id", "is not an account id"))
+        })
+        .transpose()?;
+    let password = register(&state, id.clone(), owner).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedCharger {
+            ocpp_path: format!("/ocpp/{id}"),
+            id: id.to_string(),
+            password,
+        }),
+    ))
+}
+
+/// Charge points, by id, paginated. Roles: admin (all), host (own).
+#[utoipa::path(get, path = "/api/v1/charge-points", tag = "charge points", security(("bearer" = [])),
+    params(PageQuery),
+    responses((status = 200, body = Paginated<ChargerView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list(
+    State(state): State<AppState>,
+    who: OperatorAccess,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Paginated<ChargerView>>> {
+    let (page, size, offset) = q.resolve()?;
+    let owner = who.host();
+    let count = state.store.count_charge_points(owner).await?;
+    let items = state.store.list_charge_points(owner, offset, size).await?;
+    let views = items.into_iter().map(|cp| view(&state, cp, None)).collect();
+    Ok(Json(Paginated::new(views, count, page, size)))
+}
+
+/// A charge point with its connectors. Roles: admin, owning host.
+#[utoipa::path(get, path = "/api/v1/charge-points/{id}", tag = "charge points", security(("bearer" = [])),
+    params(("id" = String, Path, description = "charge point id")),
+    responses((status = 200, body = ChargerView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn detail(
+    State(state): State<AppState>,
+    who: OperatorAccess,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ChargerView>> {
+    let cp = visible(&state, &who, &id).await?;
+    let connectors = state.store.list_connectors(&cp.id).await?;
+    Ok(Json(view(&state, cp, Some(connectors))))
+}
+
+/// A transaction.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransactionView {
+    /// OCPP transactionId.
+    pub id: i64,
+    /// Connector.
+    pub connector_id: i64,
+    /// idTag that started it.
+    pub id_tag: String,
+    /// Authorization given at start.
+    pub auth_status: String,
+    /// meterStart, Wh.
+    pub meter_start: i64,
+    /// meterStop, Wh.
+    pub meter_stop: Option<i64>,
+    /// Energy, Wh, once stopped.
+    pub energy_wh: Option<i64>,
+    /// Started (charger time).
+    pub started_at: DateTime<Utc>,
+    /// Stopped (charger time).
+    pub stopped_at: Option<DateTime<Utc>>,
+    /// Stop reason.
+    pub stop_reason: Option<String>,
+}
+
+impl From<Transaction> for TransactionView {
+    fn from(t: Transaction) -> Self {
+        Self {
+            energy_wh: t.meter_stop.map(|stop| stop - t.meter_start),
+            id: t.id,
+            connector_id: t.connector_id,
+            id_tag: t.id_tag,
+            auth_status: t.auth_status,
+            meter_start: t.meter_start,
+            meter_stop: t.meter_stop,
+            started_at: t.started_at,
+            stopped_at: t.stopped_at,
+            stop_reason: t.stop_reason,
+        }
+    }
+}
+
+/// A charge point's transactions, newest first. Roles: admin, owning host.
+#[utoipa::path(get, path = "/api/v1/charge-points/{id}/transactions", tag = "charge points", security(("bearer" = [])),
+    params(("id" = String, Path, description = "charge point id"), PageQuery),
+    responses((status = 200, body = Vec<TransactionView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn transactions(
+    State(state): State<AppState>,
+    who: OperatorAccess,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Vec<TransactionView>>> {
+    let cp = visible(&state, &who, &id).await?;
+    let (_, size, offset) = q.resolve()?;
+    let list = state.store.list_transactions(&cp.id, offset, size).await?;
+    Ok(Json(list.into_iter().map(TransactionView::from).collect()))
+}
+
+/// A connector's status and error history, newest first (up to 100). Roles:
+/// admin, owning host.
+#[utoipa::path(get, path = "/api/v1/charge-points/{id}/connectors/{connector_id}/history", tag = "charge points",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "charge point id"), ("connector_id" = i64, Path, description = "connector (0 = the charge point)")),
+    responses((status = 200, body = Vec<ConnectorView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn history(
+    State(state): State<AppState>,
+    who: OperatorAccess,
+    Path((id, connector_id)): Path<(String, i64)>,
+) -> ApiResult<Json<Vec<ConnectorView>>> {
+    let cp = visible(&state, &who, &id).await?;
+    let list = state
+        .store
+        .connector_history(&cp.id, connector_id, 100)
+        .await?;
+    Ok(Json(list.into_iter().map(ConnectorView::from).collect()))
+}
+
+/// Query of the message log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogQuery {
+    /// Frames to return (1 to 500, default 100).
+    pub limit: Option<i64>,
+}
+
+/// One logged frame.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoggedFrame {
+    /// "in" (from the charger) or "out".
+    pub direction: String,
+    /// The raw OCPP-J frame.
+    pub frame: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The charge point's latest OCPP frames, newest first (kept for the
+/// configured retention). Roles: admin, owning host.
+#[utoipa::path(get, path = "/api/v1/charge-points/{id}/messages", tag = "charge points", security(("bearer" = [])),
+    params(("id" = String, Path, description = "charge point id"), LogQuery),
+    responses((status = 200, body = Vec<LoggedFrame>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn messages(
+    State(state): State<AppState>,
+    who: OperatorAccess,
+    Path(id): Path<String>,
+    Query(q): Query<LogQuery>,
+) -> ApiResult<Json<Vec<LoggedFrame>>> {
+    let cp = visible(&state, &who, &id).await?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "must be from 1 to 500"));
+    }
+    let list = state.store.list_ocpp_log(&cp.id, limit).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|e| LoggedFrame {
+                direction: e.direction,
+                frame: e.frame,
+                at: e.at,
+            })
+            .collect(),
+    ))
+}
+
+/// The charger's answer to a command.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommandReply {
+    /// The action sent.
+    pub action: String,
+    /// The charger's CALLRESULT payload, as it sent it.
+    pub response: serde_json::Value,
+}
+
+/// Sends an OCPP 1.6 command (CancelReservation, ChangeAvailability,
+/// ChangeConfiguration, ClearCache, ClearChargingProfile, DataTransfer,
+/// GetCompositeSchedule, GetConfiguration, GetDiagnostics,
+/// GetLocalListVersion, RemoteStartTransaction, RemoteStopTransaction,
+/// ReserveNow, Reset, SendLocalList, SetChargingProfile, TriggerMessage,
+/// UnlockConnector, UpdateFirmware) with the body as its payload, checked
+/// against the 1.6 schema, and returns the charger's answer. Roles: admin,
+/// owning host.
+#[utoipa::path(post, path = "/api/v1/charge-points/{id}/commands/{action}", tag = "charge points",
+    security(("bearer" = [])), request_body = serde_json::Value,
+    params(("id" = String, Path, description = "charge point id"), ("action" = String, Path, description = "OCPP action, e.g. Reset")),
+    responses(
+        (status = 200, body = CommandReply),
+        (status = 404, body = ErrorBody, description = "`charge_point_not_found`"),
+        (status = 409, body = ErrorBody, description = "`charge_point_offline`"),
+        (status = 422, body = ErrorBody, description = "`invalid_command`: unknown action or payload not valid for it"),
+        (status = 502, body = ErrorBody, description = "`charge_point_error`: it answered with a CALLERROR"),
+        (status = 503, body = ErrorBody, description = "`charge_point_busy`"),
+        (status = 504, body = ErrorBody, description = "`charge_point_timeout`")))]
+async fn command(
+    State(state): State<AppState>,
+    who: OperatorAccess,
+    Path((id, action)): Path<(String, String)>,
+    Json(payload): Json<serde_json::Value>,
+) -> ApiResult<Json<CommandReply>> {
+    let cp = visible(&state, &who, &id).await?;
+    tracing::info!(charge_point = %cp.id, action, by = ?who.0.principal(), "command to charge point");
+    let response = state
+        .chargers
+        .call(cp.id.as_str(), &action, payload)
+        .await
+        .map_err(|e| match e {
+            GatewayError::Invalid(why) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_command", why)
+            }
+            GatewayError::Offline => {
+                ApiError::conflict("charge_point_offline", "the charge point is not connected")
+            }
+            GatewayError::Timeout => ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "charge_point_timeout",
+                "the charge point did not answer in time",
+            ),
+            GatewayError::Busy => ApiError {
+                retry_after: Some(5),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "charge_point_busy",
+                    "the charge point has too many commands queued",
+                )
+            },
+            GatewayError::Rejected { code, description } => ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "charge_point_error",
+                format!("the charge point answered {code}: {description}"),
+            ),
+        })?;
+    Ok(Json(CommandReply { action, response }))
+}

@@ -1,0 +1,187 @@
+//! The central system as a [`ChargerGateway`]: checks each command against
+//! its OCPP 1.6 request schema before it goes out, then sends it through the
+//! connection's session and returns the answer.
+
+use async_trait::async_trait;
+use plugway_domain::ChargePointId;
+use plugway_events::{ChargerGateway, GatewayError};
+use rust_ocpp::v1_6::messages as m;
+use serde_json::Value;
+
+use crate::frame::CallError;
+use crate::validate::{decode, typed_only, validated};
+use crate::{OcppState, OutboundError};
+
+/// Checks `payload` as the request of `action` (one the central system sends).
+pub fn check_request(action: &str, payload: &Value) -> Result<(), CallError> {
+    fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(
+        p: &Value,
+    ) -> Result<(), CallError> {
+        decode::<T>(p, typed_only).map(drop)
+    }
+    fn checked<T: serde::de::DeserializeOwned + serde::Serialize + validator::Validate>(
+        p: &Value,
+    ) -> Result<(), CallError> {
+        decode::<T>(p, validated).map(drop)
+    }
+    match action {
+        "CancelReservation" => typed::<m::cancel_reservation::CancelReservationRequest>(payload),
+        "ChangeAvailability" => typed::<m::change_availability::ChangeAvailabilityRequest>(payload),
+        "ChangeConfiguration" => {
+            checked::<m::change_configuration::ChangeConfigurationRequest>(payload)
+        }
+        "ClearCache" => typed::<m::clear_cache::ClearCacheRequest>(payload),
+        "ClearChargingProfile" => {
+            typed::<m::clear_charging_profile::ClearChargingProfileRequest>(payload)
+        }
+        "DataTransfer" => checked::<m::data_transfer::DataTransferRequest>(payload),
+        "GetCompositeSchedule" => {
+            typed::<m::get_composite_schedule::GetCompositeScheduleRequest>(payload)
+        }
+        // rust-ocpp's GetConfiguration rule limits the number of keys rather
+        // than each key's length; check the schema's rule ourselves.
+        "GetConfiguration" => {
+            let req = decode::<m::get_configuration::GetConfigurationRequest>(payload, typed_only)?;
+            match req.key.iter().flatten().find(|k| k.chars().count() > 50) {
+                Some(k) => Err(CallError::new(
+                    crate::frame::ErrorCode::PropertyConstraintViolation,
+                    format!("configuration key {k:?} is longer than 50 characters"),
+                )),
+                None => Ok(()),
+            }
+        }
+        "GetDiagnostics" => typed::<m::get_diagnostics::GetDiagnosticsRequest>(payload),
+        "GetLocalListVersion" => {
+            typed::<m::get_local_list_version::GetLocalListVersionRequest>(payload)
+        }
+        "RemoteStartTransaction" => {
+            checked::<m::remote_start_transaction::RemoteStartTransactionRequest>(payload)
+        }
+        "RemoteStopTransaction" => {
+            typed::<m::remote_stop_transaction::RemoteStopTransactionRequest>(payload)
+        }
+        "ReserveNow" => checked::<m::reserve_now::ReserveNowRequest>(payload),
+        "Reset" => typed::<m::reset::ResetRequest>(payload),
+        "SendLocalList" => typed::<m::send_local_list::SendLocalListRequest>(payload),
+        "SetChargingProfile" => {
+            typed::<m::set_charging_profile::SetChargingProfileRequest>(payload)
+        }
+        "TriggerMessage" => typed::<m::trigger_message::TriggerMessageRequest>(payload),
+        "UnlockConnector" => typed::<m::unlock_connector::UnlockConnectorRequest>(payload),
+        "UpdateFirmware" => checked::<m::update_firmware::UpdateFirmwareRequest>(payload),
+        other => Err(CallError::new(
+            crate::frame::ErrorCode::NotSupported,
+            format!("{other} is not a command the central system sends"),
+        )),
+    }
+}
+
+#[async_trait]
+impl ChargerGateway for OcppState {
+    async fn call(
+        &self,
+        charge_point: &str,
+        action: &str,
+        payload: Value,
+    ) -> Result<Value, GatewayError> {
+        check_request(action, &payload).map_err(|e| GatewayError::Invalid(e.description))?;
+        let id = ChargePointId::parse(charge_point).map_err(|_| GatewayError::Offline)?;
+        self.registry
+            .call(&id, action, payload)
+            .await
+            .map_err(|e| match e {
+                OutboundError::Offline => GatewayError::Offline,
+                OutboundError::Timeout => GatewayError::Timeout,
+                OutboundError::Busy => GatewayError::Busy,
+                OutboundError::Rejected { code, description } => {
+                    GatewayError::Rejected { code, description }
+                }
+            })
+    }
+
+    fn is_connected(&self, charge_point: &str) -> bool {
+        ChargePointId::parse(charge_point).is_ok_and(|id| self.registry.is_connected(&id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_command_is_checked_against_its_schema() {
+        let good = [
+            ("CancelReservation", json!({"reservationId": 1})),
+            (
+                "ChangeAvailability",
+                json!({"connectorId": 0, "type": "Inoperative"}),
+            ),
+            (
+                "ChangeConfiguration",
+                json!({"key": "HeartbeatInterval", "value": "60"}),
+            ),
+            ("ClearCache", json!({})),
+            ("ClearChargingProfile", json!({})),
+            ("DataTransfer", json!({"vendorId": "com.example"})),
+            (
+                "GetCompositeSchedule",
+                json!({"connectorId": 1, "duration": 3600}),
+            ),
+            ("GetConfiguration", json!({"key": ["HeartbeatInterval"]})),
+            (
+                "GetDiagnostics",
+                json!({"location": "ftp://example.com/diag"}),
+            ),
+            ("GetLocalListVersion", json!({})),
+            (
+                "RemoteStartTransaction",
+                json!({"idTag": "TAG1", "connectorId": 1}),
+            ),
+            ("RemoteStopTransaction", json!({"transactionId": 7})),
+            (
+                "ReserveNow",
+                json!({"connectorId": 1, "expiryDate": "2026-01-01T00:00:00Z", "idTag": "T", "reservationId": 1}),
+            ),
+            ("Reset", json!({"type": "Soft"})),
+            (
+                "SendLocalList",
+                json!({"listVersion": 2, "updateType": "Full", "localAuthorizationList": [{"idTag": "T", "idTagInfo": {"status": "Accepted"}}]}),
+            ),
+            (
+                "SetChargingProfile",
+                json!({"connectorId": 1, "csChargingProfiles": {"chargingProfileId": 1, "stackLevel": 0,
+                "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Absolute",
+                "chargingSchedule": {"chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}]}}}),
+            ),
+            (
+                "TriggerMessage",
+                json!({"requestedMessage": "StatusNotification", "connectorId": 1}),
+            ),
+            ("UnlockConnector", json!({"connectorId": 1})),
+            (
+                "UpdateFirmware",
+                json!({"location": "https://example.com/fw.bin", "retrieveDate": "2026-01-01T00:00:00Z"}),
+            ),
+        ];
+        assert_eq!(
+            good.len(),
+            crate::handlers::OUTBOUND.len(),
+            "every outbound action has a case"
+        );
+        for (action, payload) in good {
+            assert!(
+                check_request(action, &payload).is_ok(),
+                "{action}: {:?}",
+                check_request(action, &payload)
+            );
+        }
+        assert!(check_request("Reset", &json!({"type": "Warm"})).is_err());
+        assert!(
+            check_request("RemoteStartTransaction", &json!({"idTag": "X".repeat(21)})).is_err()
+        );
+        assert!(check_request("GetConfiguration", &json!({"key": ["K".repeat(51)]})).is_err());
+        assert!(check_request("Heartbeat", &json!({})).is_err());
+        assert!(check_request("ClearCache", &json!({"x": 1})).is_err());
+    }
+}
