@@ -26,6 +26,8 @@ pub enum Command {
     /// Manage API keys for admin and integration clients.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Run virtual OCPP 1.6J charge points against a central system.
+    Simulate(crate::simulate::SimulateArgs),
     /// Run a benchmark against a local server (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 mod secrets;
 pub mod serve;
+pub mod simulate;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -52,6 +53,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve::serve(config).await
         }
         Command::Bench(command) => bench::run(command).await,
+        Command::Simulate(args) => simulate::run(args).await,
         Command::Migrate(args) => {
             let config = load_database_config(&args)?;
             let store = open_store(&config).await?;

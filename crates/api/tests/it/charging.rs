@@ -18,6 +18,7 @@ crate::on_both_backends!(
     seed_004_webhooks_answer_as_documented,
     operators_command_their_chargers,
     boot_notifications_reach_the_crm_signed_and_retried,
+    a_simulated_charger_obeys_remote_start_and_stop,
 );
 
 async fn key(app: &TestApp, role: ApiKeyRole) -> String {
@@ -529,5 +530,120 @@ async fn boot_notifications_reach_the_crm_signed_and_retried(backend: Backend, n
     ] {
         assert!(body.get(key).is_some(), "{key} missing");
     }
+    app.finish().await;
+}
+
+async fn a_simulated_charger_obeys_remote_start_and_stop(backend: Backend, name: &str) {
+    let Some(app) = TestApp::spawn(backend, name, Options::default()).await else {
+        return;
+    };
+    let admin = key(&app, ApiKeyRole::Admin).await;
+    let (_, created) = app
+        .post(
+            "/api/v1/charge-points",
+            json!({"id": "SIM-1"}),
+            Some(&admin),
+        )
+        .await;
+    app.store
+        .upsert_id_tag(&plugway_store::IdTagRecord {
+            state: plugway_domain::IdTagState {
+                id_tag: plugway_domain::IdTag::parse("DRIVER1").unwrap(),
+                parent_id_tag: None,
+                expiry: None,
+                max_active_transactions: 1,
+            },
+            user: None,
+            created_at: app.clock_now(),
+            updated_at: app.clock_now(),
+        })
+        .await
+        .unwrap();
+    let mut config = plugway_sim::SimConfig::new(
+        &format!("{}/ocpp", app.base.replace("http", "ws")),
+        "SIM-1",
+        created["password"].as_str().map(str::to_owned),
+    );
+    config.meter_interval = std::time::Duration::from_millis(300);
+    let sim = plugway_sim::ChargePoint::start(config).await.unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let running = tokio::spawn(sim.run(Some(until)));
+    let command = |action: &'static str, body: Value| {
+        let url = app.url(&format!("/api/v1/charge-points/SIM-1/commands/{action}"));
+        let (http, admin) = (app.http.clone(), admin.clone());
+        async move {
+            http.post(url)
+                .bearer_auth(admin)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    // Wait for its boot, then start a session remotely.
+    let mut online = false;
+    for _ in 0..100 {
+        if app.get("/api/v1/charge-points/SIM-1", Some(&admin)).await.1["vendor"] == "Plugway" {
+            online = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(online, "the simulator booted");
+    let reply = command(
+        "RemoteStartTransaction",
+        json!({"idTag": "DRIVER1", "connectorId": 1}),
+    )
+    .await;
+    assert_eq!(reply["response"]["status"], "Accepted", "{reply}");
+    let mut tx = None;
+    for _ in 0..100 {
+        let (_, list) = app
+            .get("/api/v1/charge-points/SIM-1/transactions", Some(&admin))
+            .await;
+        if let Some(t) = list.as_array().and_then(|l| l.first()).cloned() {
+            tx = Some(t);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let tx = tx.expect("the charger started a transaction");
+    assert_eq!(tx["id_tag"], "DRIVER1");
+    assert_eq!(tx["auth_status"], "Accepted");
+    // Let it charge long enough to send meter values, then stop remotely.
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    let id = tx["id"].as_i64().unwrap();
+    let reply = command("RemoteStopTransaction", json!({"transactionId": id})).await;
+    assert_eq!(reply["response"]["status"], "Accepted", "{reply}");
+    let mut stopped = None;
+    for _ in 0..100 {
+        let (_, list) = app
+            .get("/api/v1/charge-points/SIM-1/transactions", Some(&admin))
+            .await;
+        if let Some(t) = list
+            .as_array()
+            .and_then(|l| {
+                l.iter()
+                    .find(|t| t["id"] == id && !t["stopped_at"].is_null())
+            })
+            .cloned()
+        {
+            stopped = Some(t);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let stopped = stopped.expect("the transaction was stopped");
+    assert_eq!(stopped["stop_reason"], "Remote");
+    assert!(stopped["energy_wh"].as_i64().unwrap() > 0, "{stopped}");
+    let samples = app.store.list_meter_samples(id).await.unwrap();
+    assert!(
+        !samples.is_empty(),
+        "meter values were stored while charging"
+    );
+    running.abort();
     app.finish().await;
 }
