@@ -47,7 +47,19 @@ ensure_nats() {
   wait_port 4222
 }
 
+# The interop test's OCPP charge point (Python `ocpp` package) in a venv of its own.
+ensure_interop_python() {
+  local venv="$PWD/target/interop-venv"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import ocpp, websockets" 2>/dev/null; then
+    say "installing the Python ocpp package for the interop test"
+    python3 -m venv "$venv" >/dev/null 2>&1 || { apt_install python3-venv && python3 -m venv "$venv"; } || return 1
+    "$venv/bin/pip" install -q -r tests/interop/requirements.txt >/dev/null || return 1
+  fi
+  echo "export PLUGWAY_TEST_PYTHON=$venv/bin/python"
+}
+
 status=0
+ensure_interop_python || { say "the Python ocpp package is not available: the interop test will be skipped"; in_ci && status=1; }
 if ensure_postgres; then
   echo "export PLUGWAY_TEST_DATABASE_URL=$PG_URL"
 else

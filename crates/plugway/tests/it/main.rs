@@ -3,6 +3,7 @@
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
+    missing_debug_implementations,
     clippy::panic,
     clippy::indexing_slicing
 )]
@@ -12,16 +13,18 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod interop;
+
 const BIN: &str = env!("CARGO_BIN_EXE_plugway");
 
 /// A `plugway serve` child process and the address it reported.
-struct Server {
+pub struct Server {
     child: Child,
-    base: String,
+    pub base: String,
     lines: mpsc::Receiver<String>,
 }
 
-fn plugway(args: &[&str], dir: &std::path::Path) -> Command {
+pub fn plugway(args: &[&str], dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args).current_dir(dir).env("RUST_LOG", "info");
     for (key, _) in std::env::vars() {
@@ -33,7 +36,7 @@ fn plugway(args: &[&str], dir: &std::path::Path) -> Command {
 }
 
 impl Server {
-    fn start(dir: &std::path::Path, extra: &[&str]) -> Self {
+    pub fn start(dir: &std::path::Path, extra: &[&str]) -> Self {
         let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--data-dir", "data"];
         args.extend_from_slice(extra);
         let mut child = plugway(&args, dir)
@@ -75,7 +78,7 @@ impl Server {
         }
     }
 
-    fn terminate(&mut self) -> std::process::ExitStatus {
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()

@@ -1,0 +1,214 @@
+//! Interop: Plugway driven by a charge point nobody here wrote — the Python
+//! `ocpp` package, which checks every message in both directions against
+//! the official OCPP 1.6 JSON schemas. `.ci/run` installs it and sets
+//! PLUGWAY_TEST_PYTHON; without it the test says it is skipped, and with
+//! CI=true it fails instead.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::{plugway, Server};
+
+fn python() -> Option<String> {
+    match std::env::var("PLUGWAY_TEST_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
+            panic!("PLUGWAY_TEST_PYTHON is not set in CI: the interop test must run")
+        }
+        _ => {
+            eprintln!("SKIPPED interop test: PLUGWAY_TEST_PYTHON is not set (run scripts/test.sh)");
+            None
+        }
+    }
+}
+
+fn api_key(dir: &std::path::Path, role: &str) -> String {
+    let out = plugway(
+        &["api-key", "create", "--role", role, "--data-dir", "data"],
+        dir,
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_python_ocpp_charge_point_runs_a_whole_session_against_plugway() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let crm = api_key(dir.path(), "integration");
+    let admin = api_key(dir.path(), "admin");
+    let mut server = Server::start(dir.path(), &[]);
+    let http = reqwest::Client::new();
+    let post = |path: &str, key: &str, body: Value| {
+        let request = http
+            .post(format!("{}{path}", server.base))
+            .bearer_auth(key)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+
+    // The CRM creates the charge point and its customer (seed 004), then unblocks them.
+    let (status, cp) = post("/api/v1/webhooks/generate_charge_point", &crm, json!({})).await;
+    assert_eq!(status, 200);
+    let (id, password) = (
+        cp["charging_point_id"].as_str().unwrap().to_owned(),
+        cp["password"].as_str().unwrap().to_owned(),
+    );
+    let (status, customer) = post(
+        "/api/v1/webhooks/register_customer",
+        &crm,
+        json!({"charging_point_id": id, "application": "store", "zoho_customer_id": "445"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{customer}");
+    let tag = customer["id_tag"].as_str().unwrap().to_owned();
+    let (status, _) = post(
+        "/api/v1/webhooks/unblock_customer",
+        &crm,
+        json!({"zoho_customer_id": "445", "max_active_transaction_count": 2}),
+    )
+    .await;
+    assert_eq!(status, 204);
+
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/interop/ocpp16_charge_point.py"
+    );
+    let ws_url = format!("{}/ocpp/{id}", server.base.replace("http", "ws"));
+    let mut child = Command::new(python)
+        .args([
+            script,
+            "--url",
+            &ws_url,
+            "--id",
+            &id,
+            "--password",
+            &password,
+            "--id-tag",
+            &tag,
+            "--wait",
+            "30",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |needle: &str| loop {
+        match lines.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) if line.contains(needle) => return,
+            Ok(_) => {}
+            Err(e) => panic!("the Python charge point never printed {needle}: {e}"),
+        }
+    };
+    wait_for("LOCAL-SEQUENCE-DONE");
+
+    let (status, started) = post(
+        &format!("/api/v1/charge-points/{id}/commands/RemoteStartTransaction"),
+        &admin,
+        json!({"idTag": tag, "connectorId": 1}),
+    )
+    .await;
+    assert_eq!(
+        (status, started["response"]["status"].as_str()),
+        (200, Some("Accepted")),
+        "{started}"
+    );
+    wait_for("REMOTE-START-DONE");
+    let list = http
+        .get(format!(
+            "{}/api/v1/charge-points/{id}/transactions",
+            server.base
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let active = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["stopped_at"].is_null())
+        .expect("a remote-started transaction")
+        .clone();
+    let (status, stopped) = post(
+        &format!("/api/v1/charge-points/{id}/commands/RemoteStopTransaction"),
+        &admin,
+        json!({"transactionId": active["id"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, stopped["response"]["status"].as_str()),
+        (200, Some("Accepted")),
+        "{stopped}"
+    );
+    wait_for("REMOTE-STOP-DONE");
+    let exit = child.wait().unwrap();
+    assert!(
+        exit.success(),
+        "the Python charge point failed (its schema checks or a step): {exit:?}"
+    );
+
+    // What Plugway stored of it.
+    let get = |path: String| {
+        let request = http
+            .get(format!("{}{path}", server.base))
+            .bearer_auth(&admin);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let transactions = get(format!("/api/v1/charge-points/{id}/transactions")).await;
+    let reasons: Vec<&str> = transactions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["stop_reason"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(reasons, vec!["Remote", "Local"]);
+    assert!(transactions
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["energy_wh"].as_i64().unwrap() > 0));
+    let detail = get(format!("/api/v1/charge-points/{id}")).await;
+    assert_eq!(
+        (detail["vendor"].as_str(), detail["model"].as_str()),
+        (Some("InteropVendor"), Some("PyOCPP"))
+    );
+    assert_eq!(detail["firmware_status"], "Installed");
+    let connector_1 = detail["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["connector_id"] == 1)
+        .unwrap()
+        .clone();
+    assert_eq!(connector_1["status"], "Available");
+    assert!(server.terminate().success());
+}
