@@ -26,6 +26,9 @@ pub enum BenchCommand {
     /// Sign-in throughput: OTP sign-ins, password sign-ins and
     /// authenticated profile reads, each for `--duration` seconds.
     Accounts(AccountsArgs),
+    /// OCPP: MeterValues answered per second with persistence, idle
+    /// connections held and server memory per connection.
+    Ocpp(OcppArgs),
 }
 
 /// `bench startup` flags.
@@ -60,6 +63,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Startup(args) => startup(args).await,
         BenchCommand::Accounts(args) => accounts(args).await,
+        BenchCommand::Ocpp(args) => ocpp(args).await,
     }
 }
 
@@ -428,5 +432,192 @@ async fn accounts(args: AccountsArgs) -> anyhow::Result<()> {
         r.print();
     }
     drop(spawned);
+    Ok(())
+}
+
+/// `bench ocpp` flags.
+#[derive(Debug, Args)]
+pub struct OcppArgs {
+    /// Database for the server the benchmark starts [default: SQLite in a
+    /// temporary directory]. Use an empty PostgreSQL database.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Connections sending MeterValues back to back.
+    #[arg(long, default_value_t = 200)]
+    pub connections: u32,
+    /// Seconds of MeterValues load.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Idle connections to open and hold, to measure memory per connection
+    /// (raise `ulimit -n` first for large numbers).
+    #[arg(long, default_value_t = 10_000)]
+    pub idle: u32,
+    /// Keep the per-charger message log on (the default in production).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub message_log: bool,
+}
+
+/// Resident memory of a process, bytes (Linux).
+fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Loopback source addresses, so more than one address's worth of
+/// ephemeral ports can connect to one server port.
+fn loopback_source(n: u32) -> std::net::SocketAddr {
+    let block = n / 20_000;
+    std::net::SocketAddr::from(([127, 0, 0, 2 + (block % 250) as u8], 0))
+}
+
+/// Runs the OCPP benchmark.
+pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
+    cmd.args([
+        "serve",
+        "--ocpp-auto-register",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+    ])
+    .arg(dir.path())
+    .env("RUST_LOG", "warn,plugway::serve=info")
+    .env(
+        "PLUGWAY_OCPP__MESSAGE_LOG",
+        if args.message_log { "1" } else { "0" },
+    )
+    .stdout(Stdio::piped())
+    .kill_on_drop(true);
+    if let Some(url) = &args.database_url {
+        cmd.args(["--database-url", url]);
+    }
+    let mut child = cmd.spawn()?;
+    let pid = child.id().context("server exited")?;
+    let mut lines = BufReader::new(child.stdout.take().context("no stdout")?).lines();
+    let mut base = String::new();
+    while let Some(line) = lines.next_line().await? {
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            base = format!(
+                "ws://{}/ocpp",
+                rest.split_whitespace().next().unwrap_or_default()
+            );
+            break;
+        }
+    }
+    if base.is_empty() {
+        bail!("plugway serve did not start");
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    println!(
+        "plugway bench ocpp: server {base} ({}, message log {})",
+        if args.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        if args.message_log { "on" } else { "off" }
+    );
+
+    // 1. MeterValues throughput: every answer means the samples are committed.
+    let until = std::time::Instant::now() + Duration::from_secs(args.duration);
+    let bar = progress(args.duration, "MeterValues load");
+    let ticker = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                bar.inc(1);
+            }
+        })
+    };
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..args.connections)
+        .map(|n| {
+            let mut config = plugway_sim::SimConfig::new(&base, &format!("LOAD-{n:05}"), None);
+            config.bind = Some(loopback_source(n));
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let result = plugway_sim::flood(&config, until, |d| latencies.push(d)).await;
+                (latencies, result.err().map(|e| e.to_string()))
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0u64;
+    for t in tasks {
+        let (l, err) = t.await?;
+        latencies.extend(l);
+        if let Some(e) = err {
+            if errors == 0 {
+                eprintln!("first error: {e}");
+            }
+            errors += 1;
+        }
+    }
+    ticker.abort();
+    bar.finish_and_clear();
+    PhaseResult {
+        name: "MeterValues answered (persisted)",
+        ok: latencies.len() as u64,
+        errors,
+        elapsed: started.elapsed(),
+        latencies,
+    }
+    .print();
+
+    // 2. Idle connections held, and the server's memory for them.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = rss_bytes(pid).unwrap_or_default();
+    let hold_until = std::time::Instant::now() + Duration::from_secs(3600);
+    let connected = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let bar = progress(u64::from(args.idle), "idle connections");
+    let mut holders = Vec::new();
+    for n in 0..args.idle {
+        let mut config = plugway_sim::SimConfig::new(&base, &format!("IDLE-{n:06}"), None);
+        config.bind = Some(loopback_source(n));
+        let (connected, failed, bar) = (connected.clone(), failed.clone(), bar.clone());
+        holders.push(tokio::spawn(async move {
+            match plugway_sim::connect_booted(&config).await {
+                Ok(ws) => {
+                    connected.fetch_add(1, Ordering::Relaxed);
+                    bar.inc(1);
+                    let _ = plugway_sim::hold_open(ws, hold_until).await;
+                }
+                Err(_) => {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                    bar.inc(1);
+                }
+            }
+        }));
+        // Pace the handshakes a little so the accept queue is never the limit.
+        if n % 500 == 499 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    while connected.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < u64::from(args.idle)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bar.finish_and_clear();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_bytes(pid).unwrap_or_default();
+    let held = connected.load(Ordering::Relaxed);
+    let per = after.saturating_sub(before) as f64 / held.max(1) as f64;
+    println!(
+        "idle connections held: {held} of {} ({} failed); server RSS {:.1} MiB -> {:.1} MiB: {:.1} KiB per connection",
+        args.idle,
+        failed.load(Ordering::Relaxed),
+        before as f64 / 1048576.0,
+        after as f64 / 1048576.0,
+        per / 1024.0
+    );
+    for h in holders {
+        h.abort();
+    }
+    child.kill().await?;
     Ok(())
 }

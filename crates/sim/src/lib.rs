@@ -25,7 +25,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// A charge point's WebSocket.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// What can stop a virtual charge point.
 #[derive(Debug, thiserror::Error)]
@@ -438,14 +439,17 @@ impl ChargePoint {
     }
 }
 
-/// Latency of each answered MeterValues, from one connection sending them
-/// back to back until `until`; the connection must be booted first.
-pub async fn flood(config: &SimConfig, until: Instant) -> Result<Vec<Duration>, SimError> {
+/// Sends MeterValues back to back on one connection (after booting it)
+/// until `until`, calling `answered` with each answer's latency as it comes.
+pub async fn flood(
+    config: &SimConfig,
+    until: Instant,
+    mut answered: impl FnMut(Duration),
+) -> Result<(), SimError> {
     let mut ws = connect(config).await?;
     let boot = json!([2, "boot", "BootNotification", {"chargePointVendor": "Plugway", "chargePointModel": "Load-1"}]);
     ws.send(Message::Text(boot.to_string().into())).await?;
     wait_answer(&mut ws, "boot").await?;
-    let mut latencies = Vec::new();
     let mut n: u64 = 0;
     let mut wh: u64 = 1000;
     while Instant::now() < until {
@@ -457,10 +461,10 @@ pub async fn flood(config: &SimConfig, until: Instant) -> Result<Vec<Duration>, 
         let sent = Instant::now();
         ws.send(Message::Text(frame.to_string().into())).await?;
         wait_answer(&mut ws, &id).await?;
-        latencies.push(sent.elapsed());
+        answered(sent.elapsed());
     }
     let _ = ws.close(None).await;
-    Ok(latencies)
+    Ok(())
 }
 
 async fn wait_answer(ws: &mut Ws, id: &str) -> Result<(), SimError> {
@@ -479,12 +483,17 @@ async fn wait_answer(ws: &mut Ws, id: &str) -> Result<(), SimError> {
     Err(SimError::Protocol("connection closed".into()))
 }
 
-/// Holds an idle, booted connection open until `until` (for connection-count tests).
-pub async fn hold(config: &SimConfig, until: Instant) -> Result<(), SimError> {
+/// Connects and boots, returning the open connection.
+pub async fn connect_booted(config: &SimConfig) -> Result<Ws, SimError> {
     let mut ws = connect(config).await?;
     let boot = json!([2, "boot", "BootNotification", {"chargePointVendor": "Plugway", "chargePointModel": "Idle-1"}]);
     ws.send(Message::Text(boot.to_string().into())).await?;
     wait_answer(&mut ws, "boot").await?;
+    Ok(ws)
+}
+
+/// Keeps a connection open (answering pings) until `until`.
+pub async fn hold_open(mut ws: Ws, until: Instant) -> Result<(), SimError> {
     let deadline = tokio::time::Instant::from_std(until);
     loop {
         tokio::select! {

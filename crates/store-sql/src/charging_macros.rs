@@ -612,6 +612,16 @@ macro_rules! impl_sql_charging_store {
                 tx.commit().await.map_err(map_err)
             }
 
+            async fn count_meter_samples(&self, id: &::plugway_domain::ChargePointId) -> ::plugway_store::Result<i64> {
+                use ::sqlx::Row as _;
+                ::sqlx::query("SELECT COUNT(*) AS n FROM meter_samples WHERE charge_point_id = $1")
+                    .bind(id.as_str())
+                    .fetch_one(&self.reader)
+                    .await
+                    .and_then(|row| row.try_get::<i64, _>("n"))
+                    .map_err($crate::map_err)
+            }
+
             async fn list_meter_samples(&self, transaction_id: i64) -> ::plugway_store::Result<Vec<::plugway_store::MeterSample>> {
                 ::sqlx::query(&format!(
                     "SELECT {SAMPLE_COLUMNS} FROM meter_samples WHERE transaction_id = $1 ORDER BY id"

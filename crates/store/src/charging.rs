@@ -350,6 +350,8 @@ pub trait ChargingStore: Send + Sync {
     ) -> Result<Vec<Transaction>>;
     /// Stores samples, all or none, in one commit.
     async fn insert_meter_samples(&self, samples: &[MeterSample]) -> Result<()>;
+    /// How many samples a charge point has stored.
+    async fn count_meter_samples(&self, id: &ChargePointId) -> Result<i64>;
     /// A transaction's samples, oldest first.
     async fn list_meter_samples(&self, transaction_id: i64) -> Result<Vec<MeterSample>>;
 

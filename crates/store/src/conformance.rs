@@ -798,6 +798,8 @@ pub async fn transactions_and_meter_samples(store: &dyn Store) {
     store.insert_meter_samples(&[]).await.unwrap();
     let stored = store.list_meter_samples(tx.id).await.unwrap();
     assert_eq!(stored, samples);
+    assert_eq!(store.count_meter_samples(&id).await.unwrap(), 1200);
+    assert_eq!(store.count_meter_samples(&cp_id("OTHER")).await.unwrap(), 0);
 
     let stop = crate::TransactionStop {
         meter_stop: 5000,

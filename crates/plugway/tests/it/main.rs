@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod durability;
 mod interop;
 
 const BIN: &str = env!("CARGO_BIN_EXE_plugway");
@@ -76,6 +77,12 @@ impl Server {
                 Err(e) => panic!("plugway never logged {needle:?}: {e}"),
             }
         }
+    }
+
+    /// SIGKILL: no shutdown, no flush, no goodbye.
+    pub fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     pub fn terminate(&mut self) -> std::process::ExitStatus {
