@@ -184,6 +184,36 @@ pub async fn serve(
     .await
 }
 
+/// Like [`serve`], over TLS (rustls) with a PEM certificate chain and key:
+/// HTTPS, and WSS for OCPP security profile 2, on the same port.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    state: AppState,
+    extra: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use tower::ServiceExt as _;
+    // One process-wide crypto provider; a second install is a harmless no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
+    });
+    let app = service(state, extra);
+    let per_request = tower::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+        app.clone().oneshot(request.map(Body::new))
+    });
+    axum_server::from_tcp_rustls(listener.into_std()?, config)?
+        .handle(handle)
+        .serve(axum::ServiceExt::<http::Request<hyper::body::Incoming>>::into_make_service_with_connect_info::<std::net::SocketAddr>(per_request))
+        .await
+}
+
 async fn not_found() -> ApiError {
     ApiError::not_found("route_not_found", "no such endpoint; see /docs")
 }

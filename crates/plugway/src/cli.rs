@@ -96,6 +96,18 @@ pub struct ServeArgs {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub ocpp_auto_register: bool,
 
+    /// PEM certificate chain: serve HTTPS and WSS (OCPP security profile 2)
+    /// on the listen port instead of plain HTTP; needs --tls-key
+    /// [env: PLUGWAY_TLS_CERT].
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// PEM private key for --tls-cert [env: PLUGWAY_TLS_KEY].
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<std::path::PathBuf>,
+
     /// Where charge point boot notifications are POSTed (seed 004's CRM),
     /// from a durable outbox with retries [env: PLUGWAY_CRM_WEBHOOK_URL].
     #[arg(long, value_name = "URL")]

@@ -39,6 +39,10 @@ pub struct Config {
     pub ocpp_auto_register: bool,
     /// `[ocpp]`.
     pub ocpp: OcppSettings,
+    /// TLS certificate chain (PEM).
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    pub tls_key: Option<PathBuf>,
     /// Seed 004's CRM: where boot notifications go.
     pub crm_webhook_url: Option<String>,
     /// Key for their signature.
@@ -78,6 +82,8 @@ impl Default for Config {
             ocpp: OcppSettings::default(),
             crm_webhook_url: None,
             crm_webhook_secret: None,
+            tls_cert: None,
+            tls_key: None,
             log_format: "text".into(),
             jwt_secret: None,
             access_token_ttl_secs: 15 * 60,
@@ -322,6 +328,17 @@ impl Config {
             if secret.expose_secret().len() < 32 {
                 bail!("jwt_secret must be at least 32 bytes");
             }
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) | (None, Some(_)) => bail!("--tls-cert and --tls-key go together"),
+            (Some(cert), Some(key)) => {
+                for f in [cert, key] {
+                    if !f.is_file() {
+                        bail!("TLS file {} does not exist", f.display());
+                    }
+                }
+            }
+            (None, None) => {}
         }
         if let Some(url) = &self.crm_webhook_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {

@@ -180,17 +180,27 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     let shutdown = shutdown_signal();
+    let scheme = if config.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     tracing::info!(
         backend = store.backend(),
         startup_ms = started.elapsed().as_millis() as u64,
-        "plugway listening on http://{local}"
+        "plugway listening on {scheme}://{local}"
     );
-    let server = plugway_api::serve(
-        listener,
-        state,
-        plugway_ocpp::router(ocpp),
-        shutdown.clone().wait(),
-    );
+    let ocpp_routes = plugway_ocpp::router(ocpp);
+    let stop = shutdown.clone().wait();
+    let tls = config.tls_cert.clone().zip(config.tls_key.clone());
+    let server = async move {
+        match tls {
+            Some((cert, key)) => {
+                plugway_api::serve_tls(listener, &cert, &key, state, ocpp_routes, stop).await
+            }
+            None => plugway_api::serve(listener, state, ocpp_routes, stop).await,
+        }
+    };
     tokio::select! {
         result = server => result.context("server failed")?,
         () = async {

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 mod durability;
 mod interop;
+mod tls;
 
 const BIN: &str = env!("CARGO_BIN_EXE_plugway");
 
@@ -57,15 +58,15 @@ impl Server {
             base: String::new(),
             lines,
         };
-        let ready = server.wait_for("listening on http://");
-        let addr = ready
-            .split("listening on http://")
+        let ready = server.wait_for("plugway listening on ");
+        let url = ready
+            .split("plugway listening on ")
             .nth(1)
             .unwrap()
             .split_whitespace()
             .next()
             .unwrap();
-        server.base = format!("http://{addr}");
+        server.base = url.to_owned();
         server
     }
 
@@ -216,6 +217,11 @@ fn help_explains_every_contract_flag() {
         "--dev-allow-postgres",
         "PLUGWAY_DEV=1",
         "PLUGWAY_LISTEN",
+        "--ocpp-auto-register",
+        "--crm-webhook-url",
+        "--crm-webhook-secret",
+        "--tls-cert",
+        "--tls-key",
     ] {
         assert!(help.contains(flag), "serve --help lacks {flag}:\n{help}");
     }
