@@ -63,6 +63,27 @@ async fn boot(ws: &mut Ws) {
     assert_eq!(answer[2]["status"], "Accepted", "{answer}");
 }
 
+async fn expect_local_list(ws: &mut Ws, tag: &str, status: &str) {
+    let call = next(ws).await;
+    assert_eq!(
+        (call[0].as_i64(), call[2].as_str()),
+        (Some(2), Some("SendLocalList")),
+        "{call}"
+    );
+    assert_eq!(call[3]["updateType"], "Differential");
+    assert_eq!(
+        call[3]["localAuthorizationList"],
+        json!([{"idTag": tag, "idTagInfo": {"status": status}}])
+    );
+    ws.send(Message::Text(
+        json!([3, call[1], {"status": "Accepted"}])
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+}
+
 async fn seed_004_webhooks_answer_as_documented(backend: Backend, name: &str) {
     let Some(app) = TestApp::spawn(backend, name, Options::default()).await else {
         return;
@@ -172,6 +193,8 @@ async fn seed_004_webhooks_answer_as_documented(backend: Backend, name: &str) {
         )
         .await;
     assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
+    // The charger's local list follows the tag store.
+    expect_local_list(&mut ws, &tag, "Accepted").await;
     ws.send(Message::Text(authorize("a2").into()))
         .await
         .unwrap();
@@ -184,6 +207,7 @@ async fn seed_004_webhooks_answer_as_documented(backend: Backend, name: &str) {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    expect_local_list(&mut ws, &tag, "Blocked").await;
     ws.send(Message::Text(authorize("a3").into()))
         .await
         .unwrap();
