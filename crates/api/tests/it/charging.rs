@@ -19,6 +19,7 @@ crate::on_both_backends!(
     operators_command_their_chargers,
     boot_notifications_reach_the_crm_signed_and_retried,
     a_simulated_charger_obeys_remote_start_and_stop,
+    every_central_system_command_reaches_the_charger,
 );
 
 async fn key(app: &TestApp, role: ApiKeyRole) -> String {
@@ -668,6 +669,149 @@ async fn a_simulated_charger_obeys_remote_start_and_stop(backend: Backend, name:
         !samples.is_empty(),
         "meter values were stored while charging"
     );
+    running.abort();
+    app.finish().await;
+}
+
+async fn every_central_system_command_reaches_the_charger(backend: Backend, name: &str) {
+    let Some(app) = TestApp::spawn(backend, name, Options::default()).await else {
+        return;
+    };
+    let admin = key(&app, ApiKeyRole::Admin).await;
+    let (_, created) = app
+        .post(
+            "/api/v1/charge-points",
+            json!({"id": "SIM-ALL"}),
+            Some(&admin),
+        )
+        .await;
+    let config = plugway_sim::SimConfig::new(
+        &format!("{}/ocpp", app.base.replace("http", "ws")),
+        "SIM-ALL",
+        created["password"].as_str().map(str::to_owned),
+    );
+    let sim = plugway_sim::ChargePoint::start(config).await.unwrap();
+    let running = tokio::spawn(sim.run(Some(
+        std::time::Instant::now() + std::time::Duration::from_secs(30),
+    )));
+    for _ in 0..100 {
+        if app
+            .get("/api/v1/charge-points/SIM-ALL", Some(&admin))
+            .await
+            .1["online"]
+            == true
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Each of OCPP 1.6's nineteen central-system actions, and what the simulator answers.
+    let cases = [
+        (
+            "CancelReservation",
+            json!({"reservationId": 1}),
+            json!({"status": "Accepted"}),
+        ),
+        (
+            "ChangeAvailability",
+            json!({"connectorId": 0, "type": "Inoperative"}),
+            json!({"status": "Accepted"}),
+        ),
+        (
+            "ChangeConfiguration",
+            json!({"key": "HeartbeatInterval", "value": "60"}),
+            json!({"status": "Accepted"}),
+        ),
+        ("ClearCache", json!({}), json!({"status": "Accepted"})),
+        (
+            "ClearChargingProfile",
+            json!({"id": 1}),
+            json!({"status": "Accepted"}),
+        ),
+        (
+            "DataTransfer",
+            json!({"vendorId": "com.example", "messageId": "x"}),
+            json!({"status": "UnknownVendorId"}),
+        ),
+        (
+            "GetCompositeSchedule",
+            json!({"connectorId": 1, "duration": 3600}),
+            json!({"status": "Rejected"}),
+        ),
+        (
+            "GetConfiguration",
+            json!({"key": ["HeartbeatInterval"]}),
+            json!({"configurationKey": [{"key": "HeartbeatInterval", "readonly": false, "value": "300"}]}),
+        ),
+        (
+            "GetDiagnostics",
+            json!({"location": "ftp://diag.example.com/"}),
+            json!({}),
+        ),
+        ("GetLocalListVersion", json!({}), json!({"listVersion": 0})),
+        (
+            "RemoteStartTransaction",
+            json!({"idTag": "TAG-ALL", "connectorId": 2}),
+            json!({"status": "Accepted"}),
+        ),
+        (
+            "RemoteStopTransaction",
+            json!({"transactionId": 424242}),
+            json!({"status": "Rejected"}),
+        ),
+        (
+            "ReserveNow",
+            json!({"connectorId": 1, "expiryDate": "2030-01-01T00:00:00Z", "idTag": "T", "reservationId": 1}),
+            json!({"status": "Accepted"}),
+        ),
+        (
+            "Reset",
+            json!({"type": "Soft"}),
+            json!({"status": "Accepted"}),
+        ),
+        (
+            "SendLocalList",
+            json!({"listVersion": 1, "updateType": "Full", "localAuthorizationList": []}),
+            json!({"status": "Accepted"}),
+        ),
+        (
+            "SetChargingProfile",
+            json!({"connectorId": 1, "csChargingProfiles": {"chargingProfileId": 1, "stackLevel": 0,
+            "chargingProfilePurpose": "TxDefaultProfile", "chargingProfileKind": "Absolute",
+            "chargingSchedule": {"chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}]}}}),
+            json!({"status": "Accepted"}),
+        ),
+        (
+            "TriggerMessage",
+            json!({"requestedMessage": "Heartbeat"}),
+            json!({"status": "Accepted"}),
+        ),
+        (
+            "UnlockConnector",
+            json!({"connectorId": 1}),
+            json!({"status": "Unlocked"}),
+        ),
+        (
+            "UpdateFirmware",
+            json!({"location": "https://fw.example.com/1.bin", "retrieveDate": "2030-01-01T00:00:00Z"}),
+            json!({}),
+        ),
+    ];
+    for (action, payload, expected) in cases {
+        let (status, reply) = app
+            .post(
+                &format!("/api/v1/charge-points/SIM-ALL/commands/{action}"),
+                payload,
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{action}: {reply}");
+        assert_eq!(
+            reply,
+            json!({"action": action, "response": expected}),
+            "{action}"
+        );
+    }
     running.abort();
     app.finish().await;
 }
