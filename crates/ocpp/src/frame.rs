@@ -148,9 +148,10 @@ pub fn parse(text: &str) -> Result<Frame, BadFrame> {
             "the message id must be 1 to 36 characters",
         ));
     }
-    let rest: Vec<Value> = items.collect();
-    match (kind, rest.as_slice()) {
-        (Some(2), [Value::String(action), payload]) => {
+    // Move the parts out of the array rather than copying them.
+    let mut parts = items;
+    match (kind, parts.next(), parts.next(), parts.next()) {
+        (Some(2), Some(Value::String(action)), Some(payload), None) => {
             if !payload.is_object() {
                 return Err(bad(
                     Some(id),
@@ -160,20 +161,19 @@ pub fn parse(text: &str) -> Result<Frame, BadFrame> {
             }
             Ok(Frame::Call {
                 id,
-                action: action.clone(),
-                payload: payload.clone(),
+                action,
+                payload,
             })
         }
-        (Some(3), [payload]) => Ok(Frame::CallResult {
-            id,
-            payload: payload.clone(),
-        }),
-        (Some(4), [Value::String(code), Value::String(description), ..]) => Ok(Frame::CallError {
-            id,
-            code: code.clone(),
-            description: description.clone(),
-        }),
-        (Some(2..=4), _) => Err(bad(
+        (Some(3), Some(payload), None, None) => Ok(Frame::CallResult { id, payload }),
+        (Some(4), Some(Value::String(code)), Some(Value::String(description)), _) => {
+            Ok(Frame::CallError {
+                id,
+                code,
+                description,
+            })
+        }
+        (Some(2..=4), _, _, _) => Err(bad(
             Some(id),
             ErrorCode::FormationViolation,
             "the frame has the wrong fields for its type",

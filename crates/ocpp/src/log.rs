@@ -11,6 +11,11 @@ use plugway_domain::ChargePointId;
 use plugway_store::{OcppLogEntry, Store};
 use tokio::sync::mpsc;
 
+/// How long the writer gathers frames before a commit.
+const GATHER: Duration = Duration::from_millis(50);
+/// Most frames in one commit.
+const MAX_BATCH: usize = 20_000;
+
 /// Writes log entries in the background.
 #[derive(Debug, Clone)]
 pub struct LogSink {
@@ -23,11 +28,15 @@ impl LogSink {
         if !enabled {
             return Self { tx: None };
         }
-        let (tx, mut rx) = mpsc::channel::<OcppLogEntry>(65_536);
+        let (tx, mut rx) = mpsc::channel::<OcppLogEntry>(131_072);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
+                // The log is not what chargers wait for: gather for a moment
+                // so it costs a few commits a second, not one per frame,
+                // leaving the database's writer to the meter values.
+                tokio::time::sleep(GATHER).await;
                 let mut batch = vec![first];
-                while batch.len() < 2000 {
+                while batch.len() < MAX_BATCH {
                     match rx.try_recv() {
                         Ok(e) => batch.push(e),
                         Err(_) => break,

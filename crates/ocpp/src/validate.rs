@@ -19,7 +19,8 @@ pub fn decode<T>(
 where
     T: DeserializeOwned + Serialize,
 {
-    let typed: T = serde_json::from_value(payload.clone()).map_err(classify)?;
+    // Deserialize from the borrowed value: no copy of the payload.
+    let typed = T::deserialize(payload).map_err(classify)?;
     check(&typed).map_err(|e| CallError::new(ErrorCode::PropertyConstraintViolation, e))?;
     let round_trip = serde_json::to_value(&typed)
         .map_err(|e| CallError::new(ErrorCode::InternalError, e.to_string()))?;
