@@ -67,7 +67,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
             || ApiError::unauthorized("invalid_api_key", "the API key is invalid or revoked");
         let (id, secret) = api_keys::parse(token).ok_or_else(invalid)?;
         let key = state.store.find_api_key(id).await?.ok_or_else(invalid)?;
-        let presented = api_keys::hash_secret(secret);
+        let presented = plugway_domain::secret::secret_digest(secret);
         if !constant_time_eq(presented.as_bytes(), key.secret_hash.as_bytes())
             || key.revoked_at.is_some()
         {

@@ -14,6 +14,7 @@ pub mod clock;
 pub mod ids;
 pub mod otp;
 pub mod phone;
+pub mod secret;
 
 pub use account::{ApiKeyRole, Email, PersonName, Principal, ReferralCode, Role};
 pub use charging::{AuthorizationStatus, ChargePointId, IdTag, IdTagState};

@@ -28,7 +28,6 @@ use std::time::Duration;
 use plugway_domain::{ChargePointId, Clock};
 use plugway_events::EventBus;
 use plugway_store::Store;
-use sha2::{Digest, Sha256};
 
 pub use registry::{OutboundError, Registry};
 pub use server::router;
@@ -121,13 +120,6 @@ pub struct Session {
     pub known: bool,
     /// Whether it may send requests other than BootNotification.
     pub registered: bool,
-}
-
-/// SHA-256 (hex) of a charge point password. The passwords Plugway issues
-/// are 256-bit random, so a fast hash is enough and keeps reconnect storms
-/// cheap.
-pub fn hash_password(password: &str) -> String {
-    hex::encode(Sha256::digest(password.as_bytes()))
 }
 
 /// A charge point id made safe as one NATS subject token.

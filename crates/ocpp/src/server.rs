@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::frame::{self, Frame};
 use crate::registry::{CallOutcome, OutboundError};
-use crate::{handlers, hash_password, OcppState, Session};
+use crate::{handlers, OcppState, Session};
 
 /// The subprotocol we speak.
 pub const SUBPROTOCOL: &str = "ocpp1.6";
@@ -92,9 +92,10 @@ async fn upgrade(
         (Some(cp), auto) => {
             let presented = basic_auth(&headers).filter(|(user, _)| user == id.as_str());
             let ok = match (&cp.password_hash, presented) {
-                (Some(stored), Some((_, password))) => {
-                    ct_eq(hash_password(&password).as_bytes(), stored.as_bytes())
-                }
+                (Some(stored), Some((_, password))) => ct_eq(
+                    plugway_domain::secret::secret_digest(&password).as_bytes(),
+                    stored.as_bytes(),
+                ),
                 // Registered without a password (auto-registered): only while
                 // auto-registration is on.
                 (None, _) => auto,

@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use plugway_domain::{ChargePointId, UserId};
 use plugway_events::GatewayError;
 use plugway_store::{ChargePoint, NewChargePoint, StatusReport, StoreError, Transaction};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -33,20 +32,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(command))
 }
 
-/// A new charge point's password: 256 random bits, base64url. Shown once.
-pub fn new_password() -> String {
-    use base64::Engine;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// SHA-256 (hex) of a charge point password, as the central system checks it.
-pub fn password_hash(password: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(password.as_bytes()))
-}
-
 /// Registers a charge point with a fresh password; the store's conflict
 /// becomes a 409.
 pub async fn register(
@@ -54,10 +39,10 @@ pub async fn register(
     id: ChargePointId,
     owner: Option<UserId>,
 ) -> ApiResult<String> {
-    let password = new_password();
+    let password = crate::security::random_secret();
     let cp = NewChargePoint {
         id,
-        password_hash: Some(password_hash(&password)),
+        password_hash: Some(plugway_domain::secret::secret_digest(&password)),
         owner,
         created_at: state.clock.now(),
     };

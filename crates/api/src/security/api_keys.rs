@@ -2,26 +2,17 @@
 //! (256 random bits, base64url) is checked against its SHA-256 in constant
 //! time. Only the hash is stored, and the whole key is shown once.
 
-use base64::Engine;
+use plugway_domain::secret::secret_digest;
 use plugway_domain::ApiKeyId;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 /// Every API key starts with this, so a key is never mistaken for a JWT.
 pub const PREFIX: &str = "pwk_";
 
 /// A new key: its full text (to show once) and the hash to store.
 pub fn generate(id: ApiKeyId) -> (String, String) {
-    let mut secret = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut secret);
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
-    let hash = hash_secret(&secret);
+    let secret = super::random_secret();
+    let hash = secret_digest(&secret);
     (format!("{PREFIX}{}_{secret}", id.0.simple()), hash)
-}
-
-/// SHA-256 of the secret part, hex.
-pub fn hash_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 /// Splits presented key text into id and secret; `None` if it is not a key.
@@ -45,7 +36,7 @@ mod tests {
         let (text, hash) = generate(id);
         let (parsed_id, secret) = parse(&text).unwrap();
         assert_eq!(parsed_id, id);
-        assert_eq!(hash_secret(secret), hash);
+        assert_eq!(secret_digest(secret), hash);
     }
 
     #[test]

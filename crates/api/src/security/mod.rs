@@ -24,6 +24,16 @@ pub fn hmac_hex(key: &[u8], message: &[u8]) -> String {
     }
 }
 
+/// A new 256-bit random secret, base64url: API keys' secret part and charge
+/// point passwords. Stored only as [`plugway_domain::secret::secret_digest`].
+pub fn random_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// Compares two secrets in time independent of where they differ.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;

@@ -93,7 +93,7 @@ impl Csms {
         self.store
             .create_charge_point(&NewChargePoint {
                 id: id.clone(),
-                password_hash: Some(plugway_ocpp::hash_password(PASSWORD)),
+                password_hash: Some(plugway_domain::secret::secret_digest(PASSWORD)),
                 owner: None,
                 created_at: chrono::Utc::now(),
             })
