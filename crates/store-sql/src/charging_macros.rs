@@ -138,6 +138,25 @@ macro_rules! impl_sql_charging_store {
             })
         }
 
+        /// Firmware and diagnostics notifications: a status and its time, in
+        /// the column pair `sql` names.
+        async fn set_reported_status(
+            pool: &::sqlx::Pool<$db>,
+            sql: &'static str,
+            id: &::plugway_domain::ChargePointId,
+            status: &str,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> ::plugway_store::Result<()> {
+            ::sqlx::query(sql)
+                .bind(id.as_str())
+                .bind(status)
+                .bind($crate::to_ms(now))
+                .execute(pool)
+                .await
+                .map_err($crate::map_err)?;
+            Ok(())
+        }
+
         #[$crate::__private::async_trait]
         impl ::plugway_store::ChargingStore for $store {
             async fn create_charge_point(&self, cp: &::plugway_store::NewChargePoint) -> ::plugway_store::Result<()> {
@@ -263,14 +282,14 @@ macro_rules! impl_sql_charging_store {
                 status: &str,
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<()> {
-                ::sqlx::query("UPDATE charge_points SET firmware_status = $2, firmware_status_at = $3 WHERE id = $1")
-                    .bind(id.as_str())
-                    .bind(status)
-                    .bind($crate::to_ms(now))
-                    .execute(&self.writer)
-                    .await
-                    .map_err($crate::map_err)?;
-                Ok(())
+                set_reported_status(
+                    &self.writer,
+                    "UPDATE charge_points SET firmware_status = $2, firmware_status_at = $3 WHERE id = $1",
+                    id,
+                    status,
+                    now,
+                )
+                .await
             }
 
             async fn set_diagnostics_status(
@@ -279,14 +298,14 @@ macro_rules! impl_sql_charging_store {
                 status: &str,
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<()> {
-                ::sqlx::query("UPDATE charge_points SET diagnostics_status = $2, diagnostics_status_at = $3 WHERE id = $1")
-                    .bind(id.as_str())
-                    .bind(status)
-                    .bind($crate::to_ms(now))
-                    .execute(&self.writer)
-                    .await
-                    .map_err($crate::map_err)?;
-                Ok(())
+                set_reported_status(
+                    &self.writer,
+                    "UPDATE charge_points SET diagnostics_status = $2, diagnostics_status_at = $3 WHERE id = $1",
+                    id,
+                    status,
+                    now,
+                )
+                .await
             }
 
             async fn record_status(
