@@ -558,18 +558,42 @@ async fn boot_notifications_reach_the_crm_signed_and_retried(backend: Backend, n
     app.finish().await;
 }
 
+/// Registers charge point `id`, runs a simulated charger as it (meter values
+/// every 300 ms, for 30 s at most) and returns once the charger has booted.
+async fn start_simulator(
+    app: &TestApp,
+    admin: &str,
+    id: &str,
+) -> tokio::task::JoinHandle<Result<plugway_sim::ChargePoint, plugway_sim::SimError>> {
+    let (status, created) = app
+        .post("/api/v1/charge-points", json!({"id": id}), Some(admin))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let mut config = plugway_sim::SimConfig::new(
+        &format!("{}/ocpp", app.base.replace("http", "ws")),
+        id,
+        created["password"].as_str().map(str::to_owned),
+    );
+    config.meter_interval = std::time::Duration::from_millis(300);
+    let sim = plugway_sim::ChargePoint::start(config).await.unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let running = tokio::spawn(sim.run(Some(until)));
+    let path = format!("/api/v1/charge-points/{id}");
+    for _ in 0..100 {
+        let detail = app.get(&path, Some(admin)).await.1;
+        if detail["vendor"] == "Plugway" && detail["online"] == true {
+            return running;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the simulated charger {id} never booted");
+}
+
 async fn a_simulated_charger_obeys_remote_start_and_stop(backend: Backend, name: &str) {
     let Some(app) = TestApp::spawn(backend, name, Options::default()).await else {
         return;
     };
     let admin = key(&app, ApiKeyRole::Admin).await;
-    let (_, created) = app
-        .post(
-            "/api/v1/charge-points",
-            json!({"id": "SIM-1"}),
-            Some(&admin),
-        )
-        .await;
     app.store
         .upsert_id_tag(&plugway_store::IdTagRecord {
             state: plugway_domain::IdTagState {
@@ -584,15 +608,7 @@ async fn a_simulated_charger_obeys_remote_start_and_stop(backend: Backend, name:
         })
         .await
         .unwrap();
-    let mut config = plugway_sim::SimConfig::new(
-        &format!("{}/ocpp", app.base.replace("http", "ws")),
-        "SIM-1",
-        created["password"].as_str().map(str::to_owned),
-    );
-    config.meter_interval = std::time::Duration::from_millis(300);
-    let sim = plugway_sim::ChargePoint::start(config).await.unwrap();
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let running = tokio::spawn(sim.run(Some(until)));
+    let running = start_simulator(&app, &admin, "SIM-1").await;
     let command = |action: &'static str, body: Value| {
         let url = app.url(&format!("/api/v1/charge-points/SIM-1/commands/{action}"));
         let (http, admin) = (app.http.clone(), admin.clone());
@@ -608,16 +624,7 @@ async fn a_simulated_charger_obeys_remote_start_and_stop(backend: Backend, name:
                 .unwrap()
         }
     };
-    // Wait for its boot, then start a session remotely.
-    let mut online = false;
-    for _ in 0..100 {
-        if app.get("/api/v1/charge-points/SIM-1", Some(&admin)).await.1["vendor"] == "Plugway" {
-            online = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(online, "the simulator booted");
+    // It has booted: start a session remotely.
     let reply = command(
         "RemoteStartTransaction",
         json!({"idTag": "DRIVER1", "connectorId": 1}),
@@ -678,33 +685,7 @@ async fn every_central_system_command_reaches_the_charger(backend: Backend, name
         return;
     };
     let admin = key(&app, ApiKeyRole::Admin).await;
-    let (_, created) = app
-        .post(
-            "/api/v1/charge-points",
-            json!({"id": "SIM-ALL"}),
-            Some(&admin),
-        )
-        .await;
-    let config = plugway_sim::SimConfig::new(
-        &format!("{}/ocpp", app.base.replace("http", "ws")),
-        "SIM-ALL",
-        created["password"].as_str().map(str::to_owned),
-    );
-    let sim = plugway_sim::ChargePoint::start(config).await.unwrap();
-    let running = tokio::spawn(sim.run(Some(
-        std::time::Instant::now() + std::time::Duration::from_secs(30),
-    )));
-    for _ in 0..100 {
-        if app
-            .get("/api/v1/charge-points/SIM-ALL", Some(&admin))
-            .await
-            .1["online"]
-            == true
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let running = start_simulator(&app, &admin, "SIM-ALL").await;
     // Each of OCPP 1.6's nineteen central-system actions, and what the simulator answers.
     let cases = [
         (
