@@ -95,18 +95,15 @@ async fn the_python_ocpp_charge_point_runs_a_whole_session_against_plugway() {
     );
     let ws_url = format!("{}/ocpp/{id}", server.base.replace("http", "ws"));
     let mut child = Command::new(python)
+        // `--flag=value`: a random password may begin with `-`, which
+        // argparse would otherwise take for a flag of its own.
         .args([
-            script,
-            "--url",
-            &ws_url,
-            "--id",
-            &id,
-            "--password",
-            &password,
-            "--id-tag",
-            &tag,
-            "--wait",
-            "30",
+            script.to_owned(),
+            format!("--url={ws_url}"),
+            format!("--id={id}"),
+            format!("--password={password}"),
+            format!("--id-tag={tag}"),
+            "--wait=30".to_owned(),
         ])
         .stdout(Stdio::piped())
         .spawn()
