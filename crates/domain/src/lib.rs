@@ -12,6 +12,7 @@ pub mod account;
 pub mod charging;
 pub mod clock;
 pub mod ids;
+pub mod network;
 pub mod otp;
 pub mod phone;
 pub mod secret;
@@ -19,7 +20,15 @@ pub mod secret;
 pub use account::{ApiKeyRole, Email, PersonName, Principal, ReferralCode, Role};
 pub use charging::{AuthorizationStatus, ChargePointId, IdTag, IdTagState};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::{ApiKeyId, IdGenerator, OtpId, RandomIds, SessionId, TokenId, UserId};
+pub use ids::{
+    ApiKeyId, ConnectorId, EvseId, IdGenerator, NearbyId, OtpId, PhotoId, RandomIds, SessionId,
+    SiteId, TokenId, UserId,
+};
+pub use network::{
+    ApprovalState, BoundingBox, Capability, ConnectorFormat, ConnectorStandard, Coordinates,
+    Currency, DeviceState, EvseStatus, Facility, OpeningHours, ParkingRestriction, ParkingType,
+    PaymentType, PowerType, RegularHours, SiteTimeZone,
+};
 pub use otp::{OtpCode, OtpPolicy};
 pub use phone::{PhoneError, PhoneNumber, Region};
 

@@ -103,6 +103,13 @@ impl PostgresStore {
 }
 
 plugway_store_sql::impl_sql_store!(PostgresStore, sqlx::Postgres);
+// Answered from the partial GiST index `sites_geo` (migration 0003).
+plugway_store_sql::impl_sql_network_store!(
+    PostgresStore,
+    sqlx::Postgres,
+    "point(s.lng, s.lat) <@ box(point(CAST($3 AS DOUBLE PRECISION), CAST($1 AS DOUBLE PRECISION)), \
+     point(CAST($4 AS DOUBLE PRECISION), CAST($2 AS DOUBLE PRECISION)))"
+);
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -116,6 +123,14 @@ impl Store for PostgresStore {
 
     async fn close(&self) {
         self.writer.close().await;
+    }
+
+    async fn refresh_statistics(&self) -> plugway_store::Result<()> {
+        sqlx::query("ANALYZE")
+            .execute(&self.writer)
+            .await
+            .map_err(plugway_store_sql::map_err)?;
+        Ok(())
     }
 
     fn backend(&self) -> &'static str {

@@ -17,6 +17,10 @@
 
 mod charging_macros;
 mod macros;
+mod network_macros;
+pub mod summary;
+
+pub use summary::like_escape;
 
 use chrono::{DateTime, TimeZone, Utc};
 use plugway_store::StoreError;
@@ -60,6 +64,10 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
             let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
             // Most specific first: "crm_customers" rows also name a charge point.
             let what = [
+                ("ocpp_connector_id", "evse_port"),
+                ("evses_ocpp_port", "evse_port"),
+                ("evse_code", "evse_code"),
+                ("party_id", "party_id"),
                 ("zoho_customer_id", "zoho_customer_id"),
                 ("crm_customers", "charge_point_user"),
                 ("charge_points", "charge_point"),

@@ -24,6 +24,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// How many connections serve reads.
 const READERS: u32 = 8;
+/// Bytes of the database file each reader may map (SQLite maps at most
+/// the file's size).
+const READER_MMAP_BYTES: u64 = 1 << 30;
+/// Page cache per reader: negative means KiB in SQLite's `cache_size`.
+const READER_CACHE_KIB: i64 = -16_384;
 
 /// The SQLite store.
 #[derive(Debug, Clone)]
@@ -56,7 +61,13 @@ impl SqliteStore {
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_lazy_with(base.read_only(true));
+            // Readers map the file (no copy per page read) and keep a larger
+            // page cache: searches touch many pages of the site table.
+            .connect_lazy_with(
+                base.read_only(true)
+                    .pragma("mmap_size", READER_MMAP_BYTES.to_string())
+                    .pragma("cache_size", READER_CACHE_KIB.to_string()),
+            );
         Ok(Self { writer, reader })
     }
 
@@ -69,6 +80,13 @@ impl SqliteStore {
 }
 
 plugway_store_sql::impl_sql_store!(SqliteStore, sqlx::Sqlite);
+// The R*Tree holds 32-bit floats rounded outwards, so this is a superset of
+// the box; callers check exact positions.
+plugway_store_sql::impl_sql_network_store!(
+    SqliteStore,
+    sqlx::Sqlite,
+    "s.seq IN (SELECT id FROM site_geo WHERE max_lat >= $1 AND min_lat <= $2 AND max_lng >= $3 AND min_lng <= $4)"
+);
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -90,6 +108,14 @@ impl Store for SqliteStore {
             tracing::warn!(error = %e, "WAL checkpoint at shutdown failed");
         }
         self.writer.close().await;
+    }
+
+    async fn refresh_statistics(&self) -> plugway_store::Result<()> {
+        sqlx::query("ANALYZE")
+            .execute(&self.writer)
+            .await
+            .map_err(plugway_store_sql::map_err)?;
+        Ok(())
     }
 
     fn backend(&self) -> &'static str {

@@ -47,17 +47,25 @@ macro_rules! for_each_case {
             id_tags_and_crm_customers,
             ocpp_log_keeps_and_purges,
             outbox_claims_retries_and_delivers,
+            sites_and_evses_follow_approval,
+            site_search_filters,
+            photos_nearby_bookmarks_ratings,
+            host_profiles,
+            bulk_insert_matches_one_by_one,
         );
     };
 }
 pub use for_each_case;
+
+mod network;
+pub use network::*;
 
 /// A fixed instant the cases start from.
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap()
 }
 
-fn new_id() -> uuid::Uuid {
+pub(crate) fn new_id() -> uuid::Uuid {
     RandomIds.new_uuid(Utc::now())
 }
 

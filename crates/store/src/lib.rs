@@ -9,6 +9,7 @@
 
 mod charging;
 pub mod conformance;
+mod network;
 mod records;
 
 use async_trait::async_trait;
@@ -18,6 +19,7 @@ use plugway_domain::{
 };
 
 pub use charging::*;
+pub use network::*;
 pub use records::*;
 
 /// What a storage call can fail with. Adapters map their driver's errors here.
@@ -185,12 +187,15 @@ pub trait ApiKeyStore: Send + Sync {
 /// Everything Plugway stores, behind one object.
 #[async_trait]
 pub trait Store:
-    UserStore + OtpStore + SessionStore + ApiKeyStore + ChargingStore + std::fmt::Debug
+    UserStore + OtpStore + SessionStore + ApiKeyStore + ChargingStore + NetworkStore + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.
     async fn ping(&self) -> Result<()>;
     /// Closes the pool, waiting for checked-out connections (graceful shutdown).
     async fn close(&self);
+    /// Refreshes the query planner's statistics (`ANALYZE`), e.g. after a
+    /// bulk load, so plans match the data.
+    async fn refresh_statistics(&self) -> Result<()>;
     /// Which backend this is ("sqlite", "postgres"), for logs and metrics.
     fn backend(&self) -> &'static str;
 }

@@ -1,0 +1,155 @@
+-- The charging network: host profiles, sites (OCPI locations), EVSEs,
+-- photos, nearby places, bookmarks and ratings.
+--
+-- Search: `site_geo` is an R*Tree over visible sites, kept in step by the
+-- triggers below, so a radius or box query reads only the sites inside the
+-- box. The filters a driver picks are bit masks and counters on the site row
+-- (recomputed whenever its EVSEs change), so one pass over the box's rows
+-- answers them without joins. See docs/search.md.
+
+CREATE TABLE host_profiles (
+    user_id        TEXT PRIMARY KEY NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    owner_name     TEXT NOT NULL,
+    contact_name   TEXT NOT NULL,
+    contact_number TEXT NOT NULL,
+    contact_email  TEXT NOT NULL,
+    logo           TEXT,
+    party_id       TEXT,
+    country_code   TEXT,
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX host_profiles_party_id ON host_profiles (country_code, party_id)
+    WHERE party_id IS NOT NULL;
+
+CREATE TABLE sites (
+    -- An integer key for the R*Tree (which only takes integers); `id` is the public one.
+    seq                  INTEGER PRIMARY KEY,
+    id                   TEXT NOT NULL UNIQUE,
+    host_id              TEXT NOT NULL REFERENCES users (id),
+    name                 TEXT NOT NULL,
+    address              TEXT NOT NULL,
+    city                 TEXT NOT NULL,
+    province             TEXT NOT NULL,
+    region               TEXT,
+    postal_code          TEXT,
+    country_code         TEXT NOT NULL,
+    lat                  REAL NOT NULL,
+    lng                  REAL NOT NULL,
+    -- The point on the unit sphere: chord distances rank and cut by
+    -- great-circle distance with arithmetic alone (docs/search.md).
+    ux                   REAL NOT NULL,
+    uy                   REAL NOT NULL,
+    uz                   REAL NOT NULL,
+    time_zone            TEXT NOT NULL,
+    opening_hours        TEXT NOT NULL,
+    always_open          INTEGER NOT NULL,
+    facilities           INTEGER NOT NULL,
+    parking_types        INTEGER NOT NULL,
+    parking_restrictions INTEGER NOT NULL,
+    currency             TEXT NOT NULL,
+    brand_logo           TEXT,
+    published            INTEGER NOT NULL,
+    approval             TEXT NOT NULL,
+    rejection_reason     TEXT,
+    rating_sum           INTEGER NOT NULL DEFAULT 0,
+    rating_count         INTEGER NOT NULL DEFAULT 0,
+    -- Derived from the EVSEs (see refresh in plugway-store-sql).
+    visible              INTEGER NOT NULL DEFAULT 0,
+    evse_count           INTEGER NOT NULL DEFAULT 0,
+    max_power_w          INTEGER NOT NULL DEFAULT 0,
+    standards            INTEGER NOT NULL DEFAULT 0,
+    capabilities         INTEGER NOT NULL DEFAULT 0,
+    payment_types        INTEGER NOT NULL DEFAULT 0,
+    search_text          TEXT NOT NULL DEFAULT '',
+    created_at           INTEGER NOT NULL,
+    updated_at           INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sites_host ON sites (host_id, created_at);
+CREATE INDEX sites_approval ON sites (approval, created_at);
+CREATE INDEX sites_city ON sites (lower(province), lower(city));
+
+CREATE VIRTUAL TABLE site_geo USING rtree (id, min_lat, max_lat, min_lng, max_lng);
+
+CREATE TRIGGER sites_geo_insert AFTER INSERT ON sites WHEN NEW.visible = 1
+BEGIN
+    INSERT INTO site_geo VALUES (NEW.seq, NEW.lat, NEW.lat, NEW.lng, NEW.lng);
+END;
+CREATE TRIGGER sites_geo_update AFTER UPDATE OF lat, lng, visible ON sites
+BEGIN
+    DELETE FROM site_geo WHERE id = OLD.seq;
+    INSERT INTO site_geo SELECT NEW.seq, NEW.lat, NEW.lat, NEW.lng, NEW.lng WHERE NEW.visible = 1;
+END;
+CREATE TRIGGER sites_geo_delete AFTER DELETE ON sites
+BEGIN
+    DELETE FROM site_geo WHERE id = OLD.seq;
+END;
+
+CREATE TABLE evses (
+    id                       TEXT PRIMARY KEY NOT NULL,
+    site_id                  TEXT NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
+    evse_code                TEXT NOT NULL,
+    serial_number            TEXT,
+    meter_type               TEXT,
+    charge_point_id          TEXT REFERENCES charge_points (id) ON DELETE SET NULL,
+    ocpp_connector_id        INTEGER,
+    declared_status          TEXT NOT NULL,
+    capabilities             INTEGER NOT NULL,
+    payment_types            INTEGER NOT NULL,
+    price_per_kwh            INTEGER NOT NULL,
+    price_per_hour           INTEGER NOT NULL,
+    waiting_price_per_minute INTEGER NOT NULL,
+    -- The EVSE's plugs as JSON: always read with it, never searched alone.
+    connectors               TEXT NOT NULL,
+    approval                 TEXT NOT NULL,
+    rejection_reason         TEXT,
+    created_at               INTEGER NOT NULL,
+    updated_at               INTEGER NOT NULL
+) STRICT;
+-- (site_id, approval) first: the availability filter probes it once per candidate site.
+CREATE INDEX evses_site ON evses (site_id, approval, created_at);
+CREATE UNIQUE INDEX evses_evse_code ON evses (site_id, evse_code);
+CREATE UNIQUE INDEX evses_ocpp_port ON evses (charge_point_id, ocpp_connector_id)
+    WHERE charge_point_id IS NOT NULL;
+CREATE INDEX evses_approval ON evses (approval, created_at);
+
+CREATE TABLE site_photos (
+    id           TEXT PRIMARY KEY NOT NULL,
+    site_id      TEXT NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
+    key          TEXT NOT NULL,
+    thumb_key    TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    width        INTEGER NOT NULL,
+    height       INTEGER NOT NULL,
+    bytes        INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL
+) STRICT;
+CREATE INDEX site_photos_site ON site_photos (site_id, created_at);
+
+CREATE TABLE nearby_places (
+    id         TEXT PRIMARY KEY NOT NULL,
+    site_id    TEXT NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    image      TEXT,
+    address    TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX nearby_places_site ON nearby_places (site_id, created_at);
+
+CREATE TABLE bookmarks (
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    site_id    TEXT NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, site_id)
+) STRICT;
+CREATE INDEX bookmarks_user ON bookmarks (user_id, created_at);
+
+CREATE TABLE ratings (
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    site_id    TEXT NOT NULL REFERENCES sites (id) ON DELETE CASCADE,
+    score      INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, site_id)
+) STRICT;
