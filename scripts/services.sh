@@ -50,16 +50,31 @@ ensure_nats() {
 # The interop test's OCPP charge point (Python `ocpp` package) in a venv of its own.
 ensure_interop_python() {
   local venv="$PWD/target/interop-venv"
-  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import ocpp, websockets" 2>/dev/null; then
-    say "installing the Python ocpp package for the interop test"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import ocpp, websockets, moto" 2>/dev/null; then
+    say "installing the Python test peers (ocpp, moto)"
     python3 -m venv "$venv" >/dev/null 2>&1 || { apt_install python3-venv && python3 -m venv "$venv"; } || return 1
     "$venv/bin/pip" install -q -r tests/interop/requirements.txt >/dev/null || return 1
   fi
   echo "export PLUGWAY_TEST_PYTHON=$venv/bin/python"
 }
 
+# An S3-compatible server (moto, from the same venv) for the media store's S3 test.
+ensure_s3() {
+  local venv="$PWD/target/interop-venv"
+  port_open 4566 && return 0
+  [ -x "$venv/bin/moto_server" ] || return 1
+  say "starting moto's S3 server"
+  setsid nohup "$venv/bin/moto_server" -H 127.0.0.1 -p 4566 >/dev/null 2>&1 &
+  wait_port 4566
+}
+
 status=0
-ensure_interop_python || { say "the Python ocpp package is not available: the interop test will be skipped"; in_ci && status=1; }
+ensure_interop_python || { say "the Python test peers are not available: the interop and S3 tests will be skipped"; in_ci && status=1; }
+if ensure_s3; then
+  echo "export PLUGWAY_TEST_S3_URL=http://127.0.0.1:4566"
+else
+  say "no S3-compatible server: the media S3 test will be skipped"; in_ci && status=1
+fi
 if ensure_postgres; then
   echo "export PLUGWAY_TEST_DATABASE_URL=$PG_URL"
 else

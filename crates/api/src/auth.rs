@@ -8,6 +8,8 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
+use base64::Engine;
 use plugway_domain::{ApiKeyRole, Principal, Role, SessionId};
 use plugway_store::{ApiKeyRecord, User};
 
@@ -96,6 +98,80 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
         user,
         session: session_id,
     })
+}
+
+/// The credential a request carries in `Authorization`.
+#[derive(Debug)]
+pub(crate) enum Credential {
+    /// No header.
+    None,
+    /// A header that is neither Bearer nor well-formed Basic.
+    Malformed,
+    /// `Bearer <token>`.
+    Bearer(String),
+    /// The password of Basic credentials.
+    Basic(String),
+}
+
+impl Credential {
+    /// Reads the `Authorization` header (schemes match case-insensitively).
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
+        let Some(value) = headers.get(AUTHORIZATION) else {
+            return Self::None;
+        };
+        let Some((scheme, rest)) = value.to_str().ok().and_then(|v| v.trim().split_once(' '))
+        else {
+            return Self::Malformed;
+        };
+        let rest = rest.trim();
+        if rest.is_empty() {
+            Self::Malformed
+        } else if scheme.eq_ignore_ascii_case("bearer") {
+            Self::Bearer(rest.to_owned())
+        } else if scheme.eq_ignore_ascii_case("basic") {
+            base64::engine::general_purpose::STANDARD
+                .decode(rest)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .and_then(|pair| pair.split_once(':').map(|(_, p)| p.to_owned()))
+                .filter(|p| !p.is_empty())
+                .map_or(Self::Malformed, Self::Basic)
+        } else {
+            Self::Malformed
+        }
+    }
+
+    /// The token to authenticate where seed 003 takes "Basic TOKEN": the
+    /// Basic password when it is an API key, or a Bearer credential.
+    pub(crate) fn basic_or_bearer(&self) -> Result<&str, ApiError> {
+        match self {
+            Self::Bearer(token) => Ok(token),
+            Self::Basic(password) if password.starts_with(api_keys::PREFIX) => Ok(password),
+            Self::Basic(_) => Err(ApiError::unauthorized(
+                "invalid_api_key",
+                "the password of Basic credentials must be an API key",
+            )),
+            Self::None | Self::Malformed => Err(ApiError::unauthorized(
+                "missing_credentials",
+                "send Authorization: Basic base64(<name>:<API key>), or Bearer <token>",
+            )),
+        }
+    }
+}
+
+/// A caller with seed 003's "Basic TOKEN" (HTTP Basic whose password is an
+/// API key of any role) or any valid Bearer credential.
+#[derive(Debug, Clone)]
+pub struct BasicOrBearer(pub Caller);
+
+impl FromRequestParts<AppState> for BasicOrBearer {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let credential = Credential::from_headers(&parts.headers);
+        Ok(Self(
+            authenticate(state, credential.basic_or_bearer()?).await?,
+        ))
+    }
 }
 
 /// Any authenticated caller.

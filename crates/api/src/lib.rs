@@ -1,5 +1,6 @@
 //! Plugway's HTTP face: the canonical `/api/v1` (whose paths include those of
-//! seeds 001, 002 and 004), health and metrics, and the OpenAPI document
+//! seeds 001, 002 and 004), seed 003's GraphQL API and its REST paths
+//! ([`routes::seed003`]), health and metrics, and the OpenAPI document
 //! generated from the handlers themselves.
 
 #![cfg_attr(
@@ -10,6 +11,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod graphql;
 pub mod ratelimit;
 pub mod routes;
 pub mod security;
@@ -54,7 +56,11 @@ pub use state::{ApiSettings, AppParts, AppState};
         (name = "admin", description = "Back office (admins only)"),
         (name = "charge points", description = "OCPP charge points: registration, state, commands"),
         (name = "crm webhooks", description = "Seed 004: the CRM's charge points and customers"),
-        (name = "operations", description = "Health, readiness, metrics")
+        (name = "graphql", description = "Seed 003's GraphQL queries over locations, EVSEs and connectors"),
+        (name = "discovery", description = "Drivers find chargers: map, search, detail, bookmarks, ratings"),
+        (name = "network", description = "Hosts: profile, sites, EVSEs, photos, nearby places"),
+        (name = "operations", description = "Health, readiness, metrics"),
+        (name = "seed 003", description = "Seed 003's REST paths (/ocpi/cpo/...) in its envelope, over the canonical services")
     )
 )]
 struct ApiDoc;
@@ -73,11 +79,22 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "Seed 003's Basic credentials: any user name, an API key (pwk_...) as the password",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 
 /// All API routes with their OpenAPI document.
-pub fn api_router() -> OpenApiRouter<AppState> {
+pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::health::router())
         .merge(routes::user::router())
@@ -86,18 +103,25 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(routes::admin::router())
         .merge(routes::charge_points::router())
         .merge(routes::webhooks::router())
+        .merge(routes::network::router(max_upload_bytes))
+        .merge(routes::site_import::router(max_upload_bytes))
+        .merge(graphql::openapi_router())
+        .merge(routes::seed003::router(max_upload_bytes))
+        .merge(routes::discovery::router())
 }
 
 /// The OpenAPI document (what `/api/v1/openapi.json` serves).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    api_router(ApiSettings::default().max_upload_bytes)
+        .split_for_parts()
+        .1
 }
 
 /// The whole HTTP application as a router: API, docs, `extra` (routes of
 /// other parts, such as the OCPP endpoint), fallbacks and the middleware stack.
 pub fn build(state: AppState, extra: Router) -> Router {
     let max_body = state.settings.max_body_bytes;
-    let (api, doc) = api_router().split_for_parts();
+    let (api, doc) = api_router(state.settings.max_upload_bytes).split_for_parts();
     let _ = telemetry::prometheus();
     api.merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
         .fallback(not_found)

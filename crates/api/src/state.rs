@@ -35,6 +35,8 @@ pub struct ApiSettings {
     pub otp_sends_per_minute: u32,
     /// Code and password checks per minute per client address.
     pub credential_checks_per_minute: u32,
+    /// Largest upload body (photos, CSV files), bytes.
+    pub max_upload_bytes: usize,
 }
 
 impl Default for ApiSettings {
@@ -49,6 +51,7 @@ impl Default for ApiSettings {
             max_body_bytes: 64 * 1024,
             otp_sends_per_minute: 10,
             credential_checks_per_minute: 30,
+            max_upload_bytes: 60 * 1024 * 1024,
         }
     }
 }
@@ -74,6 +77,8 @@ pub struct AppParts {
     pub otp_key: SecretSlice<u8>,
     /// Settings.
     pub settings: ApiSettings,
+    /// Photos and logos.
+    pub media: plugway_media::MediaStore,
 }
 
 /// Shared state: cheap to clone.

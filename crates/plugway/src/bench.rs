@@ -17,6 +17,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+mod network_gen;
+pub mod search;
+
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -29,6 +32,9 @@ pub enum BenchCommand {
     /// OCPP: MeterValues answered per second with persistence, idle
     /// connections held and server memory per connection.
     Ocpp(OcppArgs),
+    /// Charger search (10 km radius + filters) over a generated network of
+    /// 1,000,000 connectors, in process and over HTTP.
+    Search(search::SearchArgs),
 }
 
 /// `bench startup` flags.
@@ -64,6 +70,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Startup(args) => startup(args).await,
         BenchCommand::Accounts(args) => accounts(args).await,
         BenchCommand::Ocpp(args) => ocpp(args).await,
+        BenchCommand::Search(args) => search::run(args).await,
     }
 }
 

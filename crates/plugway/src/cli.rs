@@ -26,6 +26,9 @@ pub enum Command {
     /// Manage API keys for admin and integration clients.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Import data from files (sites with their EVSEs from CSV).
+    #[command(subcommand)]
+    Import(crate::import::ImportCommand),
     /// Run virtual OCPP 1.6J charge points against a central system.
     Simulate(crate::simulate::SimulateArgs),
     /// Run a benchmark against a local server (see docs/benchmarks.md).

@@ -66,6 +66,8 @@ pub struct Config {
     pub sms: SmsConfig,
     /// Per-address rate limits.
     pub rate_limits: RateLimitConfig,
+    /// Where photos and logos are stored.
+    pub media: MediaConfig,
 }
 
 impl Default for Config {
@@ -93,6 +95,7 @@ impl Default for Config {
             otp: OtpConfig::default(),
             sms: SmsConfig::default(),
             rate_limits: RateLimitConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -185,6 +188,80 @@ impl Default for SmsConfig {
             twilio_auth_token: None,
             twilio_from: None,
         }
+    }
+}
+
+/// `[media]`: photo and logo storage. Local files under the data directory
+/// by default; any S3-compatible bucket when `backend = "s3"`.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct MediaConfig {
+    /// `local` or `s3`.
+    pub backend: String,
+    /// Directory for `local` (default `<data-dir>/media`).
+    pub dir: Option<PathBuf>,
+    /// Largest upload, bytes (one image; several come in one request).
+    pub max_image_bytes: usize,
+    /// S3 bucket.
+    pub s3_bucket: Option<String>,
+    /// S3 region.
+    pub s3_region: String,
+    /// S3-compatible endpoint (MinIO, R2, ...); AWS when unset.
+    pub s3_endpoint: Option<String>,
+    /// Access key id.
+    pub s3_access_key_id: Option<String>,
+    /// Secret access key.
+    pub s3_secret_access_key: Option<SecretString>,
+    /// Allow plain-HTTP endpoints (a local MinIO).
+    pub s3_allow_http: bool,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        Self {
+            backend: "local".into(),
+            dir: None,
+            max_image_bytes: 10 * 1024 * 1024,
+            s3_bucket: None,
+            s3_region: "us-east-1".into(),
+            s3_endpoint: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: false,
+        }
+    }
+}
+
+impl MediaConfig {
+    /// The media store this configuration describes.
+    pub fn store(&self, data_dir: &std::path::Path) -> anyhow::Result<plugway_media::MediaStore> {
+        use secrecy::ExposeSecret;
+        let backend = match self.backend.as_str() {
+            "local" => plugway_media::MediaBackend::Local(
+                self.dir.clone().unwrap_or_else(|| data_dir.join("media")),
+            ),
+            "s3" => plugway_media::MediaBackend::S3 {
+                bucket: self.s3_bucket.clone().ok_or_else(|| {
+                    anyhow::anyhow!("media.s3_bucket is required with backend = \"s3\"")
+                })?,
+                region: self.s3_region.clone(),
+                endpoint: self.s3_endpoint.clone(),
+                access_key_id: self.s3_access_key_id.clone().unwrap_or_default(),
+                secret_access_key: self
+                    .s3_secret_access_key
+                    .as_ref()
+                    .map(|s| s.expose_secret().to_owned())
+                    .unwrap_or_default(),
+                allow_http: self.s3_allow_http,
+            },
+            other => anyhow::bail!("media.backend must be local or s3, not {other:?}"),
+        };
+        let limits = plugway_media::ImageLimits {
+            max_bytes: self.max_image_bytes,
+            ..plugway_media::ImageLimits::default()
+        };
+        plugway_media::MediaStore::new(&backend, limits)
+            .map_err(|e| anyhow::anyhow!("media storage: {e}"))
     }
 }
 

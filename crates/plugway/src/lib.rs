@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod import;
 mod secrets;
 pub mod serve;
 pub mod simulate;
@@ -54,6 +55,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(command) => bench::run(command).await,
         Command::Simulate(args) => simulate::run(args).await,
+        Command::Import(command) => import::run(command).await,
         Command::Migrate(args) => {
             let config = load_database_config(&args)?;
             let store = open_store(&config).await?;

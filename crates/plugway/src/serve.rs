@@ -84,6 +84,12 @@ pub fn build_state(
         max_body_bytes: config.max_body_bytes,
         otp_sends_per_minute: config.rate_limits.otp_sends_per_minute,
         credential_checks_per_minute: config.rate_limits.credential_checks_per_minute,
+        // Five photos of the largest size, plus the form's own bytes.
+        max_upload_bytes: config
+            .media
+            .max_image_bytes
+            .saturating_mul(5)
+            .saturating_add(64 * 1024),
         ..ApiSettings::default()
     };
     use secrecy::ExposeSecret;
@@ -104,6 +110,7 @@ pub fn build_state(
         ),
         otp_key: secrets::derive(&secret, "plugway-otp-v1"),
         settings,
+        media: config.media.store(&config.data_dir)?,
     });
     Ok((app, ocpp))
 }

@@ -6,7 +6,11 @@ pub mod admin;
 pub mod auth;
 pub mod charge_points;
 pub mod customer;
+pub mod discovery;
 pub mod health;
+pub mod network;
+pub mod seed003;
+pub mod site_import;
 pub mod user;
 pub mod webhooks;
 

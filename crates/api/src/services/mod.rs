@@ -4,3 +4,5 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod crm_outbox;
+pub mod network;
+pub mod site_import;

@@ -1,7 +1,7 @@
 //! Roles and API keys: who may call what.
 
 use axum::http::StatusCode;
-use plugway_domain::{ApiKeyRole, RandomIds, SystemClock};
+use plugway_domain::ApiKeyRole;
 use serde_json::json;
 
 use crate::harness::{assert_error, Backend, Options, TestApp};
@@ -12,16 +12,7 @@ crate::on_both_backends!(
 );
 
 async fn key(app: &TestApp, role: ApiKeyRole) -> String {
-    plugway_api::services::api_keys::create(
-        app.store.as_ref(),
-        &SystemClock,
-        &RandomIds,
-        "test",
-        role,
-    )
-    .await
-    .unwrap()
-    .1
+    crate::harness::api_key(app, role).await
 }
 
 async fn admin_endpoints_admit_admins_only(backend: Backend, name: &str) {

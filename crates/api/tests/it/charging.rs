@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use axum::http::StatusCode;
 use base64::Engine;
 use futures::{SinkExt, StreamExt};
-use plugway_domain::{ApiKeyRole, RandomIds, SystemClock};
+use plugway_domain::ApiKeyRole;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -23,10 +23,7 @@ crate::on_both_backends!(
 );
 
 async fn key(app: &TestApp, role: ApiKeyRole) -> String {
-    plugway_api::services::api_keys::create(app.store.as_ref(), &SystemClock, &RandomIds, "k", role)
-        .await
-        .unwrap()
-        .1
+    crate::harness::api_key(app, role).await
 }
 
 type Ws =
@@ -558,37 +555,6 @@ async fn boot_notifications_reach_the_crm_signed_and_retried(backend: Backend, n
     app.finish().await;
 }
 
-/// Registers charge point `id`, runs a simulated charger as it (meter values
-/// every 300 ms, for 30 s at most) and returns once the charger has booted.
-async fn start_simulator(
-    app: &TestApp,
-    admin: &str,
-    id: &str,
-) -> tokio::task::JoinHandle<Result<plugway_sim::ChargePoint, plugway_sim::SimError>> {
-    let (status, created) = app
-        .post("/api/v1/charge-points", json!({"id": id}), Some(admin))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let mut config = plugway_sim::SimConfig::new(
-        &format!("{}/ocpp", app.base.replace("http", "ws")),
-        id,
-        created["password"].as_str().map(str::to_owned),
-    );
-    config.meter_interval = std::time::Duration::from_millis(300);
-    let sim = plugway_sim::ChargePoint::start(config).await.unwrap();
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let running = tokio::spawn(sim.run(Some(until)));
-    let path = format!("/api/v1/charge-points/{id}");
-    for _ in 0..100 {
-        let detail = app.get(&path, Some(admin)).await.1;
-        if detail["vendor"] == "Plugway" && detail["online"] == true {
-            return running;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the simulated charger {id} never booted");
-}
-
 async fn a_simulated_charger_obeys_remote_start_and_stop(backend: Backend, name: &str) {
     let Some(app) = TestApp::spawn(backend, name, Options::default()).await else {
         return;
@@ -608,7 +574,7 @@ async fn a_simulated_charger_obeys_remote_start_and_stop(backend: Backend, name:
         })
         .await
         .unwrap();
-    let running = start_simulator(&app, &admin, "SIM-1").await;
+    let running = crate::harness::start_simulator(&app, &admin, "SIM-1", None).await;
     let command = |action: &'static str, body: Value| {
         let url = app.url(&format!("/api/v1/charge-points/SIM-1/commands/{action}"));
         let (http, admin) = (app.http.clone(), admin.clone());
@@ -685,7 +651,7 @@ async fn every_central_system_command_reaches_the_charger(backend: Backend, name
         return;
     };
     let admin = key(&app, ApiKeyRole::Admin).await;
-    let running = start_simulator(&app, &admin, "SIM-ALL").await;
+    let running = crate::harness::start_simulator(&app, &admin, "SIM-ALL", None).await;
     // Each of OCPP 1.6's nineteen central-system actions, and what the simulator answers.
     let cases = [
         (

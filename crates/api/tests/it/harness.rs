@@ -203,6 +203,11 @@ impl TestApp {
             tokens: TokenSigner::new(&[42u8; 32], Duration::minutes(15), Duration::days(30)),
             otp_key: SecretSlice::from(vec![9u8; 32]),
             settings: options.settings,
+            media: plugway_media::MediaStore::new(
+                &plugway_media::MediaBackend::Memory,
+                plugway_media::ImageLimits::default(),
+            )
+            .unwrap(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -267,6 +272,24 @@ impl TestApp {
         read(request.send().await.unwrap()).await
     }
 
+    /// PUTs JSON; returns status and parsed body.
+    pub async fn put(&self, path: &str, body: Value, token: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.http.put(self.url(path)).json(&body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    /// DELETEs; returns status and parsed body.
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.http.delete(self.url(path));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
     /// Every SMS sent so far.
     pub fn sent(&self) -> Vec<SentSms> {
         self.sms.sent.lock().unwrap().clone()
@@ -315,6 +338,65 @@ impl TestApp {
     }
 }
 
+/// Signs a person in and makes them a host named `owner` (a host profile);
+/// returns their token and account id.
+pub async fn sign_in_host(app: &TestApp, phone: &str, owner: &str) -> (String, String) {
+    let signed = app.otp_sign_in(phone).await;
+    let token = signed["token"].as_str().unwrap().to_owned();
+    let (status, profile) = app
+        .put(
+            "/api/v1/host/profile",
+            json!({
+                "owner_name": owner,
+                "contact_name": "Contact",
+                "contact_number": "+97699112233",
+                "contact_email": "ops@example.com"
+            }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{profile}");
+    (token, profile["user_id"].as_str().unwrap().to_owned())
+}
+
+/// An admin approves a site and the given EVSEs of it.
+pub async fn approve_listing(app: &TestApp, admin: &str, site: &str, evses: &[&str]) {
+    let approved = json!({"approval": "APPROVED"});
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/admin/sites/{site}/approval"),
+            approved.clone(),
+            Some(admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for evse in evses {
+        let (status, body) = app
+            .post(
+                &format!("/api/v1/admin/evses/{evse}/approval"),
+                approved.clone(),
+                Some(admin),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["approval"], "APPROVED");
+    }
+}
+
+/// A new API key with `role`, straight from the service.
+pub async fn api_key(app: &TestApp, role: plugway_domain::ApiKeyRole) -> String {
+    plugway_api::services::api_keys::create(
+        app.store.as_ref(),
+        &plugway_domain::SystemClock,
+        &plugway_domain::RandomIds,
+        "test",
+        role,
+    )
+    .await
+    .unwrap()
+    .1
+}
+
 pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
     let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
     let text = response.text().await.unwrap();
@@ -359,4 +441,40 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// Registers charge point `id`, runs a simulated charger as it (meter values
+/// every 300 ms, for 30 s at most) and returns once the charger has booted.
+pub async fn start_simulator(
+    app: &TestApp,
+    admin: &str,
+    id: &str,
+    owner: Option<&str>,
+) -> tokio::task::JoinHandle<Result<plugway_sim::ChargePoint, plugway_sim::SimError>> {
+    let (status, created) = app
+        .post(
+            "/api/v1/charge-points",
+            json!({"id": id, "owner_id": owner}),
+            Some(admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let mut config = plugway_sim::SimConfig::new(
+        &format!("{}/ocpp", app.base.replace("http", "ws")),
+        id,
+        created["password"].as_str().map(str::to_owned),
+    );
+    config.meter_interval = std::time::Duration::from_millis(300);
+    let sim = plugway_sim::ChargePoint::start(config).await.unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let running = tokio::spawn(sim.run(Some(until)));
+    let path = format!("/api/v1/charge-points/{id}");
+    for _ in 0..100 {
+        let detail = app.get(&path, Some(admin)).await.1;
+        if detail["vendor"] == "Plugway" && detail["online"] == true {
+            return running;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the simulated charger {id} never booted");
 }

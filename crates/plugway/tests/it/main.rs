@@ -14,6 +14,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 mod durability;
+mod import;
 mod interop;
 mod tls;
 
