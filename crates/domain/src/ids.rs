@@ -77,6 +77,15 @@ uuid_id!(
     NearbyId
 );
 
+uuid_id!(
+    /// A charging session: a driver's (or an RFID card's) use of one connector.
+    ChargingSessionId
+);
+uuid_id!(
+    /// What a finished session costs: seed 001's purchase.
+    PurchaseId
+);
+
 /// Makes new ids. Injected so tests can predict them if they need to.
 pub trait IdGenerator: Send + Sync + fmt::Debug {
     /// A new unique id; time-ordered so that indexes stay append-mostly.

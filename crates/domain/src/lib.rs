@@ -16,13 +16,15 @@ pub mod network;
 pub mod otp;
 pub mod phone;
 pub mod secret;
+pub mod session;
+pub mod tariff;
 
 pub use account::{ApiKeyRole, Email, PersonName, Principal, ReferralCode, Role};
 pub use charging::{AuthorizationStatus, ChargePointId, IdTag, IdTagState};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{
-    ApiKeyId, ConnectorId, EvseId, IdGenerator, NearbyId, OtpId, PhotoId, RandomIds, SessionId,
-    SiteId, TokenId, UserId,
+    ApiKeyId, ChargingSessionId, ConnectorId, EvseId, IdGenerator, NearbyId, OtpId, PhotoId,
+    PurchaseId, RandomIds, SessionId, SiteId, TokenId, UserId,
 };
 pub use network::{
     ApprovalState, BoundingBox, Capability, ConnectorFormat, ConnectorStandard, Coordinates,
@@ -31,6 +33,8 @@ pub use network::{
 };
 pub use otp::{OtpCode, OtpPolicy};
 pub use phone::{PhoneError, PhoneNumber, Region};
+pub use session::{SessionEvent, SessionState, StartFailure};
+pub use tariff::{price, Cost, MeterReading, Tariff, TariffPeriod, Usage};
 
 /// A rule of the domain was broken by input; the message is safe to show a client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
