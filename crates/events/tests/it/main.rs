@@ -1,0 +1,15 @@
+//! The NATS bus against real servers: the shared one at
+//! `PLUGWAY_TEST_NATS_URL`, and nats-servers of the tests' own for restarts
+//! and operator-mode authorization.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod auth;
+mod bus;
+mod restart;
+mod support;
