@@ -18,6 +18,7 @@
 mod charging_macros;
 mod macros;
 mod network_macros;
+mod session_macros;
 pub mod summary;
 
 pub use summary::like_escape;
@@ -52,6 +53,23 @@ pub fn parse_uuid(text: &str) -> Result<uuid::Uuid, StoreError> {
         .map_err(|e| StoreError::Other(format!("stored id is not a UUID: {e}")))
 }
 
+/// Reads a JSON column (a frozen tariff, a cost breakdown); unreadable JSON
+/// is data corruption, reported as such.
+pub fn json_column<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Other(format!("stored JSON is unreadable: {e}")))
+}
+
+/// Writes a JSON column.
+pub fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Other(e.to_string()))
+}
+
+/// Parses an optional stored UUID column.
+pub fn opt_uuid(text: Option<String>) -> Result<Option<uuid::Uuid>, StoreError> {
+    text.as_deref().map(parse_uuid).transpose()
+}
+
 /// Maps a driver error onto the port's error. Unique violations become
 /// `Conflict` naming the column family at fault, so callers can tell a
 /// taken phone from a referral-code clash.
@@ -64,6 +82,12 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
             let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
             // Most specific first: "crm_customers" rows also name a charge point.
             let what = [
+                ("charging_sessions_connector_active", "connector_busy"),
+                ("charging_sessions.charge_point_id", "connector_busy"),
+                ("charging_sessions_transaction", "session_transaction"),
+                ("charging_sessions.transaction_id", "session_transaction"),
+                ("purchases_session", "purchase"),
+                ("purchases.session_id", "purchase"),
                 ("ocpp_connector_id", "evse_port"),
                 ("evses_ocpp_port", "evse_port"),
                 ("evse_code", "evse_code"),

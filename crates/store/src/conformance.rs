@@ -52,13 +52,18 @@ macro_rules! for_each_case {
             photos_nearby_bookmarks_ratings,
             host_profiles,
             bulk_insert_matches_one_by_one,
+            charging_sessions_hold_connectors_and_drivers,
+            finished_sessions_have_one_purchase_and_earnings,
+            evse_tariffs_are_set_and_cleared,
         );
     };
 }
 pub use for_each_case;
 
 mod network;
+mod sessions;
 pub use network::*;
+pub use sessions::*;
 
 /// A fixed instant the cases start from.
 pub fn t0() -> DateTime<Utc> {

@@ -8,6 +8,7 @@
 )]
 
 mod charging;
+mod charging_sessions;
 pub mod conformance;
 mod network;
 mod records;
@@ -19,6 +20,7 @@ use plugway_domain::{
 };
 
 pub use charging::*;
+pub use charging_sessions::*;
 pub use network::*;
 pub use records::*;
 
@@ -187,7 +189,14 @@ pub trait ApiKeyStore: Send + Sync {
 /// Everything Plugway stores, behind one object.
 #[async_trait]
 pub trait Store:
-    UserStore + OtpStore + SessionStore + ApiKeyStore + ChargingStore + NetworkStore + std::fmt::Debug
+    UserStore
+    + OtpStore
+    + SessionStore
+    + ApiKeyStore
+    + ChargingStore
+    + ChargingSessionStore
+    + NetworkStore
+    + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.
     async fn ping(&self) -> Result<()>;

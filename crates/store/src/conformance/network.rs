@@ -39,7 +39,7 @@ fn new_site(host: UserId, name: &str, lat: f64, lng: f64) -> Site {
     Site::pending(SiteId(new_id()), host, site_fields(name, lat, lng), t0())
 }
 
-fn evse_fields(code: &str, standard: ConnectorStandard, watts: i64) -> EvseFields {
+pub(super) fn evse_fields(code: &str, standard: ConnectorStandard, watts: i64) -> EvseFields {
     EvseFields {
         evse_code: code.into(),
         serial_number: None,
@@ -69,7 +69,7 @@ fn new_evse(site: SiteId, fields: EvseFields) -> Evse {
 }
 
 /// A visible site with one approved EVSE.
-async fn visible_site(
+pub(super) async fn visible_site(
     store: &dyn Store,
     host: UserId,
     name: &str,
