@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use plugway_domain::charging::authorize;
-use plugway_domain::{IdTag, IdTagState};
+use plugway_domain::{AuthorizationStatus, IdTag, IdTagState};
 use plugway_store::{
-    BootInfo, MeterSample, NewChargePoint, NewTransaction, StatusReport, StoreError,
+    BootInfo, IdTagRecord, MeterSample, NewChargePoint, NewTransaction, StatusReport, StoreError,
     TransactionStop,
 };
 use rust_ocpp::v1_6::messages::authorize::{AuthorizeRequest, AuthorizeResponse};
@@ -171,6 +171,7 @@ pub async fn handle(
                 req.transaction_id.map(i64::from),
                 &req.meter_value,
             );
+            state.sessions.meter_samples(&samples);
             state.samples.store(samples).await.map_err(internal)?;
             Ok(json!({}))
         }
@@ -222,15 +223,14 @@ fn wire_auth(status: plugway_domain::AuthorizationStatus) -> WireAuth {
 }
 
 async fn tag_state(state: &OcppState, tag: &str) -> Result<Option<IdTagState>, CallError> {
+    Ok(tag_record(state, tag).await?.map(|r| r.state))
+}
+
+async fn tag_record(state: &OcppState, tag: &str) -> Result<Option<IdTagRecord>, CallError> {
     let Ok(tag) = IdTag::parse(tag) else {
         return Ok(None);
     };
-    Ok(state
-        .store
-        .find_id_tag(&tag.key())
-        .await
-        .map_err(internal)?
-        .map(|r| r.state))
+    state.store.find_id_tag(&tag.key()).await.map_err(internal)
 }
 
 fn tag_info(status: plugway_domain::AuthorizationStatus, tag: Option<&IdTagState>) -> IdTagInfo {
@@ -345,7 +345,9 @@ async fn boot(
 
 async fn start(state: &OcppState, session: &Session, payload: &Value) -> Result<Value, CallError> {
     let req: StartTransactionRequest = decode(payload, validated)?;
-    let tag = tag_state(state, &req.id_tag).await?;
+    let record = tag_record(state, &req.id_tag).await?;
+    let tag_user = record.as_ref().and_then(|r| r.user);
+    let tag = record.map(|r| r.state);
     let active = match &tag {
         Some(t) => state
             .store
@@ -372,6 +374,13 @@ async fn start(state: &OcppState, session: &Session, payload: &Value) -> Result<
         .await
         .map_err(internal)?;
     let transaction_id = i32::try_from(tx.id).map_err(internal)?;
+    // The driver's session follows before the answer: if this fails the
+    // charger repeats the StartTransaction, which finds the same transaction.
+    state
+        .sessions
+        .transaction_started(&tx, status == AuthorizationStatus::Accepted, tag_user)
+        .await
+        .map_err(internal)?;
     publish(state, &session.id, "StartTransaction", json!({"transactionId": tx.id, "connectorId": req.connector_id, "idTag": req.id_tag, "status": status.as_str()})).await;
     to_value(&StartTransactionResponse {
         id_tag_info: tag_info(status, tag.as_ref()),
@@ -398,6 +407,16 @@ async fn status(state: &OcppState, session: &Session, payload: &Value) -> Result
         .await
         .map_err(internal)?;
     publish(state, &session.id, "StatusNotification", json!({"connectorId": report.connector_id, "status": report.status, "errorCode": report.error_code})).await;
+    state
+        .sessions
+        .connector_status(
+            &session.id,
+            report.connector_id,
+            &report.status,
+            report.timestamp,
+        )
+        .await
+        .map_err(internal)?;
     Ok(json!({}))
 }
 
@@ -416,6 +435,7 @@ async fn stop(state: &OcppState, session: &Session, payload: &Value) -> Result<V
     };
     if let Some(data) = &req.transaction_data {
         let samples = samples(session, existing.connector_id, Some(transaction_id), data);
+        state.sessions.meter_samples(&samples);
         state.samples.store(samples).await.map_err(internal)?;
     }
     let stopped = state
@@ -429,6 +449,13 @@ async fn stop(state: &OcppState, session: &Session, payload: &Value) -> Result<V
                 id_tag: req.id_tag.clone(),
             },
         )
+        .await
+        .map_err(internal)?;
+    // The session's purchase is written before the answer; a repeated
+    // StopTransaction finds it and writes nothing more.
+    state
+        .sessions
+        .transaction_stopped(&stopped)
         .await
         .map_err(internal)?;
     publish(

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use plugway_domain::{ChargePointId, Clock};
+use plugway_charging::SessionEngine;
 use plugway_events::EventBus;
 use plugway_store::Store;
 
@@ -89,6 +90,8 @@ pub struct OcppState {
     pub samples: batcher::SampleBatcher,
     /// The message log writer.
     pub log: log::LogSink,
+    /// Charging sessions: what transactions, statuses and meter values mean for drivers.
+    pub sessions: Arc<SessionEngine>,
 }
 
 impl OcppState {
@@ -98,8 +101,10 @@ impl OcppState {
         bus: Arc<dyn EventBus>,
         clock: Arc<dyn Clock>,
         config: OcppConfig,
+        sessions: Arc<SessionEngine>,
     ) -> Self {
         Self {
+            sessions,
             samples: batcher::SampleBatcher::start(store.clone()),
             log: log::LogSink::start(store.clone(), config.message_log),
             registry: Registry::default(),

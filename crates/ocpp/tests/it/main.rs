@@ -60,11 +60,20 @@ impl Csms {
                 (Arc::new(db.store.clone()), None, Some(db))
             }
         };
+        let bus: Arc<InProcessBus> = Arc::new(InProcessBus::new());
+        let sessions = plugway_charging::SessionEngine::new(
+            store.clone(),
+            bus.clone(),
+            Arc::new(SystemClock),
+            Arc::new(plugway_domain::RandomIds),
+            plugway_charging::SessionSettings::default(),
+        );
         let state = OcppState::new(
             store.clone(),
-            Arc::new(InProcessBus::new()),
+            bus,
             Arc::new(SystemClock),
             config,
+            sessions,
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
