@@ -108,6 +108,8 @@ pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(graphql::openapi_router())
         .merge(routes::seed003::router(max_upload_bytes))
         .merge(routes::discovery::router())
+        .merge(routes::charging::router())
+        .merge(routes::events::router())
 }
 
 /// The OpenAPI document (what `/api/v1/openapi.json` serves).
@@ -196,6 +198,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use tower::ServiceExt as _;
+    let shutdown = close_streams_then(state.clone(), shutdown);
     let app = service(state, extra);
     let per_request = tower::service_fn(move |request: Request| app.clone().oneshot(request));
     axum::serve(
@@ -224,6 +227,7 @@ pub async fn serve_tls(
     let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
+    let shutdown = close_streams_then(state.clone(), shutdown);
     tokio::spawn(async move {
         shutdown.await;
         stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
@@ -236,6 +240,16 @@ pub async fn serve_tls(
         .handle(handle)
         .serve(axum::ServiceExt::<http::Request<hyper::body::Incoming>>::into_make_service_with_connect_info::<std::net::SocketAddr>(per_request))
         .await
+}
+
+/// Waits for `shutdown`, then ends the live event streams: they never end
+/// on their own, and graceful shutdown waits for every open request.
+async fn close_streams_then(
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    shutdown.await;
+    state.close_live_streams();
 }
 
 async fn not_found() -> ApiError {

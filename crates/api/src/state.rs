@@ -65,6 +65,8 @@ pub struct AppParts {
     pub bus: Arc<dyn EventBus>,
     /// Commands to charge points.
     pub chargers: Arc<dyn ChargerGateway>,
+    /// Charging sessions (shared with the central system).
+    pub sessions: Arc<plugway_charging::SessionEngine>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Ids.
@@ -92,6 +94,8 @@ pub struct Inner {
     pub parts: AppParts,
     /// Per-address limits.
     pub limits: RateLimits,
+    /// The live event hub, started by the first event stream.
+    pub live: std::sync::OnceLock<Arc<crate::services::live::LiveHub>>,
 }
 
 impl AppState {
@@ -101,7 +105,11 @@ impl AppState {
             parts.settings.otp_sends_per_minute,
             parts.settings.credential_checks_per_minute,
         );
-        Self(Arc::new(Inner { parts, limits }))
+        Self(Arc::new(Inner {
+            parts,
+            limits,
+            live: std::sync::OnceLock::new(),
+        }))
     }
 }
 
@@ -116,5 +124,20 @@ impl AppState {
     /// The rate limiters.
     pub fn limits(&self) -> &RateLimits {
         &self.0.limits
+    }
+
+    /// Ends the live event streams (at shutdown, so graceful shutdown does
+    /// not wait on connections that never end).
+    pub fn close_live_streams(&self) {
+        if let Some(hub) = self.0.live.get() {
+            hub.close();
+        }
+    }
+
+    /// The live event hub (started on first use, inside the runtime).
+    pub fn live(&self) -> &Arc<crate::services::live::LiveHub> {
+        self.0
+            .live
+            .get_or_init(|| crate::services::live::LiveHub::start(self.bus.clone()))
     }
 }

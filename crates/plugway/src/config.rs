@@ -68,6 +68,8 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     /// Where photos and logos are stored.
     pub media: MediaConfig,
+    /// `[sessions]`: charging sessions and pricing.
+    pub sessions: SessionConfig,
 }
 
 impl Default for Config {
@@ -96,7 +98,78 @@ impl Default for Config {
             sms: SmsConfig::default(),
             rate_limits: RateLimitConfig::default(),
             media: MediaConfig::default(),
+            sessions: SessionConfig::default(),
         }
+    }
+}
+
+/// `[sessions]`: charging sessions, pricing and live events.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct SessionConfig {
+    /// Service tax on sessions priced from an EVSE's simple prices, basis
+    /// points (1800 = 18 %). An EVSE's own full tariff states its own.
+    pub service_tax_bps: i64,
+    /// Free waiting minutes before the waiting price applies.
+    pub waiting_grace_minutes: i64,
+    /// Sessions one driver may run at once.
+    pub max_active_per_driver: i64,
+    /// Seconds a started session may wait for the charger's StartTransaction.
+    pub start_timeout_secs: u64,
+    /// Seconds `finish` waits for the charger's StopTransaction.
+    pub stop_timeout_secs: u64,
+    /// Seconds between CHARGING events (2 to 5, seed 001).
+    pub event_interval_secs: u64,
+    /// Platform commission on host earnings, basis points.
+    pub commission_bps: i64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        let d = plugway_charging::SessionSettings::default();
+        Self {
+            service_tax_bps: d.service_tax_bps,
+            waiting_grace_minutes: d.waiting_grace_minutes,
+            max_active_per_driver: d.max_active_per_user,
+            start_timeout_secs: d.start_timeout.as_secs(),
+            stop_timeout_secs: d.stop_timeout.as_secs(),
+            event_interval_secs: d.tick.as_secs(),
+            commission_bps: d.commission_bps,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// The engine's settings, checked.
+    pub fn settings(&self) -> anyhow::Result<plugway_charging::SessionSettings> {
+        if !(0..=10_000).contains(&self.service_tax_bps) {
+            bail!("sessions.service_tax_bps must be from 0 to 10000 (100 %)");
+        }
+        if !(0..=10_000).contains(&self.commission_bps) {
+            bail!("sessions.commission_bps must be from 0 to 10000 (100 %)");
+        }
+        if self.waiting_grace_minutes < 0 {
+            bail!("sessions.waiting_grace_minutes must not be negative");
+        }
+        if self.max_active_per_driver < 1 {
+            bail!("sessions.max_active_per_driver must be 1 or more");
+        }
+        if !(2..=5).contains(&self.event_interval_secs) {
+            bail!("sessions.event_interval_secs must be from 2 to 5 (seed 001's CHARGING cadence)");
+        }
+        if !(5..=600).contains(&self.start_timeout_secs) || !(5..=600).contains(&self.stop_timeout_secs) {
+            bail!("sessions.start_timeout_secs and stop_timeout_secs must be from 5 to 600");
+        }
+        let secs = std::time::Duration::from_secs;
+        Ok(plugway_charging::SessionSettings {
+            service_tax_bps: self.service_tax_bps,
+            waiting_grace_minutes: self.waiting_grace_minutes,
+            max_active_per_user: self.max_active_per_driver,
+            start_timeout: secs(self.start_timeout_secs),
+            stop_timeout: secs(self.stop_timeout_secs),
+            tick: secs(self.event_interval_secs),
+            commission_bps: self.commission_bps,
+        })
     }
 }
 
@@ -382,6 +455,7 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_addr()?;
         self.region()?;
+        self.sessions.settings()?;
         let db = self.database()?;
         if self.dev && matches!(db, Database::Postgres(_)) && !self.dev_allow_postgres {
             bail!("--dev accepts OTP 0000 for every phone and is refused on PostgreSQL; add --dev-allow-postgres if this is not production");

@@ -95,11 +95,25 @@ pub fn build_state(
     use secrecy::ExposeSecret;
     let bus = Arc::new(InProcessBus::new());
     let clock: Arc<dyn plugway_domain::Clock> = Arc::new(SystemClock);
-    let ocpp = ocpp_state(config, store.clone(), bus.clone(), clock.clone());
+    let sessions = plugway_charging::SessionEngine::new(
+        store.clone(),
+        bus.clone(),
+        clock.clone(),
+        Arc::new(RandomIds),
+        config.sessions.settings()?,
+    );
+    let ocpp = ocpp_state(
+        config,
+        store.clone(),
+        bus.clone(),
+        clock.clone(),
+        sessions.clone(),
+    );
     let app = AppState::new(AppParts {
         store,
         bus,
         chargers: Arc::new(ocpp.clone()),
+        sessions,
         clock,
         ids: Arc::new(RandomIds),
         sms: sms_sender(config)?,
@@ -121,6 +135,7 @@ fn ocpp_state(
     store: Arc<dyn Store>,
     bus: Arc<InProcessBus>,
     clock: Arc<dyn plugway_domain::Clock>,
+    sessions: Arc<plugway_charging::SessionEngine>,
 ) -> plugway_ocpp::OcppState {
     let o = &config.ocpp;
     let std_secs = std::time::Duration::from_secs;
@@ -139,6 +154,7 @@ fn ocpp_state(
             crm_boot_notifications: config.crm_webhook_url.is_some(),
             message_log: o.message_log,
         },
+        sessions,
     )
 }
 
@@ -176,6 +192,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             "OCPP AUTO-REGISTRATION IS ON: any charge point id is accepted without a password"
         );
     }
+    // CHARGING events for the sessions on chargers connected to this node.
+    let registry = ocpp.registry.clone();
+    state
+        .sessions
+        .spawn_ticker(Arc::new(move |cp| registry.is_connected(cp)));
     tokio::spawn(plugway_ocpp::log::purge_loop(
         store.clone(),
         state.clock.clone(),

@@ -140,7 +140,8 @@ async fn by_location(
     Ok(Json(devices))
 }
 
-fn device(site: &plugway_store::Site, e: &Evse) -> Device {
+/// Seed 001's device view of an EVSE.
+pub(crate) fn device(site: &plugway_store::Site, e: &Evse) -> Device {
     let currency = site.fields.currency;
     Device {
         id: e.id.to_text(),

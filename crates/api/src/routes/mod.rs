@@ -4,9 +4,11 @@
 
 pub mod admin;
 pub mod auth;
+pub mod charging;
 pub mod charge_points;
 pub mod customer;
 pub mod discovery;
+pub mod events;
 pub mod health;
 pub mod network;
 pub mod seed003;

@@ -439,7 +439,12 @@ async fn create_evse(
     ))
 }
 
-async fn managed_evse(state: &AppState, who: &OperatorAccess, id: &str) -> ApiResult<(Site, Evse)> {
+/// An EVSE the caller manages (its host, or an admin); 404 otherwise.
+pub(crate) async fn managed_evse(
+    state: &AppState,
+    who: &OperatorAccess,
+    id: &str,
+) -> ApiResult<(Site, Evse)> {
     let not_found = || ApiError::not_found("evse_not_found", "no such EVSE");
     let evse = state
         .store

@@ -93,6 +93,10 @@ pub struct SessionView {
     pub role: String,
     /// The profile.
     pub profile: ProfileView,
+    /// The device the driver is charging on now (seed 001's `device?`);
+    /// absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<crate::routes::discovery::Device>,
     /// NATS connection for live events; null without NATS.
     pub nats: Option<NatsView>,
 }
@@ -126,8 +130,30 @@ async fn session_view(
         user_id: user.id.to_text(),
         role: user.role.to_string(),
         profile: profile_view(state, user).await?,
+        device: device_in_use(state, user.id).await?,
         nats: None,
     })
+}
+
+/// The device of the driver's running session, if any.
+async fn device_in_use(
+    state: &AppState,
+    user: plugway_domain::UserId,
+) -> ApiResult<Option<crate::routes::discovery::Device>> {
+    let sessions = state
+        .store
+        .list_active_charging_sessions(Some(user), 10)
+        .await?;
+    let Some(evse) = sessions.iter().find_map(|s| s.evse_id) else {
+        return Ok(None);
+    };
+    let Some(evse) = state.store.find_evse(evse).await? else {
+        return Ok(None);
+    };
+    let Some(site) = state.store.find_site(evse.site_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(crate::routes::discovery::device(&site, &evse)))
 }
 
 /// Sends a sign-in code to a phone. Limits: one code per phone per

@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod charging;
 pub mod crm_outbox;
+pub mod live;
 pub mod network;
 pub mod site_import;

@@ -114,6 +114,10 @@ pub struct Options {
     pub twilio_wrong_token: bool,
     /// No SMS provider at all.
     pub no_sms: bool,
+    /// Charging session settings.
+    pub sessions: plugway_charging::SessionSettings,
+    /// Run the CHARGING event ticker (off by default: most tests want quiet).
+    pub session_ticker: bool,
 }
 
 /// A running app.
@@ -183,6 +187,13 @@ impl TestApp {
         };
         let clock = ManualClock::new(Utc::now());
         let bus: Arc<InProcessBus> = Arc::new(InProcessBus::new());
+        let sessions = plugway_charging::SessionEngine::new(
+            store.clone(),
+            bus.clone(),
+            Arc::new(clock.clone()),
+            Arc::new(RandomIds),
+            options.sessions.clone(),
+        );
         let ocpp = plugway_ocpp::OcppState::new(
             store.clone(),
             bus.clone(),
@@ -192,11 +203,17 @@ impl TestApp {
                 crm_boot_notifications: true,
                 ..plugway_ocpp::OcppConfig::default()
             },
+            sessions.clone(),
         );
+        if options.session_ticker {
+            let registry = ocpp.registry.clone();
+            sessions.spawn_ticker(Arc::new(move |cp| registry.is_connected(cp)));
+        }
         let state = AppState::new(AppParts {
             store: store.clone(),
             bus,
             chargers: Arc::new(ocpp.clone()),
+            sessions,
             clock: Arc::new(clock.clone()),
             ids: Arc::new(RandomIds),
             sms,

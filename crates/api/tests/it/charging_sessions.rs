@@ -1,0 +1,332 @@
+//! Seed 001's charging from the app, end to end: a simulated OCPP charger,
+//! a driver over HTTP, live CHARGING events over SSE and WebSocket, the
+//! purchase priced by the tariff, feedback, and the host's earnings.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::harness::{
+    api_key, approve_listing, assert_error, sign_in_host, start_simulator, Backend, Options,
+    TestApp,
+};
+use plugway_domain::ApiKeyRole;
+
+crate::on_both_backends!(
+    a_driver_charges_from_the_app_and_pays_the_tariff,
+    starts_fail_with_a_clear_reason,
+);
+
+const CENTRE: (f64, f64) = (47.9185, 106.9177);
+
+fn options() -> Options {
+    Options {
+        session_ticker: true,
+        sessions: plugway_charging::SessionSettings {
+            tick: Duration::from_millis(300),
+            start_timeout: Duration::from_secs(10),
+            stop_timeout: Duration::from_secs(10),
+            ..plugway_charging::SessionSettings::default()
+        },
+        ..Options::default()
+    }
+}
+
+type Sim = tokio::task::JoinHandle<Result<plugway_sim::ChargePoint, plugway_sim::SimError>>;
+
+/// A host with a simulated charger `cp` and an approved site whose EVSEs are
+/// its connectors 1 and 2; returns (host token, host id, [evse ids], the running charger).
+async fn charger_site(app: &TestApp, admin: &str, cp: &str) -> (String, String, Vec<String>, Sim) {
+    let (token, host_id) = sign_in_host(app, "+97688000501", "Volt Station").await;
+    let running = start_simulator(app, admin, cp, Some(&host_id)).await;
+    let (status, site) = app
+        .post(
+            "/api/v1/host/sites",
+            json!({"name": "Volt", "address": "Peace Avenue 1", "city": "Ulaanbaatar",
+                   "province": "Ulaanbaatar", "country_code": "mn", "latitude": CENTRE.0,
+                   "longitude": CENTRE.1, "time_zone": "Asia/Ulaanbaatar", "currency": "MNT"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{site}");
+    let site = site["id"].as_str().unwrap().to_owned();
+    let mut evses = Vec::new();
+    for connector in [1, 2] {
+        let (status, evse) = app
+            .post(
+                &format!("/api/v1/host/sites/{site}/evses"),
+                json!({"evse_code": format!("V-{connector}"), "charge_point_id": cp,
+                       "ocpp_connector_id": connector,
+                       "prices": {"per_kwh": 500.5, "waiting_per_minute": 20},
+                       "connectors": [{"standard": "CCS2", "format": "CABLE", "power_type": "DC",
+                                       "max_voltage": 500, "max_amperage": 200, "max_power_kw": 50}]}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{evse}");
+        evses.push(evse["id"].as_str().unwrap().to_owned());
+    }
+    let refs: Vec<&str> = evses.iter().map(String::as_str).collect();
+    approve_listing(app, admin, &site, &refs).await;
+    (token, host_id, evses, running)
+}
+
+/// Reads Server-Sent Events into a channel of (event, id, data).
+fn sse(app: &TestApp, token: &str, last_id: Option<&str>) -> mpsc::UnboundedReceiver<(String, String, Value)> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut request = reqwest::Client::new()
+        .get(app.url("/api/v1/user/events"))
+        .bearer_auth(token)
+        .header("accept", "text/event-stream");
+    if let Some(id) = last_id {
+        request = request.header("last-event-id", id);
+    }
+    tokio::spawn(async move {
+        let mut response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut buffer = String::new();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                let (mut event, mut id, mut data) = (String::new(), String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim());
+                    }
+                }
+                if !event.is_empty() && tx.send((event, id, serde_json::from_str(&data).unwrap_or(Value::Null))).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
+async fn next_of(
+    rx: &mut mpsc::UnboundedReceiver<(String, String, Value)>,
+    kind: &str,
+) -> (String, Value) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (event, id, data) = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no {kind} event in time"))
+            .expect("the stream ended");
+        if event == kind {
+            return (id, data);
+        }
+    }
+}
+
+async fn a_driver_charges_from_the_app_and_pays_the_tariff(backend: Backend, name: &str) {
+    let Some(app) = TestApp::spawn(backend, name, options()).await else {
+        return;
+    };
+    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    let (host_token, host_id, evses, running) = charger_site(&app, &admin, "SESS-1").await;
+    let driver = app.otp_sign_in("+97688000502").await;
+    let token = driver["token"].as_str().unwrap().to_owned();
+    assert!(driver.get("device").is_none(), "no device before charging: {driver}");
+
+    // The driver finds the charger on the map.
+    let map = format!(
+        "/api/v1/devices/by-location?bottom-left-longitude={}&bottom-left-latitude={}&upper-right-longitude={}&upper-right-latitude={}",
+        CENTRE.1 - 0.1, CENTRE.0 - 0.1, CENTRE.1 + 0.1, CENTRE.0 + 0.1
+    );
+    let (_, devices) = app.get(&map, None).await;
+    assert!(devices.as_array().unwrap().iter().any(|d| d["_id"] == evses[0].as_str()));
+
+    let mut events = sse(&app, &token, None);
+    let mut host_events = sse(&app, &host_token, None);
+    let (ws, _) = {
+        let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+            app.url("/api/v1/user/events").replace("http", "ws"),
+        )
+        .unwrap();
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        tokio_tungstenite::connect_async(request).await.unwrap()
+    };
+    let (_, mut ws) = ws.split();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let (status, session) = app
+        .post(&format!("/api/v1/devices/{}/start", evses[0]), json!({}), Some(&token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["state"], "charging");
+    assert_eq!(session["deviceId"], evses[0].as_str());
+    let transaction = session["transactionId"].as_i64().unwrap();
+
+    // The sign-in's `device` is the one in use.
+    let (_, me) = app.get("/api/v1/user/me", Some(&token)).await;
+    assert_eq!(me["device"]["_id"], evses[0].as_str(), "{me}");
+    assert_eq!(me["device"]["waitingPrice"], 20.0);
+
+    // One session per driver: the other connector is refused.
+    let second = app
+        .post(&format!("/api/v1/devices/{}/start", evses[1]), json!({}), Some(&token))
+        .await;
+    assert_error(&second, StatusCode::CONFLICT, "active_session");
+    // Another driver cannot take the busy connector.
+    let other = app.otp_sign_in("+97688000503").await;
+    let other_token = other["token"].as_str().unwrap();
+    let busy = app
+        .post(&format!("/api/v1/devices/{}/start", evses[0]), json!({}), Some(other_token))
+        .await;
+    assert_error(&busy, StatusCode::CONFLICT, "connector_busy");
+    // Nor finish a session that is not theirs.
+    let not_theirs = app
+        .post(&format!("/api/v1/devices/{}/finish", evses[0]), json!({}), Some(other_token))
+        .await;
+    assert_error(&not_theirs, StatusCode::NOT_FOUND, "no_active_session");
+
+    // CHARGING events climb, over SSE and WebSocket.
+    let (first_id, first) = next_of(&mut events, "CHARGING").await;
+    assert!(first["energy"].is_number() && first["amount"].is_number() && first["waitingTime"].is_number(), "{first}");
+    let mut later = first.clone();
+    for _ in 0..20 {
+        later = next_of(&mut events, "CHARGING").await.1;
+        if later["energy"].as_f64() > first["energy"].as_f64() {
+            break;
+        }
+    }
+    assert!(later["energy"].as_f64() > first["energy"].as_f64(), "{first} then {later}");
+    assert!(later["amount"].as_f64() >= first["amount"].as_f64());
+    let ws_frame = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let frame = ws.next().await.unwrap().unwrap();
+            if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                if v["event"] == "CHARGING" {
+                    return v;
+                }
+            }
+        }
+    })
+    .await
+    .expect("a CHARGING frame over WebSocket");
+    assert!(ws_frame["data"]["energy"].is_number(), "{ws_frame}");
+    assert!(ws_frame["id"].is_string());
+
+    // Reconnecting with the first event's id replays what came after it.
+    let mut resumed = sse(&app, &token, Some(&first_id));
+    let (replayed_id, _) = next_of(&mut resumed, "CHARGING").await;
+    assert_ne!(replayed_id, first_id);
+
+    // The host sees the session on their stream.
+    let (_, started) = next_of(&mut host_events, "SESSION").await;
+    assert_eq!(started["state"], "charging");
+
+    let (status, finished) = app
+        .post(&format!("/api/v1/devices/{}/finish", evses[0]), json!({}), Some(&token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{finished}");
+    let purchase_id = finished["id"].as_str().unwrap().to_owned();
+
+    // The purchase is priced from the charger's own meter: 500.5 MNT per kWh.
+    let (_, purchases) = app.get("/api/v1/purchases?page=1&page-size=10", Some(&token)).await;
+    assert_eq!(purchases["count"], 1, "{purchases}");
+    let purchase = &purchases["results"][0];
+    assert_eq!(purchase["id"], purchase_id.as_str());
+    let (_, transactions) = app
+        .get("/api/v1/charge-points/SESS-1/transactions", Some(&admin))
+        .await;
+    let tx = transactions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == transaction)
+        .unwrap();
+    let energy_wh = tx["energy_wh"].as_i64().unwrap();
+    assert!(energy_wh > 0, "{tx}");
+    // 50,050 minor units per kWh, rounded half up once.
+    let expected_minor = (energy_wh * 50_050 + 500) / 1000;
+    assert_eq!(purchase["amount"].as_f64().unwrap(), expected_minor as f64 / 100.0, "{purchase}");
+    assert_eq!(purchase["energy"].as_f64().unwrap(), energy_wh as f64 / 1000.0);
+    assert_eq!(purchase["currency"], "MNT");
+    assert_eq!(purchase["status"], "unpaid");
+
+    // The stream says it is finished, with the purchase.
+    let (_, done) = next_of(&mut events, "SESSION").await;
+    let done = if done["state"] == "finished" { done } else { next_of(&mut events, "SESSION").await.1 };
+    assert_eq!(done["purchaseId"], purchase_id.as_str());
+    let (_, me) = app.get("/api/v1/user/me", Some(&token)).await;
+    assert!(me.get("device").is_none(), "{me}");
+
+    // Feedback: bad scores are refused and change nothing; others' purchases are not found.
+    let path = format!("/api/v1/purchases/{purchase_id}/feedback");
+    let bad = app.post(&path, json!({"feedback": {"score": 6, "description": "x"}}), Some(&token)).await;
+    assert_eq!(bad.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.1);
+    let theirs = app.post(&path, json!({"feedback": {"score": 5, "description": "x"}}), Some(other_token)).await;
+    assert_error(&theirs, StatusCode::NOT_FOUND, "purchase_not_found");
+    let (status, _) = app
+        .post(&path, json!({"feedback": {"score": 5, "description": "fast charger"}}), Some(&token))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, detail) = app.get(&format!("/api/v1/purchases/{purchase_id}"), Some(&token)).await;
+    assert_eq!(detail["feedback"]["score"], 5);
+
+    // The host's earnings: one session, tax 0, 10 % commission by default.
+    let (status, earnings) = app.get("/api/v1/host/earnings?group=month", Some(&host_token)).await;
+    assert_eq!(status, StatusCode::OK, "{earnings}");
+    assert_eq!(earnings["totals"][0]["sessions"], 1, "{earnings}");
+    assert_eq!(earnings["totals"][0]["gross"], purchase["amount"]);
+    let (_, behind) = app.get("/api/v1/host/earnings/sessions", Some(&host_token)).await;
+    assert_eq!(behind[0]["id"], purchase_id.as_str());
+    // A driver is not a host; an admin names the host.
+    let (status, _) = app.get("/api/v1/host/earnings", Some(&token)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, by_admin) = app.get(&format!("/api/v1/host/earnings?host={host_id}"), Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(by_admin["totals"][0]["sessions"], 1);
+
+    running.abort();
+    app.finish().await;
+}
+
+async fn starts_fail_with_a_clear_reason(backend: Backend, name: &str) {
+    let Some(app) = TestApp::spawn(backend, name, options()).await else {
+        return;
+    };
+    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    let (_, _, evses, running) = charger_site(&app, &admin, "SESS-2").await;
+    let driver = app.otp_sign_in("+97688000512").await;
+    let token = driver["token"].as_str().unwrap();
+
+    let unknown = app
+        .post("/api/v1/devices/0190f0f0-0000-7000-8000-000000000000/start", json!({}), Some(token))
+        .await;
+    assert_error(&unknown, StatusCode::NOT_FOUND, "device_not_found");
+    let garbage = app.post("/api/v1/devices/not-an-id/start", json!({}), Some(token)).await;
+    assert_error(&garbage, StatusCode::NOT_FOUND, "device_not_found");
+    let anonymous = app.post(&format!("/api/v1/devices/{}/start", evses[0]), json!({}), None).await;
+    assert_eq!(anonymous.0, StatusCode::UNAUTHORIZED);
+    let nothing = app.post(&format!("/api/v1/devices/{}/finish", evses[0]), json!({}), Some(token)).await;
+    assert_error(&nothing, StatusCode::NOT_FOUND, "no_active_session");
+
+    // The charger goes away: the start fails at once, and leaves no session behind.
+    running.abort();
+    for _ in 0..100 {
+        let (_, cp) = app.get("/api/v1/charge-points/SESS-2", Some(&admin)).await;
+        if cp["online"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let offline = app.post(&format!("/api/v1/devices/{}/start", evses[0]), json!({}), Some(token)).await;
+    assert_error(&offline, StatusCode::SERVICE_UNAVAILABLE, "charger_offline");
+    let (_, active) = app.get("/api/v1/sessions/active", Some(token)).await;
+    assert_eq!(active, json!([]));
+    app.finish().await;
+}
