@@ -38,7 +38,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::{ApiError, ApiResult};
-pub use state::{ApiSettings, AppParts, AppState};
+pub use state::{ApiSettings, AppParts, AppState, NatsAccess};
 
 /// The OpenAPI document's fixed part; paths come from the routers.
 #[derive(OpenApi)]

@@ -56,6 +56,21 @@ impl Default for ApiSettings {
     }
 }
 
+/// What the sign-in's `nats` object is made of (seed 001): where the NATS
+/// server is, the subject prefix, and the key that mints each driver's
+/// credentials (subscribe to `{prefix}.user.<id>.>` only).
+#[derive(Debug)]
+pub struct NatsAccess {
+    /// Server URL(s) for apps.
+    pub servers: String,
+    /// Subject prefix.
+    pub prefix: String,
+    /// Mints user JWTs.
+    pub signer: plugway_events::nats_auth::NatsAccountSigner,
+    /// Lifetime of a driver's credentials.
+    pub ttl: std::time::Duration,
+}
+
 /// The parts of the application, shared by every request.
 #[derive(Debug)]
 pub struct AppParts {
@@ -65,6 +80,8 @@ pub struct AppParts {
     pub bus: Arc<dyn EventBus>,
     /// Commands to charge points.
     pub chargers: Arc<dyn ChargerGateway>,
+    /// Per-driver NATS credentials, when NATS runs with per-user authorization.
+    pub nats: Option<NatsAccess>,
     /// Charging sessions (shared with the central system).
     pub sessions: Arc<plugway_charging::SessionEngine>,
     /// Time.

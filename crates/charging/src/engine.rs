@@ -274,7 +274,12 @@ impl SessionEngine {
         accepted: bool,
         tag_user: Option<UserId>,
     ) -> Result<Option<ChargingSession>, StoreError> {
-        if self.store.find_session_by_transaction(tx.id).await?.is_some() {
+        if self
+            .store
+            .find_session_by_transaction(tx.id)
+            .await?
+            .is_some()
+        {
             return Ok(None);
         }
         let now = self.clock.now();
@@ -304,7 +309,9 @@ impl SessionEngine {
                 })
                 .await?
             } else {
-                return self.fail_start(pending.id, StartFailure::NotAuthorized).await;
+                return self
+                    .fail_start(pending.id, StartFailure::NotAuthorized)
+                    .await;
             };
             if let Some(s) = &result {
                 self.publish_session(s, None).await;
@@ -323,10 +330,7 @@ impl SessionEngine {
         let (tariff, host) = match &evse {
             Some(evse) => {
                 let site = self.store.find_site(evse.site_id).await?;
-                (
-                    self.tariff_for_evse(evse).await?,
-                    site.map(|s| s.host_id),
-                )
+                (self.tariff_for_evse(evse).await?, site.map(|s| s.host_id))
             }
             None => {
                 let cp = self.store.find_charge_point(&tx.charge_point_id).await?;
@@ -414,8 +418,11 @@ impl SessionEngine {
             let body = serde_json::json!({"chargePointId": charge_point.as_str(),
                 "connectorId": connector_id, "status": status,
                 "at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)});
-            self.publish(&format!("host.{owner}.{}", EventKind::Status.token()), &body)
-                .await;
+            self.publish(
+                &format!("host.{owner}.{}", EventKind::Status.token()),
+                &body,
+            )
+            .await;
         }
         let Some(event) = event_for_connector_status(status) else {
             return Ok(());
@@ -507,7 +514,13 @@ impl SessionEngine {
         finished.updated_at = now;
         let cost = price(
             &finished.tariff,
-            &usage(&finished, tx.started_at, tx.meter_start, readings, stopped_at),
+            &usage(
+                &finished,
+                tx.started_at,
+                tx.meter_start,
+                readings,
+                stopped_at,
+            ),
         );
         let purchase = Purchase {
             id: PurchaseId(self.ids.new_uuid(now)),
@@ -584,13 +597,12 @@ impl SessionEngine {
     pub fn live_cost(&self, session: &ChargingSession, now: DateTime<Utc>) -> Cost {
         let started = session.started_at.unwrap_or(session.created_at);
         let meter_start = session.meter_start_wh.unwrap_or(0);
-        let latest = session
-            .transaction_id
-            .and_then(|tx| self.live.get(tx))
-            .or(match (session.last_meter_at, session.last_meter_wh) {
+        let latest = session.transaction_id.and_then(|tx| self.live.get(tx)).or(
+            match (session.last_meter_at, session.last_meter_wh) {
                 (Some(at), Some(energy_wh)) => Some(MeterReading { at, energy_wh }),
                 _ => None,
-            });
+            },
+        );
         let readings = latest.into_iter().collect();
         price(
             &session.tariff,
@@ -628,8 +640,11 @@ impl SessionEngine {
             }
             let cost = self.live_cost(&session, now);
             let body = charging_event(&session, &cost, now);
-            self.publish(&format!("user.{user}.{}", EventKind::Charging.token()), &body)
-                .await;
+            self.publish(
+                &format!("user.{user}.{}", EventKind::Charging.token()),
+                &body,
+            )
+            .await;
             published += 1;
         }
         metrics::gauge!("plugway_sessions_streamed").set(published as f64);

@@ -210,7 +210,11 @@ mod tests {
         assert_eq!(s, S::Charging);
         let s = s.apply(E::ConnectorIdle).unwrap();
         assert!(s.is_waiting());
-        let s = s.apply(E::Resumed).unwrap().apply(E::StopRequested).unwrap();
+        let s = s
+            .apply(E::Resumed)
+            .unwrap()
+            .apply(E::StopRequested)
+            .unwrap();
         assert_eq!(s, S::Finishing);
         let s = s.apply(E::TransactionStopped).unwrap();
         assert_eq!(s, S::Finished);
@@ -226,9 +230,17 @@ mod tests {
 
     #[test]
     fn repeats_are_harmless_and_dead_sessions_stay_dead() {
-        assert_eq!(S::Finished.apply(E::TransactionStopped).unwrap(), S::Finished);
+        assert_eq!(
+            S::Finished.apply(E::TransactionStopped).unwrap(),
+            S::Finished
+        );
         assert_eq!(S::Finishing.apply(E::StopRequested).unwrap(), S::Finishing);
-        for e in [E::TransactionStarted, E::ConnectorIdle, E::Resumed, E::StopRequested] {
+        for e in [
+            E::TransactionStarted,
+            E::ConnectorIdle,
+            E::Resumed,
+            E::StopRequested,
+        ] {
             assert!(S::Finished.apply(e).is_err(), "{e:?}");
             assert!(S::Failed.apply(e).is_err(), "{e:?}");
         }
@@ -246,7 +258,10 @@ mod tests {
 
     #[test]
     fn connector_statuses_that_matter() {
-        assert_eq!(event_for_connector_status("SuspendedEV"), Some(E::ConnectorIdle));
+        assert_eq!(
+            event_for_connector_status("SuspendedEV"),
+            Some(E::ConnectorIdle)
+        );
         assert_eq!(event_for_connector_status("Charging"), Some(E::Resumed));
         assert_eq!(event_for_connector_status("Finishing"), None);
     }

@@ -16,6 +16,7 @@ mod memory;
 mod nats;
 pub mod nats_auth;
 mod subject;
+pub mod testing;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;

@@ -25,8 +25,8 @@ pub mod validate;
 use std::sync::Arc;
 use std::time::Duration;
 
-use plugway_domain::{ChargePointId, Clock};
 use plugway_charging::SessionEngine;
+use plugway_domain::{ChargePointId, Clock};
 use plugway_events::EventBus;
 use plugway_store::Store;
 

@@ -31,6 +31,9 @@ pub enum Command {
     Import(crate::import::ImportCommand),
     /// Run virtual OCPP 1.6J charge points against a central system.
     Simulate(crate::simulate::SimulateArgs),
+    /// Set up a NATS server with per-driver authorization for live events.
+    #[command(subcommand)]
+    Nats(crate::nats::NatsCommand),
     /// Run a benchmark against a local server (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -129,6 +132,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "CC")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_region: Option<String>,
+
+    /// NATS server for live events (and, with `[nats]` keys, per-driver
+    /// NATS credentials at sign-in); without it events stay in process
+    /// [env: PLUGWAY_NATS_URL].
+    #[arg(long, value_name = "URL")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nats_url: Option<String>,
 
     /// Log format: text or json [env: PLUGWAY_LOG_FORMAT] [default: text].
     /// Log levels follow RUST_LOG (default "info").

@@ -43,6 +43,10 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     /// TLS private key (PEM).
     pub tls_key: Option<PathBuf>,
+    /// NATS server for events; in-process events when unset.
+    pub nats_url: Option<String>,
+    /// `[nats]`: subjects and per-driver credentials.
+    pub nats: NatsConfig,
     /// Seed 004's CRM: where boot notifications go.
     pub crm_webhook_url: Option<String>,
     /// Key for their signature.
@@ -84,6 +88,8 @@ impl Default for Config {
             default_region: None,
             ocpp_auto_register: false,
             ocpp: OcppSettings::default(),
+            nats_url: None,
+            nats: NatsConfig::default(),
             crm_webhook_url: None,
             crm_webhook_secret: None,
             tls_cert: None,
@@ -99,6 +105,60 @@ impl Default for Config {
             rate_limits: RateLimitConfig::default(),
             media: MediaConfig::default(),
             sessions: SessionConfig::default(),
+        }
+    }
+}
+
+/// `[nats]`: how Plugway uses the NATS server of `--nats-url`.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct NatsConfig {
+    /// Put before every subject (`plugway.user.<id>.CHARGING`).
+    pub prefix: String,
+    /// The server URL(s) given to apps at sign-in (default: `--nats-url`).
+    pub public_url: Option<String>,
+    /// The Plugway account's public key (`A...`), from `plugway nats init`.
+    pub account_public_key: Option<String>,
+    /// A signing key seed of that account (`SA...`): with it Plugway mints
+    /// its own credentials and each driver's (subscribe to their own topic
+    /// only). Without it Plugway connects unauthenticated and the sign-in's
+    /// `nats` is null.
+    pub account_signing_seed: Option<SecretString>,
+    /// How long a driver's NATS credentials stay valid, seconds.
+    pub credentials_ttl_secs: u64,
+    /// How long JetStream keeps user and host events, seconds.
+    pub retention_secs: u64,
+    /// The JetStream stream that keeps them (one per deployment on a shared server).
+    pub stream: String,
+}
+
+impl Default for NatsConfig {
+    fn default() -> Self {
+        Self {
+            prefix: "plugway".into(),
+            public_url: None,
+            account_public_key: None,
+            account_signing_seed: None,
+            credentials_ttl_secs: 24 * 3600,
+            retention_secs: 24 * 3600,
+            stream: "PLUGWAY_EVENTS".into(),
+        }
+    }
+}
+
+impl NatsConfig {
+    /// The signer for credentials, when the keys are configured.
+    pub fn signer(&self) -> anyhow::Result<Option<plugway_events::nats_auth::NatsAccountSigner>> {
+        match (&self.account_public_key, &self.account_signing_seed) {
+            (Some(account), Some(seed)) => Ok(Some(
+                plugway_events::nats_auth::NatsAccountSigner::from_signing_seed(
+                    account,
+                    seed.expose_secret(),
+                )
+                .map_err(|e| anyhow::anyhow!("nats.account_signing_seed: {e}"))?,
+            )),
+            (None, None) => Ok(None),
+            _ => bail!("nats.account_public_key and nats.account_signing_seed go together"),
         }
     }
 }
@@ -157,7 +217,9 @@ impl SessionConfig {
         if !(2..=5).contains(&self.event_interval_secs) {
             bail!("sessions.event_interval_secs must be from 2 to 5 (seed 001's CHARGING cadence)");
         }
-        if !(5..=600).contains(&self.start_timeout_secs) || !(5..=600).contains(&self.stop_timeout_secs) {
+        if !(5..=600).contains(&self.start_timeout_secs)
+            || !(5..=600).contains(&self.stop_timeout_secs)
+        {
             bail!("sessions.start_timeout_secs and stop_timeout_secs must be from 5 to 600");
         }
         let secs = std::time::Duration::from_secs;
@@ -456,6 +518,15 @@ impl Config {
         self.listen_addr()?;
         self.region()?;
         self.sessions.settings()?;
+        if let Some(url) = &self.nats_url {
+            if !(url.starts_with("nats://") || url.starts_with("tls://")) {
+                bail!("--nats-url must start with nats:// or tls://");
+            }
+            if !plugway_events::valid_subject(&self.nats.prefix) {
+                bail!("nats.prefix must be one or more subject tokens without wildcards");
+            }
+            self.nats.signer()?;
+        }
         let db = self.database()?;
         if self.dev && matches!(db, Database::Postgres(_)) && !self.dev_allow_postgres {
             bail!("--dev accepts OTP 0000 for every phone and is refused on PostgreSQL; add --dev-allow-postgres if this is not production");

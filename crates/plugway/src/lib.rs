@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod import;
+pub mod nats;
 mod secrets;
 pub mod serve;
 pub mod simulate;
@@ -56,6 +57,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(command) => bench::run(command).await,
         Command::Simulate(args) => simulate::run(args).await,
         Command::Import(command) => import::run(command).await,
+        Command::Nats(command) => nats::run(command),
         Command::Migrate(args) => {
             let config = load_database_config(&args)?;
             let store = open_store(&config).await?;

@@ -8,7 +8,7 @@ use chrono::Duration;
 use plugway_api::sms::{LogSms, NoSms, SmsSender, TwilioSms};
 use plugway_api::{ApiSettings, AppParts, AppState};
 use plugway_domain::{OtpPolicy, RandomIds, SystemClock};
-use plugway_events::InProcessBus;
+use plugway_events::{EventBus, InProcessBus};
 use plugway_store::Store;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
@@ -63,10 +63,72 @@ fn sms_sender(config: &Config) -> anyhow::Result<Arc<dyn SmsSender>> {
 }
 
 /// Builds the application and central-system states from a checked
-/// configuration and an open store; they share the store, bus and clock.
+/// configuration and an open store, with in-process events (for commands
+/// that run no server: import, benchmarks).
 pub fn build_state(
     config: &Config,
     store: Arc<dyn Store>,
+) -> anyhow::Result<(AppState, plugway_ocpp::OcppState)> {
+    build_state_with_bus(config, store, Arc::new(InProcessBus::new()), None)
+}
+
+/// The event bus `serve` runs on: NATS with `--nats-url`, else in process;
+/// and, when `[nats]` holds the account's signing key, what the sign-in's
+/// `nats` object is minted from.
+pub async fn event_bus(
+    config: &Config,
+) -> anyhow::Result<(Arc<dyn EventBus>, Option<plugway_api::NatsAccess>)> {
+    let Some(url) = &config.nats_url else {
+        return Ok((Arc::new(InProcessBus::new()), None));
+    };
+    let signer = config.nats.signer()?;
+    let mut options = plugway_events::NatsOptions::new(url.clone());
+    options.prefix = config.nats.prefix.clone();
+    options.retention = std::time::Duration::from_secs(config.nats.retention_secs);
+    options.stream = config.nats.stream.clone();
+    if let Some(signer) = &signer {
+        // Plugway connects as a user of its own account, minted here.
+        options.credentials = Some(
+            signer
+                .user_credentials(
+                    "plugway",
+                    &plugway_events::nats_auth::service_permissions(),
+                    std::time::SystemTime::now(),
+                    None,
+                )
+                .map_err(|e| anyhow::anyhow!("cannot mint Plugway's NATS credentials: {e}"))?,
+        );
+    }
+    let bus = plugway_events::NatsBus::connect(options)
+        .await
+        .with_context(|| format!("cannot connect to NATS at {url}"))?;
+    let access = match signer {
+        Some(signer) => Some(plugway_api::NatsAccess {
+            servers: config
+                .nats
+                .public_url
+                .clone()
+                .unwrap_or_else(|| url.clone()),
+            prefix: config.nats.prefix.clone(),
+            signer,
+            ttl: std::time::Duration::from_secs(config.nats.credentials_ttl_secs.max(60)),
+        }),
+        None => {
+            tracing::warn!(
+                "NATS without [nats] account keys: events go to NATS, but drivers get no NATS credentials (sign-in `nats` is null); apps use /api/v1/user/events"
+            );
+            None
+        }
+    };
+    Ok((Arc::new(bus), access))
+}
+
+/// [`build_state`] on a given bus.
+pub fn build_state_with_bus(
+    config: &Config,
+    store: Arc<dyn Store>,
+    bus: Arc<dyn EventBus>,
+    nats: Option<plugway_api::NatsAccess>,
 ) -> anyhow::Result<(AppState, plugway_ocpp::OcppState)> {
     let secret = secrets::server_secret(config.jwt_secret.as_ref(), &config.data_dir)?;
     let jwt_key = secrets::derive(&secret, "plugway-jwt-v1");
@@ -93,7 +155,6 @@ pub fn build_state(
         ..ApiSettings::default()
     };
     use secrecy::ExposeSecret;
-    let bus = Arc::new(InProcessBus::new());
     let clock: Arc<dyn plugway_domain::Clock> = Arc::new(SystemClock);
     let sessions = plugway_charging::SessionEngine::new(
         store.clone(),
@@ -113,6 +174,7 @@ pub fn build_state(
         store,
         bus,
         chargers: Arc::new(ocpp.clone()),
+        nats,
         sessions,
         clock,
         ids: Arc::new(RandomIds),
@@ -133,7 +195,7 @@ pub fn build_state(
 fn ocpp_state(
     config: &Config,
     store: Arc<dyn Store>,
-    bus: Arc<InProcessBus>,
+    bus: Arc<dyn EventBus>,
     clock: Arc<dyn plugway_domain::Clock>,
     sessions: Arc<plugway_charging::SessionEngine>,
 ) -> plugway_ocpp::OcppState {
@@ -168,7 +230,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     let store = crate::open_store(&config).await?;
-    let (state, ocpp) = build_state(&config, store.clone())?;
+    let (bus, nats) = event_bus(&config).await?;
+    let (state, ocpp) = build_state_with_bus(&config, store.clone(), bus, nats)?;
+    // Live event streams start buffering now, so a client's first resume has history.
+    let _ = state.live();
     if let Some(url) = &config.crm_webhook_url {
         let hook = plugway_api::services::crm_outbox::CrmWebhook::new(
             url.clone(),

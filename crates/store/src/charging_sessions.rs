@@ -4,9 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plugway_domain::tariff::{Cost, Tariff};
-use plugway_domain::{
-    ChargePointId, ChargingSessionId, EvseId, PurchaseId, SessionState, UserId,
-};
+use plugway_domain::{ChargePointId, ChargingSessionId, EvseId, PurchaseId, SessionState, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
@@ -168,8 +166,10 @@ pub trait ChargingSessionStore: Send + Sync {
     async fn find_charging_session(&self, id: ChargingSessionId)
         -> Result<Option<ChargingSession>>;
     /// The session of an OCPP transaction.
-    async fn find_session_by_transaction(&self, transaction_id: i64)
-        -> Result<Option<ChargingSession>>;
+    async fn find_session_by_transaction(
+        &self,
+        transaction_id: i64,
+    ) -> Result<Option<ChargingSession>>;
     /// The active session on a connector.
     async fn active_session_on_connector(
         &self,
@@ -200,8 +200,7 @@ pub trait ChargingSessionStore: Send + Sync {
     /// A purchase.
     async fn find_purchase(&self, id: PurchaseId) -> Result<Option<Purchase>>;
     /// A driver's purchases, newest first.
-    async fn list_purchases(&self, user: UserId, offset: i64, limit: i64)
-        -> Result<Vec<Purchase>>;
+    async fn list_purchases(&self, user: UserId, offset: i64, limit: i64) -> Result<Vec<Purchase>>;
     /// How many purchases a driver has.
     async fn count_purchases(&self, user: UserId) -> Result<i64>;
     /// Records the driver's feedback (replacing earlier feedback).

@@ -456,7 +456,11 @@ struct Range {
     to: DateTime<Utc>,
 }
 
-async fn earnings_range(state: &AppState, who: &OperatorAccess, q: &EarningsQuery) -> ApiResult<Range> {
+async fn earnings_range(
+    state: &AppState,
+    who: &OperatorAccess,
+    q: &EarningsQuery,
+) -> ApiResult<Range> {
     let host = match (who.host(), q.host.as_deref()) {
         (Some(host), _) => host,
         (None, Some(h)) => h
@@ -475,7 +479,11 @@ async fn earnings_range(state: &AppState, who: &OperatorAccess, q: &EarningsQuer
             .map_err(|_| ApiError::invalid_field(field, "must be a date, YYYY-MM-DD"))
     };
     let today = state.clock.now().date_naive();
-    let to = q.to.as_deref().map(|t| day("to", t)).transpose()?.unwrap_or(today);
+    let to =
+        q.to.as_deref()
+            .map(|t| day("to", t))
+            .transpose()?
+            .unwrap_or(today);
     let from = q
         .from
         .as_deref()
@@ -502,12 +510,18 @@ async fn earnings_range(state: &AppState, who: &OperatorAccess, q: &EarningsQuer
         host,
         evse,
         from: from.and_time(NaiveTime::MIN).and_utc(),
-        to: (to + chrono::Duration::days(1)).and_time(NaiveTime::MIN).and_utc(),
+        to: (to + chrono::Duration::days(1))
+            .and_time(NaiveTime::MIN)
+            .and_utc(),
     })
 }
 
 async fn evse_host(state: &AppState, evse: &plugway_store::Evse) -> ApiResult<Option<UserId>> {
-    Ok(state.store.find_site(evse.site_id).await?.map(|s| s.host_id))
+    Ok(state
+        .store
+        .find_site(evse.site_id)
+        .await?
+        .map(|s| s.host_id))
 }
 
 /// A host's earnings by day or month and in total, with tax and the
@@ -754,7 +768,9 @@ async fn get_tariff(
     Path(id): Path<String>,
 ) -> ApiResult<Json<TariffView>> {
     let (_, evse) = managed_evse(&state, &who, &id).await?;
-    Ok(Json(tariff_view(&state.sessions.tariff_for_evse(&evse).await?)))
+    Ok(Json(tariff_view(
+        &state.sessions.tariff_for_evse(&evse).await?,
+    )))
 }
 
 /// Sets an EVSE's full tariff (time-of-day prices, session fee, minimum and
@@ -794,5 +810,7 @@ async fn delete_tariff(
         .store
         .set_evse_tariff(evse.id, None, state.clock.now())
         .await?;
-    Ok(Json(tariff_view(&state.sessions.tariff_for_evse(&evse).await?)))
+    Ok(Json(tariff_view(
+        &state.sessions.tariff_for_evse(&evse).await?,
+    )))
 }

@@ -4,8 +4,8 @@
 
 pub mod admin;
 pub mod auth;
-pub mod charging;
 pub mod charge_points;
+pub mod charging;
 pub mod customer;
 pub mod discovery;
 pub mod events;

@@ -65,17 +65,28 @@ pub struct ProfileView {
     pub balance: f64,
 }
 
-/// Seed 001's NATS credentials (null while this server runs no NATS).
+/// Seed 001's NATS credentials: subscribe to `{topic}.CHARGING`,
+/// `{topic}.PAYMENT`... The server authorizes with NATS's decentralized JWT
+/// auth, so `user` carries the user JWT and `pass` the nkey seed that signs
+/// the server's nonce (the two halves of a `.creds` file, also given whole
+/// in `creds`). They allow subscribing to this driver's topic only and
+/// expire at `expiresAt`; `/user/me` gives fresh ones. Null when the
+/// server runs without NATS (use `/api/v1/user/events` then).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NatsView {
     /// Server URLs.
     pub servers: String,
     /// The subject prefix this user may subscribe to.
     pub topic: String,
-    /// NATS user.
+    /// The user JWT.
     pub user: String,
-    /// NATS password.
+    /// The user's nkey seed.
     pub pass: String,
+    /// The same as a NATS `.creds` file (extra to seed 001).
+    pub creds: String,
+    /// When the credentials expire, RFC 3339 (extra).
+    #[serde(rename = "expiresAt")]
+    pub expires_at: String,
 }
 
 /// Seed 001's sign-in reply (`otp-check`, `me`).
@@ -131,8 +142,35 @@ async fn session_view(
         role: user.role.to_string(),
         profile: profile_view(state, user).await?,
         device: device_in_use(state, user.id).await?,
-        nats: None,
+        nats: nats_view(state, user.id)?,
     })
+}
+
+/// Fresh NATS credentials for the driver's own topic, when NATS runs with
+/// per-user authorization.
+fn nats_view(state: &AppState, user: plugway_domain::UserId) -> ApiResult<Option<NatsView>> {
+    use secrecy::ExposeSecret;
+    let Some(access) = &state.nats else {
+        return Ok(None);
+    };
+    let id = user.to_text();
+    let permissions = plugway_events::nats_auth::driver_permissions(&access.prefix, &id)
+        .map_err(crate::error::ApiError::internal)?;
+    let now = std::time::SystemTime::from(state.clock.now());
+    let expires = now + access.ttl;
+    let credentials = access
+        .signer
+        .user_credentials(&format!("driver-{id}"), &permissions, now, Some(expires))
+        .map_err(crate::error::ApiError::internal)?;
+    Ok(Some(NatsView {
+        servers: access.servers.clone(),
+        topic: format!("{}.user.{id}", access.prefix),
+        user: credentials.jwt.clone(),
+        pass: credentials.seed.expose_secret().to_owned(),
+        creds: credentials.creds_file().expose_secret().to_owned(),
+        expires_at: chrono::DateTime::<chrono::Utc>::from(expires)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }))
 }
 
 /// The device of the driver's running session, if any.

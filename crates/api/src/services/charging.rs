@@ -141,10 +141,16 @@ pub async fn start(state: &AppState, user: UserId, id: EvseId) -> ApiResult<Char
             // The charger took the command but never started: maybe no
             // cable. A StartTransaction that still comes opens a session
             // of its own, so nothing charged goes unbilled.
-            engine.fail_start(session.id, StartFailure::TimedOut).await?;
+            engine
+                .fail_start(session.id, StartFailure::TimedOut)
+                .await?;
             return Err(start_failed(StartFailure::TimedOut));
         }
-        let _ = tokio::time::timeout_at(deadline.min(tokio::time::Instant::now() + POLL), updates.next()).await;
+        let _ = tokio::time::timeout_at(
+            deadline.min(tokio::time::Instant::now() + POLL),
+            updates.next(),
+        )
+        .await;
     }
 }
 
@@ -235,6 +241,10 @@ async fn wait_for_purchase(
                 "the charger accepted the stop but has not reported it yet; the purchase appears in /purchases when it does",
             ));
         }
-        let _ = tokio::time::timeout_at(deadline.min(tokio::time::Instant::now() + POLL), updates.next()).await;
+        let _ = tokio::time::timeout_at(
+            deadline.min(tokio::time::Instant::now() + POLL),
+            updates.next(),
+        )
+        .await;
     }
 }

@@ -81,14 +81,18 @@ impl LiveHub {
         });
         let feeder = Arc::clone(&hub);
         tokio::spawn(async move {
-            let streams = futures::future::join(bus.subscribe("user.>"), bus.subscribe("host.>")).await;
+            let streams =
+                futures::future::join(bus.subscribe("user.>"), bus.subscribe("host.>")).await;
             let (Ok(users), Ok(hosts)) = streams else {
                 tracing::error!("live events: cannot subscribe to the event bus");
                 return;
             };
             let mut all = futures::stream::select(users, hosts);
             while let Some(event) = all.next().await {
-                feeder.push(event.subject, String::from_utf8_lossy(&event.payload).into_owned());
+                feeder.push(
+                    event.subject,
+                    String::from_utf8_lossy(&event.payload).into_owned(),
+                );
             }
         });
         hub
@@ -107,7 +111,10 @@ impl LiveHub {
         });
         ring.1.push_back(Arc::clone(&event));
         while ring.1.len() > RING
-            || ring.1.front().is_some_and(|e| e.received.elapsed() > MAX_AGE)
+            || ring
+                .1
+                .front()
+                .is_some_and(|e| e.received.elapsed() > MAX_AGE)
         {
             ring.1.pop_front();
         }
@@ -183,8 +190,15 @@ mod tests {
         let bus = Arc::new(InProcessBus::new());
         let hub = LiveHub::start(bus.clone());
         tokio::time::sleep(Duration::from_millis(50)).await;
-        for (subject, data) in [("user.a.CHARGING", "1"), ("user.b.CHARGING", "x"), ("user.a.CHARGING", "2"), ("user.a.SESSION", "3")] {
-            bus.publish(subject, data.as_bytes().to_vec()).await.unwrap();
+        for (subject, data) in [
+            ("user.a.CHARGING", "1"),
+            ("user.b.CHARGING", "x"),
+            ("user.a.CHARGING", "2"),
+            ("user.a.SESSION", "3"),
+        ] {
+            bus.publish(subject, data.as_bytes().to_vec())
+                .await
+                .unwrap();
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
         let mine = vec!["user.a.>".to_owned()];

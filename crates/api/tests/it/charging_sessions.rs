@@ -18,6 +18,7 @@ use plugway_domain::ApiKeyRole;
 crate::on_both_backends!(
     a_driver_charges_from_the_app_and_pays_the_tariff,
     starts_fail_with_a_clear_reason,
+    charging_events_reach_the_driver_over_nats_and_only_them,
 );
 
 const CENTRE: (f64, f64) = (47.9185, 106.9177);
@@ -75,7 +76,11 @@ async fn charger_site(app: &TestApp, admin: &str, cp: &str) -> (String, String, 
 }
 
 /// Reads Server-Sent Events into a channel of (event, id, data).
-fn sse(app: &TestApp, token: &str, last_id: Option<&str>) -> mpsc::UnboundedReceiver<(String, String, Value)> {
+fn sse(
+    app: &TestApp,
+    token: &str,
+    last_id: Option<&str>,
+) -> mpsc::UnboundedReceiver<(String, String, Value)> {
     let (tx, rx) = mpsc::unbounded_channel();
     let mut request = reqwest::Client::new()
         .get(app.url("/api/v1/user/events"))
@@ -102,7 +107,15 @@ fn sse(app: &TestApp, token: &str, last_id: Option<&str>) -> mpsc::UnboundedRece
                         data.push_str(v.trim());
                     }
                 }
-                if !event.is_empty() && tx.send((event, id, serde_json::from_str(&data).unwrap_or(Value::Null))).is_err() {
+                if !event.is_empty()
+                    && tx
+                        .send((
+                            event,
+                            id,
+                            serde_json::from_str(&data).unwrap_or(Value::Null),
+                        ))
+                        .is_err()
+                {
                     return;
                 }
             }
@@ -135,7 +148,10 @@ async fn a_driver_charges_from_the_app_and_pays_the_tariff(backend: Backend, nam
     let (host_token, host_id, evses, running) = charger_site(&app, &admin, "SESS-1").await;
     let driver = app.otp_sign_in("+97688000502").await;
     let token = driver["token"].as_str().unwrap().to_owned();
-    assert!(driver.get("device").is_none(), "no device before charging: {driver}");
+    assert!(
+        driver.get("device").is_none(),
+        "no device before charging: {driver}"
+    );
 
     // The driver finds the charger on the map.
     let map = format!(
@@ -143,15 +159,20 @@ async fn a_driver_charges_from_the_app_and_pays_the_tariff(backend: Backend, nam
         CENTRE.1 - 0.1, CENTRE.0 - 0.1, CENTRE.1 + 0.1, CENTRE.0 + 0.1
     );
     let (_, devices) = app.get(&map, None).await;
-    assert!(devices.as_array().unwrap().iter().any(|d| d["_id"] == evses[0].as_str()));
+    assert!(devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["_id"] == evses[0].as_str()));
 
     let mut events = sse(&app, &token, None);
     let mut host_events = sse(&app, &host_token, None);
     let (ws, _) = {
-        let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-            app.url("/api/v1/user/events").replace("http", "ws"),
-        )
-        .unwrap();
+        let mut request =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                app.url("/api/v1/user/events").replace("http", "ws"),
+            )
+            .unwrap();
         request
             .headers_mut()
             .insert("authorization", format!("Bearer {token}").parse().unwrap());
@@ -161,7 +182,11 @@ async fn a_driver_charges_from_the_app_and_pays_the_tariff(backend: Backend, nam
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let (status, session) = app
-        .post(&format!("/api/v1/devices/{}/start", evses[0]), json!({}), Some(&token))
+        .post(
+            &format!("/api/v1/devices/{}/start", evses[0]),
+            json!({}),
+            Some(&token),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{session}");
     assert_eq!(session["state"], "charging");
@@ -175,25 +200,42 @@ async fn a_driver_charges_from_the_app_and_pays_the_tariff(backend: Backend, nam
 
     // One session per driver: the other connector is refused.
     let second = app
-        .post(&format!("/api/v1/devices/{}/start", evses[1]), json!({}), Some(&token))
+        .post(
+            &format!("/api/v1/devices/{}/start", evses[1]),
+            json!({}),
+            Some(&token),
+        )
         .await;
     assert_error(&second, StatusCode::CONFLICT, "active_session");
     // Another driver cannot take the busy connector.
     let other = app.otp_sign_in("+97688000503").await;
     let other_token = other["token"].as_str().unwrap();
     let busy = app
-        .post(&format!("/api/v1/devices/{}/start", evses[0]), json!({}), Some(other_token))
+        .post(
+            &format!("/api/v1/devices/{}/start", evses[0]),
+            json!({}),
+            Some(other_token),
+        )
         .await;
     assert_error(&busy, StatusCode::CONFLICT, "connector_busy");
     // Nor finish a session that is not theirs.
     let not_theirs = app
-        .post(&format!("/api/v1/devices/{}/finish", evses[0]), json!({}), Some(other_token))
+        .post(
+            &format!("/api/v1/devices/{}/finish", evses[0]),
+            json!({}),
+            Some(other_token),
+        )
         .await;
     assert_error(&not_theirs, StatusCode::NOT_FOUND, "no_active_session");
 
     // CHARGING events climb, over SSE and WebSocket.
     let (first_id, first) = next_of(&mut events, "CHARGING").await;
-    assert!(first["energy"].is_number() && first["amount"].is_number() && first["waitingTime"].is_number(), "{first}");
+    assert!(
+        first["energy"].is_number()
+            && first["amount"].is_number()
+            && first["waitingTime"].is_number(),
+        "{first}"
+    );
     let mut later = first.clone();
     for _ in 0..20 {
         later = next_of(&mut events, "CHARGING").await.1;
@@ -201,7 +243,10 @@ async fn a_driver_charges_from_the_app_and_pays_the_tariff(backend: Backend, nam
             break;
         }
     }
-    assert!(later["energy"].as_f64() > first["energy"].as_f64(), "{first} then {later}");
+    assert!(
+        later["energy"].as_f64() > first["energy"].as_f64(),
+        "{first} then {later}"
+    );
     assert!(later["amount"].as_f64() >= first["amount"].as_f64());
     let ws_frame = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
@@ -229,13 +274,19 @@ async fn a_driver_charges_from_the_app_and_pays_the_tariff(backend: Backend, nam
     assert_eq!(started["state"], "charging");
 
     let (status, finished) = app
-        .post(&format!("/api/v1/devices/{}/finish", evses[0]), json!({}), Some(&token))
+        .post(
+            &format!("/api/v1/devices/{}/finish", evses[0]),
+            json!({}),
+            Some(&token),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{finished}");
     let purchase_id = finished["id"].as_str().unwrap().to_owned();
 
     // The purchase is priced from the charger's own meter: 500.5 MNT per kWh.
-    let (_, purchases) = app.get("/api/v1/purchases?page=1&page-size=10", Some(&token)).await;
+    let (_, purchases) = app
+        .get("/api/v1/purchases?page=1&page-size=10", Some(&token))
+        .await;
     assert_eq!(purchases["count"], 1, "{purchases}");
     let purchase = &purchases["results"][0];
     assert_eq!(purchase["id"], purchase_id.as_str());
@@ -252,42 +303,80 @@ async fn a_driver_charges_from_the_app_and_pays_the_tariff(backend: Backend, nam
     assert!(energy_wh > 0, "{tx}");
     // 50,050 minor units per kWh, rounded half up once.
     let expected_minor = (energy_wh * 50_050 + 500) / 1000;
-    assert_eq!(purchase["amount"].as_f64().unwrap(), expected_minor as f64 / 100.0, "{purchase}");
-    assert_eq!(purchase["energy"].as_f64().unwrap(), energy_wh as f64 / 1000.0);
+    assert_eq!(
+        purchase["amount"].as_f64().unwrap(),
+        expected_minor as f64 / 100.0,
+        "{purchase}"
+    );
+    assert_eq!(
+        purchase["energy"].as_f64().unwrap(),
+        energy_wh as f64 / 1000.0
+    );
     assert_eq!(purchase["currency"], "MNT");
     assert_eq!(purchase["status"], "unpaid");
 
     // The stream says it is finished, with the purchase.
     let (_, done) = next_of(&mut events, "SESSION").await;
-    let done = if done["state"] == "finished" { done } else { next_of(&mut events, "SESSION").await.1 };
+    let done = if done["state"] == "finished" {
+        done
+    } else {
+        next_of(&mut events, "SESSION").await.1
+    };
     assert_eq!(done["purchaseId"], purchase_id.as_str());
     let (_, me) = app.get("/api/v1/user/me", Some(&token)).await;
     assert!(me.get("device").is_none(), "{me}");
 
     // Feedback: bad scores are refused and change nothing; others' purchases are not found.
     let path = format!("/api/v1/purchases/{purchase_id}/feedback");
-    let bad = app.post(&path, json!({"feedback": {"score": 6, "description": "x"}}), Some(&token)).await;
+    let bad = app
+        .post(
+            &path,
+            json!({"feedback": {"score": 6, "description": "x"}}),
+            Some(&token),
+        )
+        .await;
     assert_eq!(bad.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.1);
-    let theirs = app.post(&path, json!({"feedback": {"score": 5, "description": "x"}}), Some(other_token)).await;
+    let theirs = app
+        .post(
+            &path,
+            json!({"feedback": {"score": 5, "description": "x"}}),
+            Some(other_token),
+        )
+        .await;
     assert_error(&theirs, StatusCode::NOT_FOUND, "purchase_not_found");
     let (status, _) = app
-        .post(&path, json!({"feedback": {"score": 5, "description": "fast charger"}}), Some(&token))
+        .post(
+            &path,
+            json!({"feedback": {"score": 5, "description": "fast charger"}}),
+            Some(&token),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (_, detail) = app.get(&format!("/api/v1/purchases/{purchase_id}"), Some(&token)).await;
+    let (_, detail) = app
+        .get(&format!("/api/v1/purchases/{purchase_id}"), Some(&token))
+        .await;
     assert_eq!(detail["feedback"]["score"], 5);
 
     // The host's earnings: one session, tax 0, 10 % commission by default.
-    let (status, earnings) = app.get("/api/v1/host/earnings?group=month", Some(&host_token)).await;
+    let (status, earnings) = app
+        .get("/api/v1/host/earnings?group=month", Some(&host_token))
+        .await;
     assert_eq!(status, StatusCode::OK, "{earnings}");
     assert_eq!(earnings["totals"][0]["sessions"], 1, "{earnings}");
     assert_eq!(earnings["totals"][0]["gross"], purchase["amount"]);
-    let (_, behind) = app.get("/api/v1/host/earnings/sessions", Some(&host_token)).await;
+    let (_, behind) = app
+        .get("/api/v1/host/earnings/sessions", Some(&host_token))
+        .await;
     assert_eq!(behind[0]["id"], purchase_id.as_str());
     // A driver is not a host; an admin names the host.
     let (status, _) = app.get("/api/v1/host/earnings", Some(&token)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, by_admin) = app.get(&format!("/api/v1/host/earnings?host={host_id}"), Some(&admin)).await;
+    let (status, by_admin) = app
+        .get(
+            &format!("/api/v1/host/earnings?host={host_id}"),
+            Some(&admin),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(by_admin["totals"][0]["sessions"], 1);
 
@@ -305,14 +394,32 @@ async fn starts_fail_with_a_clear_reason(backend: Backend, name: &str) {
     let token = driver["token"].as_str().unwrap();
 
     let unknown = app
-        .post("/api/v1/devices/0190f0f0-0000-7000-8000-000000000000/start", json!({}), Some(token))
+        .post(
+            "/api/v1/devices/0190f0f0-0000-7000-8000-000000000000/start",
+            json!({}),
+            Some(token),
+        )
         .await;
     assert_error(&unknown, StatusCode::NOT_FOUND, "device_not_found");
-    let garbage = app.post("/api/v1/devices/not-an-id/start", json!({}), Some(token)).await;
+    let garbage = app
+        .post("/api/v1/devices/not-an-id/start", json!({}), Some(token))
+        .await;
     assert_error(&garbage, StatusCode::NOT_FOUND, "device_not_found");
-    let anonymous = app.post(&format!("/api/v1/devices/{}/start", evses[0]), json!({}), None).await;
+    let anonymous = app
+        .post(
+            &format!("/api/v1/devices/{}/start", evses[0]),
+            json!({}),
+            None,
+        )
+        .await;
     assert_eq!(anonymous.0, StatusCode::UNAUTHORIZED);
-    let nothing = app.post(&format!("/api/v1/devices/{}/finish", evses[0]), json!({}), Some(token)).await;
+    let nothing = app
+        .post(
+            &format!("/api/v1/devices/{}/finish", evses[0]),
+            json!({}),
+            Some(token),
+        )
+        .await;
     assert_error(&nothing, StatusCode::NOT_FOUND, "no_active_session");
 
     // The charger goes away: the start fails at once, and leaves no session behind.
@@ -324,9 +431,124 @@ async fn starts_fail_with_a_clear_reason(backend: Backend, name: &str) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let offline = app.post(&format!("/api/v1/devices/{}/start", evses[0]), json!({}), Some(token)).await;
+    let offline = app
+        .post(
+            &format!("/api/v1/devices/{}/start", evses[0]),
+            json!({}),
+            Some(token),
+        )
+        .await;
     assert_error(&offline, StatusCode::SERVICE_UNAVAILABLE, "charger_offline");
     let (_, active) = app.get("/api/v1/sessions/active", Some(token)).await;
     assert_eq!(active, json!([]));
     app.finish().await;
+}
+
+/// NATS with per-driver authorization: an operator-mode nats-server of the
+/// test's own, Plugway publishing through it with its service credentials,
+/// and the driver subscribing with the credentials the sign-in gave them.
+async fn charging_events_reach_the_driver_over_nats_and_only_them(backend: Backend, name: &str) {
+    use plugway_events::nats_auth::{nats_server_config, service_permissions, NatsServerSetup};
+    use plugway_events::testing;
+    let Some(binary) = testing::nats_server_binary(name) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = testing::free_port();
+    let generated = nats_server_config(&NatsServerSetup {
+        listen: format!("127.0.0.1:{port}"),
+        store_dir: dir.path().join("jetstream"),
+        account_name: "PLUGWAY".into(),
+        issued_at: std::time::SystemTime::now(),
+        account_jetstream: true,
+    })
+    .unwrap();
+    let config = dir.path().join("nats-server.conf");
+    std::fs::write(&config, &generated.config).unwrap();
+    let server = testing::NatsServer::with_config(&binary, &config, port);
+    let signer = generated.signer().unwrap();
+    let mut bus_options = plugway_events::NatsOptions::new(server.url());
+    bus_options.credentials = Some(
+        signer
+            .user_credentials(
+                "plugway",
+                &service_permissions(),
+                std::time::SystemTime::now(),
+                None,
+            )
+            .unwrap(),
+    );
+    let bus = plugway_events::NatsBus::connect(bus_options).await.unwrap();
+    let mut options = options();
+    options.bus = Some(std::sync::Arc::new(bus));
+    options.nats = Some(plugway_api::NatsAccess {
+        servers: server.url(),
+        prefix: "plugway".into(),
+        signer: generated.signer().unwrap(),
+        ttl: Duration::from_secs(3600),
+    });
+    let Some(app) = TestApp::spawn(backend, name, options).await else {
+        return;
+    };
+    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    let (_, _, evses, running) = charger_site(&app, &admin, "SESS-N").await;
+    let driver = app.otp_sign_in("+97688000521").await;
+    let token = driver["token"].as_str().unwrap().to_owned();
+    let nats = &driver["nats"];
+    let topic = nats["topic"].as_str().unwrap().to_owned();
+    assert_eq!(
+        topic,
+        format!("plugway.user.{}", driver["userId"].as_str().unwrap())
+    );
+    assert_eq!(nats["servers"], server.url().as_str());
+
+    // The driver connects with what the sign-in gave: the JWT and the seed.
+    let client = async_nats::ConnectOptions::with_credentials(nats["creds"].as_str().unwrap())
+        .unwrap()
+        .connect(nats["servers"].as_str().unwrap())
+        .await
+        .unwrap();
+    let mut mine = client.subscribe(format!("{topic}.>")).await.unwrap();
+    // A wider subscription is refused by the server: nothing arrives on it.
+    let mut everyone = client.subscribe("plugway.user.>").await.unwrap();
+    client.flush().await.unwrap();
+
+    let (status, session) = app
+        .post(
+            &format!("/api/v1/devices/{}/start", evses[0]),
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let charging = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let message = mine.next().await.expect("the subscription ended");
+            if message.subject.as_str() == format!("{topic}.CHARGING") {
+                return serde_json::from_slice::<Value>(&message.payload).unwrap();
+            }
+        }
+    })
+    .await
+    .expect("a CHARGING event over NATS");
+    assert!(
+        charging["energy"].is_number() && charging["amount"].is_number(),
+        "{charging}"
+    );
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/devices/{}/finish", evses[0]),
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let leaked = tokio::time::timeout(Duration::from_millis(500), everyone.next()).await;
+    assert!(
+        !matches!(leaked, Ok(Some(_))),
+        "a driver's wildcard subscription received {leaked:?}"
+    );
+    running.abort();
+    app.finish().await;
+    drop(server);
 }

@@ -118,6 +118,10 @@ pub struct Options {
     pub sessions: plugway_charging::SessionSettings,
     /// Run the CHARGING event ticker (off by default: most tests want quiet).
     pub session_ticker: bool,
+    /// Publish events on this bus instead of an in-process one (NATS tests).
+    pub bus: Option<Arc<dyn plugway_events::EventBus>>,
+    /// Per-driver NATS credentials at sign-in.
+    pub nats: Option<plugway_api::NatsAccess>,
 }
 
 /// A running app.
@@ -150,7 +154,7 @@ async fn serve_fake_twilio(state: FakeTwilioState) -> SocketAddr {
 impl TestApp {
     /// Starts an app on `backend`; `None` when PostgreSQL is not configured
     /// (outside CI; the harness says the test was skipped).
-    pub async fn spawn(backend: Backend, name: &str, options: Options) -> Option<Self> {
+    pub async fn spawn(backend: Backend, name: &str, mut options: Options) -> Option<Self> {
         let (store, guard): (Arc<dyn Store>, DbGuard) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
@@ -186,7 +190,10 @@ impl TestApp {
             )
         };
         let clock = ManualClock::new(Utc::now());
-        let bus: Arc<InProcessBus> = Arc::new(InProcessBus::new());
+        let bus: Arc<dyn plugway_events::EventBus> = match options.bus.take() {
+            Some(bus) => bus,
+            None => Arc::new(InProcessBus::new()),
+        };
         let sessions = plugway_charging::SessionEngine::new(
             store.clone(),
             bus.clone(),
@@ -213,6 +220,7 @@ impl TestApp {
             store: store.clone(),
             bus,
             chargers: Arc::new(ocpp.clone()),
+            nats: options.nats.take(),
             sessions,
             clock: Arc::new(clock.clone()),
             ids: Arc::new(RandomIds),

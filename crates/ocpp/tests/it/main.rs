@@ -68,13 +68,7 @@ impl Csms {
             Arc::new(plugway_domain::RandomIds),
             plugway_charging::SessionSettings::default(),
         );
-        let state = OcppState::new(
-            store.clone(),
-            bus,
-            Arc::new(SystemClock),
-            config,
-            sessions,
-        );
+        let state = OcppState::new(store.clone(), bus, Arc::new(SystemClock), config, sessions);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let app = plugway_ocpp::router(state.clone());

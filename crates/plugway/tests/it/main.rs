@@ -40,9 +40,14 @@ pub fn plugway(args: &[&str], dir: &std::path::Path) -> Command {
 
 impl Server {
     pub fn start(dir: &std::path::Path, extra: &[&str]) -> Self {
+        Self::start_with_env(dir, extra, &[])
+    }
+
+    pub fn start_with_env(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
         let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--data-dir", "data"];
         args.extend_from_slice(extra);
         let mut child = plugway(&args, dir)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -223,6 +228,8 @@ fn help_explains_every_contract_flag() {
         "--crm-webhook-secret",
         "--tls-cert",
         "--tls-key",
+        "--nats-url",
+        "PLUGWAY_NATS_URL",
     ] {
         assert!(help.contains(flag), "serve --help lacks {flag}:\n{help}");
     }
@@ -236,8 +243,9 @@ fn help_explains_every_contract_flag() {
 #[test]
 fn bad_configuration_is_refused_before_anything_starts() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 3] = [
+    let cases: [(&[&str], &str); 4] = [
         (&["serve", "--listen", "nonsense"], "--listen"),
+        (&["serve", "--nats-url", "http://x"], "--nats-url"),
         (
             &[
                 "serve",
@@ -265,4 +273,119 @@ fn bad_configuration_is_refused_before_anything_starts() {
         .unwrap();
     assert!(!out.status.success());
     assert!(!dir.path().join("data").exists(), "nothing was created");
+}
+
+#[test]
+fn nats_init_writes_a_server_config_that_nats_server_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nats");
+    let run = plugway(
+        &[
+            "nats",
+            "init",
+            "--out",
+            out.to_str().unwrap(),
+            "--store-dir",
+            dir.path().join("js").to_str().unwrap(),
+        ],
+        dir.path(),
+    )
+    .output()
+    .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let settings = std::fs::read_to_string(out.join("plugway-nats.toml")).unwrap();
+    assert!(
+        settings.contains("account_public_key = \"A")
+            && settings.contains("account_signing_seed = \"SA")
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(out.join("plugway-nats.toml"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "the seed file is private");
+    }
+    // A second run refuses to overwrite the keys.
+    let again = plugway(
+        &["nats", "init", "--out", out.to_str().unwrap()],
+        dir.path(),
+    )
+    .output()
+    .unwrap();
+    assert!(!again.status.success());
+    // nats-server itself checks the configuration (-t).
+    if let Some(binary) = plugway_events::testing::nats_server_binary("nats_init") {
+        let check = std::process::Command::new(binary)
+            .args(["-t", "-c", out.join("nats-server.conf").to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+    }
+}
+
+#[tokio::test]
+async fn serve_publishes_its_events_on_nats_when_given_a_nats_url() {
+    let Some(url) = plugway_events::testing::nats_url("serve_on_nats") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = plugway_events::testing::unique("");
+    let stream_name = plugway_events::testing::unique("_EVENTS");
+    let mut server = Server::start_with_env(
+        dir.path(),
+        &["--dev", "--nats-url", &url],
+        &[
+            ("PLUGWAY_NATS__PREFIX", prefix.as_str()),
+            ("PLUGWAY_NATS__STREAM", stream_name.as_str()),
+            ("PLUGWAY_NATS__RETENTION_SECS", "60"),
+        ],
+    );
+    let health = reqwest::get(format!("{}/readyz", server.base))
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    // Without account keys the sign-in gives no NATS credentials.
+    let client = reqwest::Client::new();
+    let sent = client
+        .post(format!("{}/api/v1/user/otp-request", server.base))
+        .json(&serde_json::json!({"phone": "+97686661499"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status().as_u16(), 200);
+    let signed_in: serde_json::Value = client
+        .post(format!("{}/api/v1/user/otp-check", server.base))
+        .json(&serde_json::json!({"phone": "+97686661499", "code": "0000"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(signed_in["token"].is_string(), "{signed_in}");
+    assert_eq!(signed_in["nats"], serde_json::Value::Null);
+    assert!(server.terminate().success());
+    server.wait_for("plugway stopped");
+    // The event stream was made on the server, under the configured prefix.
+    let nats = async_nats::connect(&url).await.unwrap();
+    let js = async_nats::jetstream::new(nats);
+    let mut stream = js.get_stream(&stream_name).await.unwrap();
+    let mut subjects = stream.info().await.unwrap().config.subjects.clone();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        [format!("{prefix}.host.>"), format!("{prefix}.user.>")]
+    );
+    plugway_events::testing::delete_stream(&url, &stream_name).await;
 }

@@ -48,7 +48,12 @@ fn pending(user: Option<UserId>, cp: &str, connector: i64) -> ChargingSession {
     }
 }
 
-fn purchase_for(s: &ChargingSession, host: Option<UserId>, wh: i64, stop_after_min: i64) -> Purchase {
+fn purchase_for(
+    s: &ChargingSession,
+    host: Option<UserId>,
+    wh: i64,
+    stop_after_min: i64,
+) -> Purchase {
     let started = t0();
     let stopped = t0() + Duration::minutes(stop_after_min);
     let cost = price(
@@ -90,7 +95,11 @@ pub async fn charging_sessions_hold_connectors_and_drivers(store: &dyn Store) {
     let driver = make_user(store, "+97688110001").await;
     let first = pending(Some(driver.id), "CP-S1", 1);
     store.create_charging_session(&first, 1).await.unwrap();
-    let found = store.find_charging_session(first.id).await.unwrap().unwrap();
+    let found = store
+        .find_charging_session(first.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found, first);
 
     // Same connector, another driver: busy.
@@ -119,13 +128,12 @@ pub async fn charging_sessions_hold_connectors_and_drivers(store: &dyn Store) {
     let attempts: Vec<ChargingSession> = (1..=8)
         .map(|c| pending(Some(racer.id), "CP-S2", c))
         .collect();
-    let results = join_all(
-        attempts
-            .iter()
-            .map(|s| store.create_charging_session(s, 1)),
-    )
-    .await;
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    let results = join_all(attempts.iter().map(|s| store.create_charging_session(s, 1))).await;
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
     assert_eq!(
         store
             .list_active_charging_sessions(Some(racer.id), 100)
@@ -153,7 +161,11 @@ pub async fn charging_sessions_hold_connectors_and_drivers(store: &dyn Store) {
         .update_charging_session(&charging, SessionState::Pending)
         .await
         .unwrap());
-    let by_tx = store.find_session_by_transaction(4242).await.unwrap().unwrap();
+    let by_tx = store
+        .find_session_by_transaction(4242)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(by_tx, charging);
     let on_connector = store
         .active_session_on_connector(&charging.charge_point_id, 1)
@@ -179,7 +191,10 @@ pub async fn charging_sessions_hold_connectors_and_drivers(store: &dyn Store) {
         .create_charging_session(&pending(Some(other.id), "CP-S1", 1), 1)
         .await
         .unwrap();
-    let all = store.list_active_charging_sessions(None, 100).await.unwrap();
+    let all = store
+        .list_active_charging_sessions(None, 100)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 3, "second, the racer's and other's");
 }
 
@@ -207,7 +222,14 @@ pub async fn finished_sessions_have_one_purchase_and_earnings(store: &dyn Store)
         assert_eq!(stored, p);
         // The charger repeats its StopTransaction: the first purchase stands.
         let again = purchase_for(&s, Some(host.id), wh + 1, 30 * n);
-        assert_eq!(store.finish_charging_session(&done, &again).await.unwrap().id, p.id);
+        assert_eq!(
+            store
+                .finish_charging_session(&done, &again)
+                .await
+                .unwrap()
+                .id,
+            p.id
+        );
         let session = store.find_charging_session(s.id).await.unwrap().unwrap();
         assert_eq!(session.state, SessionState::Finished);
         assert_eq!(session.purchase_id, Some(p.id));
@@ -227,7 +249,10 @@ pub async fn finished_sessions_have_one_purchase_and_earnings(store: &dyn Store)
         vec![priced[2].id, priced[1].id],
         "newest first"
     );
-    assert_eq!(store.list_purchases(driver.id, 2, 2).await.unwrap().len(), 1);
+    assert_eq!(
+        store.list_purchases(driver.id, 2, 2).await.unwrap().len(),
+        1
+    );
     assert_eq!(store.count_purchases(host.id).await.unwrap(), 0);
 
     store
@@ -246,11 +271,17 @@ pub async fn finished_sessions_have_one_purchase_and_earnings(store: &dyn Store)
 
     let from = t0() - Duration::days(1);
     let to = t0() + Duration::days(1);
-    let rows = store.host_earnings(host.id, None, from, to, false).await.unwrap();
+    let rows = store
+        .host_earnings(host.id, None, from, to, false)
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].sessions, 3);
     assert_eq!(rows[0].energy_wh, 35_000);
-    assert_eq!(rows[0].amount, priced.iter().map(|p| p.cost.total).sum::<i64>());
+    assert_eq!(
+        rows[0].amount,
+        priced.iter().map(|p| p.cost.total).sum::<i64>()
+    );
     assert_eq!(rows[0].currency, "MNT");
     assert_eq!(rows[0].day, t0().timestamp() / 86_400);
     let listed = store
@@ -280,12 +311,26 @@ pub async fn evse_tariffs_are_set_and_cleared(store: &dyn Store) {
     let mut t = tariff();
     t.session_fee = 2_000;
     t.tax_basis_points = 1_000;
-    store.set_evse_tariff(evse.id, Some(&t), t0()).await.unwrap();
-    assert_eq!(store.find_evse_tariff(evse.id).await.unwrap(), Some(t.clone()));
-    t.session_fee = 3_000;
-    store.set_evse_tariff(evse.id, Some(&t), t0()).await.unwrap();
+    store
+        .set_evse_tariff(evse.id, Some(&t), t0())
+        .await
+        .unwrap();
     assert_eq!(
-        store.find_evse_tariff(evse.id).await.unwrap().unwrap().session_fee,
+        store.find_evse_tariff(evse.id).await.unwrap(),
+        Some(t.clone())
+    );
+    t.session_fee = 3_000;
+    store
+        .set_evse_tariff(evse.id, Some(&t), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_evse_tariff(evse.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .session_fee,
         3_000
     );
     store.set_evse_tariff(evse.id, None, t0()).await.unwrap();
