@@ -9,6 +9,7 @@
 )]
 
 mod flows;
+mod sessions;
 
 use std::sync::Arc;
 use std::time::Duration;
