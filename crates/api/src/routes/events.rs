@@ -19,13 +19,12 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use plugway_domain::Role;
-use tokio::sync::broadcast::error::RecvError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ErrorBody};
-use crate::services::live::{wanted, LiveEvent, LiveHub, Resume};
+use crate::services::live::{LiveEvent, LiveHub, Resume, ALL_HOSTS};
 use crate::state::AppState;
 
 /// The router.
@@ -33,12 +32,12 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(events))
 }
 
-fn patterns(who: &SignedIn) -> Vec<String> {
+fn audiences(who: &SignedIn) -> Vec<String> {
     let id = who.user.id;
-    let mut mine = vec![format!("user.{id}.>")];
+    let mut mine = vec![format!("user.{id}")];
     match who.user.role {
-        Role::Admin => mine.push("host.*.>".into()),
-        Role::Host => mine.push(format!("host.{id}.>")),
+        Role::Admin => mine.push(ALL_HOSTS.into()),
+        Role::Host => mine.push(format!("host.{id}")),
         _ => {}
     }
     mine
@@ -62,11 +61,11 @@ async fn events(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let patterns = patterns(&who);
+    let audiences = audiences(&who);
     let hub = state.live().clone();
     if let Ok(ws) = ws {
         return Ok(ws
-            .on_upgrade(move |socket| websocket(socket, hub, patterns, last))
+            .on_upgrade(move |socket| websocket(socket, hub, audiences, last))
             .into_response());
     }
     let accepts_sse = headers
@@ -81,8 +80,8 @@ async fn events(
             "open this as a WebSocket, or send Accept: text/event-stream for Server-Sent Events",
         ));
     }
-    let resume = hub.resume(&patterns, last.as_deref());
-    let stream = feed(hub, patterns, resume).map(|(id, event)| {
+    let resume = hub.subscribe(&audiences, last.as_deref());
+    let stream = feed(hub, resume).map(|(id, event)| {
         Ok::<_, Infallible>(
             SseEvent::default()
                 .id(id)
@@ -95,54 +94,32 @@ async fn events(
         .into_response())
 }
 
-/// Missed events, then live ones for `patterns`, each with its id. A client
-/// too slow for the live feed is told by a gap (it resumes from its last id).
+/// Missed events, then live ones, each with its id. A client too slow for
+/// the live feed is let go by the hub and its stream ends; it resumes with
+/// its last id.
 fn feed(
     hub: std::sync::Arc<LiveHub>,
-    patterns: Vec<String>,
     resume: Resume,
 ) -> impl futures::Stream<Item = (String, std::sync::Arc<LiveEvent>)> {
-    let Resume {
-        missed,
-        live,
-        after,
-    } = resume;
-    let replay_hub = hub.clone();
+    let Resume { missed, live } = resume;
     let closed = hub.closed();
-    let replay = futures::stream::iter(missed).map(move |e| (replay_hub.event_id(&e), e));
-    let live = futures::stream::unfold((live, after), move |(mut rx, after)| {
-        let patterns = patterns.clone();
-        let hub = hub.clone();
-        async move {
-            loop {
-                match rx.recv().await {
-                    Ok(event) if event.seq > after && wanted(&patterns, &event.subject) => {
-                        return Some(((hub.event_id(&event), event), (rx, after)));
-                    }
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(n)) => {
-                        metrics::counter!("plugway_live_events_lagged_total").increment(n);
-                        // Ending the stream makes the client reconnect with
-                        // its last id and get what it missed from the ring.
-                        return None;
-                    }
-                    Err(RecvError::Closed) => return None,
-                }
-            }
-        }
-    });
-    replay.chain(live).take_until(closed)
+    let replay = futures::stream::iter(missed);
+    let live = tokio_stream::wrappers::ReceiverStream::new(live);
+    replay
+        .chain(live)
+        .map(move |e| (hub.event_id(&e), e))
+        .take_until(closed)
 }
 
 async fn websocket(
     socket: WebSocket,
     hub: std::sync::Arc<LiveHub>,
-    patterns: Vec<String>,
+    audiences: Vec<String>,
     last: Option<String>,
 ) {
-    let resume = hub.resume(&patterns, last.as_deref());
+    let resume = hub.subscribe(&audiences, last.as_deref());
     let (mut sink, mut incoming) = socket.split();
-    let mut events = Box::pin(feed(hub, patterns, resume));
+    let mut events = Box::pin(feed(hub, resume));
     let mut ping = tokio::time::interval(Duration::from_secs(30));
     ping.tick().await;
     metrics::gauge!("plugway_live_clients").increment(1.0);
