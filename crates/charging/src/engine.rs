@@ -315,6 +315,9 @@ impl SessionEngine {
             };
             if let Some(s) = &result {
                 self.publish_session(s, None).await;
+                // The first reading at once, so the app shows the session
+                // charging without waiting for the next tick.
+                self.publish_charging(s, now).await;
             }
             return Ok(result);
         }
@@ -632,19 +635,13 @@ impl SessionEngine {
                 }
                 continue;
             }
-            let Some(user) = session.user_id else {
-                continue;
-            };
-            if session.transaction_id.is_none() || !is_local(&session.charge_point_id) {
+            if session.user_id.is_none()
+                || session.transaction_id.is_none()
+                || !is_local(&session.charge_point_id)
+            {
                 continue;
             }
-            let cost = self.live_cost(&session, now);
-            let body = charging_event(&session, &cost, now);
-            self.publish(
-                &format!("user.{user}.{}", EventKind::Charging.token()),
-                &body,
-            )
-            .await;
+            self.publish_charging(&session, now).await;
             published += 1;
         }
         metrics::gauge!("plugway_sessions_streamed").set(published as f64);
@@ -670,6 +667,20 @@ impl SessionEngine {
     }
 
     // ---- publishing -----------------------------------------------------
+
+    /// A running session's CHARGING event for its driver.
+    async fn publish_charging(&self, session: &ChargingSession, now: DateTime<Utc>) {
+        let Some(user) = session.user_id else {
+            return;
+        };
+        let cost = self.live_cost(session, now);
+        let body = charging_event(session, &cost, now);
+        self.publish(
+            &format!("user.{user}.{}", EventKind::Charging.token()),
+            &body,
+        )
+        .await;
+    }
 
     async fn publish_session(&self, session: &ChargingSession, purchase: Option<&Purchase>) {
         let body = session_event(session, purchase);

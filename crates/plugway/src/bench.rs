@@ -19,6 +19,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 mod network_gen;
 pub mod search;
+pub mod sessions;
 
 /// Benchmarks.
 #[derive(Debug, Subcommand)]
@@ -35,6 +36,9 @@ pub enum BenchCommand {
     /// Charger search (10 km radius + filters) over a generated network of
     /// 1,000,000 connectors, in process and over HTTP.
     Search(search::SearchArgs),
+    /// Charging sessions from the app: start → first CHARGING event
+    /// latency, and how many concurrent sessions one node streams.
+    Sessions(sessions::SessionsArgs),
 }
 
 /// `bench startup` flags.
@@ -71,6 +75,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Accounts(args) => accounts(args).await,
         BenchCommand::Ocpp(args) => ocpp(args).await,
         BenchCommand::Search(args) => search::run(args).await,
+        BenchCommand::Sessions(args) => sessions::run(args).await,
     }
 }
 
@@ -78,12 +83,20 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
 struct Spawned {
     _child: tokio::process::Child,
     base: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// Starts `plugway serve --dev` with rate limits raised for load and waits
 /// for its "listening" line.
 async fn spawn_server(database_url: Option<&str>) -> anyhow::Result<Spawned> {
+    spawn_server_with(database_url, &[]).await
+}
+
+/// [`spawn_server`] with extra environment (settings) for the server.
+async fn spawn_server_with(
+    database_url: Option<&str>,
+    env: &[(&str, &str)],
+) -> anyhow::Result<Spawned> {
     let dir = tempfile::tempdir()?;
     let mut cmd =
         tokio::process::Command::new(std::env::current_exe().context("cannot find plugway")?);
@@ -95,6 +108,7 @@ async fn spawn_server(database_url: Option<&str>) -> anyhow::Result<Spawned> {
             "PLUGWAY_RATE_LIMITS__CREDENTIAL_CHECKS_PER_MINUTE",
             "1000000000",
         )
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .kill_on_drop(true);
     if let Some(url) = database_url {
@@ -119,7 +133,7 @@ async fn spawn_server(database_url: Option<&str>) -> anyhow::Result<Spawned> {
     Ok(Spawned {
         _child: child,
         base,
-        _dir: dir,
+        dir,
     })
 }
 

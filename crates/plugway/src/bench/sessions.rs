@@ -1,0 +1,440 @@
+//! `plugway bench sessions`: charging from the app at scale on one node.
+//!
+//! It starts `plugway serve --dev`, makes one host with `--sessions`
+//! simulated chargers (each an EVSE on an approved site), signs in as many
+//! drivers, and has each driver open its event stream (SSE) and start a
+//! session at once. It measures:
+//! - start → first CHARGING: from sending `POST /devices/{id}/start` to the
+//!   first CHARGING event on the driver's stream (the charger's
+//!   RemoteStartTransaction, StartTransaction and the next event tick are
+//!   all inside it, so it is at most about one event interval above the
+//!   start itself);
+//! - streaming: over `--duration` seconds, how many of the sessions got
+//!   their CHARGING events at the configured cadence (2 s), and the events
+//!   per second the node delivered;
+//! - then every driver finishes and the purchases are counted.
+//!
+//! Chargers, drivers and server share the machine: the figures are for the
+//! whole loop on one box.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+
+use super::{ms, phone, post, progress, spawn_server_with};
+
+/// `bench sessions` flags.
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// Concurrent sessions (one simulated charger and one driver each).
+    #[arg(long, default_value_t = 200)]
+    pub sessions: u32,
+    /// Seconds to keep them charging while counting events.
+    #[arg(long, default_value_t = 20)]
+    pub duration: u64,
+    /// Database for the server [default: SQLite in a temporary directory].
+    /// Use an empty PostgreSQL database.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// CHARGING cadence the server runs with (the fastest seed 001 allows).
+const INTERVAL_SECS: u64 = 2;
+/// EVSEs per generated site.
+const PER_SITE: u32 = 50;
+
+/// A JSON field, Null when absent.
+fn field<'a>(value: &'a Value, key: &str) -> &'a Value {
+    value.get(key).unwrap_or(&Value::Null)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    ms(sorted.get(i))
+}
+
+async fn get(http: &reqwest::Client, url: String, token: &str) -> anyhow::Result<Value> {
+    let response = http.get(url).bearer_auth(token).send().await?;
+    let status = response.status();
+    let value: Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!("{status}: {value}");
+    }
+    Ok(value)
+}
+
+async fn sign_in(http: &reqwest::Client, base: &str, phone: &str) -> anyhow::Result<String> {
+    post(
+        http,
+        format!("{base}/api/v1/user/otp-request"),
+        json!({"phone": phone}),
+        None,
+    )
+    .await?;
+    let reply = post(
+        http,
+        format!("{base}/api/v1/user/otp-check"),
+        json!({"phone": phone, "code": "0000"}),
+        None,
+    )
+    .await?;
+    field(&reply, "token")
+        .as_str()
+        .map(str::to_owned)
+        .context("no token in the sign-in reply")
+}
+
+/// What one driver saw.
+struct DriverRun {
+    start_http: Duration,
+    first_event: Duration,
+    events: u64,
+}
+
+/// Reads a driver's SSE stream: reports the first CHARGING event on
+/// `first`, then counts CHARGING events until `until`.
+async fn watch(
+    http: reqwest::Client,
+    url: String,
+    token: String,
+    first: tokio::sync::oneshot::Sender<Instant>,
+    until: Instant,
+) -> anyhow::Result<u64> {
+    let mut response = http
+        .get(url)
+        .bearer_auth(token)
+        .header("accept", "text/event-stream")
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        bail!("event stream: {}", response.status());
+    }
+    let mut first = Some(first);
+    let mut buffer = String::new();
+    let mut events = 0;
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        let chunk = match tokio::time::timeout(left, response.chunk()).await {
+            Ok(chunk) => chunk?,
+            Err(_) => return Ok(events),
+        };
+        let Some(chunk) = chunk else {
+            return Ok(events);
+        };
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            if block
+                .lines()
+                .any(|l| l.trim() == "event: CHARGING" || l.trim() == "event:CHARGING")
+            {
+                events += 1;
+                if let Some(tx) = first.take() {
+                    let _ = tx.send(Instant::now());
+                }
+            }
+        }
+    }
+}
+
+/// Runs the benchmark.
+pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
+    if args.sessions == 0 {
+        bail!("--sessions must be 1 or more");
+    }
+    let interval = INTERVAL_SECS.to_string();
+    let server = spawn_server_with(
+        args.database_url.as_deref(),
+        &[
+            ("PLUGWAY_SESSIONS__EVENT_INTERVAL_SECS", interval.as_str()),
+            ("PLUGWAY_SESSIONS__START_TIMEOUT_SECS", "120"),
+            ("PLUGWAY_SESSIONS__STOP_TIMEOUT_SECS", "120"),
+        ],
+    )
+    .await?;
+    let base = server.base.clone();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    println!(
+        "plugway bench sessions: {} sessions on {base} ({}), CHARGING every {INTERVAL_SECS} s",
+        args.sessions,
+        if args.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    );
+
+    // An admin key, from the command line as an operator would make it.
+    let mut key_cmd = tokio::process::Command::new(std::env::current_exe()?);
+    key_cmd
+        .args(["api-key", "create", "--role", "admin", "--data-dir"])
+        .arg(server.dir.path());
+    if let Some(url) = &args.database_url {
+        key_cmd.args(["--database-url", url]);
+    }
+    let out = key_cmd.output().await?;
+    if !out.status.success() {
+        bail!(
+            "api-key create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let admin = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .context("no key printed")?
+        .trim()
+        .to_owned();
+
+    // The host, its chargers and EVSEs.
+    let host = sign_in(&http, &base, &phone(700_000, 0)).await?;
+    let profile = reqwest::Client::new()
+        .put(format!("{base}/api/v1/host/profile"))
+        .bearer_auth(&host)
+        .json(
+            &json!({"owner_name": "Bench Charging", "contact_name": "Ops",
+                      "contact_number": "+97699112233", "contact_email": "ops@example.com"}),
+        )
+        .send()
+        .await?
+        .json::<Value>()
+        .await?;
+    let host_id = field(&profile, "user_id")
+        .as_str()
+        .context("host profile")?
+        .to_owned();
+    let bar = progress(u64::from(args.sessions), "chargers and EVSEs");
+    let mut chargers = Vec::new();
+    let mut site = String::new();
+    for n in 0..args.sessions {
+        if n % PER_SITE == 0 {
+            let created = post(&http, format!("{base}/api/v1/host/sites"), json!({
+                "name": format!("Bench {}", n / PER_SITE), "address": "Peace Avenue 1", "city": "Ulaanbaatar",
+                "province": "Ulaanbaatar", "country_code": "mn", "latitude": 47.9 + f64::from(n / PER_SITE) * 0.001,
+                "longitude": 106.9, "time_zone": "Asia/Ulaanbaatar", "currency": "MNT"}), Some(&host)).await?;
+            site = field(&created, "id")
+                .as_str()
+                .context("site id")?
+                .to_owned();
+            post(
+                &http,
+                format!("{base}/api/v1/admin/sites/{site}/approval"),
+                json!({"approval": "APPROVED"}),
+                Some(&admin),
+            )
+            .await?;
+        }
+        let cp = format!("BENCH-{n:05}");
+        let created = post(
+            &http,
+            format!("{base}/api/v1/charge-points"),
+            json!({"id": cp, "owner_id": host_id}),
+            Some(&admin),
+        )
+        .await?;
+        let password = field(&created, "password")
+            .as_str()
+            .context("charge point password")?
+            .to_owned();
+        let evse = post(
+            &http,
+            format!("{base}/api/v1/host/sites/{site}/evses"),
+            json!({
+            "evse_code": format!("E-{n}"), "charge_point_id": cp, "ocpp_connector_id": 1,
+            "prices": {"per_kwh": 500.5, "waiting_per_minute": 20},
+            "connectors": [{"standard": "CCS2", "format": "CABLE", "power_type": "DC",
+                            "max_voltage": 500, "max_amperage": 200, "max_power_kw": 50}]}),
+            Some(&host),
+        )
+        .await?;
+        let evse = field(&evse, "id").as_str().context("evse id")?.to_owned();
+        post(
+            &http,
+            format!("{base}/api/v1/admin/evses/{evse}/approval"),
+            json!({"approval": "APPROVED"}),
+            Some(&admin),
+        )
+        .await?;
+        chargers.push((cp, password, evse));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    // The chargers connect and boot; the drivers sign in.
+    let ws = format!("{}/ocpp", base.replace("http://", "ws://"));
+    let charge_until = Instant::now() + Duration::from_secs(args.duration + 600);
+    let mut sims = Vec::new();
+    let bar = progress(u64::from(args.sessions), "chargers booting");
+    for (n, (cp, password, _)) in chargers.iter().enumerate() {
+        let mut config = plugway_sim::SimConfig::new(&ws, cp, Some(password.clone()));
+        config.connectors = 1;
+        config.meter_interval = Duration::from_secs(1);
+        config.bind = Some(super::loopback_source(u32::try_from(n).unwrap_or(0)));
+        let sim = plugway_sim::ChargePoint::start(config).await?;
+        sims.push(tokio::spawn(sim.run(Some(charge_until))));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    // Let the boots and status notifications land.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let bar = progress(u64::from(args.sessions), "drivers signing in");
+    let mut drivers = Vec::new();
+    for n in 0..args.sessions {
+        drivers.push(sign_in(&http, &base, &phone(800_000, u64::from(n))).await?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    // Every driver opens a stream and starts, all at once.
+    let started = Instant::now();
+    let watch_until = started + Duration::from_secs(args.duration) + Duration::from_secs(10);
+    let gate = Arc::new(Semaphore::new(512));
+    let runs: Vec<_> = drivers
+        .iter()
+        .zip(&chargers)
+        .map(|(token, (_, _, evse))| {
+            let (http, base, token, evse, gate) = (
+                http.clone(),
+                base.clone(),
+                token.clone(),
+                evse.clone(),
+                gate.clone(),
+            );
+            tokio::spawn(async move {
+                let (first_tx, first_rx) = tokio::sync::oneshot::channel();
+                let watcher = tokio::spawn(watch(
+                    http.clone(),
+                    format!("{base}/api/v1/user/events"),
+                    token.clone(),
+                    first_tx,
+                    watch_until,
+                ));
+                // The stream is open before the start is sent.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let permit = gate.acquire_owned().await?;
+                let sent = Instant::now();
+                let session = post(
+                    &http,
+                    format!("{base}/api/v1/devices/{evse}/start"),
+                    json!({}),
+                    Some(&token),
+                )
+                .await?;
+                let start_http = sent.elapsed();
+                drop(permit);
+                if field(&session, "state") != "charging" {
+                    bail!("start answered {session}");
+                }
+                let first = tokio::time::timeout(Duration::from_secs(60), first_rx)
+                    .await
+                    .context("no CHARGING event within 60 s")??;
+                let events = watcher.await??;
+                anyhow::Ok(DriverRun {
+                    start_http,
+                    first_event: first.saturating_duration_since(sent),
+                    events,
+                })
+            })
+        })
+        .collect();
+    let bar = progress(args.duration + 10, "sessions streaming");
+    let ticker = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                bar.inc(1);
+            }
+        })
+    };
+    let mut done = Vec::new();
+    let mut failures = 0;
+    for run in runs {
+        match run.await? {
+            Ok(r) => done.push(r),
+            Err(e) => {
+                if failures == 0 {
+                    eprintln!("first failure: {e:#}");
+                }
+                failures += 1;
+            }
+        }
+    }
+    ticker.abort();
+    bar.finish_and_clear();
+
+    let mut start_http: Vec<Duration> = done.iter().map(|r| r.start_http).collect();
+    let mut first: Vec<Duration> = done.iter().map(|r| r.first_event).collect();
+    start_http.sort();
+    first.sort();
+    let window = args.duration + 10;
+    // A session streams if it got its events at the cadence, allowing the
+    // first interval (the start) and one late tick.
+    let expected = window / INTERVAL_SECS;
+    let streamed = done.iter().filter(|r| r.events + 2 >= expected).count();
+    let events: u64 = done.iter().map(|r| r.events).sum();
+    println!(
+        "start (HTTP, until the charger's StartTransaction)  p50 {:>8.1} ms   p99 {:>8.1} ms",
+        percentile(&start_http, 0.50),
+        percentile(&start_http, 0.99)
+    );
+    println!(
+        "start -> first CHARGING event                        p50 {:>8.1} ms   p99 {:>8.1} ms",
+        percentile(&first, 0.50),
+        percentile(&first, 0.99)
+    );
+    println!(
+        "sessions streamed at the {INTERVAL_SECS} s cadence: {streamed} of {} ({failures} failed to start); {:.0} CHARGING events/s delivered",
+        args.sessions,
+        events as f64 / window as f64
+    );
+
+    // Everyone finishes; each gets a purchase.
+    let bar = progress(u64::from(args.sessions), "finishing");
+    let finishing: Vec<_> = drivers
+        .iter()
+        .zip(&chargers)
+        .map(|(token, (_, _, evse))| {
+            let (http, base, token, evse, gate) = (
+                http.clone(),
+                base.clone(),
+                token.clone(),
+                evse.clone(),
+                gate.clone(),
+            );
+            let bar = bar.clone();
+            tokio::spawn(async move {
+                let _permit = gate.acquire_owned().await?;
+                let purchase = post(
+                    &http,
+                    format!("{base}/api/v1/devices/{evse}/finish"),
+                    json!({}),
+                    Some(&token),
+                )
+                .await;
+                bar.inc(1);
+                let purchase = purchase?;
+                let list = get(&http, format!("{base}/api/v1/purchases"), &token).await?;
+                anyhow::Ok(field(&list, "count") == 1 && field(&purchase, "id").is_string())
+            })
+        })
+        .collect();
+    let mut priced = 0;
+    for f in finishing {
+        if matches!(f.await?, Ok(true)) {
+            priced += 1;
+        }
+    }
+    bar.finish_and_clear();
+    println!("finished with a purchase: {priced} of {}", args.sessions);
+    for sim in sims {
+        sim.abort();
+    }
+    Ok(())
+}
