@@ -34,12 +34,17 @@ ensure_postgres() {
   wait_port 5432
 }
 
-ensure_nats() {
-  port_open 4222 && return 0
-  if [ ! -x /usr/sbin/nats-server ]; then
+# The nats-server binary: the auth and restart tests run servers of their own.
+ensure_nats_binary() {
+  if [ ! -x /usr/sbin/nats-server ] && ! command -v nats-server >/dev/null 2>&1; then
     say "installing nats-server from Debian packages"
     apt_install nats-server || return 1
   fi
+}
+
+ensure_nats() {
+  ensure_nats_binary || return 1
+  port_open 4222 && return 0
   say "starting NATS with JetStream"
   as_root mkdir -p /var/lib/nats-server
   as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
@@ -82,6 +87,7 @@ else
 fi
 if ensure_nats; then
   echo "export PLUGWAY_TEST_NATS_URL=$NATS_URL"
+  echo "export PLUGWAY_TEST_NATS_SERVER=$(command -v nats-server || echo /usr/sbin/nats-server)"
 else
   say "NATS is not available: its tests will be skipped"; in_ci && status=1
 fi

@@ -8,6 +8,7 @@ env_lines=$(bash scripts/services.sh) || { echo "test: required services are mis
 eval "$env_lines"
 echo "test: PLUGWAY_TEST_DATABASE_URL=${PLUGWAY_TEST_DATABASE_URL:-<unset: PostgreSQL tests skipped>}" >&2
 echo "test: PLUGWAY_TEST_NATS_URL=${PLUGWAY_TEST_NATS_URL:-<unset: NATS tests skipped>}" >&2
+echo "test: PLUGWAY_TEST_NATS_SERVER=${PLUGWAY_TEST_NATS_SERVER:-<unset: looked up in /usr/sbin and PATH>}" >&2
 echo "test: PLUGWAY_TEST_S3_URL=${PLUGWAY_TEST_S3_URL:-<unset: the media S3 test skipped>}" >&2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

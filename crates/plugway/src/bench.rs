@@ -202,6 +202,17 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// Moves a time-based progress bar on by one every second, until aborted.
+fn tick_every_second(bar: &ProgressBar) -> tokio::task::JoinHandle<()> {
+    let bar = bar.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            bar.inc(1);
+        }
+    })
+}
+
 /// One phase's results.
 struct PhaseResult {
     name: &'static str,
@@ -240,15 +251,7 @@ async fn phase(name: &'static str, concurrency: usize, duration: Duration, op: O
     let bar = progress(duration.as_secs(), name);
     let started = Instant::now();
     let deadline = started + duration;
-    let ticker = {
-        let bar = bar.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                bar.inc(1);
-            }
-        })
-    };
+    let ticker = tick_every_second(&bar);
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
             let (op, counter, errors) = (op.clone(), counter.clone(), errors.clone());
@@ -545,15 +548,7 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
     // 1. MeterValues throughput: every answer means the samples are committed.
     let until = std::time::Instant::now() + Duration::from_secs(args.duration);
     let bar = progress(args.duration, "MeterValues load");
-    let ticker = {
-        let bar = bar.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                bar.inc(1);
-            }
-        })
-    };
+    let ticker = tick_every_second(&bar);
     let started = Instant::now();
     let tasks: Vec<_> = (0..args.connections)
         .map(|n| {

@@ -2,15 +2,15 @@
 //!
 //! It starts `plugway serve --dev`, makes one host with `--sessions`
 //! simulated chargers (each an EVSE on an approved site), signs in as many
-//! drivers, and has each driver open its event stream (SSE) and start a
-//! session at once. It measures:
-//! - start → first CHARGING: from sending `POST /devices/{id}/start` to the
-//!   first CHARGING event on the driver's stream (the charger's
-//!   RemoteStartTransaction, StartTransaction and the next event tick are
-//!   all inside it, so it is at most about one event interval above the
-//!   start itself);
-//! - streaming: over `--duration` seconds, how many of the sessions got
-//!   their CHARGING events at the configured cadence (2 s), and the events
+//! drivers, and lets the drivers arrive `--start-rate` per second: each
+//! opens its event stream (SSE) and starts a session. It measures:
+//! - start: `POST /devices/{id}/start` until it answers, which is when the
+//!   charger's StartTransaction was recorded (RemoteStartTransaction out,
+//!   the charger's StatusNotification and StartTransaction in);
+//! - start → first CHARGING: until the first CHARGING event arrives on the
+//!   driver's stream (the engine sends one as soon as the charger starts);
+//! - streaming: once all have started, for `--duration` seconds, how many
+//!   sessions got their CHARGING events at the 2 s cadence, and the events
 //!   per second the node delivered;
 //! - then every driver finishes and the purchases are counted.
 //!
@@ -36,6 +36,10 @@ pub struct SessionsArgs {
     /// Seconds to keep them charging while counting events.
     #[arg(long, default_value_t = 20)]
     pub duration: u64,
+    /// Starts per second while the sessions ramp up (a steady arrival of
+    /// drivers rather than one instant burst).
+    #[arg(long, default_value_t = 50)]
+    pub start_rate: u32,
     /// Database for the server [default: SQLite in a temporary directory].
     /// Use an empty PostgreSQL database.
     #[arg(long, value_name = "URL")]
@@ -96,14 +100,15 @@ struct DriverRun {
 }
 
 /// Reads a driver's SSE stream: reports the first CHARGING event on
-/// `first`, then counts CHARGING events until `until`.
+/// `first`, then counts the CHARGING events that arrive in `window`.
 async fn watch(
     http: reqwest::Client,
     url: String,
     token: String,
     first: tokio::sync::oneshot::Sender<Instant>,
-    until: Instant,
+    window: (Instant, Instant),
 ) -> anyhow::Result<u64> {
+    let (from, until) = window;
     let mut response = http
         .get(url)
         .bearer_auth(token)
@@ -132,9 +137,12 @@ async fn watch(
                 .lines()
                 .any(|l| l.trim() == "event: CHARGING" || l.trim() == "event:CHARGING")
             {
-                events += 1;
+                let now = Instant::now();
+                if now >= from {
+                    events += 1;
+                }
                 if let Some(tx) = first.take() {
-                    let _ = tx.send(Instant::now());
+                    let _ = tx.send(now);
                 }
             }
         }
@@ -143,8 +151,8 @@ async fn watch(
 
 /// Runs the benchmark.
 pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
-    if args.sessions == 0 {
-        bail!("--sessions must be 1 or more");
+    if args.sessions == 0 || args.start_rate == 0 || args.duration < 2 * INTERVAL_SECS {
+        bail!("--sessions and --start-rate must be 1 or more, --duration at least 4");
     }
     let interval = INTERVAL_SECS.to_string();
     let server = spawn_server_with(
@@ -291,21 +299,22 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
 
-    // Every driver opens a stream and starts, all at once.
+    // Drivers arrive `start_rate` per second: each opens its stream, then
+    // starts. Once all have started, they all charge for `duration` seconds
+    // while their CHARGING events are counted.
     let started = Instant::now();
-    let watch_until = started + Duration::from_secs(args.duration) + Duration::from_secs(10);
+    let ramp = Duration::from_secs_f64(f64::from(args.sessions) / f64::from(args.start_rate));
+    let count_from = started + ramp + Duration::from_secs(2);
+    let watch_until = count_from + Duration::from_secs(args.duration);
     let gate = Arc::new(Semaphore::new(512));
     let runs: Vec<_> = drivers
         .iter()
         .zip(&chargers)
-        .map(|(token, (_, _, evse))| {
-            let (http, base, token, evse, gate) = (
-                http.clone(),
-                base.clone(),
-                token.clone(),
-                evse.clone(),
-                gate.clone(),
-            );
+        .enumerate()
+        .map(|(n, (token, (_, _, evse)))| {
+            let (http, base, token, evse) =
+                (http.clone(), base.clone(), token.clone(), evse.clone());
+            let at = started + Duration::from_secs_f64(n as f64 / f64::from(args.start_rate));
             tokio::spawn(async move {
                 let (first_tx, first_rx) = tokio::sync::oneshot::channel();
                 let watcher = tokio::spawn(watch(
@@ -313,11 +322,13 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
                     format!("{base}/api/v1/user/events"),
                     token.clone(),
                     first_tx,
-                    watch_until,
+                    (count_from, watch_until),
                 ));
-                // The stream is open before the start is sent.
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                let permit = gate.acquire_owned().await?;
+                // The stream opens first (a moment before the start).
+                tokio::time::sleep_until(tokio::time::Instant::from_std(
+                    at + Duration::from_millis(300),
+                ))
+                .await;
                 let sent = Instant::now();
                 let session = post(
                     &http,
@@ -327,7 +338,6 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
                 )
                 .await?;
                 let start_http = sent.elapsed();
-                drop(permit);
                 if field(&session, "state") != "charging" {
                     bail!("start answered {session}");
                 }
@@ -343,16 +353,8 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
             })
         })
         .collect();
-    let bar = progress(args.duration + 10, "sessions streaming");
-    let ticker = {
-        let bar = bar.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                bar.inc(1);
-            }
-        })
-    };
+    let bar = progress((watch_until - started).as_secs(), "ramp up, then streaming");
+    let ticker = super::tick_every_second(&bar);
     let mut done = Vec::new();
     let mut failures = 0;
     for run in runs {
@@ -373,10 +375,9 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
     let mut first: Vec<Duration> = done.iter().map(|r| r.first_event).collect();
     start_http.sort();
     first.sort();
-    let window = args.duration + 10;
-    // A session streams if it got its events at the cadence, allowing the
-    // first interval (the start) and one late tick.
-    let expected = window / INTERVAL_SECS;
+    // A session streams if it got its events at the cadence over the
+    // window, allowing one late tick at each end.
+    let expected = args.duration / INTERVAL_SECS;
     let streamed = done.iter().filter(|r| r.events + 2 >= expected).count();
     let events: u64 = done.iter().map(|r| r.events).sum();
     println!(
@@ -390,9 +391,10 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
         percentile(&first, 0.99)
     );
     println!(
-        "sessions streamed at the {INTERVAL_SECS} s cadence: {streamed} of {} ({failures} failed to start); {:.0} CHARGING events/s delivered",
+        "sessions streamed at the {INTERVAL_SECS} s cadence for {} s, all at once: {streamed} of {} ({failures} failed to start); {:.0} CHARGING events/s delivered",
+        args.duration,
         args.sessions,
-        events as f64 / window as f64
+        events as f64 / args.duration as f64
     );
 
     // Everyone finishes; each gets a purchase.
