@@ -38,6 +38,11 @@ pub struct SessionSettings {
     pub tick: Duration,
     /// Platform commission on hosts' earnings, basis points.
     pub commission_bps: i64,
+    /// A connector that reports Available while its session still has a
+    /// transaction gets this long for the charger's StopTransaction; then the
+    /// session is closed at its last meter reading (the charger lost the
+    /// transaction, e.g. in a reboot).
+    pub orphan_grace: Duration,
 }
 
 impl Default for SessionSettings {
@@ -50,6 +55,7 @@ impl Default for SessionSettings {
             stop_timeout: Duration::from_secs(60),
             tick: Duration::from_secs(3),
             commission_bps: 1000,
+            orphan_grace: Duration::from_secs(120),
         }
     }
 }
@@ -406,7 +412,7 @@ impl SessionEngine {
 
     /// A connector's status changed: waiting time starts or ends, and hosts hear of it.
     pub async fn connector_status(
-        &self,
+        self: &Arc<Self>,
         charge_point: &ChargePointId,
         connector_id: i64,
         status: &str,
@@ -426,6 +432,17 @@ impl SessionEngine {
                 &body,
             )
             .await;
+        }
+        if status == "Available" {
+            let held = self
+                .store
+                .active_session_on_connector(charge_point, connector_id)
+                .await?
+                .filter(|s| s.transaction_id.is_some());
+            if let Some(session) = held {
+                self.watch_orphan(session);
+            }
+            return Ok(());
         }
         let Some(event) = event_for_connector_status(status) else {
             return Ok(());
@@ -555,6 +572,42 @@ impl SessionEngine {
 
     /// Ends an active session whose StopTransaction will never come (its
     /// connector was taken by a new transaction): priced up to its last reading.
+    /// After `orphan_grace`, closes `session` if it still runs the same
+    /// transaction and its connector still reports Available. (A check
+    /// pending when the process stops is not redone; the next Available is.)
+    fn watch_orphan(self: &Arc<Self>, session: ChargingSession) {
+        let engine = Arc::clone(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(engine.settings.orphan_grace).await;
+            let result = async {
+                let current = engine.store.find_charging_session(session.id).await?;
+                let Some(current) = current.filter(|s| {
+                    s.state.is_active() && s.transaction_id == session.transaction_id
+                }) else {
+                    return Ok(());
+                };
+                let available = engine
+                    .store
+                    .list_connectors(&current.charge_point_id)
+                    .await?
+                    .iter()
+                    .any(|c| c.connector_id == current.connector_id && c.status == "Available");
+                if available {
+                    tracing::warn!(session = %current.id, charge_point = %current.charge_point_id,
+                        "connector available without a StopTransaction; closing the session at its last reading");
+                    engine
+                        .close_without_stop(current, "connector_available_without_stop")
+                        .await?;
+                }
+                Ok::<(), StoreError>(())
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "orphaned session check failed");
+            }
+        });
+    }
+
     async fn close_without_stop(
         &self,
         session: ChargingSession,
@@ -575,20 +628,27 @@ impl SessionEngine {
             return Ok(());
         };
         if record.stopped_at.is_none() {
+            // The latest reading: in memory on this node, else the newest
+            // stored sample, else what the session last knew.
+            let stored = self
+                .store
+                .list_meter_samples(tx)
+                .await?
+                .iter()
+                .filter_map(|s| {
+                    energy_register_wh(s).map(|wh| MeterReading {
+                        at: s.timestamp,
+                        energy_wh: wh,
+                    })
+                })
+                .max_by_key(|r| r.at);
+            let last = self.live.get(tx).or(stored);
             record.meter_stop = Some(
-                self.live
-                    .get(tx)
-                    .map(|r| r.energy_wh)
+                last.map(|r| r.energy_wh)
                     .or(session.last_meter_wh)
                     .unwrap_or(record.meter_start),
             );
-            record.stopped_at = Some(
-                self.live
-                    .get(tx)
-                    .map(|r| r.at)
-                    .or(session.last_meter_at)
-                    .unwrap_or(now),
-            );
+            record.stopped_at = Some(last.map(|r| r.at).or(session.last_meter_at).unwrap_or(now));
         }
         self.transaction_stopped(&record).await?;
         Ok(())

@@ -182,6 +182,9 @@ pub struct SessionConfig {
     pub event_interval_secs: u64,
     /// Platform commission on host earnings, basis points.
     pub commission_bps: i64,
+    /// Seconds a connector may report Available while its session still
+    /// has a transaction before the session is closed at its last reading.
+    pub orphan_grace_secs: u64,
 }
 
 impl Default for SessionConfig {
@@ -195,6 +198,7 @@ impl Default for SessionConfig {
             stop_timeout_secs: d.stop_timeout.as_secs(),
             event_interval_secs: d.tick.as_secs(),
             commission_bps: d.commission_bps,
+            orphan_grace_secs: d.orphan_grace.as_secs(),
         }
     }
 }
@@ -231,6 +235,7 @@ impl SessionConfig {
             stop_timeout: secs(self.stop_timeout_secs),
             tick: secs(self.event_interval_secs),
             commission_bps: self.commission_bps,
+            orphan_grace: secs(self.orphan_grace_secs.max(10)),
         })
     }
 }

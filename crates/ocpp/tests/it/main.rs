@@ -67,7 +67,10 @@ impl Csms {
             bus.clone(),
             Arc::new(SystemClock),
             Arc::new(plugway_domain::RandomIds),
-            plugway_charging::SessionSettings::default(),
+            plugway_charging::SessionSettings {
+                orphan_grace: Duration::from_millis(300),
+                ..plugway_charging::SessionSettings::default()
+            },
         );
         let state = OcppState::new(store.clone(), bus, Arc::new(SystemClock), config, sessions);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

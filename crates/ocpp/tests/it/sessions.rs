@@ -14,6 +14,7 @@ use crate::{Backend, Csms};
 crate::on_both_backends!(
     an_rfid_start_is_a_session_priced_once,
     a_transaction_on_a_held_connector_closes_the_stale_session,
+    a_connector_available_without_a_stop_closes_its_session,
 );
 
 fn at(offset_secs: i64) -> String {
@@ -216,5 +217,78 @@ async fn a_transaction_on_a_held_connector_closes_the_stale_session(backend: Bac
             .len(),
         1
     );
+    csms.finish().await;
+}
+
+async fn a_connector_available_without_a_stop_closes_its_session(backend: Backend, name: &str) {
+    let Some(csms) = Csms::start(backend, name, OcppConfig::default()).await else {
+        return;
+    };
+    csms.add("CP-LOST").await;
+    let driver = card(&csms, "CARD3", "+97688001003").await;
+    let mut cp = csms.connect("CP-LOST").await;
+    cp.boot().await;
+    let tx = cp
+        .ok(
+            "StartTransaction",
+            json!({"connectorId": 1, "idTag": "CARD3", "meterStart": 100, "timestamp": at(-600)}),
+        )
+        .await["transactionId"]
+        .as_i64()
+        .unwrap();
+    cp.ok(
+        "MeterValues",
+        json!({"connectorId": 1, "transactionId": tx, "meterValue": [{"timestamp": at(-60),
+        "sampledValue": [{"value": "3100"}]}]}),
+    )
+    .await;
+    // An Available the connector leaves again within the grace changes nothing.
+    cp.ok("StatusNotification", json!({"connectorId": 1, "errorCode": "NoError", "status": "Available", "timestamp": at(0)})).await;
+    cp.ok(
+        "StatusNotification",
+        json!({"connectorId": 1, "errorCode": "NoError", "status": "Charging", "timestamp": at(0)}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let session = csms
+        .store
+        .find_session_by_transaction(tx)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        session.state,
+        SessionState::Charging,
+        "the connector is in use again"
+    );
+    // The charger rebooted and forgot the transaction: Available, and no stop.
+    cp.boot().await;
+    cp.ok("StatusNotification", json!({"connectorId": 1, "errorCode": "NoError", "status": "Available", "timestamp": at(1)})).await;
+    let mut closed = None;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let s = csms
+            .store
+            .find_session_by_transaction(tx)
+            .await
+            .unwrap()
+            .unwrap();
+        if s.state == SessionState::Finished {
+            closed = Some(s);
+            break;
+        }
+    }
+    let closed = closed.expect("the orphaned session was closed");
+    let purchase = csms
+        .store
+        .find_purchase(closed.purchase_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        purchase.cost.energy_wh, 3000,
+        "priced up to the last stored reading"
+    );
+    assert_eq!(csms.store.count_purchases(driver).await.unwrap(), 1);
     csms.finish().await;
 }
