@@ -12,6 +12,7 @@ pub mod account;
 pub mod charging;
 pub mod clock;
 pub mod ids;
+pub mod ledger;
 pub mod network;
 pub mod otp;
 pub mod phone;

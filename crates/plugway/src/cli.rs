@@ -31,12 +31,24 @@ pub enum Command {
     Import(crate::import::ImportCommand),
     /// Run virtual OCPP 1.6J charge points against a central system.
     Simulate(crate::simulate::SimulateArgs),
+    /// Check the money: the double-entry ledger's invariants.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Set up a NATS server with per-driver authorization for live events.
     #[command(subcommand)]
     Nats(crate::nats::NatsCommand),
     /// Run a benchmark against a local server (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+}
+
+/// Ledger subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Prove the books balance: every entry sums to zero per currency, every
+    /// account's balance equals the sum of its postings, and no wallet or
+    /// earnings account is below zero. Exits 1 when anything is off.
+    Verify(DatabaseArgs),
 }
 
 /// API key subcommands.

@@ -21,7 +21,7 @@ use plugway_store::Store;
 use plugway_store_postgres::{PostgresOptions, PostgresStore};
 use plugway_store_sqlite::SqliteStore;
 
-use crate::cli::{ApiKeyCommand, Cli, Command, DatabaseArgs};
+use crate::cli::{ApiKeyCommand, Cli, Command, DatabaseArgs, LedgerCommand};
 use crate::config::{Config, Database};
 
 /// Runs the command line; the process exit code.
@@ -58,6 +58,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(args) => simulate::run(args).await,
         Command::Import(command) => import::run(command).await,
         Command::Nats(command) => nats::run(command),
+        Command::Ledger(LedgerCommand::Verify(args)) => {
+            let config = load_database_config(&args)?;
+            let store = open_store(&config).await?;
+            let report = store.verify_ledger().await;
+            store.close().await;
+            let report = report.context("cannot read the ledger")?;
+            println!(
+                "ledger: {} accounts, {} entries",
+                report.accounts, report.entries
+            );
+            for id in &report.unbalanced_entries {
+                println!("unbalanced entry: {id}");
+            }
+            for (key, stored, summed) in &report.mismatched_balances {
+                println!("balance mismatch: {key} stored {stored}, postings sum to {summed}");
+            }
+            for (key, balance) in &report.negative_balances {
+                println!("below zero: {key} = {balance}");
+            }
+            if report.is_clean() {
+                println!("the books balance");
+                Ok(())
+            } else {
+                anyhow::bail!("the ledger does not verify (see above)")
+            }
+        }
         Command::Migrate(args) => {
             let config = load_database_config(&args)?;
             let store = open_store(&config).await?;

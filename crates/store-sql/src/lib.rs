@@ -16,6 +16,7 @@
 )]
 
 mod charging_macros;
+mod ledger_macros;
 mod macros;
 mod network_macros;
 mod session_macros;
@@ -82,6 +83,8 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
             let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
             // Most specific first: "crm_customers" rows also name a charge point.
             let what = [
+                ("ledger_entries_idempotency", "idempotency_key"),
+                ("ledger_entries.idempotency_key", "idempotency_key"),
                 ("charging_sessions_connector_active", "connector_busy"),
                 ("charging_sessions.charge_point_id", "connector_busy"),
                 ("charging_sessions_transaction", "session_transaction"),

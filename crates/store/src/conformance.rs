@@ -55,13 +55,18 @@ macro_rules! for_each_case {
             charging_sessions_hold_connectors_and_drivers,
             finished_sessions_have_one_purchase_and_earnings,
             evse_tariffs_are_set_and_cleared,
+            ledger_posts_balanced_entries_once,
+            ledger_refuses_overdrafts_and_writes_nothing,
+            parallel_payments_never_overspend_a_wallet,
         );
     };
 }
 pub use for_each_case;
 
+mod ledger;
 mod network;
 mod sessions;
+pub use ledger::*;
 pub use network::*;
 pub use sessions::*;
 

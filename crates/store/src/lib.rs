@@ -10,6 +10,7 @@
 mod charging;
 mod charging_sessions;
 pub mod conformance;
+mod ledger;
 mod network;
 mod records;
 
@@ -21,6 +22,7 @@ use plugway_domain::{
 
 pub use charging::*;
 pub use charging_sessions::*;
+pub use ledger::*;
 pub use network::*;
 pub use records::*;
 
@@ -195,6 +197,7 @@ pub trait Store:
     + ApiKeyStore
     + ChargingStore
     + ChargingSessionStore
+    + LedgerStore
     + NetworkStore
     + std::fmt::Debug
 {

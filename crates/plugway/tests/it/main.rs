@@ -389,3 +389,21 @@ async fn serve_publishes_its_events_on_nats_when_given_a_nats_url() {
     );
     plugway_events::testing::delete_stream(&url, &stream_name).await;
 }
+
+#[test]
+fn ledger_verify_passes_on_a_fresh_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = plugway(&["ledger", "verify", "--data-dir", "data"], dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("ledger: 0 accounts, 0 entries") && stdout.contains("the books balance"),
+        "{stdout}"
+    );
+}

@@ -45,3 +45,64 @@ async fn reopening_applies_no_migration_twice_and_keeps_data() {
         .unwrap();
     assert_eq!(found.map(|u| u.id), Some(user.id));
 }
+
+/// `verify_ledger` finds what tampering did: a balance that no longer
+/// matches its postings, an entry that no longer sums to zero, a wallet
+/// below zero.
+#[tokio::test]
+async fn ledger_verify_finds_tampered_books() {
+    use plugway_domain::ledger::{AccountKind, AccountRef, Balanced, Posting};
+    use plugway_store::LedgerStore as _;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/plugway.db", dir.path().display());
+    let store = SqliteStore::open(&url).await.unwrap();
+    let driver = conformance::make_user(&store, "+97686661400").await;
+    let mnt = plugway_domain::Currency::parse("MNT").unwrap();
+    let wallet = AccountRef::of(AccountKind::DriverWallet, driver.id, mnt);
+    let clearing = AccountRef::platform(AccountKind::GatewayClearing, mnt);
+    let postings = Balanced::new(&[
+        Posting {
+            account: wallet,
+            amount: 500,
+        },
+        Posting {
+            account: clearing,
+            amount: -500,
+        },
+    ])
+    .unwrap();
+    store
+        .post_entry(&plugway_store::NewJournalEntry {
+            id: "e1".into(),
+            kind: "top_up".into(),
+            reference: "inv-1".into(),
+            idempotency_key: None,
+            postings,
+            at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    assert!(store.verify_ledger().await.unwrap().is_clean());
+    plugway_store::Store::close(&store).await;
+
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE ledger_postings SET amount = 400 WHERE account_key = ?")
+        .bind(wallet.key())
+        .execute(&raw)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE ledger_accounts SET balance = -7 WHERE key = ?")
+        .bind(wallet.key())
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+
+    let store = SqliteStore::open(&url).await.unwrap();
+    let report = store.verify_ledger().await.unwrap();
+    assert!(!report.is_clean());
+    assert_eq!(report.unbalanced_entries, ["e1"]);
+    assert_eq!(report.mismatched_balances, [(wallet.key(), -7, 400)]);
+    assert_eq!(report.negative_balances, [(wallet.key(), -7)]);
+    plugway_store::Store::close(&store).await;
+}
