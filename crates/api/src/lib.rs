@@ -110,6 +110,7 @@ pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(routes::discovery::router())
         .merge(routes::charging::router())
         .merge(routes::events::router())
+        .merge(routes::payments::router())
 }
 
 /// The OpenAPI document (what `/api/v1/openapi.json` serves).

@@ -37,6 +37,8 @@ pub struct ApiSettings {
     pub credential_checks_per_minute: u32,
     /// Largest upload body (photos, CSV files), bytes.
     pub max_upload_bytes: usize,
+    /// The currency of drivers' wallets (seed 001's `balance`).
+    pub wallet_currency: plugway_domain::Currency,
 }
 
 impl Default for ApiSettings {
@@ -52,6 +54,7 @@ impl Default for ApiSettings {
             otp_sends_per_minute: 10,
             credential_checks_per_minute: 30,
             max_upload_bytes: 60 * 1024 * 1024,
+            wallet_currency: plugway_domain::Currency::MNT,
         }
     }
 }

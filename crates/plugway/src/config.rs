@@ -74,6 +74,8 @@ pub struct Config {
     pub media: MediaConfig,
     /// `[sessions]`: charging sessions and pricing.
     pub sessions: SessionConfig,
+    /// `[money]`: wallets and payments.
+    pub money: MoneyConfig,
 }
 
 impl Default for Config {
@@ -105,6 +107,24 @@ impl Default for Config {
             rate_limits: RateLimitConfig::default(),
             media: MediaConfig::default(),
             sessions: SessionConfig::default(),
+            money: MoneyConfig::default(),
+        }
+    }
+}
+
+/// `[money]`: wallets and payments.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct MoneyConfig {
+    /// ISO 4217 currency of drivers' wallets (seed 001's `balance`); purchases
+    /// in it can be paid from the wallet.
+    pub wallet_currency: String,
+}
+
+impl Default for MoneyConfig {
+    fn default() -> Self {
+        Self {
+            wallet_currency: "MNT".into(),
         }
     }
 }
@@ -523,6 +543,8 @@ impl Config {
         self.listen_addr()?;
         self.region()?;
         self.sessions.settings()?;
+        plugway_domain::Currency::parse(&self.money.wallet_currency)
+            .map_err(|e| anyhow::anyhow!("money.wallet_currency: {}", e.message))?;
         if let Some(url) = &self.nats_url {
             if !(url.starts_with("nats://") || url.starts_with("tls://")) {
                 bail!("--nats-url must start with nats:// or tls://");

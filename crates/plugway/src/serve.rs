@@ -152,6 +152,8 @@ pub fn build_state_with_bus(
             .max_image_bytes
             .saturating_mul(5)
             .saturating_add(64 * 1024),
+        wallet_currency: plugway_domain::Currency::parse(&config.money.wallet_currency)
+            .map_err(|e| anyhow::anyhow!("money.wallet_currency: {}", e.message))?,
         ..ApiSettings::default()
     };
     use secrecy::ExposeSecret;

@@ -362,6 +362,20 @@ macro_rules! impl_sql_charging_session_store {
                 one_row(done.rows_affected())
             }
 
+            async fn set_purchase_payment_status(
+                &self,
+                id: ::plugway_domain::PurchaseId,
+                status: &str,
+            ) -> ::plugway_store::Result<()> {
+                let done = ::sqlx::query("UPDATE purchases SET payment_status = $2 WHERE id = $1")
+                    .bind(id.to_text())
+                    .bind(status)
+                    .execute(&self.writer)
+                    .await
+                    .map_err($crate::map_err)?;
+                one_row(done.rows_affected())
+            }
+
             async fn list_host_purchases(
                 &self,
                 host: ::plugway_domain::UserId,

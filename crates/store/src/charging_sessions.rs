@@ -211,6 +211,8 @@ pub trait ChargingSessionStore: Send + Sync {
         description: &str,
         now: DateTime<Utc>,
     ) -> Result<()>;
+    /// Sets a purchase's payment status (`unpaid`, `paid`, `refunded`).
+    async fn set_purchase_payment_status(&self, id: PurchaseId, status: &str) -> Result<()>;
     /// A host's purchases in `[from, to)`, newest first.
     async fn list_host_purchases(
         &self,

@@ -11,6 +11,7 @@ pub mod discovery;
 pub mod events;
 pub mod health;
 pub mod network;
+pub mod payments;
 pub mod seed003;
 pub mod site_import;
 pub mod user;

@@ -61,7 +61,7 @@ pub struct ProfileView {
     pub email: String,
     /// Primary phone, E.164.
     pub phone: String,
-    /// Wallet balance in major units; 0 until money moves (the ledger issue).
+    /// Wallet balance in major units, from the ledger (the wallet currency).
     pub balance: f64,
 }
 
@@ -125,7 +125,12 @@ pub async fn profile_view(state: &AppState, user: &User) -> ApiResult<ProfileVie
         name: user.name.clone().unwrap_or_default(),
         email: user.email.clone().unwrap_or_default(),
         phone,
-        balance: 0.0,
+        balance: state.settings.wallet_currency.to_major(
+            state
+                .store
+                .account_balance(&crate::services::payments::wallet(state, user.id))
+                .await?,
+        ),
     })
 }
 

@@ -7,4 +7,5 @@ pub mod charging;
 pub mod crm_outbox;
 pub mod live;
 pub mod network;
+pub mod payments;
 pub mod site_import;

@@ -357,6 +357,76 @@ async fn a_driver_charges_from_the_app_and_pays_the_tariff(backend: Backend, nam
         .await;
     assert_eq!(detail["feedback"]["score"], 5);
 
+    // Paying from the wallet (seed 001's EVM option), through the ledger.
+    let (_, options) = app.get("/api/v1/payment-options", None).await;
+    assert_eq!(options[0]["option"], "EVM");
+    assert_eq!(options[0]["disabled"], false);
+    let pay = format!("/api/v1/purchases/{purchase_id}/pay");
+    let broke = app.post(&pay, json!({"option": "EVM"}), Some(&token)).await;
+    assert_error(&broke, StatusCode::CONFLICT, "insufficient_funds");
+    let bad_option = app
+        .post(&pay, json!({"option": "CASH"}), Some(&token))
+        .await;
+    assert_eq!(
+        bad_option.0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bad_option.1
+    );
+    let driver_id = driver["userId"].as_str().unwrap();
+    let credit_path = format!("/api/v1/admin/wallets/{driver_id}/credit");
+    let credit = || async {
+        let response = reqwest::Client::new()
+            .post(app.url(&credit_path))
+            .bearer_auth(&admin)
+            .header("idempotency-key", "welcome-1")
+            .json(&json!({"amount": 10000, "reason": "welcome credit"}))
+            .send()
+            .await
+            .unwrap();
+        crate::harness::read(response).await
+    };
+    let (status, wallet) = credit().await;
+    assert_eq!(status, StatusCode::OK, "{wallet}");
+    assert_eq!(
+        credit().await.1["balance"],
+        10000.0,
+        "the retried credit counted once"
+    );
+    let (status, nope) = app
+        .post(
+            &credit_path,
+            json!({"amount": 5, "reason": "x"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{nope}");
+    let (status, paid) = app.post(&pay, json!({"option": "EVM"}), Some(&token)).await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    assert_eq!(paid["invoiceId"], purchase_id.as_str());
+    let amount = purchase["amount"].as_f64().unwrap();
+    let left = ((10000.0 - amount) * 100.0).round() / 100.0;
+    assert_eq!(paid["newBalance"].as_f64().unwrap(), left);
+    let (_, payment) = next_of(&mut events, "PAYMENT").await;
+    assert_eq!(payment["status"], "success");
+    // Paying again charges nothing more.
+    let (_, again) = app.post(&pay, json!({"option": "EVM"}), Some(&token)).await;
+    assert_eq!(again["newBalance"], paid["newBalance"]);
+    let (_, status_reply) = app
+        .post(
+            &format!("/api/v1/purchases/{purchase_id}/status"),
+            json!({"invoiceId": purchase_id}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status_reply["status"], "success");
+    let (_, me) = app.get("/api/v1/user/me", Some(&token)).await;
+    assert_eq!(me["profile"]["balance"], paid["newBalance"]);
+    let report = plugway_store::LedgerStore::verify_ledger(app.store.as_ref())
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report:?}");
+
     // The host's earnings: one session, tax 0, 10 % commission by default.
     let (status, earnings) = app
         .get("/api/v1/host/earnings?group=month", Some(&host_token))

@@ -14,6 +14,9 @@ use crate::ValidationError;
 pub struct Currency([u8; 3]);
 
 impl Currency {
+    /// The Mongolian tögrög, seed 001's currency (the default wallet currency).
+    pub const MNT: Self = Self(*b"MNT");
+
     /// Checks a code: three ASCII letters, any case, surrounding blanks
     /// ignored. Whether ISO has assigned it is not checked.
     pub fn parse(input: &str) -> Result<Self, ValidationError> {

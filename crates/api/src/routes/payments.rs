@@ -1,0 +1,263 @@
+//! Seed 001's payments, from the driver's wallet (the ledger): payment
+//! options, paying a purchase, its status; the wallet; admins' credits.
+//! Gateways (QPay, Razorpay) and top-ups come with the rest of the money work.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use plugway_domain::{PurchaseId, UserId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{AdminAccess, SignedIn};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::Json;
+use crate::services::payments;
+use crate::state::AppState;
+
+/// The router.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(payment_options))
+        .routes(routes!(pay))
+        .routes(routes!(payment_status))
+        .routes(routes!(my_wallet))
+        .routes(routes!(credit))
+}
+
+/// One way to pay (seed 001).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentOption {
+    /// `EVM` (the wallet) or `QPAY`.
+    pub option: String,
+    /// Icon name.
+    pub icon: String,
+    /// Shown to the driver.
+    pub title: String,
+    /// Not offered now.
+    pub disabled: bool,
+}
+
+/// Seed 001: the ways to pay. The wallet (`EVM`) is open; QPay is listed
+/// disabled until its gateway is configured. Anyone may call.
+#[utoipa::path(get, path = "/api/v1/payment-options", tag = "payments",
+    responses((status = 200, body = [PaymentOption])))]
+async fn payment_options() -> Json<Vec<PaymentOption>> {
+    Json(vec![
+        PaymentOption {
+            option: "EVM".into(),
+            icon: "wallet".into(),
+            title: "Wallet".into(),
+            disabled: false,
+        },
+        PaymentOption {
+            option: "QPAY".into(),
+            icon: "qpay".into(),
+            title: "QPay".into(),
+            disabled: true,
+        },
+    ])
+}
+
+/// Body of `pay`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PayBody {
+    /// `EVM` (the wallet).
+    pub option: String,
+}
+
+/// Seed 001's reply to paying from the wallet.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WalletPayment {
+    /// `EVM`.
+    pub option: String,
+    /// The purchase id.
+    pub invoice_id: String,
+    /// The wallet's balance after paying, major units.
+    pub new_balance: f64,
+}
+
+async fn own_purchase(
+    state: &AppState,
+    user: UserId,
+    id: &str,
+) -> ApiResult<plugway_store::Purchase> {
+    let not_found = || ApiError::not_found("purchase_not_found", "no such purchase");
+    let id: PurchaseId = id.parse().map(PurchaseId).map_err(|_| not_found())?;
+    state
+        .store
+        .find_purchase(id)
+        .await?
+        .filter(|p| p.user_id == Some(user))
+        .ok_or_else(not_found)
+}
+
+/// Seed 001: pays a purchase. `EVM` pays from the wallet at once (once per
+/// purchase, however often asked: a repeat answers the same);
+/// `insufficient_funds` (409) when the wallet holds too little.
+/// Roles: the purchase's driver.
+#[utoipa::path(post, path = "/api/v1/purchases/{id}/pay", tag = "payments",
+    params(("id" = String, Path)), request_body = PayBody,
+    responses((status = 200, body = WalletPayment), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn pay(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+    Json(body): Json<PayBody>,
+) -> ApiResult<Json<WalletPayment>> {
+    let purchase = own_purchase(&state, who.user.id, &id).await?;
+    match body.option.as_str() {
+        "EVM" => {
+            let balance = payments::pay_from_wallet(&state, who.user.id, &purchase).await?;
+            Ok(Json(WalletPayment {
+                option: "EVM".into(),
+                invoice_id: purchase.id.to_text(),
+                new_balance: state.settings.wallet_currency.to_major(balance),
+            }))
+        }
+        "QPAY" => Err(ApiError::invalid_field(
+            "option",
+            "QPay is not available on this server yet; pay from the wallet (EVM)",
+        )),
+        _ => Err(ApiError::invalid_field("option", "must be EVM or QPAY")),
+    }
+}
+
+/// Body of `status`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusBody {
+    /// The invoice id `pay` gave.
+    pub invoice_id: String,
+}
+
+/// Seed 001's payment status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentStatus {
+    /// pending, success, error or canceled.
+    pub status: String,
+    /// The purchase's amount, major units.
+    pub amount: f64,
+}
+
+/// Seed 001: a purchase's payment status. Roles: the purchase's driver.
+#[utoipa::path(post, path = "/api/v1/purchases/{id}/status", tag = "payments",
+    params(("id" = String, Path)), request_body = StatusBody,
+    responses((status = 200, body = PaymentStatus), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn payment_status(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(id): Path<String>,
+    Json(body): Json<StatusBody>,
+) -> ApiResult<Json<PaymentStatus>> {
+    let purchase = own_purchase(&state, who.user.id, &id).await?;
+    if body.invoice_id != purchase.id.to_text() {
+        return Err(ApiError::not_found(
+            "invoice_not_found",
+            "no such invoice for this purchase",
+        ));
+    }
+    Ok(Json(PaymentStatus {
+        status: if purchase.payment_status == "paid" {
+            "success"
+        } else {
+            "pending"
+        }
+        .into(),
+        amount: purchase.cost.currency.to_major(purchase.cost.total),
+    }))
+}
+
+/// A wallet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WalletView {
+    /// Balance, major units.
+    pub balance: f64,
+    /// ISO 4217.
+    pub currency: String,
+}
+
+/// The caller's wallet (the ledger's balance).
+#[utoipa::path(get, path = "/api/v1/wallet", tag = "payments",
+    responses((status = 200, body = WalletView), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn my_wallet(State(state): State<AppState>, who: SignedIn) -> ApiResult<Json<WalletView>> {
+    let balance = state
+        .store
+        .account_balance(&payments::wallet(&state, who.user.id))
+        .await?;
+    let currency = state.settings.wallet_currency;
+    Ok(Json(WalletView {
+        balance: currency.to_major(balance),
+        currency: currency.code().to_owned(),
+    }))
+}
+
+/// Body of an admin's credit.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreditBody {
+    /// Major units, more than 0.
+    pub amount: f64,
+    /// Why (kept on the ledger entry).
+    pub reason: String,
+}
+
+/// Credits a driver's wallet from the platform's promotions (goodwill,
+/// credits). Send an `Idempotency-Key` header to make retries safe.
+/// Roles: admins.
+#[utoipa::path(post, path = "/api/v1/admin/wallets/{user}/credit", tag = "payments",
+    params(("user" = String, Path, description = "the driver's account id"),
+        ("Idempotency-Key" = Option<String>, Header)),
+    request_body = CreditBody,
+    responses((status = 200, body = WalletView), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn credit(
+    State(state): State<AppState>,
+    _admin: AdminAccess,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<CreditBody>,
+) -> ApiResult<Json<WalletView>> {
+    let not_found = || ApiError::not_found("user_not_found", "no such account");
+    let user: UserId = user.parse().map(UserId).map_err(|_| not_found())?;
+    state.store.find_user(user).await?.ok_or_else(not_found)?;
+    let currency = state.settings.wallet_currency;
+    let amount = currency
+        .to_minor(body.amount)
+        .filter(|m| *m > 0 && *m <= 100_000_000_000)
+        .ok_or_else(|| ApiError::invalid_field("amount", "must be a positive amount"))?;
+    let reason = body.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(ApiError::invalid_field(
+            "reason",
+            "must be 1 to 200 characters",
+        ));
+    }
+    let key = match headers.get("idempotency-key") {
+        Some(value) => {
+            let key = value
+                .to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 200)
+                .ok_or_else(|| {
+                    ApiError::invalid_field(
+                        "Idempotency-Key",
+                        "must be 1 to 200 visible characters",
+                    )
+                })?;
+            Some(format!("credit:{user}:{key}"))
+        }
+        None => None,
+    };
+    let balance = payments::credit_wallet(&state, user, amount, reason, key).await?;
+    Ok(Json(WalletView {
+        balance: currency.to_major(balance),
+        currency: currency.code().to_owned(),
+    }))
+}

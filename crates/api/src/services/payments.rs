@@ -1,0 +1,187 @@
+//! Paying for purchases from the driver's wallet, through the ledger.
+//!
+//! Paying a purchase posts one journal entry: the wallet gives the total;
+//! the host earns the amount before tax less the platform's commission; the
+//! platform keeps the commission; the tax goes to tax payable. The entry's
+//! idempotency key is the purchase, so a purchase is paid once however
+//! often (or however concurrently) the app asks.
+
+use plugway_domain::ledger::{AccountKind, AccountRef, Balanced, Posting};
+use plugway_domain::{Currency, PurchaseId, UserId};
+use plugway_store::{NewJournalEntry, Posted, Purchase, StoreError};
+use serde_json::json;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// The commission on `before_tax` at `bps`, rounded half up.
+pub fn commission(before_tax: i64, bps: i64) -> i64 {
+    let c = (i128::from(before_tax.max(0)) * i128::from(bps.clamp(0, 10_000)) + 5_000) / 10_000;
+    i64::try_from(c).unwrap_or(i64::MAX)
+}
+
+/// A driver's wallet in the platform's wallet currency.
+pub fn wallet(state: &AppState, user: UserId) -> AccountRef {
+    AccountRef::of(
+        AccountKind::DriverWallet,
+        user,
+        state.settings.wallet_currency,
+    )
+}
+
+/// The postings that pay `purchase` from `user`'s wallet.
+fn payment_postings(state: &AppState, user: UserId, p: &Purchase) -> ApiResult<Balanced> {
+    let currency: Currency = p.cost.currency;
+    let before_tax = p.cost.total.saturating_sub(p.cost.tax);
+    let fee = commission(before_tax, state.sessions.settings().commission_bps);
+    let mut postings = vec![Posting {
+        account: wallet(state, user),
+        amount: -p.cost.total,
+    }];
+    let host_share = before_tax.saturating_sub(fee);
+    match p.host_id {
+        Some(host) if host_share > 0 => postings.push(Posting {
+            account: AccountRef::of(AccountKind::HostEarnings, host, currency),
+            amount: host_share,
+        }),
+        // No host to pay (a charger without one): the platform keeps it.
+        None if host_share > 0 => postings.push(Posting {
+            account: AccountRef::platform(AccountKind::PlatformRevenue, currency),
+            amount: host_share,
+        }),
+        _ => {}
+    }
+    if fee > 0 {
+        postings.push(Posting {
+            account: AccountRef::platform(AccountKind::PlatformRevenue, currency),
+            amount: fee,
+        });
+    }
+    if p.cost.tax > 0 {
+        postings.push(Posting {
+            account: AccountRef::platform(AccountKind::TaxPayable, currency),
+            amount: p.cost.tax,
+        });
+    }
+    Balanced::new(&postings).map_err(ApiError::internal)
+}
+
+/// Pays `purchase` from the driver's wallet; the wallet's new balance.
+/// `insufficient_funds` (409) when the wallet holds too little, and nothing moves.
+pub async fn pay_from_wallet(
+    state: &AppState,
+    user: UserId,
+    purchase: &Purchase,
+) -> ApiResult<i64> {
+    if purchase.cost.currency != state.settings.wallet_currency {
+        return Err(ApiError::conflict(
+            "currency_mismatch",
+            format!(
+                "this purchase is in {} and the wallet in {}; pay it another way",
+                purchase.cost.currency.code(),
+                state.settings.wallet_currency.code()
+            ),
+        ));
+    }
+    if purchase.cost.total > 0 {
+        let entry = NewJournalEntry {
+            id: state.ids.new_uuid(state.clock.now()).to_string(),
+            kind: "purchase_payment".into(),
+            reference: purchase.id.to_text(),
+            idempotency_key: Some(format!("purchase:{}", purchase.id)),
+            postings: payment_postings(state, user, purchase)?,
+            at: state.clock.now(),
+        };
+        match state.store.post_entry(&entry).await {
+            Ok(Posted::New(_)) => {
+                publish_payment(state, user, purchase.id, "success", purchase).await;
+            }
+            Ok(Posted::Duplicate(_)) => {}
+            Err(StoreError::Conflict(what)) if what == "insufficient_funds" => {
+                return Err(ApiError::conflict(
+                    "insufficient_funds",
+                    "the wallet holds less than this purchase costs; top it up first",
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if purchase.payment_status != "paid" {
+        state
+            .store
+            .set_purchase_payment_status(purchase.id, "paid")
+            .await?;
+    }
+    Ok(state.store.account_balance(&wallet(state, user)).await?)
+}
+
+async fn publish_payment(
+    state: &AppState,
+    user: UserId,
+    id: PurchaseId,
+    status: &str,
+    p: &Purchase,
+) {
+    let body = json!({"status": status, "amount": p.cost.currency.to_major(p.cost.total),
+        "invoiceId": id.to_text(), "currency": p.cost.currency.code()});
+    if let Err(e) = state
+        .bus
+        .publish(
+            &format!("user.{user}.PAYMENT"),
+            body.to_string().into_bytes(),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "PAYMENT event not published");
+    }
+}
+
+/// Credits a driver's wallet from the platform's promotions (an admin's
+/// credit or a goodwill refund), once per `idempotency_key`. The new balance.
+pub async fn credit_wallet(
+    state: &AppState,
+    user: UserId,
+    amount: i64,
+    reason: &str,
+    idempotency_key: Option<String>,
+) -> ApiResult<i64> {
+    let currency = state.settings.wallet_currency;
+    let postings = Balanced::new(&[
+        Posting {
+            account: wallet(state, user),
+            amount,
+        },
+        Posting {
+            account: AccountRef::platform(AccountKind::Promotions, currency),
+            amount: -amount,
+        },
+    ])
+    .map_err(|e| ApiError::invalid_field("amount", e.message))?;
+    state
+        .store
+        .post_entry(&NewJournalEntry {
+            id: state.ids.new_uuid(state.clock.now()).to_string(),
+            kind: "wallet_credit".into(),
+            reference: reason.to_owned(),
+            idempotency_key,
+            postings,
+            at: state.clock.now(),
+        })
+        .await?;
+    Ok(state.store.account_balance(&wallet(state, user)).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::commission;
+
+    #[test]
+    fn commission_rounds_half_up_and_stays_in_bounds() {
+        assert_eq!(commission(10_000, 1_000), 1_000);
+        assert_eq!(commission(5, 1_000), 1, "0.5 rounds up");
+        assert_eq!(commission(4, 1_000), 0);
+        assert_eq!(commission(-100, 1_000), 0);
+        assert_eq!(commission(100, 20_000), 100, "at most everything");
+        assert_eq!(commission(i64::MAX, 10_000), i64::MAX);
+    }
+}
