@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod gateways;
 pub mod graphql;
 pub mod ratelimit;
 pub mod routes;

@@ -85,6 +85,8 @@ pub struct AppParts {
     pub chargers: Arc<dyn ChargerGateway>,
     /// Per-driver NATS credentials, when NATS runs with per-user authorization.
     pub nats: Option<NatsAccess>,
+    /// The payment gateway for top-ups, when one is configured.
+    pub payments: Option<crate::services::topups::GatewaySetup>,
     /// Charging sessions (shared with the central system).
     pub sessions: Arc<plugway_charging::SessionEngine>,
     /// Time.

@@ -76,6 +76,8 @@ pub struct Config {
     pub sessions: SessionConfig,
     /// `[money]`: wallets and payments.
     pub money: MoneyConfig,
+    /// `[qpay]`: the QPay gateway for wallet top-ups.
+    pub qpay: QPayConfig,
 }
 
 impl Default for Config {
@@ -108,7 +110,60 @@ impl Default for Config {
             media: MediaConfig::default(),
             sessions: SessionConfig::default(),
             money: MoneyConfig::default(),
+            qpay: QPayConfig::default(),
         }
+    }
+}
+
+/// `[qpay]`: QPay v2 merchant credentials. Top-ups are offered when
+/// `client_id` is set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct QPayConfig {
+    /// `https://merchant.qpay.mn` (or QPay's sandbox).
+    pub base_url: Option<String>,
+    /// Merchant client id.
+    pub client_id: Option<String>,
+    /// Merchant client secret.
+    pub client_secret: Option<SecretString>,
+    /// The merchant's invoice code.
+    pub invoice_code: Option<String>,
+    /// Plugway's public base URL, where QPay's callbacks arrive
+    /// (`https://api.example.com`).
+    pub callback_base_url: Option<String>,
+}
+
+impl QPayConfig {
+    /// The gateway, when configured; an error when half configured.
+    pub fn setup(&self) -> anyhow::Result<Option<plugway_api::services::topups::GatewaySetup>> {
+        let Some(client_id) = &self.client_id else {
+            return Ok(None);
+        };
+        let (Some(secret), Some(code), Some(callback)) = (
+            &self.client_secret,
+            &self.invoice_code,
+            &self.callback_base_url,
+        ) else {
+            bail!("qpay.client_id needs qpay.client_secret, qpay.invoice_code and qpay.callback_base_url");
+        };
+        if !(callback.starts_with("https://") || callback.starts_with("http://")) {
+            bail!("qpay.callback_base_url must be an http(s) URL");
+        }
+        let gateway =
+            plugway_api::gateways::qpay::QPay::new(plugway_api::gateways::qpay::QPayConfig {
+                base_url: self
+                    .base_url
+                    .clone()
+                    .unwrap_or_else(|| "https://merchant.qpay.mn".into()),
+                client_id: client_id.clone(),
+                client_secret: secret.clone(),
+                invoice_code: code.clone(),
+            })
+            .map_err(|e| anyhow::anyhow!("qpay: {e}"))?;
+        Ok(Some(plugway_api::services::topups::GatewaySetup {
+            gateway: std::sync::Arc::new(gateway),
+            callback_base: callback.clone(),
+        }))
     }
 }
 
@@ -543,6 +598,7 @@ impl Config {
         self.listen_addr()?;
         self.region()?;
         self.sessions.settings()?;
+        self.qpay.setup()?;
         plugway_domain::Currency::parse(&self.money.wallet_currency)
             .map_err(|e| anyhow::anyhow!("money.wallet_currency: {}", e.message))?;
         if let Some(url) = &self.nats_url {

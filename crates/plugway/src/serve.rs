@@ -177,6 +177,7 @@ pub fn build_state_with_bus(
         bus,
         chargers: Arc::new(ocpp.clone()),
         nats,
+        payments: config.qpay.setup()?,
         sessions,
         clock,
         ids: Arc::new(RandomIds),
@@ -258,6 +259,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!(
             "OCPP AUTO-REGISTRATION IS ON: any charge point id is accepted without a password"
         );
+    }
+    if state.payments.is_some() {
+        // Top-ups whose gateway callback never came.
+        tokio::spawn(plugway_api::services::topups::reconcile(
+            state.clone(),
+            std::time::Duration::from_secs(30),
+        ));
     }
     // CHARGING events for the sessions on chargers connected to this node.
     let registry = ocpp.registry.clone();

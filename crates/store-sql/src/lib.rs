@@ -19,6 +19,7 @@ mod charging_macros;
 mod ledger_macros;
 mod macros;
 mod network_macros;
+mod payment_macros;
 mod session_macros;
 pub mod summary;
 

@@ -12,6 +12,7 @@ mod charging_sessions;
 pub mod conformance;
 mod ledger;
 mod network;
+mod payments;
 mod records;
 
 use async_trait::async_trait;
@@ -24,6 +25,7 @@ pub use charging::*;
 pub use charging_sessions::*;
 pub use ledger::*;
 pub use network::*;
+pub use payments::*;
 pub use records::*;
 
 /// What a storage call can fail with. Adapters map their driver's errors here.
@@ -198,6 +200,7 @@ pub trait Store:
     + ChargingStore
     + ChargingSessionStore
     + LedgerStore
+    + PaymentStore
     + NetworkStore
     + std::fmt::Debug
 {

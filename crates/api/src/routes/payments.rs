@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use crate::auth::{AdminAccess, SignedIn};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
-use crate::services::payments;
+use crate::services::{payments, topups};
 use crate::state::AppState;
 
 /// The router.
@@ -24,6 +24,114 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(payment_status))
         .routes(routes!(my_wallet))
         .routes(routes!(credit))
+        .routes(routes!(replenish))
+        .routes(routes!(replenishment))
+        .routes(routes!(gateway_callback_get, gateway_callback_post))
+}
+
+/// Body of `replenish` (seed 001).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReplenishBody {
+    /// Major units of the wallet currency.
+    pub amount: f64,
+    /// `QPAY`.
+    pub option: String,
+}
+
+/// Seed 001's reply: where to pay.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayPayment {
+    /// `QPAY`.
+    pub option: String,
+    /// Ask `/customer/replenishment` with it.
+    pub invoice_id: String,
+    /// Open it to pay.
+    pub url: String,
+}
+
+/// Seed 001: tops up the wallet through a gateway. The wallet is credited
+/// (and a REPLENISHMENT event sent) once the gateway confirms the payment.
+/// Roles: any signed-in person.
+#[utoipa::path(post, path = "/api/v1/customer/replenish", tag = "payments",
+    request_body = ReplenishBody,
+    responses((status = 200, body = GatewayPayment), (status = 422, body = ErrorBody),
+        (status = 502, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn replenish(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Json(body): Json<ReplenishBody>,
+) -> ApiResult<Json<GatewayPayment>> {
+    let invoice = topups::replenish(&state, who.user.id, body.amount, &body.option).await?;
+    Ok(Json(GatewayPayment {
+        option: body.option,
+        invoice_id: invoice.id,
+        url: invoice.url,
+    }))
+}
+
+/// Seed 001: a top-up's status, checked with the gateway now.
+/// Roles: the top-up's owner.
+#[utoipa::path(post, path = "/api/v1/customer/replenishment", tag = "payments",
+    request_body = StatusBody,
+    responses((status = 200, body = PaymentStatus), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn replenishment(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Json(body): Json<StatusBody>,
+) -> ApiResult<Json<PaymentStatus>> {
+    let invoice = state
+        .store
+        .find_gateway_invoice(&body.invoice_id)
+        .await?
+        .filter(|i| i.user_id == who.user.id)
+        .ok_or_else(|| ApiError::not_found("invoice_not_found", "no such invoice"))?;
+    let status = topups::settle(&state, &invoice).await?;
+    let amount = plugway_domain::Currency::parse(&invoice.currency)
+        .map(|c| c.to_major(invoice.amount))
+        .unwrap_or_default();
+    Ok(Json(PaymentStatus { status, amount }))
+}
+
+async fn callback(
+    state: &AppState,
+    gateway: &str,
+    invoice: &str,
+) -> ApiResult<Json<crate::routes::Message>> {
+    let invoice = state
+        .store
+        .find_gateway_invoice(invoice)
+        .await?
+        .filter(|i| i.gateway == gateway)
+        .ok_or_else(|| ApiError::not_found("invoice_not_found", "no such invoice"))?;
+    let status = topups::settle(state, &invoice).await?;
+    Ok(Json(crate::routes::Message::new(status)))
+}
+
+/// The gateway's callback when an invoice is paid (QPay calls it with GET).
+/// It proves nothing by itself: Plugway asks the gateway what was paid.
+/// Anyone may call.
+#[utoipa::path(get, path = "/api/v1/payments/{gateway}/callback/{invoice}", tag = "payments",
+    params(("gateway" = String, Path), ("invoice" = String, Path)),
+    responses((status = 200, body = crate::routes::Message), (status = 404, body = ErrorBody)))]
+async fn gateway_callback_get(
+    State(state): State<AppState>,
+    Path((gateway, invoice)): Path<(String, String)>,
+) -> ApiResult<Json<crate::routes::Message>> {
+    callback(&state, &gateway, &invoice).await
+}
+
+/// The same, for gateways that POST.
+#[utoipa::path(post, path = "/api/v1/payments/{gateway}/callback/{invoice}", tag = "payments",
+    params(("gateway" = String, Path), ("invoice" = String, Path)),
+    responses((status = 200, body = crate::routes::Message), (status = 404, body = ErrorBody)))]
+async fn gateway_callback_post(
+    State(state): State<AppState>,
+    Path((gateway, invoice)): Path<(String, String)>,
+) -> ApiResult<Json<crate::routes::Message>> {
+    callback(&state, &gateway, &invoice).await
 }
 
 /// One way to pay (seed 001).
@@ -40,10 +148,14 @@ pub struct PaymentOption {
 }
 
 /// Seed 001: the ways to pay. The wallet (`EVM`) is open; QPay is listed
-/// disabled until its gateway is configured. Anyone may call.
+/// disabled unless its gateway is configured. Anyone may call.
 #[utoipa::path(get, path = "/api/v1/payment-options", tag = "payments",
     responses((status = 200, body = [PaymentOption])))]
-async fn payment_options() -> Json<Vec<PaymentOption>> {
+async fn payment_options(State(state): State<AppState>) -> Json<Vec<PaymentOption>> {
+    let qpay = state
+        .payments
+        .as_ref()
+        .is_some_and(|p| p.gateway.option() == "QPAY");
     Json(vec![
         PaymentOption {
             option: "EVM".into(),
@@ -55,7 +167,7 @@ async fn payment_options() -> Json<Vec<PaymentOption>> {
             option: "QPAY".into(),
             icon: "qpay".into(),
             title: "QPay".into(),
-            disabled: true,
+            disabled: !qpay,
         },
     ])
 }

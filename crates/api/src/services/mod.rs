@@ -9,3 +9,4 @@ pub mod live;
 pub mod network;
 pub mod payments;
 pub mod site_import;
+pub mod topups;

@@ -122,6 +122,8 @@ pub struct Options {
     pub bus: Option<Arc<dyn plugway_events::EventBus>>,
     /// Per-driver NATS credentials at sign-in.
     pub nats: Option<plugway_api::NatsAccess>,
+    /// A payment gateway (a fake server's).
+    pub payments: Option<plugway_api::services::topups::GatewaySetup>,
 }
 
 /// A running app.
@@ -130,6 +132,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub clock: ManualClock,
     pub store: Arc<dyn Store>,
+    /// The application's state (for background jobs a test drives).
+    pub state: AppState,
     sms: FakeTwilioState,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -221,6 +225,7 @@ impl TestApp {
             bus,
             chargers: Arc::new(ocpp.clone()),
             nats: options.nats.take(),
+            payments: options.payments.take(),
             sessions,
             clock: Arc::new(clock.clone()),
             ids: Arc::new(RandomIds),
@@ -237,6 +242,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
+        let app_state = state.clone();
         let server = tokio::spawn(async move {
             plugway_api::serve(listener, state, plugway_ocpp::router(ocpp), async {
                 let _ = stopped.await;
@@ -247,6 +253,7 @@ impl TestApp {
         Some(Self {
             base,
             http: reqwest::Client::new(),
+            state: app_state,
             clock,
             store,
             sms: sms_state,

@@ -21,3 +21,4 @@ mod seed002;
 mod seed003;
 mod sessions;
 mod site_import;
+mod topups;

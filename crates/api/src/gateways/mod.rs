@@ -1,0 +1,58 @@
+//! Payment gateways behind one trait. Each adapter speaks its provider's
+//! documented API; tests run them against local fake servers that speak
+//! the same API.
+
+pub mod qpay;
+
+use async_trait::async_trait;
+
+/// An invoice the gateway issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedInvoice {
+    /// The gateway's invoice id.
+    pub gateway_invoice_id: String,
+    /// Where the driver pays.
+    pub url: String,
+}
+
+/// What the gateway says was paid on an invoice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentCheck {
+    /// Paid in full or in part (at least one PAID payment).
+    pub paid: bool,
+    /// Total paid, minor units.
+    pub paid_amount: i64,
+    /// The currency of the payments (None when nothing was paid).
+    pub currency: Option<String>,
+}
+
+/// Why a gateway call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// Unreachable, or it answered 5xx.
+    #[error("payment gateway unavailable: {0}")]
+    Unavailable(String),
+    /// It refused the request (credentials, data).
+    #[error("payment gateway refused: {0}")]
+    Refused(String),
+}
+
+/// A payment gateway.
+#[async_trait]
+pub trait PaymentGateway: Send + Sync + std::fmt::Debug {
+    /// Its option name in seed 001 (`QPAY`).
+    fn option(&self) -> &'static str;
+    /// Issues an invoice of `amount` minor units; the gateway calls
+    /// `callback_url` when it is paid.
+    async fn create_invoice(
+        &self,
+        reference: &str,
+        amount: i64,
+        currency: &str,
+        description: &str,
+        callback_url: &str,
+    ) -> Result<IssuedInvoice, GatewayError>;
+    /// Asks what was paid on an invoice (the only proof Plugway trusts: the
+    /// callback itself carries no signature).
+    async fn check(&self, gateway_invoice_id: &str) -> Result<PaymentCheck, GatewayError>;
+}

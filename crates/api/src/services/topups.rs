@@ -1,0 +1,224 @@
+//! Wallet top-ups through a payment gateway (seed 001's replenish).
+//!
+//! The gateway's callback carries no signature, so it proves nothing by
+//! itself: whoever calls it (QPay, the app asking for the status, the
+//! reconciler for callbacks that never came) makes Plugway ask the gateway
+//! what was paid, and only a payment of exactly the invoice's amount and
+//! currency credits the wallet. The credit is one ledger entry keyed by the
+//! gateway's invoice id, so a replayed callback credits once, and the
+//! invoice is marked settled after it, so a crash between the two is
+//! finished by the next check.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use plugway_domain::ledger::{AccountKind, AccountRef, Balanced, Posting};
+use plugway_domain::UserId;
+use plugway_store::{GatewayInvoice, NewJournalEntry};
+use serde_json::json;
+
+use crate::error::{ApiError, ApiResult};
+use crate::gateways::{GatewayError, PaymentGateway};
+use crate::services::payments::wallet;
+use crate::state::AppState;
+use axum::http::StatusCode;
+
+/// The gateway and the public URL its callbacks reach Plugway at.
+#[derive(Debug, Clone)]
+pub struct GatewaySetup {
+    /// The adapter.
+    pub gateway: Arc<dyn PaymentGateway>,
+    /// Plugway's public base URL, e.g. `https://api.example.com`.
+    pub callback_base: String,
+}
+
+fn gateway_error(e: GatewayError) -> ApiError {
+    match e {
+        GatewayError::Unavailable(why) => {
+            tracing::warn!(%why, "payment gateway unavailable");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "gateway_unavailable",
+                "the payment gateway is not answering; try again",
+            )
+        }
+        GatewayError::Refused(why) => {
+            tracing::error!(%why, "payment gateway refused a request");
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "gateway_refused",
+                "the payment gateway refused the request",
+            )
+        }
+    }
+}
+
+/// Issues a top-up invoice of `amount` (major units of the wallet currency).
+pub async fn replenish(
+    state: &AppState,
+    user: UserId,
+    amount: f64,
+    option: &str,
+) -> ApiResult<GatewayInvoice> {
+    let setup = state
+        .payments
+        .as_ref()
+        .filter(|s| s.gateway.option() == option)
+        .ok_or_else(|| ApiError::invalid_field("option", "this payment option is not available"))?;
+    let currency = state.settings.wallet_currency;
+    let minor = currency
+        .to_minor(amount)
+        .filter(|m| *m > 0 && *m <= 100_000_000_000)
+        .ok_or_else(|| ApiError::invalid_field("amount", "must be a positive amount"))?;
+    let now = state.clock.now();
+    let id = state.ids.new_uuid(now).to_string();
+    let callback = format!(
+        "{}/api/v1/payments/{}/callback/{id}",
+        setup.callback_base.trim_end_matches('/'),
+        option.to_ascii_lowercase()
+    );
+    let issued = setup
+        .gateway
+        .create_invoice(
+            &id,
+            minor,
+            currency.code(),
+            "Plugway wallet top-up",
+            &callback,
+        )
+        .await
+        .map_err(gateway_error)?;
+    let invoice = GatewayInvoice {
+        id,
+        user_id: user,
+        purpose: "top_up".into(),
+        gateway: option.to_ascii_lowercase(),
+        gateway_invoice_id: issued.gateway_invoice_id,
+        amount: minor,
+        currency: currency.code().to_owned(),
+        url: issued.url,
+        status: "pending".into(),
+        created_at: now,
+        settled_at: None,
+    };
+    state.store.insert_gateway_invoice(&invoice).await?;
+    Ok(invoice)
+}
+
+/// Asks the gateway about a pending invoice and settles it: `success`
+/// credits the wallet once; a payment that does not match the invoice is
+/// `error`; nothing paid yet stays `pending`. The invoice's status after.
+pub async fn settle(state: &AppState, invoice: &GatewayInvoice) -> ApiResult<String> {
+    if invoice.status != "pending" {
+        return Ok(invoice.status.clone());
+    }
+    let Some(setup) = state.payments.as_ref() else {
+        return Ok(invoice.status.clone());
+    };
+    let check = match setup.gateway.check(&invoice.gateway_invoice_id).await {
+        Ok(check) => check,
+        // Unknown is not failed: the reconciler asks again later.
+        Err(GatewayError::Unavailable(why)) => {
+            tracing::warn!(%why, invoice = %invoice.id, "cannot check a payment now");
+            return Ok("pending".into());
+        }
+        Err(e) => return Err(gateway_error(e)),
+    };
+    if !check.paid {
+        return Ok("pending".into());
+    }
+    let now = state.clock.now();
+    if check.paid_amount != invoice.amount
+        || check.currency.as_deref() != Some(invoice.currency.as_str())
+    {
+        tracing::error!(invoice = %invoice.id, paid = check.paid_amount, due = invoice.amount,
+            "payment does not match its invoice; not credited");
+        if state
+            .store
+            .settle_gateway_invoice(&invoice.id, "error", now)
+            .await?
+        {
+            publish(state, invoice, "error").await;
+        }
+        return Ok("error".into());
+    }
+    let currency =
+        plugway_domain::Currency::parse(&invoice.currency).map_err(ApiError::internal)?;
+    let postings = Balanced::new(&[
+        Posting {
+            account: wallet(state, invoice.user_id),
+            amount: invoice.amount,
+        },
+        Posting {
+            account: AccountRef::platform(AccountKind::GatewayClearing, currency),
+            amount: -invoice.amount,
+        },
+    ])
+    .map_err(ApiError::internal)?;
+    state
+        .store
+        .post_entry(&NewJournalEntry {
+            id: state.ids.new_uuid(now).to_string(),
+            kind: "top_up".into(),
+            reference: invoice.id.clone(),
+            idempotency_key: Some(format!(
+                "{}:{}",
+                invoice.gateway, invoice.gateway_invoice_id
+            )),
+            postings,
+            at: now,
+        })
+        .await?;
+    if state
+        .store
+        .settle_gateway_invoice(&invoice.id, "success", now)
+        .await?
+    {
+        publish(state, invoice, "success").await;
+    }
+    Ok("success".into())
+}
+
+async fn publish(state: &AppState, invoice: &GatewayInvoice, status: &str) {
+    let amount = plugway_domain::Currency::parse(&invoice.currency)
+        .map(|c| c.to_major(invoice.amount))
+        .unwrap_or_default();
+    let body = json!({"status": status, "amount": amount, "invoiceId": invoice.id, "currency": invoice.currency});
+    if let Err(e) = state
+        .bus
+        .publish(
+            &format!("user.{}.REPLENISHMENT", invoice.user_id),
+            body.to_string().into_bytes(),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "REPLENISHMENT event not published");
+    }
+}
+
+/// Settles pending invoices whose callback never came: every `every`, those
+/// older than `every` are checked with the gateway.
+pub async fn reconcile(state: AppState, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let age = chrono::Duration::from_std(every).unwrap_or(chrono::Duration::seconds(30));
+        let pending = match state
+            .store
+            .list_pending_gateway_invoices(state.clock.now() - age, 100)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list pending payments");
+                continue;
+            }
+        };
+        for invoice in pending {
+            if let Err(e) = settle(&state, &invoice).await {
+                tracing::warn!(error = %e.message, invoice = %invoice.id, "payment reconciliation failed");
+            }
+        }
+    }
+}

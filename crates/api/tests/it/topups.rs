@@ -1,0 +1,351 @@
+//! Wallet top-ups through QPay (seed 001's replenish), against a local fake
+//! QPay that speaks its v2 merchant API: Basic-auth token, invoices, payment
+//! checks. A callback proves nothing until QPay's own check agrees.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::Engine;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::harness::{assert_error, Backend, Options, TestApp};
+use plugway_api::gateways::qpay::{QPay, QPayConfig};
+use plugway_api::services::topups::GatewaySetup;
+
+crate::on_both_backends!(
+    a_top_up_credits_the_wallet_once_and_only_when_qpay_says_paid,
+    the_reconciler_settles_a_payment_whose_callback_never_came,
+);
+
+const CLIENT: &str = "PLUGWAY_MERCHANT";
+const SECRET: &str = "qpay-secret";
+
+#[derive(Default)]
+struct FakeInvoice {
+    amount: f64,
+    paid: Option<(f64, &'static str)>,
+}
+
+#[derive(Clone, Default)]
+struct FakeQPay {
+    invoices: Arc<Mutex<HashMap<String, FakeInvoice>>>,
+    tokens: Arc<Mutex<Vec<String>>>,
+}
+
+impl FakeQPay {
+    fn pay(&self, invoice: &str, amount: f64, currency: &'static str) {
+        self.invoices.lock().unwrap().get_mut(invoice).unwrap().paid = Some((amount, currency));
+    }
+    fn only_invoice(&self) -> String {
+        self.invoices.lock().unwrap().keys().next().unwrap().clone()
+    }
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let bearer = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default()
+            .to_owned();
+        self.tokens.lock().unwrap().contains(&bearer)
+    }
+}
+
+async fn token(State(fake): State<FakeQPay>, headers: HeaderMap) -> (AxumStatus, Json<Value>) {
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT}:{SECRET}"))
+    );
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        return (
+            AxumStatus::UNAUTHORIZED,
+            Json(json!({"error": "NO_CREDENDIALS"})),
+        );
+    }
+    let token = format!("tok-{}", uuid::Uuid::new_v4().simple());
+    fake.tokens.lock().unwrap().push(token.clone());
+    (
+        AxumStatus::OK,
+        Json(
+            json!({"token_type": "bearer", "access_token": token, "expires_in": 86400,
+                    "refresh_token": "refresh", "refresh_expires_in": 172800}),
+        ),
+    )
+}
+
+async fn invoice(
+    State(fake): State<FakeQPay>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (AxumStatus, Json<Value>) {
+    if !fake.authorized(&headers) {
+        return (
+            AxumStatus::UNAUTHORIZED,
+            Json(json!({"error": "AUTHENTICATION_FAILED"})),
+        );
+    }
+    for field in [
+        "invoice_code",
+        "sender_invoice_no",
+        "invoice_receiver_code",
+        "invoice_description",
+        "amount",
+        "callback_url",
+    ] {
+        if body.get(field).is_none() {
+            return (
+                AxumStatus::BAD_REQUEST,
+                Json(json!({"error": format!("{field} is required")})),
+            );
+        }
+    }
+    assert_eq!(body["invoice_code"], "PLUGWAY_INVOICE");
+    assert!(body["callback_url"]
+        .as_str()
+        .unwrap()
+        .contains("/api/v1/payments/qpay/callback/"));
+    let id = uuid::Uuid::new_v4().to_string();
+    fake.invoices.lock().unwrap().insert(
+        id.clone(),
+        FakeInvoice {
+            amount: body["amount"].as_f64().unwrap(),
+            paid: None,
+        },
+    );
+    (
+        AxumStatus::OK,
+        Json(
+            json!({"invoice_id": id, "qr_text": "0002010102", "qr_image": "iVBOR",
+                    "qPay_shortUrl": format!("https://qpay.example/s/{id}"), "urls": []}),
+        ),
+    )
+}
+
+async fn check(
+    State(fake): State<FakeQPay>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (AxumStatus, Json<Value>) {
+    if !fake.authorized(&headers) {
+        return (
+            AxumStatus::UNAUTHORIZED,
+            Json(json!({"error": "AUTHENTICATION_FAILED"})),
+        );
+    }
+    assert_eq!(body["object_type"], "INVOICE");
+    let invoices = fake.invoices.lock().unwrap();
+    let Some(invoice) = invoices.get(body["object_id"].as_str().unwrap_or_default()) else {
+        return (
+            AxumStatus::NOT_FOUND,
+            Json(json!({"error": "INVOICE_NOTFOUND"})),
+        );
+    };
+    let _ = invoice.amount;
+    let rows: Vec<Value> = invoice
+        .paid
+        .iter()
+        .map(|(amount, currency)| {
+            json!({"payment_id": "p-1", "payment_status": "PAID",
+            "payment_amount": amount.to_string(), "trx_fee": "0.00", "payment_currency": currency,
+            "payment_wallet": "0fc9b71c", "payment_type": "P2P"})
+        })
+        .collect();
+    let paid: f64 = invoice.paid.iter().map(|(a, _)| a).sum();
+    (
+        AxumStatus::OK,
+        Json(json!({"count": rows.len(), "paid_amount": paid, "rows": rows})),
+    )
+}
+
+async fn fake_qpay() -> (FakeQPay, SocketAddr) {
+    let fake = FakeQPay::default();
+    let app = Router::new()
+        .route("/v2/auth/token", post(token))
+        .route("/v2/invoice", post(invoice))
+        .route("/v2/payment/check", post(check))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (fake, addr)
+}
+
+async fn app_with_qpay(backend: Backend, name: &str) -> Option<(TestApp, FakeQPay)> {
+    let (fake, addr) = fake_qpay().await;
+    let gateway = QPay::new(QPayConfig {
+        base_url: format!("http://{addr}"),
+        client_id: CLIENT.into(),
+        client_secret: SECRET.to_owned().into(),
+        invoice_code: "PLUGWAY_INVOICE".into(),
+    })
+    .unwrap();
+    let options = Options {
+        payments: Some(GatewaySetup {
+            gateway: Arc::new(gateway),
+            callback_base: "http://plugway.test".into(),
+        }),
+        ..Options::default()
+    };
+    let app = TestApp::spawn(backend, name, options).await?;
+    Some((app, fake))
+}
+
+async fn balance(app: &TestApp, token: &str) -> f64 {
+    app.get("/api/v1/wallet", Some(token)).await.1["balance"]
+        .as_f64()
+        .unwrap()
+}
+
+async fn a_top_up_credits_the_wallet_once_and_only_when_qpay_says_paid(
+    backend: Backend,
+    name: &str,
+) {
+    let Some((app, fake)) = app_with_qpay(backend, name).await else {
+        return;
+    };
+    let driver = app.otp_sign_in("+97688000601").await;
+    let token = driver["token"].as_str().unwrap().to_owned();
+    let (_, options) = app.get("/api/v1/payment-options", None).await;
+    assert_eq!(options[1]["option"], "QPAY");
+    assert_eq!(options[1]["disabled"], false);
+
+    let bad = app
+        .post(
+            "/api/v1/customer/replenish",
+            json!({"amount": -5, "option": "QPAY"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(bad.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.1);
+    let (status, topup) = app
+        .post(
+            "/api/v1/customer/replenish",
+            json!({"amount": 5000, "option": "QPAY"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{topup}");
+    assert_eq!(topup["option"], "QPAY");
+    assert!(topup["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://qpay.example/s/"));
+    let invoice = topup["invoiceId"].as_str().unwrap().to_owned();
+    let callback = format!("/api/v1/payments/qpay/callback/{invoice}");
+
+    // A forged callback (nothing paid at QPay) credits nothing.
+    let (status, said) = app.get(&callback, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(said["message"], "pending");
+    let (_, pending) = app
+        .post(
+            "/api/v1/customer/replenishment/",
+            json!({"invoiceId": invoice}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(pending, json!({"status": "pending", "amount": 5000.0}));
+    assert_eq!(balance(&app, &token).await, 0.0);
+
+    // Paid at QPay: the callback settles it; replayed, it credits once.
+    fake.pay(&fake.only_invoice(), 5000.0, "MNT");
+    for _ in 0..3 {
+        let (status, said) = app.get(&callback, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(said["message"], "success");
+    }
+    assert_eq!(balance(&app, &token).await, 5000.0);
+    let (_, done) = app
+        .post(
+            "/api/v1/customer/replenishment",
+            json!({"invoiceId": invoice}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(done["status"], "success");
+    let (_, me) = app.get("/api/v1/user/me", Some(&token)).await;
+    assert_eq!(me["profile"]["balance"], 5000.0);
+
+    // Another driver cannot read this top-up.
+    let other = app.otp_sign_in("+97688000602").await;
+    let theirs = app
+        .post(
+            "/api/v1/customer/replenishment",
+            json!({"invoiceId": invoice}),
+            Some(other["token"].as_str().unwrap()),
+        )
+        .await;
+    assert_error(&theirs, StatusCode::NOT_FOUND, "invoice_not_found");
+    let unknown = app.get("/api/v1/payments/qpay/callback/nope", None).await;
+    assert_error(&unknown, StatusCode::NOT_FOUND, "invoice_not_found");
+
+    // QPay reports a payment that does not match the invoice: not credited.
+    let (_, second) = app
+        .post(
+            "/api/v1/customer/replenish",
+            json!({"amount": 3000, "option": "QPAY"}),
+            Some(&token),
+        )
+        .await;
+    let second_id = second["invoiceId"].as_str().unwrap().to_owned();
+    let gateway_id = {
+        let ids: Vec<String> = fake.invoices.lock().unwrap().keys().cloned().collect();
+        ids.into_iter()
+            .find(|id| fake.invoices.lock().unwrap()[id].paid.is_none())
+            .unwrap()
+    };
+    fake.pay(&gateway_id, 30.0, "MNT");
+    let (_, said) = app
+        .get(&format!("/api/v1/payments/qpay/callback/{second_id}"), None)
+        .await;
+    assert_eq!(said["message"], "error");
+    assert_eq!(balance(&app, &token).await, 5000.0);
+
+    let report = plugway_store::LedgerStore::verify_ledger(app.store.as_ref())
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    app.finish().await;
+}
+
+async fn the_reconciler_settles_a_payment_whose_callback_never_came(backend: Backend, name: &str) {
+    let Some((app, fake)) = app_with_qpay(backend, name).await else {
+        return;
+    };
+    let driver = app.otp_sign_in("+97688000611").await;
+    let token = driver["token"].as_str().unwrap().to_owned();
+    let (_, topup) = app
+        .post(
+            "/api/v1/customer/replenish",
+            json!({"amount": 2500, "option": "QPAY"}),
+            Some(&token),
+        )
+        .await;
+    assert!(topup["invoiceId"].is_string(), "{topup}");
+    fake.pay(&fake.only_invoice(), 2500.0, "MNT");
+    // No callback: the reconciler checks invoices older than its interval.
+    app.clock.advance(chrono::Duration::seconds(60));
+    let job = tokio::spawn(plugway_api::services::topups::reconcile(
+        app.state.clone(),
+        Duration::from_millis(100),
+    ));
+    let mut credited = 0.0;
+    for _ in 0..50 {
+        credited = balance(&app, &token).await;
+        if credited > 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    job.abort();
+    assert_eq!(credited, 2500.0);
+    app.finish().await;
+}
