@@ -3,7 +3,7 @@
 #[macro_export]
 macro_rules! impl_sql_payment_store {
     ($store:ty, $db:ty) => {
-        const INVOICE_COLUMNS: &str = "id, user_id, purpose, gateway, gateway_invoice_id, amount, currency, url, \
+        const INVOICE_COLUMNS: &str = "id, user_id, purpose, reference, gateway, gateway_invoice_id, amount, currency, url, \
              status, created_at, settled_at";
 
         fn invoice_from_row(row: &Row) -> ::plugway_store::Result<::plugway_store::GatewayInvoice> {
@@ -14,6 +14,7 @@ macro_rules! impl_sql_payment_store {
                 id: row.try_get("id").map_err(map_err)?,
                 user_id: ::plugway_domain::UserId(parse_uuid(&user)?),
                 purpose: row.try_get("purpose").map_err(map_err)?,
+                reference: row.try_get("reference").map_err(map_err)?,
                 gateway: row.try_get("gateway").map_err(map_err)?,
                 gateway_invoice_id: row.try_get("gateway_invoice_id").map_err(map_err)?,
                 amount: row.try_get("amount").map_err(map_err)?,
@@ -33,11 +34,12 @@ macro_rules! impl_sql_payment_store {
             ) -> ::plugway_store::Result<()> {
                 use $crate::{map_err, to_ms};
                 ::sqlx::query(&format!(
-                    "INSERT INTO gateway_invoices ({INVOICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                    "INSERT INTO gateway_invoices ({INVOICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
                 ))
                 .bind(&i.id)
                 .bind(i.user_id.to_text())
                 .bind(&i.purpose)
+                .bind(i.reference.as_deref())
                 .bind(&i.gateway)
                 .bind(&i.gateway_invoice_id)
                 .bind(i.amount)

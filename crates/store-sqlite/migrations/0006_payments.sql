@@ -5,6 +5,7 @@ CREATE TABLE gateway_invoices (
     id                 TEXT PRIMARY KEY NOT NULL,
     user_id            TEXT NOT NULL REFERENCES users (id),
     purpose            TEXT NOT NULL,
+    reference          TEXT,
     gateway            TEXT NOT NULL,
     gateway_invoice_id TEXT NOT NULL,
     amount             INTEGER NOT NULL,

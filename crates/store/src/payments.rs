@@ -14,8 +14,10 @@ pub struct GatewayInvoice {
     pub id: String,
     /// Whose.
     pub user_id: UserId,
-    /// `top_up` (into the wallet).
+    /// `top_up` (into the wallet) or `purchase` (paying one).
     pub purpose: String,
+    /// What it pays: the purchase id for `purchase`.
+    pub reference: Option<String>,
     /// `qpay`.
     pub gateway: String,
     /// The gateway's own invoice id.

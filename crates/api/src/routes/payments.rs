@@ -212,7 +212,7 @@ async fn own_purchase(
 /// Roles: the purchase's driver.
 #[utoipa::path(post, path = "/api/v1/purchases/{id}/pay", tag = "payments",
     params(("id" = String, Path)), request_body = PayBody,
-    responses((status = 200, body = WalletPayment), (status = 404, body = ErrorBody),
+    responses((status = 200, body = PayReply), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn pay(
@@ -220,23 +220,37 @@ async fn pay(
     who: SignedIn,
     Path(id): Path<String>,
     Json(body): Json<PayBody>,
-) -> ApiResult<Json<WalletPayment>> {
+) -> ApiResult<Json<PayReply>> {
     let purchase = own_purchase(&state, who.user.id, &id).await?;
     match body.option.as_str() {
         "EVM" => {
             let balance = payments::pay_from_wallet(&state, who.user.id, &purchase).await?;
-            Ok(Json(WalletPayment {
+            Ok(Json(PayReply::Wallet(WalletPayment {
                 option: "EVM".into(),
                 invoice_id: purchase.id.to_text(),
                 new_balance: state.settings.wallet_currency.to_major(balance),
-            }))
+            })))
         }
-        "QPAY" => Err(ApiError::invalid_field(
-            "option",
-            "QPay is not available on this server yet; pay from the wallet (EVM)",
-        )),
+        "QPAY" => {
+            let invoice = topups::pay_purchase(&state, who.user.id, &purchase, "QPAY").await?;
+            Ok(Json(PayReply::Gateway(GatewayPayment {
+                option: "QPAY".into(),
+                invoice_id: invoice.id,
+                url: invoice.url,
+            })))
+        }
         _ => Err(ApiError::invalid_field("option", "must be EVM or QPAY")),
     }
+}
+
+/// Seed 001's reply to `pay`: the wallet's, or the gateway's.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum PayReply {
+    /// `EVM`: paid now.
+    Wallet(WalletPayment),
+    /// `QPAY`: pay at the URL.
+    Gateway(GatewayPayment),
 }
 
 /// Body of `status`.
@@ -269,10 +283,20 @@ async fn payment_status(
 ) -> ApiResult<Json<PaymentStatus>> {
     let purchase = own_purchase(&state, who.user.id, &id).await?;
     if body.invoice_id != purchase.id.to_text() {
-        return Err(ApiError::not_found(
-            "invoice_not_found",
-            "no such invoice for this purchase",
-        ));
+        // A gateway invoice for this purchase: ask the gateway now.
+        let invoice = state
+            .store
+            .find_gateway_invoice(&body.invoice_id)
+            .await?
+            .filter(|i| i.user_id == who.user.id && i.reference.as_deref() == Some(id.as_str()))
+            .ok_or_else(|| {
+                ApiError::not_found("invoice_not_found", "no such invoice for this purchase")
+            })?;
+        let status = topups::settle(&state, &invoice).await?;
+        return Ok(Json(PaymentStatus {
+            status,
+            amount: purchase.cost.currency.to_major(purchase.cost.total),
+        }));
     }
     Ok(Json(PaymentStatus {
         status: if purchase.payment_status == "paid" {

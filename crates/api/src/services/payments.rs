@@ -29,13 +29,14 @@ pub fn wallet(state: &AppState, user: UserId) -> AccountRef {
     )
 }
 
-/// The postings that pay `purchase` from `user`'s wallet.
-fn payment_postings(state: &AppState, user: UserId, p: &Purchase) -> ApiResult<Balanced> {
+/// The postings that pay `purchase` from `source` (the driver's wallet, or
+/// the gateway's clearing account when a gateway collected the money).
+pub fn payment_postings(state: &AppState, source: AccountRef, p: &Purchase) -> ApiResult<Balanced> {
     let currency: Currency = p.cost.currency;
     let before_tax = p.cost.total.saturating_sub(p.cost.tax);
     let fee = commission(before_tax, state.sessions.settings().commission_bps);
     let mut postings = vec![Posting {
-        account: wallet(state, user),
+        account: source,
         amount: -p.cost.total,
     }];
     let host_share = before_tax.saturating_sub(fee);
@@ -89,7 +90,7 @@ pub async fn pay_from_wallet(
             kind: "purchase_payment".into(),
             reference: purchase.id.to_text(),
             idempotency_key: Some(format!("purchase:{}", purchase.id)),
-            postings: payment_postings(state, user, purchase)?,
+            postings: payment_postings(state, wallet(state, user), purchase)?,
             at: state.clock.now(),
         };
         match state.store.post_entry(&entry).await {
@@ -115,7 +116,8 @@ pub async fn pay_from_wallet(
     Ok(state.store.account_balance(&wallet(state, user)).await?)
 }
 
-async fn publish_payment(
+/// Seed 001's PAYMENT event for the driver.
+pub async fn publish_payment(
     state: &AppState,
     user: UserId,
     id: PurchaseId,

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use plugway_domain::ledger::{AccountKind, AccountRef, Balanced, Posting};
 use plugway_domain::UserId;
-use plugway_store::{GatewayInvoice, NewJournalEntry};
+use plugway_store::{GatewayInvoice, NewJournalEntry, Posted};
 use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
@@ -60,16 +60,67 @@ pub async fn replenish(
     amount: f64,
     option: &str,
 ) -> ApiResult<GatewayInvoice> {
-    let setup = state
-        .payments
-        .as_ref()
-        .filter(|s| s.gateway.option() == option)
-        .ok_or_else(|| ApiError::invalid_field("option", "this payment option is not available"))?;
     let currency = state.settings.wallet_currency;
     let minor = currency
         .to_minor(amount)
         .filter(|m| *m > 0 && *m <= 100_000_000_000)
         .ok_or_else(|| ApiError::invalid_field("amount", "must be a positive amount"))?;
+    let what = Invoiced {
+        purpose: "top_up",
+        reference: None,
+        amount: minor,
+        currency,
+        description: "Plugway wallet top-up",
+    };
+    issue(state, user, what, option).await
+}
+
+/// Issues an invoice that pays `purchase` through the gateway.
+pub async fn pay_purchase(
+    state: &AppState,
+    user: UserId,
+    purchase: &plugway_store::Purchase,
+    option: &str,
+) -> ApiResult<GatewayInvoice> {
+    if purchase.payment_status == "paid" {
+        return Err(ApiError::conflict("already_paid", "this purchase is paid"));
+    }
+    if purchase.cost.total <= 0 {
+        return Err(ApiError::conflict(
+            "nothing_to_pay",
+            "this purchase costs nothing",
+        ));
+    }
+    let what = Invoiced {
+        purpose: "purchase",
+        reference: Some(purchase.id.to_text()),
+        amount: purchase.cost.total,
+        currency: purchase.cost.currency,
+        description: "Plugway charging session",
+    };
+    issue(state, user, what, option).await
+}
+
+/// What an invoice is for.
+struct Invoiced {
+    purpose: &'static str,
+    reference: Option<String>,
+    amount: i64,
+    currency: plugway_domain::Currency,
+    description: &'static str,
+}
+
+async fn issue(
+    state: &AppState,
+    user: UserId,
+    what: Invoiced,
+    option: &str,
+) -> ApiResult<GatewayInvoice> {
+    let setup = state
+        .payments
+        .as_ref()
+        .filter(|s| s.gateway.option() == option)
+        .ok_or_else(|| ApiError::invalid_field("option", "this payment option is not available"))?;
     let now = state.clock.now();
     let id = state.ids.new_uuid(now).to_string();
     let callback = format!(
@@ -81,9 +132,9 @@ pub async fn replenish(
         .gateway
         .create_invoice(
             &id,
-            minor,
-            currency.code(),
-            "Plugway wallet top-up",
+            what.amount,
+            what.currency.code(),
+            what.description,
             &callback,
         )
         .await
@@ -91,11 +142,12 @@ pub async fn replenish(
     let invoice = GatewayInvoice {
         id,
         user_id: user,
-        purpose: "top_up".into(),
+        purpose: what.purpose.to_owned(),
+        reference: what.reference,
         gateway: option.to_ascii_lowercase(),
         gateway_invoice_id: issued.gateway_invoice_id,
-        amount: minor,
-        currency: currency.code().to_owned(),
+        amount: what.amount,
+        currency: what.currency.code().to_owned(),
         url: issued.url,
         status: "pending".into(),
         created_at: now,
@@ -144,6 +196,16 @@ pub async fn settle(state: &AppState, invoice: &GatewayInvoice) -> ApiResult<Str
     }
     let currency =
         plugway_domain::Currency::parse(&invoice.currency).map_err(ApiError::internal)?;
+    if invoice.purpose == "purchase" && book_purchase(state, invoice, currency).await? {
+        if state
+            .store
+            .settle_gateway_invoice(&invoice.id, "success", now)
+            .await?
+        {
+            publish(state, invoice, "success").await;
+        }
+        return Ok("success".into());
+    }
     let postings = Balanced::new(&[
         Posting {
             account: wallet(state, invoice.user_id),
@@ -179,7 +241,68 @@ pub async fn settle(state: &AppState, invoice: &GatewayInvoice) -> ApiResult<Str
     Ok("success".into())
 }
 
+/// Books a paid purchase invoice: the gateway's money pays the purchase
+/// (host share, commission, tax). Shares the purchase's idempotency key with
+/// wallet payments, so a purchase is paid once; if it was already paid
+/// another way, returns false and the money goes to the wallet instead.
+async fn book_purchase(
+    state: &AppState,
+    invoice: &GatewayInvoice,
+    currency: plugway_domain::Currency,
+) -> ApiResult<bool> {
+    let purchase_id = invoice
+        .reference
+        .as_deref()
+        .and_then(|r| r.parse().ok())
+        .map(plugway_domain::PurchaseId)
+        .ok_or_else(|| ApiError::internal("purchase invoice without its purchase"))?;
+    let purchase = state
+        .store
+        .find_purchase(purchase_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("purchase invoice for a missing purchase"))?;
+    let now = state.clock.now();
+    let clearing = AccountRef::platform(AccountKind::GatewayClearing, currency);
+    let posted = state
+        .store
+        .post_entry(&NewJournalEntry {
+            id: state.ids.new_uuid(now).to_string(),
+            kind: "purchase_payment_gateway".into(),
+            reference: invoice.id.clone(),
+            idempotency_key: Some(format!("purchase:{purchase_id}")),
+            postings: crate::services::payments::payment_postings(state, clearing, &purchase)?,
+            at: now,
+        })
+        .await?;
+    match posted {
+        Posted::New(_) => {}
+        // This invoice's own earlier booking (a replayed callback).
+        Posted::Duplicate(first) if first.reference == invoice.id => {}
+        // Paid from the wallet meanwhile: this money tops the wallet up.
+        Posted::Duplicate(_) => return Ok(false),
+    }
+    if purchase.payment_status != "paid" {
+        state
+            .store
+            .set_purchase_payment_status(purchase.id, "paid")
+            .await?;
+    }
+    crate::services::payments::publish_payment(
+        state,
+        invoice.user_id,
+        purchase.id,
+        "success",
+        &purchase,
+    )
+    .await;
+    Ok(true)
+}
+
 async fn publish(state: &AppState, invoice: &GatewayInvoice, status: &str) {
+    // A paid purchase is announced as PAYMENT by `book_purchase`.
+    if invoice.purpose == "purchase" && status == "success" {
+        return;
+    }
     let amount = plugway_domain::Currency::parse(&invoice.currency)
         .map(|c| c.to_major(invoice.amount))
         .unwrap_or_default();

@@ -22,6 +22,7 @@ use plugway_api::services::topups::GatewaySetup;
 crate::on_both_backends!(
     a_top_up_credits_the_wallet_once_and_only_when_qpay_says_paid,
     the_reconciler_settles_a_payment_whose_callback_never_came,
+    a_purchase_paid_through_qpay_is_paid_once,
 );
 
 const CLIENT: &str = "PLUGWAY_MERCHANT";
@@ -347,5 +348,144 @@ async fn the_reconciler_settles_a_payment_whose_callback_never_came(backend: Bac
     }
     job.abort();
     assert_eq!(credited, 2500.0);
+    app.finish().await;
+}
+
+/// A finished session's purchase of `total_minor` MNT for `user`, straight
+/// in the store (the charging flow itself is tested in charging_sessions).
+async fn purchase_for(app: &TestApp, user: &str, total_minor: i64) -> String {
+    use plugway_domain::tariff::{price, MeterReading, Tariff, Usage};
+    use plugway_domain::{
+        ChargePointId, ChargingSessionId, Currency, PurchaseId, SessionState, SiteTimeZone, UserId,
+    };
+    let user = UserId(user.parse().unwrap());
+    let now = chrono::Utc::now();
+    // 1 kWh at `total_minor` per kWh.
+    let tariff = Tariff::simple(Currency::MNT, SiteTimeZone::utc(), total_minor, 0, 0);
+    let cost = price(
+        &tariff,
+        &Usage {
+            started_at: now - chrono::Duration::minutes(30),
+            meter_start_wh: 0,
+            readings: vec![MeterReading {
+                at: now,
+                energy_wh: 1000,
+            }],
+            ended_at: now,
+            waiting: vec![],
+        },
+    );
+    assert_eq!(cost.total, total_minor);
+    let session = plugway_store::ChargingSession {
+        id: ChargingSessionId(uuid::Uuid::now_v7()),
+        user_id: Some(user),
+        evse_id: None,
+        host_id: None,
+        charge_point_id: ChargePointId::parse("CP-PAY").unwrap(),
+        connector_id: 1,
+        id_tag: "APPX".into(),
+        origin: plugway_store::SessionOrigin::App,
+        state: SessionState::Pending,
+        transaction_id: None,
+        tariff: tariff.clone(),
+        meter_start_wh: Some(0),
+        last_meter_wh: None,
+        last_meter_at: None,
+        waiting: vec![],
+        failure: None,
+        created_at: now,
+        started_at: Some(now),
+        stopped_at: None,
+        purchase_id: None,
+        updated_at: now,
+    };
+    app.store
+        .create_charging_session(&session, 10)
+        .await
+        .unwrap();
+    let purchase = plugway_store::Purchase {
+        id: PurchaseId(uuid::Uuid::now_v7()),
+        session_id: session.id,
+        user_id: Some(user),
+        host_id: None,
+        evse_id: None,
+        charge_point_id: session.charge_point_id.clone(),
+        connector_id: 1,
+        cost,
+        tariff,
+        started_at: now,
+        stopped_at: now,
+        payment_status: "unpaid".into(),
+        feedback_score: None,
+        feedback_description: None,
+        feedback_at: None,
+        created_at: now,
+    };
+    let mut finished = session.clone();
+    finished.state = SessionState::Finished;
+    app.store
+        .finish_charging_session(&finished, &purchase)
+        .await
+        .unwrap()
+        .id
+        .to_text()
+}
+
+async fn a_purchase_paid_through_qpay_is_paid_once(backend: Backend, name: &str) {
+    let Some((app, fake)) = app_with_qpay(backend, name).await else {
+        return;
+    };
+    let driver = app.otp_sign_in("+97688000621").await;
+    let token = driver["token"].as_str().unwrap().to_owned();
+    let purchase = purchase_for(&app, driver["userId"].as_str().unwrap(), 4200).await;
+    let pay = format!("/api/v1/purchases/{purchase}/pay");
+    let (status, first) = app
+        .post(&pay, json!({"option": "QPAY"}), Some(&token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["option"], "QPAY");
+    let invoice = first["invoiceId"].as_str().unwrap().to_owned();
+    let status_path = format!("/api/v1/purchases/{purchase}/status");
+    let (_, pending) = app
+        .post(&status_path, json!({"invoiceId": invoice}), Some(&token))
+        .await;
+    assert_eq!(pending["status"], "pending");
+    // The driver opens a second invoice, then pays both at QPay.
+    let (_, second) = app
+        .post(&pay, json!({"option": "QPAY"}), Some(&token))
+        .await;
+    let second_invoice = second["invoiceId"].as_str().unwrap().to_owned();
+    let gateway_ids: Vec<String> = fake.invoices.lock().unwrap().keys().cloned().collect();
+    // 4,200 minor units are 42.00 tögrög, as QPay counts them.
+    for id in &gateway_ids {
+        fake.pay(id, 42.0, "MNT");
+    }
+    for _ in 0..2 {
+        let (_, paid) = app
+            .post(&status_path, json!({"invoiceId": invoice}), Some(&token))
+            .await;
+        assert_eq!(paid["status"], "success");
+    }
+    let (_, detail) = app
+        .get(&format!("/api/v1/purchases/{purchase}"), Some(&token))
+        .await;
+    assert_eq!(detail["status"], "paid");
+    // The second payment found the purchase paid: it went to the wallet.
+    let (_, also) = app
+        .get(
+            &format!("/api/v1/payments/qpay/callback/{second_invoice}"),
+            None,
+        )
+        .await;
+    assert_eq!(also["message"], "success");
+    assert_eq!(balance(&app, &token).await, 42.0);
+    let again = app
+        .post(&pay, json!({"option": "QPAY"}), Some(&token))
+        .await;
+    assert_error(&again, StatusCode::CONFLICT, "already_paid");
+    let report = plugway_store::LedgerStore::verify_ledger(app.store.as_ref())
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report:?}");
     app.finish().await;
 }
