@@ -87,6 +87,8 @@ pub struct AppParts {
     pub nats: Option<NatsAccess>,
     /// The payment gateway for top-ups, when one is configured.
     pub payments: Option<crate::services::topups::GatewaySetup>,
+    /// Razorpay, when configured (its checkout runs in the app).
+    pub razorpay: Option<Arc<crate::gateways::razorpay::Razorpay>>,
     /// Charging sessions (shared with the central system).
     pub sessions: Arc<plugway_charging::SessionEngine>,
     /// Time.

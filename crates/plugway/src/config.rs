@@ -78,6 +78,8 @@ pub struct Config {
     pub money: MoneyConfig,
     /// `[qpay]`: the QPay gateway for wallet top-ups.
     pub qpay: QPayConfig,
+    /// `[razorpay]`: Razorpay orders and checkout verification.
+    pub razorpay: RazorpaySettings,
 }
 
 impl Default for Config {
@@ -111,7 +113,49 @@ impl Default for Config {
             sessions: SessionConfig::default(),
             money: MoneyConfig::default(),
             qpay: QPayConfig::default(),
+            razorpay: RazorpaySettings::default(),
         }
+    }
+}
+
+/// `[razorpay]`: Razorpay keys. Offered when `key_id` is set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RazorpaySettings {
+    /// `https://api.razorpay.com`.
+    pub base_url: Option<String>,
+    /// Key id (`rzp_live_...`).
+    pub key_id: Option<String>,
+    /// Key secret.
+    pub key_secret: Option<SecretString>,
+    /// Webhook secret (Razorpay dashboard); webhooks are refused without it.
+    pub webhook_secret: Option<SecretString>,
+}
+
+impl RazorpaySettings {
+    /// The adapter, when configured.
+    pub fn gateway(
+        &self,
+    ) -> anyhow::Result<Option<std::sync::Arc<plugway_api::gateways::razorpay::Razorpay>>> {
+        let Some(key_id) = &self.key_id else {
+            return Ok(None);
+        };
+        let Some(secret) = &self.key_secret else {
+            bail!("razorpay.key_id needs razorpay.key_secret");
+        };
+        let gateway = plugway_api::gateways::razorpay::Razorpay::new(
+            plugway_api::gateways::razorpay::RazorpayConfig {
+                base_url: self
+                    .base_url
+                    .clone()
+                    .unwrap_or_else(|| "https://api.razorpay.com".into()),
+                key_id: key_id.clone(),
+                key_secret: secret.clone(),
+                webhook_secret: self.webhook_secret.clone(),
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("razorpay: {e}"))?;
+        Ok(Some(std::sync::Arc::new(gateway)))
     }
 }
 
@@ -599,6 +643,7 @@ impl Config {
         self.region()?;
         self.sessions.settings()?;
         self.qpay.setup()?;
+        self.razorpay.gateway()?;
         plugway_domain::Currency::parse(&self.money.wallet_currency)
             .map_err(|e| anyhow::anyhow!("money.wallet_currency: {}", e.message))?;
         if let Some(url) = &self.nats_url {

@@ -178,6 +178,7 @@ pub fn build_state_with_bus(
         chargers: Arc::new(ocpp.clone()),
         nats,
         payments: config.qpay.setup()?,
+        razorpay: config.razorpay.gateway()?,
         sessions,
         clock,
         ids: Arc::new(RandomIds),

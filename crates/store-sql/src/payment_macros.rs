@@ -68,6 +68,24 @@ macro_rules! impl_sql_payment_store {
                     .transpose()
             }
 
+            async fn find_gateway_invoice_by_gateway_id(
+                &self,
+                gateway: &str,
+                gateway_invoice_id: &str,
+            ) -> ::plugway_store::Result<Option<::plugway_store::GatewayInvoice>> {
+                ::sqlx::query(&format!(
+                    "SELECT {INVOICE_COLUMNS} FROM gateway_invoices WHERE gateway = $1 AND gateway_invoice_id = $2"
+                ))
+                .bind(gateway)
+                .bind(gateway_invoice_id)
+                .fetch_optional(&self.writer)
+                .await
+                .map_err($crate::map_err)?
+                .as_ref()
+                .map(invoice_from_row)
+                .transpose()
+            }
+
             async fn list_pending_gateway_invoices(
                 &self,
                 before: ::chrono::DateTime<::chrono::Utc>,

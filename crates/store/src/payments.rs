@@ -43,6 +43,12 @@ pub trait PaymentStore: Send + Sync {
     async fn insert_gateway_invoice(&self, invoice: &GatewayInvoice) -> Result<()>;
     /// An invoice by our id.
     async fn find_gateway_invoice(&self, id: &str) -> Result<Option<GatewayInvoice>>;
+    /// An invoice by the gateway's own id.
+    async fn find_gateway_invoice_by_gateway_id(
+        &self,
+        gateway: &str,
+        gateway_invoice_id: &str,
+    ) -> Result<Option<GatewayInvoice>>;
     /// Pending invoices created before `before`, oldest first (for the reconciler).
     async fn list_pending_gateway_invoices(
         &self,

@@ -3,6 +3,7 @@
 //! the same API.
 
 pub mod qpay;
+pub mod razorpay;
 
 use async_trait::async_trait;
 

@@ -27,6 +27,159 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(replenish))
         .routes(routes!(replenishment))
         .routes(routes!(gateway_callback_get, gateway_callback_post))
+        .routes(routes!(razorpay_order))
+        .routes(routes!(razorpay_verify))
+        .routes(routes!(razorpay_webhook))
+}
+
+/// Body of a Razorpay order: a top-up amount, or a purchase to pay.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RazorpayOrderBody {
+    /// Top-up amount, major units of the wallet currency.
+    pub amount: Option<f64>,
+    /// Or: the purchase to pay.
+    pub purchase_id: Option<String>,
+}
+
+/// What the app's Razorpay checkout needs.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RazorpayOrderView {
+    /// Plugway's invoice id.
+    pub invoice_id: String,
+    /// Razorpay's order id.
+    pub order_id: String,
+    /// Minor units (paise).
+    pub amount: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// The key id for the checkout.
+    pub key_id: String,
+}
+
+/// Creates a Razorpay order for a wallet top-up or a purchase (seed 000's
+/// RazerpayOrder). Roles: any signed-in person (their own purchases).
+#[utoipa::path(post, path = "/api/v1/payments/razorpay/orders", tag = "payments",
+    request_body = RazorpayOrderBody,
+    responses((status = 200, body = RazorpayOrderView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn razorpay_order(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Json(body): Json<RazorpayOrderBody>,
+) -> ApiResult<Json<RazorpayOrderView>> {
+    let purchase = match &body.purchase_id {
+        Some(id) => Some(own_purchase(&state, who.user.id, id).await?),
+        None => None,
+    };
+    let invoice =
+        topups::razorpay_order(&state, who.user.id, body.amount, purchase.as_ref()).await?;
+    Ok(Json(RazorpayOrderView {
+        invoice_id: invoice.id,
+        order_id: invoice.gateway_invoice_id,
+        amount: invoice.amount,
+        currency: invoice.currency,
+        key_id: state
+            .razorpay
+            .as_ref()
+            .map(|r| r.key_id().to_owned())
+            .unwrap_or_default(),
+    }))
+}
+
+/// The checkout's result (seed 000's SignatureVerification).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RazorpayVerifyBody {
+    /// Razorpay's order id.
+    pub razorpay_order_id: String,
+    /// Razorpay's payment id.
+    pub razorpay_payment_id: String,
+    /// HMAC-SHA256 of `order_id|payment_id` under the key secret, hex.
+    pub razorpay_signature: String,
+}
+
+/// Verifies a checkout result and settles its order: a wrong signature is
+/// `bad_signature` (400) and changes nothing; a right one makes Plugway ask
+/// Razorpay what was captured. Roles: the order's owner.
+#[utoipa::path(post, path = "/api/v1/payments/razorpay/verify", tag = "payments",
+    request_body = RazorpayVerifyBody,
+    responses((status = 200, body = PaymentStatus), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn razorpay_verify(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Json(body): Json<RazorpayVerifyBody>,
+) -> ApiResult<Json<PaymentStatus>> {
+    let razorpay = state.razorpay.clone().ok_or_else(|| {
+        ApiError::not_found("razorpay_not_configured", "Razorpay is not configured")
+    })?;
+    if !razorpay.payment_signature_ok(
+        &body.razorpay_order_id,
+        &body.razorpay_payment_id,
+        &body.razorpay_signature,
+    ) {
+        return Err(ApiError::bad_request(
+            "bad_signature",
+            "the payment signature does not verify",
+        ));
+    }
+    let invoice = state
+        .store
+        .find_gateway_invoice_by_gateway_id("razorpay", &body.razorpay_order_id)
+        .await?
+        .filter(|i| i.user_id == who.user.id)
+        .ok_or_else(|| ApiError::not_found("invoice_not_found", "no such order"))?;
+    let status = topups::settle(&state, &invoice).await?;
+    let amount = plugway_domain::Currency::parse(&invoice.currency)
+        .map(|c| c.to_major(invoice.amount))
+        .unwrap_or_default();
+    Ok(Json(PaymentStatus { status, amount }))
+}
+
+/// Razorpay's webhook (`payment.captured`, `order.paid`), signed with
+/// `X-Razorpay-Signature` over the raw body; a wrong signature is
+/// `bad_signature` (400). Anyone may call; only Razorpay can sign.
+#[utoipa::path(post, path = "/api/v1/payments/razorpay/webhook", tag = "payments",
+    params(("X-Razorpay-Signature" = String, Header)),
+    request_body(content = String, content_type = "application/json"),
+    responses((status = 200, body = crate::routes::Message), (status = 400, body = ErrorBody)))]
+async fn razorpay_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<crate::routes::Message>> {
+    let razorpay = state.razorpay.clone().ok_or_else(|| {
+        ApiError::not_found("razorpay_not_configured", "Razorpay is not configured")
+    })?;
+    let signature = headers
+        .get("x-razorpay-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !razorpay.webhook_signature_ok(&body, signature) {
+        return Err(ApiError::bad_request(
+            "bad_signature",
+            "the webhook signature does not verify",
+        ));
+    }
+    let event: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::bad_request("invalid_json", "the webhook body is not JSON"))?;
+    let order = event
+        .pointer("/payload/payment/entity/order_id")
+        .or_else(|| event.pointer("/payload/order/entity/id"))
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    let Some(invoice) = state
+        .store
+        .find_gateway_invoice_by_gateway_id("razorpay", order)
+        .await?
+    else {
+        // Not ours (or not an order event): acknowledged, so Razorpay stops retrying.
+        return Ok(Json(crate::routes::Message::new("ignored")));
+    };
+    let status = topups::settle(&state, &invoice).await?;
+    Ok(Json(crate::routes::Message::new(status)))
 }
 
 /// Body of `replenish` (seed 001).

@@ -72,7 +72,77 @@ pub async fn replenish(
         currency,
         description: "Plugway wallet top-up",
     };
-    issue(state, user, what, option).await
+    let setup = setup_for(state, option)?;
+    issue(
+        state,
+        user,
+        what,
+        setup.gateway.clone(),
+        &setup.callback_base,
+    )
+    .await
+}
+
+fn setup_for<'a>(state: &'a AppState, option: &str) -> ApiResult<&'a GatewaySetup> {
+    state
+        .payments
+        .as_ref()
+        .filter(|s| s.gateway.option() == option)
+        .ok_or_else(|| ApiError::invalid_field("option", "this payment option is not available"))
+}
+
+/// Issues a Razorpay order: a top-up of `amount` (major units), or the
+/// payment of `purchase`.
+pub async fn razorpay_order(
+    state: &AppState,
+    user: UserId,
+    amount: Option<f64>,
+    purchase: Option<&plugway_store::Purchase>,
+) -> ApiResult<GatewayInvoice> {
+    let gateway: Arc<dyn PaymentGateway> = match &state.razorpay {
+        Some(r) => r.clone(),
+        None => {
+            return Err(ApiError::invalid_field(
+                "option",
+                "Razorpay is not configured on this server",
+            ))
+        }
+    };
+    let what = match (amount, purchase) {
+        (Some(amount), None) => {
+            let currency = state.settings.wallet_currency;
+            let minor = currency
+                .to_minor(amount)
+                .filter(|m| *m > 0 && *m <= 100_000_000_000)
+                .ok_or_else(|| ApiError::invalid_field("amount", "must be a positive amount"))?;
+            Invoiced {
+                purpose: "top_up",
+                reference: None,
+                amount: minor,
+                currency,
+                description: "Plugway wallet top-up",
+            }
+        }
+        (None, Some(p)) => {
+            if p.payment_status == "paid" {
+                return Err(ApiError::conflict("already_paid", "this purchase is paid"));
+            }
+            Invoiced {
+                purpose: "purchase",
+                reference: Some(p.id.to_text()),
+                amount: p.cost.total,
+                currency: p.cost.currency,
+                description: "Plugway charging session",
+            }
+        }
+        _ => {
+            return Err(ApiError::invalid_field(
+                "amount",
+                "give either an amount (a top-up) or a purchase_id",
+            ))
+        }
+    };
+    issue(state, user, what, gateway, "").await
 }
 
 /// Issues an invoice that pays `purchase` through the gateway.
@@ -98,7 +168,15 @@ pub async fn pay_purchase(
         currency: purchase.cost.currency,
         description: "Plugway charging session",
     };
-    issue(state, user, what, option).await
+    let setup = setup_for(state, option)?;
+    issue(
+        state,
+        user,
+        what,
+        setup.gateway.clone(),
+        &setup.callback_base,
+    )
+    .await
 }
 
 /// What an invoice is for.
@@ -114,22 +192,18 @@ async fn issue(
     state: &AppState,
     user: UserId,
     what: Invoiced,
-    option: &str,
+    gateway: Arc<dyn PaymentGateway>,
+    callback_base: &str,
 ) -> ApiResult<GatewayInvoice> {
-    let setup = state
-        .payments
-        .as_ref()
-        .filter(|s| s.gateway.option() == option)
-        .ok_or_else(|| ApiError::invalid_field("option", "this payment option is not available"))?;
+    let option = gateway.option();
     let now = state.clock.now();
     let id = state.ids.new_uuid(now).to_string();
     let callback = format!(
         "{}/api/v1/payments/{}/callback/{id}",
-        setup.callback_base.trim_end_matches('/'),
+        callback_base.trim_end_matches('/'),
         option.to_ascii_lowercase()
     );
-    let issued = setup
-        .gateway
+    let issued = gateway
         .create_invoice(
             &id,
             what.amount,
@@ -164,10 +238,18 @@ pub async fn settle(state: &AppState, invoice: &GatewayInvoice) -> ApiResult<Str
     if invoice.status != "pending" {
         return Ok(invoice.status.clone());
     }
-    let Some(setup) = state.payments.as_ref() else {
+    let gateway: Option<Arc<dyn PaymentGateway>> = match invoice.gateway.as_str() {
+        "razorpay" => state.razorpay.clone().map(|r| r as Arc<dyn PaymentGateway>),
+        name => state
+            .payments
+            .as_ref()
+            .filter(|s| s.gateway.option().eq_ignore_ascii_case(name))
+            .map(|s| s.gateway.clone()),
+    };
+    let Some(gateway) = gateway else {
         return Ok(invoice.status.clone());
     };
-    let check = match setup.gateway.check(&invoice.gateway_invoice_id).await {
+    let check = match gateway.check(&invoice.gateway_invoice_id).await {
         Ok(check) => check,
         // Unknown is not failed: the reconciler asks again later.
         Err(GatewayError::Unavailable(why)) => {

@@ -124,6 +124,8 @@ pub struct Options {
     pub nats: Option<plugway_api::NatsAccess>,
     /// A payment gateway (a fake server's).
     pub payments: Option<plugway_api::services::topups::GatewaySetup>,
+    /// Razorpay (a fake server's).
+    pub razorpay: Option<Arc<plugway_api::gateways::razorpay::Razorpay>>,
 }
 
 /// A running app.
@@ -226,6 +228,7 @@ impl TestApp {
             chargers: Arc::new(ocpp.clone()),
             nats: options.nats.take(),
             payments: options.payments.take(),
+            razorpay: options.razorpay.take(),
             sessions,
             clock: Arc::new(clock.clone()),
             ids: Arc::new(RandomIds),

@@ -16,6 +16,7 @@ mod charging_sessions;
 mod graphql;
 mod network;
 mod openapi;
+mod razorpay;
 mod seed001;
 mod seed002;
 mod seed003;

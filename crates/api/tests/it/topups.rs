@@ -353,7 +353,7 @@ async fn the_reconciler_settles_a_payment_whose_callback_never_came(backend: Bac
 
 /// A finished session's purchase of `total_minor` MNT for `user`, straight
 /// in the store (the charging flow itself is tested in charging_sessions).
-async fn purchase_for(app: &TestApp, user: &str, total_minor: i64) -> String {
+pub async fn purchase_for(app: &TestApp, user: &str, total_minor: i64) -> String {
     use plugway_domain::tariff::{price, MeterReading, Tariff, Usage};
     use plugway_domain::{
         ChargePointId, ChargingSessionId, Currency, PurchaseId, SessionState, SiteTimeZone, UserId,

@@ -1,0 +1,240 @@
+//! Razorpay orders and checkout verification (seed 000's RazerpayOrder and
+//! SignatureVerification), against a local fake Razorpay that speaks its
+//! orders API; signatures are HMAC-SHA256 as Razorpay documents them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::harness::{assert_error, Backend, Options, TestApp};
+use plugway_api::gateways::razorpay::{Razorpay, RazorpayConfig};
+
+crate::on_both_backends!(razorpay_pays_once_and_only_with_a_valid_signature);
+
+const KEY_ID: &str = "rzp_test_plugway";
+const KEY_SECRET: &str = "rzp-secret";
+const WEBHOOK_SECRET: &str = "rzp-webhook";
+
+/// An order: amount (minor units), currency, its payments.
+type FakeOrder = (i64, String, Vec<Value>);
+
+#[derive(Clone, Default)]
+struct FakeRazorpay {
+    orders: Arc<Mutex<HashMap<String, FakeOrder>>>,
+}
+
+fn basic_ok(headers: &HeaderMap) -> bool {
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{KEY_ID}:{KEY_SECRET}"))
+    );
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str())
+}
+
+async fn create_order(
+    State(fake): State<FakeRazorpay>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (AxumStatus, Json<Value>) {
+    if !basic_ok(&headers) {
+        return (
+            AxumStatus::UNAUTHORIZED,
+            Json(
+                json!({"error": {"code": "BAD_REQUEST_ERROR", "description": "Authentication failed"}}),
+            ),
+        );
+    }
+    let amount = body["amount"].as_i64().unwrap();
+    let currency = body["currency"].as_str().unwrap().to_owned();
+    assert!(body["receipt"].as_str().unwrap().len() <= 40);
+    let id = format!("order_{}", uuid::Uuid::new_v4().simple());
+    fake.orders
+        .lock()
+        .unwrap()
+        .insert(id.clone(), (amount, currency.clone(), vec![]));
+    (
+        AxumStatus::OK,
+        Json(
+            json!({"id": id, "entity": "order", "amount": amount, "amount_paid": 0,
+        "currency": currency, "receipt": body["receipt"], "status": "created"}),
+        ),
+    )
+}
+
+async fn order_payments(
+    State(fake): State<FakeRazorpay>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> (AxumStatus, Json<Value>) {
+    if !basic_ok(&headers) {
+        return (AxumStatus::UNAUTHORIZED, Json(json!({})));
+    }
+    let orders = fake.orders.lock().unwrap();
+    match orders.get(&id) {
+        Some((_, _, payments)) => (
+            AxumStatus::OK,
+            Json(json!({"entity": "collection", "count": payments.len(), "items": payments})),
+        ),
+        None => (
+            AxumStatus::BAD_REQUEST,
+            Json(
+                json!({"error": {"code": "BAD_REQUEST_ERROR", "description": "The id provided does not exist"}}),
+            ),
+        ),
+    }
+}
+
+impl FakeRazorpay {
+    fn capture(&self, order: &str, payment: &str) {
+        let mut orders = self.orders.lock().unwrap();
+        let (amount, currency, payments) = orders.get_mut(order).unwrap();
+        payments.push(json!({"id": payment, "entity": "payment", "amount": *amount, "currency": currency.clone(),
+            "status": "captured", "order_id": order}));
+    }
+}
+
+fn hmac_hex(key: &str, message: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(message);
+    hex::encode(mac.finalize().into_bytes())
+}
+
+async fn webhook(app: &TestApp, body: &Value, key: &str) -> (StatusCode, Value) {
+    let raw = body.to_string();
+    let response = reqwest::Client::new()
+        .post(app.url("/api/v1/payments/razorpay/webhook"))
+        .header("content-type", "application/json")
+        .header("x-razorpay-signature", hmac_hex(key, raw.as_bytes()))
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    crate::harness::read(response).await
+}
+
+async fn razorpay_pays_once_and_only_with_a_valid_signature(backend: Backend, name: &str) {
+    let fake = FakeRazorpay::default();
+    let server = Router::new()
+        .route("/v1/orders", post(create_order))
+        .route("/v1/orders/{id}/payments", get(order_payments))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, server).await.unwrap() });
+    let razorpay = Razorpay::new(RazorpayConfig {
+        base_url: format!("http://{addr}"),
+        key_id: KEY_ID.into(),
+        key_secret: KEY_SECRET.to_owned().into(),
+        webhook_secret: Some(WEBHOOK_SECRET.to_owned().into()),
+    })
+    .unwrap();
+    let options = Options {
+        razorpay: Some(Arc::new(razorpay)),
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn(backend, name, options).await else {
+        return;
+    };
+    let driver = app.otp_sign_in("+97688000701").await;
+    let token = driver["token"].as_str().unwrap().to_owned();
+
+    // A top-up order.
+    let (status, order) = app
+        .post(
+            "/api/v1/payments/razorpay/orders",
+            json!({"amount": 750}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{order}");
+    assert_eq!(order["keyId"], KEY_ID);
+    assert_eq!(order["amount"], 75_000, "minor units");
+    let order_id = order["orderId"].as_str().unwrap().to_owned();
+    let neither = app
+        .post("/api/v1/payments/razorpay/orders", json!({}), Some(&token))
+        .await;
+    assert_eq!(neither.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", neither.1);
+
+    // A forged checkout result changes nothing.
+    let forged = app
+        .post("/api/v1/payments/razorpay/verify", json!({"razorpay_order_id": order_id,
+            "razorpay_payment_id": "pay_1", "razorpay_signature": hmac_hex("wrong", format!("{order_id}|pay_1").as_bytes())}), Some(&token))
+        .await;
+    assert_error(&forged, StatusCode::BAD_REQUEST, "bad_signature");
+    assert_eq!(
+        app.get("/api/v1/wallet", Some(&token)).await.1["balance"],
+        0.0
+    );
+
+    // Captured at Razorpay, verified with the right signature: credited.
+    fake.capture(&order_id, "pay_1");
+    let signature = hmac_hex(KEY_SECRET, format!("{order_id}|pay_1").as_bytes());
+    let verify = json!({"razorpay_order_id": order_id, "razorpay_payment_id": "pay_1", "razorpay_signature": signature});
+    let (status, verified) = app
+        .post(
+            "/api/v1/payments/razorpay/verify",
+            verify.clone(),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{verified}");
+    assert_eq!(verified["status"], "success");
+    // The same again, and Razorpay's webhook for it: credited once.
+    app.post("/api/v1/payments/razorpay/verify", verify, Some(&token))
+        .await;
+    let captured = json!({"event": "payment.captured", "payload": {"payment": {"entity": {"id": "pay_1", "order_id": order_id, "amount": 75_000, "status": "captured"}}}});
+    let (status, said) = webhook(&app, &captured, WEBHOOK_SECRET).await;
+    assert_eq!(status, StatusCode::OK, "{said}");
+    assert_eq!(
+        app.get("/api/v1/wallet", Some(&token)).await.1["balance"],
+        750.0
+    );
+    let bad_hook = webhook(&app, &captured, "not-the-secret").await;
+    assert_error(&bad_hook, StatusCode::BAD_REQUEST, "bad_signature");
+
+    // A purchase paid by webhook alone (the app never came back).
+    let purchase =
+        crate::topups::purchase_for(&app, driver["userId"].as_str().unwrap(), 9_900).await;
+    let (_, order) = app
+        .post(
+            "/api/v1/payments/razorpay/orders",
+            json!({"purchase_id": purchase}),
+            Some(&token),
+        )
+        .await;
+    let order_id = order["orderId"].as_str().unwrap().to_owned();
+    fake.capture(&order_id, "pay_2");
+    let paid = json!({"event": "payment.captured", "payload": {"payment": {"entity": {"id": "pay_2", "order_id": order_id}}}});
+    let (_, said) = webhook(&app, &paid, WEBHOOK_SECRET).await;
+    assert_eq!(said["message"], "success");
+    let (_, detail) = app
+        .get(&format!("/api/v1/purchases/{purchase}"), Some(&token))
+        .await;
+    assert_eq!(detail["status"], "paid");
+    assert_eq!(
+        app.get("/api/v1/wallet", Some(&token)).await.1["balance"],
+        750.0
+    );
+    let again = app
+        .post(
+            "/api/v1/payments/razorpay/orders",
+            json!({"purchase_id": purchase}),
+            Some(&token),
+        )
+        .await;
+    assert_error(&again, StatusCode::CONFLICT, "already_paid");
+    let report = plugway_store::LedgerStore::verify_ledger(app.store.as_ref())
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    app.finish().await;
+}
