@@ -38,6 +38,32 @@ pub enum GatewayError {
     Refused(String),
 }
 
+/// Reads a gateway's JSON reply: 5xx and unreadable bodies are
+/// `Unavailable` (try again later), other non-2xx are `Refused`.
+pub(crate) async fn read_reply<T: serde::de::DeserializeOwned>(
+    provider: &str,
+    response: reqwest::Response,
+) -> Result<T, GatewayError> {
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+    if status.is_server_error() {
+        return Err(GatewayError::Unavailable(format!(
+            "{provider} answered {status}"
+        )));
+    }
+    if !status.is_success() {
+        return Err(GatewayError::Refused(format!(
+            "{provider} answered {status}: {}",
+            text.chars().take(200).collect::<String>()
+        )));
+    }
+    serde_json::from_str(&text)
+        .map_err(|e| GatewayError::Unavailable(format!("unexpected {provider} reply: {e}")))
+}
+
 /// A payment gateway.
 #[async_trait]
 pub trait PaymentGateway: Send + Sync + std::fmt::Debug {

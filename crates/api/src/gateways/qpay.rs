@@ -139,19 +139,7 @@ impl QPay {
 async fn read<T: serde::de::DeserializeOwned>(
     response: reqwest::Response,
 ) -> Result<T, GatewayError> {
-    let status = response.status();
-    let text = response.text().await.map_err(unavailable)?;
-    if status.is_server_error() {
-        return Err(GatewayError::Unavailable(format!("QPay answered {status}")));
-    }
-    if !status.is_success() {
-        return Err(GatewayError::Refused(format!(
-            "QPay answered {status}: {}",
-            text.chars().take(200).collect::<String>()
-        )));
-    }
-    serde_json::from_str(&text)
-        .map_err(|e| GatewayError::Unavailable(format!("unexpected QPay reply: {e}")))
+    super::read_reply("QPay", response).await
 }
 
 /// A QPay amount (number or numeric string) in minor units of `currency`.

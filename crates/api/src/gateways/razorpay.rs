@@ -111,21 +111,7 @@ impl Razorpay {
     async fn read<T: serde::de::DeserializeOwned>(
         response: reqwest::Response,
     ) -> Result<T, GatewayError> {
-        let status = response.status();
-        let text = response.text().await.map_err(unavailable)?;
-        if status.is_server_error() {
-            return Err(GatewayError::Unavailable(format!(
-                "Razorpay answered {status}"
-            )));
-        }
-        if !status.is_success() {
-            return Err(GatewayError::Refused(format!(
-                "Razorpay answered {status}: {}",
-                text.chars().take(200).collect::<String>()
-            )));
-        }
-        serde_json::from_str(&text)
-            .map_err(|e| GatewayError::Unavailable(format!("unexpected Razorpay reply: {e}")))
+        super::read_reply("Razorpay", response).await
     }
 }
 

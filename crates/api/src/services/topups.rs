@@ -60,18 +60,7 @@ pub async fn replenish(
     amount: f64,
     option: &str,
 ) -> ApiResult<GatewayInvoice> {
-    let currency = state.settings.wallet_currency;
-    let minor = currency
-        .to_minor(amount)
-        .filter(|m| *m > 0 && *m <= 100_000_000_000)
-        .ok_or_else(|| ApiError::invalid_field("amount", "must be a positive amount"))?;
-    let what = Invoiced {
-        purpose: "top_up",
-        reference: None,
-        amount: minor,
-        currency,
-        description: "Plugway wallet top-up",
-    };
+    let what = top_up(state, amount)?;
     let setup = setup_for(state, option)?;
     issue(
         state,
@@ -109,20 +98,7 @@ pub async fn razorpay_order(
         }
     };
     let what = match (amount, purchase) {
-        (Some(amount), None) => {
-            let currency = state.settings.wallet_currency;
-            let minor = currency
-                .to_minor(amount)
-                .filter(|m| *m > 0 && *m <= 100_000_000_000)
-                .ok_or_else(|| ApiError::invalid_field("amount", "must be a positive amount"))?;
-            Invoiced {
-                purpose: "top_up",
-                reference: None,
-                amount: minor,
-                currency,
-                description: "Plugway wallet top-up",
-            }
-        }
+        (Some(amount), None) => top_up(state, amount)?,
         (None, Some(p)) => {
             if p.payment_status == "paid" {
                 return Err(ApiError::conflict("already_paid", "this purchase is paid"));
@@ -177,6 +153,22 @@ pub async fn pay_purchase(
         &setup.callback_base,
     )
     .await
+}
+
+/// A top-up of `amount` major units of the wallet currency, checked.
+fn top_up(state: &AppState, amount: f64) -> ApiResult<Invoiced> {
+    let currency = state.settings.wallet_currency;
+    let minor = currency
+        .to_minor(amount)
+        .filter(|m| *m > 0 && *m <= 100_000_000_000)
+        .ok_or_else(|| ApiError::invalid_field("amount", "must be a positive amount"))?;
+    Ok(Invoiced {
+        purpose: "top_up",
+        reference: None,
+        amount: minor,
+        currency,
+        description: "Plugway wallet top-up",
+    })
 }
 
 /// What an invoice is for.
