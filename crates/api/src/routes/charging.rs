@@ -324,7 +324,9 @@ async fn list_purchases(
     )))
 }
 
-async fn own_purchase(state: &AppState, user: UserId, id: &str) -> ApiResult<Purchase> {
+/// One of `user`'s purchases by its id text; `purchase_not_found` (404) for
+/// anyone else's, so other drivers' purchases cannot be told from missing ones.
+pub(crate) async fn own_purchase(state: &AppState, user: UserId, id: &str) -> ApiResult<Purchase> {
     let id: PurchaseId = id
         .parse()
         .map(PurchaseId)

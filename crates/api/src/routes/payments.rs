@@ -4,7 +4,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use plugway_domain::{PurchaseId, UserId};
+use plugway_domain::UserId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use crate::auth::{AdminAccess, SignedIn};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
+use crate::routes::charging::own_purchase;
 use crate::services::{payments, topups};
 use crate::state::AppState;
 
@@ -342,21 +343,6 @@ pub struct WalletPayment {
     pub invoice_id: String,
     /// The wallet's balance after paying, major units.
     pub new_balance: f64,
-}
-
-async fn own_purchase(
-    state: &AppState,
-    user: UserId,
-    id: &str,
-) -> ApiResult<plugway_store::Purchase> {
-    let not_found = || ApiError::not_found("purchase_not_found", "no such purchase");
-    let id: PurchaseId = id.parse().map(PurchaseId).map_err(|_| not_found())?;
-    state
-        .store
-        .find_purchase(id)
-        .await?
-        .filter(|p| p.user_id == Some(user))
-        .ok_or_else(not_found)
 }
 
 /// Seed 001: pays a purchase. `EVM` pays from the wallet at once (once per
