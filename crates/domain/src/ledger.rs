@@ -33,17 +33,24 @@ pub enum AccountKind {
     GatewayClearing,
     /// Money the platform gives away (coupons, credits, referral rewards).
     Promotions,
+    /// A driver's credit points (seed 000's customer credit), in
+    /// [`Currency::CREDIT_POINTS`]; spent at checkout at the credit value.
+    DriverCredits,
+    /// A host's credit points (seed 000's host credit).
+    HostCredits,
 }
 
 impl AccountKind {
     /// Every kind.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::DriverWallet,
         Self::HostEarnings,
         Self::PlatformRevenue,
         Self::TaxPayable,
         Self::GatewayClearing,
         Self::Promotions,
+        Self::DriverCredits,
+        Self::HostCredits,
     ];
 
     /// The stored form.
@@ -55,6 +62,8 @@ impl AccountKind {
             Self::TaxPayable => "tax_payable",
             Self::GatewayClearing => "gateway_clearing",
             Self::Promotions => "promotions",
+            Self::DriverCredits => "driver_credits",
+            Self::HostCredits => "host_credits",
         }
     }
 
@@ -65,7 +74,10 @@ impl AccountKind {
 
     /// Whether an account of this kind belongs to one person.
     pub fn has_owner(self) -> bool {
-        matches!(self, Self::DriverWallet | Self::HostEarnings)
+        matches!(
+            self,
+            Self::DriverWallet | Self::HostEarnings | Self::DriverCredits | Self::HostCredits
+        )
     }
 
     /// Reads the stored form.

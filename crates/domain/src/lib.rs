@@ -11,6 +11,7 @@
 pub mod account;
 pub mod charging;
 pub mod clock;
+pub mod coupon;
 pub mod ids;
 pub mod ledger;
 pub mod network;

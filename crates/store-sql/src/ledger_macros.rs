@@ -48,6 +48,70 @@ macro_rules! impl_sql_ledger_store {
             })
         }
 
+        /// Writes an entry's rows inside `tx`: the entry, its accounts, the
+        /// balance changes with the overdraft check, and its postings.
+        /// `Conflict("idempotency_key")` when the key was used (by a racing
+        /// writer), `Conflict("insufficient_funds")` on an overdraft; the
+        /// caller drops `tx` on either.
+        async fn ledger_write_entry(
+            tx: &mut ::sqlx::Transaction<'_, $db>,
+            e: &::plugway_store::NewJournalEntry,
+        ) -> ::plugway_store::Result<()> {
+            use $crate::{map_err, to_ms};
+            ::sqlx::query(
+                "INSERT INTO ledger_entries (id, kind, reference, idempotency_key, at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&e.id)
+            .bind(&e.kind)
+            .bind(&e.reference)
+            .bind(e.idempotency_key.as_deref())
+            .bind(to_ms(e.at))
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+            // In account-key order (as `Balanced` keeps them): parallel
+            // entries lock shared accounts in the same order.
+            for p in e.postings.postings() {
+                let key = p.account.key();
+                ::sqlx::query(
+                    "INSERT INTO ledger_accounts (key, kind, owner_id, currency, allow_negative, balance, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(&key)
+                .bind(p.account.kind.as_str())
+                .bind(p.account.owner.map(|o| o.to_text()))
+                .bind(p.account.currency.code())
+                .bind(p.account.kind.allows_negative())
+                .bind(to_ms(e.at))
+                .execute(&mut **tx)
+                .await
+                .map_err(map_err)?;
+                // The row lock this takes is what serializes spending:
+                // the check runs against the balance as the last
+                // committed writer left it.
+                let changed = ::sqlx::query(
+                    "UPDATE ledger_accounts SET balance = balance + $2 \
+                     WHERE key = $1 AND (allow_negative = TRUE OR balance + $2 >= 0)",
+                )
+                .bind(&key)
+                .bind(p.amount)
+                .execute(&mut **tx)
+                .await
+                .map_err(map_err)?;
+                if changed.rows_affected() == 0 {
+                    return Err(::plugway_store::StoreError::Conflict("insufficient_funds".into()));
+                }
+                ::sqlx::query("INSERT INTO ledger_postings (entry_id, account_key, amount) VALUES ($1, $2, $3)")
+                    .bind(&e.id)
+                    .bind(&key)
+                    .bind(p.amount)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map_err)?;
+            }
+            Ok(())
+        }
+
         impl $store {
             async fn ledger_entry_where(
                 &self,
@@ -79,26 +143,15 @@ macro_rules! impl_sql_ledger_store {
                 &self,
                 e: &::plugway_store::NewJournalEntry,
             ) -> ::plugway_store::Result<::plugway_store::Posted> {
-                use $crate::{map_err, to_ms};
+                use $crate::map_err;
                 if let Some(key) = &e.idempotency_key {
                     if let Some(first) = self.ledger_entry_where("idempotency_key", key).await? {
                         return Ok(::plugway_store::Posted::Duplicate(first));
                     }
                 }
                 let mut tx = self.writer.begin().await.map_err(map_err)?;
-                let inserted = ::sqlx::query(
-                    "INSERT INTO ledger_entries (id, kind, reference, idempotency_key, at) VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind(&e.id)
-                .bind(&e.kind)
-                .bind(&e.reference)
-                .bind(e.idempotency_key.as_deref())
-                .bind(to_ms(e.at))
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err);
-                match inserted {
-                    Ok(_) => {}
+                match ledger_write_entry(&mut tx, e).await {
+                    Ok(()) => {}
                     // A parallel retry with the same key got there first.
                     Err(::plugway_store::StoreError::Conflict(what)) if what == "idempotency_key" => {
                         drop(tx);
@@ -110,55 +163,8 @@ macro_rules! impl_sql_ledger_store {
                     }
                     Err(other) => return Err(other),
                 }
-                // In account-key order (as `Balanced` keeps them): parallel
-                // entries lock shared accounts in the same order.
-                for p in e.postings.postings() {
-                    let key = p.account.key();
-                    ::sqlx::query(
-                        "INSERT INTO ledger_accounts (key, kind, owner_id, currency, allow_negative, balance, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, 0, $6) ON CONFLICT (key) DO NOTHING",
-                    )
-                    .bind(&key)
-                    .bind(p.account.kind.as_str())
-                    .bind(p.account.owner.map(|o| o.to_text()))
-                    .bind(p.account.currency.code())
-                    .bind(p.account.kind.allows_negative())
-                    .bind(to_ms(e.at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                    // The row lock this takes is what serializes spending:
-                    // the check runs against the balance as the last
-                    // committed writer left it.
-                    let changed = ::sqlx::query(
-                        "UPDATE ledger_accounts SET balance = balance + $2 \
-                         WHERE key = $1 AND (allow_negative = TRUE OR balance + $2 >= 0)",
-                    )
-                    .bind(&key)
-                    .bind(p.amount)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                    if changed.rows_affected() == 0 {
-                        return Err(::plugway_store::StoreError::Conflict("insufficient_funds".into()));
-                    }
-                    ::sqlx::query("INSERT INTO ledger_postings (entry_id, account_key, amount) VALUES ($1, $2, $3)")
-                        .bind(&e.id)
-                        .bind(&key)
-                        .bind(p.amount)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
-                }
                 tx.commit().await.map_err(map_err)?;
-                Ok(::plugway_store::Posted::New(::plugway_store::JournalEntry {
-                    id: e.id.clone(),
-                    kind: e.kind.clone(),
-                    reference: e.reference.clone(),
-                    idempotency_key: e.idempotency_key.clone(),
-                    postings: e.postings.postings().to_vec(),
-                    at: e.at,
-                }))
+                Ok(::plugway_store::Posted::New(e.as_posted()))
             }
 
             async fn account_balance(

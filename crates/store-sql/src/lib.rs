@@ -15,6 +15,7 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod billing_macros;
 mod charging_macros;
 mod ledger_macros;
 mod macros;
@@ -84,6 +85,12 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
             let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
             // Most specific first: "crm_customers" rows also name a charge point.
             let what = [
+                ("bills_paid_subject", "subject_paid"),
+                ("bills.subject_kind", "subject_paid"),
+                ("coupons_code", "coupon_code"),
+                ("coupons.code", "coupon_code"),
+                ("refunds_idempotency", "refund_key"),
+                ("refunds.idempotency_key", "refund_key"),
                 ("ledger_entries_idempotency", "idempotency_key"),
                 ("ledger_entries.idempotency_key", "idempotency_key"),
                 ("charging_sessions_connector_active", "connector_busy"),

@@ -58,14 +58,19 @@ macro_rules! for_each_case {
             ledger_posts_balanced_entries_once,
             ledger_refuses_overdrafts_and_writes_nothing,
             parallel_payments_never_overspend_a_wallet,
+            coupons_are_kept_by_code,
+            coupon_limits_hold_under_racing_payments,
+            bills_are_paid_once_and_refunds_never_exceed_payment,
         );
     };
 }
 pub use for_each_case;
 
+mod billing;
 mod ledger;
 mod network;
 mod sessions;
+pub use billing::*;
 pub use ledger::*;
 pub use network::*;
 pub use sessions::*;

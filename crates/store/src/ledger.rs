@@ -24,6 +24,20 @@ pub struct NewJournalEntry {
     pub at: DateTime<Utc>,
 }
 
+impl NewJournalEntry {
+    /// The entry as it reads once posted.
+    pub fn as_posted(&self) -> JournalEntry {
+        JournalEntry {
+            id: self.id.clone(),
+            kind: self.kind.clone(),
+            reference: self.reference.clone(),
+            idempotency_key: self.idempotency_key.clone(),
+            postings: self.postings.postings().to_vec(),
+            at: self.at,
+        }
+    }
+}
+
 /// A posted entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JournalEntry {

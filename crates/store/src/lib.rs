@@ -7,6 +7,7 @@
     allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
 )]
 
+mod billing;
 mod charging;
 mod charging_sessions;
 pub mod conformance;
@@ -21,6 +22,7 @@ use plugway_domain::{
     ApiKeyId, Email, OtpId, PersonName, PhoneNumber, ReferralCode, Role, SessionId, TokenId, UserId,
 };
 
+pub use billing::*;
 pub use charging::*;
 pub use charging_sessions::*;
 pub use ledger::*;
@@ -201,6 +203,7 @@ pub trait Store:
     + ChargingSessionStore
     + LedgerStore
     + PaymentStore
+    + BillingStore
     + NetworkStore
     + std::fmt::Debug
 {

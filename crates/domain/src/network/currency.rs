@@ -17,6 +17,12 @@ impl Currency {
     /// The Mongolian tögrög, seed 001's currency (the default wallet currency).
     pub const MNT: Self = Self(*b"MNT");
 
+    /// Not an ISO 4217 code: credit points (seed 000's customer and host
+    /// credits), whole numbers. The ledger keeps them in their own unit so
+    /// they balance separately from money; checkout turns points into money
+    /// at the configured credit value.
+    pub const CREDIT_POINTS: Self = Self(*b"PTS");
+
     /// Checks a code: three ASCII letters, any case, surrounding blanks
     /// ignored. Whether ISO has assigned it is not checked.
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
@@ -39,11 +45,11 @@ impl Currency {
         std::str::from_utf8(&self.0).unwrap_or("XXX")
     }
 
-    /// Digits after the decimal point: 0 for BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF, 3 for BHD IQD JOD KWD LYD OMR TND, 2 otherwise.
+    /// Digits after the decimal point: 0 for BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF and credit points (PTS), 3 for BHD IQD JOD KWD LYD OMR TND, 2 otherwise.
     pub fn exponent(&self) -> u32 {
         match self.code() {
             "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF"
-            | "UGX" | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+            | "UGX" | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" | "PTS" => 0,
             "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
             _ => 2,
         }
