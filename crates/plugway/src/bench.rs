@@ -18,6 +18,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 mod network_gen;
+pub mod payments;
 pub mod search;
 pub mod sessions;
 
@@ -39,6 +40,9 @@ pub enum BenchCommand {
     /// Charging sessions from the app: start → first CHARGING event
     /// latency, and how many concurrent sessions one node streams.
     Sessions(sessions::SessionsArgs),
+    /// Wallet payments of purchases per second over HTTP, with wallets
+    /// racing to overdraw, then the books checked.
+    Payments(payments::PaymentsArgs),
 }
 
 /// `bench startup` flags.
@@ -76,6 +80,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Ocpp(args) => ocpp(args).await,
         BenchCommand::Search(args) => search::run(args).await,
         BenchCommand::Sessions(args) => sessions::run(args).await,
+        BenchCommand::Payments(args) => payments::run(args).await,
     }
 }
 
@@ -135,6 +140,30 @@ async fn spawn_server_with(
         base,
         dir,
     })
+}
+
+/// An admin API key for `server`, made from the command line
+/// (`plugway api-key create`) as an operator would make it.
+async fn admin_key(server: &Spawned, database_url: Option<&str>) -> anyhow::Result<String> {
+    let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
+    cmd.args(["api-key", "create", "--role", "admin", "--data-dir"])
+        .arg(server.dir.path());
+    if let Some(url) = database_url {
+        cmd.args(["--database-url", url]);
+    }
+    let out = cmd.output().await?;
+    if !out.status.success() {
+        bail!(
+            "api-key create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .context("no key printed")?
+        .trim()
+        .to_owned())
 }
 
 async fn startup(args: StartupArgs) -> anyhow::Result<()> {

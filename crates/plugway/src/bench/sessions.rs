@@ -52,11 +52,12 @@ const INTERVAL_SECS: u64 = 2;
 const PER_SITE: u32 = 50;
 
 /// A JSON field, Null when absent.
-fn field<'a>(value: &'a Value, key: &str) -> &'a Value {
+pub(super) fn field<'a>(value: &'a Value, key: &str) -> &'a Value {
     value.get(key).unwrap_or(&Value::Null)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+/// The `p` quantile of sorted durations, in ms.
+pub(super) fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     ms(sorted.get(i))
 }
@@ -72,6 +73,17 @@ async fn get(http: &reqwest::Client, url: String, token: &str) -> anyhow::Result
 }
 
 async fn sign_in(http: &reqwest::Client, base: &str, phone: &str) -> anyhow::Result<String> {
+    sign_in_user(http, base, phone)
+        .await
+        .map(|(token, _)| token)
+}
+
+/// Signs in with the dev OTP: the access token and the account's id.
+pub(super) async fn sign_in_user(
+    http: &reqwest::Client,
+    base: &str,
+    phone: &str,
+) -> anyhow::Result<(String, String)> {
     post(
         http,
         format!("{base}/api/v1/user/otp-request"),
@@ -86,10 +98,13 @@ async fn sign_in(http: &reqwest::Client, base: &str, phone: &str) -> anyhow::Res
         None,
     )
     .await?;
-    field(&reply, "token")
+    let token = field(&reply, "token")
         .as_str()
-        .map(str::to_owned)
-        .context("no token in the sign-in reply")
+        .context("no token in the sign-in reply")?;
+    let user = field(&reply, "userId")
+        .as_str()
+        .context("no userId in the sign-in reply")?;
+    Ok((token.to_owned(), user.to_owned()))
 }
 
 /// What one driver saw.
@@ -178,27 +193,7 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
         }
     );
 
-    // An admin key, from the command line as an operator would make it.
-    let mut key_cmd = tokio::process::Command::new(std::env::current_exe()?);
-    key_cmd
-        .args(["api-key", "create", "--role", "admin", "--data-dir"])
-        .arg(server.dir.path());
-    if let Some(url) = &args.database_url {
-        key_cmd.args(["--database-url", url]);
-    }
-    let out = key_cmd.output().await?;
-    if !out.status.success() {
-        bail!(
-            "api-key create failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let admin = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .context("no key printed")?
-        .trim()
-        .to_owned();
+    let admin = super::admin_key(&server, args.database_url.as_deref()).await?;
 
     // The host, its chargers and EVSEs.
     let host = sign_in(&http, &base, &phone(700_000, 0)).await?;
