@@ -39,6 +39,12 @@ pub struct ApiSettings {
     pub max_upload_bytes: usize,
     /// The currency of drivers' wallets (seed 001's `balance`).
     pub wallet_currency: plugway_domain::Currency,
+    /// What one credit point pays at checkout, minor units of the wallet
+    /// currency (seed 000's AppCreditValue); 0 turns spending points off.
+    pub credit_point_value: i64,
+    /// Credit points a referrer gets when the account they referred pays
+    /// for its first charging session; 0 for none.
+    pub referral_reward_credits: i64,
 }
 
 impl Default for ApiSettings {
@@ -55,6 +61,8 @@ impl Default for ApiSettings {
             credential_checks_per_minute: 30,
             max_upload_bytes: 60 * 1024 * 1024,
             wallet_currency: plugway_domain::Currency::MNT,
+            credit_point_value: 100,
+            referral_reward_credits: 50,
         }
     }
 }

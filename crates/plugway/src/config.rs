@@ -218,12 +218,20 @@ pub struct MoneyConfig {
     /// ISO 4217 currency of drivers' wallets (seed 001's `balance`); purchases
     /// in it can be paid from the wallet.
     pub wallet_currency: String,
+    /// What one credit point pays at checkout, in major units of the wallet
+    /// currency (seed 000's AppCreditValue); 0 turns spending points off.
+    pub credit_point_value: f64,
+    /// Credit points a referrer gets when the account they referred pays
+    /// for its first charging session; 0 for none.
+    pub referral_reward_credits: i64,
 }
 
 impl Default for MoneyConfig {
     fn default() -> Self {
         Self {
             wallet_currency: "MNT".into(),
+            credit_point_value: 1.0,
+            referral_reward_credits: 50,
         }
     }
 }
@@ -644,8 +652,17 @@ impl Config {
         self.sessions.settings()?;
         self.qpay.setup()?;
         self.razorpay.gateway()?;
-        plugway_domain::Currency::parse(&self.money.wallet_currency)
+        let wallet_currency = plugway_domain::Currency::parse(&self.money.wallet_currency)
             .map_err(|e| anyhow::anyhow!("money.wallet_currency: {}", e.message))?;
+        if wallet_currency
+            .to_minor(self.money.credit_point_value)
+            .is_none()
+        {
+            anyhow::bail!("money.credit_point_value must be 0 or a positive amount");
+        }
+        if self.money.referral_reward_credits < 0 {
+            anyhow::bail!("money.referral_reward_credits must be 0 or more");
+        }
         if let Some(url) = &self.nats_url {
             if !(url.starts_with("nats://") || url.starts_with("tls://")) {
                 bail!("--nats-url must start with nats:// or tls://");

@@ -154,6 +154,11 @@ pub fn build_state_with_bus(
             .saturating_add(64 * 1024),
         wallet_currency: plugway_domain::Currency::parse(&config.money.wallet_currency)
             .map_err(|e| anyhow::anyhow!("money.wallet_currency: {}", e.message))?,
+        credit_point_value: plugway_domain::Currency::parse(&config.money.wallet_currency)
+            .ok()
+            .and_then(|c| c.to_minor(config.money.credit_point_value))
+            .unwrap_or(0),
+        referral_reward_credits: config.money.referral_reward_credits,
         ..ApiSettings::default()
     };
     use secrecy::ExposeSecret;

@@ -183,6 +183,10 @@ macro_rules! impl_sql_ledger_store {
                 self.ledger_entry_where("id", id).await
             }
 
+            async fn find_entry_by_key(&self, key: &str) -> ::plugway_store::Result<Option<::plugway_store::JournalEntry>> {
+                self.ledger_entry_where("idempotency_key", key).await
+            }
+
             async fn list_account_entries(
                 &self,
                 account: &::plugway_domain::ledger::AccountRef,

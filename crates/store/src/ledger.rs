@@ -103,6 +103,8 @@ pub trait LedgerStore: Send + Sync {
     async fn account_balance(&self, account: &AccountRef) -> Result<i64>;
     /// An entry by id.
     async fn find_entry(&self, id: &str) -> Result<Option<JournalEntry>>;
+    /// The entry posted under an idempotency key.
+    async fn find_entry_by_key(&self, key: &str) -> Result<Option<JournalEntry>>;
     /// An account's entries, newest first.
     async fn list_account_entries(
         &self,

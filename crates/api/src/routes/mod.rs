@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod billing;
 pub mod charge_points;
 pub mod charging;
 pub mod customer;

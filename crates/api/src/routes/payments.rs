@@ -14,7 +14,7 @@ use crate::auth::{AdminAccess, SignedIn};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
 use crate::routes::charging::own_purchase;
-use crate::services::{payments, topups};
+use crate::services::{billing, payments, topups};
 use crate::state::AppState;
 
 /// The router.
@@ -40,6 +40,48 @@ pub struct RazorpayOrderBody {
     pub amount: Option<f64>,
     /// Or: the purchase to pay.
     pub purchase_id: Option<String>,
+    /// With a purchase: a coupon code, credit points, or a bill made before.
+    #[serde(flatten)]
+    pub checkout: Checkout,
+}
+
+/// How a purchase is to be paid beyond the money: a bill made before with
+/// `POST /api/v1/bills`, or a coupon code and credit points to bill now.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct Checkout {
+    /// A bill of this purchase from `POST /api/v1/bills`.
+    pub bill_id: Option<String>,
+    /// A coupon code.
+    pub coupon_code: Option<String>,
+    /// Credit points to spend.
+    pub credits: Option<i64>,
+}
+
+/// The bill that `checkout` names or makes for `purchase`.
+async fn checkout_bill(
+    state: &AppState,
+    user: UserId,
+    purchase: &plugway_store::Purchase,
+    checkout: &Checkout,
+) -> ApiResult<plugway_store::Bill> {
+    match &checkout.bill_id {
+        Some(id) => state
+            .store
+            .find_bill(id)
+            .await?
+            .filter(|b| b.user_id == user && b.subject_id == purchase.id.to_text())
+            .ok_or_else(|| ApiError::not_found("bill_not_found", "no such bill for this purchase")),
+        None => {
+            billing::bill_purchase(
+                state,
+                user,
+                purchase,
+                checkout.coupon_code.as_deref(),
+                checkout.credits.unwrap_or(0),
+            )
+            .await
+        }
+    }
 }
 
 /// What the app's Razorpay checkout needs.
@@ -70,12 +112,14 @@ async fn razorpay_order(
     who: SignedIn,
     Json(body): Json<RazorpayOrderBody>,
 ) -> ApiResult<Json<RazorpayOrderView>> {
-    let purchase = match &body.purchase_id {
-        Some(id) => Some(own_purchase(&state, who.user.id, id).await?),
+    let bill = match &body.purchase_id {
+        Some(id) => {
+            let purchase = own_purchase(&state, who.user.id, id).await?;
+            Some(checkout_bill(&state, who.user.id, &purchase, &body.checkout).await?)
+        }
         None => None,
     };
-    let invoice =
-        topups::razorpay_order(&state, who.user.id, body.amount, purchase.as_ref()).await?;
+    let invoice = topups::razorpay_order(&state, who.user.id, body.amount, bill.as_ref()).await?;
     Ok(Json(RazorpayOrderView {
         invoice_id: invoice.id,
         order_id: invoice.gateway_invoice_id,
@@ -329,8 +373,11 @@ async fn payment_options(State(state): State<AppState>) -> Json<Vec<PaymentOptio
 /// Body of `pay`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PayBody {
-    /// `EVM` (the wallet).
+    /// `EVM` (the wallet) or `QPAY`.
     pub option: String,
+    /// A coupon, credit points or a bill (canonical additions).
+    #[serde(flatten)]
+    pub checkout: Checkout,
 }
 
 /// Seed 001's reply to paying from the wallet.
@@ -363,7 +410,21 @@ async fn pay(
     let purchase = own_purchase(&state, who.user.id, &id).await?;
     match body.option.as_str() {
         "EVM" => {
-            let balance = payments::pay_from_wallet(&state, who.user.id, &purchase).await?;
+            let bill = match body.checkout.bill_id {
+                Some(_) => {
+                    Some(checkout_bill(&state, who.user.id, &purchase, &body.checkout).await?)
+                }
+                None => None,
+            };
+            let balance = payments::pay_from_wallet(
+                &state,
+                who.user.id,
+                &purchase,
+                bill,
+                body.checkout.coupon_code.as_deref(),
+                body.checkout.credits.unwrap_or(0),
+            )
+            .await?;
             Ok(Json(PayReply::Wallet(WalletPayment {
                 option: "EVM".into(),
                 invoice_id: purchase.id.to_text(),
@@ -371,7 +432,11 @@ async fn pay(
             })))
         }
         "QPAY" => {
-            let invoice = topups::pay_purchase(&state, who.user.id, &purchase, "QPAY").await?;
+            if purchase.payment_status != "unpaid" {
+                return Err(ApiError::conflict("already_paid", "this purchase is paid"));
+            }
+            let bill = checkout_bill(&state, who.user.id, &purchase, &body.checkout).await?;
+            let invoice = topups::pay_bill(&state, who.user.id, &bill, "QPAY").await?;
             Ok(Json(PayReply::Gateway(GatewayPayment {
                 option: "QPAY".into(),
                 invoice_id: invoice.id,
@@ -423,14 +488,22 @@ async fn payment_status(
     let purchase = own_purchase(&state, who.user.id, &id).await?;
     if body.invoice_id != purchase.id.to_text() {
         // A gateway invoice for this purchase: ask the gateway now.
+        let not_found =
+            || ApiError::not_found("invoice_not_found", "no such invoice for this purchase");
         let invoice = state
             .store
             .find_gateway_invoice(&body.invoice_id)
             .await?
-            .filter(|i| i.user_id == who.user.id && i.reference.as_deref() == Some(id.as_str()))
-            .ok_or_else(|| {
-                ApiError::not_found("invoice_not_found", "no such invoice for this purchase")
-            })?;
+            .filter(|i| i.user_id == who.user.id && i.purpose == "bill")
+            .ok_or_else(not_found)?;
+        // The invoice pays a bill; the bill must be this purchase's.
+        let bill = match invoice.reference.as_deref() {
+            Some(bill) => state.store.find_bill(bill).await?,
+            None => None,
+        };
+        if bill.is_none_or(|b| b.subject_id != purchase.id.to_text()) {
+            return Err(not_found());
+        }
         let status = topups::settle(&state, &invoice).await?;
         return Ok(Json(PaymentStatus {
             status,
@@ -471,6 +544,27 @@ async fn my_wallet(State(state): State<AppState>, who: SignedIn) -> ApiResult<Js
         balance: currency.to_major(balance),
         currency: currency.code().to_owned(),
     }))
+}
+
+/// The `Idempotency-Key` header, scoped (`scope:key`) so keys of different
+/// operations never collide; 422 when it is not 1 to 200 visible characters.
+pub(crate) fn idempotency_key(headers: &HeaderMap, scope: &str) -> ApiResult<Option<String>> {
+    match headers.get("idempotency-key") {
+        Some(value) => {
+            let key = value
+                .to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 200)
+                .ok_or_else(|| {
+                    ApiError::invalid_field(
+                        "Idempotency-Key",
+                        "must be 1 to 200 visible characters",
+                    )
+                })?;
+            Ok(Some(format!("{scope}:{key}")))
+        }
+        None => Ok(None),
+    }
 }
 
 /// Body of an admin's credit.
@@ -514,22 +608,7 @@ async fn credit(
             "must be 1 to 200 characters",
         ));
     }
-    let key = match headers.get("idempotency-key") {
-        Some(value) => {
-            let key = value
-                .to_str()
-                .ok()
-                .filter(|k| !k.is_empty() && k.len() <= 200)
-                .ok_or_else(|| {
-                    ApiError::invalid_field(
-                        "Idempotency-Key",
-                        "must be 1 to 200 visible characters",
-                    )
-                })?;
-            Some(format!("credit:{user}:{key}"))
-        }
-        None => None,
-    };
+    let key = idempotency_key(&headers, &format!("credit:{user}"))?;
     let balance = payments::credit_wallet(&state, user, amount, reason, key).await?;
     Ok(Json(WalletView {
         balance: currency.to_major(balance),

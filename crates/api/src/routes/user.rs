@@ -284,8 +284,9 @@ async fn referral_get(who: SignedIn) -> Json<ReferralView> {
 }
 
 /// Seed 000's referral check: applies the code of the account that referred
-/// the caller (once; never one's own). The reward comes with the money
-/// issue. Roles: any signed-in person.
+/// the caller (once; never one's own). The referrer gets `[money]
+/// referral_reward_credits` credit points when the caller first pays for a
+/// charging session. Roles: any signed-in person.
 #[utoipa::path(post, path = "/api/v1/user/referral", tag = "accounts", security(("bearer" = [])),
     request_body = ApplyReferral,
     responses(

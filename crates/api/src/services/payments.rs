@@ -1,17 +1,19 @@
 //! Paying for purchases from the driver's wallet, through the ledger.
 //!
-//! Paying a purchase posts one journal entry: the wallet gives the total;
-//! the host earns the amount before tax less the platform's commission; the
-//! platform keeps the commission; the tax goes to tax payable. The entry's
-//! idempotency key is the purchase, so a purchase is paid once however
-//! often (or however concurrently) the app asks.
+//! Paying a purchase posts one journal entry (built by `billing`): the
+//! wallet gives what the bill leaves due; the host earns the amount before
+//! tax less the platform's commission; the platform keeps the commission;
+//! the tax goes to tax payable. The entry's idempotency key is the
+//! purchase, so a purchase is paid once however often (or however
+//! concurrently) the app asks.
 
 use plugway_domain::ledger::{AccountKind, AccountRef, Balanced, Posting};
-use plugway_domain::{Currency, PurchaseId, UserId};
-use plugway_store::{NewJournalEntry, Posted, Purchase, StoreError};
+use plugway_domain::{PurchaseId, UserId};
+use plugway_store::{Bill, NewJournalEntry, Purchase};
 use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
+use crate::services::billing;
 use crate::state::AppState;
 
 /// The commission on `before_tax` at `bps`, rounded half up.
@@ -29,50 +31,18 @@ pub fn wallet(state: &AppState, user: UserId) -> AccountRef {
     )
 }
 
-/// The postings that pay `purchase` from `source` (the driver's wallet, or
-/// the gateway's clearing account when a gateway collected the money).
-pub fn payment_postings(state: &AppState, source: AccountRef, p: &Purchase) -> ApiResult<Balanced> {
-    let currency: Currency = p.cost.currency;
-    let before_tax = p.cost.total.saturating_sub(p.cost.tax);
-    let fee = commission(before_tax, state.sessions.settings().commission_bps);
-    let mut postings = vec![Posting {
-        account: source,
-        amount: -p.cost.total,
-    }];
-    let host_share = before_tax.saturating_sub(fee);
-    match p.host_id {
-        Some(host) if host_share > 0 => postings.push(Posting {
-            account: AccountRef::of(AccountKind::HostEarnings, host, currency),
-            amount: host_share,
-        }),
-        // No host to pay (a charger without one): the platform keeps it.
-        None if host_share > 0 => postings.push(Posting {
-            account: AccountRef::platform(AccountKind::PlatformRevenue, currency),
-            amount: host_share,
-        }),
-        _ => {}
-    }
-    if fee > 0 {
-        postings.push(Posting {
-            account: AccountRef::platform(AccountKind::PlatformRevenue, currency),
-            amount: fee,
-        });
-    }
-    if p.cost.tax > 0 {
-        postings.push(Posting {
-            account: AccountRef::platform(AccountKind::TaxPayable, currency),
-            amount: p.cost.tax,
-        });
-    }
-    Balanced::new(&postings).map_err(ApiError::internal)
-}
-
-/// Pays `purchase` from the driver's wallet; the wallet's new balance.
-/// `insufficient_funds` (409) when the wallet holds too little, and nothing moves.
+/// Pays `purchase` from the driver's wallet, with a coupon and credit
+/// points if given (through a bill, see `billing`); the wallet's new
+/// balance. Paying a paid purchase again answers the balance and moves
+/// nothing. `insufficient_funds` (409) when the wallet holds too little,
+/// and nothing moves.
 pub async fn pay_from_wallet(
     state: &AppState,
     user: UserId,
     purchase: &Purchase,
+    bill: Option<Bill>,
+    coupon_code: Option<&str>,
+    credits: i64,
 ) -> ApiResult<i64> {
     if purchase.cost.currency != state.settings.wallet_currency {
         return Err(ApiError::conflict(
@@ -84,34 +54,12 @@ pub async fn pay_from_wallet(
             ),
         ));
     }
-    if purchase.cost.total > 0 {
-        let entry = NewJournalEntry {
-            id: state.ids.new_uuid(state.clock.now()).to_string(),
-            kind: "purchase_payment".into(),
-            reference: purchase.id.to_text(),
-            idempotency_key: Some(format!("purchase:{}", purchase.id)),
-            postings: payment_postings(state, wallet(state, user), purchase)?,
-            at: state.clock.now(),
+    if purchase.payment_status == "unpaid" {
+        let bill = match bill {
+            Some(bill) => bill,
+            None => billing::bill_purchase(state, user, purchase, coupon_code, credits).await?,
         };
-        match state.store.post_entry(&entry).await {
-            Ok(Posted::New(_)) => {
-                publish_payment(state, user, purchase.id, "success", purchase).await;
-            }
-            Ok(Posted::Duplicate(_)) => {}
-            Err(StoreError::Conflict(what)) if what == "insufficient_funds" => {
-                return Err(ApiError::conflict(
-                    "insufficient_funds",
-                    "the wallet holds less than this purchase costs; top it up first",
-                ))
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if purchase.payment_status != "paid" {
-        state
-            .store
-            .set_purchase_payment_status(purchase.id, "paid")
-            .await?;
+        billing::pay_bill(state, &bill, purchase, wallet(state, user), "wallet", None).await?;
     }
     Ok(state.store.account_balance(&wallet(state, user)).await?)
 }

@@ -14,11 +14,12 @@ use std::time::Duration;
 
 use plugway_domain::ledger::{AccountKind, AccountRef, Balanced, Posting};
 use plugway_domain::UserId;
-use plugway_store::{GatewayInvoice, NewJournalEntry, Posted};
+use plugway_store::{Bill, GatewayInvoice, NewJournalEntry};
 use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
 use crate::gateways::{GatewayError, PaymentGateway};
+use crate::services::billing;
 use crate::services::payments::wallet;
 use crate::state::AppState;
 use axum::http::StatusCode;
@@ -86,7 +87,7 @@ pub async fn razorpay_order(
     state: &AppState,
     user: UserId,
     amount: Option<f64>,
-    purchase: Option<&plugway_store::Purchase>,
+    bill: Option<&Bill>,
 ) -> ApiResult<GatewayInvoice> {
     let gateway: Arc<dyn PaymentGateway> = match &state.razorpay {
         Some(r) => r.clone(),
@@ -97,20 +98,9 @@ pub async fn razorpay_order(
             ))
         }
     };
-    let what = match (amount, purchase) {
+    let what = match (amount, bill) {
         (Some(amount), None) => top_up(state, amount)?,
-        (None, Some(p)) => {
-            if p.payment_status == "paid" {
-                return Err(ApiError::conflict("already_paid", "this purchase is paid"));
-            }
-            Invoiced {
-                purpose: "purchase",
-                reference: Some(p.id.to_text()),
-                amount: p.cost.total,
-                currency: p.cost.currency,
-                description: "Plugway charging session",
-            }
-        }
+        (None, Some(bill)) => bill_invoice(bill)?,
         _ => {
             return Err(ApiError::invalid_field(
                 "amount",
@@ -121,29 +111,14 @@ pub async fn razorpay_order(
     issue(state, user, what, gateway, "").await
 }
 
-/// Issues an invoice that pays `purchase` through the gateway.
-pub async fn pay_purchase(
+/// Issues an invoice that pays `bill` through the gateway `option`.
+pub async fn pay_bill(
     state: &AppState,
     user: UserId,
-    purchase: &plugway_store::Purchase,
+    bill: &Bill,
     option: &str,
 ) -> ApiResult<GatewayInvoice> {
-    if purchase.payment_status == "paid" {
-        return Err(ApiError::conflict("already_paid", "this purchase is paid"));
-    }
-    if purchase.cost.total <= 0 {
-        return Err(ApiError::conflict(
-            "nothing_to_pay",
-            "this purchase costs nothing",
-        ));
-    }
-    let what = Invoiced {
-        purpose: "purchase",
-        reference: Some(purchase.id.to_text()),
-        amount: purchase.cost.total,
-        currency: purchase.cost.currency,
-        description: "Plugway charging session",
-    };
+    let what = bill_invoice(bill)?;
     let setup = setup_for(state, option)?;
     issue(
         state,
@@ -153,6 +128,26 @@ pub async fn pay_purchase(
         &setup.callback_base,
     )
     .await
+}
+
+/// What a gateway collects for a bill: what it leaves due.
+fn bill_invoice(bill: &Bill) -> ApiResult<Invoiced> {
+    if bill.status == "paid" {
+        return Err(ApiError::conflict("already_paid", "this purchase is paid"));
+    }
+    if bill.split.due <= 0 {
+        return Err(ApiError::conflict(
+            "nothing_to_pay",
+            "the coupon and points cover this bill: pay it with EVM",
+        ));
+    }
+    Ok(Invoiced {
+        purpose: "bill",
+        reference: Some(bill.id.clone()),
+        amount: bill.split.due,
+        currency: bill.currency,
+        description: "Plugway charging session",
+    })
 }
 
 /// A top-up of `amount` major units of the wallet currency, checked.
@@ -270,14 +265,12 @@ pub async fn settle(state: &AppState, invoice: &GatewayInvoice) -> ApiResult<Str
     }
     let currency =
         plugway_domain::Currency::parse(&invoice.currency).map_err(ApiError::internal)?;
-    if invoice.purpose == "purchase" && book_purchase(state, invoice, currency).await? {
-        if state
+    if invoice.purpose == "bill" && book_bill(state, invoice, currency).await? {
+        // The PAYMENT event went out with the booking.
+        state
             .store
             .settle_gateway_invoice(&invoice.id, "success", now)
-            .await?
-        {
-            publish(state, invoice, "success").await;
-        }
+            .await?;
         return Ok("success".into());
     }
     let postings = Balanced::new(&[
@@ -315,68 +308,48 @@ pub async fn settle(state: &AppState, invoice: &GatewayInvoice) -> ApiResult<Str
     Ok("success".into())
 }
 
-/// Books a paid purchase invoice: the gateway's money pays the purchase
-/// (host share, commission, tax). Shares the purchase's idempotency key with
-/// wallet payments, so a purchase is paid once; if it was already paid
-/// another way, returns false and the money goes to the wallet instead.
-async fn book_purchase(
+/// Books a paid bill invoice: the gateway's money pays the bill (host
+/// share, commission, tax; coupon and points from promotions). A purchase
+/// is paid once whichever way; if it was paid another way meanwhile, or
+/// the bill can no longer be honoured (its coupon ran out, its points were
+/// spent), returns false and the money goes to the wallet instead.
+async fn book_bill(
     state: &AppState,
     invoice: &GatewayInvoice,
     currency: plugway_domain::Currency,
 ) -> ApiResult<bool> {
-    let purchase_id = invoice
-        .reference
-        .as_deref()
-        .and_then(|r| r.parse().ok())
-        .map(plugway_domain::PurchaseId)
-        .ok_or_else(|| ApiError::internal("purchase invoice without its purchase"))?;
-    let purchase = state
-        .store
-        .find_purchase(purchase_id)
-        .await?
-        .ok_or_else(|| ApiError::internal("purchase invoice for a missing purchase"))?;
-    let now = state.clock.now();
+    let bill = match invoice.reference.as_deref() {
+        Some(id) => state.store.find_bill(id).await?,
+        None => None,
+    }
+    .ok_or_else(|| ApiError::internal("bill invoice without its bill"))?;
+    let purchase = bill.subject_id.parse().ok().map(plugway_domain::PurchaseId);
+    let purchase = match purchase {
+        Some(id) => state.store.find_purchase(id).await?,
+        None => None,
+    }
+    .ok_or_else(|| ApiError::internal("bill for a missing purchase"))?;
     let clearing = AccountRef::platform(AccountKind::GatewayClearing, currency);
-    let posted = state
-        .store
-        .post_entry(&NewJournalEntry {
-            id: state.ids.new_uuid(now).to_string(),
-            kind: "purchase_payment_gateway".into(),
-            reference: invoice.id.clone(),
-            idempotency_key: Some(format!("purchase:{purchase_id}")),
-            postings: crate::services::payments::payment_postings(state, clearing, &purchase)?,
-            at: now,
-        })
-        .await?;
-    match posted {
-        Posted::New(_) => {}
-        // This invoice's own earlier booking (a replayed callback).
-        Posted::Duplicate(first) if first.reference == invoice.id => {}
-        // Paid from the wallet meanwhile: this money tops the wallet up.
-        Posted::Duplicate(_) => return Ok(false),
-    }
-    if purchase.payment_status != "paid" {
-        state
-            .store
-            .set_purchase_payment_status(purchase.id, "paid")
-            .await?;
-    }
-    crate::services::payments::publish_payment(
+    match billing::pay_bill(
         state,
-        invoice.user_id,
-        purchase.id,
-        "success",
+        &bill,
         &purchase,
+        clearing,
+        &invoice.gateway,
+        Some(&invoice.id),
     )
-    .await;
-    Ok(true)
+    .await
+    {
+        Ok(paid) => Ok(paid),
+        Err(e) if e.status == StatusCode::CONFLICT => {
+            tracing::warn!(invoice = %invoice.id, code = e.code, "bill not honoured; the payment tops up the wallet");
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn publish(state: &AppState, invoice: &GatewayInvoice, status: &str) {
-    // A paid purchase is announced as PAYMENT by `book_purchase`.
-    if invoice.purpose == "purchase" && status == "success" {
-        return;
-    }
     let amount = plugway_domain::Currency::parse(&invoice.currency)
         .map(|c| c.to_major(invoice.amount))
         .unwrap_or_default();

@@ -11,6 +11,7 @@ mod harness;
 
 mod admin;
 mod bad_input;
+mod billing;
 mod charging;
 mod charging_sessions;
 mod graphql;

@@ -76,6 +76,12 @@ pub async fn ledger_posts_balanced_entries_once(store: &dyn Store) {
     assert_eq!(store.account_balance(&wallet).await.unwrap(), 7_000);
     assert_eq!(store.account_balance(&earnings).await.unwrap(), 2_700);
 
+    let by_key = store
+        .find_entry_by_key("qpay-inv-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_key.id, first.id);
     let stored = store.find_entry(&pay.id).await.unwrap().unwrap();
     assert_eq!(stored.postings, pay.postings.postings());
     assert_eq!(stored.kind, "purchase_payment");
