@@ -82,4 +82,20 @@ pub trait PaymentGateway: Send + Sync + std::fmt::Debug {
     /// Asks what was paid on an invoice (the only proof Plugway trusts: the
     /// callback itself carries no signature).
     async fn check(&self, gateway_invoice_id: &str) -> Result<PaymentCheck, GatewayError>;
+    /// Refunds `amount` minor units of what was paid on an invoice, back
+    /// the way it came. `reference` (Plugway's refund id) lets a retry find
+    /// the refund it already made instead of refunding twice. The gateway's
+    /// refund id. Gateways that can not refund say `Refused`.
+    async fn refund(
+        &self,
+        gateway_invoice_id: &str,
+        amount: i64,
+        reference: &str,
+    ) -> Result<String, GatewayError> {
+        let _ = (gateway_invoice_id, amount, reference);
+        Err(GatewayError::Refused(format!(
+            "{} refunds are not supported; refund to the wallet",
+            self.option()
+        )))
+    }
 }

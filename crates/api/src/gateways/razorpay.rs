@@ -43,6 +43,19 @@ struct Order {
 }
 
 #[derive(Debug, Deserialize)]
+struct Refunds {
+    #[serde(default)]
+    items: Vec<RefundEntity>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RefundEntity {
+    id: String,
+    #[serde(default)]
+    receipt: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
 struct Payments {
     #[serde(default)]
     items: Vec<Payment>,
@@ -50,6 +63,8 @@ struct Payments {
 
 #[derive(Debug, Deserialize)]
 struct Payment {
+    #[serde(default)]
+    id: String,
     status: String,
     amount: i64,
     currency: String,
@@ -150,6 +165,58 @@ impl PaymentGateway for Razorpay {
             url: format!("razorpay:{}", order.id),
             gateway_invoice_id: order.id,
         })
+    }
+
+    /// Razorpay's refund API: the order's captured payment, its refunds (a
+    /// retry finds its own by `receipt`), then `POST /v1/payments/{id}/refund`.
+    async fn refund(
+        &self,
+        order_id: &str,
+        amount: i64,
+        reference: &str,
+    ) -> Result<String, GatewayError> {
+        let auth = (
+            &self.config.key_id,
+            Some(self.config.key_secret.expose_secret()),
+        );
+        let response = self
+            .http
+            .get(self.url(&format!("/v1/orders/{order_id}/payments")))
+            .basic_auth(auth.0, auth.1)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let payments: Payments = Self::read(response).await?;
+        let payment = payments
+            .items
+            .iter()
+            .find(|p| p.status == "captured" || p.status == "refunded")
+            .ok_or_else(|| GatewayError::Refused("the order has no captured payment".into()))?;
+        let response = self
+            .http
+            .get(self.url(&format!("/v1/payments/{}/refunds", payment.id)))
+            .basic_auth(auth.0, auth.1)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let refunds: Refunds = Self::read(response).await?;
+        if let Some(done) = refunds
+            .items
+            .iter()
+            .find(|r| r.receipt.as_deref() == Some(reference))
+        {
+            return Ok(done.id.clone());
+        }
+        let response = self
+            .http
+            .post(self.url(&format!("/v1/payments/{}/refund", payment.id)))
+            .basic_auth(auth.0, auth.1)
+            .json(&serde_json::json!({"amount": amount, "speed": "normal", "receipt": reference}))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let refund: RefundEntity = Self::read(response).await?;
+        Ok(refund.id)
     }
 
     async fn check(&self, order_id: &str) -> Result<PaymentCheck, GatewayError> {

@@ -716,8 +716,10 @@ pub struct RefundView {
     pub amount: f64,
     /// ISO 4217.
     pub currency: String,
-    /// `wallet`.
+    /// `wallet` or `gateway`.
     pub destination: String,
+    /// The gateway's refund id.
+    pub gateway_refund_id: Option<String>,
     /// The whole bill (coupon and points returned too).
     pub whole: bool,
     /// pending, succeeded or failed.
@@ -735,6 +737,7 @@ fn refund_view(r: &Refund) -> RefundView {
         amount: r.currency.to_major(r.amount),
         currency: r.currency.code().to_owned(),
         destination: r.destination.clone(),
+        gateway_refund_id: r.gateway_refund_id.clone(),
         whole: r.whole,
         status: r.status.clone(),
         reason: r.reason.clone(),
@@ -747,6 +750,8 @@ fn refund_view(r: &Refund) -> RefundView {
 pub struct RefundBody {
     /// Major units; leave out to refund the whole purchase.
     pub amount: Option<f64>,
+    /// `wallet` (default) or `gateway` (back through Razorpay).
+    pub destination: Option<String>,
     /// Why (1 to 200 characters).
     pub reason: String,
 }
@@ -760,7 +765,8 @@ async fn any_purchase(state: &AppState, id: &str) -> ApiResult<plugway_store::Pu
     state.store.find_purchase(id).await?.ok_or_else(not_found)
 }
 
-/// Refunds a paid purchase, whole or in part, to the driver's wallet.
+/// Refunds a paid purchase, whole or in part, to the driver's wallet or
+/// (`destination: gateway`) back through Razorpay.
 /// Refunds never exceed what the driver paid in money (`refund_exceeds_payment`,
 /// 409); a whole refund returns the coupon's and points' parts too. Send an
 /// `Idempotency-Key` header to make retries safe. Roles: admins.
@@ -802,6 +808,7 @@ async fn refund(
         &purchase,
         RefundRequest {
             amount,
+            destination: body.destination.unwrap_or_else(|| "wallet".into()),
             reason,
             idempotency_key: key,
         },

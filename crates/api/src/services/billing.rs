@@ -15,7 +15,9 @@ use plugway_domain::{Currency, UserId};
 use plugway_store::{Bill, BillPaid, Coupon, NewJournalEntry, Purchase, Refund, StoreError};
 
 use crate::error::{ApiError, ApiResult};
+use crate::gateways::GatewayError;
 use crate::services::payments::{commission, publish_payment, wallet};
+use crate::services::topups;
 use crate::state::AppState;
 
 /// A bill's subject kind for charging sessions.
@@ -313,15 +315,22 @@ pub async fn grant_credits(
 pub struct RefundRequest {
     /// Minor units; None refunds the whole bill (coupon and points too).
     pub amount: Option<i64>,
+    /// `wallet`, or `gateway`: back through the gateway that took the
+    /// money (Razorpay; QPay's refunds are not built, so those go to the wallet).
+    pub destination: String,
     /// Why.
     pub reason: String,
     /// From the `Idempotency-Key` header.
     pub idempotency_key: Option<String>,
 }
 
-/// Refunds (part of) a paid purchase to the driver's wallet. The amount is
-/// reserved on the bill first, so refunds never exceed what was paid in
-/// money, even racing. A whole refund reverses the payment's entry exactly
+/// Refunds (part of) a paid purchase to the driver's wallet or back through
+/// the gateway that took the money. The amount is reserved on the bill
+/// first, so refunds never exceed what was paid in money, even racing. A
+/// gateway refund is asked of the gateway before the books move; if the
+/// gateway can not be reached the refund stays pending and a retry with the
+/// same `Idempotency-Key` finishes it (the gateway finds its own refund by
+/// our refund id rather than refunding twice). A whole refund reverses the payment's entry exactly
 /// (the coupon's and points' parts go back to promotions and the driver's
 /// points); a partial one takes the amount from the host, the platform and
 /// tax in proportion to what each got.
@@ -340,6 +349,37 @@ pub async fn refund_purchase(
         .find_entry_by_key(&payment_key(purchase))
         .await?
         .ok_or_else(|| ApiError::internal("a paid bill without its ledger entry"))?;
+    // Where the money goes back: the wallet, or the gateway's invoice.
+    let gateway = match request.destination.as_str() {
+        "wallet" => None,
+        "gateway" => {
+            let invoice = match (bill.method.as_deref(), &bill.payment_ref) {
+                (Some("qpay" | "razorpay"), Some(invoice)) => {
+                    state.store.find_gateway_invoice(invoice).await?
+                }
+                _ => None,
+            }
+            .ok_or_else(|| {
+                ApiError::conflict(
+                    "not_paid_through_a_gateway",
+                    "this purchase was paid from the wallet; refund it to the wallet",
+                )
+            })?;
+            let adapter = topups::gateway_named(state, &invoice.gateway).ok_or_else(|| {
+                ApiError::conflict(
+                    "gateway_not_configured",
+                    "that gateway is not configured now",
+                )
+            })?;
+            Some((adapter, invoice))
+        }
+        _ => {
+            return Err(ApiError::invalid_field(
+                "destination",
+                "must be wallet or gateway",
+            ))
+        }
+    };
     let whole = request.amount.is_none();
     let amount = request.amount.unwrap_or(bill.split.due);
     if amount <= 0 && !whole {
@@ -354,7 +394,7 @@ pub async fn refund_purchase(
             user_id: bill.user_id,
             amount,
             currency: bill.currency,
-            destination: "wallet".into(),
+            destination: request.destination.clone(),
             whole,
             status: "pending".into(),
             gateway_refund_id: None,
@@ -379,7 +419,28 @@ pub async fn refund_purchase(
         // A retry of a refund that already ended.
         return Ok(refund);
     }
-    let to = wallet(state, bill.user_id);
+    let mut gateway_refund_id = None;
+    let to = match &gateway {
+        None => wallet(state, bill.user_id),
+        Some((adapter, invoice)) => {
+            match adapter
+                .refund(&invoice.gateway_invoice_id, refund.amount, &refund.id)
+                .await
+            {
+                Ok(id) => gateway_refund_id = Some(id),
+                Err(e @ GatewayError::Refused(_)) => {
+                    state
+                        .store
+                        .finish_refund(&refund.id, "failed", None, None, now)
+                        .await?;
+                    return Err(topups::gateway_error(e));
+                }
+                // Unknown: it stays pending for a retry with the same key.
+                Err(e) => return Err(topups::gateway_error(e)),
+            }
+            AccountRef::platform(AccountKind::GatewayClearing, bill.currency)
+        }
+    };
     let postings = if refund.whole {
         reversal(&paid_entry.postings, to, bill.user_id)
     } else {
@@ -395,7 +456,13 @@ pub async fn refund_purchase(
     };
     match state
         .store
-        .finish_refund(&refund.id, "succeeded", None, Some(&entry), now)
+        .finish_refund(
+            &refund.id,
+            "succeeded",
+            gateway_refund_id.as_deref(),
+            Some(&entry),
+            now,
+        )
         .await
     {
         Ok(_) => {}

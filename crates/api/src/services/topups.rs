@@ -33,7 +33,7 @@ pub struct GatewaySetup {
     pub callback_base: String,
 }
 
-fn gateway_error(e: GatewayError) -> ApiError {
+pub(crate) fn gateway_error(e: GatewayError) -> ApiError {
     match e {
         GatewayError::Unavailable(why) => {
             tracing::warn!(%why, "payment gateway unavailable");
@@ -218,6 +218,18 @@ async fn issue(
     Ok(invoice)
 }
 
+/// The configured gateway an invoice's `gateway` names (`qpay`, `razorpay`).
+pub fn gateway_named(state: &AppState, name: &str) -> Option<Arc<dyn PaymentGateway>> {
+    match name {
+        "razorpay" => state.razorpay.clone().map(|r| r as Arc<dyn PaymentGateway>),
+        name => state
+            .payments
+            .as_ref()
+            .filter(|s| s.gateway.option().eq_ignore_ascii_case(name))
+            .map(|s| s.gateway.clone()),
+    }
+}
+
 /// Asks the gateway about a pending invoice and settles it: `success`
 /// credits the wallet once; a payment that does not match the invoice is
 /// `error`; nothing paid yet stays `pending`. The invoice's status after.
@@ -225,15 +237,7 @@ pub async fn settle(state: &AppState, invoice: &GatewayInvoice) -> ApiResult<Str
     if invoice.status != "pending" {
         return Ok(invoice.status.clone());
     }
-    let gateway: Option<Arc<dyn PaymentGateway>> = match invoice.gateway.as_str() {
-        "razorpay" => state.razorpay.clone().map(|r| r as Arc<dyn PaymentGateway>),
-        name => state
-            .payments
-            .as_ref()
-            .filter(|s| s.gateway.option().eq_ignore_ascii_case(name))
-            .map(|s| s.gateway.clone()),
-    };
-    let Some(gateway) = gateway else {
+    let Some(gateway) = gateway_named(state, &invoice.gateway) else {
         return Ok(invoice.status.clone());
     };
     let check = match gateway.check(&invoice.gateway_invoice_id).await {
@@ -349,7 +353,15 @@ async fn book_bill(
     }
 }
 
+/// The driver's event for a settled invoice: REPLENISHMENT for top-ups (and
+/// for bill payments that went to the wallet instead), PAYMENT for a bill's
+/// payment that failed. A paid bill's PAYMENT goes out with its booking.
 async fn publish(state: &AppState, invoice: &GatewayInvoice, status: &str) {
+    let kind = if invoice.purpose == "bill" && status != "success" {
+        "PAYMENT"
+    } else {
+        "REPLENISHMENT"
+    };
     let amount = plugway_domain::Currency::parse(&invoice.currency)
         .map(|c| c.to_major(invoice.amount))
         .unwrap_or_default();
@@ -357,12 +369,12 @@ async fn publish(state: &AppState, invoice: &GatewayInvoice, status: &str) {
     if let Err(e) = state
         .bus
         .publish(
-            &format!("user.{}.REPLENISHMENT", invoice.user_id),
+            &format!("user.{}.{kind}", invoice.user_id),
             body.to_string().into_bytes(),
         )
         .await
     {
-        tracing::warn!(error = %e, "REPLENISHMENT event not published");
+        tracing::warn!(error = %e, kind, "payment event not published");
     }
 }
 

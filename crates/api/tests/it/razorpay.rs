@@ -30,6 +30,73 @@ type FakeOrder = (i64, String, Vec<Value>);
 #[derive(Clone, Default)]
 struct FakeRazorpay {
     orders: Arc<Mutex<HashMap<String, FakeOrder>>>,
+    /// Refunds by payment id.
+    refunds: Arc<Mutex<HashMap<String, Vec<Value>>>>,
+}
+
+/// `GET /v1/payments/{id}/refunds`: a collection of refund entities.
+async fn payment_refunds(
+    State(fake): State<FakeRazorpay>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> (AxumStatus, Json<Value>) {
+    if !basic_ok(&headers) {
+        return (AxumStatus::UNAUTHORIZED, Json(json!({})));
+    }
+    let items = fake
+        .refunds
+        .lock()
+        .unwrap()
+        .get(&id)
+        .cloned()
+        .unwrap_or_default();
+    (
+        AxumStatus::OK,
+        Json(json!({"entity": "collection", "count": items.len(), "items": items})),
+    )
+}
+
+/// `POST /v1/payments/{id}/refund`: refunds at most what is left of a
+/// captured payment, as Razorpay does.
+async fn refund_payment(
+    State(fake): State<FakeRazorpay>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> (AxumStatus, Json<Value>) {
+    if !basic_ok(&headers) {
+        return (AxumStatus::UNAUTHORIZED, Json(json!({})));
+    }
+    let captured = fake
+        .orders
+        .lock()
+        .unwrap()
+        .values()
+        .flat_map(|(_, _, payments)| payments.clone())
+        .find(|p| p["id"] == id.as_str());
+    let Some(payment) = captured else {
+        return (
+            AxumStatus::BAD_REQUEST,
+            Json(
+                json!({"error": {"code": "BAD_REQUEST_ERROR", "description": "The id provided does not exist"}}),
+            ),
+        );
+    };
+    let amount = body["amount"].as_i64().unwrap();
+    let mut refunds = fake.refunds.lock().unwrap();
+    let done = refunds.entry(id.clone()).or_default();
+    let refunded: i64 = done.iter().map(|r| r["amount"].as_i64().unwrap()).sum();
+    if refunded + amount > payment["amount"].as_i64().unwrap() {
+        return (
+            AxumStatus::BAD_REQUEST,
+            Json(json!({"error": {"code": "BAD_REQUEST_ERROR",
+                "description": "The refund amount provided is greater than amount captured"}})),
+        );
+    }
+    let refund = json!({"id": format!("rfnd_{}", done.len() + 1), "entity": "refund", "amount": amount,
+        "currency": payment["currency"], "payment_id": id, "receipt": body["receipt"], "status": "processed"});
+    done.push(refund.clone());
+    (AxumStatus::OK, Json(refund))
 }
 
 fn basic_ok(headers: &HeaderMap) -> bool {
@@ -126,6 +193,8 @@ async fn razorpay_pays_once_and_only_with_a_valid_signature(backend: Backend, na
     let server = Router::new()
         .route("/v1/orders", post(create_order))
         .route("/v1/orders/{id}/payments", get(order_payments))
+        .route("/v1/payments/{id}/refunds", get(payment_refunds))
+        .route("/v1/payments/{id}/refund", post(refund_payment))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -232,6 +301,48 @@ async fn razorpay_pays_once_and_only_with_a_valid_signature(backend: Backend, na
         )
         .await;
     assert_error(&again, StatusCode::CONFLICT, "already_paid");
+
+    // An admin refunds part of it back through Razorpay; a retry with the
+    // same key refunds once; more than was paid is refused by Plugway.
+    let admin = crate::harness::api_key(&app, plugway_domain::ApiKeyRole::Admin).await;
+    let refund = |body: Value| {
+        let request = reqwest::Client::new()
+            .post(app.url(&format!("/api/v1/admin/purchases/{purchase}/refunds")))
+            .bearer_auth(&admin)
+            .header(
+                "idempotency-key",
+                body["reason"].as_str().unwrap().to_owned(),
+            )
+            .json(&body);
+        async move { crate::harness::read(request.send().await.unwrap()).await }
+    };
+    let back = json!({"amount": 40, "destination": "gateway", "reason": "short session"});
+    let (status, first) = refund(back.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(
+        (
+            first["status"].as_str(),
+            first["gateway_refund_id"].as_str()
+        ),
+        (Some("succeeded"), Some("rfnd_1"))
+    );
+    let (_, retried) = refund(back).await;
+    assert_eq!(retried["id"], first["id"]);
+    assert_eq!(
+        fake.refunds.lock().unwrap()["pay_2"].len(),
+        1,
+        "Razorpay refunded once"
+    );
+    assert_error(
+        &refund(json!({"amount": 60, "destination": "gateway", "reason": "too much"})).await,
+        StatusCode::CONFLICT,
+        "refund_exceeds_payment",
+    );
+    assert_eq!(
+        app.get("/api/v1/wallet", Some(&token)).await.1["balance"],
+        750.0,
+        "a gateway refund does not touch the wallet"
+    );
     let report = plugway_store::LedgerStore::verify_ledger(app.store.as_ref())
         .await
         .unwrap();
