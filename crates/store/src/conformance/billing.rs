@@ -2,9 +2,10 @@
 
 use futures::future::join_all;
 use plugway_domain::coupon::{BillSplit, CouponCode, CouponTerms, CouponValue};
-use plugway_domain::ledger::{AccountKind, AccountRef, Balanced, Posting};
+use plugway_domain::ledger::{AccountKind, AccountRef};
 use plugway_domain::{Currency, UserId};
 
+use super::ledger::entry;
 use super::{make_user, new_id, t0};
 use crate::{Bill, BillPaid, Coupon, NewJournalEntry, Posted, Refund, Store, StoreError};
 
@@ -64,29 +65,12 @@ fn promotions() -> AccountRef {
     AccountRef::platform(AccountKind::Promotions, Currency::MNT)
 }
 
-fn entry(key: Option<String>, postings: &[(AccountRef, i64)]) -> NewJournalEntry {
-    let postings: Vec<Posting> = postings
-        .iter()
-        .filter(|(_, amount)| *amount != 0)
-        .map(|(account, amount)| Posting {
-            account: *account,
-            amount: *amount,
-        })
-        .collect();
-    NewJournalEntry {
-        id: new_id().to_string(),
-        kind: "test".into(),
-        reference: "test".into(),
-        idempotency_key: key,
-        postings: Balanced::new(&postings).unwrap(),
-        at: t0(),
-    }
-}
-
 /// The entry that pays `b` from the wallet (the coupon's part from promotions).
 fn payment(b: &Bill) -> NewJournalEntry {
+    let key = format!("test:{}", b.subject_id);
     entry(
-        Some(format!("test:{}", b.subject_id)),
+        "test",
+        Some(&key),
         &[
             (wallet(b.user_id), -b.split.due),
             (promotions(), -b.split.discount),
@@ -98,6 +82,7 @@ fn payment(b: &Bill) -> NewJournalEntry {
 async fn fund(store: &dyn Store, user: UserId, amount: i64) {
     store
         .post_entry(&entry(
+            "test",
             None,
             &[(wallet(user), amount), (promotions(), -amount)],
         ))
@@ -315,7 +300,7 @@ pub async fn bills_are_paid_once_and_refunds_never_exceed_payment(store: &dyn St
         Err(StoreError::Conflict(w)) => assert_eq!(w, "already_refunded"),
         other => panic!("a whole refund after partial ones was {other:?}"),
     }
-    let back = entry(None, &[(wallet(driver.id), 200), (revenue(), -200)]);
+    let back = entry("test", None, &[(wallet(driver.id), 200), (revenue(), -200)]);
     assert!(store
         .finish_refund(&started[1].id, "succeeded", Some("rf_1"), Some(&back), t0())
         .await

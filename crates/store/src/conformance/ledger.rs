@@ -11,9 +11,15 @@ fn mnt() -> Currency {
     Currency::parse("MNT").unwrap()
 }
 
-fn entry(kind: &str, key: Option<&str>, postings: &[(AccountRef, i64)]) -> NewJournalEntry {
+/// An entry of `postings` (zero amounts left out).
+pub(super) fn entry(
+    kind: &str,
+    key: Option<&str>,
+    postings: &[(AccountRef, i64)],
+) -> NewJournalEntry {
     let postings: Vec<Posting> = postings
         .iter()
+        .filter(|(_, amount)| *amount != 0)
         .map(|(account, amount)| Posting {
             account: *account,
             amount: *amount,
