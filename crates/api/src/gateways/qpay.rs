@@ -63,6 +63,8 @@ struct CheckReply {
 
 #[derive(Debug, Deserialize)]
 struct CheckRow {
+    #[serde(default)]
+    payment_id: String,
     payment_status: String,
     payment_amount: serde_json::Value,
     payment_currency: Option<String>,
@@ -189,6 +191,67 @@ impl PaymentGateway for QPay {
             gateway_invoice_id: reply.invoice_id,
             url,
         })
+    }
+
+    /// QPay's `DELETE /v2/payment/refund/{payment_id}` refunds whole
+    /// payments only: `amount` must be everything paid on the invoice. A
+    /// retry finds the payments already `REFUNDED` and asks nothing again.
+    async fn refund(
+        &self,
+        gateway_invoice_id: &str,
+        amount: i64,
+        reference: &str,
+    ) -> Result<String, GatewayError> {
+        let reply: CheckReply = self
+            .post(
+                "/v2/payment/check",
+                json!({"object_type": "INVOICE", "object_id": gateway_invoice_id,
+                       "offset": {"page_number": 1, "page_limit": 100}}),
+            )
+            .await?;
+        let mut paid = 0i64;
+        let mut ids = Vec::new();
+        for row in reply
+            .rows
+            .iter()
+            .filter(|r| r.payment_status == "PAID" || r.payment_status == "REFUNDED")
+        {
+            let code = row.payment_currency.clone().unwrap_or_else(|| "MNT".into());
+            let currency = plugway_domain::Currency::parse(&code)
+                .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+            paid = paid.saturating_add(minor(&row.payment_amount, currency).ok_or_else(|| {
+                GatewayError::Unavailable("unreadable QPay payment amount".into())
+            })?);
+            ids.push((row.payment_id.clone(), row.payment_status == "REFUNDED"));
+        }
+        if ids.is_empty() || paid != amount {
+            return Err(GatewayError::Refused(
+                "QPay refunds whole payments only".into(),
+            ));
+        }
+        let token = self.token().await?;
+        for (payment_id, _) in ids.iter().filter(|(_, refunded)| !refunded) {
+            let response = self
+                .http
+                .delete(self.url(&format!("/v2/payment/refund/{payment_id}")))
+                .bearer_auth(&token)
+                .json(&json!({"callback_url": "", "note": reference}))
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let status = response.status();
+            if status.is_server_error() {
+                return Err(GatewayError::Unavailable(format!("QPay answered {status}")));
+            }
+            if !status.is_success() {
+                return Err(GatewayError::Refused(format!("QPay answered {status}")));
+            }
+        }
+        Ok(ids
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect::<Vec<_>>()
+            .join(","))
     }
 
     async fn check(&self, gateway_invoice_id: &str) -> Result<PaymentCheck, GatewayError> {

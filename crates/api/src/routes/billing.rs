@@ -750,7 +750,7 @@ fn refund_view(r: &Refund) -> RefundView {
 pub struct RefundBody {
     /// Major units; leave out to refund the whole purchase.
     pub amount: Option<f64>,
-    /// `wallet` (default) or `gateway` (back through Razorpay).
+    /// `wallet` (default) or `gateway` (back through Razorpay, or QPay for whole payments).
     pub destination: Option<String>,
     /// Why (1 to 200 characters).
     pub reason: String,
@@ -766,7 +766,7 @@ async fn any_purchase(state: &AppState, id: &str) -> ApiResult<plugway_store::Pu
 }
 
 /// Refunds a paid purchase, whole or in part, to the driver's wallet or
-/// (`destination: gateway`) back through Razorpay.
+/// (`destination: gateway`) back through the gateway that took it (Razorpay in whole or in part, QPay whole payments only: `partial_refund_unsupported`).
 /// Refunds never exceed what the driver paid in money (`refund_exceeds_payment`,
 /// 409); a whole refund returns the coupon's and points' parts too. Send an
 /// `Idempotency-Key` header to make retries safe. Roles: admins.

@@ -316,7 +316,7 @@ pub struct RefundRequest {
     /// Minor units; None refunds the whole bill (coupon and points too).
     pub amount: Option<i64>,
     /// `wallet`, or `gateway`: back through the gateway that took the
-    /// money (Razorpay; QPay's refunds are not built, so those go to the wallet).
+    /// money (Razorpay in whole or in part; QPay only whole payments).
     pub destination: String,
     /// Why.
     pub reason: String,
@@ -382,6 +382,12 @@ pub async fn refund_purchase(
     };
     let whole = request.amount.is_none();
     let amount = request.amount.unwrap_or(bill.split.due);
+    if gateway.as_ref().is_some_and(|(_, invoice)| invoice.gateway == "qpay") && amount != bill.split.due {
+        return Err(ApiError::conflict(
+            "partial_refund_unsupported",
+            "QPay refunds whole payments only: refund all of it, or refund a part to the wallet",
+        ));
+    }
     if amount <= 0 && !whole {
         return Err(ApiError::invalid_field("amount", "must be more than 0"));
     }

@@ -32,6 +32,8 @@ const SECRET: &str = "qpay-secret";
 struct FakeInvoice {
     amount: f64,
     paid: Option<(f64, &'static str)>,
+    /// Refunded through `DELETE /v2/payment/refund/{payment_id}`.
+    refunded: bool,
 }
 
 #[derive(Clone, Default)]
@@ -148,11 +150,13 @@ async fn check(
         );
     };
     let _ = invoice.amount;
+    let status = if invoice.refunded { "REFUNDED" } else { "PAID" };
+    let payment_id = format!("pay-{}", body["object_id"].as_str().unwrap_or_default());
     let rows: Vec<Value> = invoice
         .paid
         .iter()
         .map(|(amount, currency)| {
-            json!({"payment_id": "p-1", "payment_status": "PAID",
+            json!({"payment_id": payment_id, "payment_status": status,
             "payment_amount": amount.to_string(), "trx_fee": "0.00", "payment_currency": currency,
             "payment_wallet": "0fc9b71c", "payment_type": "P2P"})
         })
@@ -164,12 +168,40 @@ async fn check(
     )
 }
 
+/// `DELETE /v2/payment/refund/{payment_id}`: refunds a whole paid payment once.
+async fn refund(
+    State(fake): State<FakeQPay>,
+    headers: HeaderMap,
+    axum::extract::Path(payment_id): axum::extract::Path<String>,
+) -> (AxumStatus, Json<Value>) {
+    if !fake.authorized(&headers) {
+        return (AxumStatus::UNAUTHORIZED, Json(json!({"error": "AUTHENTICATION_FAILED"})));
+    }
+    let mut invoices = fake.invoices.lock().unwrap();
+    let invoice = payment_id
+        .strip_prefix("pay-")
+        .and_then(|id| invoices.get_mut(id))
+        .filter(|i| i.paid.is_some());
+    match invoice {
+        None => (AxumStatus::NOT_FOUND, Json(json!({"error": "PAYMENT_NOTFOUND"}))),
+        Some(i) if i.refunded => (
+            AxumStatus::BAD_REQUEST,
+            Json(json!({"error": "PAYMENT_ALREADY_REFUNDED"})),
+        ),
+        Some(i) => {
+            i.refunded = true;
+            (AxumStatus::OK, Json(json!({"msg": "refunded"})))
+        }
+    }
+}
+
 async fn fake_qpay() -> (FakeQPay, SocketAddr) {
     let fake = FakeQPay::default();
     let app = Router::new()
         .route("/v2/auth/token", post(token))
         .route("/v2/invoice", post(invoice))
         .route("/v2/payment/check", post(check))
+        .route("/v2/payment/refund/{payment_id}", axum::routing::delete(refund))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -483,6 +515,35 @@ async fn a_purchase_paid_through_qpay_is_paid_once(backend: Backend, name: &str)
         .post(&pay, json!({"option": "QPAY"}), Some(&token))
         .await;
     assert_error(&again, StatusCode::CONFLICT, "already_paid");
+
+    // An admin refunds it back through QPay: whole payments only, once.
+    let admin = crate::harness::api_key(&app, plugway_domain::ApiKeyRole::Admin).await;
+    let refund = |body: Value| {
+        let request = reqwest::Client::new()
+            .post(app.url(&format!("/api/v1/admin/purchases/{purchase}/refunds")))
+            .bearer_auth(&admin)
+            .header("idempotency-key", body["reason"].as_str().unwrap().to_owned())
+            .json(&body);
+        async move { crate::harness::read(request.send().await.unwrap()).await }
+    };
+    assert_error(
+        &refund(json!({"amount": 10, "destination": "gateway", "reason": "part"})).await,
+        StatusCode::CONFLICT,
+        "partial_refund_unsupported",
+    );
+    let whole = json!({"destination": "gateway", "reason": "charger fault"});
+    let (status, first) = refund(whole.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["status"], "succeeded");
+    let refunded: Vec<bool> = fake.invoices.lock().unwrap().values().map(|i| i.refunded).collect();
+    assert_eq!(refunded.iter().filter(|r| **r).count(), 1, "one QPay payment refunded");
+    let (_, retried) = refund(whole).await;
+    assert_eq!(retried["id"], first["id"]);
+    let (_, detail) = app
+        .get(&format!("/api/v1/purchases/{purchase}"), Some(&token))
+        .await;
+    assert_eq!(detail["status"], "refunded");
+    assert_eq!(balance(&app, &token).await, 42.0, "the wallet is not touched");
     let report = plugway_store::LedgerStore::verify_ledger(app.store.as_ref())
         .await
         .unwrap();
