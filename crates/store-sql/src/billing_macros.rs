@@ -358,6 +358,28 @@ macro_rules! impl_sql_billing_store {
                     return already(Some(paid));
                 }
                 let mut tx = self.writer.begin().await.map_err(map_err)?;
+                // A bill made at checkout is stored here, in the payment's
+                // own transaction (one commit instead of two).
+                ::sqlx::query(&format!(
+                    "INSERT INTO bills ({BILL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', \
+                     NULL, NULL, 0, $13, NULL) ON CONFLICT (id) DO NOTHING"
+                ))
+                .bind(&bill.id)
+                .bind(bill.user_id.to_text())
+                .bind(&bill.subject_kind)
+                .bind(&bill.subject_id)
+                .bind(bill.host_id.map(|h| h.to_text()))
+                .bind(bill.currency.code())
+                .bind(bill.split.amount)
+                .bind(bill.split.discount)
+                .bind(bill.coupon_id.as_deref())
+                .bind(bill.split.credits)
+                .bind(bill.split.credits_value)
+                .bind(bill.split.due)
+                .bind(to_ms(bill.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
                 // Taking the bill row first serializes racing payments of it;
                 // the unique index on paid subjects stops a second bill.
                 let marked = ::sqlx::query(
@@ -422,6 +444,13 @@ macro_rules! impl_sql_billing_store {
                     }
                     Err(e) => return Err(e),
                 }
+                // Other bills of the subject can no longer be paid.
+                ::sqlx::query("UPDATE bills SET status = 'void' WHERE subject_kind = $1 AND subject_id = $2 AND status = 'open'")
+                    .bind(&bill.subject_kind)
+                    .bind(&bill.subject_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
                 if bill.subject_kind == "purchase" {
                     ::sqlx::query("UPDATE purchases SET payment_status = 'paid' WHERE id = $1")
                         .bind(&bill.subject_id)

@@ -140,7 +140,8 @@ pub trait BillingStore: Send + Sync {
     async fn list_bills(&self, user: UserId, offset: i64, limit: i64) -> Result<Vec<Bill>>;
     /// How many bills a driver has.
     async fn count_bills(&self, user: UserId) -> Result<i64>;
-    /// Pays a bill in one database transaction: takes one use of its
+    /// Pays a bill in one database transaction: stores it if it is new,
+    /// takes one use of its
     /// coupon (`Conflict("coupon_exhausted")` or `Conflict("coupon_user_limit")`
     /// when its limits are reached), posts `entry` (`Conflict("insufficient_funds")`),
     /// marks the bill paid by `method` and `payment_ref`, and a purchase

@@ -766,7 +766,8 @@ async fn any_purchase(state: &AppState, id: &str) -> ApiResult<plugway_store::Pu
 }
 
 /// Refunds a paid purchase, whole or in part, to the driver's wallet or
-/// (`destination: gateway`) back through the gateway that took it (Razorpay in whole or in part, QPay whole payments only: `partial_refund_unsupported`).
+/// (`destination: gateway`) back through the gateway that took it (Razorpay
+/// in whole or in part, QPay whole payments only: `partial_refund_unsupported`).
 /// Refunds never exceed what the driver paid in money (`refund_exceeds_payment`,
 /// 409); a whole refund returns the coupon's and points' parts too. Send an
 /// `Idempotency-Key` header to make retries safe. Roles: admins.

@@ -60,9 +60,23 @@ pub async fn usable_coupon(
         .map(|()| coupon))
 }
 
-/// Bills `purchase` to `user`, with a coupon and credit points if given.
-/// The bill replaces the purchase's open bills.
+/// Bills `purchase` to `user`, with a coupon and credit points if given,
+/// and stores the bill (it replaces the purchase's open bills).
 pub async fn bill_purchase(
+    state: &AppState,
+    user: UserId,
+    purchase: &Purchase,
+    coupon_code: Option<&str>,
+    credits: i64,
+) -> ApiResult<Bill> {
+    let bill = checkout_bill(state, user, purchase, coupon_code, credits).await?;
+    state.store.insert_bill(&bill).await?;
+    Ok(bill)
+}
+
+/// The bill of `purchase` with a coupon and credit points, checked but not
+/// stored: paying it stores it in the payment's own transaction.
+pub async fn checkout_bill(
     state: &AppState,
     user: UserId,
     purchase: &Purchase,
@@ -108,7 +122,7 @@ pub async fn bill_purchase(
     let split = BillSplit::new(amount, discount, credits, state.settings.credit_point_value)
         .map_err(|e| ApiError::invalid_field(e.field, e.message))?;
     let now = state.clock.now();
-    let bill = Bill {
+    Ok(Bill {
         id: state.ids.new_uuid(now).to_string(),
         user_id: user,
         subject_kind: PURCHASE.into(),
@@ -123,9 +137,7 @@ pub async fn bill_purchase(
         refunded: 0,
         created_at: now,
         paid_at: None,
-    };
-    state.store.insert_bill(&bill).await?;
-    Ok(bill)
+    })
 }
 
 /// The entry's postings that pay `bill` for `purchase`, the money part
@@ -382,7 +394,11 @@ pub async fn refund_purchase(
     };
     let whole = request.amount.is_none();
     let amount = request.amount.unwrap_or(bill.split.due);
-    if gateway.as_ref().is_some_and(|(_, invoice)| invoice.gateway == "qpay") && amount != bill.split.due {
+    if gateway
+        .as_ref()
+        .is_some_and(|(_, invoice)| invoice.gateway == "qpay")
+        && amount != bill.split.due
+    {
         return Err(ApiError::conflict(
             "partial_refund_unsupported",
             "QPay refunds whole payments only: refund all of it, or refund a part to the wallet",

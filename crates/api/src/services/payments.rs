@@ -57,7 +57,7 @@ pub async fn pay_from_wallet(
     if purchase.payment_status == "unpaid" {
         let bill = match bill {
             Some(bill) => bill,
-            None => billing::bill_purchase(state, user, purchase, coupon_code, credits).await?,
+            None => billing::checkout_bill(state, user, purchase, coupon_code, credits).await?,
         };
         billing::pay_bill(state, &bill, purchase, wallet(state, user), "wallet", None).await?;
     }

@@ -119,6 +119,7 @@ async fn invoice(
         FakeInvoice {
             amount: body["amount"].as_f64().unwrap(),
             paid: None,
+            refunded: false,
         },
     );
     (
@@ -175,7 +176,10 @@ async fn refund(
     axum::extract::Path(payment_id): axum::extract::Path<String>,
 ) -> (AxumStatus, Json<Value>) {
     if !fake.authorized(&headers) {
-        return (AxumStatus::UNAUTHORIZED, Json(json!({"error": "AUTHENTICATION_FAILED"})));
+        return (
+            AxumStatus::UNAUTHORIZED,
+            Json(json!({"error": "AUTHENTICATION_FAILED"})),
+        );
     }
     let mut invoices = fake.invoices.lock().unwrap();
     let invoice = payment_id
@@ -183,7 +187,10 @@ async fn refund(
         .and_then(|id| invoices.get_mut(id))
         .filter(|i| i.paid.is_some());
     match invoice {
-        None => (AxumStatus::NOT_FOUND, Json(json!({"error": "PAYMENT_NOTFOUND"}))),
+        None => (
+            AxumStatus::NOT_FOUND,
+            Json(json!({"error": "PAYMENT_NOTFOUND"})),
+        ),
         Some(i) if i.refunded => (
             AxumStatus::BAD_REQUEST,
             Json(json!({"error": "PAYMENT_ALREADY_REFUNDED"})),
@@ -201,7 +208,10 @@ async fn fake_qpay() -> (FakeQPay, SocketAddr) {
         .route("/v2/auth/token", post(token))
         .route("/v2/invoice", post(invoice))
         .route("/v2/payment/check", post(check))
-        .route("/v2/payment/refund/{payment_id}", axum::routing::delete(refund))
+        .route(
+            "/v2/payment/refund/{payment_id}",
+            axum::routing::delete(refund),
+        )
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -522,7 +532,10 @@ async fn a_purchase_paid_through_qpay_is_paid_once(backend: Backend, name: &str)
         let request = reqwest::Client::new()
             .post(app.url(&format!("/api/v1/admin/purchases/{purchase}/refunds")))
             .bearer_auth(&admin)
-            .header("idempotency-key", body["reason"].as_str().unwrap().to_owned())
+            .header(
+                "idempotency-key",
+                body["reason"].as_str().unwrap().to_owned(),
+            )
             .json(&body);
         async move { crate::harness::read(request.send().await.unwrap()).await }
     };
@@ -535,15 +548,29 @@ async fn a_purchase_paid_through_qpay_is_paid_once(backend: Backend, name: &str)
     let (status, first) = refund(whole.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     assert_eq!(first["status"], "succeeded");
-    let refunded: Vec<bool> = fake.invoices.lock().unwrap().values().map(|i| i.refunded).collect();
-    assert_eq!(refunded.iter().filter(|r| **r).count(), 1, "one QPay payment refunded");
+    let refunded: Vec<bool> = fake
+        .invoices
+        .lock()
+        .unwrap()
+        .values()
+        .map(|i| i.refunded)
+        .collect();
+    assert_eq!(
+        refunded.iter().filter(|r| **r).count(),
+        1,
+        "one QPay payment refunded"
+    );
     let (_, retried) = refund(whole).await;
     assert_eq!(retried["id"], first["id"]);
     let (_, detail) = app
         .get(&format!("/api/v1/purchases/{purchase}"), Some(&token))
         .await;
     assert_eq!(detail["status"], "refunded");
-    assert_eq!(balance(&app, &token).await, 42.0, "the wallet is not touched");
+    assert_eq!(
+        balance(&app, &token).await,
+        42.0,
+        "the wallet is not touched"
+    );
     let report = plugway_store::LedgerStore::verify_ledger(app.store.as_ref())
         .await
         .unwrap();

@@ -317,5 +317,19 @@ pub async fn bills_are_paid_once_and_refunds_never_exceed_payment(store: &dyn St
     assert_eq!(store.list_refunds(&paid.id).await.unwrap().len(), 6);
     assert_eq!(store.count_bills(driver.id).await.unwrap(), 2);
     assert_eq!(store.list_bills(driver.id, 0, 1).await.unwrap().len(), 1);
+    // A bill made at checkout is stored by paying it, in one transaction.
+    let fresh = bill(driver.id, &new_id().to_string(), None, 300);
+    store
+        .pay_bill(&fresh, "wallet", None, &payment(&fresh))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_bill(&fresh.id).await.unwrap().unwrap().status,
+        "paid"
+    );
+    assert_eq!(
+        store.account_balance(&wallet(driver.id)).await.unwrap(),
+        8_900
+    );
     assert!(store.verify_ledger().await.unwrap().is_clean());
 }
