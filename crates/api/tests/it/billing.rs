@@ -12,6 +12,7 @@ use crate::topups::purchase_for;
 crate::on_both_backends!(
     coupons_are_checked_billed_and_limited,
     credits_referral_rewards_and_refunds,
+    a_hundred_parallel_payments_never_overspend_one_wallet,
 );
 
 async fn driver(app: &TestApp, phone: &str) -> (String, String) {
@@ -52,6 +53,48 @@ async fn check(app: &TestApp, token: &str, code: &str) -> Value {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
+}
+
+/// 100 purchases of 1.00 paid at once from a wallet holding 50.00: exactly
+/// 50 are paid, the others are 409 `insufficient_funds`, nothing is lost.
+async fn a_hundred_parallel_payments_never_overspend_one_wallet(backend: Backend, name: &str) {
+    let Some(app) = TestApp::spawn(backend, name, Options::default()).await else {
+        return;
+    };
+    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    let (token, user) = driver(&app, "+97688000721").await;
+    fund(&app, &admin, &user, 50.0).await;
+    let mut purchases = Vec::new();
+    for _ in 0..100 {
+        purchases.push(purchase_for(&app, &user, 100).await);
+    }
+    let paths: Vec<String> = purchases
+        .iter()
+        .map(|p| format!("/api/v1/purchases/{p}/pay"))
+        .collect();
+    let replies = futures::future::join_all(
+        paths
+            .iter()
+            .map(|path| app.post(path, json!({"option": "EVM"}), Some(&token))),
+    )
+    .await;
+    let paid = replies.iter().filter(|r| r.0 == StatusCode::OK).count();
+    let refused = replies
+        .iter()
+        .filter(|r| r.0 == StatusCode::CONFLICT && r.1["code"] == "insufficient_funds")
+        .count();
+    assert_eq!(
+        (paid, refused),
+        (50, 50),
+        "{:?}",
+        replies.iter().find(|r| r.0 != StatusCode::OK)
+    );
+    let (_, wallet) = app.get("/api/v1/wallet", Some(&token)).await;
+    assert_eq!(wallet["balance"], 0.0);
+    let (_, bills) = app.get("/api/v1/bills?page_size=100", Some(&token)).await;
+    assert_eq!(bills["count"], 50, "only paid checkouts leave a bill");
+    assert!(app.store.verify_ledger().await.unwrap().is_clean());
+    app.finish().await;
 }
 
 async fn coupons_are_checked_billed_and_limited(backend: Backend, name: &str) {
