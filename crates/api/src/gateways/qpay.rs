@@ -70,6 +70,16 @@ struct CheckRow {
     payment_currency: Option<String>,
 }
 
+/// One payment on an invoice, read.
+struct QPayPayment {
+    payment_id: String,
+    /// `PAID`, `REFUNDED`, ...
+    status: String,
+    /// Minor units.
+    amount: i64,
+    currency: plugway_domain::Currency,
+}
+
 fn unavailable(e: impl std::fmt::Display) -> GatewayError {
     GatewayError::Unavailable(e.to_string())
 }
@@ -114,6 +124,35 @@ impl QPay {
         let life = Duration::from_secs(reply.expires_in.unwrap_or(3600).saturating_sub(60).max(1));
         *cached = Some((reply.access_token.clone(), Instant::now() + life));
         Ok(reply.access_token)
+    }
+
+    /// An invoice's payments (`POST /v2/payment/check`), amounts in minor units.
+    async fn payments(&self, gateway_invoice_id: &str) -> Result<Vec<QPayPayment>, GatewayError> {
+        let reply: CheckReply = self
+            .post(
+                "/v2/payment/check",
+                json!({"object_type": "INVOICE", "object_id": gateway_invoice_id,
+                       "offset": {"page_number": 1, "page_limit": 100}}),
+            )
+            .await?;
+        reply
+            .rows
+            .into_iter()
+            .map(|row| {
+                let code = row.payment_currency.unwrap_or_else(|| "MNT".into());
+                let currency = plugway_domain::Currency::parse(&code)
+                    .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+                let amount = minor(&row.payment_amount, currency).ok_or_else(|| {
+                    GatewayError::Unavailable("unreadable QPay payment amount".into())
+                })?;
+                Ok(QPayPayment {
+                    payment_id: row.payment_id,
+                    status: row.payment_status,
+                    amount,
+                    currency,
+                })
+            })
+            .collect()
     }
 
     async fn post<T: serde::de::DeserializeOwned>(
@@ -202,27 +241,13 @@ impl PaymentGateway for QPay {
         amount: i64,
         reference: &str,
     ) -> Result<String, GatewayError> {
-        let reply: CheckReply = self
-            .post(
-                "/v2/payment/check",
-                json!({"object_type": "INVOICE", "object_id": gateway_invoice_id,
-                       "offset": {"page_number": 1, "page_limit": 100}}),
-            )
-            .await?;
         let mut paid = 0i64;
         let mut ids = Vec::new();
-        for row in reply
-            .rows
-            .iter()
-            .filter(|r| r.payment_status == "PAID" || r.payment_status == "REFUNDED")
-        {
-            let code = row.payment_currency.clone().unwrap_or_else(|| "MNT".into());
-            let currency = plugway_domain::Currency::parse(&code)
-                .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
-            paid = paid.saturating_add(minor(&row.payment_amount, currency).ok_or_else(|| {
-                GatewayError::Unavailable("unreadable QPay payment amount".into())
-            })?);
-            ids.push((row.payment_id.clone(), row.payment_status == "REFUNDED"));
+        for row in self.payments(gateway_invoice_id).await? {
+            if row.status == "PAID" || row.status == "REFUNDED" {
+                paid = paid.saturating_add(row.amount);
+                ids.push((row.payment_id, row.status == "REFUNDED"));
+            }
         }
         if ids.is_empty() || paid != amount {
             return Err(GatewayError::Refused(
@@ -255,24 +280,13 @@ impl PaymentGateway for QPay {
     }
 
     async fn check(&self, gateway_invoice_id: &str) -> Result<PaymentCheck, GatewayError> {
-        let reply: CheckReply = self
-            .post(
-                "/v2/payment/check",
-                json!({"object_type": "INVOICE", "object_id": gateway_invoice_id,
-                       "offset": {"page_number": 1, "page_limit": 100}}),
-            )
-            .await?;
         let mut paid_amount: i64 = 0;
         let mut currency = None;
-        for row in reply.rows.iter().filter(|r| r.payment_status == "PAID") {
-            let code = row.payment_currency.clone().unwrap_or_else(|| "MNT".into());
-            let parsed = plugway_domain::Currency::parse(&code)
-                .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
-            let amount = minor(&row.payment_amount, parsed).ok_or_else(|| {
-                GatewayError::Unavailable("unreadable QPay payment amount".into())
-            })?;
-            paid_amount = paid_amount.saturating_add(amount);
-            currency = Some(parsed.code().to_owned());
+        for row in self.payments(gateway_invoice_id).await? {
+            if row.status == "PAID" {
+                paid_amount = paid_amount.saturating_add(row.amount);
+                currency = Some(row.currency.code().to_owned());
+            }
         }
         Ok(PaymentCheck {
             paid: paid_amount > 0,

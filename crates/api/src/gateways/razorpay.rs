@@ -123,6 +123,21 @@ impl Razorpay {
         format!("{}{path}", self.config.base_url.trim_end_matches('/'))
     }
 
+    /// An order's payments (`GET /v1/orders/{id}/payments`).
+    async fn order_payments(&self, order_id: &str) -> Result<Payments, GatewayError> {
+        let response = self
+            .http
+            .get(self.url(&format!("/v1/orders/{order_id}/payments")))
+            .basic_auth(
+                &self.config.key_id,
+                Some(self.config.key_secret.expose_secret()),
+            )
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Self::read(response).await
+    }
+
     async fn read<T: serde::de::DeserializeOwned>(
         response: reqwest::Response,
     ) -> Result<T, GatewayError> {
@@ -179,14 +194,7 @@ impl PaymentGateway for Razorpay {
             &self.config.key_id,
             Some(self.config.key_secret.expose_secret()),
         );
-        let response = self
-            .http
-            .get(self.url(&format!("/v1/orders/{order_id}/payments")))
-            .basic_auth(auth.0, auth.1)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let payments: Payments = Self::read(response).await?;
+        let payments = self.order_payments(order_id).await?;
         let payment = payments
             .items
             .iter()
@@ -220,17 +228,7 @@ impl PaymentGateway for Razorpay {
     }
 
     async fn check(&self, order_id: &str) -> Result<PaymentCheck, GatewayError> {
-        let response = self
-            .http
-            .get(self.url(&format!("/v1/orders/{order_id}/payments")))
-            .basic_auth(
-                &self.config.key_id,
-                Some(self.config.key_secret.expose_secret()),
-            )
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let payments: Payments = Self::read(response).await?;
+        let payments = self.order_payments(order_id).await?;
         let captured: Vec<&Payment> = payments
             .items
             .iter()
