@@ -6,7 +6,7 @@ use plugway_domain::ApiKeyRole;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::harness::{api_key, assert_error, read, Backend, Options, TestApp};
+use crate::harness::{api_key, assert_error, Backend, Options, TestApp};
 use crate::topups::purchase_for;
 
 crate::on_both_backends!(
@@ -409,14 +409,12 @@ async fn credits_referral_rewards_and_refunds(backend: Backend, name: &str) {
 
     // Refunds: an admin's, in parts, never beyond what was paid in money.
     let refund = |purchase: String, body: Value, key: Option<&'static str>| {
-        let mut request = reqwest::Client::new()
-            .post(app.url(&format!("/api/v1/admin/purchases/{purchase}/refunds")))
-            .bearer_auth(&admin)
-            .json(&body);
-        if let Some(key) = key {
-            request = request.header("idempotency-key", key);
+        let path = format!("/api/v1/admin/purchases/{purchase}/refunds");
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            app.post_once(&path, body, &admin, key.map(str::to_owned))
+                .await
         }
-        async move { read(request.send().await.unwrap()).await }
     };
     let part = refund(
         second.clone(),

@@ -375,16 +375,13 @@ async fn a_driver_charges_from_the_app_and_pays_the_tariff(backend: Backend, nam
     );
     let driver_id = driver["userId"].as_str().unwrap();
     let credit_path = format!("/api/v1/admin/wallets/{driver_id}/credit");
-    let credit = || async {
-        let response = reqwest::Client::new()
-            .post(app.url(&credit_path))
-            .bearer_auth(&admin)
-            .header("idempotency-key", "welcome-1")
-            .json(&json!({"amount": 10000, "reason": "welcome credit"}))
-            .send()
-            .await
-            .unwrap();
-        crate::harness::read(response).await
+    let credit = || {
+        app.post_once(
+            &credit_path,
+            json!({"amount": 10000, "reason": "welcome credit"}),
+            &admin,
+            Some("welcome-1".into()),
+        )
     };
     let (status, wallet) = credit().await;
     assert_eq!(status, StatusCode::OK, "{wallet}");

@@ -298,6 +298,26 @@ impl TestApp {
         read(request.send().await.unwrap()).await
     }
 
+    /// POSTs JSON as `token` with an `Idempotency-Key` header when `key` is
+    /// given; returns status and parsed body.
+    pub async fn post_once(
+        &self,
+        path: &str,
+        body: Value,
+        token: &str,
+        key: Option<String>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body);
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
     /// GETs; returns status and parsed body.
     pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
         let mut request = self.http.get(self.url(path));

@@ -305,16 +305,10 @@ async fn razorpay_pays_once_and_only_with_a_valid_signature(backend: Backend, na
     // An admin refunds part of it back through Razorpay; a retry with the
     // same key refunds once; more than was paid is refused by Plugway.
     let admin = crate::harness::api_key(&app, plugway_domain::ApiKeyRole::Admin).await;
+    let path = format!("/api/v1/admin/purchases/{purchase}/refunds");
     let refund = |body: Value| {
-        let request = reqwest::Client::new()
-            .post(app.url(&format!("/api/v1/admin/purchases/{purchase}/refunds")))
-            .bearer_auth(&admin)
-            .header(
-                "idempotency-key",
-                body["reason"].as_str().unwrap().to_owned(),
-            )
-            .json(&body);
-        async move { crate::harness::read(request.send().await.unwrap()).await }
+        let key = body["reason"].as_str().map(str::to_owned);
+        app.post_once(&path, body, &admin, key)
     };
     let back = json!({"amount": 40, "destination": "gateway", "reason": "short session"});
     let (status, first) = refund(back.clone()).await;

@@ -528,16 +528,10 @@ async fn a_purchase_paid_through_qpay_is_paid_once(backend: Backend, name: &str)
 
     // An admin refunds it back through QPay: whole payments only, once.
     let admin = crate::harness::api_key(&app, plugway_domain::ApiKeyRole::Admin).await;
+    let path = format!("/api/v1/admin/purchases/{purchase}/refunds");
     let refund = |body: Value| {
-        let request = reqwest::Client::new()
-            .post(app.url(&format!("/api/v1/admin/purchases/{purchase}/refunds")))
-            .bearer_auth(&admin)
-            .header(
-                "idempotency-key",
-                body["reason"].as_str().unwrap().to_owned(),
-            )
-            .json(&body);
-        async move { crate::harness::read(request.send().await.unwrap()).await }
+        let key = body["reason"].as_str().map(str::to_owned);
+        app.post_once(&path, body, &admin, key)
     };
     assert_error(
         &refund(json!({"amount": 10, "destination": "gateway", "reason": "part"})).await,
