@@ -56,6 +56,7 @@ pub use state::{ApiSettings, AppParts, AppState, NatsAccess};
         (name = "accounts", description = "Sign-up, sign-in, sessions, phones, profile"),
         (name = "admin", description = "Back office (admins only)"),
         (name = "billing", description = "Seed 000's coupons, bills and credits; admins' coupons, credits and refunds"),
+        (name = "bookings", description = "Seed 000's appointments: drivers book EVSEs for time slots; hosts see and cancel them"),
         (name = "charge points", description = "OCPP charge points: registration, state, commands"),
         (name = "crm webhooks", description = "Seed 004: the CRM's charge points and customers"),
         (name = "graphql", description = "Seed 003's GraphQL queries over locations, EVSEs and connectors"),
@@ -114,6 +115,7 @@ pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(routes::events::router())
         .merge(routes::payments::router())
         .merge(routes::billing::router())
+        .merge(routes::bookings::router())
 }
 
 /// The OpenAPI document (what `/api/v1/openapi.json` serves).

@@ -45,6 +45,8 @@ pub struct ApiSettings {
     /// Credit points a referrer gets when the account they referred pays
     /// for its first charging session; 0 for none.
     pub referral_reward_credits: i64,
+    /// Booking rules: slot lengths, deadlines, grace, hold and reminder leads.
+    pub bookings: plugway_domain::booking::BookingPolicy,
 }
 
 impl Default for ApiSettings {
@@ -63,6 +65,7 @@ impl Default for ApiSettings {
             wallet_currency: plugway_domain::Currency::MNT,
             credit_point_value: 100,
             referral_reward_credits: 50,
+            bookings: plugway_domain::booking::BookingPolicy::default(),
         }
     }
 }

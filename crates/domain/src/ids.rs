@@ -85,6 +85,10 @@ uuid_id!(
     /// What a finished session costs: seed 001's purchase.
     PurchaseId
 );
+uuid_id!(
+    /// A driver's booking of one EVSE for a time slot (seed 000's appointment).
+    BookingId
+);
 
 /// Makes new ids. Injected so tests can predict them if they need to.
 pub trait IdGenerator: Send + Sync + fmt::Debug {

@@ -9,6 +9,7 @@
 )]
 
 pub mod account;
+pub mod booking;
 pub mod charging;
 pub mod clock;
 pub mod coupon;
@@ -25,8 +26,8 @@ pub use account::{ApiKeyRole, Email, PersonName, Principal, ReferralCode, Role};
 pub use charging::{AuthorizationStatus, ChargePointId, IdTag, IdTagState};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{
-    ApiKeyId, ChargingSessionId, ConnectorId, EvseId, IdGenerator, NearbyId, OtpId, PhotoId,
-    PurchaseId, RandomIds, SessionId, SiteId, TokenId, UserId,
+    ApiKeyId, BookingId, ChargingSessionId, ConnectorId, EvseId, IdGenerator, NearbyId, OtpId,
+    PhotoId, PurchaseId, RandomIds, SessionId, SiteId, TokenId, UserId,
 };
 pub use network::{
     ApprovalState, BoundingBox, Capability, ConnectorFormat, ConnectorStandard, Coordinates,

@@ -76,6 +76,8 @@ pub struct Config {
     pub sessions: SessionConfig,
     /// `[money]`: wallets and payments.
     pub money: MoneyConfig,
+    /// `[bookings]`: slot rules, deadlines and the booking jobs' timing.
+    pub bookings: BookingConfig,
     /// `[qpay]`: the QPay gateway for wallet top-ups.
     pub qpay: QPayConfig,
     /// `[razorpay]`: Razorpay orders and checkout verification.
@@ -112,6 +114,7 @@ impl Default for Config {
             media: MediaConfig::default(),
             sessions: SessionConfig::default(),
             money: MoneyConfig::default(),
+            bookings: BookingConfig::default(),
             qpay: QPayConfig::default(),
             razorpay: RazorpaySettings::default(),
         }
@@ -233,6 +236,91 @@ impl Default for MoneyConfig {
             credit_point_value: 1.0,
             referral_reward_credits: 50,
         }
+    }
+}
+
+/// `[bookings]`: what drivers may book and when the booking jobs act.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct BookingConfig {
+    /// Shortest slot, minutes (a multiple of 5).
+    pub min_duration_minutes: i64,
+    /// Longest slot, minutes (a multiple of 5).
+    pub max_duration_minutes: i64,
+    /// How many days ahead a slot may start.
+    pub horizon_days: i64,
+    /// Drivers may cancel until this many minutes before the start; hosts
+    /// until the start.
+    pub cancel_deadline_minutes: i64,
+    /// A booking not started this many minutes after its start is a no-show
+    /// and frees the connector.
+    pub no_show_grace_minutes: i64,
+    /// The connector is held on the charger (OCPP ReserveNow) from this many
+    /// minutes before the start; others cannot start on it from then.
+    pub hold_lead_minutes: i64,
+    /// The driver is reminded this many minutes before the start.
+    pub reminder_lead_minutes: i64,
+    /// Upcoming bookings one driver may hold at once.
+    pub max_upcoming_per_driver: i64,
+    /// Seconds between passes of the booking jobs.
+    pub sweep_seconds: u64,
+}
+
+impl Default for BookingConfig {
+    fn default() -> Self {
+        let p = plugway_domain::booking::BookingPolicy::default();
+        Self {
+            min_duration_minutes: p.min_duration.num_minutes(),
+            max_duration_minutes: p.max_duration.num_minutes(),
+            horizon_days: p.horizon.num_days(),
+            cancel_deadline_minutes: p.cancel_deadline.num_minutes(),
+            no_show_grace_minutes: p.no_show_grace.num_minutes(),
+            hold_lead_minutes: p.hold_lead.num_minutes(),
+            reminder_lead_minutes: p.reminder_lead.num_minutes(),
+            max_upcoming_per_driver: p.max_live_per_driver,
+            sweep_seconds: 15,
+        }
+    }
+}
+
+impl BookingConfig {
+    /// The checked policy.
+    pub fn policy(&self) -> anyhow::Result<plugway_domain::booking::BookingPolicy> {
+        use chrono::Duration;
+        let step = plugway_domain::booking::SLOT_STEP_MINUTES;
+        if self.min_duration_minutes < step
+            || self.max_duration_minutes < self.min_duration_minutes
+            || self.min_duration_minutes % step != 0
+            || self.max_duration_minutes % step != 0
+            || self.max_duration_minutes > 7 * 24 * 60
+        {
+            bail!("bookings: min/max_duration_minutes must be multiples of {step}, min <= max <= 10080");
+        }
+        let non_negative = [
+            ("horizon_days", self.horizon_days),
+            ("cancel_deadline_minutes", self.cancel_deadline_minutes),
+            ("no_show_grace_minutes", self.no_show_grace_minutes),
+            ("hold_lead_minutes", self.hold_lead_minutes),
+            ("reminder_lead_minutes", self.reminder_lead_minutes),
+        ];
+        for (name, value) in non_negative {
+            if !(0..=100_000).contains(&value) {
+                bail!("bookings.{name} must be from 0 to 100000");
+            }
+        }
+        if self.horizon_days < 1 || self.max_upcoming_per_driver < 1 || self.sweep_seconds < 1 {
+            bail!("bookings: horizon_days, max_upcoming_per_driver and sweep_seconds must be at least 1");
+        }
+        Ok(plugway_domain::booking::BookingPolicy {
+            min_duration: Duration::minutes(self.min_duration_minutes),
+            max_duration: Duration::minutes(self.max_duration_minutes),
+            horizon: Duration::days(self.horizon_days),
+            cancel_deadline: Duration::minutes(self.cancel_deadline_minutes),
+            no_show_grace: Duration::minutes(self.no_show_grace_minutes),
+            hold_lead: Duration::minutes(self.hold_lead_minutes),
+            reminder_lead: Duration::minutes(self.reminder_lead_minutes),
+            max_live_per_driver: self.max_upcoming_per_driver,
+        })
     }
 }
 
@@ -660,6 +748,7 @@ impl Config {
         {
             anyhow::bail!("money.credit_point_value must be 0 or a positive amount");
         }
+        self.bookings.policy()?;
         if self.money.referral_reward_credits < 0 {
             anyhow::bail!("money.referral_reward_credits must be 0 or more");
         }

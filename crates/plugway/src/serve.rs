@@ -159,6 +159,7 @@ pub fn build_state_with_bus(
             .and_then(|c| c.to_minor(config.money.credit_point_value))
             .unwrap_or(0),
         referral_reward_credits: config.money.referral_reward_credits,
+        bookings: config.bookings.policy()?,
         ..ApiSettings::default()
     };
     use secrecy::ExposeSecret;
@@ -273,6 +274,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             std::time::Duration::from_secs(30),
         ));
     }
+    // No-shows, completion, reminders, and holding booked connectors on
+    // their chargers (ReserveNow / CancelReservation); claims are leased
+    // in the database, so every node may run it.
+    tokio::spawn(plugway_api::services::bookings::run(
+        state.clone(),
+        std::time::Duration::from_secs(config.bookings.sweep_seconds),
+    ));
     // CHARGING events for the sessions on chargers connected to this node.
     let registry = ocpp.registry.clone();
     state

@@ -127,6 +127,9 @@ fn now() -> String {
 struct Connector {
     transaction: Option<i64>,
     id_tag: Option<String>,
+    /// A reservation held by ReserveNow: (reservation id, the id tag that
+    /// may use it). Only that tag may start here while it lasts.
+    reservation: Option<(i64, String)>,
     meter_wh: i64,
     last_meter: Option<Instant>,
 }
@@ -353,17 +356,19 @@ impl ChargePoint {
                     .get("connectorId")
                     .and_then(Value::as_u64)
                     .map(|c| c as usize);
+                // Free, and not reserved for somebody else's tag.
+                let usable = |k: &Connector| {
+                    k.transaction.is_none()
+                        && k.id_tag.is_none()
+                        && k.reservation.as_ref().is_none_or(|(_, t)| *t == tag)
+                };
                 let free = match wanted {
                     Some(c) => self
                         .connectors
                         .get(c.saturating_sub(1))
-                        .filter(|k| k.transaction.is_none() && k.id_tag.is_none())
+                        .filter(|k| usable(k))
                         .map(|_| c),
-                    None => self
-                        .connectors
-                        .iter()
-                        .position(|k| k.transaction.is_none() && k.id_tag.is_none())
-                        .map(|i| i + 1),
+                    None => self.connectors.iter().position(usable).map(|i| i + 1),
                 };
                 let Some(connector) = free else {
                     return Ok(json!({"status": "Rejected"}));
@@ -371,8 +376,14 @@ impl ChargePoint {
                 if let Some(c) = self.connectors.get_mut(connector - 1) {
                     c.id_tag = Some(tag.clone());
                     let meter = c.meter_wh;
+                    // Starting with the reserved tag uses the reservation up.
+                    let reservation = c.reservation.take().map(|(id, _)| id);
                     self.enqueue("StatusNotification", json!({"connectorId": connector, "errorCode": "NoError", "status": "Preparing", "timestamp": now()}));
-                    self.enqueue("StartTransaction", json!({"connectorId": connector, "idTag": tag, "meterStart": meter, "timestamp": now()}));
+                    let mut start = json!({"connectorId": connector, "idTag": tag, "meterStart": meter, "timestamp": now()});
+                    if let (Some(id), Some(body)) = (reservation, start.as_object_mut()) {
+                        body.insert("reservationId".into(), json!(id));
+                    }
+                    self.enqueue("StartTransaction", start);
                 }
                 Ok(json!({"status": "Accepted"}))
             }
@@ -407,8 +418,45 @@ impl ChargePoint {
             ),
             "GetLocalListVersion" => Ok(json!({"listVersion": 0})),
             "SendLocalList" => Ok(json!({"status": "Accepted"})),
-            "ReserveNow" => Ok(json!({"status": "Accepted"})),
-            "CancelReservation" => Ok(json!({"status": "Accepted"})),
+            "ReserveNow" => {
+                let connector = payload
+                    .get("connectorId")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0) as usize;
+                let id = payload
+                    .get("reservationId")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                let tag = payload
+                    .get("idTag")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let Some(c) = self.connectors.get_mut(connector.wrapping_sub(1)) else {
+                    return Ok(json!({"status": "Rejected"}));
+                };
+                if c.transaction.is_some() || c.id_tag.is_some() {
+                    return Ok(json!({"status": "Occupied"}));
+                }
+                c.reservation = Some((id, tag));
+                self.enqueue("StatusNotification", json!({"connectorId": connector, "errorCode": "NoError", "status": "Reserved", "timestamp": now()}));
+                Ok(json!({"status": "Accepted"}))
+            }
+            "CancelReservation" => {
+                let id = payload.get("reservationId").and_then(Value::as_i64);
+                let Some(n) = self
+                    .connectors
+                    .iter()
+                    .position(|c| c.reservation.as_ref().map(|(r, _)| *r) == id)
+                else {
+                    return Ok(json!({"status": "Rejected"}));
+                };
+                if let Some(c) = self.connectors.get_mut(n) {
+                    c.reservation = None;
+                }
+                self.enqueue("StatusNotification", json!({"connectorId": n + 1, "errorCode": "NoError", "status": "Available", "timestamp": now()}));
+                Ok(json!({"status": "Accepted"}))
+            }
             "GetCompositeSchedule" => Ok(json!({"status": "Rejected"})),
             "GetDiagnostics" => Ok(json!({})),
             "UpdateFirmware" => Ok(json!({})),

@@ -16,6 +16,7 @@
 )]
 
 mod billing_macros;
+mod booking_macros;
 mod charging_macros;
 mod ledger_macros;
 mod macros;
@@ -118,6 +119,11 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
             StoreError::Conflict(what.to_owned())
         }
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        // PostgreSQL's exclusion_violation: the only exclusion constraint
+        // keeps live bookings of one EVSE apart.
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23P01") => {
+            StoreError::Conflict("booking_overlap".to_owned())
+        }
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             StoreError::Unavailable(e.to_string())
         }

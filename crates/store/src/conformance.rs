@@ -61,16 +61,20 @@ macro_rules! for_each_case {
             coupons_are_kept_by_code,
             coupon_limits_hold_under_racing_payments,
             bills_are_paid_once_and_refunds_never_exceed_payment,
+            bookings_never_overlap_under_racing_inserts,
+            booking_jobs_claim_each_booking_once,
         );
     };
 }
 pub use for_each_case;
 
 mod billing;
+mod bookings;
 mod ledger;
 mod network;
 mod sessions;
 pub use billing::*;
+pub use bookings::*;
 pub use ledger::*;
 pub use network::*;
 pub use sessions::*;

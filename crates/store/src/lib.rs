@@ -8,6 +8,7 @@
 )]
 
 mod billing;
+mod bookings;
 mod charging;
 mod charging_sessions;
 pub mod conformance;
@@ -23,6 +24,7 @@ use plugway_domain::{
 };
 
 pub use billing::*;
+pub use bookings::*;
 pub use charging::*;
 pub use charging_sessions::*;
 pub use ledger::*;
@@ -204,6 +206,7 @@ pub trait Store:
     + LedgerStore
     + PaymentStore
     + BillingStore
+    + BookingStore
     + NetworkStore
     + std::fmt::Debug
 {

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod auth;
 pub mod billing;
+pub mod bookings;
 pub mod charge_points;
 pub mod charging;
 pub mod customer;

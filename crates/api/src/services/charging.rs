@@ -85,6 +85,8 @@ pub async fn start(state: &AppState, user: UserId, id: EvseId) -> ApiResult<Char
     ) {
         return Err(start_failed(StartFailure::ConnectorUnavailable));
     }
+    // Another driver's booking keeps this EVSE; the driver's own is used.
+    let booking = super::bookings::guard_start(state, user, id).await?;
     let engine = &state.sessions;
     let tag = engine.app_id_tag(user).await?;
     let session = engine
@@ -135,7 +137,12 @@ pub async fn start(state: &AppState, user: UserId, id: EvseId) -> ApiResult<Char
         match current.state {
             SessionState::Pending => {}
             SessionState::Failed => return Err(start_failed(failure_of(&current))),
-            _ => return Ok(current),
+            _ => {
+                if let Some(b) = &booking {
+                    super::bookings::started(state, b, current.id).await;
+                }
+                return Ok(current);
+            }
         }
         if tokio::time::Instant::now() >= deadline {
             // The charger took the command but never started: maybe no

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod billing;
+pub mod bookings;
 pub mod charging;
 pub mod crm_outbox;
 pub mod live;

@@ -23,7 +23,7 @@ crate::on_both_backends!(
 
 const CENTRE: (f64, f64) = (47.9185, 106.9177);
 
-fn options() -> Options {
+pub(crate) fn options() -> Options {
     Options {
         session_ticker: true,
         sessions: plugway_charging::SessionSettings {
@@ -36,11 +36,16 @@ fn options() -> Options {
     }
 }
 
-type Sim = tokio::task::JoinHandle<Result<plugway_sim::ChargePoint, plugway_sim::SimError>>;
+pub(crate) type Sim =
+    tokio::task::JoinHandle<Result<plugway_sim::ChargePoint, plugway_sim::SimError>>;
 
 /// A host with a simulated charger `cp` and an approved site whose EVSEs are
 /// its connectors 1 and 2; returns (host token, host id, [evse ids], the running charger).
-async fn charger_site(app: &TestApp, admin: &str, cp: &str) -> (String, String, Vec<String>, Sim) {
+pub(crate) async fn charger_site(
+    app: &TestApp,
+    admin: &str,
+    cp: &str,
+) -> (String, String, Vec<String>, Sim) {
     let (token, host_id) = sign_in_host(app, "+97688000501", "Volt Station").await;
     let running = start_simulator(app, admin, cp, Some(&host_id)).await;
     let (status, site) = app

@@ -126,6 +126,9 @@ pub struct Options {
     pub payments: Option<plugway_api::services::topups::GatewaySetup>,
     /// Razorpay (a fake server's).
     pub razorpay: Option<Arc<plugway_api::gateways::razorpay::Razorpay>>,
+    /// Access-token lifetime (15 minutes when unset); tests that move the
+    /// clock by hours keep their tokens with a longer one.
+    pub access_ttl: Option<Duration>,
 }
 
 /// A running app.
@@ -233,7 +236,11 @@ impl TestApp {
             clock: Arc::new(clock.clone()),
             ids: Arc::new(RandomIds),
             sms,
-            tokens: TokenSigner::new(&[42u8; 32], Duration::minutes(15), Duration::days(30)),
+            tokens: TokenSigner::new(
+                &[42u8; 32],
+                options.access_ttl.unwrap_or(Duration::minutes(15)),
+                Duration::days(30),
+            ),
             otp_key: SecretSlice::from(vec![9u8; 32]),
             settings: options.settings,
             media: plugway_media::MediaStore::new(

@@ -12,6 +12,7 @@ mod harness;
 mod admin;
 mod bad_input;
 mod billing;
+mod bookings;
 mod charging;
 mod charging_sessions;
 mod graphql;
