@@ -17,6 +17,7 @@
 
 mod billing_macros;
 mod charging_macros;
+mod content_macros;
 mod ledger_macros;
 mod macros;
 mod network_macros;

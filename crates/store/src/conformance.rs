@@ -61,16 +61,21 @@ macro_rules! for_each_case {
             coupons_are_kept_by_code,
             coupon_limits_hold_under_racing_payments,
             bills_are_paid_once_and_refunds_never_exceed_payment,
+            notifications_are_listed_read_and_counted,
+            push_deliveries_are_claimed_retried_and_pruned,
+            back_office_content_round_trips,
         );
     };
 }
 pub use for_each_case;
 
 mod billing;
+mod content;
 mod ledger;
 mod network;
 mod sessions;
 pub use billing::*;
+pub use content::*;
 pub use ledger::*;
 pub use network::*;
 pub use sessions::*;

@@ -11,6 +11,7 @@ mod billing;
 mod charging;
 mod charging_sessions;
 pub mod conformance;
+mod content;
 mod ledger;
 mod network;
 mod payments;
@@ -25,6 +26,7 @@ use plugway_domain::{
 pub use billing::*;
 pub use charging::*;
 pub use charging_sessions::*;
+pub use content::*;
 pub use ledger::*;
 pub use network::*;
 pub use payments::*;
@@ -205,6 +207,8 @@ pub trait Store:
     + PaymentStore
     + BillingStore
     + NetworkStore
+    + NotificationStore
+    + ContentStore
     + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.
