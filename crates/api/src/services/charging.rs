@@ -135,7 +135,10 @@ pub async fn start(state: &AppState, user: UserId, id: EvseId) -> ApiResult<Char
         match current.state {
             SessionState::Pending => {}
             SessionState::Failed => return Err(start_failed(failure_of(&current))),
-            _ => return Ok(current),
+            _ => {
+                crate::services::notify::session_started(state, user, &current).await;
+                return Ok(current);
+            }
         }
         if tokio::time::Instant::now() >= deadline {
             // The charger took the command but never started: maybe no
@@ -216,7 +219,9 @@ pub async fn finish(state: &AppState, user: UserId, id: EvseId) -> ApiResult<Pur
         }
         engine.stop_requested(session.id).await?;
     }
-    wait_for_purchase(state, session.id, &mut updates).await
+    let purchase = wait_for_purchase(state, session.id, &mut updates).await?;
+    crate::services::notify::session_finished(state, user, session.id, purchase).await;
+    Ok(purchase)
 }
 
 async fn wait_for_purchase(
