@@ -31,7 +31,13 @@ fn png(width: u32, height: u32) -> Vec<u8> {
     out.into_inner()
 }
 
-async fn put_image(app: &TestApp, path: &str, field: &str, bytes: Vec<u8>, token: &str) -> (StatusCode, Value) {
+async fn put_image(
+    app: &TestApp,
+    path: &str,
+    field: &str,
+    bytes: Vec<u8>,
+    token: &str,
+) -> (StatusCode, Value) {
     let part = reqwest::multipart::Part::bytes(bytes).file_name("banner.png");
     let form = reqwest::multipart::Form::new().part(field.to_owned(), part);
     let response = app
@@ -58,7 +64,6 @@ async fn banners_show_active_ones_in_their_window_by_position(backend: Backend, 
         return;
     };
     let admin = api_key(&app, ApiKeyRole::Admin).await;
-    let driver = driver_token(&app, "+97688000901").await;
     let now = app.clock_now();
     let at = |hours: i64| (now + chrono::Duration::hours(hours)).to_rfc3339();
     let create = |body: Value| app.post("/api/v1/admin/banners", body, Some(&admin));
@@ -92,7 +97,10 @@ async fn banners_show_active_ones_in_their_window_by_position(backend: Backend, 
         .iter()
         .find(|b| b["title"] == "Switched off")
         .unwrap();
-    assert_eq!((off["active"].clone(), off["shown_now"].clone()), (json!(false), json!(false)));
+    assert_eq!(
+        (off["active"].clone(), off["shown_now"].clone()),
+        (json!(false), json!(false))
+    );
     let id = off["id"].as_str().unwrap().to_owned();
 
     // Switch it on and move it last.
@@ -112,27 +120,48 @@ async fn banners_show_active_ones_in_their_window_by_position(backend: Backend, 
     for (body, field) in [
         (json!({"title": ""}), "title"),
         (json!({"title": "x".repeat(201)}), "title"),
-        (json!({"title": "T", "link_url": "javascript:alert(1)"}), "link_url"),
+        (
+            json!({"title": "T", "link_url": "javascript:alert(1)"}),
+            "link_url",
+        ),
         (json!({"title": "T", "link_url": "https://"}), "link_url"),
         (json!({"title": "T", "position": -1}), "position"),
-        (json!({"title": "T", "valid_from": at(5), "valid_until": at(4)}), "valid_until"),
+        (
+            json!({"title": "T", "valid_from": at(5), "valid_until": at(4)}),
+            "valid_until",
+        ),
     ] {
         let reply = app
-            .put(&format!("/api/v1/admin/banners/{id}"), body.clone(), Some(&admin))
+            .put(
+                &format!("/api/v1/admin/banners/{id}"),
+                body.clone(),
+                Some(&admin),
+            )
             .await;
         assert_error(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
         assert_eq!(reply.1["field"], field);
-        assert_error(&create(body).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert_error(
+            &create(body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+        );
     }
     let bad_time = create(json!({"title": "T", "valid_from": "tomorrow"})).await;
     assert!(bad_time.0.is_client_error(), "{bad_time:?}");
-    let (_, again) = app.get(&format!("/api/v1/admin/banners/{id}"), Some(&admin)).await;
+    let (_, again) = app
+        .get(&format!("/api/v1/admin/banners/{id}"), Some(&admin))
+        .await;
     assert_eq!(again["title"], "Back on");
 
     // Admins only.
+    let driver = driver_token(&app, "+97688000901").await;
     assert_error(
-        &app.post("/api/v1/admin/banners", json!({"title": "Mine"}), Some(&driver))
-            .await,
+        &app.post(
+            "/api/v1/admin/banners",
+            json!({"title": "Mine"}),
+            Some(&driver),
+        )
+        .await,
         StatusCode::FORBIDDEN,
         "forbidden",
     );
@@ -153,9 +182,12 @@ async fn banners_show_active_ones_in_their_window_by_position(backend: Backend, 
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     for reply in [
-        app.get(&format!("/api/v1/admin/banners/{id}"), Some(&admin)).await,
-        app.delete(&format!("/api/v1/admin/banners/{id}"), Some(&admin)).await,
-        app.get("/api/v1/admin/banners/not-a-uuid", Some(&admin)).await,
+        app.get(&format!("/api/v1/admin/banners/{id}"), Some(&admin))
+            .await,
+        app.delete(&format!("/api/v1/admin/banners/{id}"), Some(&admin))
+            .await,
+        app.get("/api/v1/admin/banners/not-a-uuid", Some(&admin))
+            .await,
     ] {
         assert_error(&reply, StatusCode::NOT_FOUND, "banner_not_found");
     }
@@ -171,7 +203,11 @@ async fn banner_images_are_uploaded_served_and_removed(backend: Backend, name: &
     let admin = api_key(&app, ApiKeyRole::Admin).await;
     let driver = driver_token(&app, "+97688000902").await;
     let (_, banner) = app
-        .post("/api/v1/admin/banners", json!({"title": "Picture"}), Some(&admin))
+        .post(
+            "/api/v1/admin/banners",
+            json!({"title": "Picture"}),
+            Some(&admin),
+        )
         .await;
     let id = banner["id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/admin/banners/{id}/image");
@@ -207,7 +243,10 @@ async fn banner_images_are_uploaded_served_and_removed(backend: Backend, name: &
     let (status, with_image) = put_image(&app, &path, "image", png(64, 32), &admin).await;
     assert_eq!(status, StatusCode::OK, "{with_image}");
     let url = with_image["image_url"].as_str().unwrap().to_owned();
-    assert!(url.starts_with(&format!("/api/v1/media/banners/{id}/")), "{url}");
+    assert!(
+        url.starts_with(&format!("/api/v1/media/banners/{id}/")),
+        "{url}"
+    );
     let (_, shown) = app.get("/api/v1/banners", None).await;
     assert_eq!(shown[0]["image_url"], url.as_str());
     let served = app.http.get(app.url(&url)).send().await.unwrap();
@@ -233,7 +272,12 @@ async fn banner_images_are_uploaded_served_and_removed(backend: Backend, name: &
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(
-        app.http.get(app.url(&new_url)).send().await.unwrap().status(),
+        app.http
+            .get(app.url(&new_url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         StatusCode::NOT_FOUND
     );
     app.finish().await;
@@ -261,7 +305,8 @@ async fn app_info_answers_seed_000s_shape(backend: Backend, name: &str) {
     let body = json!({"PrivacyPolicy": "privacy policy test\nsecond line",
         "TermsCondition": "terms condition... test", "ContactUs": "hello"});
     assert_error(
-        &app.put("/api/v1/admin/app-info", body.clone(), Some(&driver)).await,
+        &app.put("/api/v1/admin/app-info", body.clone(), Some(&driver))
+            .await,
         StatusCode::FORBIDDEN,
         "forbidden",
     );
@@ -282,7 +327,15 @@ async fn app_info_answers_seed_000s_shape(backend: Backend, name: &str) {
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["AppCreditValue", "AppCurrency", "ContactUs", "Help", "PrivacyPolicy", "Service_tax", "TermsCondition"]
+        [
+            "AppCreditValue",
+            "AppCurrency",
+            "ContactUs",
+            "Help",
+            "PrivacyPolicy",
+            "Service_tax",
+            "TermsCondition"
+        ]
     );
     assert_eq!(info.as_array().unwrap().len(), 1);
     assert_eq!(object["PrivacyPolicy"], "privacy policy test\nsecond line");
@@ -307,7 +360,11 @@ async fn app_info_answers_seed_000s_shape(backend: Backend, name: &str) {
         );
     }
     let missing = app
-        .put("/api/v1/admin/app-info", json!({"privacy_policy": "only"}), Some(&admin))
+        .put(
+            "/api/v1/admin/app-info",
+            json!({"privacy_policy": "only"}),
+            Some(&admin),
+        )
         .await;
     assert!(missing.0.is_client_error(), "{missing:?}");
     let (_, after) = app.get("/api/v1/app-info", None).await;
@@ -322,9 +379,16 @@ async fn help_entries_are_managed_by_admins(backend: Backend, name: &str) {
     let admin = api_key(&app, ApiKeyRole::Admin).await;
     let driver = driver_token(&app, "+97688000904").await;
     let mut ids = Vec::new();
-    for (q, a) in [("How to charge?", "Plug in."), ("How to pay?", "From the wallet.")] {
+    for (q, a) in [
+        ("How to charge?", "Plug in."),
+        ("How to pay?", "From the wallet."),
+    ] {
         let (status, entry) = app
-            .post("/api/v1/admin/help", json!({"question": q, "answer": a}), Some(&admin))
+            .post(
+                "/api/v1/admin/help",
+                json!({"question": q, "answer": a}),
+                Some(&admin),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{entry}");
         ids.push(entry["id"].as_i64().unwrap());
@@ -338,29 +402,47 @@ async fn help_entries_are_managed_by_admins(backend: Backend, name: &str) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{updated}");
-    let (_, one) = app.get(&format!("/api/v1/admin/help/{}", ids[0]), Some(&admin)).await;
+    let (_, one) = app
+        .get(&format!("/api/v1/admin/help/{}", ids[0]), Some(&admin))
+        .await;
     assert_eq!(one["Answer"], "Plug in,\nthen tap Start.");
     let (_, list) = app.get("/api/v1/admin/help", Some(&admin)).await;
     assert_eq!(list.as_array().unwrap().len(), 2);
 
     for (body, field) in [
         (json!({"question": "", "answer": "A"}), "question"),
-        (json!({"question": "Q", "answer": "x".repeat(5_001)}), "answer"),
-        (json!({"question": "x".repeat(501), "answer": "A"}), "question"),
+        (
+            json!({"question": "Q", "answer": "x".repeat(5_001)}),
+            "answer",
+        ),
+        (
+            json!({"question": "x".repeat(501), "answer": "A"}),
+            "question",
+        ),
     ] {
-        let reply = app.post("/api/v1/admin/help", body.clone(), Some(&admin)).await;
+        let reply = app
+            .post("/api/v1/admin/help", body.clone(), Some(&admin))
+            .await;
         assert_error(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
         assert_eq!(reply.1["field"], field);
         assert_error(
-            &app.put(&format!("/api/v1/admin/help/{}", ids[1]), body, Some(&admin))
-                .await,
+            &app.put(
+                &format!("/api/v1/admin/help/{}", ids[1]),
+                body,
+                Some(&admin),
+            )
+            .await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_field",
         );
     }
     assert_error(
-        &app.post("/api/v1/admin/help", json!({"question": "Q", "answer": "A"}), Some(&driver))
-            .await,
+        &app.post(
+            "/api/v1/admin/help",
+            json!({"question": "Q", "answer": "A"}),
+            Some(&driver),
+        )
+        .await,
         StatusCode::FORBIDDEN,
         "forbidden",
     );
@@ -408,9 +490,21 @@ async fn amenities_list_facility_codes_with_admin_labels(backend: Backend, name:
             .map(|a| a["code"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(codes(&list), codes(&filters["facilities"]), "the search filter's codes");
-    let wifi = list.as_array().unwrap().iter().find(|a| a["code"] == "WIFI").unwrap();
-    assert_eq!(wifi, &json!({"id": 16, "code": "WIFI", "name": "Wi-Fi", "icon_url": null}));
+    assert_eq!(
+        codes(&list),
+        codes(&filters["facilities"]),
+        "the search filter's codes"
+    );
+    let wifi = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "WIFI")
+        .unwrap();
+    assert_eq!(
+        wifi,
+        &json!({"id": 16, "code": "WIFI", "name": "Wi-Fi", "icon_url": null})
+    );
 
     let (status, set) = app
         .put(
@@ -423,11 +517,19 @@ async fn amenities_list_facility_codes_with_admin_labels(backend: Backend, name:
     assert_eq!(set["default_name"], "Wi-Fi");
     // By numeric id, and a code with a slash (percent-encoded).
     let (status, _) = app
-        .put("/api/v1/admin/amenities/3", json!({"hidden": true}), Some(&admin))
+        .put(
+            "/api/v1/admin/amenities/3",
+            json!({"hidden": true}),
+            Some(&admin),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, banks) = app
-        .put("/api/v1/admin/amenities/BANKS%2FATM", json!({"name": "ATM"}), Some(&admin))
+        .put(
+            "/api/v1/admin/amenities/BANKS%2FATM",
+            json!({"name": "ATM"}),
+            Some(&admin),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{banks}");
     assert_eq!(banks["code"], "BANKS/ATM");
@@ -435,23 +537,41 @@ async fn amenities_list_facility_codes_with_admin_labels(backend: Backend, name:
     let (_, list) = app.get("/api/v1/amenities", None).await;
     assert_eq!(list.as_array().unwrap().len(), 15, "CINEMA is hidden");
     assert!(!codes(&list).contains(&"CINEMA".to_owned()));
-    let wifi = list.as_array().unwrap().iter().find(|a| a["code"] == "WIFI").unwrap();
+    let wifi = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "WIFI")
+        .unwrap();
     assert_eq!(
         (wifi["name"].clone(), wifi["icon_url"].clone()),
-        (json!("Free Wi-Fi"), json!("https://cdn.plugway.example/wifi.png"))
+        (
+            json!("Free Wi-Fi"),
+            json!("https://cdn.plugway.example/wifi.png")
+        )
     );
     let (_, all) = app.get("/api/v1/admin/amenities", Some(&admin)).await;
-    let cinema = all.as_array().unwrap().iter().find(|a| a["code"] == "CINEMA").unwrap();
+    let cinema = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "CINEMA")
+        .unwrap();
     assert_eq!(cinema["hidden"], true);
 
     assert_error(
-        &app.put("/api/v1/admin/amenities/JACUZZI", json!({"name": "x"}), Some(&admin))
-            .await,
+        &app.put(
+            "/api/v1/admin/amenities/JACUZZI",
+            json!({"name": "x"}),
+            Some(&admin),
+        )
+        .await,
         StatusCode::NOT_FOUND,
         "amenity_not_found",
     );
     assert_error(
-        &app.put("/api/v1/admin/amenities/99", json!({}), Some(&admin)).await,
+        &app.put("/api/v1/admin/amenities/99", json!({}), Some(&admin))
+            .await,
         StatusCode::NOT_FOUND,
         "amenity_not_found",
     );
@@ -460,19 +580,29 @@ async fn amenities_list_facility_codes_with_admin_labels(backend: Backend, name:
         json!({"name": "x".repeat(101)}),
     ] {
         assert_error(
-            &app.put("/api/v1/admin/amenities/WIFI", body, Some(&admin)).await,
+            &app.put("/api/v1/admin/amenities/WIFI", body, Some(&admin))
+                .await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_field",
         );
     }
     assert_error(
-        &app.put("/api/v1/admin/amenities/WIFI", json!({"name": "Mine"}), Some(&driver))
-            .await,
+        &app.put(
+            "/api/v1/admin/amenities/WIFI",
+            json!({"name": "Mine"}),
+            Some(&driver),
+        )
+        .await,
         StatusCode::FORBIDDEN,
         "forbidden",
     );
     let (_, list) = app.get("/api/v1/amenities", None).await;
-    let wifi = list.as_array().unwrap().iter().find(|a| a["code"] == "WIFI").unwrap();
+    let wifi = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "WIFI")
+        .unwrap();
     assert_eq!(wifi["name"], "Free Wi-Fi", "refused edits change nothing");
     app.finish().await;
 }

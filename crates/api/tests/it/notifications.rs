@@ -109,11 +109,18 @@ async fn token_endpoint(
     )
 }
 
-fn fcm_error(status: AxumStatus, text: &str, message: &str, code: &str) -> (AxumStatus, Json<Value>) {
+fn fcm_error(
+    status: AxumStatus,
+    text: &str,
+    message: &str,
+    code: &str,
+) -> (AxumStatus, Json<Value>) {
     (
         status,
-        Json(json!({"error": {"code": status.as_u16(), "message": message, "status": text,
-            "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": code}]}})),
+        Json(
+            json!({"error": {"code": status.as_u16(), "message": message, "status": text,
+            "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": code}]}}),
+        ),
     )
 }
 
@@ -145,7 +152,10 @@ async fn messages_send(
             "SENDER_ID_MISMATCH",
         );
     }
-    let token = body["message"]["token"].as_str().unwrap_or_default().to_owned();
+    let token = body["message"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     if state.dead.contains(&token) {
         return fcm_error(
             AxumStatus::NOT_FOUND,
@@ -248,7 +258,9 @@ async fn device(app: &TestApp, phone: &str, fcm_token: &str) -> String {
 }
 
 async fn pass(app: &TestApp, fcm: &Fcm) -> PushPass {
-    deliver_due(app.store.as_ref(), &app.clock, fcm).await.unwrap()
+    deliver_due(app.store.as_ref(), &app.clock, fcm)
+        .await
+        .unwrap()
 }
 
 async fn admin_notification_is_pushed_to_every_device(backend: Backend, name: &str) {
@@ -279,8 +291,14 @@ async fn admin_notification_is_pushed_to_every_device(backend: Backend, name: &s
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{sent}");
-    assert_eq!((sent["sent"].clone(), sent["pushes_queued"].clone()), (json!(1), json!(4)));
-    let id = sent["notifications"][0]["notification_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (sent["sent"].clone(), sent["pushes_queued"].clone()),
+        (json!(1), json!(4))
+    );
+    let id = sent["notifications"][0]["notification_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let first = pass(&app, &fcm).await;
     assert_eq!(
@@ -300,8 +318,14 @@ async fn admin_notification_is_pushed_to_every_device(backend: Backend, name: &s
     tokens.sort_unstable();
     assert_eq!(tokens, ["tok-phone", "tok-tablet"]);
     for m in &messages {
-        assert_eq!(m["notification"], json!({"title": "Welcome", "body": "You have successfully registered"}));
-        assert_eq!(m["data"], json!({"kind": "admin", "notification_id": id, "screen": "wallet"}));
+        assert_eq!(
+            m["notification"],
+            json!({"title": "Welcome", "body": "You have successfully registered"})
+        );
+        assert_eq!(
+            m["data"],
+            json!({"kind": "admin", "notification_id": id, "screen": "wallet"})
+        );
     }
     assert_eq!(fake.token_requests(), 1, "the access token is cached");
 
@@ -406,7 +430,11 @@ async fn notifications_are_listed_read_and_private(backend: Backend, name: &str)
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(
-        (page["count"].clone(), page["unread"].clone(), page["next"].clone()),
+        (
+            page["count"].clone(),
+            page["unread"].clone(),
+            page["next"].clone()
+        ),
         (json!(3), json!(3), json!(2))
     );
     let titles: Vec<&str> = page["results"]
@@ -418,7 +446,11 @@ async fn notifications_are_listed_read_and_private(backend: Backend, name: &str)
     assert_eq!(titles, ["Note 2", "Note 1"], "newest first");
     let newest = &page["results"][0];
     assert_eq!(
-        (newest["kind"].clone(), newest["body"].clone(), newest["read"].clone()),
+        (
+            newest["kind"].clone(),
+            newest["body"].clone(),
+            newest["read"].clone()
+        ),
         (json!("admin"), json!("Hello\nthere"), json!(false))
     );
     let id = newest["id"].as_str().unwrap().to_owned();
@@ -430,32 +462,53 @@ async fn notifications_are_listed_read_and_private(backend: Backend, name: &str)
 
     // Bob cannot see or read Ann's.
     assert_error(
-        &app.post(&format!("/api/v1/notifications/{id}/read"), json!({}), Some(&bob))
-            .await,
+        &app.post(
+            &format!("/api/v1/notifications/{id}/read"),
+            json!({}),
+            Some(&bob),
+        )
+        .await,
         StatusCode::NOT_FOUND,
         "notification_not_found",
     );
     assert_error(
-        &app.post("/api/v1/notifications/not-an-id/read", json!({}), Some(&ann))
-            .await,
+        &app.post(
+            "/api/v1/notifications/not-an-id/read",
+            json!({}),
+            Some(&ann),
+        )
+        .await,
         StatusCode::NOT_FOUND,
         "notification_not_found",
     );
     let (_, bobs) = app.get("/api/v1/notifications", Some(&bob)).await;
-    assert_eq!((bobs["count"].clone(), bobs["unread"].clone()), (json!(1), json!(1)));
+    assert_eq!(
+        (bobs["count"].clone(), bobs["unread"].clone()),
+        (json!(1), json!(1))
+    );
 
     let (status, read) = app
-        .post(&format!("/api/v1/notifications/{id}/read"), json!({}), Some(&ann))
+        .post(
+            &format!("/api/v1/notifications/{id}/read"),
+            json!({}),
+            Some(&ann),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{read}");
     assert_eq!(read["read"], true);
     let first_read = read["read_at"].clone();
     app.clock.advance(chrono::Duration::minutes(1));
     let (_, again) = app
-        .post(&format!("/api/v1/notifications/{id}/read"), json!({}), Some(&ann))
+        .post(
+            &format!("/api/v1/notifications/{id}/read"),
+            json!({}),
+            Some(&ann),
+        )
         .await;
     assert_eq!(again["read_at"], first_read, "the first read time stays");
-    let (_, count) = app.get("/api/v1/notifications/unread-count", Some(&ann)).await;
+    let (_, count) = app
+        .get("/api/v1/notifications/unread-count", Some(&ann))
+        .await;
     assert_eq!(count, json!({"unread": 2}));
 
     let (status, all) = app
@@ -463,7 +516,9 @@ async fn notifications_are_listed_read_and_private(backend: Backend, name: &str)
         .await;
     assert_eq!(status, StatusCode::OK, "{all}");
     assert_eq!(all, json!({"marked": 2, "unread": 0}));
-    let (_, count) = app.get("/api/v1/notifications/unread-count", Some(&bob)).await;
+    let (_, count) = app
+        .get("/api/v1/notifications/unread-count", Some(&bob))
+        .await;
     assert_eq!(count, json!({"unread": 1}), "Bob's stay unread");
 
     assert_error(
@@ -472,7 +527,8 @@ async fn notifications_are_listed_read_and_private(backend: Backend, name: &str)
         "missing_credentials",
     );
     assert_error(
-        &app.get("/api/v1/notifications?page_size=1000", Some(&ann)).await,
+        &app.get("/api/v1/notifications?page_size=1000", Some(&ann))
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_field",
     );
@@ -487,7 +543,8 @@ async fn admin_sends_are_validated_and_admin_only(backend: Backend, name: &str) 
     let (ann, ann_id) = driver(&app, "+97688000821").await;
     let a = &app;
     let send = |body: Value, token: String| async move {
-        a.post("/api/v1/admin/notifications", body, Some(&token)).await
+        a.post("/api/v1/admin/notifications", body, Some(&token))
+            .await
     };
     let good = json!({"user_id": ann_id, "title": "T", "body": "B"});
     assert_error(
@@ -502,13 +559,31 @@ async fn admin_sends_are_validated_and_admin_only(backend: Backend, name: &str) 
         "forbidden",
     );
     for (body, field) in [
-        (json!({"user_id": ann_id, "title": "", "body": "B"}), "title"),
-        (json!({"user_id": ann_id, "title": "x".repeat(101), "body": "B"}), "title"),
-        (json!({"user_id": ann_id, "title": "T", "body": "x".repeat(1001)}), "body"),
+        (
+            json!({"user_id": ann_id, "title": "", "body": "B"}),
+            "title",
+        ),
+        (
+            json!({"user_id": ann_id, "title": "x".repeat(101), "body": "B"}),
+            "title",
+        ),
+        (
+            json!({"user_id": ann_id, "title": "T", "body": "x".repeat(1001)}),
+            "body",
+        ),
         (json!({"title": "T", "body": "B"}), "user_ids"),
-        (json!({"user_ids": ["nope"], "title": "T", "body": "B"}), "user_ids"),
-        (json!({"user_id": ann_id, "title": "T", "body": "B", "kind": "payment_settled"}), "kind"),
-        (json!({"user_id": ann_id, "title": "T", "body": "B", "data": {"google.x": "1"}}), "data"),
+        (
+            json!({"user_ids": ["nope"], "title": "T", "body": "B"}),
+            "user_ids",
+        ),
+        (
+            json!({"user_id": ann_id, "title": "T", "body": "B", "kind": "payment_settled"}),
+            "kind",
+        ),
+        (
+            json!({"user_id": ann_id, "title": "T", "body": "B", "data": {"google.x": "1"}}),
+            "data",
+        ),
         (
             json!({"user_ids": (0..501).map(|_| uuid::Uuid::new_v4().to_string()).collect::<Vec<_>>(),
                 "title": "T", "body": "B"}),
@@ -532,7 +607,9 @@ async fn admin_sends_are_validated_and_admin_only(backend: Backend, name: &str) 
         StatusCode::NOT_FOUND,
         "user_not_found",
     );
-    let (_, count) = app.get("/api/v1/notifications/unread-count", Some(&ann)).await;
+    let (_, count) = app
+        .get("/api/v1/notifications/unread-count", Some(&ann))
+        .await;
     assert_eq!(count["unread"], 0, "a refused send changes nothing");
 
     // An admin person (superuser role) may send, as a system notification.
