@@ -25,6 +25,7 @@ crate::on_both_backends!(
     notifications_are_listed_read_and_private,
     admin_sends_are_validated_and_admin_only,
     a_paid_purchase_notifies_its_driver,
+    a_wrongly_signed_assertion_gets_no_token_and_sends_nothing,
 );
 
 /// Test-only key pair (see tests/fixtures/README.md).
@@ -206,13 +207,18 @@ impl FakeFcm {
     /// The adapter as `[push]` builds it: the service account's own
     /// `token_uri` (Google's), with the token URL and API host overridden.
     pub fn gateway(&self) -> Fcm {
+        self.gateway_as(CLIENT_EMAIL)
+    }
+
+    /// The adapter signing as `client_email` (the fake knows only one account).
+    pub fn gateway_as(&self, client_email: &str) -> Fcm {
         let account = ServiceAccount::from_json(
             &json!({
                 "type": "service_account",
                 "project_id": PROJECT,
                 "private_key_id": "test-key-1",
                 "private_key": TEST_PRIVATE_KEY,
-                "client_email": CLIENT_EMAIL,
+                "client_email": client_email,
                 "token_uri": TOKEN_AUDIENCE,
             })
             .to_string(),
@@ -683,5 +689,37 @@ async fn a_paid_purchase_notifies_its_driver(backend: Backend, name: &str) {
         [("tok-driver", "pending")],
         "queued for the driver's device, sent by the worker"
     );
+    app.finish().await;
+}
+
+async fn a_wrongly_signed_assertion_gets_no_token_and_sends_nothing(backend: Backend, name: &str) {
+    let Some(app) = TestApp::spawn(backend, name, Options::default()).await else {
+        return;
+    };
+    let fake = FakeFcm::start().await;
+    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    let user = device(&app, "+97688000841", "tok-one").await;
+    let (status, body) = app
+        .post(
+            "/api/v1/admin/notifications",
+            json!({"user_id": user, "title": "T", "body": "B"}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let intruder = fake.gateway_as("intruder@elsewhere.iam.gserviceaccount.com");
+    assert_eq!(
+        pass(&app, &intruder).await,
+        PushPass {
+            retried: 1,
+            ..PushPass::default()
+        }
+    );
+    assert!(fake.sent().is_empty());
+    assert_eq!(fake.token_requests(), 0, "the fake refused the assertion");
+    // The right account delivers it once it is due again.
+    app.clock.advance(chrono::Duration::seconds(11));
+    assert_eq!(pass(&app, &fake.gateway()).await.delivered, 1);
+    assert_eq!(fake.sent().len(), 1);
     app.finish().await;
 }
