@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod gateways;
 pub mod graphql;
+pub mod push;
 pub mod ratelimit;
 pub mod routes;
 pub mod security;
@@ -62,6 +63,8 @@ pub use state::{ApiSettings, AppParts, AppState, NatsAccess};
         (name = "graphql", description = "Seed 003's GraphQL queries over locations, EVSEs and connectors"),
         (name = "discovery", description = "Drivers find chargers: map, search, detail, bookmarks, ratings"),
         (name = "network", description = "Hosts: profile, sites, EVSEs, photos, nearby places"),
+        (name = "notifications", description = "Users' notifications (stored and pushed through FCM); admins send them"),
+        (name = "content", description = "Seed 000's banners, app info and amenities; admins edit them"),
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "seed 003", description = "Seed 003's REST paths (/ocpi/cpo/...) in its envelope, over the canonical services")
     )
@@ -116,6 +119,8 @@ pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(routes::payments::router())
         .merge(routes::billing::router())
         .merge(routes::bookings::router())
+        .merge(routes::notifications::router())
+        .merge(routes::content::router(max_upload_bytes))
 }
 
 /// The OpenAPI document (what `/api/v1/openapi.json` serves).

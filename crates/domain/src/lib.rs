@@ -16,6 +16,7 @@ pub mod coupon;
 pub mod ids;
 pub mod ledger;
 pub mod network;
+pub mod notifications;
 pub mod otp;
 pub mod phone;
 pub mod secret;

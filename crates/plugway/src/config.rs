@@ -82,6 +82,8 @@ pub struct Config {
     pub qpay: QPayConfig,
     /// `[razorpay]`: Razorpay orders and checkout verification.
     pub razorpay: RazorpaySettings,
+    /// `[push]`: push notifications through Firebase Cloud Messaging.
+    pub push: PushConfig,
 }
 
 impl Default for Config {
@@ -117,7 +119,54 @@ impl Default for Config {
             bookings: BookingConfig::default(),
             qpay: QPayConfig::default(),
             razorpay: RazorpaySettings::default(),
+            push: PushConfig::default(),
         }
+    }
+}
+
+/// `[push]`: push notifications through FCM's HTTP v1 API. Off (notifications
+/// are still stored and listed in the app) unless `fcm_credentials_file` is set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PushConfig {
+    /// A Firebase service-account key file (JSON with `project_id`,
+    /// `client_email`, `private_key`, `token_uri`), from the Firebase
+    /// console's "Service accounts" tab.
+    pub fcm_credentials_file: Option<PathBuf>,
+    /// Replaces `https://fcm.googleapis.com` (tests, proxies).
+    pub fcm_base_url: Option<String>,
+    /// Replaces the key file's `token_uri` (tests, proxies).
+    pub fcm_token_url: Option<String>,
+}
+
+impl PushConfig {
+    /// The FCM adapter, when configured; an error when the key file is
+    /// unreadable or not a service-account key.
+    pub fn gateway(&self) -> anyhow::Result<Option<plugway_api::push::fcm::Fcm>> {
+        let Some(path) = &self.fcm_credentials_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("push.fcm_credentials_file {}", path.display()))?;
+        let account = plugway_api::push::fcm::ServiceAccount::from_json(&text)
+            .map_err(|e| anyhow::anyhow!("push.fcm_credentials_file {}: {e}", path.display()))?;
+        for (name, url) in [
+            ("push.fcm_base_url", &self.fcm_base_url),
+            ("push.fcm_token_url", &self.fcm_token_url),
+        ] {
+            if let Some(url) = url {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    bail!("{name} must be an http(s) URL");
+                }
+            }
+        }
+        let fcm = plugway_api::push::fcm::Fcm::new(
+            account,
+            self.fcm_base_url.clone(),
+            self.fcm_token_url.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("push: {e}"))?;
+        Ok(Some(fcm))
     }
 }
 
@@ -740,6 +789,7 @@ impl Config {
         self.sessions.settings()?;
         self.qpay.setup()?;
         self.razorpay.gateway()?;
+        self.push.gateway()?;
         let wallet_currency = plugway_domain::Currency::parse(&self.money.wallet_currency)
             .map_err(|e| anyhow::anyhow!("money.wallet_currency: {}", e.message))?;
         if wallet_currency

@@ -262,6 +262,20 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             std::time::Duration::from_secs(1),
         ));
     }
+    match config.push.gateway()? {
+        Some(fcm) => {
+            tracing::info!("push notifications through FCM are on");
+            tokio::spawn(plugway_api::push::run(
+                store.clone(),
+                state.clock.clone(),
+                Arc::new(fcm),
+                std::time::Duration::from_secs(1),
+            ));
+        }
+        None => tracing::info!(
+            "push notifications are off (no [push] fcm_credentials_file): notifications are stored and listed, not pushed"
+        ),
+    }
     if config.ocpp_auto_register {
         tracing::warn!(
             "OCPP AUTO-REGISTRATION IS ON: any charge point id is accepted without a password"

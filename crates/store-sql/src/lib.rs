@@ -18,6 +18,7 @@
 mod billing_macros;
 mod booking_macros;
 mod charging_macros;
+mod content_macros;
 mod ledger_macros;
 mod macros;
 mod network_macros;

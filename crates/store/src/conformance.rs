@@ -63,6 +63,9 @@ macro_rules! for_each_case {
             bills_are_paid_once_and_refunds_never_exceed_payment,
             bookings_never_overlap_under_racing_inserts,
             booking_jobs_claim_each_booking_once,
+            notifications_are_listed_read_and_counted,
+            push_deliveries_are_claimed_retried_and_pruned,
+            back_office_content_round_trips,
         );
     };
 }
@@ -70,11 +73,13 @@ pub use for_each_case;
 
 mod billing;
 mod bookings;
+mod content;
 mod ledger;
 mod network;
 mod sessions;
 pub use billing::*;
 pub use bookings::*;
+pub use content::*;
 pub use ledger::*;
 pub use network::*;
 pub use sessions::*;

@@ -12,6 +12,7 @@ mod bookings;
 mod charging;
 mod charging_sessions;
 pub mod conformance;
+mod content;
 mod ledger;
 mod network;
 mod payments;
@@ -27,6 +28,7 @@ pub use billing::*;
 pub use bookings::*;
 pub use charging::*;
 pub use charging_sessions::*;
+pub use content::*;
 pub use ledger::*;
 pub use network::*;
 pub use payments::*;
@@ -208,6 +210,8 @@ pub trait Store:
     + BillingStore
     + BookingStore
     + NetworkStore
+    + NotificationStore
+    + ContentStore
     + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.

@@ -655,7 +655,7 @@ async fn media(
     Path((scope, owner, file)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    if !matches!(scope.as_str(), "sites" | "hosts") {
+    if !matches!(scope.as_str(), "sites" | "hosts" | "banners") {
         return Err(ApiError::not_found("media_not_found", "no such file"));
     }
     let object = state

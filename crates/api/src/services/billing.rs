@@ -216,6 +216,7 @@ pub async fn pay_bill(
     {
         Ok(BillPaid::New(_)) => {
             publish_payment(state, bill.user_id, purchase.id, "success", purchase).await;
+            crate::services::notify::payment_settled(state, bill, purchase).await;
             reward_referrer(state, bill.user_id).await;
             Ok(true)
         }

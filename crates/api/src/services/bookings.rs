@@ -118,6 +118,7 @@ pub async fn create(state: &AppState, user: UserId, req: BookingRequest) -> ApiR
             other => other.into(),
         })?;
     tracing::info!(booking = %stored.id, "booking made");
+    super::notify::booking_confirmed(state, &stored).await;
     Ok(stored)
 }
 
@@ -186,6 +187,7 @@ pub async fn cancel(
     match cancelled {
         Some(b) => {
             tracing::info!(by, "booking cancelled");
+            super::notify::booking_cancelled(state, &b).await;
             Ok(b)
         }
         // Moved meanwhile (started, expired): report what it is now.
@@ -258,6 +260,7 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
         .await?
     {
         tracing::info!(booking = %b.id, "booking expired: no-show");
+        super::notify::booking_cancelled(state, &b).await;
         moved += 1;
     }
     moved += state.store.complete_used_bookings(now).await?.len();
@@ -285,8 +288,9 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
     Ok(moved)
 }
 
-async fn remind(_state: &AppState, booking: &Booking) {
-    tracing::info!(booking = %booking.id, user = %booking.user_id, "booking reminder due");
+async fn remind(state: &AppState, booking: &Booking) {
+    tracing::info!(booking = %booking.id, user = %booking.user_id, "booking reminder");
+    super::notify::booking_reminder(state, booking).await;
 }
 
 /// The charger's connector and the driver's id tag, when the EVSE is on a

@@ -141,6 +141,7 @@ pub async fn start(state: &AppState, user: UserId, id: EvseId) -> ApiResult<Char
                 if let Some(b) = &booking {
                     super::bookings::started(state, b, current.id).await;
                 }
+                crate::services::notify::session_started(state, user, &current).await;
                 return Ok(current);
             }
         }
@@ -223,7 +224,9 @@ pub async fn finish(state: &AppState, user: UserId, id: EvseId) -> ApiResult<Pur
         }
         engine.stop_requested(session.id).await?;
     }
-    wait_for_purchase(state, session.id, &mut updates).await
+    let purchase = wait_for_purchase(state, session.id, &mut updates).await?;
+    crate::services::notify::session_finished(state, user, session.id, purchase).await;
+    Ok(purchase)
 }
 
 async fn wait_for_purchase(

@@ -9,6 +9,7 @@ pub mod charging;
 pub mod crm_outbox;
 pub mod live;
 pub mod network;
+pub mod notify;
 pub mod payments;
 pub mod site_import;
 pub mod topups;

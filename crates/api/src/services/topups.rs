@@ -308,6 +308,7 @@ pub async fn settle(state: &AppState, invoice: &GatewayInvoice) -> ApiResult<Str
         .await?
     {
         publish(state, invoice, "success").await;
+        crate::services::notify::wallet_topped_up(state, invoice).await;
     }
     Ok("success".into())
 }

@@ -81,6 +81,20 @@ fn set_clock(app: &TestApp, at: DateTime<Utc>) {
     app.clock.advance(by);
 }
 
+/// The kinds of the notifications of the person signed in with `token`,
+/// newest first, for the booking `booking`.
+async fn notified(app: &TestApp, token: &str, booking: &str) -> Vec<String> {
+    let (status, list) = app.get("/api/v1/notifications", Some(token)).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["data"]["booking_id"] == booking)
+        .map(|n| n["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 async fn sweep(app: &TestApp) -> usize {
     plugway_api::services::bookings::sweep(&app.state)
         .await
@@ -232,6 +246,11 @@ async fn a_driver_books_the_charger_holds_it_and_the_driver_starts(backend: Back
     assert_eq!(held["held_on_charger"], true, "{held}");
     // A second node's sweep does not send it again.
     assert_eq!(sweep(&app).await, 0);
+    // Ann was told when she booked and reminded before the start, once.
+    assert_eq!(
+        notified(&app, &ann, &ann_booking).await,
+        vec!["booking_reminder", "booking_confirmed"]
+    );
 
     // Cat cannot start on the held connector; Ann can.
     let refused = app
@@ -256,7 +275,7 @@ async fn a_driver_books_the_charger_holds_it_and_the_driver_starts(backend: Back
     assert_eq!(started["status"], "in_progress", "{started}");
     assert_eq!(started["session_id"], session["id"]);
     // The charger's StartTransaction used the reservation.
-    let frames = frames_with(&app, &host_token, "CP-BOOK-1", "\"reservationId\"").await;
+    let frames = frames_with(&app, &host_token, "CP-BOOK-1", "\"StartTransaction\"").await;
     assert!(
         frames
             .iter()
@@ -379,6 +398,15 @@ async fn cancellation_rules_no_shows_and_releases(backend: Backend, name: &str) 
     assert_eq!(status, StatusCode::OK, "{by_host}");
     assert_eq!(by_host["cancelled_by"], "host");
     assert_eq!(by_host["cancel_reason"], "maintenance");
+    // The driver hears of the host's cancellation, the host of the driver's.
+    assert_eq!(
+        notified(&app, &ann, &id(&hosts)).await,
+        vec!["booking_cancelled", "booking_confirmed"]
+    );
+    assert_eq!(
+        notified(&app, &host_token, &id(&early)).await,
+        vec!["booking_cancelled"]
+    );
     let bad_reason = app
         .post(
             &format!("/api/v1/bookings/{}/cancel", id(&late)),
@@ -408,6 +436,10 @@ async fn cancellation_rules_no_shows_and_releases(backend: Backend, name: &str) 
         .await;
     assert_eq!(gone["status"], "no_show", "{gone}");
     assert_eq!(gone["held_on_charger"], false, "released: {gone}");
+    assert_eq!(
+        notified(&app, &ann, &id(&lapsing)).await[0],
+        "booking_cancelled"
+    );
     let frames = frames_with(&app, &host_token, "CP-BOOK-2", "CancelReservation").await;
     assert!(
         frames.iter().any(|f| f.contains("\"CancelReservation\"")),

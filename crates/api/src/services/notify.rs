@@ -1,0 +1,212 @@
+//! Notifications: the one call the rest of the code uses ([`notify`]), and
+//! the hooks for the events that notify a driver.
+//!
+//! [`notify`] stores the notification and one pending push delivery per
+//! device token of the user in one transaction; the push worker
+//! ([`crate::push`]) sends them in the background. Pushing never blocks or
+//! fails the caller: with FCM down or not configured the notification is
+//! still stored and listed in the app.
+//!
+//! Kinds and the `data` each carries (see `NotificationKind`):
+//! `session_started` (`session_id`, `device_id`), `session_finished`
+//! (`session_id`, `purchase_id`), `payment_settled` (`purchase_id`,
+//! `bill_id`), `wallet_topped_up` (`invoice_id`), `booking_confirmed` /
+//! `booking_reminder` / `booking_cancelled` (`booking_id`), `plan_renewed` /
+//! `plan_expiring` (`plan_id`), `admin` and `system` (free-form).
+
+use plugway_domain::notifications::{NewNotification, NotificationId, NotificationKind};
+use plugway_domain::{ChargingSessionId, PurchaseId, UserId};
+use plugway_store::{Bill, ChargingSession, GatewayInvoice, Notification, Purchase};
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+/// Stores a notification for `user` and queues its push to each of the
+/// user's devices. Fails only when the database does (or the user does
+/// not exist: 404); push problems come later and only to the log.
+#[tracing::instrument(skip_all, fields(user = %user, kind = %note.kind), err(Debug))]
+pub async fn notify(
+    state: &AppState,
+    user: UserId,
+    note: NewNotification,
+) -> ApiResult<Notification> {
+    let now = state.clock.now();
+    let tokens = state.store.list_push_tokens(user).await?;
+    let stored = Notification {
+        id: NotificationId(state.ids.new_uuid(now)),
+        user_id: user,
+        kind: note.kind,
+        title: note.title,
+        body: note.body,
+        data: note.data,
+        read_at: None,
+        created_at: now,
+    };
+    state.store.insert_notification(&stored, &tokens).await?;
+    metrics::counter!("plugway_notifications_total", "kind" => stored.kind.as_str()).increment(1);
+    Ok(stored)
+}
+
+/// [`notify`] for hooks on other actions: a failure is logged, never
+/// passed on, so the action that notifies is never undone by it.
+pub async fn notify_quietly(state: &AppState, user: UserId, note: NewNotification) {
+    if let Err(e) = notify(state, user, note).await {
+        tracing::warn!(code = e.code, message = %e.message, "notification not stored");
+    }
+}
+
+/// Builds a hook's notification; its texts are ours, so a failure here is a
+/// bug, logged rather than passed on.
+fn built(
+    kind: NotificationKind,
+    title: &str,
+    body: &str,
+    data: &[(&str, String)],
+) -> Option<NewNotification> {
+    let mut note = NewNotification::new(kind, title, body);
+    for (key, value) in data {
+        note = note.and_then(|n| n.with_data(*key, value.clone()));
+    }
+    note.map_err(|e| tracing::error!(error = %e, %kind, "bad built-in notification"))
+        .ok()
+}
+
+async fn hook(state: &AppState, user: UserId, note: Option<NewNotification>) {
+    if let Some(note) = note {
+        notify_quietly(state, user, note).await;
+    }
+}
+
+/// The charger started the driver's session.
+pub async fn session_started(state: &AppState, user: UserId, session: &ChargingSession) {
+    let mut data = vec![("session_id", session.id.to_text())];
+    if let Some(evse) = session.evse_id {
+        data.push(("device_id", evse.to_text()));
+    }
+    let note = built(
+        NotificationKind::SessionStarted,
+        "Charging started",
+        "Your charging session has started.",
+        &data,
+    );
+    hook(state, user, note).await;
+}
+
+/// The driver's session ended and was priced.
+pub async fn session_finished(
+    state: &AppState,
+    user: UserId,
+    session: ChargingSessionId,
+    purchase: PurchaseId,
+) {
+    let note = built(
+        NotificationKind::SessionFinished,
+        "Charging finished",
+        "Your charging session has ended. Your receipt is ready.",
+        &[
+            ("session_id", session.to_text()),
+            ("purchase_id", purchase.to_text()),
+        ],
+    );
+    hook(state, user, note).await;
+}
+
+/// A purchase was paid (by wallet or gateway).
+pub async fn payment_settled(state: &AppState, bill: &Bill, purchase: &Purchase) {
+    let currency = purchase.cost.currency;
+    let body = format!(
+        "We received your payment of {} {}.",
+        currency.to_major(bill.split.due),
+        currency.code()
+    );
+    let note = built(
+        NotificationKind::PaymentSettled,
+        "Payment received",
+        &body,
+        &[
+            ("purchase_id", purchase.id.to_text()),
+            ("bill_id", bill.id.clone()),
+        ],
+    );
+    hook(state, bill.user_id, note).await;
+}
+
+/// A wallet top-up arrived.
+pub async fn wallet_topped_up(state: &AppState, invoice: &GatewayInvoice) {
+    let amount = plugway_domain::Currency::parse(&invoice.currency)
+        .map(|c| c.to_major(invoice.amount).to_string())
+        .unwrap_or_else(|_| invoice.amount.to_string());
+    let body = format!("{amount} {} was added to your wallet.", invoice.currency);
+    let note = built(
+        NotificationKind::WalletToppedUp,
+        "Wallet topped up",
+        &body,
+        &[("invoice_id", invoice.id.clone())],
+    );
+    hook(state, invoice.user_id, note).await;
+}
+
+/// A booking was made: the driver gets the confirmation.
+pub async fn booking_confirmed(state: &AppState, booking: &plugway_store::Booking) {
+    let body = format!(
+        "Your charger is booked from {} to {} (UTC).",
+        booking.slot.starts_at.format("%Y-%m-%d %H:%M"),
+        booking.slot.ends_at.format("%H:%M")
+    );
+    let note = built(
+        NotificationKind::BookingConfirmed,
+        "Booking confirmed",
+        &body,
+        &[("booking_id", booking.id.to_text())],
+    );
+    hook(state, booking.user_id, note).await;
+}
+
+/// A booking starts soon.
+pub async fn booking_reminder(state: &AppState, booking: &plugway_store::Booking) {
+    let body = format!(
+        "Your booking starts at {} (UTC). The charger is held for you.",
+        booking.slot.starts_at.format("%H:%M")
+    );
+    let note = built(
+        NotificationKind::BookingReminder,
+        "Booking starts soon",
+        &body,
+        &[("booking_id", booking.id.to_text())],
+    );
+    hook(state, booking.user_id, note).await;
+}
+
+/// A booking was cancelled or lapsed: the driver hears of it unless they
+/// cancelled it themselves, in which case the host does.
+pub async fn booking_cancelled(state: &AppState, booking: &plugway_store::Booking) {
+    use plugway_domain::booking::BookingStatus;
+    let when = booking.slot.starts_at.format("%Y-%m-%d %H:%M");
+    let (user, title, body) = match (booking.status, booking.cancelled_by.as_deref()) {
+        (BookingStatus::NoShow, _) => (
+            booking.user_id,
+            "Booking expired",
+            format!("Nobody started charging in your {when} (UTC) slot, so it was released."),
+        ),
+        (_, Some("driver")) => (
+            booking.host_id,
+            "Booking cancelled by the driver",
+            format!("The booking of {when} (UTC) on your charger was cancelled."),
+        ),
+        _ => (
+            booking.user_id,
+            "Booking cancelled",
+            match &booking.cancel_reason {
+                Some(reason) => format!("Your booking of {when} (UTC) was cancelled: {reason}"),
+                None => format!("Your booking of {when} (UTC) was cancelled by the site."),
+            },
+        ),
+    };
+    let note = built(
+        NotificationKind::BookingCancelled,
+        title,
+        &body,
+        &[("booking_id", booking.id.to_text())],
+    );
+    hook(state, user, note).await;
+}
