@@ -62,6 +62,7 @@ pub use state::{ApiSettings, AppParts, AppState, NatsAccess};
         (name = "discovery", description = "Drivers find chargers: map, search, detail, bookmarks, ratings"),
         (name = "network", description = "Hosts: profile, sites, EVSEs, photos, nearby places"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "plans", description = "Seed 002's subscription plans: admins' plans, drivers' purchases, cancellations and subscriptions"),
         (name = "seed 003", description = "Seed 003's REST paths (/ocpi/cpo/...) in its envelope, over the canonical services")
     )
 )]
@@ -114,6 +115,7 @@ pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(routes::events::router())
         .merge(routes::payments::router())
         .merge(routes::billing::router())
+        .merge(routes::plans::router())
 }
 
 /// The OpenAPI document (what `/api/v1/openapi.json` serves).

@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod network;
 pub mod otp;
 pub mod phone;
+pub mod plan;
 pub mod secret;
 pub mod session;
 pub mod tariff;

@@ -61,6 +61,9 @@ macro_rules! for_each_case {
             coupons_are_kept_by_code,
             coupon_limits_hold_under_racing_payments,
             bills_are_paid_once_and_refunds_never_exceed_payment,
+            plans_are_kept_with_integer_ids,
+            purchases_pay_once_and_hold_one_active_subscription,
+            renewals_are_claimed_once_and_charged_once,
         );
     };
 }
@@ -69,10 +72,12 @@ pub use for_each_case;
 mod billing;
 mod ledger;
 mod network;
+mod plans;
 mod sessions;
 pub use billing::*;
 pub use ledger::*;
 pub use network::*;
+pub use plans::*;
 pub use sessions::*;
 
 /// A fixed instant the cases start from.

@@ -14,6 +14,7 @@ pub mod conformance;
 mod ledger;
 mod network;
 mod payments;
+mod plans;
 mod records;
 
 use async_trait::async_trait;
@@ -28,6 +29,7 @@ pub use charging_sessions::*;
 pub use ledger::*;
 pub use network::*;
 pub use payments::*;
+pub use plans::*;
 pub use records::*;
 
 /// What a storage call can fail with. Adapters map their driver's errors here.
@@ -205,6 +207,7 @@ pub trait Store:
     + PaymentStore
     + BillingStore
     + NetworkStore
+    + PlanStore
     + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.

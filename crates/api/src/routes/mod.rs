@@ -13,6 +13,7 @@ pub mod events;
 pub mod health;
 pub mod network;
 pub mod payments;
+pub mod plans;
 pub mod seed003;
 pub mod site_import;
 pub mod user;

@@ -9,5 +9,6 @@ pub mod crm_outbox;
 pub mod live;
 pub mod network;
 pub mod payments;
+pub mod plans;
 pub mod site_import;
 pub mod topups;
