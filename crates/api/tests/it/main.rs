@@ -17,6 +17,7 @@ mod charging_sessions;
 mod graphql;
 mod network;
 mod openapi;
+mod plans;
 mod razorpay;
 mod seed001;
 mod seed002;
