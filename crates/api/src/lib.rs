@@ -66,6 +66,7 @@ pub use state::{ApiSettings, AppParts, AppState, NatsAccess};
         (name = "notifications", description = "Users' notifications (stored and pushed through FCM); admins send them"),
         (name = "content", description = "Seed 000's banners, app info and amenities; admins edit them"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "plans", description = "Seed 002's subscription plans: admins' plans, drivers' purchases, cancellations and subscriptions"),
         (name = "seed 003", description = "Seed 003's REST paths (/ocpi/cpo/...) in its envelope, over the canonical services")
     )
 )]
@@ -121,6 +122,7 @@ pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(routes::bookings::router())
         .merge(routes::notifications::router())
         .merge(routes::content::router(max_upload_bytes))
+        .merge(routes::plans::router())
 }
 
 /// The OpenAPI document (what `/api/v1/openapi.json` serves).

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use plugway_domain::plan::PlanBenefits;
 use plugway_domain::session::{event_for_connector_status, SessionEvent, StartFailure};
 use plugway_domain::tariff::{price, Cost, MeterReading, Tariff, Usage};
 use plugway_domain::{
@@ -127,6 +128,30 @@ impl SessionEngine {
         Ok(tariff)
     }
 
+    /// `tariff` with the benefits of `user`'s plan subscriptions at this
+    /// instant applied (a per-kWh discount, a waived session fee; see
+    /// [`plugway_domain::plan`]). It is frozen on the session, so a
+    /// subscription bought or ended mid-session changes nothing of it.
+    pub async fn with_plan_benefits(
+        &self,
+        user: UserId,
+        tariff: Tariff,
+    ) -> Result<Tariff, StoreError> {
+        let all: Vec<PlanBenefits> = self
+            .store
+            .plan_benefits_at(user, self.clock.now())
+            .await?
+            .into_iter()
+            .filter(|b| b.currency == tariff.currency)
+            .map(|b| b.benefits)
+            .collect();
+        let combined = PlanBenefits::combine(&all);
+        if combined.is_empty() {
+            return Ok(tariff);
+        }
+        Ok(combined.apply_to_tariff(&tariff, tariff.currency))
+    }
+
     /// The OCPP id tag a driver's app sessions start with: `APP` and 17 hex
     /// digits of a hash of the account id (20 characters, OCPP's limit),
     /// created on first use and owned by the account.
@@ -172,6 +197,7 @@ impl SessionEngine {
     ) -> Result<ChargingSession, StoreError> {
         let now = self.clock.now();
         let tariff = self.tariff_for_evse(evse).await?;
+        let tariff = self.with_plan_benefits(user, tariff).await?;
         let session = ChargingSession {
             id: ChargingSessionId(self.ids.new_uuid(now)),
             user_id: Some(user),
@@ -339,7 +365,12 @@ impl SessionEngine {
         let (tariff, host) = match &evse {
             Some(evse) => {
                 let site = self.store.find_site(evse.site_id).await?;
-                (self.tariff_for_evse(evse).await?, site.map(|s| s.host_id))
+                let tariff = self.tariff_for_evse(evse).await?;
+                let tariff = match tag_user {
+                    Some(user) => self.with_plan_benefits(user, tariff).await?,
+                    None => tariff,
+                };
+                (tariff, site.map(|s| s.host_id))
             }
             None => {
                 let cp = self.store.find_charge_point(&tx.charge_point_id).await?;

@@ -19,6 +19,7 @@ pub mod network;
 pub mod notifications;
 pub mod otp;
 pub mod phone;
+pub mod plan;
 pub mod secret;
 pub mod session;
 pub mod tariff;

@@ -295,6 +295,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.clone(),
         std::time::Duration::from_secs(config.bookings.sweep_seconds),
     ));
+    // Plan renewals and expiries (claimed under a database lease, so every
+    // node may run this loop).
+    tokio::spawn(plugway_api::services::plans::run(
+        state.clone(),
+        std::time::Duration::from_secs(60),
+    ));
     // CHARGING events for the sessions on chargers connected to this node.
     let registry = ocpp.registry.clone();
     state

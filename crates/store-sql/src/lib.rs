@@ -23,6 +23,7 @@ mod ledger_macros;
 mod macros;
 mod network_macros;
 mod payment_macros;
+mod plan_macros;
 mod session_macros;
 pub mod summary;
 

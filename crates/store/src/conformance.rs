@@ -66,6 +66,9 @@ macro_rules! for_each_case {
             notifications_are_listed_read_and_counted,
             push_deliveries_are_claimed_retried_and_pruned,
             back_office_content_round_trips,
+            plans_are_kept_with_integer_ids,
+            purchases_pay_once_and_hold_one_active_subscription,
+            renewals_are_claimed_once_and_charged_once,
         );
     };
 }
@@ -76,12 +79,14 @@ mod bookings;
 mod content;
 mod ledger;
 mod network;
+mod plans;
 mod sessions;
 pub use billing::*;
 pub use bookings::*;
 pub use content::*;
 pub use ledger::*;
 pub use network::*;
+pub use plans::*;
 pub use sessions::*;
 
 /// A fixed instant the cases start from.

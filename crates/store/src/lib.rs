@@ -16,6 +16,7 @@ mod content;
 mod ledger;
 mod network;
 mod payments;
+mod plans;
 mod records;
 
 use async_trait::async_trait;
@@ -32,6 +33,7 @@ pub use content::*;
 pub use ledger::*;
 pub use network::*;
 pub use payments::*;
+pub use plans::*;
 pub use records::*;
 
 /// What a storage call can fail with. Adapters map their driver's errors here.
@@ -212,6 +214,7 @@ pub trait Store:
     + NetworkStore
     + NotificationStore
     + ContentStore
+    + PlanStore
     + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.

@@ -16,6 +16,7 @@ pub mod health;
 pub mod network;
 pub mod notifications;
 pub mod payments;
+pub mod plans;
 pub mod seed003;
 pub mod site_import;
 pub mod user;

@@ -11,5 +11,6 @@ pub mod live;
 pub mod network;
 pub mod notify;
 pub mod payments;
+pub mod plans;
 pub mod site_import;
 pub mod topups;

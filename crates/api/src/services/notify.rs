@@ -210,3 +210,55 @@ pub async fn booking_cancelled(state: &AppState, booking: &plugway_store::Bookin
     );
     hook(state, user, note).await;
 }
+
+/// A subscription's next cycle was paid. On its last cycle the driver is
+/// also told when the plan ends.
+pub async fn plan_renewed(state: &AppState, plan: &plugway_store::CustomerPlan) {
+    let id = plan.id.to_string();
+    let body = format!(
+        "Your plan {} was renewed; it is paid until {}.",
+        plan.terms.name,
+        plan.paid_until.format("%Y-%m-%d")
+    );
+    let note = built(
+        NotificationKind::PlanRenewed,
+        "Plan renewed",
+        &body,
+        &[("plan_id", id.clone())],
+    );
+    hook(state, plan.user_id, note).await;
+    if plan.next_charge_at.is_none() {
+        let body = format!(
+            "Your plan {} ends on {}.",
+            plan.terms.name,
+            plan.end_at.format("%Y-%m-%d")
+        );
+        let note = built(
+            NotificationKind::PlanExpiring,
+            "Plan ending",
+            &body,
+            &[("plan_id", id)],
+        );
+        hook(state, plan.user_id, note).await;
+    }
+}
+
+/// A subscription ended because it ran out or the wallet could not pay
+/// (the driver's own cancellation needs no message).
+pub async fn plan_ended(state: &AppState, plan: &plugway_store::CustomerPlan) {
+    let body = match plan.ended_reason.as_deref() {
+        Some("cancelled") => return,
+        Some("insufficient_funds") => format!(
+            "Your plan {} ended: the wallet could not pay its next cycle.",
+            plan.terms.name
+        ),
+        _ => format!("Your plan {} has ended.", plan.terms.name),
+    };
+    let note = built(
+        NotificationKind::PlanExpiring,
+        "Plan ended",
+        &body,
+        &[("plan_id", plan.id.to_string())],
+    );
+    hook(state, plan.user_id, note).await;
+}

@@ -20,6 +20,7 @@ mod graphql;
 mod network;
 mod notifications;
 mod openapi;
+mod plans;
 mod razorpay;
 mod seed001;
 mod seed002;
