@@ -62,7 +62,8 @@ pub use state::{ApiSettings, AppParts, AppState, NatsAccess};
         (name = "discovery", description = "Drivers find chargers: map, search, detail, bookmarks, ratings"),
         (name = "network", description = "Hosts: profile, sites, EVSEs, photos, nearby places"),
         (name = "operations", description = "Health, readiness, metrics"),
-        (name = "seed 003", description = "Seed 003's REST paths (/ocpi/cpo/...) in its envelope, over the canonical services")
+        (name = "seed 003", description = "Seed 003's REST paths (/ocpi/cpo/...) in its envelope, over the canonical services"),
+        (name = "vehicles", description = "Drivers' vehicles: connectors, battery, photo, favourite")
     )
 )]
 struct ApiDoc;
@@ -114,6 +115,8 @@ pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(routes::events::router())
         .merge(routes::payments::router())
         .merge(routes::billing::router())
+        .merge(routes::vehicles::router(max_upload_bytes))
+        .merge(routes::photos::router(max_upload_bytes))
 }
 
 /// The OpenAPI document (what `/api/v1/openapi.json` serves).

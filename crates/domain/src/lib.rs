@@ -20,6 +20,7 @@ pub mod phone;
 pub mod secret;
 pub mod session;
 pub mod tariff;
+pub mod vehicle;
 
 pub use account::{ApiKeyRole, Email, PersonName, Principal, ReferralCode, Role};
 pub use charging::{AuthorizationStatus, ChargePointId, IdTag, IdTagState};

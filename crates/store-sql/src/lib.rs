@@ -22,6 +22,7 @@ mod macros;
 mod network_macros;
 mod payment_macros;
 mod session_macros;
+mod vehicle_macros;
 pub mod summary;
 
 pub use summary::like_escape;

@@ -70,10 +70,12 @@ mod billing;
 mod ledger;
 mod network;
 mod sessions;
+mod vehicles;
 pub use billing::*;
 pub use ledger::*;
 pub use network::*;
 pub use sessions::*;
+pub use vehicles::*;
 
 /// A fixed instant the cases start from.
 pub fn t0() -> DateTime<Utc> {

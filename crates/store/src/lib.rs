@@ -15,6 +15,7 @@ mod ledger;
 mod network;
 mod payments;
 mod records;
+mod vehicles;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -29,6 +30,7 @@ pub use ledger::*;
 pub use network::*;
 pub use payments::*;
 pub use records::*;
+pub use vehicles::*;
 
 /// What a storage call can fail with. Adapters map their driver's errors here.
 #[derive(Debug, thiserror::Error)]
@@ -205,6 +207,8 @@ pub trait Store:
     + PaymentStore
     + BillingStore
     + NetworkStore
+    + VehicleStore
+    + ProfilePhotoStore
     + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.

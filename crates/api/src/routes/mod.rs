@@ -13,9 +13,11 @@ pub mod events;
 pub mod health;
 pub mod network;
 pub mod payments;
+pub mod photos;
 pub mod seed003;
 pub mod site_import;
 pub mod user;
+pub mod vehicles;
 pub mod webhooks;
 
 use serde::{Deserialize, Serialize};

@@ -11,3 +11,4 @@ pub mod network;
 pub mod payments;
 pub mod site_import;
 pub mod topups;
+pub mod vehicles;
