@@ -24,3 +24,4 @@ mod seed003;
 mod sessions;
 mod site_import;
 mod topups;
+mod vehicles;
