@@ -61,7 +61,11 @@ pub struct VehicleParts {
     pub licence_plate: Option<String>,
 }
 
-fn power(field: &'static str, value: Option<i64>, max: i64) -> Result<Option<i64>, ValidationError> {
+fn power(
+    field: &'static str,
+    value: Option<i64>,
+    max: i64,
+) -> Result<Option<i64>, ValidationError> {
     match value {
         Some(w) if !(1..=max).contains(&w) => Err(ValidationError::new(
             field,
@@ -218,18 +222,34 @@ mod tests {
 
     #[test]
     fn bad_parts_name_their_field() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut VehicleParts)>)> = vec![
+        type Change = Box<dyn Fn(&mut VehicleParts)>;
+        let cases: Vec<(&str, Change)> = vec![
             ("make", Box::new(|p| p.make = "  ".into())),
             ("model", Box::new(|p| p.model = "x".repeat(61))),
             ("vehicle_type", Box::new(|p| p.vehicle_type = "a\nb".into())),
             ("connector_standards", Box::new(|p| p.standards.clear())),
-            ("connector_standards", Box::new(|p| p.standards = vec!["HDMI".into()])),
+            (
+                "connector_standards",
+                Box::new(|p| p.standards = vec!["HDMI".into()]),
+            ),
             ("battery_capacity_wh", Box::new(|p| p.battery_wh = 0)),
-            ("battery_capacity_wh", Box::new(|p| p.battery_wh = MAX_BATTERY_WH + 1)),
+            (
+                "battery_capacity_wh",
+                Box::new(|p| p.battery_wh = MAX_BATTERY_WH + 1),
+            ),
             ("max_ac_power_w", Box::new(|p| p.max_ac_w = Some(-5))),
-            ("max_dc_power_w", Box::new(|p| p.max_dc_w = Some(MAX_DC_POWER_W + 1))),
-            ("licence_plate", Box::new(|p| p.licence_plate = Some("AB<script>".into()))),
-            ("licence_plate", Box::new(|p| p.licence_plate = Some("X".repeat(17)))),
+            (
+                "max_dc_power_w",
+                Box::new(|p| p.max_dc_w = Some(MAX_DC_POWER_W + 1)),
+            ),
+            (
+                "licence_plate",
+                Box::new(|p| p.licence_plate = Some("AB<script>".into())),
+            ),
+            (
+                "licence_plate",
+                Box::new(|p| p.licence_plate = Some("X".repeat(17))),
+            ),
         ];
         for (field, change) in cases {
             let mut p = parts();

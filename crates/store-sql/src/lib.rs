@@ -22,8 +22,8 @@ mod macros;
 mod network_macros;
 mod payment_macros;
 mod session_macros;
-mod vehicle_macros;
 pub mod summary;
+mod vehicle_macros;
 
 pub use summary::like_escape;
 

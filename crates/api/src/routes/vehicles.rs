@@ -245,10 +245,7 @@ async fn list(
 ) -> ApiResult<Json<Paginated<VehicleView>>> {
     let (page, size, offset) = page.resolve()?;
     let count = state.store.count_vehicles(me.user.id).await?;
-    let items = state
-        .store
-        .list_vehicles(me.user.id, offset, size)
-        .await?;
+    let items = state.store.list_vehicles(me.user.id, offset, size).await?;
     let views = items.iter().map(VehicleView::from).collect();
     Ok(Json(Paginated::new(views, count, page, size)))
 }
@@ -374,6 +371,7 @@ async fn remove_photo(
     me: SignedIn,
     Path(id): Path<String>,
 ) -> ApiResult<Json<VehicleView>> {
-    let vehicle = vehicles::remove_vehicle_photo(&state, me.user.id, parse_vehicle_id(&id)?).await?;
+    let vehicle =
+        vehicles::remove_vehicle_photo(&state, me.user.id, parse_vehicle_id(&id)?).await?;
     Ok(Json(VehicleView::from(&vehicle)))
 }

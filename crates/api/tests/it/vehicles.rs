@@ -229,17 +229,57 @@ async fn bad_vehicle_input_changes_nothing(backend: Backend, name: &str) {
     let refused = [
         (with(json!({"make": null})), "invalid_field", "make"),
         (with(json!({"make": "   "})), "invalid_field", "make"),
-        (with(json!({"model": "m".repeat(61)})), "invalid_field", "model"),
-        (with(json!({"vehicle_type": "x".repeat(41)})), "invalid_field", "vehicle_type"),
-        (with(json!({"connector_standards": []})), "invalid_field", "connector_standards"),
-        (with(json!({"connector_standards": ["HDMI"]})), "invalid_field", "connector_standards"),
-        (with(json!({"battery_capacity_wh": 0})), "invalid_field", "battery_capacity_wh"),
-        (with(json!({"battery_capacity_wh": null})), "invalid_field", "battery_capacity_wh"),
-        (with(json!({"max_dc_power_w": -1})), "invalid_field", "max_dc_power_w"),
-        (with(json!({"licence_plate": "<b>x</b>"})), "invalid_field", "licence_plate"),
-        (with(json!({"battery_capacity_wh": 77.4})), "invalid_body", "battery_capacity_wh"),
+        (
+            with(json!({"model": "m".repeat(61)})),
+            "invalid_field",
+            "model",
+        ),
+        (
+            with(json!({"vehicle_type": "x".repeat(41)})),
+            "invalid_field",
+            "vehicle_type",
+        ),
+        (
+            with(json!({"connector_standards": []})),
+            "invalid_field",
+            "connector_standards",
+        ),
+        (
+            with(json!({"connector_standards": ["HDMI"]})),
+            "invalid_field",
+            "connector_standards",
+        ),
+        (
+            with(json!({"battery_capacity_wh": 0})),
+            "invalid_field",
+            "battery_capacity_wh",
+        ),
+        (
+            with(json!({"battery_capacity_wh": null})),
+            "invalid_field",
+            "battery_capacity_wh",
+        ),
+        (
+            with(json!({"max_dc_power_w": -1})),
+            "invalid_field",
+            "max_dc_power_w",
+        ),
+        (
+            with(json!({"licence_plate": "<b>x</b>"})),
+            "invalid_field",
+            "licence_plate",
+        ),
+        (
+            with(json!({"battery_capacity_wh": 77.4})),
+            "invalid_body",
+            "battery_capacity_wh",
+        ),
         (with(json!({"colour": "red"})), "invalid_body", "colour"),
-        (with(json!({"vehicle_manufacture": "Kia"})), "invalid_body", "make"),
+        (
+            with(json!({"vehicle_manufacture": "Kia"})),
+            "invalid_body",
+            "make",
+        ),
     ];
     for (body, code, mentions) in refused {
         let reply = app.post("/api/v1/vehicles", body.clone(), Some(&ann)).await;
@@ -350,7 +390,12 @@ async fn one_favourite_even_under_parallel_calls(backend: Backend, name: &str) {
     for i in 0..6 {
         let mut body = ioniq();
         body["is_favourite"] = json!(i == 0);
-        ids.push(create(&app, &ann, body).await["id"].as_str().unwrap().to_owned());
+        ids.push(
+            create(&app, &ann, body).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     let calls = ids.iter().map(|id| {
         let path = format!("/api/v1/vehicles/{id}/favourite");
@@ -375,7 +420,11 @@ async fn one_favourite_even_under_parallel_calls(backend: Backend, name: &str) {
 
     // Making another the favourite moves the mark.
     let (status, _) = app
-        .put(&format!("/api/v1/vehicles/{}/favourite", ids[3]), json!({}), Some(&ann))
+        .put(
+            &format!("/api/v1/vehicles/{}/favourite", ids[3]),
+            json!({}),
+            Some(&ann),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let page = list(&app, &ann).await;
@@ -401,8 +450,14 @@ async fn profile_and_vehicle_photos(backend: Backend, name: &str) {
     // The profile shows the default until a photo is set.
     let (_, me) = app.get("/api/v1/user/me", Some(&ann)).await;
     assert_eq!(me["profile"]["photo"], DEFAULT_USER);
-    assert_eq!(fetch(&app, DEFAULT_USER).await, (StatusCode::OK, "image/png".into()));
-    assert_eq!(fetch(&app, DEFAULT_VEHICLE).await, (StatusCode::OK, "image/png".into()));
+    assert_eq!(
+        fetch(&app, DEFAULT_USER).await,
+        (StatusCode::OK, "image/png".into())
+    );
+    assert_eq!(
+        fetch(&app, DEFAULT_VEHICLE).await,
+        (StatusCode::OK, "image/png".into())
+    );
     assert_eq!(
         fetch(&app, "/api/v1/media/defaults/other.png").await.0,
         StatusCode::NOT_FOUND
@@ -415,19 +470,31 @@ async fn profile_and_vehicle_photos(backend: Backend, name: &str) {
     assert_eq!(set["has_photo"], true);
     assert_eq!(fetch(&app, &first).await.0, StatusCode::OK);
     assert_eq!(
-        fetch(&app, set["photo_thumbnail"].as_str().unwrap()).await.0,
+        fetch(&app, set["photo_thumbnail"].as_str().unwrap())
+            .await
+            .0,
         StatusCode::OK
     );
     let (_, me) = app.get("/api/v1/user/me", Some(&ann)).await;
     assert_eq!(me["profile"]["photo"], first.as_str());
     let (_, info) = app
-        .post("/api/v1/customer/update-info", json!({"name": "Ann"}), Some(&ann))
+        .post(
+            "/api/v1/customer/update-info",
+            json!({"name": "Ann"}),
+            Some(&ann),
+        )
         .await;
     assert_eq!(info["photo"], first.as_str(), "{info}");
 
     // Seed 000's field name; the old files are deleted.
-    let (status, replaced) =
-        upload(&app, "/api/v1/user/me/photo", "customer_image", png(50, 50), &ann).await;
+    let (status, replaced) = upload(
+        &app,
+        "/api/v1/user/me/photo",
+        "customer_image",
+        png(50, 50),
+        &ann,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{replaced}");
     let second = replaced["photo"].as_str().unwrap().to_owned();
     assert_ne!(second, first);
@@ -435,8 +502,19 @@ async fn profile_and_vehicle_photos(backend: Backend, name: &str) {
     assert_eq!(fetch(&app, &second).await.0, StatusCode::OK);
 
     // Bad uploads change nothing.
-    let reply = upload(&app, "/api/v1/user/me/photo", "photo", b"not an image".to_vec(), &ann).await;
-    assert_error(&reply, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_image_type");
+    let reply = upload(
+        &app,
+        "/api/v1/user/me/photo",
+        "photo",
+        b"not an image".to_vec(),
+        &ann,
+    )
+    .await;
+    assert_error(
+        &reply,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_image_type",
+    );
     let reply = upload(&app, "/api/v1/user/me/photo", "selfie", png(4, 4), &ann).await;
     assert_error(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
     let (_, me) = app.get("/api/v1/user/me", Some(&ann)).await;
@@ -453,15 +531,22 @@ async fn profile_and_vehicle_photos(backend: Backend, name: &str) {
     // A vehicle's photo: set, replace, remove; deleting the vehicle deletes it.
     let vehicle = create(&app, &ann, ioniq()).await;
     let path = format!("/api/v1/vehicles/{}", vehicle["id"].as_str().unwrap());
-    let (status, with_photo) =
-        upload(&app, &format!("{path}/photo"), "vehicle_image", png(64, 48), &ann).await;
+    let (status, with_photo) = upload(
+        &app,
+        &format!("{path}/photo"),
+        "vehicle_image",
+        png(64, 48),
+        &ann,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{with_photo}");
     let v1 = with_photo["photo"].as_str().unwrap().to_owned();
     assert!(v1.starts_with("/api/v1/media/vehicles/"), "{v1}");
     assert_eq!(with_photo["vehicle_image"], v1.as_str());
     assert_eq!(with_photo["has_photo"], true);
     assert_eq!(fetch(&app, &v1).await.0, StatusCode::OK);
-    let (status, replaced) = upload(&app, &format!("{path}/photo"), "photo", png(32, 32), &ann).await;
+    let (status, replaced) =
+        upload(&app, &format!("{path}/photo"), "photo", png(32, 32), &ann).await;
     assert_eq!(status, StatusCode::OK, "{replaced}");
     let v2 = replaced["photo"].as_str().unwrap().to_owned();
     assert_eq!(fetch(&app, &v1).await.0, StatusCode::NOT_FOUND);
@@ -480,7 +565,10 @@ async fn profile_and_vehicle_photos(backend: Backend, name: &str) {
 
     let (_, again) = upload(&app, &format!("{path}/photo"), "photo", png(16, 16), &ann).await;
     let v3 = again["photo"].as_str().unwrap().to_owned();
-    assert_eq!(app.delete(&path, Some(&ann)).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.delete(&path, Some(&ann)).await.0,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(fetch(&app, &v3).await.0, StatusCode::NOT_FOUND);
     app.finish().await;
 }
@@ -512,9 +600,20 @@ fn evse_body(code: &str, standard: &str) -> Value {
 }
 
 /// A listed site with one EVSE of `standard`; returns its id.
-async fn listed_site(app: &TestApp, host: &str, admin: &str, name: &str, standard: &str, lat: f64) -> String {
+async fn listed_site(
+    app: &TestApp,
+    host: &str,
+    admin: &str,
+    name: &str,
+    standard: &str,
+    lat: f64,
+) -> String {
     let (status, site) = app
-        .post("/api/v1/host/sites", site_body(name, lat, 106.9176), Some(host))
+        .post(
+            "/api/v1/host/sites",
+            site_body(name, lat, 106.9176),
+            Some(host),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{site}");
     let site = site["id"].as_str().unwrap().to_owned();
@@ -573,11 +672,17 @@ async fn search_narrows_to_the_vehicles_connectors(backend: Backend, name: &str)
 
     // With `standards` too: the standards both allow.
     let (_, both) = app
-        .get(&format!("{around}&vehicle_id={id}&standards=CCS2,CHADEMO"), Some(&ann))
+        .get(
+            &format!("{around}&vehicle_id={id}&standards=CCS2,CHADEMO"),
+            Some(&ann),
+        )
         .await;
-    assert_eq!(site_ids(&both), [ccs2.clone()]);
+    assert_eq!(site_ids(&both), [ccs2]);
     let (status, none) = app
-        .get(&format!("{around}&vehicle_id={id}&standards=CHADEMO"), Some(&ann))
+        .get(
+            &format!("{around}&vehicle_id={id}&standards=CHADEMO"),
+            Some(&ann),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{none}");
     assert_eq!(none["count"], 0);
@@ -595,7 +700,7 @@ async fn search_narrows_to_the_vehicles_connectors(backend: Backend, name: &str)
     let (_, now_fits) = app
         .get(&format!("{around}&vehicle_id={id}"), Some(&ann))
         .await;
-    assert_eq!(site_ids(&now_fits), [chademo.clone()]);
+    assert_eq!(site_ids(&now_fits), [chademo]);
 
     // The filter needs the owner.
     assert_error(
@@ -604,7 +709,8 @@ async fn search_narrows_to_the_vehicles_connectors(backend: Backend, name: &str)
         "missing_credentials",
     );
     assert_error(
-        &app.get(&format!("{around}&vehicle_id=nope"), Some(&ann)).await,
+        &app.get(&format!("{around}&vehicle_id=nope"), Some(&ann))
+            .await,
         StatusCode::NOT_FOUND,
         "vehicle_not_found",
     );
