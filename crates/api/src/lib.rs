@@ -67,7 +67,8 @@ pub use state::{ApiSettings, AppParts, AppState, NatsAccess};
         (name = "content", description = "Seed 000's banners, app info and amenities; admins edit them"),
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "plans", description = "Seed 002's subscription plans: admins' plans, drivers' purchases, cancellations and subscriptions"),
-        (name = "seed 003", description = "Seed 003's REST paths (/ocpi/cpo/...) in its envelope, over the canonical services")
+        (name = "seed 003", description = "Seed 003's REST paths (/ocpi/cpo/...) in its envelope, over the canonical services"),
+        (name = "vehicles", description = "Drivers' vehicles: connectors, battery, photo, favourite")
     )
 )]
 struct ApiDoc;
@@ -123,6 +124,8 @@ pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(routes::notifications::router())
         .merge(routes::content::router(max_upload_bytes))
         .merge(routes::plans::router())
+        .merge(routes::vehicles::router(max_upload_bytes))
+        .merge(routes::photos::router(max_upload_bytes))
 }
 
 /// The OpenAPI document (what `/api/v1/openapi.json` serves).

@@ -76,6 +76,10 @@ uuid_id!(
     /// A place near a site (seed 000's "nearby": a shop, a cafe).
     NearbyId
 );
+uuid_id!(
+    /// A driver's vehicle.
+    VehicleId
+);
 
 uuid_id!(
     /// A charging session: a driver's (or an RFID card's) use of one connector.

@@ -23,6 +23,7 @@ pub mod plan;
 pub mod secret;
 pub mod session;
 pub mod tariff;
+pub mod vehicle;
 
 pub use account::{ApiKeyRole, Email, PersonName, Principal, ReferralCode, Role};
 pub use charging::{AuthorizationStatus, ChargePointId, IdTag, IdTagState};

@@ -104,6 +104,7 @@ impl PostgresStore {
 
 plugway_store_sql::impl_sql_store!(PostgresStore, sqlx::Postgres);
 plugway_store_sql::impl_sql_content_store!(PostgresStore, sqlx::Postgres);
+plugway_store_sql::impl_sql_vehicle_store!(PostgresStore, sqlx::Postgres);
 // Answered from the partial GiST index `sites_geo` (migration 0003).
 plugway_store_sql::impl_sql_network_store!(
     PostgresStore,

@@ -26,6 +26,7 @@ mod payment_macros;
 mod plan_macros;
 mod session_macros;
 pub mod summary;
+mod vehicle_macros;
 
 pub use summary::like_escape;
 

@@ -81,6 +81,7 @@ mod ledger;
 mod network;
 mod plans;
 mod sessions;
+mod vehicles;
 pub use billing::*;
 pub use bookings::*;
 pub use content::*;
@@ -88,6 +89,7 @@ pub use ledger::*;
 pub use network::*;
 pub use plans::*;
 pub use sessions::*;
+pub use vehicles::*;
 
 /// A fixed instant the cases start from.
 pub fn t0() -> DateTime<Utc> {

@@ -18,6 +18,7 @@ mod network;
 mod payments;
 mod plans;
 mod records;
+mod vehicles;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -35,6 +36,7 @@ pub use network::*;
 pub use payments::*;
 pub use plans::*;
 pub use records::*;
+pub use vehicles::*;
 
 /// What a storage call can fail with. Adapters map their driver's errors here.
 #[derive(Debug, thiserror::Error)]
@@ -215,6 +217,8 @@ pub trait Store:
     + NotificationStore
     + ContentStore
     + PlanStore
+    + VehicleStore
+    + ProfilePhotoStore
     + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.

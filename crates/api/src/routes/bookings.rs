@@ -47,7 +47,9 @@ pub struct NewBookingBody {
     /// Length in minutes, a multiple of 5 (15 to 720 by default).
     #[schema(example = 60)]
     pub duration_minutes: i64,
-    /// The vehicle the driver comes with.
+    /// The driver's vehicle (one of theirs, 404 `vehicle_not_found`
+    /// otherwise): it must fit a connector of the EVSE (409
+    /// `vehicle_incompatible`) and its battery caps the estimate.
     pub vehicle_id: Option<String>,
 }
 
@@ -189,7 +191,7 @@ fn parse_statuses(text: Option<&str>) -> ApiResult<Vec<BookingStatus>> {
         (status = 201, body = BookingView),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "`device_not_found`"),
-        (status = 409, body = ErrorBody, description = "`slot_taken`, `site_closed` or `booking_limit`"),
+        (status = 409, body = ErrorBody, description = "`slot_taken`, `site_closed`, `booking_limit` or `vehicle_incompatible`"),
         (status = 422, body = ErrorBody)))]
 async fn create_booking(
     State(state): State<AppState>,
@@ -202,13 +204,13 @@ async fn create_booking(
         .parse()
         .map_err(|_| ApiError::not_found("device_not_found", "no such device"))?;
     let starts_at = parse_time("starts_at", &body.starts_at)?;
-    let vehicle_id = body
+    let vehicle = body
         .vehicle_id
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty());
-    if vehicle_id.as_ref().is_some_and(|v| v.len() > 64) {
-        return Err(ApiError::invalid_field("vehicle_id", "is too long"));
-    }
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(crate::services::vehicles::parse_vehicle_id)
+        .transpose()?;
     let booking = bookings::create(
         &state,
         who.user.id,
@@ -216,8 +218,7 @@ async fn create_booking(
             evse,
             starts_at,
             duration_minutes: body.duration_minutes,
-            battery_wh: None,
-            vehicle_id,
+            vehicle,
         },
     )
     .await?;

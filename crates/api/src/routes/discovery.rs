@@ -284,16 +284,50 @@ pub fn build_search(q: SearchQuery) -> ApiResult<SearchRequest> {
     })
 }
 
+/// Narrows a search to what one of the caller's vehicles can charge from.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ForVehicle {
+    /// One of the caller's vehicles (needs `Authorization`): only sites
+    /// with a connector of a standard it accepts (and of `standards`, when
+    /// both are given). Another driver's vehicle answers 404.
+    pub vehicle_id: Option<String>,
+}
+
 /// Finds chargers (sites) by radius, text and filters, nearest first.
-#[utoipa::path(get, path = "/api/v1/sites", tag = "discovery", params(SearchQuery, PageQuery),
-    responses((status = 200, body = Paginated<SiteView>), (status = 400, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/sites", tag = "discovery", params(SearchQuery, ForVehicle, PageQuery),
+    responses((status = 200, body = Paginated<SiteView>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody, description = "`vehicle_id` without credentials"),
+        (status = 404, body = ErrorBody, description = "`vehicle_not_found`")))]
 async fn search(
     State(state): State<AppState>,
     Query(q): Query<SearchQuery>,
     Query(page): Query<PageQuery>,
+    Query(for_vehicle): Query<ForVehicle>,
+    mut parts: axum::http::request::Parts,
 ) -> ApiResult<Json<Paginated<SiteView>>> {
     let (page, size, offset) = page.resolve()?;
-    let request = build_search(q)?;
+    let mut request = build_search(q)?;
+    if let Some(vehicle) = for_vehicle.vehicle_id {
+        // Searching is public; only a vehicle filter needs the caller.
+        let me = <SignedIn as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+            &mut parts, &state,
+        )
+        .await?;
+        let vehicle = crate::services::vehicles::parse_vehicle_id(&vehicle)?;
+        let accepted = ConnectorStandard::mask(
+            &crate::services::vehicles::vehicle_standards(&state, me.user.id, vehicle).await?,
+        );
+        let wanted = match request.filter.standards_any {
+            0 => accepted,
+            asked => asked & accepted,
+        };
+        if wanted == 0 {
+            // Asked for standards the vehicle cannot use: nothing fits.
+            return Ok(Json(Paginated::new(Vec::new(), 0, page, size)));
+        }
+        request.filter.standards_any = wanted;
+    }
     let now = state.clock.now();
     let found = network::search(
         state.store.as_ref(),
@@ -655,7 +689,10 @@ async fn media(
     Path((scope, owner, file)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    if !matches!(scope.as_str(), "sites" | "hosts" | "banners") {
+    if !matches!(
+        scope.as_str(),
+        "sites" | "hosts" | "banners" | "users" | "vehicles"
+    ) {
         return Err(ApiError::not_found("media_not_found", "no such file"));
     }
     let object = state

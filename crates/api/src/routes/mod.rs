@@ -16,10 +16,12 @@ pub mod health;
 pub mod network;
 pub mod notifications;
 pub mod payments;
+pub mod photos;
 pub mod plans;
 pub mod seed003;
 pub mod site_import;
 pub mod user;
+pub mod vehicles;
 pub mod webhooks;
 
 use serde::{Deserialize, Serialize};

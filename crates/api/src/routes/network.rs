@@ -588,7 +588,8 @@ pub(crate) async fn store_images(
     Ok(stored)
 }
 
-async fn discard(state: &AppState, images: &[StoredImage]) {
+/// Deletes images stored for a write that then failed; best effort.
+pub(crate) async fn discard(state: &AppState, images: &[StoredImage]) {
     for image in images {
         let keys = StoredImageKeys {
             key: &image.key,
@@ -775,7 +776,9 @@ pub struct LogoView {
     pub thumbnail_url: String,
 }
 
-async fn drop_logo(state: &AppState, key: Option<String>) {
+/// Deletes an image stored by key only (a logo, a profile or vehicle
+/// photo) and its thumbnail, named after it; best effort.
+pub(crate) async fn drop_logo(state: &AppState, key: Option<String>) {
     // Only the logo's key is kept; its thumbnail is named after it.
     if let Some(key) = key {
         if let Some(thumb) = plugway_media::thumbnail_key(&key) {

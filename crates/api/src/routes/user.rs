@@ -63,6 +63,9 @@ pub struct ProfileView {
     pub phone: String,
     /// Wallet balance in major units, from the ledger (the wallet currency).
     pub balance: f64,
+    /// Profile photo URL (`PUT /api/v1/user/me/photo`); the default image,
+    /// `/api/v1/media/defaults/user.png`, when none is set (extra).
+    pub photo: String,
 }
 
 /// Seed 001's NATS credentials: subscribe to `{topic}.CHARGING`,
@@ -121,7 +124,9 @@ pub async fn profile_view(state: &AppState, user: &User) -> ApiResult<ProfileVie
         .or(phones.first())
         .map(|p| p.phone.to_string())
         .unwrap_or_default();
+    let (photo, _) = crate::services::vehicles::profile_photo_urls(state, user.id).await?;
     Ok(ProfileView {
+        photo,
         name: user.name.clone().unwrap_or_default(),
         email: user.email.clone().unwrap_or_default(),
         phone,

@@ -38,10 +38,9 @@ pub struct BookingRequest {
     pub starts_at: DateTime<Utc>,
     /// Length of the slot in minutes.
     pub duration_minutes: i64,
-    /// The vehicle's battery, to cap the energy estimate.
-    pub battery_wh: Option<i64>,
-    /// The vehicle, recorded with the booking.
-    pub vehicle_id: Option<String>,
+    /// The driver's vehicle: it must fit one of the EVSE's connectors, and
+    /// its battery caps the energy estimate.
+    pub vehicle: Option<plugway_domain::ids::VehicleId>,
 }
 
 fn refusal(r: &BookingRefusal) -> ApiError {
@@ -68,8 +67,26 @@ pub async fn create(state: &AppState, user: UserId, req: BookingRequest) -> ApiR
             "the site is not open for the whole slot; see its opening hours",
         ));
     }
+    let vehicle = match req.vehicle {
+        Some(id) => Some(super::vehicles::owned_vehicle(state, user, id).await?),
+        None => None,
+    };
+    if let Some(v) = &vehicle {
+        let fits = evse
+            .fields
+            .connectors
+            .iter()
+            .any(|c| v.spec.standards().contains(&c.standard));
+        if !fits {
+            return Err(ApiError::conflict(
+                "vehicle_incompatible",
+                "none of this device's connectors fits the vehicle",
+            ));
+        }
+    }
     let tariff = state.sessions.tariff_for_evse(&evse).await?;
-    let energy = expected_energy_wh(&slot, evse.max_power_w(), req.battery_wh);
+    let battery = vehicle.as_ref().map(|v| v.spec.battery_wh());
+    let energy = expected_energy_wh(&slot, evse.max_power_w(), battery);
     let cost = booking::estimate(&tariff, &slot, energy);
     let networked =
         evse.fields.charge_point_id.is_some() && evse.fields.ocpp_connector_id.is_some();
@@ -80,7 +97,7 @@ pub async fn create(state: &AppState, user: UserId, req: BookingRequest) -> ApiR
         evse_id: evse.id,
         site_id: site.id,
         host_id: site.host_id,
-        vehicle_id: req.vehicle_id,
+        vehicle_id: vehicle.map(|v| v.id.to_string()),
         slot,
         status: BookingStatus::Upcoming,
         currency: cost.currency,

@@ -14,3 +14,4 @@ pub mod payments;
 pub mod plans;
 pub mod site_import;
 pub mod topups;
+pub mod vehicles;

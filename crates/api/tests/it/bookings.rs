@@ -166,6 +166,61 @@ async fn a_driver_books_the_charger_holds_it_and_the_driver_starts(backend: Back
     let unknown = book(&app, &ann, "not-an-id", start, 30).await;
     assert_error(&unknown, StatusCode::NOT_FOUND, "device_not_found");
 
+    // With a vehicle: it must fit a connector (CCS2 here), and its battery
+    // caps the energy the estimate assumes; someone else's is not found.
+    let vehicle = |standard: &str, battery: i64| {
+        json!({"make": "Hyundai", "model": "Ioniq 5", "vehicle_type": "car",
+               "connector_standards": [standard], "battery_capacity_wh": battery})
+    };
+    let (status, chademo) = app
+        .post("/api/v1/vehicles", vehicle("CHADEMO", 40_000), Some(&cat))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{chademo}");
+    let (_, ccs) = app
+        .post("/api/v1/vehicles", vehicle("CCS2", 40_000), Some(&cat))
+        .await;
+    let with_vehicle = |vehicle: &Value, at: DateTime<Utc>| {
+        json!({"evse_id": evses[0], "starts_at": at.to_rfc3339(), "duration_minutes": 60,
+               "vehicle_id": vehicle["id"]})
+    };
+    let misfit = app
+        .post(
+            "/api/v1/bookings",
+            with_vehicle(&chademo, start + Duration::hours(5)),
+            Some(&cat),
+        )
+        .await;
+    assert_error(&misfit, StatusCode::CONFLICT, "vehicle_incompatible");
+    let not_hers = app
+        .post(
+            "/api/v1/bookings",
+            with_vehicle(&ccs, start + Duration::hours(5)),
+            Some(&ann),
+        )
+        .await;
+    assert_error(&not_hers, StatusCode::NOT_FOUND, "vehicle_not_found");
+    let (status, fitted) = app
+        .post(
+            "/api/v1/bookings",
+            with_vehicle(&ccs, start + Duration::hours(5)),
+            Some(&cat),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{fitted}");
+    assert_eq!(
+        fitted["estimate_energy_wh"], 40_000,
+        "the battery caps 50 kWh: {fitted}"
+    );
+    assert_eq!(fitted["vehicle_id"], ccs["id"]);
+    let cancelled = app
+        .post(
+            &format!("/api/v1/bookings/{}/cancel", fitted["id"].as_str().unwrap()),
+            json!({}),
+            Some(&cat),
+        )
+        .await;
+    assert_eq!(cancelled.0, StatusCode::OK);
+
     // The driver's list and detail; Bob cannot see Ann's booking.
     let (_, mine) = app.get("/api/v1/bookings", Some(&ann)).await;
     assert_eq!(mine["count"], 1, "{mine}");
@@ -182,7 +237,12 @@ async fn a_driver_books_the_charger_holds_it_and_the_driver_starts(backend: Back
     let (status, all) = app.get("/api/v1/host/bookings", Some(&host_token)).await;
     assert_eq!(status, StatusCode::OK, "{all}");
     assert_eq!(all["counts"]["upcoming"], 4, "{all}");
-    assert_eq!(all["count"], 4);
+    assert_eq!(all["counts"]["cancelled"], 1, "{all}");
+    assert_eq!(all["count"], 5, "all statuses when none is asked for");
+    let (_, upcoming) = app
+        .get("/api/v1/host/bookings?status=upcoming", Some(&host_token))
+        .await;
+    assert_eq!(upcoming["count"], 4, "{upcoming}");
     let (_, summary) = app
         .get("/api/v1/host/booking-summary", Some(&host_token))
         .await;

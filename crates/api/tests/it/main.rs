@@ -28,3 +28,4 @@ mod seed003;
 mod sessions;
 mod site_import;
 mod topups;
+mod vehicles;

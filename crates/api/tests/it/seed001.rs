@@ -50,7 +50,8 @@ async fn otp_sign_in_creates_the_account_once(backend: Backend, name: &str) {
     );
     assert_eq!(
         first["profile"],
-        json!({"name": "", "email": "", "phone": PHONE, "balance": 0.0})
+        json!({"name": "", "email": "", "phone": PHONE, "balance": 0.0,
+               "photo": "/api/v1/media/defaults/user.png"})
     );
     assert!(first["nats"].is_null(), "no NATS configured: nats is null");
     assert!(first.get("device").is_none(), "no device in use");
