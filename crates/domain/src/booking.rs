@@ -185,6 +185,20 @@ impl Slot {
                 format!("must be within {} days", policy.horizon.num_days()),
             ));
         }
+        // Checked as plain integers first: chrono panics on durations
+        // beyond its range, and the input is a client's i64.
+        if duration_minutes < policy.min_duration.num_minutes()
+            || duration_minutes > policy.max_duration.num_minutes()
+        {
+            return Err(ValidationError::new(
+                "duration_minutes",
+                format!(
+                    "must be from {} to {} minutes",
+                    policy.min_duration.num_minutes(),
+                    policy.max_duration.num_minutes()
+                ),
+            ));
+        }
         if duration_minutes % SLOT_STEP_MINUTES != 0 {
             return Err(ValidationError::new(
                 "duration_minutes",
@@ -344,6 +358,10 @@ mod tests {
             "duration_minutes"
         );
         assert!(Slot::new(now + Duration::days(31), 60, now, &p).is_err());
+        // Far beyond chrono's range: refused, never a panic.
+        for huge in [i64::MAX, i64::MIN, 9_000_000_000_000_000, -5] {
+            assert_eq!(Slot::new(at(11, 0), huge, now, &p).unwrap_err().field, "duration_minutes");
+        }
     }
 
     #[test]

@@ -80,6 +80,14 @@ macro_rules! impl_sql_booking_store {
                 use $crate::{map_err, to_ms};
                 use ::plugway_store::StoreError;
                 let mut tx = self.writer.begin().await.map_err(map_err)?;
+                // Takes the driver's row lock on PostgreSQL (a no-op write on
+                // SQLite, whose single writer already serialises), so two
+                // racing bookings of one driver count one after the other.
+                ::sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
+                    .bind(b.user_id.to_text())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
                 let live: i64 = ::sqlx::query_scalar(
                     "SELECT COUNT(*) FROM bookings WHERE user_id = $1 AND live = TRUE",
                 )

@@ -483,7 +483,11 @@ macro_rules! impl_sql_store {
 
             async fn list_push_tokens(&self, user: ::plugway_domain::UserId) -> ::plugway_store::Result<Vec<String>> {
                 use ::sqlx::Row as _;
-                ::sqlx::query("SELECT token FROM push_tokens WHERE user_id = $1 ORDER BY updated_at DESC")
+                // A signed-out device gets nothing: its session is revoked.
+                ::sqlx::query(
+                    "SELECT t.token FROM push_tokens t JOIN sessions s ON s.id = t.session_id \
+                     WHERE t.user_id = $1 AND s.revoked_at IS NULL ORDER BY t.updated_at DESC",
+                )
                     .bind(user.to_text())
                     .fetch_all(&self.reader)
                     .await

@@ -610,6 +610,12 @@ pub async fn push_tokens_follow_their_session(store: &dyn Store) {
         store.list_push_tokens(bob.id).await.unwrap(),
         vec!["tok-b".to_owned()]
     );
+    // Bob signs out on it: nothing is pushed there any more.
+    store
+        .revoke_session(s2.id, t0() + Duration::seconds(3))
+        .await
+        .unwrap();
+    assert!(store.list_push_tokens(bob.id).await.unwrap().is_empty());
 }
 
 /// Newest first, in pages that neither skip nor repeat.

@@ -141,7 +141,8 @@ pub trait UserStore: Send + Sync {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<()>;
-    /// The push tokens of an account.
+    /// The push tokens of an account's sessions that are not revoked (a
+    /// signed-out device must not be sent anything).
     async fn list_push_tokens(&self, user: UserId) -> Result<Vec<String>>;
 }
 

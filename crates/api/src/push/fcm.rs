@@ -260,7 +260,9 @@ fn classify(status: reqwest::StatusCode, body: &Value, retry_after: Option<Durat
     }) || message.to_ascii_lowercase().contains("registration token");
     let why = format!("{status} {fcm_code}: {message}");
     match (status.as_u16(), fcm_code.as_str()) {
-        (_, "UNREGISTERED") | (404, _) => PushError::DeadToken(why),
+        // Only FCM's own word kills a token: a bare 404 may come from a
+        // mistyped base URL or a proxy, and would unregister every device.
+        (_, "UNREGISTERED") => PushError::DeadToken(why),
         (_, "SENDER_ID_MISMATCH") => PushError::DeadToken(why),
         (400, _) | (_, "INVALID_ARGUMENT") if about_token => PushError::DeadToken(why),
         (429 | 500 | 502 | 503 | 504, _) => retry(why, retry_after),

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use plugway_domain::Clock;
 use plugway_store::{PushDelivery, Store};
 
@@ -67,7 +68,10 @@ pub const MAX_ATTEMPTS: i64 = 10;
 const LEASE_SECS: i64 = 60;
 
 /// Deliveries claimed per pass.
-const BATCH: i64 = 50;
+const BATCH: i64 = 20;
+
+/// Deliveries sent at once within a pass.
+const PARALLEL: usize = 10;
 
 /// Wait before try `attempts + 1`: 10 s doubling, at most an hour (as the
 /// CRM outbox), or longer when the server asked for it.
@@ -123,48 +127,79 @@ pub async fn deliver_due(
     let claimed = store
         .claim_push_deliveries(now, now + chrono::Duration::seconds(LEASE_SECS), BATCH)
         .await?;
+    // Sent side by side, so a slow FCM cannot stretch a pass beyond the
+    // lease (BATCH / PARALLEL rounds of at most the 10 s request timeout,
+    // plus one token request): another node would then claim and send the
+    // same rows again.
+    let outcomes: Vec<plugway_store::Result<Outcome>> = futures::stream::iter(claimed)
+        .map(|delivery| deliver_one(store, clock, gateway, delivery))
+        .buffer_unordered(PARALLEL)
+        .collect()
+        .await;
     let mut pass = PushPass::default();
-    for delivery in claimed {
-        let hint = token_hint(&delivery.token);
-        match gateway.send(&message_of(&delivery)).await {
-            Ok(_) => {
-                store.push_delivered(delivery.id, clock.now()).await?;
-                metrics::counter!("plugway_push_delivered_total").increment(1);
-                pass.delivered += 1;
-            }
-            Err(PushError::DeadToken(why)) => {
-                let dropped = store.prune_push_token(&delivery.token, &why).await?;
-                tracing::info!(token = %hint, %why, dropped, "push token is dead; pruned");
-                metrics::counter!("plugway_push_tokens_pruned_total").increment(1);
-                pass.pruned += 1;
-            }
-            Err(PushError::Rejected(why)) => {
-                tracing::warn!(id = delivery.id, token = %hint, %why, "push refused; giving up");
-                store.push_give_up(delivery.id, &why).await?;
-                metrics::counter!("plugway_push_failures_total").increment(1);
-                pass.failed += 1;
-            }
-            Err(PushError::Retry { reason, after }) => {
-                metrics::counter!("plugway_push_failures_total").increment(1);
-                if delivery.attempts >= MAX_ATTEMPTS {
-                    tracing::warn!(id = delivery.id, token = %hint, %reason, "push failed too often; giving up");
-                    store
-                        .push_give_up(
-                            delivery.id,
-                            &format!("{reason} (after {MAX_ATTEMPTS} tries)"),
-                        )
-                        .await?;
-                    pass.failed += 1;
-                } else {
-                    let retry_at = clock.now() + backoff(delivery.attempts, after);
-                    tracing::warn!(id = delivery.id, token = %hint, attempts = delivery.attempts, %reason, %retry_at, "push failed; will retry");
-                    store.push_retry(delivery.id, &reason, retry_at).await?;
-                    pass.retried += 1;
-                }
-            }
+    for outcome in outcomes {
+        match outcome? {
+            Outcome::Delivered => pass.delivered += 1,
+            Outcome::Pruned => pass.pruned += 1,
+            Outcome::Failed => pass.failed += 1,
+            Outcome::Retried => pass.retried += 1,
         }
     }
     Ok(pass)
+}
+
+/// What became of one delivery.
+enum Outcome {
+    Delivered,
+    Pruned,
+    Failed,
+    Retried,
+}
+
+async fn deliver_one(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    gateway: &dyn PushGateway,
+    delivery: PushDelivery,
+) -> plugway_store::Result<Outcome> {
+    let hint = token_hint(&delivery.token);
+    Ok(match gateway.send(&message_of(&delivery)).await {
+        Ok(_) => {
+            store.push_delivered(delivery.id, clock.now()).await?;
+            metrics::counter!("plugway_push_delivered_total").increment(1);
+            Outcome::Delivered
+        }
+        Err(PushError::DeadToken(why)) => {
+            let dropped = store.prune_push_token(&delivery.token, &why).await?;
+            tracing::info!(token = %hint, %why, dropped, "push token is dead; pruned");
+            metrics::counter!("plugway_push_tokens_pruned_total").increment(1);
+            Outcome::Pruned
+        }
+        Err(PushError::Rejected(why)) => {
+            tracing::warn!(id = delivery.id, token = %hint, %why, "push refused; giving up");
+            store.push_give_up(delivery.id, &why).await?;
+            metrics::counter!("plugway_push_failures_total").increment(1);
+            Outcome::Failed
+        }
+        Err(PushError::Retry { reason, after }) => {
+            metrics::counter!("plugway_push_failures_total").increment(1);
+            if delivery.attempts >= MAX_ATTEMPTS {
+                tracing::warn!(id = delivery.id, token = %hint, %reason, "push failed too often; giving up");
+                store
+                    .push_give_up(
+                        delivery.id,
+                        &format!("{reason} (after {MAX_ATTEMPTS} tries)"),
+                    )
+                    .await?;
+                Outcome::Failed
+            } else {
+                let retry_at = clock.now() + backoff(delivery.attempts, after);
+                tracing::warn!(id = delivery.id, token = %hint, attempts = delivery.attempts, %reason, %retry_at, "push failed; will retry");
+                store.push_retry(delivery.id, &reason, retry_at).await?;
+                Outcome::Retried
+            }
+        }
+    })
 }
 
 /// Delivers forever, a pass every `every`.

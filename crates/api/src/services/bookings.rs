@@ -13,6 +13,7 @@
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
+use futures::future::join_all;
 use plugway_domain::booking::{
     self, check_cancel, expected_energy_wh, Actor, BookingRefusal, BookingStatus, Slot,
 };
@@ -289,18 +290,21 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
         remind(state, &b).await;
         moved += 1;
     }
+    // Chargers are asked side by side: each call may take the OCPP
+    // timeout, and one after another they could outlast the lease.
     let lease = Duration::seconds(LEASE);
-    for b in state
+    let holds = state
         .store
         .claim_holds(now, policy.hold_lead, lease)
-        .await?
-    {
-        hold(state, &b, now).await?;
-        moved += 1;
+        .await?;
+    moved += holds.len();
+    for done in join_all(holds.iter().map(|b| hold(state, b, now))).await {
+        done?;
     }
-    for b in state.store.claim_releases(now, lease).await? {
-        release(state, &b, now).await?;
-        moved += 1;
+    let releases = state.store.claim_releases(now, lease).await?;
+    moved += releases.len();
+    for done in join_all(releases.iter().map(|b| release(state, b, now))).await {
+        done?;
     }
     Ok(moved)
 }

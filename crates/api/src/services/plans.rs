@@ -249,6 +249,20 @@ async fn step(state: &AppState, plan: &CustomerPlan) -> ApiResult<bool> {
         .charge_at(plan.started_at, next_cycle)
         .filter(|at| *at <= now && *at < plan.end_at);
     if cycle_due.is_some() {
+        // The wallet's currency changed since the plan was sold: no cycle
+        // can be paid any more, so the subscription ends rather than being
+        // claimed (and keeping its benefits) forever.
+        if plan.terms.currency != state.settings.wallet_currency {
+            let lapsed = state
+                .store
+                .end_customer_plan(plan.id, SubscriptionStatus::Lapsed, "currency_mismatch", now)
+                .await?;
+            if let Some(lapsed) = &lapsed {
+                tracing::warn!(customer_plan = %plan.id, "plan currency is not the wallet's; subscription lapsed");
+                notify_plan_ended(state, lapsed).await;
+            }
+            return Ok(lapsed.is_some());
+        }
         let entry = cycle_entry(state, plan.user_id, &plan.terms)?;
         let next = plan.terms.charge_at(plan.started_at, next_cycle + 1);
         return match state

@@ -163,6 +163,8 @@ async fn a_driver_books_the_charger_holds_it_and_the_driver_starts(backend: Back
     assert_error(&off_grid, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
     let past = book(&app, &ann, &evses[0], slot_start(&app, -60), 30).await;
     assert_error(&past, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    let huge = book(&app, &ann, &evses[0], start, 9_000_000_000_000_000).await;
+    assert_error(&huge, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
     let unknown = book(&app, &ann, "not-an-id", start, 30).await;
     assert_error(&unknown, StatusCode::NOT_FOUND, "device_not_found");
 
