@@ -360,7 +360,10 @@ mod tests {
         assert!(Slot::new(now + Duration::days(31), 60, now, &p).is_err());
         // Far beyond chrono's range: refused, never a panic.
         for huge in [i64::MAX, i64::MIN, 9_000_000_000_000_000, -5] {
-            assert_eq!(Slot::new(at(11, 0), huge, now, &p).unwrap_err().field, "duration_minutes");
+            assert_eq!(
+                Slot::new(at(11, 0), huge, now, &p).unwrap_err().field,
+                "duration_minutes"
+            );
         }
     }
 

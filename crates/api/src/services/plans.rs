@@ -255,7 +255,12 @@ async fn step(state: &AppState, plan: &CustomerPlan) -> ApiResult<bool> {
         if plan.terms.currency != state.settings.wallet_currency {
             let lapsed = state
                 .store
-                .end_customer_plan(plan.id, SubscriptionStatus::Lapsed, "currency_mismatch", now)
+                .end_customer_plan(
+                    plan.id,
+                    SubscriptionStatus::Lapsed,
+                    "currency_mismatch",
+                    now,
+                )
                 .await?;
             if let Some(lapsed) = &lapsed {
                 tracing::warn!(customer_plan = %plan.id, "plan currency is not the wallet's; subscription lapsed");
