@@ -628,14 +628,20 @@ mod tests {
         let mut bounded = tariff.clone();
         bounded.min_price = Some(1_000);
         let floor = crate::price(&bounded, &usage).with_included_energy(&bounded, 10_000);
-        assert_eq!((floor.included_energy_credit, floor.subtotal), (5_000, 1_000));
+        assert_eq!(
+            (floor.included_energy_credit, floor.subtotal),
+            (5_000, 1_000)
+        );
         assert_eq!(floor.adjustment, 700);
         bounded.min_price = None;
         bounded.max_price = Some(4_000);
         let capped = crate::price(&bounded, &usage);
         assert_eq!(capped.subtotal, 4_000);
         let capped_less = capped.with_included_energy(&bounded, 2_000);
-        assert_eq!(capped_less.subtotal, 4_000, "5,300 − 1,000 is still over the cap");
+        assert_eq!(
+            capped_less.subtotal, 4_000,
+            "5,300 − 1,000 is still over the cap"
+        );
         let capped_free = capped.with_included_energy(&bounded, 8_000);
         assert_eq!(capped_free.subtotal, 1_300);
 
@@ -648,8 +654,14 @@ mod tests {
 
     #[test]
     fn free_energy_is_drawn_oldest_subscription_first() {
-        assert_eq!(draw_included_energy(&[3_000, 5_000], 4_000), vec![3_000, 1_000]);
-        assert_eq!(draw_included_energy(&[3_000, 5_000], 10_000), vec![3_000, 5_000]);
+        assert_eq!(
+            draw_included_energy(&[3_000, 5_000], 4_000),
+            vec![3_000, 1_000]
+        );
+        assert_eq!(
+            draw_included_energy(&[3_000, 5_000], 10_000),
+            vec![3_000, 5_000]
+        );
         assert_eq!(draw_included_energy(&[0, 5_000], 1_000), vec![0, 1_000]);
         assert_eq!(draw_included_energy(&[-1, 5_000], 0), vec![0, 0]);
         assert!(draw_included_energy(&[], 1_000).is_empty());

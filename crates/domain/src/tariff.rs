@@ -424,7 +424,9 @@ impl Cost {
     /// Subtotal, adjustment, tax and total from the lines and the credit,
     /// under the tariff's bounds and tax.
     fn settle(self, tariff: &Tariff) -> Cost {
-        let credit = self.included_energy_credit.clamp(0, self.energy_amount.max(0));
+        let credit = self
+            .included_energy_credit
+            .clamp(0, self.energy_amount.max(0));
         let sum = self
             .energy_amount
             .saturating_sub(credit)

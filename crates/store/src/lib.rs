@@ -16,6 +16,7 @@ mod content;
 mod ledger;
 mod network;
 mod payments;
+mod plan_usage;
 mod plans;
 mod records;
 
@@ -33,6 +34,7 @@ pub use content::*;
 pub use ledger::*;
 pub use network::*;
 pub use payments::*;
+pub use plan_usage::*;
 pub use plans::*;
 pub use records::*;
 
@@ -215,6 +217,7 @@ pub trait Store:
     + NotificationStore
     + ContentStore
     + PlanStore
+    + PlanUsageStore
     + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.
