@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use plugway_domain::plan::PlanBenefits;
+use plugway_domain::plan::{draw_included_energy, PlanBenefits};
 use plugway_domain::session::{event_for_connector_status, SessionEvent, StartFailure};
 use plugway_domain::tariff::{price, Cost, MeterReading, Tariff, Usage};
 use plugway_domain::{
@@ -13,8 +13,8 @@ use plugway_domain::{
 };
 use plugway_events::EventBus;
 use plugway_store::{
-    ChargingSession, Evse, IdTagRecord, MeterSample, Purchase, SessionOrigin, Store, StoreError,
-    Transaction, WaitingSpan,
+    AllowanceUse, ChargingSession, Evse, IdTagRecord, MeterSample, PlanAllowance, Purchase,
+    SessionOrigin, Store, StoreError, Transaction, WaitingSpan,
 };
 use serde_json::Value;
 
@@ -150,6 +150,47 @@ impl SessionEngine {
             return Ok(tariff);
         }
         Ok(combined.apply_to_tariff(&tariff, tariff.currency))
+    }
+
+    /// A finished session's cost with the free energy its driver's plans
+    /// still include this cycle (see [`plugway_domain::plan`]), and what it
+    /// takes from each allowance. Plans in another currency than the
+    /// session's tariff give none; a session whose energy costs nothing
+    /// takes none. The cycle is the one in force `now`, when the session is
+    /// priced.
+    async fn included_energy(
+        &self,
+        session: &ChargingSession,
+        base: Cost,
+        now: DateTime<Utc>,
+    ) -> Result<(Cost, Vec<AllowanceUse>), StoreError> {
+        let Some(user) = session.user_id else {
+            return Ok((base, Vec::new()));
+        };
+        if base.energy_wh <= 0 || base.energy_amount <= 0 {
+            return Ok((base, Vec::new()));
+        }
+        let allowances: Vec<PlanAllowance> = self
+            .store
+            .plan_allowances_at(user, now)
+            .await?
+            .into_iter()
+            .filter(|a| a.currency == session.tariff.currency)
+            .collect();
+        let left: Vec<i64> = allowances.iter().map(PlanAllowance::left_wh).collect();
+        let drawn = draw_included_energy(&left, base.energy_wh);
+        let uses: Vec<AllowanceUse> = allowances
+            .iter()
+            .zip(drawn)
+            .filter(|(_, wh)| *wh > 0)
+            .map(|(a, wh)| AllowanceUse {
+                customer_plan: a.customer_plan,
+                cycle: a.cycle,
+                wh,
+            })
+            .collect();
+        let free: i64 = uses.iter().map(|u| u.wh).sum();
+        Ok((base.with_included_energy(&session.tariff, free), uses))
     }
 
     /// The OCPP id tag a driver's app sessions start with: `APP` and 17 hex
@@ -563,7 +604,7 @@ impl SessionEngine {
         }
         let now = self.clock.now();
         finished.updated_at = now;
-        let cost = price(
+        let base = price(
             &finished.tariff,
             &usage(
                 &finished,
@@ -573,28 +614,43 @@ impl SessionEngine {
                 stopped_at,
             ),
         );
-        let purchase = Purchase {
-            id: PurchaseId(self.ids.new_uuid(now)),
-            session_id: finished.id,
-            user_id: finished.user_id,
-            host_id: finished.host_id,
-            evse_id: finished.evse_id,
-            charge_point_id: finished.charge_point_id.clone(),
-            connector_id: finished.connector_id,
-            cost,
-            tariff: finished.tariff.clone(),
-            started_at: tx.started_at,
-            stopped_at,
-            payment_status: "unpaid".into(),
-            feedback_score: None,
-            feedback_description: None,
-            feedback_at: None,
-            created_at: now,
+        // The purchase and the free energy it takes from the driver's plans
+        // are stored in one transaction; when another session took from the
+        // same allowance since it was read, price again from what is left.
+        let mut tries = 0;
+        let stored = loop {
+            let (cost, uses) = self.included_energy(&finished, base, now).await?;
+            let purchase = Purchase {
+                id: PurchaseId(self.ids.new_uuid(now)),
+                session_id: finished.id,
+                user_id: finished.user_id,
+                host_id: finished.host_id,
+                evse_id: finished.evse_id,
+                charge_point_id: finished.charge_point_id.clone(),
+                connector_id: finished.connector_id,
+                cost,
+                tariff: finished.tariff.clone(),
+                started_at: tx.started_at,
+                stopped_at,
+                payment_status: "unpaid".into(),
+                feedback_score: None,
+                feedback_description: None,
+                feedback_at: None,
+                created_at: now,
+            };
+            match self
+                .store
+                .finish_charging_session_using_allowances(&finished, &purchase, &uses, now)
+                .await
+            {
+                Err(StoreError::Conflict(what))
+                    if what == "plan_allowance_changed" && tries < CAS_TRIES =>
+                {
+                    tries += 1;
+                }
+                result => break result?,
+            }
         };
-        let stored = self
-            .store
-            .finish_charging_session(&finished, &purchase)
-            .await?;
         finished.purchase_id = Some(stored.id);
         metrics::counter!("plugway_sessions_finished_total").increment(1);
         self.publish_session(&finished, Some(&stored)).await;

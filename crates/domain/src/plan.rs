@@ -20,7 +20,10 @@
 //! - `waive_session_fee`: the tariff's flat `session_fee` (its only fixed
 //!   per-session part besides the minimum price, which stays) becomes 0;
 //! - `included_wh_per_cycle`: energy that is free each cycle, tracked per
-//!   cycle ([`free_energy_wh`], [`included_energy_credit`]).
+//!   subscription and cycle and applied when a session is priced at its
+//!   end ([`PlanTerms::cycle_at`], [`free_energy_wh`],
+//!   [`draw_included_energy`], [`included_energy_credit`] and
+//!   [`crate::tariff::Cost::with_included_energy`]).
 //!
 //! Several subscriptions combine ([`PlanBenefits::combine`]): the largest
 //! discount, the sum of included energy, a fee waived by any.
@@ -169,6 +172,23 @@ pub fn included_energy_credit(energy_amount: i64, energy_wh: i64, free_wh: i64) 
         .min(energy_amount)
 }
 
+/// How a session's free energy is drawn from several allowances: from the
+/// first (the oldest subscription) until it is used up, then the next; each
+/// entry of `left_wh` is what an allowance has left this cycle. Returns
+/// the Wh taken from each, in the same order; they add up to at most
+/// `session_wh` and none exceeds what its allowance has left.
+pub fn draw_included_energy(left_wh: &[i64], session_wh: i64) -> Vec<i64> {
+    let mut wanted = session_wh.max(0);
+    left_wh
+        .iter()
+        .map(|&left| {
+            let take = left.max(0).min(wanted);
+            wanted -= take;
+            take
+        })
+        .collect()
+}
+
 /// A plan's terms: everything an admin sets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanTerms {
@@ -246,6 +266,18 @@ impl PlanTerms {
             + Duration::days(
                 cycles_paid.clamp(0, MAX_CYCLES) * self.payment_cycle_days.clamp(0, MAX_CYCLE_DAYS),
             )
+    }
+
+    /// The cycle whose included energy a session priced at `at` draws on,
+    /// for a subscription started at `start` with `cycles_paid` cycles
+    /// paid: the cycle the schedule is in at `at`, but never one not yet
+    /// paid (while a renewal is still being charged, the last paid cycle's
+    /// allowance is what is left). At least 1.
+    pub fn cycle_at(&self, start: DateTime<Utc>, at: DateTime<Utc>, cycles_paid: i64) -> i64 {
+        let days = self.payment_cycle_days.clamp(1, MAX_CYCLE_DAYS);
+        let elapsed = (at - start).num_seconds().max(0);
+        let scheduled = elapsed / (days * 86_400) + 1;
+        scheduled.min(cycles_paid).max(1)
     }
 
     /// Seed 002's `end_date` for a subscription starting on `start`.
@@ -557,6 +589,97 @@ mod tests {
         assert_eq!(included_energy_credit(0, 4_000, 1_000), 0);
     }
 
+    #[test]
+    fn included_energy_comes_off_the_energy_line_before_tax() {
+        // 10 kWh at 5.00 MNT, a 3.00 fee, 10 % tax.
+        let mut tariff = Tariff::simple(Currency::MNT, SiteTimeZone::utc(), 500, 0, 0);
+        tariff.session_fee = 300;
+        tariff.tax_basis_points = 1_000;
+        let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let usage = crate::Usage {
+            started_at: start,
+            meter_start_wh: 0,
+            readings: vec![crate::MeterReading {
+                at: start + Duration::hours(1),
+                energy_wh: 10_000,
+            }],
+            ended_at: start + Duration::hours(1),
+            waiting: Vec::new(),
+        };
+        let full = crate::price(&tariff, &usage);
+        assert_eq!((full.subtotal, full.tax, full.total), (5_300, 530, 5_830));
+        assert_eq!(full.included_energy_credit, 0);
+
+        // 4 of the 10 kWh free: 2,000 off the energy, tax on what is left.
+        let less = full.with_included_energy(&tariff, 4_000);
+        assert_eq!(less.included_energy_credit, 2_000);
+        assert_eq!(less.energy_amount, 5_000, "the energy line stays as priced");
+        assert_eq!((less.subtotal, less.tax, less.total), (3_300, 330, 3_630));
+        assert_eq!(less.adjustment, 0);
+        // All of it free: the fee is still paid.
+        let free = full.with_included_energy(&tariff, 50_000);
+        assert_eq!(free.included_energy_credit, 5_000);
+        assert_eq!((free.subtotal, free.total), (300, 330));
+        // Nothing free, nothing changes.
+        assert_eq!(full.with_included_energy(&tariff, 0), full);
+        assert_eq!(full.with_included_energy(&tariff, -5), full);
+
+        // The minimum price still holds; the maximum caps what is left.
+        let mut bounded = tariff.clone();
+        bounded.min_price = Some(1_000);
+        let floor = crate::price(&bounded, &usage).with_included_energy(&bounded, 10_000);
+        assert_eq!(
+            (floor.included_energy_credit, floor.subtotal),
+            (5_000, 1_000)
+        );
+        assert_eq!(floor.adjustment, 700);
+        bounded.min_price = None;
+        bounded.max_price = Some(4_000);
+        let capped = crate::price(&bounded, &usage);
+        assert_eq!(capped.subtotal, 4_000);
+        let capped_less = capped.with_included_energy(&bounded, 2_000);
+        assert_eq!(
+            capped_less.subtotal, 4_000,
+            "5,300 − 1,000 is still over the cap"
+        );
+        let capped_free = capped.with_included_energy(&bounded, 8_000);
+        assert_eq!(capped_free.subtotal, 1_300);
+
+        // Stored costs from before the credit existed still read.
+        let mut old = serde_json::to_value(full).unwrap();
+        old.as_object_mut().unwrap().remove("includedEnergyCredit");
+        let read: crate::Cost = serde_json::from_value(old).unwrap();
+        assert_eq!(read, full);
+    }
+
+    #[test]
+    fn free_energy_is_drawn_oldest_subscription_first() {
+        assert_eq!(
+            draw_included_energy(&[3_000, 5_000], 4_000),
+            vec![3_000, 1_000]
+        );
+        assert_eq!(
+            draw_included_energy(&[3_000, 5_000], 10_000),
+            vec![3_000, 5_000]
+        );
+        assert_eq!(draw_included_energy(&[0, 5_000], 1_000), vec![0, 1_000]);
+        assert_eq!(draw_included_energy(&[-1, 5_000], 0), vec![0, 0]);
+        assert!(draw_included_energy(&[], 1_000).is_empty());
+    }
+
+    #[test]
+    fn the_allowance_follows_the_paid_cycle() {
+        let t = terms();
+        let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(t.cycle_at(start, start, 1), 1);
+        assert_eq!(t.cycle_at(start, start + Duration::days(29), 1), 1);
+        assert_eq!(t.cycle_at(start, start + Duration::days(30), 2), 2);
+        // Renewal not charged yet: still the last paid cycle.
+        assert_eq!(t.cycle_at(start, start + Duration::days(30), 1), 1);
+        assert_eq!(t.cycle_at(start, start + Duration::days(95), 4), 4);
+        assert_eq!(t.cycle_at(start, start - Duration::days(1), 1), 1);
+    }
+
     mod properties {
         use super::*;
         use proptest::prelude::*;
@@ -589,6 +712,48 @@ mod tests {
             fn free_energy_is_bounded(included in -10_i64..1_000_000, used in -10_i64..1_000_000, session in -10_i64..1_000_000) {
                 let free = free_energy_wh(included, used, session);
                 prop_assert!(free >= 0 && free <= session.max(0) && free <= included.max(0));
+            }
+
+            #[test]
+            fn included_energy_never_raises_the_cost_and_adds_up(
+                price in 0_i64..1_000_000, fee in 0_i64..100_000, tax in 0_i64..10_000,
+                min in proptest::option::of(0_i64..1_000_000),
+                wh in 0_i64..200_000, free in -10_i64..300_000,
+            ) {
+                let mut tariff = Tariff::simple(Currency::MNT, SiteTimeZone::utc(), price, 0, 0);
+                tariff.session_fee = fee;
+                tariff.tax_basis_points = tax;
+                tariff.min_price = min;
+                let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+                let usage = crate::Usage {
+                    started_at: start,
+                    meter_start_wh: 0,
+                    readings: vec![crate::MeterReading { at: start + Duration::hours(1), energy_wh: wh }],
+                    ended_at: start + Duration::hours(1),
+                    waiting: Vec::new(),
+                };
+                let full = crate::price(&tariff, &usage);
+                let less = full.with_included_energy(&tariff, free);
+                prop_assert!(less.total <= full.total && less.tax <= full.tax);
+                prop_assert!(less.included_energy_credit >= 0 && less.included_energy_credit <= less.energy_amount);
+                prop_assert_eq!(less.total, less.subtotal + less.tax);
+                prop_assert_eq!(
+                    less.energy_amount - less.included_energy_credit + less.time_amount
+                        + less.waiting_amount + less.session_fee + less.adjustment,
+                    less.subtotal
+                );
+                prop_assert!(less.subtotal >= min.unwrap_or(0));
+            }
+
+            #[test]
+            fn drawn_energy_is_bounded(left in proptest::collection::vec(-10_i64..100_000, 0..4), session in -10_i64..300_000) {
+                let drawn = draw_included_energy(&left, session);
+                prop_assert_eq!(drawn.len(), left.len());
+                prop_assert!(drawn.iter().sum::<i64>() <= session.max(0));
+                for (d, l) in drawn.iter().zip(&left) {
+                    prop_assert!(*d >= 0 && *d <= (*l).max(0));
+                }
+                prop_assert_eq!(drawn.iter().sum::<i64>(), session.max(0).min(left.iter().map(|l| (*l).max(0)).sum()));
             }
 
             #[test]

@@ -64,7 +64,8 @@
 //! fraction (i128: millionths of a minor unit for energy, 3600ths for time,
 //! 60ths for waiting) and rounded half up to minor units once, at the end,
 //! not per step or per period.
-//! The subtotal is the four amounts added, then raised to `min_price` and
+//! The subtotal is the four amounts added (less the credit for a plan's
+//! free energy, when [`Cost::with_included_energy`] applies one), then raised to `min_price` and
 //! lowered to `max_price` (when both are set and `min_price > max_price`,
 //! which [`Tariff::validate`] refuses, `max_price` wins). Tax is subtotal ×
 //! `tax_basis_points` / 10000, rounded half up; total = subtotal + tax.
@@ -310,11 +311,17 @@ pub struct Cost {
     pub waiting_amount: i64,
     /// The flat session fee.
     pub session_fee: i64,
+    /// What the free energy of the driver's plans took off the energy
+    /// amount ([`Cost::with_included_energy`]); 0 when none applied.
+    /// Missing in costs stored before it existed, which read as 0.
+    #[serde(default)]
+    pub included_energy_credit: i64,
     /// What the minimum or maximum price added (positive) or took off
-    /// (negative): subtotal minus the four amounts above.
+    /// (negative): subtotal minus (the four amounts above less the
+    /// included energy credit).
     pub adjustment: i64,
-    /// The four amounts added, then held between the minimum and maximum
-    /// price. Before tax.
+    /// The four amounts added, less the included energy credit, then held
+    /// between the minimum and maximum price. Before tax.
     pub subtotal: i64,
     /// Service tax on the subtotal.
     pub tax: i64,
@@ -372,21 +379,7 @@ pub fn price(tariff: &Tariff, usage: &Usage) -> Cost {
     let time_amount = round_half_up(time_units, 3_600);
     let waiting_amount = round_half_up(waiting_units, 60);
     let session_fee = tariff.session_fee.max(0);
-    let sum = energy_amount
-        .saturating_add(time_amount)
-        .saturating_add(waiting_amount)
-        .saturating_add(session_fee);
-    let mut subtotal = sum;
-    if let Some(min) = tariff.min_price {
-        subtotal = subtotal.max(min.max(0));
-    }
-    if let Some(max) = tariff.max_price {
-        subtotal = subtotal.min(max.max(0));
-    }
-    let tax_units = i128::from(subtotal).saturating_mul(i128::from(tariff.tax_basis_points.max(0)));
-    // Cut at the ceiling so that total = subtotal + tax holds even there.
-    let tax = round_half_up(tax_units, 10_000).min(i64::MAX - subtotal);
-    Cost {
+    let lines = Cost {
         currency: tariff.currency,
         energy_wh: saturate(energy_wh),
         charging_seconds: total_length(&charging),
@@ -396,10 +389,69 @@ pub fn price(tariff: &Tariff, usage: &Usage) -> Cost {
         time_amount,
         waiting_amount,
         session_fee,
-        adjustment: subtotal - sum,
-        subtotal,
-        tax,
-        total: subtotal + tax,
+        included_energy_credit: 0,
+        adjustment: 0,
+        subtotal: 0,
+        tax: 0,
+        total: 0,
+    };
+    lines.settle(tariff)
+}
+
+impl Cost {
+    /// This cost with `free_wh` of its energy free (the included energy of
+    /// the driver's plans, see [`crate::plan::free_energy_wh`]): the energy
+    /// amount's share for those Wh ([`crate::plan::included_energy_credit`],
+    /// the session's average energy price, rounded half up, at most the
+    /// energy amount) becomes [`Cost::included_energy_credit`], taken off
+    /// before the minimum and maximum price apply, and the tax is worked
+    /// out again on the lower subtotal. `tariff` is the one the cost was
+    /// priced under. `free_wh` of 0 (or less) gives the cost unchanged.
+    ///
+    /// The minimum price still holds (a session covered by free energy
+    /// pays at least it, as with a waived fee), and the maximum price caps
+    /// what is left after the credit.
+    pub fn with_included_energy(self, tariff: &Tariff, free_wh: i64) -> Cost {
+        let credit =
+            crate::plan::included_energy_credit(self.energy_amount, self.energy_wh, free_wh);
+        Cost {
+            included_energy_credit: credit,
+            ..self
+        }
+        .settle(tariff)
+    }
+
+    /// Subtotal, adjustment, tax and total from the lines and the credit,
+    /// under the tariff's bounds and tax.
+    fn settle(self, tariff: &Tariff) -> Cost {
+        let credit = self
+            .included_energy_credit
+            .clamp(0, self.energy_amount.max(0));
+        let sum = self
+            .energy_amount
+            .saturating_sub(credit)
+            .saturating_add(self.time_amount)
+            .saturating_add(self.waiting_amount)
+            .saturating_add(self.session_fee);
+        let mut subtotal = sum;
+        if let Some(min) = tariff.min_price {
+            subtotal = subtotal.max(min.max(0));
+        }
+        if let Some(max) = tariff.max_price {
+            subtotal = subtotal.min(max.max(0));
+        }
+        let tax_units =
+            i128::from(subtotal).saturating_mul(i128::from(tariff.tax_basis_points.max(0)));
+        // Cut at the ceiling so that total = subtotal + tax holds even there.
+        let tax = round_half_up(tax_units, 10_000).min(i64::MAX - subtotal);
+        Cost {
+            included_energy_credit: credit,
+            adjustment: subtotal - sum,
+            subtotal,
+            tax,
+            total: subtotal + tax,
+            ..self
+        }
     }
 }
 

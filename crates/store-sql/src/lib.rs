@@ -24,6 +24,7 @@ mod macros;
 mod network_macros;
 mod payment_macros;
 mod plan_macros;
+mod plan_usage_macros;
 mod session_macros;
 pub mod summary;
 mod vehicle_macros;

@@ -774,6 +774,7 @@ macro_rules! impl_sql_store {
         $crate::impl_sql_billing_store!($store, $db);
         $crate::impl_sql_booking_store!($store, $db);
         $crate::impl_sql_plan_store!($store, $db);
+        $crate::impl_sql_plan_usage_store!($store, $db);
 
         /// An UPDATE aimed at one row by key found none: the row does not exist.
         fn one_row(rows: u64) -> ::plugway_store::Result<()> {

@@ -70,6 +70,73 @@ macro_rules! impl_sql_charging_session_store {
             })
         }
 
+        /// Inside `tx`: stores the purchase unless the session has one, and
+        /// marks the session finished with it. Returns the session's
+        /// purchase (the first one on a repeat) and whether it was stored now.
+        async fn finish_session_in(
+            tx: &mut ::sqlx::Transaction<'_, $db>,
+            s: &::plugway_store::ChargingSession,
+            p: &::plugway_store::Purchase,
+        ) -> ::plugway_store::Result<(::plugway_store::Purchase, bool)> {
+            use $crate::{map_err, to_ms};
+            let inserted = ::sqlx::query(&format!(
+                "INSERT INTO purchases ({PURCHASE_COLUMNS}, currency, amount, tax, energy_wh) VALUES \
+                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+                 ON CONFLICT (session_id) DO NOTHING"
+            ))
+            .bind(p.id.to_text())
+            .bind(p.session_id.to_text())
+            .bind(p.user_id.map(|u| u.to_text()))
+            .bind(p.host_id.map(|h| h.to_text()))
+            .bind(p.evse_id.map(|e| e.to_text()))
+            .bind(p.charge_point_id.as_str())
+            .bind(p.connector_id)
+            .bind($crate::to_json(&p.cost)?)
+            .bind($crate::to_json(&p.tariff)?)
+            .bind(to_ms(p.started_at))
+            .bind(to_ms(p.stopped_at))
+            .bind(&p.payment_status)
+            .bind(p.feedback_score)
+            .bind(p.feedback_description.as_deref())
+            .bind(p.feedback_at.map(to_ms))
+            .bind(to_ms(p.created_at))
+            .bind(p.cost.currency.code())
+            .bind(p.cost.total)
+            .bind(p.cost.tax)
+            .bind(p.cost.energy_wh)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?
+            .rows_affected()
+                == 1;
+            let row = ::sqlx::query(&format!("SELECT {PURCHASE_COLUMNS} FROM purchases WHERE session_id = $1"))
+                .bind(p.session_id.to_text())
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(map_err)?;
+            let stored = purchase_from_row(&row)?;
+            ::sqlx::query(
+                "UPDATE charging_sessions SET state = 'finished', active = FALSE, purchase_id = $2, \
+                 last_meter_wh = $3, last_meter_at = $4, waiting = $5, stopped_at = $6, updated_at = $7, \
+                 transaction_id = COALESCE(transaction_id, $8), meter_start_wh = COALESCE(meter_start_wh, $9), \
+                 started_at = COALESCE(started_at, $10) WHERE id = $1",
+            )
+            .bind(s.id.to_text())
+            .bind(stored.id.to_text())
+            .bind(s.last_meter_wh)
+            .bind(s.last_meter_at.map(to_ms))
+            .bind($crate::to_json(&s.waiting)?)
+            .bind(s.stopped_at.map(to_ms))
+            .bind(to_ms(s.updated_at))
+            .bind(s.transaction_id)
+            .bind(s.meter_start_wh)
+            .bind(s.started_at.map(to_ms))
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+            Ok((stored, inserted))
+        }
+
         #[$crate::__private::async_trait]
         impl ::plugway_store::ChargingSessionStore for $store {
             async fn create_charging_session(
@@ -242,62 +309,9 @@ macro_rules! impl_sql_charging_session_store {
                 s: &::plugway_store::ChargingSession,
                 p: &::plugway_store::Purchase,
             ) -> ::plugway_store::Result<::plugway_store::Purchase> {
-                use $crate::{map_err, to_ms};
-                let mut tx = self.writer.begin().await.map_err(map_err)?;
-                ::sqlx::query(&format!(
-                    "INSERT INTO purchases ({PURCHASE_COLUMNS}, currency, amount, tax, energy_wh) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-                     ON CONFLICT (session_id) DO NOTHING"
-                ))
-                .bind(p.id.to_text())
-                .bind(p.session_id.to_text())
-                .bind(p.user_id.map(|u| u.to_text()))
-                .bind(p.host_id.map(|h| h.to_text()))
-                .bind(p.evse_id.map(|e| e.to_text()))
-                .bind(p.charge_point_id.as_str())
-                .bind(p.connector_id)
-                .bind($crate::to_json(&p.cost)?)
-                .bind($crate::to_json(&p.tariff)?)
-                .bind(to_ms(p.started_at))
-                .bind(to_ms(p.stopped_at))
-                .bind(&p.payment_status)
-                .bind(p.feedback_score)
-                .bind(p.feedback_description.as_deref())
-                .bind(p.feedback_at.map(to_ms))
-                .bind(to_ms(p.created_at))
-                .bind(p.cost.currency.code())
-                .bind(p.cost.total)
-                .bind(p.cost.tax)
-                .bind(p.cost.energy_wh)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-                let row = ::sqlx::query(&format!("SELECT {PURCHASE_COLUMNS} FROM purchases WHERE session_id = $1"))
-                    .bind(p.session_id.to_text())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                let stored = purchase_from_row(&row)?;
-                ::sqlx::query(
-                    "UPDATE charging_sessions SET state = 'finished', active = FALSE, purchase_id = $2, \
-                     last_meter_wh = $3, last_meter_at = $4, waiting = $5, stopped_at = $6, updated_at = $7, \
-                     transaction_id = COALESCE(transaction_id, $8), meter_start_wh = COALESCE(meter_start_wh, $9), \
-                     started_at = COALESCE(started_at, $10) WHERE id = $1",
-                )
-                .bind(s.id.to_text())
-                .bind(stored.id.to_text())
-                .bind(s.last_meter_wh)
-                .bind(s.last_meter_at.map(to_ms))
-                .bind($crate::to_json(&s.waiting)?)
-                .bind(s.stopped_at.map(to_ms))
-                .bind(to_ms(s.updated_at))
-                .bind(s.transaction_id)
-                .bind(s.meter_start_wh)
-                .bind(s.started_at.map(to_ms))
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-                tx.commit().await.map_err(map_err)?;
+                let mut tx = self.writer.begin().await.map_err($crate::map_err)?;
+                let (stored, _) = finish_session_in(&mut tx, s, p).await?;
+                tx.commit().await.map_err($crate::map_err)?;
                 Ok(stored)
             }
 

@@ -69,6 +69,8 @@ macro_rules! for_each_case {
             plans_are_kept_with_integer_ids,
             purchases_pay_once_and_hold_one_active_subscription,
             renewals_are_claimed_once_and_charged_once,
+            included_energy_is_taken_once_per_cycle,
+            racing_sessions_never_exceed_the_allowance,
         );
     };
 }
@@ -79,6 +81,7 @@ mod bookings;
 mod content;
 mod ledger;
 mod network;
+mod plan_usage;
 mod plans;
 mod sessions;
 mod vehicles;
@@ -87,6 +90,7 @@ pub use bookings::*;
 pub use content::*;
 pub use ledger::*;
 pub use network::*;
+pub use plan_usage::*;
 pub use plans::*;
 pub use sessions::*;
 pub use vehicles::*;

@@ -16,6 +16,7 @@ mod content;
 mod ledger;
 mod network;
 mod payments;
+mod plan_usage;
 mod plans;
 mod records;
 mod vehicles;
@@ -34,6 +35,7 @@ pub use content::*;
 pub use ledger::*;
 pub use network::*;
 pub use payments::*;
+pub use plan_usage::*;
 pub use plans::*;
 pub use records::*;
 pub use vehicles::*;
@@ -220,6 +222,7 @@ pub trait Store:
     + PlanStore
     + VehicleStore
     + ProfilePhotoStore
+    + PlanUsageStore
     + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.

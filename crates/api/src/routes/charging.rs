@@ -197,7 +197,10 @@ pub struct CostView {
     pub waiting: f64,
     /// Session fee.
     pub session_fee: f64,
-    /// Before tax (after the minimum/maximum price).
+    /// Taken off the energy for the free kWh of the driver's plans (0 when
+    /// none applied).
+    pub included_energy_credit: f64,
+    /// Before tax (after the included energy credit and the minimum/maximum price).
     pub subtotal: f64,
     /// Service tax.
     pub tax: f64,
@@ -212,6 +215,7 @@ fn cost_view(c: &Cost) -> CostView {
         time: m(c.time_amount),
         waiting: m(c.waiting_amount),
         session_fee: m(c.session_fee),
+        included_energy_credit: m(c.included_energy_credit),
         subtotal: m(c.subtotal),
         tax: m(c.tax),
         total: m(c.total),

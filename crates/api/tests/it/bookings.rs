@@ -292,7 +292,15 @@ async fn a_driver_books_the_charger_holds_it_and_the_driver_starts(backend: Back
     // Five minutes before the start the charger is asked to hold it.
     set_clock(&app, start - Duration::minutes(5));
     assert!(sweep(&app).await >= 1);
-    let frames = frames_with(&app, &host_token, "CP-BOOK-1", "ReserveNow").await;
+    // Holds go out side by side: wait for connector 1's own ReserveNow
+    // (its payload's keys come sorted: connectorId, then expiryDate).
+    let frames = frames_with(
+        &app,
+        &host_token,
+        "CP-BOOK-1",
+        "\"connectorId\":1,\"expiryDate\"",
+    )
+    .await;
     let reserve = frames
         .iter()
         .find(|f| f.contains("\"ReserveNow\"") && f.contains("\"connectorId\":1"))

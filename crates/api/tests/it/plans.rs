@@ -1,7 +1,8 @@
 //! Seed 002's plans over HTTP, exactly as documented: admins' plan CRUD,
 //! purchase and cancel with the seed's replies; the wallet charged through
 //! the ledger once per cycle; renewals, lapses and expiry by the renewal
-//! worker (run twice at once); plan benefits on a session's tariff.
+//! worker (run twice at once); plan benefits on a session's tariff; the
+//! included kWh of a cycle taken off real sessions' purchases, once.
 
 use chrono::Duration;
 use plugway_domain::ledger::{AccountKind, AccountRef};
@@ -17,6 +18,7 @@ crate::on_both_backends!(
     purchase_and_cancel_answer_as_documented,
     renewals_charge_each_cycle_once_then_lapse_or_expire,
     plan_benefits_lower_a_sessions_price,
+    included_energy_is_free_once_per_cycle,
 );
 
 async fn driver(app: &TestApp, phone: &str) -> (String, String) {
@@ -833,5 +835,253 @@ async fn plan_benefits_lower_a_sessions_price(backend: Backend, name: &str) {
             .unwrap(),
         tariff
     );
+    app.finish().await;
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A raw OCPP 1.6J charger: sends `action` and returns the CALLRESULT's
+/// payload, skipping anything else the central system sends meanwhile.
+async fn ocpp_call(ws: &mut Ws, id: &str, action: &str, payload: Value) -> Value {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    ws.send(Message::Text(
+        json!([2, id, action, payload]).to_string().into(),
+    ))
+    .await
+    .unwrap();
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .expect("an answer in time")
+            .unwrap()
+            .unwrap();
+        if let Message::Text(text) = frame {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            if v[0] == 3 && v[1] == id {
+                return v[2].clone();
+            }
+            assert!(!(v[0] == 4 && v[1] == id), "{action} failed: {v}");
+        }
+    }
+}
+
+/// A charger `cp` of a new host, connected and booted, with an approved
+/// site whose EVSE on connector 1 sells energy at 5.00 MNT per kWh.
+async fn energy_charger(app: &TestApp, admin: &str, cp: &str) -> Ws {
+    use base64::Engine;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let (host, host_id) = crate::harness::sign_in_host(app, "+97688002401", "Kwh Host").await;
+    let (status, created) = app
+        .post(
+            "/api/v1/charge-points",
+            json!({"id": cp, "owner_id": host_id}),
+            Some(admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, site) = app
+        .post(
+            "/api/v1/host/sites",
+            json!({"name": "Kwh", "address": "Peace Avenue 2", "city": "Ulaanbaatar",
+                   "province": "Ulaanbaatar", "country_code": "mn", "latitude": 47.91,
+                   "longitude": 106.91, "time_zone": "Asia/Ulaanbaatar", "currency": "MNT"}),
+            Some(&host),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{site}");
+    let site = site["id"].as_str().unwrap().to_owned();
+    let (status, evse) = app
+        .post(
+            &format!("/api/v1/host/sites/{site}/evses"),
+            json!({"evse_code": "K-1", "charge_point_id": cp, "ocpp_connector_id": 1,
+                   "prices": {"per_kwh": 5},
+                   "connectors": [{"standard": "CCS2", "format": "CABLE", "power_type": "DC",
+                                   "max_voltage": 500, "max_amperage": 200, "max_power_kw": 50}]}),
+            Some(&host),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{evse}");
+    let evse = evse["id"].as_str().unwrap().to_owned();
+    crate::harness::approve_listing(app, admin, &site, &[&evse]).await;
+
+    let mut request = format!("{}/ocpp/{cp}", app.base.replace("http", "ws"))
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", "ocpp1.6".parse().unwrap());
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{cp}:{}", created["password"].as_str().unwrap()));
+    request
+        .headers_mut()
+        .insert("authorization", format!("Basic {basic}").parse().unwrap());
+    let mut ws = tokio_tungstenite::connect_async(request).await.unwrap().0;
+    let booted = ocpp_call(
+        &mut ws,
+        "boot",
+        "BootNotification",
+        json!({"chargePointVendor": "Plugway", "chargePointModel": "kwh"}),
+    )
+    .await;
+    assert_eq!(booted["status"], "Accepted", "{booted}");
+    ws
+}
+
+/// One session at the charger with the driver's tag: `wh` delivered. Returns
+/// the StopTransaction payload (to repeat it) and the purchase as the
+/// driver's app reads it.
+async fn charge(
+    app: &TestApp,
+    ws: &mut Ws,
+    tag: &str,
+    wh: i64,
+    token: &str,
+    n: usize,
+) -> (Value, Value) {
+    // A new start each time (the same start again is a charger's repeat).
+    app.clock.advance(Duration::minutes(2));
+    let now = app.clock_now();
+    let stamp =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let started = ocpp_call(
+        ws,
+        &format!("start-{n}"),
+        "StartTransaction",
+        json!({"connectorId": 1, "idTag": tag, "meterStart": 1_000,
+               "timestamp": stamp(now - Duration::minutes(1))}),
+    )
+    .await;
+    assert_eq!(started["idTagInfo"]["status"], "Accepted", "{started}");
+    let tx = started["transactionId"].as_i64().unwrap();
+    let stop = json!({"transactionId": tx, "meterStop": 1_000 + wh, "timestamp": stamp(now),
+                      "reason": "EVDisconnected"});
+    ocpp_call(ws, &format!("stop-{n}"), "StopTransaction", stop.clone()).await;
+    let session = app
+        .store
+        .find_session_by_transaction(tx)
+        .await
+        .unwrap()
+        .unwrap();
+    let purchase = session.purchase_id.expect("priced at the stop");
+    let (status, view) = app
+        .get(&format!("/api/v1/purchases/{purchase}"), Some(token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    (stop, view)
+}
+
+/// Real sessions at a real (raw OCPP) charger: a plan with 10 kWh a cycle
+/// makes the first 6 kWh session's energy free, the second (8 kWh) gets
+/// only the 4 kWh left, a repeated StopTransaction takes nothing more, and
+/// after the renewal the allowance is whole again. 10 % tax on what is left.
+async fn included_energy_is_free_once_per_cycle(backend: Backend, name: &str) {
+    let options = Options {
+        access_ttl: Some(Duration::days(365)),
+        sessions: plugway_charging::SessionSettings {
+            service_tax_bps: 1_000,
+            ..plugway_charging::SessionSettings::default()
+        },
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn(backend, name, options).await else {
+        return;
+    };
+    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    let plan = create(
+        &app,
+        &admin,
+        json!({"name": "Ten free", "amount": 20, "payment_cycle": 30, "total_valid_months": 3,
+               "included_kwh_per_cycle": 10}),
+    )
+    .await;
+    assert_eq!(plan["included_kwh_per_cycle"], 10.0);
+    let mut ws = energy_charger(&app, &admin, "KWH-CP").await;
+    let (token, user) = driver(&app, "+97688002402").await;
+    let user_id = plugway_domain::UserId(user.parse().unwrap());
+    let tag = app.state.sessions.app_id_tag(user_id).await.unwrap();
+    let tag = tag.as_str().to_owned();
+    fund(&app, &admin, &user, 100.0).await;
+
+    // Before the plan: 6 kWh at 5.00 = 30.00, + 10 % = 33.00.
+    let (_, full) = charge(&app, &mut ws, &tag, 6_000, &token, 0).await;
+    assert_eq!(full["amount"], 33.0, "{full}");
+    assert_eq!(full["breakdown"]["includedEnergyCredit"], 0.0);
+
+    let (status, bought) = app
+        .post(
+            "/api/v1/purchase-plan/",
+            json!({"plan": plan["id"]}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{bought}");
+    let cp = CustomerPlanId(bought["data"]["id"].as_i64().unwrap());
+
+    // 6 of the 10 kWh: the energy is free, nothing to pay.
+    let (_, first) = charge(&app, &mut ws, &tag, 6_000, &token, 1).await;
+    assert_eq!(first["breakdown"]["energy"], 30.0, "{first}");
+    assert_eq!(first["breakdown"]["includedEnergyCredit"], 30.0);
+    assert_eq!(first["breakdown"]["subtotal"], 0.0);
+    assert_eq!(first["amount"], 0.0);
+    assert_eq!(app.store.plan_cycle_usage(cp, 1).await.unwrap(), 6_000);
+
+    // 8 kWh with 4 left: 20.00 off 40.00, tax on the 20.00 left.
+    let (stop, second) = charge(&app, &mut ws, &tag, 8_000, &token, 2).await;
+    assert_eq!(second["breakdown"]["energy"], 40.0, "{second}");
+    assert_eq!(second["breakdown"]["includedEnergyCredit"], 20.0);
+    assert_eq!(second["breakdown"]["subtotal"], 20.0);
+    assert_eq!(second["breakdown"]["tax"], 2.0);
+    assert_eq!(second["amount"], 22.0);
+    assert_eq!(app.store.plan_cycle_usage(cp, 1).await.unwrap(), 10_000);
+
+    // The charger repeats the stop: the same purchase, nothing more used.
+    ocpp_call(&mut ws, "stop-2-again", "StopTransaction", stop).await;
+    assert_eq!(app.store.plan_cycle_usage(cp, 1).await.unwrap(), 10_000);
+    assert_eq!(app.store.count_purchases(user_id).await.unwrap(), 3);
+
+    // Used up: the next session in the cycle pays in full.
+    let (_, third) = charge(&app, &mut ws, &tag, 2_000, &token, 3).await;
+    assert_eq!(third["breakdown"]["includedEnergyCredit"], 0.0, "{third}");
+    assert_eq!(third["amount"], 11.0);
+
+    // Another driver, no plan: full price.
+    let (other_token, other) = driver(&app, "+97688002403").await;
+    let other_id = plugway_domain::UserId(other.parse().unwrap());
+    let other_tag = app.state.sessions.app_id_tag(other_id).await.unwrap();
+    let (_, theirs) = charge(&app, &mut ws, other_tag.as_str(), 6_000, &other_token, 4).await;
+    assert_eq!(theirs["amount"], 33.0, "{theirs}");
+    // And cannot read the subscriber's purchase.
+    let hidden = app
+        .get(
+            &format!("/api/v1/purchases/{}", first["id"].as_str().unwrap()),
+            Some(&other_token),
+        )
+        .await;
+    assert_eq!(hidden.0, StatusCode::NOT_FOUND, "{}", hidden.1);
+
+    // The renewal: cycle 2 is paid and its 10 kWh are whole again.
+    app.clock.advance(Duration::days(30));
+    plugway_api::services::plans::run_due_subscriptions(&app.state)
+        .await
+        .unwrap();
+    let renewed = app.store.find_customer_plan(cp).await.unwrap().unwrap();
+    assert_eq!(renewed.cycles_paid, 2);
+    // (Signed in again: a month is longer than a device session.)
+    let (token, _) = driver(&app, "+97688002402").await;
+    let (_, fourth) = charge(&app, &mut ws, &tag, 3_000, &token, 5).await;
+    assert_eq!(
+        fourth["breakdown"]["includedEnergyCredit"], 15.0,
+        "{fourth}"
+    );
+    assert_eq!(fourth["amount"], 0.0);
+    assert_eq!(app.store.plan_cycle_usage(cp, 2).await.unwrap(), 3_000);
+    assert_eq!(app.store.plan_cycle_usage(cp, 1).await.unwrap(), 10_000);
+
+    let report = plugway_store::LedgerStore::verify_ledger(app.store.as_ref())
+        .await
+        .unwrap();
+    assert!(report.is_clean(), "{report:?}");
     app.finish().await;
 }

@@ -22,7 +22,7 @@ fn tariff() -> Tariff {
     )
 }
 
-fn pending(user: Option<UserId>, cp: &str, connector: i64) -> ChargingSession {
+pub(crate) fn pending(user: Option<UserId>, cp: &str, connector: i64) -> ChargingSession {
     ChargingSession {
         id: ChargingSessionId(new_id()),
         user_id: user,
@@ -48,7 +48,7 @@ fn pending(user: Option<UserId>, cp: &str, connector: i64) -> ChargingSession {
     }
 }
 
-fn purchase_for(
+pub(crate) fn purchase_for(
     s: &ChargingSession,
     host: Option<UserId>,
     wh: i64,
