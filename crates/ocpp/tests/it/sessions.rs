@@ -46,6 +46,13 @@ async fn an_rfid_start_is_a_session_priced_once(backend: Backend, name: &str) {
     let Some(csms) = Csms::start(backend, name, OcppConfig::default()).await else {
         return;
     };
+    // One instant for every timestamp this charger reports, so the spans
+    // the test asserts do not grow with how slowly the machine runs it.
+    let base = Utc::now();
+    let at = |offset_secs: i64| {
+        (base + chrono::Duration::seconds(offset_secs))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
     csms.add("CP-RFID").await;
     let driver = card(&csms, "CARD1", "+97688001001").await;
     let mut cp = csms.connect("CP-RFID").await;
