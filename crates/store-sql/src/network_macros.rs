@@ -123,6 +123,23 @@ macro_rules! impl_sql_network_store {
             r.map_err(|e| ::plugway_store::StoreError::Other(format!("stored {what} is invalid: {e}")))
         }
 
+        fn network_change_from_row(row: &Row) -> ::plugway_store::Result<::plugway_store::NetworkChange> {
+            use ::sqlx::Row as _;
+            use $crate::map_err;
+            let site: Option<String> = row.try_get("site_id").map_err(map_err)?;
+            let charge_point: Option<String> = row.try_get("charge_point_id").map_err(map_err)?;
+            Ok(::plugway_store::NetworkChange {
+                seq: row.try_get("seq").map_err(map_err)?,
+                site: match site {
+                    Some(id) => Some(::plugway_domain::SiteId($crate::parse_uuid(&id)?)),
+                    None => None,
+                },
+                // A stored id was valid when written; one that no longer
+                // parses cannot be linked to an EVSE, so it changes nothing.
+                charge_point: charge_point.and_then(|id| ::plugway_domain::ChargePointId::parse(&id).ok()),
+            })
+        }
+
         fn site_from_row(row: &Row) -> ::plugway_store::Result<::plugway_store::Site> {
             use ::sqlx::Row as _;
             use $crate::{from_ms, map_err, parse_uuid};
@@ -1399,6 +1416,115 @@ macro_rules! impl_sql_network_store {
                 .await
                 .map_err($crate::map_err)?;
                 rows.iter().map(|r| r.try_get("city").map_err($crate::map_err)).collect()
+            }
+
+            async fn visible_site_ids(
+                &self,
+                after: Option<::plugway_domain::SiteId>,
+                limit: i64,
+            ) -> ::plugway_store::Result<Vec<::plugway_domain::SiteId>> {
+                use ::sqlx::Row as _;
+                let rows = ::sqlx::query(
+                    "SELECT id FROM sites WHERE visible = TRUE AND id > $1 ORDER BY id LIMIT $2",
+                )
+                .bind(after.map(|id| id.to_text()).unwrap_or_default())
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        let id: String = r.try_get("id").map_err($crate::map_err)?;
+                        Ok(::plugway_domain::SiteId($crate::parse_uuid(&id)?))
+                    })
+                    .collect()
+            }
+
+            async fn site_search_texts(
+                &self,
+                ids: &[::plugway_domain::SiteId],
+            ) -> ::plugway_store::Result<Vec<(::plugway_domain::SiteId, String)>> {
+                use ::sqlx::Row as _;
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(500) {
+                    let sql = format!(
+                        "SELECT id, search_text FROM sites WHERE id IN ({})",
+                        placeholders(1, chunk.len())
+                    );
+                    let mut query = ::sqlx::query(&sql);
+                    for id in chunk {
+                        query = query.bind(id.to_text());
+                    }
+                    for row in query.fetch_all(&self.reader).await.map_err($crate::map_err)? {
+                        let id: String = row.try_get("id").map_err($crate::map_err)?;
+                        out.push((
+                            ::plugway_domain::SiteId($crate::parse_uuid(&id)?),
+                            row.try_get("search_text").map_err($crate::map_err)?,
+                        ));
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn network_changes_after(
+                &self,
+                after: i64,
+                limit: i64,
+            ) -> ::plugway_store::Result<Vec<::plugway_store::NetworkChange>> {
+                use ::sqlx::Row as _;
+                let rows = ::sqlx::query(
+                    "SELECT seq, site_id, charge_point_id FROM network_changes \
+                     WHERE seq > $1 ORDER BY seq LIMIT $2",
+                )
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                rows.iter().map(network_change_from_row).collect()
+            }
+
+            async fn network_changes_in(
+                &self,
+                seqs: &[i64],
+            ) -> ::plugway_store::Result<Vec<::plugway_store::NetworkChange>> {
+                let mut out = Vec::new();
+                for chunk in seqs.chunks(500) {
+                    let sql = format!(
+                        "SELECT seq, site_id, charge_point_id FROM network_changes WHERE seq IN ({}) ORDER BY seq",
+                        placeholders(1, chunk.len())
+                    );
+                    let mut query = ::sqlx::query(&sql);
+                    for seq in chunk {
+                        query = query.bind(*seq);
+                    }
+                    for row in query.fetch_all(&self.reader).await.map_err($crate::map_err)? {
+                        out.push(network_change_from_row(&row)?);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn network_change_bounds(&self) -> ::plugway_store::Result<(i64, Option<i64>)> {
+                use ::sqlx::Row as _;
+                let row = ::sqlx::query(
+                    "SELECT MAX(seq) AS newest, MIN(seq) AS oldest FROM network_changes",
+                )
+                .fetch_one(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                let newest: Option<i64> = row.try_get("newest").map_err($crate::map_err)?;
+                let oldest: Option<i64> = row.try_get("oldest").map_err($crate::map_err)?;
+                Ok((newest.unwrap_or(0), oldest))
+            }
+
+            async fn prune_network_changes(&self, seq: i64) -> ::plugway_store::Result<u64> {
+                let done = ::sqlx::query("DELETE FROM network_changes WHERE seq <= $1")
+                    .bind(seq)
+                    .execute(&self.writer)
+                    .await
+                    .map_err($crate::map_err)?;
+                Ok(done.rows_affected())
             }
         }
     };

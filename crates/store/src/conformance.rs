@@ -52,6 +52,8 @@ macro_rules! for_each_case {
             photos_nearby_bookmarks_ratings,
             host_profiles,
             bulk_insert_matches_one_by_one,
+            network_changes_are_logged_with_each_change,
+            visible_site_ids_page_in_order,
             charging_sessions_hold_connectors_and_drivers,
             finished_sessions_have_one_purchase_and_earnings,
             evse_tariffs_are_set_and_cleared,

@@ -572,4 +572,35 @@ pub trait NetworkStore: Send + Sync {
     ) -> Result<RankedSites>;
     /// The distinct cities of visible sites in a province, sorted.
     async fn cities_in_province(&self, province: &str) -> Result<Vec<String>>;
+
+    /// The ids of sites drivers can see, in id order, after `after`: how a
+    /// search index loads the whole network a page at a time.
+    async fn visible_site_ids(&self, after: Option<SiteId>, limit: i64) -> Result<Vec<SiteId>>;
+    /// The lower-case text that text search matches, per site (sites not
+    /// found are left out).
+    async fn site_search_texts(&self, ids: &[SiteId]) -> Result<Vec<(SiteId, String)>>;
+    /// The change feed (migration 0015): changes with a sequence above
+    /// `after`, oldest first, at most `limit`.
+    async fn network_changes_after(&self, after: i64, limit: i64) -> Result<Vec<NetworkChange>>;
+    /// The changes with these sequences (those that exist), oldest first:
+    /// how a reader looks again for numbers it saw skipped.
+    async fn network_changes_in(&self, seqs: &[i64]) -> Result<Vec<NetworkChange>>;
+    /// The highest sequence in the change feed (0 when it is empty) and the
+    /// lowest one still kept (`None` when it is empty).
+    async fn network_change_bounds(&self) -> Result<(i64, Option<i64>)>;
+    /// Drops the changes up to and including `seq`; returns how many.
+    async fn prune_network_changes(&self, seq: i64) -> Result<u64>;
+}
+
+/// One committed change that search may need to see: a site (or one of its
+/// EVSEs) changed, or the live state of a charge point did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkChange {
+    /// Its position in the feed; increasing, though on PostgreSQL a lower
+    /// one can commit after a higher one.
+    pub seq: i64,
+    /// The site that changed.
+    pub site: Option<SiteId>,
+    /// The charge point whose connection or connector status changed.
+    pub charge_point: Option<ChargePointId>,
 }

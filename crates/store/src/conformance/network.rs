@@ -854,3 +854,136 @@ pub async fn bulk_insert_matches_one_by_one(store: &dyn Store) {
     store.refresh_statistics().await.unwrap();
     assert_eq!(found(store, &chademo).await, expected);
 }
+
+/// The change feed (migration 0015): every change to a site, its EVSEs or a
+/// charger's live state is logged in the same transaction; a repeated
+/// status is not; the feed reads in order, by number and prunes.
+pub async fn network_changes_are_logged_with_each_change(store: &dyn Store) {
+    let (start, _) = store.network_change_bounds().await.unwrap();
+    let since =
+        |after: i64| async move { store.network_changes_after(after, 1_000).await.unwrap() };
+    let host = make_user(store, "+97688110077").await;
+    let (site, evse) = visible_site(
+        store,
+        host.id,
+        "Feed",
+        (47.9, 106.9),
+        evse_fields("F1", ConnectorStandard::Ccs2, 50_000),
+    )
+    .await;
+    let changes = since(start).await;
+    assert!(!changes.is_empty());
+    assert!(changes
+        .iter()
+        .all(|c| c.site == Some(site.id) && c.charge_point.is_none()));
+    assert!(changes.windows(2).all(|w| w[0].seq < w[1].seq));
+    let (newest, oldest) = store.network_change_bounds().await.unwrap();
+    assert_eq!(newest, changes.last().unwrap().seq);
+    assert!(oldest.is_some_and(|o| o <= changes[0].seq));
+
+    // A rating changes the site row: logged.
+    let rater = make_user(store, "+97688110078").await;
+    store.rate_site(rater.id, site.id, 4, t0()).await.unwrap();
+    let after_rating = since(newest).await;
+    assert!(after_rating.iter().any(|c| c.site == Some(site.id)));
+    let newest = after_rating.last().unwrap().seq;
+
+    // A linked charger's connection and connector status are logged once
+    // per real change.
+    let cp = ChargePointId::parse("CP-FEED-1").unwrap();
+    store
+        .create_charge_point(&NewChargePoint {
+            id: cp.clone(),
+            password_hash: None,
+            owner: Some(host.id),
+            created_at: t0(),
+        })
+        .await
+        .unwrap();
+    let mut linked = evse.fields.clone();
+    linked.charge_point_id = Some(cp.clone());
+    linked.ocpp_connector_id = Some(1);
+    store.update_evse(evse.id, &linked, t0()).await.unwrap();
+    let newest = since(newest).await.last().unwrap().seq;
+    let report = |status: &str| StatusReport {
+        connector_id: 1,
+        status: status.into(),
+        error_code: "NoError".into(),
+        info: None,
+        vendor_id: None,
+        vendor_error_code: None,
+        timestamp: t0(),
+        received_at: t0(),
+    };
+    store
+        .record_status(&cp, &report("Available"))
+        .await
+        .unwrap();
+    store
+        .record_status(&cp, &report("Available"))
+        .await
+        .unwrap();
+    store.set_connected(&cp, true, t0()).await.unwrap();
+    store.set_connected(&cp, true, t0()).await.unwrap();
+    store.record_status(&cp, &report("Charging")).await.unwrap();
+    let live = since(newest).await;
+    assert_eq!(live.len(), 3, "{live:?}");
+    assert!(live
+        .iter()
+        .all(|c| c.charge_point.as_ref() == Some(&cp) && c.site.is_none()));
+
+    // By number, including numbers that do not exist.
+    let wanted = vec![live[0].seq, live[2].seq, live[2].seq + 1_000_000];
+    let picked = store.network_changes_in(&wanted).await.unwrap();
+    assert_eq!(picked, vec![live[0].clone(), live[2].clone()]);
+
+    // Deleting the site is logged; pruning drops what is behind.
+    store.delete_site(site.id).await.unwrap();
+    let gone = since(live[2].seq).await;
+    assert!(gone.iter().any(|c| c.site == Some(site.id)));
+    let last = gone.last().unwrap().seq;
+    let pruned = store.prune_network_changes(live[2].seq).await.unwrap();
+    assert!(pruned >= 3);
+    let (newest, oldest) = store.network_change_bounds().await.unwrap();
+    assert_eq!(newest, last);
+    assert!(oldest.is_some_and(|o| o > live[2].seq));
+    assert!(store
+        .network_changes_in(&[live[0].seq])
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// The ids of visible sites page in id order.
+pub async fn visible_site_ids_page_in_order(store: &dyn Store) {
+    let host = make_user(store, "+97688110079").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let (site, _) = visible_site(
+            store,
+            host.id,
+            &format!("Paged {i}"),
+            (47.0 + f64::from(i) / 10.0, 106.0),
+            evse_fields(&format!("P{i}"), ConnectorStandard::Type2, 22_000),
+        )
+        .await;
+        ids.push(site.id);
+    }
+    // A hidden one is not listed.
+    let hidden = new_site(host.id, "Hidden", 47.5, 106.5);
+    store.insert_site(&hidden).await.unwrap();
+    ids.sort();
+    let first = store.visible_site_ids(None, 3).await.unwrap();
+    let rest = store
+        .visible_site_ids(first.last().copied(), 3)
+        .await
+        .unwrap();
+    let all: Vec<SiteId> = first.iter().chain(rest.iter()).copied().collect();
+    let ours: Vec<SiteId> = all.into_iter().filter(|id| ids.contains(id)).collect();
+    assert_eq!(ours, ids);
+    let texts = store.site_search_texts(&[ids[0], hidden.id]).await.unwrap();
+    assert_eq!(texts.len(), 2);
+    assert!(texts
+        .iter()
+        .any(|(id, text)| *id == ids[0] && text.contains("paged")));
+}
