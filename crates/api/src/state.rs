@@ -47,6 +47,8 @@ pub struct ApiSettings {
     pub referral_reward_credits: i64,
     /// Booking rules: slot lengths, deadlines, grace, hold and reminder leads.
     pub bookings: plugway_domain::booking::BookingPolicy,
+    /// How drivers' searches run (`[search]`).
+    pub search_index: crate::services::search_index::SearchIndexSettings,
 }
 
 impl Default for ApiSettings {
@@ -66,6 +68,7 @@ impl Default for ApiSettings {
             credit_point_value: 100,
             referral_reward_credits: 50,
             bookings: plugway_domain::booking::BookingPolicy::default(),
+            search_index: crate::services::search_index::SearchIndexSettings::default(),
         }
     }
 }
@@ -131,6 +134,8 @@ pub struct Inner {
     pub limits: RateLimits,
     /// The live event hub, started by the first event stream.
     pub live: std::sync::OnceLock<Arc<crate::services::live::LiveHub>>,
+    /// The in-memory search index (loaded on first use or at start).
+    pub search_index: Arc<crate::services::search_index::SearchIndex>,
 }
 
 impl AppState {
@@ -140,10 +145,15 @@ impl AppState {
             parts.settings.otp_sends_per_minute,
             parts.settings.credential_checks_per_minute,
         );
+        let search_index = crate::services::search_index::SearchIndex::new(
+            parts.store.clone(),
+            parts.settings.search_index,
+        );
         Self(Arc::new(Inner {
             parts,
             limits,
             live: std::sync::OnceLock::new(),
+            search_index,
         }))
     }
 }
@@ -159,6 +169,11 @@ impl AppState {
     /// The rate limiters.
     pub fn limits(&self) -> &RateLimits {
         &self.0.limits
+    }
+
+    /// The in-memory search index.
+    pub fn search_index(&self) -> &Arc<crate::services::search_index::SearchIndex> {
+        &self.0.search_index
     }
 
     /// Ends the live event streams (at shutdown, so graceful shutdown does

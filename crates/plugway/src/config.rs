@@ -84,6 +84,8 @@ pub struct Config {
     pub razorpay: RazorpaySettings,
     /// `[push]`: push notifications through Firebase Cloud Messaging.
     pub push: PushConfig,
+    /// `[search]`: the in-memory search index.
+    pub search: SearchConfig,
 }
 
 impl Default for Config {
@@ -120,7 +122,49 @@ impl Default for Config {
             qpay: QPayConfig::default(),
             razorpay: RazorpaySettings::default(),
             push: PushConfig::default(),
+            search: SearchConfig::default(),
         }
+    }
+}
+
+/// `[search]`: drivers' searches run on an in-memory index of the visible
+/// network, kept current through the database's change feed (docs/search.md).
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct SearchConfig {
+    /// Search in memory (`false`: in the database; less memory, slower).
+    pub in_memory: bool,
+    /// How often an idle node reads the change feed, milliseconds.
+    pub tick_ms: u64,
+    /// How often the whole index is rebuilt from the database, seconds
+    /// (0: never; it heals anything the change feed could not say).
+    pub resync_seconds: u64,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        let d = plugway_api::services::search_index::SearchIndexSettings::default();
+        Self {
+            in_memory: d.enabled,
+            tick_ms: u64::try_from(d.tick.as_millis()).unwrap_or(1_000),
+            resync_seconds: d.resync.as_secs(),
+        }
+    }
+}
+
+impl SearchConfig {
+    /// The index settings, checked.
+    pub fn settings(
+        &self,
+    ) -> anyhow::Result<plugway_api::services::search_index::SearchIndexSettings> {
+        if !(10..=60_000).contains(&self.tick_ms) {
+            anyhow::bail!("search.tick_ms must be from 10 to 60000");
+        }
+        Ok(plugway_api::services::search_index::SearchIndexSettings {
+            enabled: self.in_memory,
+            tick: std::time::Duration::from_millis(self.tick_ms),
+            resync: std::time::Duration::from_secs(self.resync_seconds),
+        })
     }
 }
 
@@ -799,6 +843,7 @@ impl Config {
             anyhow::bail!("money.credit_point_value must be 0 or a positive amount");
         }
         self.bookings.policy()?;
+        self.search.settings()?;
         if self.money.referral_reward_credits < 0 {
             anyhow::bail!("money.referral_reward_credits must be 0 or more");
         }

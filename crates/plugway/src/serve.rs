@@ -160,6 +160,7 @@ pub fn build_state_with_bus(
             .unwrap_or(0),
         referral_reward_credits: config.money.referral_reward_credits,
         bookings: config.bookings.policy()?,
+        search_index: config.search.settings()?,
         ..ApiSettings::default()
     };
     use secrecy::ExposeSecret;
@@ -287,6 +288,24 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             state.clone(),
             std::time::Duration::from_secs(30),
         ));
+    }
+    // Load the search index now rather than on the first search, which
+    // would otherwise wait for it (seconds on a large network).
+    if state.search_index().enabled() {
+        let index = state.search_index().clone();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match index.warm().await {
+                Ok(()) => tracing::info!(
+                    sites = index.len(),
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "search index loaded"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "search index not loaded; the first search will try again")
+                }
+            }
+        });
     }
     // No-shows, completion, reminders, and holding booked connectors on
     // their chargers (ReserveNow / CancelReservation); claims are leased

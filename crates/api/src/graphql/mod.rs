@@ -62,7 +62,7 @@ use crate::auth::{authenticate, Caller, Credential};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
 use crate::routes::discovery::{build_search, SearchQuery};
-use crate::services::network::{self, load_sites, DEFAULT_RADIUS_KM, MAX_RADIUS_KM};
+use crate::services::network::{self, DEFAULT_RADIUS_KM, MAX_RADIUS_KM};
 use crate::state::AppState;
 
 pub use model::{CodeItem, ConnectorNode, EvseNode, LocationNode};
@@ -636,19 +636,9 @@ async fn found(
     request: network::SearchRequest,
     limit: i64,
 ) -> async_graphql::Result<Vec<LocationNode>> {
-    let hits = network::search(
-        state.store.as_ref(),
-        state.clock.now(),
-        request,
-        0,
-        usize::try_from(limit).unwrap_or(0),
-    )
-    .await
-    .map_err(gql_error)?
-    .hits;
-    let ids: Vec<SiteId> = hits.iter().map(|h| h.site_id).collect();
-    let loaded = load_sites(state.store.as_ref(), &ids, true)
+    let (page, loaded) = network::find(state, request, 0, usize::try_from(limit).unwrap_or(0))
         .await
         .map_err(gql_error)?;
+    let hits = page.hits;
     Ok(model::found_nodes(loaded, &hits))
 }

@@ -111,9 +111,8 @@ async fn by_location(
         q.upper_right_latitude,
         q.upper_right_longitude,
     )?;
-    let hits = network::search(
-        state.store.as_ref(),
-        state.clock.now(),
+    let (_, loaded) = network::find(
+        &state,
         SearchRequest {
             bbox: Some(bbox),
             filter: SiteFilter::default(),
@@ -122,16 +121,12 @@ async fn by_location(
         0,
         MAX_DEVICES,
     )
-    .await?
-    .hits;
-    // Hits come nearest the middle of the map first, so a cut list keeps
+    .await?;
+    // Sites come nearest the middle of the map first, so a cut list keeps
     // what the driver is looking at.
     let mut devices = Vec::new();
-    for chunk in hits.chunks(200) {
-        let ids: Vec<SiteId> = chunk.iter().map(|h| h.site_id).collect();
-        for (site, evses) in load_sites(state.store.as_ref(), &ids, true).await? {
-            devices.extend(evses.iter().map(|e| device(&site, e)));
-        }
+    for (site, evses) in &loaded {
+        devices.extend(evses.iter().map(|e| device(site, e)));
         if devices.len() >= MAX_DEVICES {
             break;
         }
@@ -329,17 +324,14 @@ async fn search(
         request.filter.standards_any = wanted;
     }
     let now = state.clock.now();
-    let found = network::search(
-        state.store.as_ref(),
-        now,
+    let (found, loaded) = network::find(
+        &state,
         request,
         usize::try_from(offset).unwrap_or(usize::MAX),
         usize::try_from(size).unwrap_or(0),
     )
     .await?;
     let count = i64::try_from(found.total).unwrap_or(i64::MAX);
-    let ids: Vec<SiteId> = found.hits.iter().map(|h| h.site_id).collect();
-    let loaded = load_sites(state.store.as_ref(), &ids, true).await?;
     let views = network::render(&loaded, &found.hits, now);
     Ok(Json(Paginated::new(views, count, page, size)))
 }

@@ -464,6 +464,33 @@ pub async fn search(
     })
 }
 
+/// Runs a driver's search and loads the page's sites with their approved
+/// EVSEs, nearest first. With the search index on (the default) it runs in
+/// memory after catching up with every change committed before the call
+/// (`services::search_index`); otherwise in the database ([`search`]).
+pub async fn find(
+    state: &AppState,
+    request: SearchRequest,
+    offset: usize,
+    limit: usize,
+) -> ApiResult<(SearchPage, Vec<(Site, Vec<Evse>)>)> {
+    let now = state.clock.now();
+    let index = state.search_index();
+    if !index.enabled() {
+        let page = search(state.store.as_ref(), now, request, offset, limit).await?;
+        let ids: Vec<SiteId> = page.hits.iter().map(|h| h.site_id).collect();
+        let loaded = load_sites(state.store.as_ref(), &ids, true).await?;
+        return Ok((page, loaded));
+    }
+    index.catch_up().await?;
+    let (page, sites) = index.search(now, &request, offset, limit);
+    let loaded = sites
+        .iter()
+        .map(|e| (e.site.clone(), e.evses.clone()))
+        .collect();
+    Ok((page, loaded))
+}
+
 /// A stored image as a client fetches it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PhotoView {
