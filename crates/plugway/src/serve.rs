@@ -289,23 +289,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             std::time::Duration::from_secs(30),
         ));
     }
-    // Load the search index now rather than on the first search, which
-    // would otherwise wait for it (seconds on a large network).
+    // Load the search index now rather than on the first search; searches
+    // run in the database until it is loaded.
     if state.search_index().enabled() {
-        let index = state.search_index().clone();
-        tokio::spawn(async move {
-            let started = std::time::Instant::now();
-            match index.warm().await {
-                Ok(()) => tracing::info!(
-                    sites = index.len(),
-                    took_ms = started.elapsed().as_millis() as u64,
-                    "search index loaded"
-                ),
-                Err(e) => {
-                    tracing::warn!(error = %e, "search index not loaded; the first search will try again")
-                }
-            }
-        });
+        state.search_index().load_in_background();
     }
     // No-shows, completion, reminders, and holding booked connectors on
     // their chargers (ReserveNow / CancelReservation); claims are leased

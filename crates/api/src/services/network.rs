@@ -467,7 +467,8 @@ pub async fn search(
 /// Runs a driver's search and loads the page's sites with their approved
 /// EVSEs, nearest first. With the search index on (the default) it runs in
 /// memory after catching up with every change committed before the call
-/// (`services::search_index`); otherwise in the database ([`search`]).
+/// (`services::search_index`); otherwise, and while the index is still
+/// loading, in the database ([`search`]).
 pub async fn find(
     state: &AppState,
     request: SearchRequest,
@@ -476,7 +477,12 @@ pub async fn find(
 ) -> ApiResult<(SearchPage, Vec<(Site, Vec<Evse>)>)> {
     let now = state.clock.now();
     let index = state.search_index();
-    if !index.enabled() {
+    if index.enabled() && !index.is_loaded() {
+        // Searches do not wait for the load (seconds on a large network):
+        // the database answers them meanwhile, exactly as the index would.
+        index.load_in_background();
+    }
+    if !index.enabled() || !index.is_loaded() {
         let page = search(state.store.as_ref(), now, request, offset, limit).await?;
         let ids: Vec<SiteId> = page.hits.iter().map(|h| h.site_id).collect();
         let loaded = load_sites(state.store.as_ref(), &ids, true).await?;

@@ -263,6 +263,10 @@ pub struct SearchIndex {
     tickets: AtomicU64,
     /// Set once the background tick runs.
     ticking: std::sync::OnceLock<()>,
+    /// Set while a load started by [`load_in_background`](Self::load_in_background) runs or after it succeeded.
+    loading: std::sync::atomic::AtomicBool,
+    /// Whether the network was loaded (searches may use the index).
+    loaded: std::sync::atomic::AtomicBool,
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -277,7 +281,43 @@ impl SearchIndex {
             feed: tokio::sync::Mutex::new(Feed::default()),
             tickets: AtomicU64::new(0),
             ticking: std::sync::OnceLock::new(),
+            loading: std::sync::atomic::AtomicBool::new(false),
+            loaded: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Whether the network was loaded; until then searches run in the
+    /// database rather than wait for the load.
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.load(Ordering::Acquire)
+    }
+
+    /// Starts loading the network in the background, once.
+    pub fn load_in_background(self: &Arc<Self>) {
+        if self
+            .loading
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
+        let index = Arc::clone(self);
+        tokio::spawn(async move {
+            let started = Instant::now();
+            match index.warm().await {
+                Ok(()) => tracing::info!(
+                    sites = index.len(),
+                    took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "search index loaded"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "search index not loaded; searches stay in the database until it is");
+                    // Let a later search try again.
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    index.loading.store(false, Ordering::Release);
+                }
+            }
+        });
     }
 
     /// Whether searches run here (else in the database).
@@ -340,6 +380,7 @@ impl SearchIndex {
             *feed = start;
             feed.loaded = true;
             self.apply_feed(&mut feed).await?;
+            self.loaded.store(true, Ordering::Release);
             self.start_tick();
         }
         feed.served = feed.served.max(upto);
@@ -570,8 +611,8 @@ impl SearchIndex {
         let rank_from = request
             .center
             .or_else(|| request.bbox.map(BoundingBox::center));
-        // No centre: every site ranks alike, so ids order.
-        let centre = rank_from.map_or([0.0; 3], Coordinates::unit_vector);
+        // No centre: every site ranks alike (0), so ids order.
+        let centre = rank_from.map(Coordinates::unit_vector);
         let max_chord2 = if request.center.is_some() {
             chord2_for_distance(request.radius_m)
         } else {
@@ -592,7 +633,7 @@ impl SearchIndex {
             .candidates(area)
             .into_iter()
             .filter_map(|entry| {
-                let d2 = entry.chord2(centre);
+                let d2 = centre.map_or(0.0, |c| entry.chord2(c));
                 (d2 <= max_chord2
                     && entry.matches(filter, city.as_deref(), province.as_deref())
                     && (!request.open_now

@@ -15,6 +15,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use plugway_api::routes::discovery::{build_search, SearchQuery};
 use plugway_api::services::network::{load_sites, render, search};
+use plugway_api::services::search_index::{SearchIndex, SearchIndexSettings};
 use plugway_domain::{Clock, Currency, SiteTimeZone, SystemClock};
 use plugway_store::{SiteListFilter, Store};
 use rand::rngs::StdRng;
@@ -50,6 +51,22 @@ pub struct SearchArgs {
     /// Seed of the generated network and the queries.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Serve the HTTP phase from the database, not the in-memory index
+    /// (to compare the two).
+    #[arg(long)]
+    pub http_on_database: bool,
+}
+
+/// This process's resident memory, MiB (Linux; 0 elsewhere).
+fn resident_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<f64>().ok())
+        })
+        .map_or(0.0, |pages| pages * 4096.0 / (1024.0 * 1024.0))
 }
 
 /// One driver query.
@@ -177,6 +194,10 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         database_url: args.database_url.clone(),
         dev: true,
         dev_allow_postgres: true,
+        search: crate::config::SearchConfig {
+            in_memory: !args.http_on_database,
+            ..crate::config::SearchConfig::default()
+        },
         ..Config::default()
     };
     let store = crate::open_store(&config).await?;
@@ -232,7 +253,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     whole.sort();
     let n = whole.len().max(1);
     println!(
-        "in process, {} queries (10 km + filter mix), mean {:.0} sites matched per query",
+        "in process in the database, {} queries (10 km + filter mix), mean {:.0} sites matched per query",
         whole.len(),
         hits_total as f64 / n as f64
     );
@@ -247,8 +268,77 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         percentile(&whole, 0.99)
     );
 
-    // Over HTTP: the real router on loopback, load from this process.
+    // In process on the in-memory index (what drivers' searches use): its
+    // load time and size, then the same queries, each catching up with
+    // the change feed first as a real search does.
+    let rss_before = resident_mib();
+    let loaded_at = Instant::now();
+    let index = SearchIndex::new(store.clone(), SearchIndexSettings::default());
+    index.warm().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "search index: {} sites loaded in {:.1} s, resident memory +{:.0} MiB",
+        index.len(),
+        loaded_at.elapsed().as_secs_f64(),
+        resident_mib() - rss_before
+    );
+    let mut search_only = Vec::with_capacity(args.queries);
+    let mut whole = Vec::with_capacity(args.queries);
+    let mut hits_total = 0usize;
+    let bar = progress(queries.len() as u64, "in-process queries on the index");
+    for (i, spec) in queries.iter().enumerate() {
+        let request = build_search(spec.search_query()?).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let t = Instant::now();
+        index.catch_up().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (found, sites) = index.search(now, &request, 0, 20);
+        let searched = t.elapsed();
+        let loaded: Vec<_> = sites
+            .iter()
+            .map(|e| (e.site.clone(), e.evses.clone()))
+            .collect();
+        let views = render(&loaded, &found.hits, now);
+        let total = t.elapsed();
+        if i >= 200 {
+            hits_total += found.total;
+            search_only.push(searched);
+            whole.push(total);
+        }
+        std::hint::black_box(views);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    search_only.sort();
+    whole.sort();
+    let n = whole.len().max(1);
+    println!(
+        "in process on the index, {} queries, mean {:.0} sites matched per query",
+        whole.len(),
+        hits_total as f64 / n as f64
+    );
+    println!(
+        "  catch up + search (filter, rank, count, page): p50 {:.3} ms   p99 {:.3} ms",
+        percentile(&search_only, 0.5),
+        percentile(&search_only, 0.99)
+    );
+    println!(
+        "  ... + first page of 20 with EVSEs rendered:     p50 {:.3} ms   p99 {:.3} ms",
+        percentile(&whole, 0.5),
+        percentile(&whole, 0.99)
+    );
+    drop(index);
+
+    // Over HTTP: the real router on loopback, load from this process. The
+    // server's own index is loaded before the clock starts, as `serve`
+    // does at start.
     let (state, _ocpp) = crate::serve::build_state(&config, store.clone())?;
+    if args.http_on_database {
+        println!("HTTP searches run in the database (--http-on-database)");
+    } else {
+        state
+            .search_index()
+            .warm()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
