@@ -40,6 +40,7 @@ impl TestDatabase {
                 return None;
             }
         };
+        shared_extensions(&url).await;
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
         let options = PostgresOptions {
             max_connections: 4,
@@ -52,6 +53,8 @@ impl TestDatabase {
     }
 
     /// Closes the store and drops the schema.
+    /// (`DROP SCHEMA … CASCADE` would also drop an extension created in it:
+    /// see [`shared_extensions`].)
     pub async fn finish(self) {
         self.store.close().await;
         if let Ok(pool) = sqlx::PgPool::connect(&self.url).await {
@@ -64,4 +67,40 @@ impl TestDatabase {
             pool.close().await;
         }
     }
+}
+
+/// Creates the extensions the migrations use (`btree_gist`, migration 0008)
+/// in `public`, once per server, before any test schema exists. An
+/// extension is one per database: created by a migration running inside a
+/// test schema it would live in that schema, and dropping that schema when
+/// its test ends would take the extension, and the booking constraints of
+/// every other test schema with it, from tests still running. The
+/// migration's `IF NOT EXISTS` then finds it and does nothing.
+async fn shared_extensions(url: &str) {
+    static DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if DONE.load(std::sync::atomic::Ordering::Acquire) {
+        return;
+    }
+    let Ok(pool) = sqlx::PgPool::connect(url).await else {
+        // Opening the test schema reports an unreachable server.
+        return;
+    };
+    // Tests and test binaries start side by side: serialise on an
+    // advisory lock so that two do not race to create it.
+    let created = async {
+        let mut tx = pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7243001)")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+    .await;
+    match created {
+        Ok(()) => DONE.store(true, std::sync::atomic::Ordering::Release),
+        Err(e) => eprintln!("could not create btree_gist in public: {e}"),
+    }
+    pool.close().await;
 }
