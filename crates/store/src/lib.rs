@@ -24,8 +24,8 @@ mod vehicles;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plugway_domain::{
-    ApiKeyId, Email, OtpId, PersonName, PhoneNumber, ReferralCode, Role, SessionId, TokenId, UserId,
-    Username,
+    ApiKeyId, Email, OtpId, PersonName, PhoneNumber, ReferralCode, Role, SessionId, TokenId,
+    UserId, Username,
 };
 
 pub use billing::*;

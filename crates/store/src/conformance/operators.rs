@@ -88,7 +88,10 @@ pub async fn operators_are_created_with_their_profile(store: &dyn Store) {
     );
     // The contact number is contact data: no phone claim was made for it.
     assert!(store.list_phones(user.id).await.unwrap().is_empty());
-    assert_eq!(store.find_phone(&phone("+639123456782")).await.unwrap(), None);
+    assert_eq!(
+        store.find_phone(&phone("+639123456782")).await.unwrap(),
+        None
+    );
 
     // A password its owner chose ends the temporary one.
     store
@@ -107,7 +110,12 @@ pub async fn operators_are_created_with_their_profile(store: &dyn Store) {
     // An operator created with a password of its own need not change it.
     let chosen = operator("Lunaris");
     let lunaris = store
-        .create_operator(&chosen, &username("lunaris"), false, &profile(&chosen, "Lunaris"))
+        .create_operator(
+            &chosen,
+            &username("lunaris"),
+            false,
+            &profile(&chosen, "Lunaris"),
+        )
         .await
         .unwrap();
     assert!(!lunaris.password_must_change);
@@ -159,7 +167,10 @@ pub async fn operator_usernames_are_unique_and_nothing_is_half_written(store: &d
     );
     assert_eq!(store.find_user(third.id).await.unwrap(), None);
     assert_eq!(
-        store.find_user_by_username(&username("clash")).await.unwrap(),
+        store
+            .find_user_by_username(&username("clash"))
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(store.count_users().await.unwrap(), users);
