@@ -729,6 +729,24 @@ async fn logout_ends_only_its_session(backend: Backend, name: &str) {
         StatusCode::UNAUTHORIZED,
         "session_ended",
     );
+
+    // The canonical password change is open to a temporary password too.
+    register(&app, &admin, cpo("stellaris", "+97688013402")).await;
+    let temporary = texted_password(&app, "+97688013402");
+    let pending = login(&app, "stellaris", &temporary).await;
+    let pending_access = token(&pending, "access_token");
+    let (status, body) = app
+        .post(
+            "/api/v1/auth/change-password",
+            json!({"old_password": temporary, "new_password": "stellaris-2024"}),
+            Some(&pending_access),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        app.get(DETAILS, Some(&pending_access)).await.0,
+        StatusCode::OK
+    );
     app.finish().await;
 }
 
