@@ -4,6 +4,12 @@
 //! `Authorization: Bearer <token>` carries either a JWT access token or an
 //! API key; the scheme is matched case-insensitively (seed 002 sends
 //! "bearer").
+//!
+//! A person whose password is a temporary one (a seed 003 operator
+//! registered without a password) is refused everywhere with 403
+//! `password_change_required`, except by [`SignedInPendingChange`], which
+//! only the sign-out and password-change routes take: a password that went
+//! through SMS should open nothing but the door to replace it.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -61,8 +67,25 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     Ok(token.trim())
 }
 
-/// Checks a bearer credential: an API key or an access token.
+/// Checks a bearer credential: an API key or an access token. A person who
+/// must still change a temporary password is refused (403
+/// `password_change_required`).
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiError> {
+    let caller = authenticate_pending(state, token).await?;
+    if let Caller::Person { user, .. } = &caller {
+        if user.password_must_change {
+            return Err(ApiError::forbidden(
+                "change your temporary password first (POST /ocpi/cpo/api/auth/v1/change-old-password)",
+            )
+            .with_code("password_change_required"));
+        }
+    }
+    Ok(caller)
+}
+
+/// [`authenticate`], but admitting a person who must still change a
+/// temporary password: only for signing out and changing the password.
+async fn authenticate_pending(state: &AppState, token: &str) -> Result<Caller, ApiError> {
     let now = state.clock.now();
     if token.starts_with(api_keys::PREFIX) {
         let invalid =
@@ -203,6 +226,29 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match Authenticated::from_request_parts(parts, state).await?.0 {
+            Caller::Person { user, session } => Ok(Self { user, session }),
+            Caller::Key(_) => Err(ApiError::forbidden(
+                "this endpoint is for signed-in people, not API keys",
+            )),
+        }
+    }
+}
+
+/// A signed-in person of any role, including one who must still change a
+/// temporary password. Only sign-out and password changes take it; every
+/// other route takes [`SignedIn`] or a narrower extractor.
+#[derive(Debug, Clone)]
+pub struct SignedInPendingChange {
+    /// The account.
+    pub user: User,
+    /// The session the token belongs to.
+    pub session: SessionId,
+}
+
+impl FromRequestParts<AppState> for SignedInPendingChange {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match authenticate_pending(state, bearer(parts)?).await? {
             Caller::Person { user, session } => Ok(Self { user, session }),
             Caller::Key(_) => Err(ApiError::forbidden(
                 "this endpoint is for signed-in people, not API keys",

@@ -67,7 +67,7 @@ pub use state::{ApiSettings, AppParts, AppState, NatsAccess};
         (name = "content", description = "Seed 000's banners, app info and amenities; admins edit them"),
         (name = "operations", description = "Health, readiness, metrics"),
         (name = "plans", description = "Seed 002's subscription plans: admins' plans, drivers' purchases, cancellations and subscriptions"),
-        (name = "seed 003", description = "Seed 003's REST paths (/ocpi/cpo/...) in its envelope, over the canonical services"),
+        (name = "seed 003", description = "Seed 003's REST paths (/ocpi/cpo/...) in its envelope, over the canonical services: CPO registration and username sign-in, logos, location photos, CSV import, filters, cities, pending approvals"),
         (name = "vehicles", description = "Drivers' vehicles: connectors, battery, photo, favourite")
     )
 )]

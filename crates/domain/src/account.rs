@@ -192,6 +192,60 @@ impl Email {
     }
 }
 
+/// Shortest username accepted.
+pub const USERNAME_MIN: usize = 3;
+/// Longest username accepted.
+pub const USERNAME_MAX: usize = 32;
+
+/// A sign-in name (seed 003's CPO `username`): 3 to 32 ASCII letters, digits,
+/// `.`, `_` or `-`, starting with a letter or digit. Usernames are
+/// case-insensitive, so one is kept lower-cased: "Solarius" and "solarius"
+/// are the same account, and two operators can never differ by case alone.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Username(String);
+
+impl Username {
+    /// Checks a username as typed (surrounding spaces ignored) and
+    /// lower-cases it.
+    pub fn parse(input: &str) -> Result<Self, ValidationError> {
+        let name = input.trim();
+        let n = name.chars().count();
+        if !(USERNAME_MIN..=USERNAME_MAX).contains(&n) {
+            return Err(ValidationError::new(
+                "username",
+                format!("must be {USERNAME_MIN} to {USERNAME_MAX} characters"),
+            ));
+        }
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        {
+            return Err(ValidationError::new(
+                "username",
+                "may only contain letters, digits, '.', '_' and '-'",
+            ));
+        }
+        if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return Err(ValidationError::new(
+                "username",
+                "must start with a letter or a digit",
+            ));
+        }
+        Ok(Self(name.to_ascii_lowercase()))
+    }
+
+    /// Rebuilds a stored username.
+    pub fn from_stored(name: String) -> Self {
+        Self(name)
+    }
+
+    /// The username, lower-cased.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The alphabet of referral codes: Crockford base32 without look-alikes
 /// (no I, L, O, U), so a code read aloud or from a screen is typed right.
 const REFERRAL_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -250,6 +304,32 @@ mod tests {
         assert!(PersonName::parse("   ").is_err());
         assert!(PersonName::parse(&"a".repeat(101)).is_err());
         assert!(PersonName::parse("a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn usernames_are_case_insensitive_and_bounded() {
+        assert_eq!(
+            Username::parse("  Solarius.EV_1 ").unwrap().as_str(),
+            "solarius.ev_1"
+        );
+        assert_eq!(
+            Username::parse("SOLARIUS").unwrap(),
+            Username::parse("solarius").unwrap()
+        );
+        for bad in [
+            "",
+            "ab",
+            &"a".repeat(33),
+            "-solarius",
+            ".solarius",
+            "sol arius",
+            "solarius!",
+            "s\u{e9}rgio",
+            "so\u{0}l",
+        ] {
+            assert!(Username::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(Username::parse(&"a".repeat(32)).is_ok());
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub mod session;
 pub mod tariff;
 pub mod vehicle;
 
-pub use account::{ApiKeyRole, Email, PersonName, Principal, ReferralCode, Role};
+pub use account::{ApiKeyRole, Email, PersonName, Principal, ReferralCode, Role, Username};
 pub use charging::{AuthorizationStatus, ChargePointId, IdTag, IdTagState};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{

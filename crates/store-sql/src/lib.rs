@@ -112,6 +112,7 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
                 ("crm_customers", "charge_point_user"),
                 ("charge_points", "charge_point"),
                 ("id_tags", "id_tag"),
+                ("username", "username"),
                 ("phone", "phone"),
                 ("referral_code", "referral_code"),
                 ("token", "token"),

@@ -8,7 +8,7 @@
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty) => {
         const USER_COLUMNS: &str = "id, name, email, role, password_hash, referral_code, referred_by, \
-             failed_logins, locked_until, created_at, updated_at";
+             failed_logins, locked_until, username, password_must_change, created_at, updated_at";
         const OTP_COLUMNS: &str = "id, phone, code_hash, created_at, expires_at, attempts, consumed_at";
         const SESSION_COLUMNS: &str = "id, user_id, created_at, expires_at, revoked_at, user_agent";
         const REFRESH_COLUMNS: &str = "id, session_id, user_id, created_at, expires_at, used_at";
@@ -33,6 +33,11 @@ macro_rules! impl_sql_store {
                 referred_by: referred_by.as_deref().map(parse_uuid).transpose()?.map(::plugway_domain::UserId),
                 failed_logins: row.try_get("failed_logins").map_err(map_err)?,
                 locked_until: from_ms_opt(row.try_get("locked_until").map_err(map_err)?),
+                username: row
+                    .try_get::<Option<String>, _>("username")
+                    .map_err(map_err)?
+                    .map(::plugway_domain::Username::from_stored),
+                password_must_change: row.try_get("password_must_change").map_err(map_err)?,
                 created_at: from_ms(row.try_get("created_at").map_err(map_err)?),
                 updated_at: from_ms(row.try_get("updated_at").map_err(map_err)?),
             })
@@ -235,7 +240,9 @@ macro_rules! impl_sql_store {
                 hash: &str,
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<()> {
-                let done = ::sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+                let done = ::sqlx::query(
+                    "UPDATE users SET password_hash = $2, password_must_change = FALSE, updated_at = $3 WHERE id = $1",
+                )
                     .bind(id.to_text())
                     .bind(hash)
                     .bind($crate::to_ms(now))
@@ -243,6 +250,72 @@ macro_rules! impl_sql_store {
                     .await
                     .map_err($crate::map_err)?;
                 one_row(done.rows_affected())
+            }
+
+            async fn create_operator(
+                &self,
+                user: &::plugway_store::NewUser,
+                username: &::plugway_domain::Username,
+                password_must_change: bool,
+                profile: &::plugway_store::HostProfile,
+            ) -> ::plugway_store::Result<::plugway_store::User> {
+                use $crate::{map_err, to_ms};
+                let mut tx = self.writer.begin().await.map_err(map_err)?;
+                let created = to_ms(user.created_at);
+                let row = ::sqlx::query(&format!(
+                    "INSERT INTO users (id, name, email, role, password_hash, referral_code, referred_by, \
+                     failed_logins, locked_until, username, password_must_change, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, NULL, 0, NULL, $7, $8, $9, $9) RETURNING {USER_COLUMNS}"
+                ))
+                .bind(user.id.to_text())
+                .bind(user.name.as_deref())
+                .bind(user.email.as_deref())
+                .bind(user.role.as_str())
+                .bind(user.password_hash.as_deref())
+                .bind(user.referral_code.as_str())
+                .bind(username.as_str())
+                .bind(password_must_change)
+                .bind(created)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                // The profile is written by this account's id whatever the
+                // caller put in it: the pair is one account.
+                ::sqlx::query(
+                    "INSERT INTO host_profiles (user_id, owner_name, contact_name, contact_number, contact_email, \
+                     logo, party_id, country_code, ocpp_ready, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(user.id.to_text())
+                .bind(&profile.owner_name)
+                .bind(&profile.contact_name)
+                .bind(&profile.contact_number)
+                .bind(&profile.contact_email)
+                .bind(profile.logo.as_deref())
+                .bind(profile.party_id.as_deref())
+                .bind(profile.country_code.as_deref())
+                .bind(profile.ocpp_ready)
+                .bind(to_ms(profile.created_at))
+                .bind(to_ms(profile.updated_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                tx.commit().await.map_err(map_err)?;
+                user_from_row(&row)
+            }
+
+            async fn find_user_by_username(
+                &self,
+                username: &::plugway_domain::Username,
+            ) -> ::plugway_store::Result<Option<::plugway_store::User>> {
+                ::sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"))
+                    .bind(username.as_str())
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err($crate::map_err)?
+                    .as_ref()
+                    .map(user_from_row)
+                    .transpose()
             }
 
             async fn set_role(

@@ -25,7 +25,7 @@ macro_rules! impl_sql_network_store {
             "id, site_id, key, thumb_key, content_type, width, height, bytes, created_at";
         const NEARBY_COLUMNS: &str = "id, site_id, kind, name, image, address, created_at";
         const HOST_COLUMNS: &str = "user_id, owner_name, contact_name, contact_number, contact_email, \
-             logo, party_id, country_code, created_at, updated_at";
+             logo, party_id, country_code, ocpp_ready, created_at, updated_at";
 
         /// The filters the site row answers, after the spatial box (`$1`–`$4`).
         macro_rules! site_filters {
@@ -264,6 +264,7 @@ macro_rules! impl_sql_network_store {
                 logo: row.try_get("logo").map_err(map_err)?,
                 party_id: row.try_get("party_id").map_err(map_err)?,
                 country_code: row.try_get("country_code").map_err(map_err)?,
+                ocpp_ready: row.try_get("ocpp_ready").map_err(map_err)?,
                 created_at: from_ms(row.try_get("created_at").map_err(map_err)?),
                 updated_at: from_ms(row.try_get("updated_at").map_err(map_err)?),
             })
@@ -430,11 +431,13 @@ macro_rules! impl_sql_network_store {
                 let mut tx = self.writer.begin().await.map_err(map_err)?;
                 ::sqlx::query(
                     "INSERT INTO host_profiles (user_id, owner_name, contact_name, contact_number, contact_email, \
-                     logo, party_id, country_code, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                     logo, party_id, country_code, ocpp_ready, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $11, $9, $10) \
                      ON CONFLICT (user_id) DO UPDATE SET owner_name = excluded.owner_name, \
                      contact_name = excluded.contact_name, contact_number = excluded.contact_number, \
                      contact_email = excluded.contact_email, party_id = excluded.party_id, \
-                     country_code = excluded.country_code, updated_at = excluded.updated_at",
+                     country_code = excluded.country_code, ocpp_ready = excluded.ocpp_ready, \
+                     updated_at = excluded.updated_at",
                 )
                 .bind(p.user_id.to_text())
                 .bind(&p.owner_name)
@@ -446,6 +449,7 @@ macro_rules! impl_sql_network_store {
                 .bind(p.country_code.as_deref())
                 .bind(to_ms(p.created_at))
                 .bind(to_ms(p.updated_at))
+                .bind(p.ocpp_ready)
                 .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;

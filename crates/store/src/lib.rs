@@ -24,7 +24,8 @@ mod vehicles;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use plugway_domain::{
-    ApiKeyId, Email, OtpId, PersonName, PhoneNumber, ReferralCode, Role, SessionId, TokenId, UserId,
+    ApiKeyId, Email, OtpId, PersonName, PhoneNumber, ReferralCode, Role, SessionId, TokenId,
+    UserId, Username,
 };
 
 pub use billing::*;
@@ -90,8 +91,25 @@ pub trait UserStore: Send + Sync {
         email: Option<&Email>,
         now: DateTime<Utc>,
     ) -> Result<()>;
-    /// Replaces the password hash.
+    /// Replaces the password hash with one its owner chose, which also
+    /// clears `password_must_change`.
     async fn set_password_hash(&self, id: UserId, hash: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Creates a seed 003 CPO account in one transaction: a host signing in
+    /// with `username` (no phone: the profile's contact number is contact
+    /// data, not a sign-in) and its host profile. `user.role` should be
+    /// [`Role::Host`]; `profile.user_id` must be `user.id`. Fails with
+    /// `Conflict("username")` when the username is taken,
+    /// `Conflict("referral_code")` on a code clash or `Conflict("party_id")`,
+    /// and then writes nothing.
+    async fn create_operator(
+        &self,
+        user: &NewUser,
+        username: &Username,
+        password_must_change: bool,
+        profile: &HostProfile,
+    ) -> Result<User>;
+    /// The account that signs in with this username.
+    async fn find_user_by_username(&self, username: &Username) -> Result<Option<User>>;
     /// Changes the account's role.
     async fn set_role(&self, id: UserId, role: Role, now: DateTime<Utc>) -> Result<()>;
     /// Records who referred this account; false when one was already recorded.

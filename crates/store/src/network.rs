@@ -42,6 +42,9 @@ pub struct HostProfile {
     pub party_id: Option<String>,
     /// OCPI country code (ISO 3166-1 alpha-2).
     pub country_code: Option<String>,
+    /// Seed 003's `ocpp_ready`: whether the operator said its chargers
+    /// speak OCPP; `None` when never said.
+    pub ocpp_ready: Option<bool>,
     /// When created.
     pub created_at: DateTime<Utc>,
     /// Last change.

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use plugway_domain::{
     ApiKeyId, ApiKeyRole, OtpId, PhoneNumber, ReferralCode, Role, SessionId, TokenId, UserId,
+    Username,
 };
 
 /// An account to create.
@@ -45,6 +46,12 @@ pub struct User {
     pub failed_logins: i64,
     /// Password sign-in is refused until then.
     pub locked_until: Option<DateTime<Utc>>,
+    /// The sign-in name of a seed 003 CPO account (lower-cased); `None`
+    /// for accounts that sign in with a phone.
+    pub username: Option<Username>,
+    /// The password is a temporary one the platform generated: until it is
+    /// changed the account may only change it or sign out.
+    pub password_must_change: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::SignedIn;
+use crate::auth::{SignedIn, SignedInPendingChange};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ClientIp, Json, UserAgent};
 use crate::routes::Message;
@@ -233,10 +233,14 @@ async fn make_primary_phone(
 }
 
 /// Signs out this device: its session and refresh tokens stop working at
-/// once. Roles: any signed-in person.
+/// once. Roles: any signed-in person (also one who must still change a
+/// temporary password).
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
     responses((status = 204, description = "signed out"), (status = 401, body = ErrorBody)))]
-async fn logout(State(state): State<AppState>, who: SignedIn) -> ApiResult<StatusCode> {
+async fn logout(
+    State(state): State<AppState>,
+    who: SignedInPendingChange,
+) -> ApiResult<StatusCode> {
     state
         .store
         .revoke_session(who.session, state.clock.now())
@@ -252,10 +256,13 @@ pub struct Revoked {
 }
 
 /// Signs out every device of the account, this one included. Roles: any
-/// signed-in person.
+/// signed-in person (also one who must still change a temporary password).
 #[utoipa::path(post, path = "/api/v1/auth/logout-all", tag = "accounts", security(("bearer" = [])),
     responses((status = 200, body = Revoked), (status = 401, body = ErrorBody)))]
-async fn logout_all(State(state): State<AppState>, who: SignedIn) -> ApiResult<Json<Revoked>> {
+async fn logout_all(
+    State(state): State<AppState>,
+    who: SignedInPendingChange,
+) -> ApiResult<Json<Revoked>> {
     let n = state
         .store
         .revoke_user_sessions(who.user.id, None, state.clock.now())
@@ -274,14 +281,15 @@ pub struct ChangePassword {
     pub new_password: String,
 }
 
-/// Changes the password; every other session of the account ends. Roles:
-/// any signed-in person.
+/// Changes the password; every other session of the account ends, and a
+/// temporary password stops being one. Roles: any signed-in person (also
+/// one who must still change a temporary password).
 #[utoipa::path(post, path = "/api/v1/auth/change-password", tag = "accounts", security(("bearer" = [])),
     request_body = ChangePassword,
     responses((status = 200, body = Revoked), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn change_password(
     State(state): State<AppState>,
-    who: SignedIn,
+    who: SignedInPendingChange,
     Json(body): Json<ChangePassword>,
 ) -> ApiResult<Json<Revoked>> {
     let n = accounts::change_password(

@@ -9,6 +9,7 @@ pub mod bookings;
 pub mod charge_points;
 pub mod charging;
 pub mod content;
+pub mod cpo_accounts;
 pub mod customer;
 pub mod discovery;
 pub mod events;

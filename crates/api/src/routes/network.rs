@@ -74,6 +74,10 @@ pub struct HostProfileInput {
     /// OCPI country code (2 letters); required with party_id.
     #[serde(default)]
     pub country_code: Option<String>,
+    /// Whether the chargers speak OCPP (seed 003's `ocpp_ready`); left as
+    /// it was when absent.
+    #[serde(default)]
+    pub ocpp_ready: Option<bool>,
 }
 
 /// A host's profile.
@@ -95,6 +99,8 @@ pub struct HostProfileView {
     pub party_id: Option<String>,
     /// OCPI country code.
     pub country_code: Option<String>,
+    /// Whether the chargers speak OCPP; null when never said.
+    pub ocpp_ready: Option<bool>,
 }
 
 impl From<&HostProfile> for HostProfileView {
@@ -108,6 +114,7 @@ impl From<&HostProfile> for HostProfileView {
             logo_url: p.logo.as_deref().map(media_url),
             party_id: p.party_id.clone(),
             country_code: p.country_code.clone(),
+            ocpp_ready: p.ocpp_ready,
         }
     }
 }
@@ -175,6 +182,9 @@ async fn put_profile(
         logo: existing.as_ref().and_then(|p| p.logo.clone()),
         party_id,
         country_code: country,
+        ocpp_ready: input
+            .ocpp_ready
+            .or(existing.as_ref().and_then(|p| p.ocpp_ready)),
         created_at: existing.as_ref().map_or(now, |p| p.created_at),
         updated_at: now,
     };

@@ -13,28 +13,26 @@
 //! | `POST /ocpi/cpo/api/v2/locations/uploads/csv` | `POST /api/v1/host/sites/import` |
 //! | `POST /ocpi/cpo/2.2/cpo/upload` | `PUT /api/v1/host/profile/logo` |
 //! | `PATCH /ocpi/cpo/2.2/cpo/logo/upload` | (none: picks one of the host's stored images as the logo) |
+//! | `POST /ocpi/cpo/2.2/register` | (none: admins make operators only here; a signed-in person becomes a host with `PUT /api/v1/host/profile`) |
+//! | `POST /ocpi/cpo/api/auth/v1/login` | `POST /api/v1/auth/token` (a phone instead of a username) |
+//! | `GET /ocpi/cpo/api/auth/v1/refresh` | `POST /api/v1/auth/refresh` (the token in the body) |
+//! | `POST /ocpi/cpo/api/auth/v1/logout` | `POST /api/v1/auth/logout` |
+//! | `POST /ocpi/cpo/api/auth/v1/change-old-password` | `POST /api/v1/auth/change-password` |
+//!
+//! The CPO account routes (the last five) are in
+//! [`crate::routes::cpo_accounts`], which says how each is authenticated.
 //!
 //! Credentials: where the seed says "Basic TOKEN" (filters, cities), HTTP
-//! Basic whose password is an API key of any role, or any Bearer credential;
-//! where it says "Bearer TOKEN", our bearer credential (a person's access
-//! token or an API key). Who may do what is as on the canonical API: a host
-//! manages only their own locations (another host's is "not found"), an
-//! admin any.
+//! Basic whose password is an API key of any role, or any Bearer credential
+//! (registering an operator takes an admin's); where it says "Bearer
+//! TOKEN", our bearer credential (a person's access token or an API key).
+//! Who may do what is as on the canonical API: a host manages only their
+//! own locations (another host's is "not found"), an admin any.
 //!
 //! Errors use the same envelope with the HTTP status, `data: null`, and our
 //! stable `code` (and `field`, and for a rejected CSV file `errors` and
 //! `error_count`) beside it:
 //! `{"status": 400, "data": null, "message": "...", "code": "..."}`.
-//!
-//! Out of scope: `POST /ocpi/cpo/2.2/register`, `POST
-//! /ocpi/cpo/api/auth/v1/login`, `GET /ocpi/cpo/api/auth/v1/refresh`, `POST
-//! /ocpi/cpo/api/auth/v1/logout` and `POST
-//! /ocpi/cpo/api/auth/v1/change-old-password`. They need CPO accounts with a
-//! username and password, which Plugway does not have: its accounts are
-//! phone-based (one-time codes). The canonical equivalents are `PUT
-//! /api/v1/host/profile` (a signed-in person becomes a host) and
-//! `/api/v1/auth/*` (sign-in, token refresh, sign-out). These paths answer
-//! with the usual 404.
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
@@ -77,6 +75,7 @@ pub fn router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(cpo_details))
         .routes(routes!(pending_locations))
         .routes(routes!(update_cpo_logo))
+        .merge(crate::routes::cpo_accounts::router())
         .merge(uploads)
 }
 
@@ -247,6 +246,11 @@ pub struct CpoDetails {
     pub contact_email: String,
     /// The logo's URL, or null.
     pub logo: Option<String>,
+    /// The sign-in name, for operators registered with
+    /// `POST /ocpi/cpo/2.2/register` (null for phone accounts).
+    pub username: Option<String>,
+    /// Whether the chargers speak OCPP (null when never said).
+    pub ocpp_ready: Option<bool>,
 }
 
 /// The signed-in host's details (their host profile).
@@ -272,6 +276,8 @@ async fn cpo_details(
         contact_number: profile.contact_number,
         contact_email: profile.contact_email,
         logo: profile.logo.as_deref().map(media_url),
+        username: me.user.username.as_ref().map(|u| u.as_str().to_owned()),
+        ocpp_ready: profile.ocpp_ready,
     })
 }
 

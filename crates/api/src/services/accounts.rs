@@ -16,6 +16,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Duration, Utc};
 use plugway_domain::{
     Email, OtpCode, OtpId, PersonName, PhoneNumber, ReferralCode, Role, SessionId, TokenId, UserId,
+    Username,
 };
 use plugway_store::{
     NewUser, OtpRecord, RefreshTokenRecord, RefreshTokenUse, Session, StoreError, User,
@@ -40,6 +41,12 @@ pub struct IssuedTokens {
     pub refresh: String,
     /// The session they belong to.
     pub session: SessionId,
+    /// The account they belong to.
+    pub user: UserId,
+    /// When the access token stops working.
+    pub access_expires_at: DateTime<Utc>,
+    /// When the refresh token stops working (never after its session ends).
+    pub refresh_expires_at: DateTime<Utc>,
 }
 
 /// Reads a phone as typed, in the configured default region.
@@ -108,26 +115,29 @@ pub async fn send_otp(state: &AppState, phone: &PhoneNumber, ip: IpAddr) -> ApiR
         "Your Plugway code is {}. It expires in {minutes} minutes. Never share it.",
         code.expose()
     );
-    match state.sms.send(phone, &text).await {
-        Ok(()) => {
-            metrics::counter!("plugway_otp_sent_total").increment(1);
-            Ok(())
-        }
-        Err(SmsError::NotConfigured) => Err(ApiError {
+    state.sms.send(phone, &text).await.map_err(sms_error)?;
+    metrics::counter!("plugway_otp_sent_total").increment(1);
+    Ok(())
+}
+
+/// What a client is told when an SMS could not be sent.
+pub(crate) fn sms_error(e: SmsError) -> ApiError {
+    match e {
+        SmsError::NotConfigured => ApiError {
             retry_after: Some(60),
             ..ApiError::new(
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 "sms_unavailable",
                 "this server cannot send SMS (no provider is configured)",
             )
-        }),
-        Err(e @ SmsError::Provider(_)) => {
+        },
+        e @ SmsError::Provider(_) => {
             tracing::warn!(error = %e, "SMS provider failed");
-            Err(ApiError::new(
+            ApiError::new(
                 axum::http::StatusCode::BAD_GATEWAY,
                 "sms_failed",
                 "the SMS provider did not accept the message; try again shortly",
-            ))
+            )
         }
     }
 }
@@ -279,6 +289,9 @@ async fn issue_pair(
             now,
         )?,
         session: session.id,
+        user: session.user_id,
+        access_expires_at: now + state.tokens.access_ttl,
+        refresh_expires_at: refresh.expires_at,
     })
 }
 
@@ -381,12 +394,76 @@ pub async fn sign_in_with_password(
     state.limits().credential_check.check(ip)?;
     let wrong =
         || ApiError::unauthorized("invalid_credentials", "the phone or the password is wrong");
-    let now = state.clock.now();
     let claim = state.store.find_phone(phone).await?;
     let user = match &claim {
         Some(c) => state.store.find_user(c.user_id).await?,
         None => None,
     };
+    let user = check_password(
+        state,
+        user,
+        password,
+        wrong,
+        "too many wrong passwords; password sign-in is locked for a while (OTP sign-in still works)",
+    )
+    .await?;
+    if !claim.is_some_and(|c| c.verified) {
+        return Err(ApiError::forbidden(
+            "verify this phone with the code sent to it before signing in",
+        )
+        .with_code("phone_not_verified"));
+    }
+    state.store.clear_failed_logins(user.id).await?;
+    let tokens = start_session(state, user.id, user_agent).await?;
+    Ok((user, tokens))
+}
+
+/// Seed 003 CPO sign-in: username and password. A username that cannot
+/// exist is treated as an unknown one (same answer, same time spent).
+pub async fn sign_in_with_username(
+    state: &AppState,
+    username: &str,
+    password: String,
+    ip: IpAddr,
+    user_agent: Option<String>,
+) -> ApiResult<(User, IssuedTokens)> {
+    state.limits().credential_check.check(ip)?;
+    let wrong = || {
+        ApiError::unauthorized(
+            "invalid_credentials",
+            "the username or the password is wrong",
+        )
+    };
+    let user = match Username::parse(username) {
+        Ok(name) => state.store.find_user_by_username(&name).await?,
+        Err(_) => None,
+    };
+    let user = check_password(
+        state,
+        user,
+        password,
+        wrong,
+        "too many wrong passwords; sign-in is locked for a while",
+    )
+    .await?;
+    state.store.clear_failed_logins(user.id).await?;
+    let tokens = start_session(state, user.id, user_agent).await?;
+    Ok((user, tokens))
+}
+
+/// The password check both password sign-ins share: a locked account is
+/// refused before anything is compared; the hash is always computed (a
+/// dummy one for an unknown account), so the answer and its timing are the
+/// same for an unknown account and a wrong password; wrong passwords count
+/// towards the lock.
+async fn check_password(
+    state: &AppState,
+    user: Option<User>,
+    password: String,
+    wrong: impl Fn() -> ApiError,
+    locked: &'static str,
+) -> ApiResult<User> {
+    let now = state.clock.now();
     if let Some(until) = user
         .as_ref()
         .and_then(|u| u.locked_until)
@@ -394,7 +471,7 @@ pub async fn sign_in_with_password(
     {
         return Err(ApiError::too_many(
             "account_locked",
-            "too many wrong passwords; password sign-in is locked for a while (OTP sign-in still works)",
+            locked,
             u64::try_from((until - now).num_seconds() + 1).unwrap_or(1),
         ));
     }
@@ -403,7 +480,7 @@ pub async fn sign_in_with_password(
         user.as_ref().and_then(|u| u.password_hash.clone()),
     )
     .await?;
-    let (Some(user), Some(claim)) = (user, claim) else {
+    let Some(user) = user else {
         return Err(wrong());
     };
     if !ok {
@@ -417,15 +494,7 @@ pub async fn sign_in_with_password(
         }
         return Err(wrong());
     }
-    if !claim.verified {
-        return Err(ApiError::forbidden(
-            "verify this phone with the code sent to it before signing in",
-        )
-        .with_code("phone_not_verified"));
-    }
-    state.store.clear_failed_logins(user.id).await?;
-    let tokens = start_session(state, user.id, user_agent).await?;
-    Ok((user, tokens))
+    Ok(user)
 }
 
 /// Rotates a refresh token. A second use of the same token is treated as

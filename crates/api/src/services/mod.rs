@@ -10,6 +10,7 @@ pub mod crm_outbox;
 pub mod live;
 pub mod network;
 pub mod notify;
+pub mod operators;
 pub mod payments;
 pub mod plans;
 pub mod search_index;

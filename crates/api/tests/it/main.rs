@@ -16,6 +16,7 @@ mod bookings;
 mod charging;
 mod charging_sessions;
 mod content;
+mod cpo_accounts;
 mod graphql;
 mod network;
 mod notifications;

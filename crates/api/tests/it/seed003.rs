@@ -300,7 +300,9 @@ async fn details_pending_and_logo(backend: Backend, name: &str) {
             "contact_name": "Contact",
             "contact_number": "+97699112233",
             "contact_email": "ops@example.com",
-            "logo": null
+            "logo": null,
+            "username": null,
+            "ocpp_ready": null
         }})
     );
     assert_face_error(

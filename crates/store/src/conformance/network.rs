@@ -707,6 +707,7 @@ pub async fn host_profiles(store: &dyn Store) {
         logo: None,
         party_id: Some("SOL".into()),
         country_code: Some("PH".into()),
+        ocpp_ready: None,
         created_at: t0(),
         updated_at: t0(),
     };
@@ -715,6 +716,15 @@ pub async fn host_profiles(store: &dyn Store) {
         store.find_host_profile(host.id).await.unwrap(),
         Some(profile.clone())
     );
+    // ocpp_ready is kept, and replaced by an upsert like the other fields.
+    for ready in [Some(true), Some(false), None] {
+        profile.ocpp_ready = ready;
+        store.upsert_host_profile(&profile).await.unwrap();
+        assert_eq!(
+            store.find_host_profile(host.id).await.unwrap(),
+            Some(profile.clone())
+        );
+    }
     let other = make_user(store, "+97688110007").await;
     let clash = HostProfile {
         user_id: other.id,
@@ -794,6 +804,7 @@ pub async fn bulk_insert_matches_one_by_one(store: &dyn Store) {
             logo: None,
             party_id: None,
             country_code: None,
+            ocpp_ready: None,
             created_at: t0(),
             updated_at: t0(),
         })
