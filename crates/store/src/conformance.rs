@@ -83,6 +83,7 @@ mod ledger;
 mod network;
 mod plan_usage;
 mod plans;
+mod revisions;
 mod sessions;
 mod vehicles;
 pub use billing::*;
@@ -92,6 +93,7 @@ pub use ledger::*;
 pub use network::*;
 pub use plan_usage::*;
 pub use plans::*;
+pub use revisions::*;
 pub use sessions::*;
 pub use vehicles::*;
 
