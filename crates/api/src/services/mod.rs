@@ -12,6 +12,7 @@ pub mod network;
 pub mod notify;
 pub mod payments;
 pub mod plans;
+pub mod revisions;
 pub mod site_import;
 pub mod topups;
 pub mod vehicles;

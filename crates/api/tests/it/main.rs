@@ -22,6 +22,7 @@ mod notifications;
 mod openapi;
 mod plans;
 mod razorpay;
+mod revisions;
 mod seed001;
 mod seed002;
 mod seed003;
