@@ -112,6 +112,7 @@ pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(routes::charge_points::router())
         .merge(routes::webhooks::router())
         .merge(routes::network::router(max_upload_bytes))
+        .merge(routes::revisions::router())
         .merge(routes::site_import::router(max_upload_bytes))
         .merge(graphql::openapi_router())
         .merge(routes::seed003::router(max_upload_bytes))

@@ -80,6 +80,10 @@ uuid_id!(
     /// A driver's vehicle.
     VehicleId
 );
+uuid_id!(
+    /// A host's proposed change to an approved site or EVSE, waiting for an admin.
+    RevisionId
+);
 
 uuid_id!(
     /// A charging session: a driver's (or an RFID card's) use of one connector.

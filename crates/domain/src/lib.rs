@@ -30,12 +30,12 @@ pub use charging::{AuthorizationStatus, ChargePointId, IdTag, IdTagState};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{
     ApiKeyId, BookingId, ChargingSessionId, ConnectorId, EvseId, IdGenerator, NearbyId, OtpId,
-    PhotoId, PurchaseId, RandomIds, SessionId, SiteId, TokenId, UserId,
+    PhotoId, PurchaseId, RandomIds, RevisionId, SessionId, SiteId, TokenId, UserId,
 };
 pub use network::{
     ApprovalState, BoundingBox, Capability, ConnectorFormat, ConnectorStandard, Coordinates,
     Currency, DeviceState, EvseStatus, Facility, OpeningHours, ParkingRestriction, ParkingType,
-    PaymentType, PowerType, RegularHours, SiteTimeZone,
+    PaymentType, PowerType, RegularHours, RevisionState, SiteTimeZone,
 };
 pub use otp::{OtpCode, OtpPolicy};
 pub use phone::{PhoneError, PhoneNumber, Region};

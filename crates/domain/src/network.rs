@@ -13,7 +13,7 @@ mod status;
 
 pub use codes::{
     ApprovalState, Capability, ConnectorFormat, ConnectorStandard, Facility, ParkingRestriction,
-    ParkingType, PaymentType, PowerType,
+    ParkingType, PaymentType, PowerType, RevisionState,
 };
 pub use currency::Currency;
 pub use geo::{chord2, chord2_for_distance, BoundingBox, Coordinates};

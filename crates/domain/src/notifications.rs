@@ -75,6 +75,11 @@ pub enum NotificationKind {
     PlanRenewed,
     /// A plan ends soon (`data.plan_id`).
     PlanExpiring,
+    /// An admin approved a host's changes to a site or EVSE (`data.revision_id`,
+    /// `data.site_id`, `data.evse_id` for an EVSE).
+    RevisionApproved,
+    /// An admin rejected a host's changes (same data as `revision_approved`).
+    RevisionRejected,
 }
 
 impl NotificationKind {
@@ -91,6 +96,8 @@ impl NotificationKind {
         Self::WalletToppedUp,
         Self::PlanRenewed,
         Self::PlanExpiring,
+        Self::RevisionApproved,
+        Self::RevisionRejected,
     ];
 
     /// The stored and wire name.
@@ -107,6 +114,8 @@ impl NotificationKind {
             Self::WalletToppedUp => "wallet_topped_up",
             Self::PlanRenewed => "plan_renewed",
             Self::PlanExpiring => "plan_expiring",
+            Self::RevisionApproved => "revision_approved",
+            Self::RevisionRejected => "revision_rejected",
         }
     }
 

@@ -113,6 +113,9 @@ plugway_store_sql::impl_sql_network_store!(
      point(CAST($4 AS DOUBLE PRECISION), CAST($2 AS DOUBLE PRECISION)))"
 );
 
+// Beside the network store: revisions write sites through its helpers.
+plugway_store_sql::impl_sql_revision_store!(PostgresStore, sqlx::Postgres);
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> plugway_store::Result<()> {

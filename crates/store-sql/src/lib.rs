@@ -25,6 +25,7 @@ mod network_macros;
 mod payment_macros;
 mod plan_macros;
 mod plan_usage_macros;
+mod revision_macros;
 mod session_macros;
 pub mod summary;
 mod vehicle_macros;

@@ -392,6 +392,60 @@ macro_rules! impl_sql_network_store {
                 .bind(unit[2]))
         }
 
+        /// Writes every host-edited field of a site and recomputes its
+        /// derived columns, inside the caller's transaction. An admin's edit
+        /// and an approved revision both come through here, so search sees
+        /// either the old site or the new one, never a mix.
+        async fn write_site_fields(
+            conn: &mut <$db as ::sqlx::Database>::Connection,
+            id: ::plugway_domain::SiteId,
+            fields: &::plugway_store::SiteFields,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> ::plugway_store::Result<()> {
+            use $crate::{map_err, to_ms};
+            let query = ::sqlx::query(
+                "UPDATE sites SET name = $1, address = $2, city = $3, province = $4, region = $5, \
+                 postal_code = $6, country_code = $7, lat = $8, lng = $9, time_zone = $10, opening_hours = $11, \
+                 always_open = $12, facilities = $13, parking_types = $14, parking_restrictions = $15, \
+                 currency = $16, published = $17, ux = $18, uy = $19, uz = $20, updated_at = $22 WHERE id = $21",
+            );
+            let done = site_binds(query, fields)?
+                .bind(id.to_text())
+                .bind(to_ms(now))
+                .execute(&mut *conn)
+                .await
+                .map_err(map_err)?;
+            one_row(done.rows_affected())?;
+            refresh_site_summary(&mut *conn, &id.to_text()).await
+        }
+
+        /// Writes every host-edited field of an EVSE and recomputes its
+        /// site's derived columns, inside the caller's transaction.
+        async fn write_evse_fields(
+            conn: &mut <$db as ::sqlx::Database>::Connection,
+            id: ::plugway_domain::EvseId,
+            fields: &::plugway_store::EvseFields,
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> ::plugway_store::Result<()> {
+            use ::sqlx::Row as _;
+            use $crate::{map_err, to_ms};
+            let query = ::sqlx::query(
+                "UPDATE evses SET evse_code = $1, serial_number = $2, meter_type = $3, charge_point_id = $4, \
+                 ocpp_connector_id = $5, declared_status = $6, capabilities = $7, payment_types = $8, \
+                 price_per_kwh = $9, price_per_hour = $10, waiting_price_per_minute = $11, connectors = $12, \
+                 updated_at = $14 WHERE id = $13 RETURNING site_id",
+            );
+            let row = evse_binds(query, fields)?
+                .bind(id.to_text())
+                .bind(to_ms(now))
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(map_err)?
+                .ok_or(::plugway_store::StoreError::NotFound)?;
+            let site: String = row.try_get("site_id").map_err(map_err)?;
+            refresh_site_summary(&mut *conn, &site).await
+        }
+
         /// Inserts one EVSE row of `site`.
         async fn insert_evse_row(
             conn: &mut <$db as ::sqlx::Database>::Connection,
@@ -508,22 +562,9 @@ macro_rules! impl_sql_network_store {
                 fields: &::plugway_store::SiteFields,
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<()> {
-                use $crate::{map_err, to_ms};
+                use $crate::map_err;
                 let mut tx = self.writer.begin().await.map_err(map_err)?;
-                let query = ::sqlx::query(
-                    "UPDATE sites SET name = $1, address = $2, city = $3, province = $4, region = $5, \
-                     postal_code = $6, country_code = $7, lat = $8, lng = $9, time_zone = $10, opening_hours = $11, \
-                     always_open = $12, facilities = $13, parking_types = $14, parking_restrictions = $15, \
-                     currency = $16, published = $17, ux = $18, uy = $19, uz = $20, updated_at = $22 WHERE id = $21",
-                );
-                let done = site_binds(query, fields)?
-                    .bind(id.to_text())
-                    .bind(to_ms(now))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                one_row(done.rows_affected())?;
-                refresh_site_summary(&mut *tx, &id.to_text()).await?;
+                write_site_fields(&mut *tx, id, fields, now).await?;
                 tx.commit().await.map_err(map_err)
             }
 
@@ -550,6 +591,9 @@ macro_rules! impl_sql_network_store {
                 keys.extend(logo.try_get::<Option<String>, _>("brand_logo").map_err(map_err)?);
                 // Children first: PostgreSQL and SQLite both cascade, but
                 // saying it keeps the order obvious and the locks short.
+                // Revisions go by cascade with their EVSE and site rows, so
+                // their locks come after the listing's, as in every other
+                // path that touches both.
                 for sql in [
                     "DELETE FROM site_photos WHERE site_id = $1",
                     "DELETE FROM nearby_places WHERE site_id = $1",
@@ -796,24 +840,9 @@ macro_rules! impl_sql_network_store {
                 fields: &::plugway_store::EvseFields,
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<()> {
-                use ::sqlx::Row as _;
-                use $crate::{map_err, to_ms};
+                use $crate::map_err;
                 let mut tx = self.writer.begin().await.map_err(map_err)?;
-                let query = ::sqlx::query(
-                    "UPDATE evses SET evse_code = $1, serial_number = $2, meter_type = $3, charge_point_id = $4, \
-                     ocpp_connector_id = $5, declared_status = $6, capabilities = $7, payment_types = $8, \
-                     price_per_kwh = $9, price_per_hour = $10, waiting_price_per_minute = $11, connectors = $12, \
-                     updated_at = $14 WHERE id = $13 RETURNING site_id",
-                );
-                let row = evse_binds(query, fields)?
-                    .bind(id.to_text())
-                    .bind(to_ms(now))
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(map_err)?
-                    .ok_or(::plugway_store::StoreError::NotFound)?;
-                let site: String = row.try_get("site_id").map_err(map_err)?;
-                refresh_site_summary(&mut *tx, &site).await?;
+                write_evse_fields(&mut *tx, id, fields, now).await?;
                 tx.commit().await.map_err(map_err)
             }
 
@@ -954,10 +983,20 @@ macro_rules! impl_sql_network_store {
                 use ::sqlx::Row as _;
                 use $crate::map_err;
                 let host = host.map(|h| h.to_text()).unwrap_or_default();
+                // An open revision waits for an admin as a new listing does,
+                // so it counts; a listing is counted once either way. Two sums
+                // of index-backed counts (approval; the open-revision queue)
+                // rather than one pass over every site.
                 let row = ::sqlx::query(
-                    "SELECT (SELECT COUNT(*) FROM sites WHERE approval = 'PENDING' AND ($1 = '' OR host_id = $1)) AS sites, \
+                    "SELECT (SELECT COUNT(*) FROM sites WHERE approval = 'PENDING' AND ($1 = '' OR host_id = $1)) \
+                     + (SELECT COUNT(*) FROM listing_revisions r JOIN sites s ON s.id = r.site_id \
+                        WHERE r.state = 'OPEN' AND r.evse_id IS NULL AND s.approval <> 'PENDING' \
+                        AND ($1 = '' OR s.host_id = $1)) AS sites, \
                      (SELECT COUNT(*) FROM evses e JOIN sites s ON s.id = e.site_id \
-                      WHERE e.approval = 'PENDING' AND ($1 = '' OR s.host_id = $1)) AS evses",
+                      WHERE e.approval = 'PENDING' AND ($1 = '' OR s.host_id = $1)) \
+                     + (SELECT COUNT(*) FROM listing_revisions r JOIN evses e ON e.id = r.evse_id \
+                        JOIN sites s ON s.id = r.site_id \
+                        WHERE r.state = 'OPEN' AND e.approval <> 'PENDING' AND ($1 = '' OR s.host_id = $1)) AS evses",
                 )
                 .bind(host)
                 .fetch_one(&self.reader)

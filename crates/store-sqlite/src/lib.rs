@@ -90,6 +90,9 @@ plugway_store_sql::impl_sql_network_store!(
     "s.seq IN (SELECT id FROM site_geo WHERE max_lat >= $1 AND min_lat <= $2 AND max_lng >= $3 AND min_lng <= $4)"
 );
 
+// Beside the network store: revisions write sites through its helpers.
+plugway_store_sql::impl_sql_revision_store!(SqliteStore, sqlx::Sqlite);
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> plugway_store::Result<()> {

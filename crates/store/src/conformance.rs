@@ -86,6 +86,7 @@ mod network;
 mod operators;
 mod plan_usage;
 mod plans;
+mod revisions;
 mod sessions;
 mod vehicles;
 pub use billing::*;
@@ -96,6 +97,7 @@ pub use network::*;
 pub use operators::*;
 pub use plan_usage::*;
 pub use plans::*;
+pub use revisions::*;
 pub use sessions::*;
 pub use vehicles::*;
 

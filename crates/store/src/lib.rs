@@ -19,6 +19,7 @@ mod payments;
 mod plan_usage;
 mod plans;
 mod records;
+mod revisions;
 mod vehicles;
 
 use async_trait::async_trait;
@@ -39,6 +40,7 @@ pub use payments::*;
 pub use plan_usage::*;
 pub use plans::*;
 pub use records::*;
+pub use revisions::*;
 pub use vehicles::*;
 
 /// What a storage call can fail with. Adapters map their driver's errors here.
@@ -241,6 +243,7 @@ pub trait Store:
     + VehicleStore
     + ProfilePhotoStore
     + PlanUsageStore
+    + RevisionStore
     + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.

@@ -409,9 +409,9 @@ pub struct EvseListFilter {
 /// Pending approvals (seed 003's counts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PendingCounts {
-    /// Sites waiting for approval.
+    /// Sites waiting for approval, or for review of an open revision.
     pub sites: i64,
-    /// EVSEs waiting for approval.
+    /// EVSEs waiting for approval, or for review of an open revision.
     pub evses: i64,
 }
 
@@ -433,7 +433,9 @@ pub trait NetworkStore: Send + Sync {
 
     /// Stores a new site (pending approval).
     async fn insert_site(&self, site: &Site) -> Result<()>;
-    /// Replaces a site's host-edited fields. `NotFound` if there is no such site.
+    /// Replaces a site's host-edited fields at once (an admin's edit; a
+    /// host's goes through `RevisionStore::host_edit_site`). `NotFound` if
+    /// there is no such site.
     async fn update_site(&self, id: SiteId, fields: &SiteFields, now: DateTime<Utc>) -> Result<()>;
     /// Deletes a site with its EVSEs, photos, nearby places, bookmarks and
     /// ratings; returns the media keys that the caller should delete.
@@ -478,7 +480,8 @@ pub trait NetworkStore: Send + Sync {
     /// site has one with the same code, `Conflict("evse_port")` when the OCPP
     /// connector is already an EVSE.
     async fn insert_evse(&self, evse: &Evse) -> Result<()>;
-    /// Replaces an EVSE's host-edited fields.
+    /// Replaces an EVSE's host-edited fields at once (an admin's edit; a
+    /// host's goes through `RevisionStore::host_edit_evse`).
     async fn update_evse(&self, id: EvseId, fields: &EvseFields, now: DateTime<Utc>) -> Result<()>;
     /// Deletes an EVSE.
     async fn delete_evse(&self, id: EvseId) -> Result<()>;
@@ -507,7 +510,8 @@ pub trait NetworkStore: Send + Sync {
         reason: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()>;
-    /// Pending sites and EVSEs (of one host, or all).
+    /// Pending sites and EVSEs (of one host, or all); a site or EVSE with an
+    /// open revision counts as pending (once).
     async fn pending_counts(&self, host: Option<UserId>) -> Result<PendingCounts>;
 
     /// Adds photos to a site, all or none; `Conflict("photo_limit")` when the

@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod payments;
 pub mod photos;
 pub mod plans;
+pub mod revisions;
 pub mod seed003;
 pub mod site_import;
 pub mod user;

@@ -4,12 +4,13 @@
 //! A host sees and edits only their own sites: another host's site is "not
 //! found", so its existence does not leak. Admins (people or keys) reach
 //! every site. New sites and EVSEs wait for an admin's approval before
-//! drivers see them.
+//! drivers see them, and so do a host's material changes to approved ones
+//! (revisions: `routes::revisions`, docs/revisions.md).
 
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use plugway_domain::network::clean_text;
-use plugway_domain::{ApprovalState, EvseId, NearbyId, PhotoId, Role, SiteId, UserId};
+use plugway_domain::{ApprovalState, EvseId, NearbyId, PhotoId, RevisionId, Role, SiteId, UserId};
 use plugway_media::{MediaError, StoredImage, StoredImageKeys};
 use plugway_store::{
     Evse, HostProfile, NearbyPlace, Site, SiteListFilter, SitePhoto, StoreError,
@@ -28,6 +29,7 @@ use crate::services::network::{
     self, check_charge_point_link, country_code, media_url, EvseInput, EvseView, NearbyView,
     PhotoView, SiteInput, SiteView, MAX_EVSES_PER_SITE,
 };
+use crate::services::revisions;
 use crate::state::AppState;
 
 /// Photos one upload may carry (seed 003: "maximum of five").
@@ -225,7 +227,7 @@ pub async fn managed_site(state: &AppState, who: &OperatorAccess, id: SiteId) ->
     }
 }
 
-fn site_not_found() -> ApiError {
+pub(crate) fn site_not_found() -> ApiError {
     ApiError::not_found("site_not_found", "no such site")
 }
 
@@ -233,16 +235,19 @@ pub(crate) fn parse_site_id(text: &str) -> ApiResult<SiteId> {
     text.parse().map(SiteId).map_err(|_| site_not_found())
 }
 
-fn parse_evse_id(text: &str) -> ApiResult<EvseId> {
+pub(crate) fn parse_evse_id(text: &str) -> ApiResult<EvseId> {
     text.parse()
         .map(EvseId)
         .map_err(|_| ApiError::not_found("evse_not_found", "no such EVSE"))
 }
 
-async fn site_view(state: &AppState, site_id: SiteId) -> ApiResult<SiteView> {
-    network::site_detail(state.store.as_ref(), site_id, false, state.clock.now())
+/// A host's or admin's full view of a site, with its revisions.
+pub(crate) async fn site_view(state: &AppState, site_id: SiteId) -> ApiResult<SiteView> {
+    let mut view = network::site_detail(state.store.as_ref(), site_id, false, state.clock.now())
         .await?
-        .ok_or_else(site_not_found)
+        .ok_or_else(site_not_found)?;
+    revisions::attach_to_sites(state.store.as_ref(), std::slice::from_mut(&mut view)).await?;
+    Ok(view)
 }
 
 /// Creates a site; it waits for an admin's approval before drivers see it.
@@ -328,7 +333,8 @@ async fn list_page(
     let count = state.store.count_sites(filter).await?;
     let sites = state.store.list_sites(filter, offset, size).await?;
     let loaded = network::with_evses(state.store.as_ref(), sites, false).await?;
-    let views = network::render(&loaded, &[], state.clock.now());
+    let mut views = network::render(&loaded, &[], state.clock.now());
+    revisions::attach_to_sites(state.store.as_ref(), &mut views).await?;
     Ok(Json(Paginated::new(views, count, page, size)))
 }
 
@@ -345,7 +351,13 @@ async fn get_site(
     Ok(Json(site_view(&state, site.id).await?))
 }
 
-/// Replaces a site's fields (its approval stands).
+/// Replaces a site's fields. An admin's edit applies at once. A host's
+/// edit of an approved site applies its operational fields (hours,
+/// amenities, parking, publishing) at once and holds its material ones
+/// (name, address, position, zone, currency) for an admin's review, merged
+/// into the site's open revision (`pending_changes`); drivers keep seeing
+/// the approved values. A host's edit of a pending site applies at once; of
+/// a rejected one too, and sends it back to review (docs/revisions.md).
 #[utoipa::path(put, path = "/api/v1/host/sites/{id}", tag = "network", request_body = SiteInput,
     responses((status = 200, body = SiteView), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -358,10 +370,15 @@ async fn update_site(
 ) -> ApiResult<Json<SiteView>> {
     let site = managed_site(&state, &who, parse_site_id(&id)?).await?;
     let fields = input.into_fields()?;
-    state
-        .store
-        .update_site(site.id, &fields, state.clock.now())
-        .await?;
+    let now = state.clock.now();
+    if who.host().is_some() {
+        state
+            .store
+            .host_edit_site(site.id, &fields, RevisionId(state.ids.new_uuid(now)), now)
+            .await?;
+    } else {
+        state.store.update_site(site.id, &fields, now).await?;
+    }
     Ok(Json(site_view(&state, site.id).await?))
 }
 
@@ -395,7 +412,7 @@ async fn delete_site(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn evse_conflict(e: StoreError) -> ApiError {
+pub(crate) fn evse_conflict(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict(what) if what == "evse_port" => ApiError::conflict(
             "charge_point_connector_taken",
@@ -445,7 +462,7 @@ async fn create_evse(
         .ok_or_else(|| ApiError::internal("the EVSE vanished after insert"))?;
     Ok((
         StatusCode::CREATED,
-        Json(EvseView::new(&stored, site.fields.currency)),
+        Json(revisions::evse_operator_view(state.store.as_ref(), &stored, &site).await?),
     ))
 }
 
@@ -467,7 +484,11 @@ pub(crate) async fn managed_evse(
     Ok((site, evse))
 }
 
-/// Replaces an EVSE's fields (connector ids are kept by position).
+/// Replaces an EVSE's fields (connector ids are kept by position). As for
+/// sites, a host's edit of an approved EVSE applies its operational fields
+/// (OCPP link, declared status, capabilities, payment types, prices) at
+/// once and holds its material ones (code, serial number, meter type,
+/// connectors) for an admin's review.
 #[utoipa::path(put, path = "/api/v1/host/evses/{id}", tag = "network", request_body = EvseInput,
     responses((status = 200, body = EvseView), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -481,17 +502,28 @@ async fn update_evse(
     let (site, evse) = managed_evse(&state, &who, &id).await?;
     let fields = input.into_fields(site.fields.currency, &evse.fields.connectors, &state)?;
     check_charge_point_link(&state, site.host_id, &fields).await?;
-    state
-        .store
-        .update_evse(evse.id, &fields, state.clock.now())
-        .await
-        .map_err(evse_conflict)?;
+    let now = state.clock.now();
+    if who.host().is_some() {
+        state
+            .store
+            .host_edit_evse(evse.id, &fields, RevisionId(state.ids.new_uuid(now)), now)
+            .await
+            .map_err(evse_conflict)?;
+    } else {
+        state
+            .store
+            .update_evse(evse.id, &fields, now)
+            .await
+            .map_err(evse_conflict)?;
+    }
     let stored = state
         .store
         .find_evse(evse.id)
         .await?
         .ok_or_else(|| ApiError::not_found("evse_not_found", "no such EVSE"))?;
-    Ok(Json(EvseView::new(&stored, site.fields.currency)))
+    Ok(Json(
+        revisions::evse_operator_view(state.store.as_ref(), &stored, &site).await?,
+    ))
 }
 
 /// Removes an EVSE.
@@ -1176,5 +1208,7 @@ async fn approve_evse(
         .find_site(evse.site_id)
         .await?
         .ok_or_else(not_found)?;
-    Ok(Json(EvseView::new(&evse, site.fields.currency)))
+    Ok(Json(
+        revisions::evse_operator_view(state.store.as_ref(), &evse, &site).await?,
+    ))
 }

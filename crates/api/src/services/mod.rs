@@ -13,6 +13,7 @@ pub mod notify;
 pub mod operators;
 pub mod payments;
 pub mod plans;
+pub mod revisions;
 pub mod search_index;
 pub mod site_import;
 pub mod topups;

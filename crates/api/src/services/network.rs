@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult};
+use crate::services::revisions::RevisionStatusView;
 use crate::state::AppState;
 
 /// The widest radius a search may ask for, in kilometres.
@@ -639,10 +640,39 @@ pub struct EvseView {
     pub approval: ApprovalState,
     /// Why it was rejected.
     pub rejection_reason: Option<String>,
+    /// The host's proposed changes waiting for an admin, in this view's
+    /// field names; null when none. Host and admin views only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub pending_changes: Option<Option<serde_json::Value>>,
+    /// The latest revision (open, or the last decided or withdrawn, to
+    /// show a rejection's reason); null when never revised. Host and admin
+    /// views only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<RevisionStatusView>)]
+    pub revision: Option<Option<RevisionStatusView>>,
     /// When created.
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// A connector list as views show it (position from 1).
+pub fn connector_views(connectors: &[ConnectorFields]) -> Vec<ConnectorView> {
+    connectors
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ConnectorView {
+            id: c.id.0.hyphenated().to_string(),
+            position: i + 1,
+            standard: c.standard.code().to_owned(),
+            format: c.format.code().to_owned(),
+            power_type: c.power_type.code().to_owned(),
+            max_voltage: c.max_voltage,
+            max_amperage: c.max_amperage,
+            max_power_kw: c.max_power_w as f64 / 1000.0,
+        })
+        .collect()
 }
 
 impl EvseView {
@@ -671,24 +701,11 @@ impl EvseView {
                     waiting_per_minute: e.fields.waiting_price_per_minute,
                 },
             },
-            connectors: e
-                .fields
-                .connectors
-                .iter()
-                .enumerate()
-                .map(|(i, c)| ConnectorView {
-                    id: c.id.0.hyphenated().to_string(),
-                    position: i + 1,
-                    standard: c.standard.code().to_owned(),
-                    format: c.format.code().to_owned(),
-                    power_type: c.power_type.code().to_owned(),
-                    max_voltage: c.max_voltage,
-                    max_amperage: c.max_amperage,
-                    max_power_kw: c.max_power_w as f64 / 1000.0,
-                })
-                .collect(),
+            connectors: connector_views(&e.fields.connectors),
             approval: e.approval,
             rejection_reason: e.rejection_reason.clone(),
+            pending_changes: None,
+            revision: None,
             created_at: e.created_at,
             updated_at: e.updated_at,
         }
@@ -769,6 +786,17 @@ pub struct SiteView {
     /// Places nearby (detail view only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nearby: Option<Vec<NearbyView>>,
+    /// The host's proposed changes to the site's own fields waiting for an
+    /// admin, in this view's field names; null when none. Host and admin
+    /// views only (drivers see the approved site).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub pending_changes: Option<Option<serde_json::Value>>,
+    /// The site's latest revision (open, or the last decided or withdrawn);
+    /// null when never revised. Host and admin views only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<RevisionStatusView>)]
+    pub revision: Option<Option<RevisionStatusView>>,
     /// When created.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -813,6 +841,8 @@ impl SiteView {
             evses: evse_views,
             photos: None,
             nearby: None,
+            pending_changes: None,
+            revision: None,
             created_at: site.created_at,
             updated_at: site.updated_at,
         }

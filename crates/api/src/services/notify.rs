@@ -12,7 +12,8 @@
 //! (`session_id`, `purchase_id`), `payment_settled` (`purchase_id`,
 //! `bill_id`), `wallet_topped_up` (`invoice_id`), `booking_confirmed` /
 //! `booking_reminder` / `booking_cancelled` (`booking_id`), `plan_renewed` /
-//! `plan_expiring` (`plan_id`), `admin` and `system` (free-form).
+//! `plan_expiring` (`plan_id`), `revision_approved` / `revision_rejected`
+//! (`revision_id`, `site_id`, `evse_id`), `admin` and `system` (free-form).
 
 use plugway_domain::notifications::{NewNotification, NotificationId, NotificationKind};
 use plugway_domain::{ChargingSessionId, PurchaseId, UserId};
@@ -261,4 +262,44 @@ pub async fn plan_ended(state: &AppState, plan: &plugway_store::CustomerPlan) {
         &[("plan_id", plan.id.to_string())],
     );
     hook(state, plan.user_id, note).await;
+}
+
+/// An admin approved or rejected a host's changes to a site or EVSE: the
+/// host hears of it (a rejection with its reason).
+pub async fn revision_decided(
+    state: &AppState,
+    revision: &plugway_store::Revision,
+    site_name: &str,
+) {
+    use plugway_domain::RevisionState;
+    let what = if revision.evse_id.is_some() {
+        format!("an EVSE of {site_name}")
+    } else {
+        site_name.to_owned()
+    };
+    let (kind, title, body) = match revision.state {
+        RevisionState::Approved => (
+            NotificationKind::RevisionApproved,
+            "Changes approved",
+            format!("Your changes to {what} are live."),
+        ),
+        RevisionState::Rejected => (
+            NotificationKind::RevisionRejected,
+            "Changes not approved",
+            match &revision.reason {
+                Some(reason) => format!("Your changes to {what} were not approved: {reason}"),
+                None => format!("Your changes to {what} were not approved."),
+            },
+        ),
+        RevisionState::Open | RevisionState::Withdrawn => return,
+    };
+    let mut data = vec![
+        ("revision_id", revision.id.to_text()),
+        ("site_id", revision.site_id.to_text()),
+    ];
+    if let Some(evse) = revision.evse_id {
+        data.push(("evse_id", evse.to_text()));
+    }
+    let note = built(kind, title, &body, &data);
+    hook(state, revision.host_id, note).await;
 }

@@ -23,6 +23,7 @@ mod notifications;
 mod openapi;
 mod plans;
 mod razorpay;
+mod revisions;
 mod search_index;
 mod seed001;
 mod seed002;

@@ -249,6 +249,18 @@ code_list! {
     }
 }
 
+code_list! {
+    /// Where a host's revision of an approved site or EVSE is: open (waiting
+    /// for an admin, still taking the host's edits), then approved (applied),
+    /// rejected, or withdrawn by the host.
+    RevisionState {
+        Open => "OPEN", "Open";
+        Approved => "APPROVED", "Approved";
+        Rejected => "REJECTED", "Rejected";
+        Withdrawn => "WITHDRAWN", "Withdrawn";
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,7 +319,8 @@ mod tests {
             PaymentType,
             ParkingType,
             ParkingRestriction,
-            ApprovalState
+            ApprovalState,
+            RevisionState
         );
     }
 

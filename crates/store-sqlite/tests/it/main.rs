@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
 conformance::for_each_case!(conformance_tests);
 conformance::for_each_vehicle_case!(conformance_tests);
 conformance::for_each_operator_case!(conformance_tests);
+conformance::for_each_revision_case!(conformance_tests);
 
 #[tokio::test]
 async fn reopening_applies_no_migration_twice_and_keeps_data() {
