@@ -369,14 +369,15 @@ async fn a_search_sees_changes_committed_before_it_on_any_node(backend: Backend,
     assert_eq!(status, StatusCode::OK, "{found}");
     assert_eq!(found["count"], 1, "{found}");
 
-    // A rename is seen at once; the old name no longer matches.
+    // A rename (by an admin: a host's would wait for review) is seen at
+    // once; the old name no longer matches.
     let mut renamed_body = site_body.clone();
     renamed_body["name"] = json!("Renamed Feed Station");
     let (status, body) = app
         .put(
             &format!("/api/v1/host/sites/{site_id}"),
             renamed_body,
-            Some(&host),
+            Some(&admin),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
