@@ -293,6 +293,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // run in the database until it is loaded.
     if state.search_index().enabled() {
         state.search_index().load_in_background();
+    } else {
+        tokio::spawn(state.search_index().clone().prune_forever());
     }
     // No-shows, completion, reminders, and holding booked connectors on
     // their chargers (ReserveNow / CancelReservation); claims are leased

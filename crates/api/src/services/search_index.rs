@@ -254,7 +254,6 @@ struct Feed {
 }
 
 /// The in-memory search index of one node. See the module docs.
-#[derive(Debug)]
 pub struct SearchIndex {
     store: Arc<dyn Store>,
     settings: SearchIndexSettings,
@@ -267,6 +266,17 @@ pub struct SearchIndex {
     loading: std::sync::atomic::AtomicBool,
     /// Whether the network was loaded (searches may use the index).
     loaded: std::sync::atomic::AtomicBool,
+}
+
+// By hand: the derived form would print the whole network.
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("settings", &self.settings)
+            .field("loaded", &self.is_loaded())
+            .field("sites", &self.len())
+            .finish_non_exhaustive()
+    }
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -582,6 +592,18 @@ impl SearchIndex {
                 Some(entry) => network.put(entry),
                 None => network.remove(id),
             }
+        }
+    }
+
+    /// With the index off nothing reads the change feed, yet the triggers
+    /// still write it: this keeps it pruned (once a minute) so it does not
+    /// grow without end. `serve` runs it when `[search] in_memory = false`.
+    pub async fn prune_forever(self: Arc<Self>) {
+        loop {
+            if let Err(e) = self.prune().await {
+                tracing::warn!(error = %e, "could not prune the network change feed");
+            }
+            tokio::time::sleep(Duration::from_secs(60)).await;
         }
     }
 
