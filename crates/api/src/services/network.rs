@@ -349,6 +349,32 @@ pub struct SearchRequest {
     pub open_now: bool,
 }
 
+impl SearchRequest {
+    /// Where to look: the box around the circle, or the box given, or
+    /// anywhere (`None`).
+    pub fn area(&self) -> Option<BoundingBox> {
+        match (self.center, self.bbox) {
+            (Some(center), _) => Some(BoundingBox::around(center, self.radius_m)),
+            (None, bbox) => bbox,
+        }
+    }
+
+    /// Where results rank from: the centre, or the box's middle.
+    pub fn rank_from(&self) -> Option<Coordinates> {
+        self.center.or_else(|| self.bbox.map(BoundingBox::center))
+    }
+
+    /// The squared unit-sphere chord a match may be from the centre: the
+    /// radius with a centre, unbounded without.
+    pub fn max_chord2(&self) -> f64 {
+        if self.center.is_some() {
+            chord2_for_distance(self.radius_m)
+        } else {
+            f64::INFINITY
+        }
+    }
+}
+
 /// A site found, with its distance from the search centre.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SearchHit {
@@ -383,28 +409,20 @@ pub async fn search(
     offset: usize,
     limit: usize,
 ) -> ApiResult<SearchPage> {
+    let area = request.area();
+    let rank_from = request.rank_from();
+    let max_chord2 = request.max_chord2();
     let mut filter = request.filter;
-    let area = match (request.center, request.bbox) {
-        (Some(center), _) => Some(BoundingBox::around(center, request.radius_m)),
-        (None, Some(bbox)) => Some(bbox),
-        (None, None) => None,
-    };
     filter.boxes = area
         .map(BoundingBox::split_at_antimeridian)
         .unwrap_or_default();
-    let rank_from = request
-        .center
-        .or_else(|| request.bbox.map(BoundingBox::center));
     let distance = |at: Coordinates| request.center.map(|c| c.distance_m(at));
     if !request.open_now {
         let near = Nearness {
-            // No centre: every chord from the origin is 1, so ids order.
+            // No centre: every chord from the origin is 1 (up to rounding,
+            // which can order ties apart from id order).
             centre: rank_from.map_or([0.0; 3], Coordinates::unit_vector),
-            max_chord2: if request.center.is_some() {
-                chord2_for_distance(request.radius_m)
-            } else {
-                f64::INFINITY
-            },
+            max_chord2,
         };
         let page = store
             .search_sites_ranked(

@@ -27,7 +27,6 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use plugway_domain::network::chord2_for_distance;
 use plugway_domain::{
     BoundingBox, Capability, ChargePointId, ConnectorStandard, Coordinates, EvseStatus, Facility,
     ParkingType, PaymentType, SiteId,
@@ -241,8 +240,6 @@ impl Network {
 /// Where the index stands in the change feed.
 #[derive(Debug, Default)]
 struct Feed {
-    /// Whether the network was loaded at all.
-    loaded: bool,
     /// The highest sequence applied.
     applied: i64,
     /// Sequences below `applied` not seen yet, with when they were noticed.
@@ -382,18 +379,27 @@ impl SearchIndex {
         }
         // Every ticket up to here was taken before this read of the feed.
         let upto = self.tickets.load(Ordering::SeqCst);
-        if feed.loaded {
+        if self.is_loaded() {
             self.apply_feed(&mut feed).await?;
         } else {
-            let (network, start) = self.load_all().await?;
-            self.swap(network);
-            *feed = start;
-            feed.loaded = true;
-            self.apply_feed(&mut feed).await?;
-            self.loaded.store(true, Ordering::Release);
+            let loaded = self.load_all().await?;
+            self.install(&mut feed, loaded).await?;
             self.start_tick();
         }
         feed.served = feed.served.max(upto);
+        Ok(())
+    }
+
+    /// Puts a freshly loaded network in place of the old one, takes the
+    /// feed position it was loaded at, and applies what changed since.
+    async fn install(&self, feed: &mut Feed, (network, start): (Network, Feed)) -> Result<()> {
+        self.swap(network);
+        *feed = Feed {
+            served: feed.served,
+            ..start
+        };
+        self.apply_feed(feed).await?;
+        self.loaded.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -425,14 +431,9 @@ impl SearchIndex {
     /// searches, swaps it in, then applies what changed meanwhile.
     pub async fn resync(self: &Arc<Self>) -> Result<()> {
         let started = Instant::now();
-        let (network, start) = self.load_all().await?;
+        let loaded = self.load_all().await?;
         let mut feed = self.feed.lock().await;
-        self.swap(network);
-        let served = feed.served;
-        *feed = start;
-        feed.loaded = true;
-        feed.served = served;
-        self.apply_feed(&mut feed).await?;
+        self.install(&mut feed, loaded).await?;
         tracing::info!(
             sites = self.len(),
             took_ms = started.elapsed().as_millis() as u64,
@@ -625,21 +626,10 @@ impl SearchIndex {
         limit: usize,
     ) -> (SearchPage, Vec<Arc<IndexedSite>>) {
         let network = self.read();
-        let area = match (request.center, request.bbox) {
-            (Some(center), _) => Some(BoundingBox::around(center, request.radius_m)),
-            (None, Some(bbox)) => Some(bbox),
-            (None, None) => None,
-        };
-        let rank_from = request
-            .center
-            .or_else(|| request.bbox.map(BoundingBox::center));
+        let area = request.area();
         // No centre: every site ranks alike (0), so ids order.
-        let centre = rank_from.map(Coordinates::unit_vector);
-        let max_chord2 = if request.center.is_some() {
-            chord2_for_distance(request.radius_m)
-        } else {
-            f64::INFINITY
-        };
+        let centre = request.rank_from().map(Coordinates::unit_vector);
+        let max_chord2 = request.max_chord2();
         let filter = &request.filter;
         let city = filter
             .city

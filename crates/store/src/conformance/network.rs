@@ -92,6 +92,35 @@ pub(super) async fn visible_site(
     (site, evse)
 }
 
+/// A charge point owned by `host`.
+async fn host_charger(store: &dyn Store, id: &str, host: UserId) -> ChargePointId {
+    let cp = ChargePointId::parse(id).unwrap();
+    store
+        .create_charge_point(&NewChargePoint {
+            id: cp.clone(),
+            password_hash: None,
+            owner: Some(host),
+            created_at: t0(),
+        })
+        .await
+        .unwrap();
+    cp
+}
+
+/// Connector 1 reports `status`.
+fn status_report(status: &str) -> StatusReport {
+    StatusReport {
+        connector_id: 1,
+        status: status.into(),
+        error_code: "NoError".into(),
+        info: None,
+        vendor_id: None,
+        vendor_error_code: None,
+        timestamp: t0(),
+        received_at: t0(),
+    }
+}
+
 fn around(lat: f64, lng: f64, km: f64) -> SiteFilter {
     SiteFilter {
         boxes: BoundingBox::around(Coordinates::new(lat, lng).unwrap(), km * 1000.0)
@@ -190,16 +219,7 @@ pub async fn sites_and_evses_follow_approval(store: &dyn Store) {
     ));
 
     // An OCPP connector is one EVSE only.
-    let cp = ChargePointId::parse("CP-NET-1").unwrap();
-    store
-        .create_charge_point(&NewChargePoint {
-            id: cp.clone(),
-            password_hash: None,
-            owner: Some(host.id),
-            created_at: t0(),
-        })
-        .await
-        .unwrap();
+    let cp = host_charger(store, "CP-NET-1", host.id).await;
     let mut linked = evse_fields("E3", ConnectorStandard::Ccs2, 50_000);
     linked.charge_point_id = Some(cp.clone());
     linked.ocpp_connector_id = Some(1);
@@ -488,16 +508,7 @@ pub async fn site_search_filters(store: &dyn Store) {
     assert_eq!(found(store, &rated).await, vec![b.id]);
 
     // Linked to OCPP: live status counts, and only while connected.
-    let cp = ChargePointId::parse("CP-NET-2").unwrap();
-    store
-        .create_charge_point(&NewChargePoint {
-            id: cp.clone(),
-            password_hash: None,
-            owner: Some(host.id),
-            created_at: t0(),
-        })
-        .await
-        .unwrap();
+    let cp = host_charger(store, "CP-NET-2", host.id).await;
     let mut live = evse_a.fields.clone();
     live.charge_point_id = Some(cp.clone());
     live.ocpp_connector_id = Some(1);
@@ -506,19 +517,7 @@ pub async fn site_search_filters(store: &dyn Store) {
         .await
         .is_empty());
     store
-        .record_status(
-            &cp,
-            &StatusReport {
-                connector_id: 1,
-                status: "Available".into(),
-                error_code: "NoError".into(),
-                info: None,
-                vendor_id: None,
-                vendor_error_code: None,
-                timestamp: t0(),
-                received_at: t0(),
-            },
-        )
+        .record_status(&cp, &status_report("Available"))
         .await
         .unwrap();
     assert!(found(store, &near(|f| f.available_now = true))
@@ -901,42 +900,26 @@ pub async fn network_changes_are_logged_with_each_change(store: &dyn Store) {
 
     // A linked charger's connection and connector status are logged once
     // per real change.
-    let cp = ChargePointId::parse("CP-FEED-1").unwrap();
-    store
-        .create_charge_point(&NewChargePoint {
-            id: cp.clone(),
-            password_hash: None,
-            owner: Some(host.id),
-            created_at: t0(),
-        })
-        .await
-        .unwrap();
+    let cp = host_charger(store, "CP-FEED-1", host.id).await;
     let mut linked = evse.fields.clone();
     linked.charge_point_id = Some(cp.clone());
     linked.ocpp_connector_id = Some(1);
     store.update_evse(evse.id, &linked, t0()).await.unwrap();
     let newest = since(newest).await.last().unwrap().seq;
-    let report = |status: &str| StatusReport {
-        connector_id: 1,
-        status: status.into(),
-        error_code: "NoError".into(),
-        info: None,
-        vendor_id: None,
-        vendor_error_code: None,
-        timestamp: t0(),
-        received_at: t0(),
-    };
     store
-        .record_status(&cp, &report("Available"))
+        .record_status(&cp, &status_report("Available"))
         .await
         .unwrap();
     store
-        .record_status(&cp, &report("Available"))
+        .record_status(&cp, &status_report("Available"))
         .await
         .unwrap();
     store.set_connected(&cp, true, t0()).await.unwrap();
     store.set_connected(&cp, true, t0()).await.unwrap();
-    store.record_status(&cp, &report("Charging")).await.unwrap();
+    store
+        .record_status(&cp, &status_report("Charging"))
+        .await
+        .unwrap();
     let live = since(newest).await;
     assert_eq!(live.len(), 3, "{live:?}");
     assert!(live
