@@ -132,6 +132,43 @@ fn serde_urlencoded_from(text: &str) -> anyhow::Result<SearchQuery> {
     Ok(q)
 }
 
+/// The in-process latencies of one way of searching.
+#[derive(Default)]
+struct Timings {
+    search: Vec<Duration>,
+    whole: Vec<Duration>,
+    matched: usize,
+}
+
+impl Timings {
+    /// Query `i` matched `matched` sites; the first 200 warm the caches
+    /// and are not counted.
+    fn record(&mut self, i: usize, matched: usize, search: Duration, whole: Duration) {
+        if i >= 200 {
+            self.matched += matched;
+            self.search.push(search);
+            self.whole.push(whole);
+        }
+    }
+
+    fn print(mut self, title: &str, search: &str, whole: &str) {
+        self.search.sort();
+        self.whole.sort();
+        println!(
+            "{title}, {} queries, mean {:.0} sites matched per query",
+            self.whole.len(),
+            self.matched as f64 / self.whole.len().max(1) as f64
+        );
+        for (label, sorted) in [(search, &self.search), (whole, &self.whole)] {
+            println!(
+                "  {label:<48} p50 {:.3} ms   p99 {:.3} ms",
+                percentile(sorted, 0.5),
+                percentile(sorted, 0.99)
+            );
+        }
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len().saturating_sub(1)) as f64 * p).round() as usize;
     sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
@@ -222,9 +259,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     // In process: the search service and the page load, one query at a time.
     let queries = mix(&mut rng, &cities, args.queries + 200);
     let now = SystemClock.now();
-    let mut search_only = Vec::with_capacity(args.queries);
-    let mut whole = Vec::with_capacity(args.queries);
-    let mut hits_total = 0usize;
+    let mut timings = Timings::default();
     let bar = progress(queries.len() as u64, "in-process queries");
     for (i, spec) in queries.iter().enumerate() {
         let request = build_search(spec.search_query()?).map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -238,34 +273,15 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let views = render(&loaded, &found.hits, now);
-        let total = t.elapsed();
-        // The first 200 warm the caches and are not counted.
-        if i >= 200 {
-            hits_total += found.total;
-            search_only.push(searched);
-            whole.push(total);
-        }
+        timings.record(i, found.total, searched, t.elapsed());
         std::hint::black_box(views);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    search_only.sort();
-    whole.sort();
-    let n = whole.len().max(1);
-    println!(
-        "in process in the database, {} queries (10 km + filter mix), mean {:.0} sites matched per query",
-        whole.len(),
-        hits_total as f64 / n as f64
-    );
-    println!(
-        "  search (rank, cut, count, page of 20 ids):   p50 {:.2} ms   p99 {:.2} ms",
-        percentile(&search_only, 0.5),
-        percentile(&search_only, 0.99)
-    );
-    println!(
-        "  search + first page of 20 with EVSEs:        p50 {:.2} ms   p99 {:.2} ms",
-        percentile(&whole, 0.5),
-        percentile(&whole, 0.99)
+    timings.print(
+        "in process in the database (10 km + filter mix)",
+        "search (rank, cut, count, page of 20 ids)",
+        "search + first page of 20 with EVSEs",
     );
 
     // In process on the in-memory index (what drivers' searches use): its
@@ -281,9 +297,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         loaded_at.elapsed().as_secs_f64(),
         resident_mib() - rss_before
     );
-    let mut search_only = Vec::with_capacity(args.queries);
-    let mut whole = Vec::with_capacity(args.queries);
-    let mut hits_total = 0usize;
+    let mut timings = Timings::default();
     let bar = progress(queries.len() as u64, "in-process queries on the index");
     for (i, spec) in queries.iter().enumerate() {
         let request = build_search(spec.search_query()?).map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -296,33 +310,15 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
             .map(|e| (e.site.clone(), e.evses.clone()))
             .collect();
         let views = render(&loaded, &found.hits, now);
-        let total = t.elapsed();
-        if i >= 200 {
-            hits_total += found.total;
-            search_only.push(searched);
-            whole.push(total);
-        }
+        timings.record(i, found.total, searched, t.elapsed());
         std::hint::black_box(views);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    search_only.sort();
-    whole.sort();
-    let n = whole.len().max(1);
-    println!(
-        "in process on the index, {} queries, mean {:.0} sites matched per query",
-        whole.len(),
-        hits_total as f64 / n as f64
-    );
-    println!(
-        "  catch up + search (filter, rank, count, page): p50 {:.3} ms   p99 {:.3} ms",
-        percentile(&search_only, 0.5),
-        percentile(&search_only, 0.99)
-    );
-    println!(
-        "  ... + first page of 20 with EVSEs rendered:     p50 {:.3} ms   p99 {:.3} ms",
-        percentile(&whole, 0.5),
-        percentile(&whole, 0.99)
+    timings.print(
+        "in process on the index",
+        "catch up + search (filter, rank, count, page)",
+        "... + first page of 20 with EVSEs rendered",
     );
     drop(index);
 
