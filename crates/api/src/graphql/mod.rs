@@ -640,5 +640,5 @@ async fn found(
         .await
         .map_err(gql_error)?;
     let hits = page.hits;
-    Ok(model::found_nodes(loaded, &hits))
+    Ok(model::found_nodes(loaded.into_loaded(), &hits))
 }

@@ -5,6 +5,8 @@
 //! Searching and viewing chargers needs no account (a map is public);
 //! bookmarks and ratings do.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,9 +26,10 @@ use crate::extract::{Json, Path, Query};
 use crate::routes::network::media_error;
 use crate::routes::{PageQuery, Paginated};
 use crate::services::network::{
-    self, code_list, load_sites, search_terms, SearchRequest, SiteView, DEFAULT_RADIUS_KM,
-    MAX_RADIUS_KM,
+    self, code_list, load_sites, search_terms, FoundSites, SearchPage, SearchRequest, SiteView,
+    DEFAULT_RADIUS_KM, MAX_RADIUS_KM,
 };
+use crate::services::search_index::IndexedSite;
 use crate::state::AppState;
 
 /// Devices one map query returns at most (seed 001 has no paging).
@@ -125,7 +128,7 @@ async fn by_location(
     // Sites come nearest the middle of the map first, so a cut list keeps
     // what the driver is looking at.
     let mut devices = Vec::new();
-    for (site, evses) in &loaded {
+    for (site, evses) in loaded.iter() {
         devices.extend(evses.iter().map(|e| device(site, e)));
         if devices.len() >= MAX_DEVICES {
             break;
@@ -300,7 +303,7 @@ async fn search(
     Query(page): Query<PageQuery>,
     Query(for_vehicle): Query<ForVehicle>,
     mut parts: axum::http::request::Parts,
-) -> ApiResult<Json<Paginated<SiteView>>> {
+) -> ApiResult<Response> {
     let (page, size, offset) = page.resolve()?;
     let mut request = build_search(q)?;
     if let Some(vehicle) = for_vehicle.vehicle_id {
@@ -319,7 +322,7 @@ async fn search(
         };
         if wanted == 0 {
             // Asked for standards the vehicle cannot use: nothing fits.
-            return Ok(Json(Paginated::new(Vec::new(), 0, page, size)));
+            return Ok(Json(Paginated::<SiteView>::new(Vec::new(), 0, page, size)).into_response());
         }
         request.filter.standards_any = wanted;
     }
@@ -332,8 +335,47 @@ async fn search(
     )
     .await?;
     let count = i64::try_from(found.total).unwrap_or(i64::MAX);
-    let views = network::render(&loaded, &found.hits, now);
-    Ok(Json(Paginated::new(views, count, page, size)))
+    match loaded {
+        FoundSites::Indexed(sites) => {
+            let body = indexed_page_json(&found, &sites, now, count, page, size)
+                .map_err(ApiError::internal)?;
+            Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+        }
+        FoundSites::Loaded(loaded) => {
+            let views = network::render(&loaded, &found.hits, now);
+            Ok(Json(Paginated::new(views, count, page, size)).into_response())
+        }
+    }
+}
+
+/// A page of search results on the index as JSON, exactly as
+/// `Paginated<SiteView>` serializes, built from each site's cached view
+/// (see [`IndexedSite::view_json`]): the hot path of driver search.
+pub fn indexed_page_json(
+    found: &SearchPage,
+    sites: &[Arc<IndexedSite>],
+    now: chrono::DateTime<chrono::Utc>,
+    count: i64,
+    page: i64,
+    size: i64,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let frame = Paginated::<()>::new(Vec::new(), count, page, size);
+    let mut out = Vec::with_capacity(2_048 * sites.len() + 128);
+    out.extend_from_slice(b"{\"count\":");
+    serde_json::to_writer(&mut out, &frame.count)?;
+    out.extend_from_slice(b",\"next\":");
+    serde_json::to_writer(&mut out, &frame.next)?;
+    out.extend_from_slice(b",\"previous\":");
+    serde_json::to_writer(&mut out, &frame.previous)?;
+    out.extend_from_slice(b",\"results\":[");
+    for (i, (site, hit)) in sites.iter().zip(&found.hits).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        site.write_view_json(&mut out, hit.distance_m, now)?;
+    }
+    out.extend_from_slice(b"]}");
+    Ok(out)
 }
 
 fn charger_not_found() -> ApiError {

@@ -2,6 +2,7 @@
 //! driver search, and the views every face (REST, seed 001, GraphQL) renders.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use plugway_domain::network::{chord2_for_distance, clean_text, combined_status};
@@ -19,6 +20,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult};
 use crate::services::revisions::RevisionStatusView;
+use crate::services::search_index::IndexedSite;
 use crate::state::AppState;
 
 /// The widest radius a search may ask for, in kilometres.
@@ -493,7 +495,7 @@ pub async fn find(
     request: SearchRequest,
     offset: usize,
     limit: usize,
-) -> ApiResult<(SearchPage, Vec<(Site, Vec<Evse>)>)> {
+) -> ApiResult<(SearchPage, FoundSites)> {
     let now = state.clock.now();
     let index = state.search_index();
     if index.enabled() && !index.is_loaded() {
@@ -505,15 +507,43 @@ pub async fn find(
         let page = search(state.store.as_ref(), now, request, offset, limit).await?;
         let ids: Vec<SiteId> = page.hits.iter().map(|h| h.site_id).collect();
         let loaded = load_sites(state.store.as_ref(), &ids, true).await?;
-        return Ok((page, loaded));
+        return Ok((page, FoundSites::Loaded(loaded)));
     }
     index.catch_up().await?;
     let (page, sites) = index.search(now, &request, offset, limit);
-    let loaded = sites
-        .iter()
-        .map(|e| (e.site.clone(), e.evses.clone()))
-        .collect();
-    Ok((page, loaded))
+    Ok((page, FoundSites::Indexed(sites)))
+}
+
+/// The sites of a search's page, in its order: shared with the in-memory
+/// index (nothing copied), or loaded from the database when the index is
+/// off or still loading.
+#[derive(Debug)]
+pub enum FoundSites {
+    /// The index's own entries.
+    Indexed(Vec<Arc<IndexedSite>>),
+    /// Loaded from the database.
+    Loaded(Vec<(Site, Vec<Evse>)>),
+}
+
+impl FoundSites {
+    /// Each site with its approved EVSEs.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&Site, &[Evse])> + '_> {
+        match self {
+            Self::Indexed(sites) => Box::new(sites.iter().map(|e| (&e.site, e.evses.as_slice()))),
+            Self::Loaded(sites) => Box::new(sites.iter().map(|(s, e)| (s, e.as_slice()))),
+        }
+    }
+
+    /// Owned copies, for views that keep them.
+    pub fn into_loaded(self) -> Vec<(Site, Vec<Evse>)> {
+        match self {
+            Self::Indexed(sites) => sites
+                .iter()
+                .map(|e| (e.site.clone(), e.evses.clone()))
+                .collect(),
+            Self::Loaded(sites) => sites,
+        }
+    }
 }
 
 /// A stored image as a client fetches it.

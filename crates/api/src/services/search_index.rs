@@ -23,7 +23,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -32,10 +32,9 @@ use plugway_domain::{
     ParkingType, PaymentType, SiteId,
 };
 use plugway_store::{Evse, Site, SiteFilter, Store, StoreError};
-use rstar::primitives::GeomWithData;
-use rstar::{RTree, AABB};
+use rstar::{RTree, RTreeObject, AABB};
 
-use super::network::{evse_in_view, SearchHit, SearchPage, SearchRequest};
+use super::network::{evse_in_view, SearchHit, SearchPage, SearchRequest, SiteView};
 
 /// How long a skipped sequence number is looked for before it is taken for a
 /// rolled-back transaction.
@@ -72,30 +71,33 @@ impl Default for SearchIndexSettings {
     }
 }
 
-/// A visible site as the index holds it.
-#[derive(Debug)]
-pub struct IndexedSite {
-    /// The site.
-    pub site: Site,
-    /// Its approved EVSEs with their live state as of the last change.
-    pub evses: Vec<Evse>,
+/// What a search tests of a site without reading its text: kept inline in
+/// the R-tree's leaves, so filtering the candidates of an area reads the
+/// tree's own contiguous memory rather than each site's entry (a cache miss
+/// apiece, which was most of a search's time).
+#[derive(Debug, Clone, Copy)]
+struct Facets {
+    /// The site's position on the unit sphere (distance ranking).
     unit: [f64; 3],
     standards: i64,
     facilities: i64,
     capabilities: i64,
     payment_types: i64,
     parking_types: i64,
-    city: String,
-    province: String,
-    search_text: String,
+    max_power_w: i64,
+    rating_sum: i64,
+    rating_count: i64,
+    /// An EVSE is available now (as of the last change: a change of live
+    /// state replaces the entry).
+    available: bool,
 }
 
-impl IndexedSite {
-    fn new(site: Site, evses: Vec<Evse>, search_text: String) -> Self {
+impl Facets {
+    fn of(site: &Site, evses: &[Evse]) -> Self {
         let mut standards = 0;
         let mut capabilities = 0;
         let mut payment_types = 0;
-        for e in &evses {
+        for e in evses {
             capabilities |= Capability::mask(&e.fields.capabilities);
             payment_types |= PaymentType::mask(&e.fields.payment_types);
             for c in &e.fields.connectors {
@@ -104,21 +106,20 @@ impl IndexedSite {
         }
         Self {
             unit: site.fields.coordinates.unit_vector(),
-            facilities: Facility::mask(&site.fields.facilities),
-            parking_types: ParkingType::mask(&site.fields.parking_types),
-            city: site.fields.city.to_lowercase(),
-            province: site.fields.province.to_lowercase(),
             standards,
+            facilities: Facility::mask(&site.fields.facilities),
             capabilities,
             payment_types,
-            search_text,
-            site,
-            evses,
+            parking_types: ParkingType::mask(&site.fields.parking_types),
+            max_power_w: site.max_power_w,
+            rating_sum: site.rating_sum,
+            rating_count: site.rating_count,
+            available: evses.iter().any(|e| e.status() == EvseStatus::Available),
         }
     }
 
-    /// Whether the site passes every filter the database would test.
-    fn matches(&self, f: &SiteFilter, city: Option<&str>, province: Option<&str>) -> bool {
+    /// Whether the site passes the filters these facets decide.
+    fn matches(&self, f: &SiteFilter) -> bool {
         let any = |have: i64, want: i64| want == 0 || have & want != 0;
         let all = |have: i64, want: i64| have & want == want;
         any(self.standards, f.standards_any)
@@ -126,22 +127,13 @@ impl IndexedSite {
             && all(self.capabilities, f.capabilities_all)
             && any(self.payment_types, f.payment_types_any)
             && any(self.parking_types, f.parking_types_any)
-            && self.site.max_power_w >= f.min_power_w
-            && city.is_none_or(|c| self.city == c)
-            && province.is_none_or(|p| self.province == p)
-            && f.terms
-                .iter()
-                .all(|t| self.search_text.contains(t.as_str()))
+            && self.max_power_w >= f.min_power_w
             && f.min_rating.is_none_or(|min| {
                 min <= 0.0
-                    || (self.site.rating_count > 0
-                        && self.site.rating_sum as f64 >= min * self.site.rating_count as f64)
+                    || (self.rating_count > 0
+                        && self.rating_sum as f64 >= min * self.rating_count as f64)
             })
-            && (!f.available_now
-                || self
-                    .evses
-                    .iter()
-                    .any(|e| e.status() == EvseStatus::Available))
+            && (!f.available_now || self.available)
     }
 
     fn chord2(&self, centre: [f64; 3]) -> f64 {
@@ -150,17 +142,161 @@ impl IndexedSite {
     }
 }
 
-type Point = GeomWithData<[f64; 2], SiteId>;
+/// A visible site as the index holds it.
+#[derive(Debug)]
+pub struct IndexedSite {
+    /// The site.
+    pub site: Site,
+    /// Its approved EVSEs with their live state as of the last change.
+    pub evses: Vec<Evse>,
+    facets: Facets,
+    city: String,
+    province: String,
+    search_text: String,
+    /// The drivers' view of the site ([`SiteView`]) as JSON, less the
+    /// fields that depend on the request; rendered on the first search that
+    /// shows it. A change to the site replaces the whole entry, so this is
+    /// never stale.
+    view_json: OnceLock<Box<str>>,
+}
 
-fn point(site: &Site) -> Point {
-    let c = site.fields.coordinates;
-    GeomWithData::new([c.lng, c.lat], site.id)
+impl IndexedSite {
+    fn new(site: Site, evses: Vec<Evse>, search_text: String) -> Self {
+        Self {
+            facets: Facets::of(&site, &evses),
+            city: site.fields.city.to_lowercase(),
+            province: site.fields.province.to_lowercase(),
+            search_text,
+            site,
+            evses,
+            view_json: OnceLock::new(),
+        }
+    }
+
+    /// The site's drivers' view as a JSON object: what [`SiteView::new`]
+    /// serializes to, less `distance_m` and `open_now`, which each search
+    /// writes itself ([`write_view_json`](Self::write_view_json)). Serializing
+    /// the view is most of the cost of answering a search, and between
+    /// changes to the site it is the same for every search.
+    pub fn view_json(&self) -> std::result::Result<&str, serde_json::Error> {
+        if let Some(json) = self.view_json.get() {
+            return Ok(json);
+        }
+        let evses: Vec<&Evse> = self.evses.iter().collect();
+        // Without a distance the view leaves `distance_m` out; `now` only
+        // decides `open_now`, which is cut out of the text: in valid JSON a
+        // quote after a comma starts a key (a quote inside a string is
+        // escaped), and no object nested in the view has this key.
+        let view = SiteView::new(&self.site, &evses, DateTime::UNIX_EPOCH);
+        let mut json = serde_json::to_string(&view)?;
+        let member = if view.open_now {
+            ",\"open_now\":true"
+        } else {
+            ",\"open_now\":false"
+        };
+        match json.find(member) {
+            Some(at) => json.replace_range(at..at + member.len(), ""),
+            // Cannot happen while the view has the field; if it ever
+            // lost it, the slower way still gives the right text.
+            None => {
+                let mut value = serde_json::to_value(&view)?;
+                if let Some(fields) = value.as_object_mut() {
+                    fields.remove("open_now");
+                }
+                json = serde_json::to_string(&value)?;
+            }
+        }
+        let json = json.into_boxed_str();
+        // Two searches may render it at once; either copy is the same.
+        Ok(self.view_json.get_or_init(|| json))
+    }
+
+    /// Appends the site's drivers' view as JSON, as [`SiteView`] would
+    /// serialize with the distance from the search centre (rounded to the
+    /// metre, as the view has it) and whether it is open at `now`.
+    pub fn write_view_json(
+        &self,
+        out: &mut Vec<u8>,
+        distance_m: Option<f64>,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<(), serde_json::Error> {
+        let rest = self.view_json()?;
+        let open = self
+            .site
+            .fields
+            .opening_hours
+            .is_open(now, &self.site.fields.time_zone);
+        out.push(b'{');
+        if let Some(d) = distance_m {
+            out.extend_from_slice(b"\"distance_m\":");
+            serde_json::to_writer(&mut *out, &d.round())?;
+            out.push(b',');
+        }
+        out.extend_from_slice(if open {
+            b"\"open_now\":true"
+        } else {
+            b"\"open_now\":false"
+        });
+        // `rest` is `{` then the other fields (the view always has some).
+        let fields = rest.strip_prefix('{').unwrap_or(rest);
+        if !fields.starts_with('}') {
+            out.push(b',');
+        }
+        out.extend_from_slice(fields.as_bytes());
+        Ok(())
+    }
+
+    /// Whether the site passes the filters its text and hours decide
+    /// (the rest are its [`Facets`]'): only asked of sites that passed those.
+    fn matches_text(&self, f: &SiteFilter, city: Option<&str>, province: Option<&str>) -> bool {
+        city.is_none_or(|c| self.city == c)
+            && province.is_none_or(|p| self.province == p)
+            && f.terms
+                .iter()
+                .all(|t| self.search_text.contains(t.as_str()))
+    }
+}
+
+/// A leaf of the R-tree: a site's position, id and facets, and its entry.
+#[derive(Debug, Clone)]
+struct Slot {
+    at: [f64; 2],
+    id: SiteId,
+    facets: Facets,
+    entry: Arc<IndexedSite>,
+}
+
+impl Slot {
+    fn new(entry: &Arc<IndexedSite>) -> Self {
+        let c = entry.site.fields.coordinates;
+        Self {
+            at: [c.lng, c.lat],
+            id: entry.site.id,
+            facets: entry.facets,
+            entry: Arc::clone(entry),
+        }
+    }
+}
+
+// Removal from the tree finds the leaf by its envelope, then by this.
+impl PartialEq for Slot {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.at == other.at
+    }
+}
+
+impl RTreeObject for Slot {
+    type Envelope = AABB<[f64; 2]>;
+
+    fn envelope(&self) -> Self::Envelope {
+        AABB::from_point(self.at)
+    }
 }
 
 /// The index's contents at one moment.
 #[derive(Debug, Default)]
 struct Network {
-    tree: RTree<Point>,
+    tree: RTree<Slot>,
     sites: HashMap<SiteId, Arc<IndexedSite>>,
     /// Which indexed sites have an EVSE on each charger, so a change of a
     /// charger's live state reloads just those.
@@ -170,13 +306,14 @@ struct Network {
 impl Network {
     fn build(entries: Vec<IndexedSite>) -> Self {
         let mut net = Self::default();
-        let mut points = Vec::with_capacity(entries.len());
+        let mut slots = Vec::with_capacity(entries.len());
         for entry in entries {
-            points.push(point(&entry.site));
+            let entry = Arc::new(entry);
+            slots.push(Slot::new(&entry));
             net.link(&entry);
-            net.sites.insert(entry.site.id, Arc::new(entry));
+            net.sites.insert(entry.site.id, entry);
         }
-        net.tree = RTree::bulk_load(points);
+        net.tree = RTree::bulk_load(slots);
         net
     }
 
@@ -197,7 +334,7 @@ impl Network {
         let Some(old) = self.sites.remove(&id) else {
             return;
         };
-        self.tree.remove(&point(&old.site));
+        self.tree.remove(&Slot::new(&old));
         for cp in old
             .evses
             .iter()
@@ -214,26 +351,21 @@ impl Network {
 
     fn put(&mut self, entry: IndexedSite) {
         self.remove(entry.site.id);
-        self.tree.insert(point(&entry.site));
+        let entry = Arc::new(entry);
+        self.tree.insert(Slot::new(&entry));
         self.link(&entry);
-        self.sites.insert(entry.site.id, Arc::new(entry));
+        self.sites.insert(entry.site.id, entry);
     }
 
     /// Every indexed site inside `area` (anywhere without one).
-    fn candidates(&self, area: Option<BoundingBox>) -> Vec<&Arc<IndexedSite>> {
+    fn candidates(&self, area: Option<BoundingBox>) -> Box<dyn Iterator<Item = &Slot> + '_> {
         let Some(area) = area else {
-            return self.sites.values().collect();
+            return Box::new(self.tree.iter());
         };
-        let mut out = Vec::new();
-        for b in area.split_at_antimeridian() {
-            let envelope = AABB::from_corners([b.west, b.south], [b.east, b.north]);
-            out.extend(
-                self.tree
-                    .locate_in_envelope(envelope)
-                    .filter_map(|p| self.sites.get(&p.data)),
-            );
-        }
-        out
+        Box::new(area.split_at_antimeridian().into_iter().flat_map(|b| {
+            self.tree
+                .locate_in_envelope(AABB::from_corners([b.west, b.south], [b.east, b.north]))
+        }))
     }
 }
 
@@ -641,27 +773,33 @@ impl SearchIndex {
             .as_deref()
             .map(str::to_lowercase)
             .filter(|p| !p.is_empty());
-        let mut ranked: Vec<(f64, &Arc<IndexedSite>)> = network
+        // Text, place and hours are read from each site's entry, so only
+        // for sites whose inline facets passed.
+        let reads_entry = city.is_some() || province.is_some() || !filter.terms.is_empty();
+        let mut ranked: Vec<(f64, &Slot)> = network
             .candidates(area)
-            .into_iter()
-            .filter_map(|entry| {
-                let d2 = centre.map_or(0.0, |c| entry.chord2(c));
+            .filter_map(|slot| {
+                let d2 = centre.map_or(0.0, |c| slot.facets.chord2(c));
                 (d2 <= max_chord2
-                    && entry.matches(filter, city.as_deref(), province.as_deref())
+                    && slot.facets.matches(filter)
+                    && (!reads_entry
+                        || slot
+                            .entry
+                            .matches_text(filter, city.as_deref(), province.as_deref()))
                     && (!request.open_now
-                        || entry
+                        || slot
+                            .entry
                             .site
                             .fields
                             .opening_hours
-                            .is_open(now, &entry.site.fields.time_zone)))
-                .then_some((d2, entry))
+                            .is_open(now, &slot.entry.site.fields.time_zone)))
+                .then_some((d2, slot))
             })
             .collect();
         let total = ranked.len();
         let end = offset.saturating_add(limit).min(total);
-        let by_rank = |a: &(f64, &Arc<IndexedSite>), b: &(f64, &Arc<IndexedSite>)| {
-            a.0.total_cmp(&b.0).then(a.1.site.id.cmp(&b.1.site.id))
-        };
+        let by_rank =
+            |a: &(f64, &Slot), b: &(f64, &Slot)| a.0.total_cmp(&b.0).then(a.1.id.cmp(&b.1.id));
         // Only the first `end` need ordering: select them, then sort those.
         if end > 0 && end < total {
             ranked.select_nth_unstable_by(end - 1, by_rank);
@@ -672,7 +810,7 @@ impl SearchIndex {
             .into_iter()
             .skip(offset)
             .take(limit)
-            .map(|(_, e)| Arc::clone(e))
+            .map(|(_, slot)| Arc::clone(&slot.entry))
             .collect();
         let hits = page
             .iter()

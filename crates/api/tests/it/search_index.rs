@@ -4,11 +4,13 @@
 
 use axum::http::StatusCode;
 use chrono::{TimeZone, Utc};
+use plugway_api::routes::discovery::{build_search, SearchQuery};
+use plugway_api::routes::{PageQuery, Paginated};
 use plugway_api::services::network::{self, SearchRequest};
 use plugway_api::services::search_index::{SearchIndex, SearchIndexSettings};
 use plugway_domain::network::RegularHours;
 use plugway_domain::{
-    ApprovalState, BoundingBox, Capability, ChargePointId, ConnectorFormat, ConnectorId,
+    ApprovalState, BoundingBox, Capability, ChargePointId, Clock, ConnectorFormat, ConnectorId,
     ConnectorStandard, Coordinates, Currency, EvseId, EvseStatus, Facility, OpeningHours,
     ParkingType, PaymentType, PowerType, SiteId, SiteTimeZone,
 };
@@ -27,6 +29,7 @@ use crate::harness::{api_key, approve_listing, sign_in_host, Backend, Options, T
 crate::on_both_backends!(
     the_index_answers_as_the_database_does,
     a_search_sees_changes_committed_before_it_on_any_node,
+    http_search_on_the_index_answers_what_the_database_path_does,
 );
 
 /// Ulaanbaatar.
@@ -450,5 +453,80 @@ async fn a_search_sees_changes_committed_before_it_on_any_node(backend: Backend,
     other.catch_up().await.unwrap();
     assert_eq!(other.search(now, &renamed, 0, 10).0.total, 0);
     assert_eq!(other.len(), before);
+    app.finish().await;
+}
+
+/// `GET /api/v1/sites` on the index writes each site from its cached JSON
+/// (`IndexedSite::view_json`); the body must be exactly what the database
+/// path serializes: every field of every site, the distances, `open_now` at
+/// the request's time, and the page frame.
+async fn http_search_on_the_index_answers_what_the_database_path_does(
+    backend: Backend,
+    name: &str,
+) {
+    let Some(app) = TestApp::spawn(backend, name, Options::default()).await else {
+        return;
+    };
+    let mut rng = StdRng::seed_from_u64(31);
+    random_network(app.store.as_ref(), &mut rng, 300).await;
+    app.state.search_index().warm().await.unwrap();
+    assert!(app.state.search_index().is_loaded());
+    const FILTERS: [&str; 8] = [
+        "",
+        "&standards=CCS2,TYPE_2",
+        "&min_power_kw=50",
+        "&available_now=true",
+        "&open_now=true",
+        "&q=mall",
+        "&city=Darkhan&min_rating=2",
+        "&parking_types=INDOOR",
+    ];
+    let mut compared = 0;
+    for round in 0..60 {
+        let query = format!(
+            "lat={:.5}&lng={:.5}&radius_km={}&page={}&page_size={}{}",
+            CENTRE.0 + rng.gen_range(-0.2..0.2),
+            CENTRE.1 + rng.gen_range(-0.2..0.2),
+            rng.gen_range(1..30),
+            rng.gen_range(1..=3),
+            rng.gen_range(1..=25),
+            FILTERS[rng.gen_range(0..FILTERS.len())],
+        );
+        // Between rounds the clock moves through the day, so `open_now`
+        // (written per request on the index path) changes.
+        app.clock
+            .advance(chrono::Duration::minutes(rng.gen_range(0..400)));
+        let now = app.clock.now();
+        let (status, body) = app.get(&format!("/api/v1/sites?{query}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+
+        // The database path, as the handler runs it with the index off.
+        let uri: axum::http::Uri = format!("/?{query}").parse().unwrap();
+        let axum::extract::Query(q) =
+            axum::extract::Query::<SearchQuery>::try_from_uri(&uri).unwrap();
+        let axum::extract::Query(paging) =
+            axum::extract::Query::<PageQuery>::try_from_uri(&uri).unwrap();
+        let (page, size, offset) = paging.resolve().unwrap();
+        let request = build_search(q).unwrap();
+        let found = network::search(
+            app.store.as_ref(),
+            now,
+            request,
+            offset as usize,
+            size as usize,
+        )
+        .await
+        .unwrap();
+        let ids: Vec<SiteId> = found.hits.iter().map(|h| h.site_id).collect();
+        let loaded = network::load_sites(app.store.as_ref(), &ids, true)
+            .await
+            .unwrap();
+        let views = network::render(&loaded, &found.hits, now);
+        let expected =
+            serde_json::to_value(Paginated::new(views, found.total as i64, page, size)).unwrap();
+        assert_eq!(body, expected, "round {round}: {query}");
+        compared += body["results"].as_array().map_or(0, Vec::len);
+    }
+    assert!(compared > 100, "only {compared} sites compared");
     app.finish().await;
 }
