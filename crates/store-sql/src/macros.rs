@@ -252,6 +252,24 @@ macro_rules! impl_sql_store {
                 one_row(done.rows_affected())
             }
 
+            async fn set_temporary_password_hash(
+                &self,
+                id: ::plugway_domain::UserId,
+                hash: &str,
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::plugway_store::Result<()> {
+                let done = ::sqlx::query(
+                    "UPDATE users SET password_hash = $2, password_must_change = TRUE, updated_at = $3 WHERE id = $1",
+                )
+                    .bind(id.to_text())
+                    .bind(hash)
+                    .bind($crate::to_ms(now))
+                    .execute(&self.writer)
+                    .await
+                    .map_err($crate::map_err)?;
+                one_row(done.rows_affected())
+            }
+
             async fn create_operator(
                 &self,
                 user: &::plugway_store::NewUser,

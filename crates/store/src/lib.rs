@@ -96,6 +96,14 @@ pub trait UserStore: Send + Sync {
     /// Replaces the password hash with one its owner chose, which also
     /// clears `password_must_change`.
     async fn set_password_hash(&self, id: UserId, hash: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Replaces the password hash with a temporary password's an admin had
+    /// sent, which sets `password_must_change`.
+    async fn set_temporary_password_hash(
+        &self,
+        id: UserId,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
     /// Creates a seed 003 CPO account in one transaction: a host signing in
     /// with `username` (no phone: the profile's contact number is contact
     /// data, not a sign-in) and its host profile. `user.role` should be

@@ -15,7 +15,7 @@ use crate::auth::AdminAccess;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::routes::{PageQuery, Paginated};
-use crate::services::api_keys;
+use crate::services::{api_keys, operators};
 use crate::state::AppState;
 
 /// The router.
@@ -25,6 +25,43 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_key))
         .routes(routes!(list_users))
         .routes(routes!(set_role))
+        .routes(routes!(send_operator_password))
+}
+
+/// What `temporary-password` did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemporaryPasswordSent {
+    /// Always true: the password went by SMS (it is never shown here).
+    pub sent: bool,
+}
+
+/// Texts a charge point operator (a seed 003 account that signs in with a
+/// username) a new temporary password, for one who lost the first: it goes
+/// to the contact number of the operator's host profile, replaces the old
+/// password, must be changed at the next sign-in, and ends every session of
+/// the account. When the SMS fails nothing changes. Roles: admin.
+#[utoipa::path(post, path = "/api/v1/admin/operators/{id}/temporary-password", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "the operator's account id")),
+    responses((status = 200, body = TemporaryPasswordSent), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "`operator_not_found`: no such account, or not an operator"),
+        (status = 409, body = ErrorBody, description = "`contact_number_unusable`: the profile's number cannot take an SMS"),
+        (status = 502, body = ErrorBody, description = "`sms_failed`"),
+        (status = 503, body = ErrorBody, description = "`sms_unavailable`")))]
+async fn send_operator_password(
+    State(state): State<AppState>,
+    _: AdminAccess,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TemporaryPasswordSent>> {
+    let id: UserId = id.parse().map_err(|_| {
+        ApiError::not_found(
+            "operator_not_found",
+            "no charge point operator account has this id",
+        )
+    })?;
+    operators::send_temporary_password(&state, id).await?;
+    Ok(Json(TemporaryPasswordSent { sent: true }))
 }
 
 /// Body of key creation.

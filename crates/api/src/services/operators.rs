@@ -157,3 +157,58 @@ pub async fn register(state: &AppState, input: OperatorRegistration) -> ApiResul
         password_sent: texted_to.is_some(),
     })
 }
+
+fn operator_not_found() -> ApiError {
+    ApiError::not_found(
+        "operator_not_found",
+        "no charge point operator account has this id",
+    )
+}
+
+/// Sends an operator a new temporary password, for one who lost the first
+/// or never received it: a random password texted to the contact number of
+/// its profile, its hash stored marked must-change, and every session of
+/// the account ended. As at registration the text goes first: when the SMS
+/// provider fails nothing changes, and the old password still works.
+pub async fn send_temporary_password(state: &AppState, id: UserId) -> ApiResult<()> {
+    let user = state
+        .store
+        .find_user(id)
+        .await?
+        .filter(|u| u.username.is_some() && u.role == Role::Host)
+        .ok_or_else(operator_not_found)?;
+    let username = user.username.clone().ok_or_else(operator_not_found)?;
+    let profile = state
+        .store
+        .find_host_profile(user.id)
+        .await?
+        .ok_or_else(operator_not_found)?;
+    let phone = accounts::parse_phone(state, &profile.contact_number).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "contact_number_unusable",
+            format!(
+                "the operator's contact number cannot take an SMS ({}); \
+                 correct it in the host profile first",
+                e.message.trim_start_matches("phone: ")
+            ),
+        )
+    })?;
+    let password = passwords::temporary();
+    let hash = passwords::hash(password.clone()).await?;
+    let text = format!(
+        "Plugway: a new password for your charge point operator account \"{}\". \
+         Temporary password: {password} - sign in and change it; until then it can do nothing else.",
+        username.as_str()
+    );
+    state.sms.send(&phone, &text).await.map_err(sms_error)?;
+    let now = state.clock.now();
+    state
+        .store
+        .set_temporary_password_hash(user.id, &hash, now)
+        .await?;
+    let ended = state.store.revoke_user_sessions(user.id, None, now).await?;
+    metrics::counter!("plugway_operator_temporary_passwords_sent_total").increment(1);
+    tracing::info!(user = %user.id, sessions_ended = ended, "operator temporary password sent");
+    Ok(())
+}

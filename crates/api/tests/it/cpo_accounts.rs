@@ -22,6 +22,7 @@ crate::on_both_backends!(
     changing_the_password_ends_the_other_sessions,
     a_contact_number_with_a_phone_account_stays_separate,
     without_sms_a_temporary_password_registers_nothing,
+    an_admin_sends_a_new_temporary_password_which_ends_the_old_sessions,
 );
 
 const REGISTER: &str = "/ocpi/cpo/2.2/register";
@@ -930,5 +931,141 @@ async fn without_sms_a_temporary_password_registers_nothing(backend: Backend, na
     .await;
     assert_face_error(&reply, StatusCode::BAD_GATEWAY, "sms_failed");
     assert_eq!(app.store.count_users().await.unwrap(), 0);
+    app.finish().await;
+}
+
+const RESEND: &str = "/api/v1/admin/operators/{id}/temporary-password";
+
+async fn an_admin_sends_a_new_temporary_password_which_ends_the_old_sessions(
+    backend: Backend,
+    name: &str,
+) {
+    let Some(app) = TestApp::spawn(backend, name, Options::default()).await else {
+        return;
+    };
+    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    register(
+        &app,
+        &admin,
+        with(
+            cpo("solarius", "+639123456782"),
+            "password",
+            json!("first-password-1"),
+        ),
+    )
+    .await;
+    let access = token(
+        &login(&app, "solarius", "first-password-1").await,
+        "access_token",
+    );
+    let (status, me) = app.get("/api/v1/user/me", Some(&access)).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    let resend = RESEND.replace("{id}", me["userId"].as_str().unwrap());
+
+    // Admins only; an unknown id, or an account that is no operator, is 404.
+    assert_eq!(
+        app.post(&resend, json!({}), None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.post(&resend, json!({}), Some(&access)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let driver = app.otp_sign_in("+639123456799").await;
+    let driver_token = driver["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.post(&resend, json!({}), Some(&driver_token)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (_, driver_me) = app.get("/api/v1/user/me", Some(&driver_token)).await;
+    let driver_id = driver_me["userId"].as_str().unwrap().to_owned();
+    for id in [
+        "not-an-id",
+        &driver_id,
+        "0190a0c2-1111-7000-8000-000000000000",
+    ] {
+        let (status, body) = app
+            .post(&RESEND.replace("{id}", id), json!({}), Some(&admin))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{id}: {body}");
+        assert_eq!(body["code"], "operator_not_found", "{body}");
+    }
+    let texts = app.sent().len();
+
+    let (status, body) = app.post(&resend, json!({}), Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!({"sent": true}));
+    assert_eq!(app.sent().len(), texts + 1);
+    let temporary = texted_password(&app, "+639123456782");
+    assert!(!body.to_string().contains(&temporary), "never in the reply");
+
+    // The old password and the old session are gone; the new password
+    // signs in but must be changed before anything else.
+    assert_eq!(
+        app.get(DETAILS, Some(&access)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_face_error(
+        &app.post(
+            LOGIN,
+            json!({"username": "solarius", "password": "first-password-1"}),
+            None,
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    );
+    let access = token(&login(&app, "solarius", &temporary).await, "access_token");
+    assert_face_error(
+        &app.get(DETAILS, Some(&access)).await,
+        StatusCode::FORBIDDEN,
+        "password_change_required",
+    );
+    let reply = app
+        .post(
+            CHANGE,
+            json!({"old_password": temporary, "new_password": "second-password-2"}),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(reply.0, StatusCode::OK, "{}", reply.1);
+    assert_eq!(app.get(DETAILS, Some(&access)).await.0, StatusCode::OK);
+    app.finish().await;
+
+    // A provider that refuses: 502, and the password in use still works.
+    let options = Options {
+        twilio_wrong_token: true,
+        ..Options::default()
+    };
+    let app = TestApp::spawn(backend, &format!("{name}_refused"), options)
+        .await
+        .unwrap();
+    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    register(
+        &app,
+        &admin,
+        with(
+            cpo("solarius", "+639123456782"),
+            "password",
+            json!("first-password-1"),
+        ),
+    )
+    .await;
+    let access = token(
+        &login(&app, "solarius", "first-password-1").await,
+        "access_token",
+    );
+    let (_, me) = app.get("/api/v1/user/me", Some(&access)).await;
+    let (status, body) = app
+        .post(
+            &RESEND.replace("{id}", me["userId"].as_str().unwrap()),
+            json!({}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_eq!(body["code"], "sms_failed", "{body}");
+    assert_eq!(app.get(DETAILS, Some(&access)).await.0, StatusCode::OK);
+    login(&app, "solarius", "first-password-1").await;
     app.finish().await;
 }
