@@ -238,36 +238,35 @@ macro_rules! impl_sql_store {
                 &self,
                 id: ::plugway_domain::UserId,
                 hash: &str,
+                set_by: ::plugway_store::PasswordSetBy,
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<()> {
+                use $crate::map_err;
+                let by_admin = set_by == ::plugway_store::PasswordSetBy::Admin;
+                let mut tx = self.writer.begin().await.map_err(map_err)?;
                 let done = ::sqlx::query(
-                    "UPDATE users SET password_hash = $2, password_must_change = FALSE, updated_at = $3 WHERE id = $1",
+                    "UPDATE users SET password_hash = $2, password_must_change = $3, updated_at = $4 WHERE id = $1",
                 )
                     .bind(id.to_text())
                     .bind(hash)
+                    .bind(by_admin)
                     .bind($crate::to_ms(now))
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
-                    .map_err($crate::map_err)?;
-                one_row(done.rows_affected())
-            }
-
-            async fn set_temporary_password_hash(
-                &self,
-                id: ::plugway_domain::UserId,
-                hash: &str,
-                now: ::chrono::DateTime<::chrono::Utc>,
-            ) -> ::plugway_store::Result<()> {
-                let done = ::sqlx::query(
-                    "UPDATE users SET password_hash = $2, password_must_change = TRUE, updated_at = $3 WHERE id = $1",
-                )
+                    .map_err(map_err)?;
+                one_row(done.rows_affected())?;
+                if by_admin {
+                    // Whoever held a session held it by the old password.
+                    ::sqlx::query(
+                        "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+                    )
                     .bind(id.to_text())
-                    .bind(hash)
                     .bind($crate::to_ms(now))
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await
-                    .map_err($crate::map_err)?;
-                one_row(done.rows_affected())
+                    .map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)
             }
 
             async fn create_operator(

@@ -541,7 +541,7 @@ pub async fn profile_password_role_and_referrals(store: &dyn Store) {
         .await
         .unwrap();
     store
-        .set_password_hash(user.id, "$argon2id$new", later)
+        .set_password_hash(user.id, "$argon2id$new", crate::PasswordSetBy::Owner, later)
         .await
         .unwrap();
     store.set_role(user.id, Role::Host, later).await.unwrap();

@@ -93,15 +93,14 @@ pub trait UserStore: Send + Sync {
         email: Option<&Email>,
         now: DateTime<Utc>,
     ) -> Result<()>;
-    /// Replaces the password hash with one its owner chose, which also
-    /// clears `password_must_change`.
-    async fn set_password_hash(&self, id: UserId, hash: &str, now: DateTime<Utc>) -> Result<()>;
-    /// Replaces the password hash with a temporary password's an admin had
-    /// sent, which sets `password_must_change`.
-    async fn set_temporary_password_hash(
+    /// Replaces the password hash. One its owner chose clears
+    /// `password_must_change`; a temporary one an admin had sent sets it
+    /// and, in the same transaction, ends every session of the account.
+    async fn set_password_hash(
         &self,
         id: UserId,
         hash: &str,
+        set_by: PasswordSetBy,
         now: DateTime<Utc>,
     ) -> Result<()>;
     /// Creates a seed 003 CPO account in one transaction: a host signing in

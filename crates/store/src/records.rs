@@ -161,3 +161,13 @@ pub struct ApiKeyRecord {
     /// Revoked.
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+/// Who set a password, which decides whether it must be changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordSetBy {
+    /// Its owner chose it: it need not be changed.
+    Owner,
+    /// An admin had a temporary one sent: it must be changed before the
+    /// account can do anything else.
+    Admin,
+}

@@ -348,8 +348,9 @@ async fn search(
     }
 }
 
-/// A page of search results on the index as JSON, exactly as
-/// `Paginated<SiteView>` serializes, built from each site's cached view
+/// A page of search results on the index as JSON: the same fields and
+/// values as `Paginated<SiteView>` serializes (in each site, `distance_m`
+/// and `open_now` come first), built from each site's cached view
 /// (see [`IndexedSite::view_json`]): the hot path of driver search.
 pub fn indexed_page_json(
     found: &SearchPage,

@@ -97,7 +97,9 @@ impl<T> Paginated<T> {
     /// Wraps one page.
     pub fn new(results: Vec<T>, count: i64, page: i64, size: i64) -> Self {
         Self {
-            next: (page.saturating_mul(size) < count).then_some(page + 1),
+            // Saturating: `then_some` evaluates its argument even when
+            // there is no next page, and `page` comes from the query.
+            next: (page.saturating_mul(size) < count).then_some(page.saturating_add(1)),
             previous: (page > 1).then_some(page - 1),
             count,
             results,

@@ -19,7 +19,8 @@ use plugway_domain::{
     Username,
 };
 use plugway_store::{
-    NewUser, OtpRecord, RefreshTokenRecord, RefreshTokenUse, Session, StoreError, User,
+    NewUser, OtpRecord, PasswordSetBy, RefreshTokenRecord, RefreshTokenUse, Session, StoreError,
+    User,
 };
 use secrecy::ExposeSecret;
 
@@ -558,7 +559,10 @@ pub async fn change_password(
     }
     let now = state.clock.now();
     let hash = passwords::hash(new).await?;
-    state.store.set_password_hash(user.id, &hash, now).await?;
+    state
+        .store
+        .set_password_hash(user.id, &hash, PasswordSetBy::Owner, now)
+        .await?;
     Ok(state
         .store
         .revoke_user_sessions(user.id, Some(session), now)

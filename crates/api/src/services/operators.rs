@@ -18,7 +18,7 @@
 
 use plugway_domain::network::clean_text;
 use plugway_domain::{Email, ReferralCode, Role, UserId, Username};
-use plugway_store::{HostProfile, NewUser, StoreError, User};
+use plugway_store::{HostProfile, NewUser, PasswordSetBy, StoreError, User};
 
 use crate::error::{ApiError, ApiResult};
 use crate::security::passwords;
@@ -188,8 +188,7 @@ pub async fn send_temporary_password(state: &AppState, id: UserId) -> ApiResult<
             axum::http::StatusCode::CONFLICT,
             "contact_number_unusable",
             format!(
-                "the operator's contact number cannot take an SMS ({}); \
-                 correct it in the host profile first",
+                "the operator's contact number cannot take an SMS ({})",
                 e.message.trim_start_matches("phone: ")
             ),
         )
@@ -202,13 +201,12 @@ pub async fn send_temporary_password(state: &AppState, id: UserId) -> ApiResult<
         username.as_str()
     );
     state.sms.send(&phone, &text).await.map_err(sms_error)?;
-    let now = state.clock.now();
+    // The hash and the end of the account's sessions are one transaction.
     state
         .store
-        .set_temporary_password_hash(user.id, &hash, now)
+        .set_password_hash(user.id, &hash, PasswordSetBy::Admin, state.clock.now())
         .await?;
-    let ended = state.store.revoke_user_sessions(user.id, None, now).await?;
     metrics::counter!("plugway_operator_temporary_passwords_sent_total").increment(1);
-    tracing::info!(user = %user.id, sessions_ended = ended, "operator temporary password sent");
+    tracing::info!(user = %user.id, "operator temporary password sent");
     Ok(())
 }

@@ -211,9 +211,11 @@ impl IndexedSite {
         Ok(self.view_json.get_or_init(|| json))
     }
 
-    /// Appends the site's drivers' view as JSON, as [`SiteView`] would
-    /// serialize with the distance from the search centre (rounded to the
-    /// metre, as the view has it) and whether it is open at `now`.
+    /// Appends the site's drivers' view as JSON: the fields and values
+    /// [`SiteView`] would serialize with the distance from the search centre
+    /// (rounded to the metre, as the view has it) and whether it is open at
+    /// `now`. Those two come first; the order of an object's members means
+    /// nothing in JSON.
     pub fn write_view_json(
         &self,
         out: &mut Vec<u8>,

@@ -936,17 +936,12 @@ async fn without_sms_a_temporary_password_registers_nothing(backend: Backend, na
 
 const RESEND: &str = "/api/v1/admin/operators/{id}/temporary-password";
 
-async fn an_admin_sends_a_new_temporary_password_which_ends_the_old_sessions(
-    backend: Backend,
-    name: &str,
-) {
-    let Some(app) = TestApp::spawn(backend, name, Options::default()).await else {
-        return;
-    };
-    let admin = api_key(&app, ApiKeyRole::Admin).await;
+/// Registers the operator "solarius" with a password of its own and signs
+/// it in: its access token and account id.
+async fn operator_with_password(app: &TestApp, admin: &str) -> (String, String) {
     register(
-        &app,
-        &admin,
+        app,
+        admin,
         with(
             cpo("solarius", "+639123456782"),
             "password",
@@ -955,12 +950,24 @@ async fn an_admin_sends_a_new_temporary_password_which_ends_the_old_sessions(
     )
     .await;
     let access = token(
-        &login(&app, "solarius", "first-password-1").await,
+        &login(app, "solarius", "first-password-1").await,
         "access_token",
     );
     let (status, me) = app.get("/api/v1/user/me", Some(&access)).await;
     assert_eq!(status, StatusCode::OK, "{me}");
-    let resend = RESEND.replace("{id}", me["userId"].as_str().unwrap());
+    (access, me["userId"].as_str().unwrap().to_owned())
+}
+
+async fn an_admin_sends_a_new_temporary_password_which_ends_the_old_sessions(
+    backend: Backend,
+    name: &str,
+) {
+    let Some(app) = TestApp::spawn(backend, name, Options::default()).await else {
+        return;
+    };
+    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    let (access, id) = operator_with_password(&app, &admin).await;
+    let resend = RESEND.replace("{id}", &id);
 
     // Admins only; an unknown id, or an account that is no operator, is 404.
     assert_eq!(
@@ -1041,27 +1048,9 @@ async fn an_admin_sends_a_new_temporary_password_which_ends_the_old_sessions(
         .await
         .unwrap();
     let admin = api_key(&app, ApiKeyRole::Admin).await;
-    register(
-        &app,
-        &admin,
-        with(
-            cpo("solarius", "+639123456782"),
-            "password",
-            json!("first-password-1"),
-        ),
-    )
-    .await;
-    let access = token(
-        &login(&app, "solarius", "first-password-1").await,
-        "access_token",
-    );
-    let (_, me) = app.get("/api/v1/user/me", Some(&access)).await;
+    let (access, id) = operator_with_password(&app, &admin).await;
     let (status, body) = app
-        .post(
-            &RESEND.replace("{id}", me["userId"].as_str().unwrap()),
-            json!({}),
-            Some(&admin),
-        )
+        .post(&RESEND.replace("{id}", &id), json!({}), Some(&admin))
         .await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
     assert_eq!(body["code"], "sms_failed", "{body}");

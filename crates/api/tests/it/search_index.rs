@@ -20,7 +20,7 @@ use plugway_store::{
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use plugway_domain::ApiKeyRole;
 
@@ -482,6 +482,7 @@ async fn http_search_on_the_index_answers_what_the_database_path_does(
         "&parking_types=INDOOR",
     ];
     let mut compared = 0;
+    let mut queries = Vec::new();
     for round in 0..60 {
         let query = format!(
             "lat={:.5}&lng={:.5}&radius_km={}&page={}&page_size={}{}",
@@ -496,37 +497,92 @@ async fn http_search_on_the_index_answers_what_the_database_path_does(
         // (written per request on the index path) changes.
         app.clock
             .advance(chrono::Duration::minutes(rng.gen_range(0..400)));
-        let now = app.clock.now();
-        let (status, body) = app.get(&format!("/api/v1/sites?{query}"), None).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-
-        // The database path, as the handler runs it with the index off.
-        let uri: axum::http::Uri = format!("/?{query}").parse().unwrap();
-        let axum::extract::Query(q) =
-            axum::extract::Query::<SearchQuery>::try_from_uri(&uri).unwrap();
-        let axum::extract::Query(paging) =
-            axum::extract::Query::<PageQuery>::try_from_uri(&uri).unwrap();
-        let (page, size, offset) = paging.resolve().unwrap();
-        let request = build_search(q).unwrap();
-        let found = network::search(
-            app.store.as_ref(),
-            now,
-            request,
-            offset as usize,
-            size as usize,
-        )
+        compared += http_search_matches_database(&app, &query, round).await;
+        queries.push(query);
+    }
+    // Ratings and live states change: the sites' kept JSON must follow.
+    let shown: Vec<SiteId> = app
+        .store
+        .visible_site_ids(None, 400)
         .await
-        .unwrap();
-        let ids: Vec<SiteId> = found.hits.iter().map(|h| h.site_id).collect();
-        let loaded = network::load_sites(app.store.as_ref(), &ids, true)
+        .unwrap()
+        .into_iter()
+        .take(60)
+        .collect();
+    for (k, id) in shown.iter().enumerate() {
+        let rater =
+            plugway_store::conformance::make_user(app.store.as_ref(), &format!("+9768824{k:04}"))
+                .await;
+        app.store
+            .rate_site(rater.id, *id, 1 + (k % 5) as i64, Utc::now())
             .await
             .unwrap();
-        let views = network::render(&loaded, &found.hits, now);
-        let expected =
-            serde_json::to_value(Paginated::new(views, found.total as i64, page, size)).unwrap();
-        assert_eq!(body, expected, "round {round}: {query}");
-        compared += body["results"].as_array().map_or(0, Vec::len);
     }
-    assert!(compared > 100, "only {compared} sites compared");
+    for i in 0..5 {
+        let cp = ChargePointId::parse(&format!("IDX-CP-{i}")).unwrap();
+        for port in 1..=4 {
+            let status = ["Charging", "Available", "Faulted"][(i + port as usize) % 3];
+            app.store
+                .record_status(&cp, &status_report(port, status))
+                .await
+                .unwrap();
+        }
+        app.store
+            .set_connected(&cp, i % 2 == 0, Utc::now())
+            .await
+            .unwrap();
+    }
+    for (round, query) in queries.iter().enumerate() {
+        compared += http_search_matches_database(&app, query, 100 + round).await;
+    }
+    // A page far past the end is empty, not a failure.
+    let (status, body) = app
+        .get(
+            &format!(
+                "/api/v1/sites?lat={}&lng={}&page={}&page_size=1",
+                CENTRE.0,
+                CENTRE.1,
+                i64::MAX
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["results"], json!([]), "{body}");
+    assert_eq!(body["next"], Value::Null, "{body}");
+    assert!(compared > 200, "only {compared} sites compared");
     app.finish().await;
+}
+
+/// Runs `query` on `GET /api/v1/sites` (on the index) and as the database
+/// path renders it, asserts the two replies are the same JSON value, and
+/// returns how many sites the page held.
+async fn http_search_matches_database(app: &TestApp, query: &str, round: usize) -> usize {
+    let now = app.clock.now();
+    let (status, body) = app.get(&format!("/api/v1/sites?{query}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let uri: axum::http::Uri = format!("/?{query}").parse().unwrap();
+    let axum::extract::Query(q) = axum::extract::Query::<SearchQuery>::try_from_uri(&uri).unwrap();
+    let axum::extract::Query(paging) =
+        axum::extract::Query::<PageQuery>::try_from_uri(&uri).unwrap();
+    let (page, size, offset) = paging.resolve().unwrap();
+    let request = build_search(q).unwrap();
+    let found = network::search(
+        app.store.as_ref(),
+        now,
+        request,
+        offset as usize,
+        size as usize,
+    )
+    .await
+    .unwrap();
+    let ids: Vec<SiteId> = found.hits.iter().map(|h| h.site_id).collect();
+    let loaded = network::load_sites(app.store.as_ref(), &ids, true)
+        .await
+        .unwrap();
+    let views = network::render(&loaded, &found.hits, now);
+    let expected =
+        serde_json::to_value(Paginated::new(views, found.total as i64, page, size)).unwrap();
+    assert_eq!(body, expected, "round {round}: {query}");
+    body["results"].as_array().map_or(0, Vec::len)
 }

@@ -95,13 +95,52 @@ pub async fn operators_are_created_with_their_profile(store: &dyn Store) {
 
     // A password its owner chose ends the temporary one.
     store
-        .set_password_hash(user.id, "$argon2id$chosen", t0())
+        .set_password_hash(
+            user.id,
+            "$argon2id$chosen",
+            crate::PasswordSetBy::Owner,
+            t0(),
+        )
         .await
         .unwrap();
     let changed = store.find_user(user.id).await.unwrap().unwrap();
     assert!(!changed.password_must_change);
     assert_eq!(changed.password_hash.as_deref(), Some("$argon2id$chosen"));
     assert_eq!(changed.username, Some(username("solarius")));
+    // A temporary one an admin had sent must be changed again, and ends
+    // the account's sessions with it.
+    let open = crate::Session {
+        id: plugway_domain::SessionId(new_id()),
+        user_id: user.id,
+        created_at: t0(),
+        expires_at: t0() + chrono::Duration::days(30),
+        revoked_at: None,
+        user_agent: None,
+    };
+    store.create_session(&open).await.unwrap();
+    store
+        .set_password_hash(
+            user.id,
+            "$argon2id$chosen",
+            crate::PasswordSetBy::Owner,
+            t0(),
+        )
+        .await
+        .unwrap();
+    let still = store.find_session(open.id).await.unwrap().unwrap();
+    assert_eq!(
+        still.revoked_at, None,
+        "the owner's own change keeps sessions"
+    );
+    store
+        .set_password_hash(user.id, "$argon2id$sent", crate::PasswordSetBy::Admin, t0())
+        .await
+        .unwrap();
+    let reset = store.find_user(user.id).await.unwrap().unwrap();
+    assert!(reset.password_must_change);
+    assert_eq!(reset.password_hash.as_deref(), Some("$argon2id$sent"));
+    let ended = store.find_session(open.id).await.unwrap().unwrap();
+    assert!(ended.revoked_at.is_some(), "an admin's reset ends sessions");
 
     // Phone accounts have neither.
     let driver = make_user(store, "+97688130001").await;
