@@ -116,6 +116,20 @@ async fn register(app: &TestApp, admin: &str, body: Value) {
     assert_eq!(reply, (StatusCode::OK, registered()));
 }
 
+/// Asserts that signing in with these credentials is refused (401).
+async fn assert_login_refused(app: &TestApp, username: &str, password: &str) {
+    assert_face_error(
+        &app.post(
+            LOGIN,
+            json!({"username": username, "password": password}),
+            None,
+        )
+        .await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    );
+}
+
 /// The temporary password in the last SMS to `phone`.
 fn texted_password(app: &TestApp, phone: &str) -> String {
     let sent = app.sent();
@@ -810,16 +824,7 @@ async fn changing_the_password_ends_the_other_sessions(backend: Backend, name: &
     assert_eq!(details["data"]["username"], "beta");
     login(&app, "beta", "beta-password").await;
     // Only the new password works now.
-    assert_face_error(
-        &app.post(
-            LOGIN,
-            json!({"username": "alpha", "password": "alpha-password"}),
-            None,
-        )
-        .await,
-        StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
-    );
+    assert_login_refused(&app, "alpha", "alpha-password").await;
     login(&app, "alpha", "alpha-password-2").await;
     app.finish().await;
 }
@@ -914,14 +919,7 @@ async fn without_sms_a_temporary_password_registers_nothing(backend: Backend, na
     app.finish().await;
 
     // A provider that refuses: 502, and still nothing written.
-    let options = Options {
-        twilio_wrong_token: true,
-        ..Options::default()
-    };
-    let app = TestApp::spawn(backend, &format!("{name}_refused"), options)
-        .await
-        .unwrap();
-    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    let (app, admin) = refusing_sms_app(backend, name).await;
     let reply = post_auth(
         &app,
         REGISTER,
@@ -935,6 +933,19 @@ async fn without_sms_a_temporary_password_registers_nothing(backend: Backend, na
 }
 
 const RESEND: &str = "/api/v1/admin/operators/{id}/temporary-password";
+
+/// An app whose SMS provider refuses every text, and an admin key on it.
+async fn refusing_sms_app(backend: Backend, name: &str) -> (TestApp, String) {
+    let options = Options {
+        twilio_wrong_token: true,
+        ..Options::default()
+    };
+    let app = TestApp::spawn(backend, &format!("{name}_refused"), options)
+        .await
+        .unwrap();
+    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    (app, admin)
+}
 
 /// Registers the operator "solarius" with a password of its own and signs
 /// it in: its access token and account id.
@@ -1012,16 +1023,7 @@ async fn an_admin_sends_a_new_temporary_password_which_ends_the_old_sessions(
         app.get(DETAILS, Some(&access)).await.0,
         StatusCode::UNAUTHORIZED
     );
-    assert_face_error(
-        &app.post(
-            LOGIN,
-            json!({"username": "solarius", "password": "first-password-1"}),
-            None,
-        )
-        .await,
-        StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
-    );
+    assert_login_refused(&app, "solarius", "first-password-1").await;
     let access = token(&login(&app, "solarius", &temporary).await, "access_token");
     assert_face_error(
         &app.get(DETAILS, Some(&access)).await,
@@ -1040,14 +1042,7 @@ async fn an_admin_sends_a_new_temporary_password_which_ends_the_old_sessions(
     app.finish().await;
 
     // A provider that refuses: 502, and the password in use still works.
-    let options = Options {
-        twilio_wrong_token: true,
-        ..Options::default()
-    };
-    let app = TestApp::spawn(backend, &format!("{name}_refused"), options)
-        .await
-        .unwrap();
-    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    let (app, admin) = refusing_sms_app(backend, name).await;
     let (access, id) = operator_with_password(&app, &admin).await;
     let (status, body) = app
         .post(&RESEND.replace("{id}", &id), json!({}), Some(&admin))

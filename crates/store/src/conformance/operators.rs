@@ -93,22 +93,8 @@ pub async fn operators_are_created_with_their_profile(store: &dyn Store) {
         None
     );
 
-    // A password its owner chose ends the temporary one.
-    store
-        .set_password_hash(
-            user.id,
-            "$argon2id$chosen",
-            crate::PasswordSetBy::Owner,
-            t0(),
-        )
-        .await
-        .unwrap();
-    let changed = store.find_user(user.id).await.unwrap().unwrap();
-    assert!(!changed.password_must_change);
-    assert_eq!(changed.password_hash.as_deref(), Some("$argon2id$chosen"));
-    assert_eq!(changed.username, Some(username("solarius")));
-    // A temporary one an admin had sent must be changed again, and ends
-    // the account's sessions with it.
+    // A password its owner chose ends the temporary one (and keeps the
+    // account's sessions).
     let open = crate::Session {
         id: plugway_domain::SessionId(new_id()),
         user_id: user.id,
@@ -127,11 +113,17 @@ pub async fn operators_are_created_with_their_profile(store: &dyn Store) {
         )
         .await
         .unwrap();
+    let changed = store.find_user(user.id).await.unwrap().unwrap();
+    assert!(!changed.password_must_change);
+    assert_eq!(changed.password_hash.as_deref(), Some("$argon2id$chosen"));
+    assert_eq!(changed.username, Some(username("solarius")));
     let still = store.find_session(open.id).await.unwrap().unwrap();
     assert_eq!(
         still.revoked_at, None,
         "the owner's own change keeps sessions"
     );
+    // A temporary one an admin had sent must be changed again, and ends
+    // the account's sessions with it.
     store
         .set_password_hash(user.id, "$argon2id$sent", crate::PasswordSetBy::Admin, t0())
         .await
