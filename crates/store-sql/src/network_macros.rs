@@ -270,6 +270,35 @@ macro_rules! impl_sql_network_store {
             })
         }
 
+        /// The site with this id, read on `conn`: a pooled reader for
+        /// `find_site`, or the transaction of a revision.
+        async fn site_in(
+            conn: &mut <$db as ::sqlx::Database>::Connection,
+            id: ::plugway_domain::SiteId,
+        ) -> ::plugway_store::Result<Option<::plugway_store::Site>> {
+            let sql = format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1");
+            let row = ::sqlx::query(&sql)
+                .bind(id.to_text())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err($crate::map_err)?;
+            row.as_ref().map(site_from_row).transpose()
+        }
+
+        /// The EVSE with this id, read on `conn` (as [`site_in`]).
+        async fn evse_in(
+            conn: &mut <$db as ::sqlx::Database>::Connection,
+            id: ::plugway_domain::EvseId,
+        ) -> ::plugway_store::Result<Option<::plugway_store::Evse>> {
+            let sql = format!("SELECT {EVSE_COLUMNS} FROM {EVSE_FROM} WHERE e.id = $1");
+            let row = ::sqlx::query(&sql)
+                .bind(id.to_text())
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err($crate::map_err)?;
+            row.as_ref().map(evse_from_row).transpose()
+        }
+
         /// Recomputes a site's derived columns from its approved EVSEs and
         /// its host's name, inside the caller's transaction so that search
         /// never sees a site whose summary disagrees with its EVSEs.
@@ -612,13 +641,8 @@ macro_rules! impl_sql_network_store {
                 &self,
                 id: ::plugway_domain::SiteId,
             ) -> ::plugway_store::Result<Option<::plugway_store::Site>> {
-                let sql = format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1");
-                let row = ::sqlx::query(&sql)
-                    .bind(id.to_text())
-                    .fetch_optional(&self.reader)
-                    .await
-                    .map_err($crate::map_err)?;
-                row.as_ref().map(site_from_row).transpose()
+                let mut conn = self.reader.acquire().await.map_err($crate::map_err)?;
+                site_in(&mut conn, id).await
             }
 
             async fn find_sites(
@@ -865,13 +889,8 @@ macro_rules! impl_sql_network_store {
                 &self,
                 id: ::plugway_domain::EvseId,
             ) -> ::plugway_store::Result<Option<::plugway_store::Evse>> {
-                let sql = format!("SELECT {EVSE_COLUMNS} FROM {EVSE_FROM} WHERE e.id = $1");
-                let row = ::sqlx::query(&sql)
-                    .bind(id.to_text())
-                    .fetch_optional(&self.reader)
-                    .await
-                    .map_err($crate::map_err)?;
-                row.as_ref().map(evse_from_row).transpose()
+                let mut conn = self.reader.acquire().await.map_err($crate::map_err)?;
+                evse_in(&mut conn, id).await
             }
 
             async fn find_evse_by_port(

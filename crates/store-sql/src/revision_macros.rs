@@ -229,34 +229,6 @@ macro_rules! impl_sql_revision_store {
             one_row(done.rows_affected())
         }
 
-        async fn site_in(
-            conn: &mut <$db as ::sqlx::Database>::Connection,
-            id: ::plugway_domain::SiteId,
-        ) -> ::plugway_store::Result<::plugway_store::Site> {
-            let sql = format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1");
-            let row = ::sqlx::query(&sql)
-                .bind(id.to_text())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err($crate::map_err)?
-                .ok_or(::plugway_store::StoreError::NotFound)?;
-            site_from_row(&row)
-        }
-
-        async fn evse_in(
-            conn: &mut <$db as ::sqlx::Database>::Connection,
-            id: ::plugway_domain::EvseId,
-        ) -> ::plugway_store::Result<::plugway_store::Evse> {
-            let sql = format!("SELECT {EVSE_COLUMNS} FROM {EVSE_FROM} WHERE e.id = $1");
-            let row = ::sqlx::query(&sql)
-                .bind(id.to_text())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err($crate::map_err)?
-                .ok_or(::plugway_store::StoreError::NotFound)?;
-            evse_from_row(&row)
-        }
-
         /// `Conflict("evse_code")` when another EVSE of the site has `code`.
         async fn check_evse_code_free(
             conn: &mut <$db as ::sqlx::Database>::Connection,
@@ -310,7 +282,7 @@ macro_rules! impl_sql_revision_store {
                 let of = RevisionTarget::Site(id);
                 let mut tx = self.writer.begin().await.map_err(map_err)?;
                 lock_listing(&mut *tx, of).await?;
-                let live = site_in(&mut *tx, id).await?;
+                let live = site_in(&mut *tx, id).await?.ok_or(::plugway_store::StoreError::NotFound)?;
                 let open = if live.approval == ::plugway_domain::ApprovalState::Approved {
                     let changes = SiteChanges::between(&live.fields, fields);
                     write_site_fields(&mut *tx, id, &SiteChanges::keep_material(&live.fields, fields), now).await?;
@@ -343,7 +315,7 @@ macro_rules! impl_sql_revision_store {
                 let of = RevisionTarget::Evse(id);
                 let mut tx = self.writer.begin().await.map_err(map_err)?;
                 lock_listing(&mut *tx, of).await?;
-                let live = evse_in(&mut *tx, id).await?;
+                let live = evse_in(&mut *tx, id).await?.ok_or(::plugway_store::StoreError::NotFound)?;
                 let open = if live.approval == ::plugway_domain::ApprovalState::Approved {
                     let changes = EvseChanges::between(&live.fields, fields);
                     if let Some(code) = &changes.evse_code {
@@ -460,12 +432,12 @@ macro_rules! impl_sql_revision_store {
                 let approved = revision_in(&mut *tx, id).await?.ok_or(::plugway_store::StoreError::NotFound)?;
                 match (&approved.changes, of) {
                     (RevisionChanges::Site(changes), ::plugway_store::RevisionTarget::Site(site)) => {
-                        let mut fields = site_in(&mut *tx, site).await?.fields;
+                        let mut fields = site_in(&mut *tx, site).await?.ok_or(::plugway_store::StoreError::NotFound)?.fields;
                         changes.apply_to(&mut fields);
                         write_site_fields(&mut *tx, site, &fields, now).await?;
                     }
                     (RevisionChanges::Evse(changes), ::plugway_store::RevisionTarget::Evse(evse)) => {
-                        let live = evse_in(&mut *tx, evse).await?;
+                        let live = evse_in(&mut *tx, evse).await?.ok_or(::plugway_store::StoreError::NotFound)?;
                         if let Some(code) = &changes.evse_code {
                             check_evse_code_free(&mut *tx, &live, code).await?;
                         }
