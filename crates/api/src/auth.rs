@@ -20,9 +20,9 @@ use plugway_domain::{ApiKeyRole, Principal, Role, SessionId};
 use plugway_store::{ApiKeyRecord, User};
 
 use crate::error::ApiError;
-use crate::security::tokens::TokenKind;
-use crate::security::{api_keys, constant_time_eq};
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::security::tokens::TokenKind;
+use plugway_app::security::{api_keys, constant_time_eq};
 
 /// The caller, once their credential checked out.
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use plugway_app::{AppError, ErrorKind};
 use plugway_domain::{PhoneError, ValidationError};
 use plugway_store::StoreError;
 use serde::Serialize;
@@ -132,38 +133,49 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<AppError> for ApiError {
+    /// The one place a use case's failure becomes an HTTP status.
+    fn from(e: AppError) -> Self {
+        let status = match e.kind {
+            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::InvalidField => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Upstream => StatusCode::BAD_GATEWAY,
+            ErrorKind::TimedOut => StatusCode::GATEWAY_TIMEOUT,
+            ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self {
+            status,
+            code: e.code,
+            message: e.message,
+            field: e.field,
+            retry_after: e.retry_after,
+        }
+    }
+}
+
 impl From<ValidationError> for ApiError {
     fn from(e: ValidationError) -> Self {
-        Self::invalid_field(e.field, e.message)
+        AppError::from(e).into()
     }
 }
 
 impl From<PhoneError> for ApiError {
     fn from(e: PhoneError) -> Self {
-        Self::invalid_field("phone", e.to_string())
+        AppError::from(e).into()
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => Self::not_found("not_found", "no such resource"),
-            StoreError::Conflict(what) => {
-                Self::conflict("conflict", format!("{what} is already taken"))
-            }
-            StoreError::Unavailable(cause) => {
-                tracing::error!(%cause, "database unavailable");
-                Self {
-                    retry_after: Some(5),
-                    ..Self::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "unavailable",
-                        "the database is unavailable; try again",
-                    )
-                }
-            }
-            StoreError::Other(cause) => Self::internal(cause),
-        }
+        AppError::from(e).into()
     }
 }
 

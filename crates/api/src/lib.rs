@@ -1,7 +1,9 @@
-//! Plugway's HTTP face: the canonical `/api/v1` (whose paths include those of
-//! seeds 001, 002 and 004), seed 003's GraphQL API and its REST paths
-//! ([`routes::seed003`]), health and metrics, and the OpenAPI document
-//! generated from the handlers themselves.
+//! Plugway's HTTP faces: the canonical `/api/v1` (whose paths include those of
+//! seeds 001, 002 and 004), seed 003's GraphQL API and its CPO portal's REST
+//! paths ([`routes::cpo_portal`]), health and metrics, and the OpenAPI
+//! document generated from the handlers themselves. Handlers extract, call a
+//! use case of the core (`plugway-app`) and map its answer; no rule lives
+//! here.
 
 #![cfg_attr(
     test,
@@ -11,15 +13,9 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
-pub mod gateways;
 pub mod graphql;
-pub mod push;
-pub mod ratelimit;
 pub mod routes;
-pub mod security;
-pub mod services;
-pub mod sms;
-pub mod state;
+pub mod schemas;
 pub mod telemetry;
 
 use std::convert::Infallible;
@@ -40,7 +36,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use error::{ApiError, ApiResult};
-pub use state::{ApiSettings, AppParts, AppState, NatsAccess};
+/// What every handler holds: the application core, whose use cases it calls.
+pub use plugway_app::App as AppState;
 
 /// The OpenAPI document's fixed part; paths come from the routers.
 #[derive(OpenApi)]
@@ -115,7 +112,7 @@ pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(routes::revisions::router())
         .merge(routes::site_import::router(max_upload_bytes))
         .merge(graphql::openapi_router())
-        .merge(routes::seed003::router(max_upload_bytes))
+        .merge(routes::cpo_portal::router(max_upload_bytes))
         .merge(routes::discovery::router())
         .merge(routes::charging::router())
         .merge(routes::events::router())
@@ -131,7 +128,7 @@ pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document (what `/api/v1/openapi.json` serves).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router(ApiSettings::default().max_upload_bytes)
+    api_router(plugway_app::AppSettings::default().max_upload_bytes)
         .split_for_parts()
         .1
 }

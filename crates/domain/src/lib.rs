@@ -12,6 +12,7 @@ pub mod account;
 pub mod booking;
 pub mod charging;
 pub mod clock;
+pub mod commission;
 pub mod coupon;
 pub mod ids;
 pub mod ledger;

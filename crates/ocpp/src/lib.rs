@@ -25,7 +25,7 @@ pub mod validate;
 use std::sync::Arc;
 use std::time::Duration;
 
-use plugway_charging::SessionEngine;
+use plugway_app::sessions::SessionEngine;
 use plugway_domain::{ChargePointId, Clock};
 use plugway_events::EventBus;
 use plugway_store::Store;

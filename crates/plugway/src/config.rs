@@ -143,7 +143,7 @@ pub struct SearchConfig {
 
 impl Default for SearchConfig {
     fn default() -> Self {
-        let d = plugway_api::services::search_index::SearchIndexSettings::default();
+        let d = plugway_app::search_index::SearchIndexSettings::default();
         Self {
             in_memory: d.enabled,
             tick_ms: u64::try_from(d.tick.as_millis()).unwrap_or(1_000),
@@ -154,13 +154,11 @@ impl Default for SearchConfig {
 
 impl SearchConfig {
     /// The index settings, checked.
-    pub fn settings(
-        &self,
-    ) -> anyhow::Result<plugway_api::services::search_index::SearchIndexSettings> {
+    pub fn settings(&self) -> anyhow::Result<plugway_app::search_index::SearchIndexSettings> {
         if !(10..=60_000).contains(&self.tick_ms) {
             anyhow::bail!("search.tick_ms must be from 10 to 60000");
         }
-        Ok(plugway_api::services::search_index::SearchIndexSettings {
+        Ok(plugway_app::search_index::SearchIndexSettings {
             enabled: self.in_memory,
             tick: std::time::Duration::from_millis(self.tick_ms),
             resync: std::time::Duration::from_secs(self.resync_seconds),
@@ -186,13 +184,13 @@ pub struct PushConfig {
 impl PushConfig {
     /// The FCM adapter, when configured; an error when the key file is
     /// unreadable or not a service-account key.
-    pub fn gateway(&self) -> anyhow::Result<Option<plugway_api::push::fcm::Fcm>> {
+    pub fn gateway(&self) -> anyhow::Result<Option<plugway_adapters::fcm::Fcm>> {
         let Some(path) = &self.fcm_credentials_file else {
             return Ok(None);
         };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("push.fcm_credentials_file {}", path.display()))?;
-        let account = plugway_api::push::fcm::ServiceAccount::from_json(&text)
+        let account = plugway_adapters::fcm::ServiceAccount::from_json(&text)
             .map_err(|e| anyhow::anyhow!("push.fcm_credentials_file {}: {e}", path.display()))?;
         for (name, url) in [
             ("push.fcm_base_url", &self.fcm_base_url),
@@ -204,7 +202,7 @@ impl PushConfig {
                 }
             }
         }
-        let fcm = plugway_api::push::fcm::Fcm::new(
+        let fcm = plugway_adapters::fcm::Fcm::new(
             account,
             self.fcm_base_url.clone(),
             self.fcm_token_url.clone(),
@@ -232,15 +230,16 @@ impl RazorpaySettings {
     /// The adapter, when configured.
     pub fn gateway(
         &self,
-    ) -> anyhow::Result<Option<std::sync::Arc<plugway_api::gateways::razorpay::Razorpay>>> {
+    ) -> anyhow::Result<Option<std::sync::Arc<dyn plugway_app::ports::payments::CheckoutGateway>>>
+    {
         let Some(key_id) = &self.key_id else {
             return Ok(None);
         };
         let Some(secret) = &self.key_secret else {
             bail!("razorpay.key_id needs razorpay.key_secret");
         };
-        let gateway = plugway_api::gateways::razorpay::Razorpay::new(
-            plugway_api::gateways::razorpay::RazorpayConfig {
+        let gateway =
+            plugway_adapters::razorpay::Razorpay::new(plugway_adapters::razorpay::RazorpayConfig {
                 base_url: self
                     .base_url
                     .clone()
@@ -248,9 +247,8 @@ impl RazorpaySettings {
                 key_id: key_id.clone(),
                 key_secret: secret.clone(),
                 webhook_secret: self.webhook_secret.clone(),
-            },
-        )
-        .map_err(|e| anyhow::anyhow!("razorpay: {e}"))?;
+            })
+            .map_err(|e| anyhow::anyhow!("razorpay: {e}"))?;
         Ok(Some(std::sync::Arc::new(gateway)))
     }
 }
@@ -275,7 +273,7 @@ pub struct QPayConfig {
 
 impl QPayConfig {
     /// The gateway, when configured; an error when half configured.
-    pub fn setup(&self) -> anyhow::Result<Option<plugway_api::services::topups::GatewaySetup>> {
+    pub fn setup(&self) -> anyhow::Result<Option<plugway_app::ports::payments::GatewaySetup>> {
         let Some(client_id) = &self.client_id else {
             return Ok(None);
         };
@@ -289,18 +287,17 @@ impl QPayConfig {
         if !(callback.starts_with("https://") || callback.starts_with("http://")) {
             bail!("qpay.callback_base_url must be an http(s) URL");
         }
-        let gateway =
-            plugway_api::gateways::qpay::QPay::new(plugway_api::gateways::qpay::QPayConfig {
-                base_url: self
-                    .base_url
-                    .clone()
-                    .unwrap_or_else(|| "https://merchant.qpay.mn".into()),
-                client_id: client_id.clone(),
-                client_secret: secret.clone(),
-                invoice_code: code.clone(),
-            })
-            .map_err(|e| anyhow::anyhow!("qpay: {e}"))?;
-        Ok(Some(plugway_api::services::topups::GatewaySetup {
+        let gateway = plugway_adapters::qpay::QPay::new(plugway_adapters::qpay::QPayConfig {
+            base_url: self
+                .base_url
+                .clone()
+                .unwrap_or_else(|| "https://merchant.qpay.mn".into()),
+            client_id: client_id.clone(),
+            client_secret: secret.clone(),
+            invoice_code: code.clone(),
+        })
+        .map_err(|e| anyhow::anyhow!("qpay: {e}"))?;
+        Ok(Some(plugway_app::ports::payments::GatewaySetup {
             gateway: std::sync::Arc::new(gateway),
             callback_base: callback.clone(),
         }))
@@ -497,7 +494,7 @@ pub struct SessionConfig {
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        let d = plugway_charging::SessionSettings::default();
+        let d = plugway_app::sessions::SessionSettings::default();
         Self {
             service_tax_bps: d.service_tax_bps,
             waiting_grace_minutes: d.waiting_grace_minutes,
@@ -513,7 +510,7 @@ impl Default for SessionConfig {
 
 impl SessionConfig {
     /// The engine's settings, checked.
-    pub fn settings(&self) -> anyhow::Result<plugway_charging::SessionSettings> {
+    pub fn settings(&self) -> anyhow::Result<plugway_app::sessions::SessionSettings> {
         if !(0..=10_000).contains(&self.service_tax_bps) {
             bail!("sessions.service_tax_bps must be from 0 to 10000 (100 %)");
         }
@@ -535,7 +532,7 @@ impl SessionConfig {
             bail!("sessions.start_timeout_secs and stop_timeout_secs must be from 5 to 600");
         }
         let secs = std::time::Duration::from_secs;
-        Ok(plugway_charging::SessionSettings {
+        Ok(plugway_app::sessions::SessionSettings {
             service_tax_bps: self.service_tax_bps,
             waiting_grace_minutes: self.waiting_grace_minutes,
             max_active_per_user: self.max_active_per_driver,

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use plugway_api::services::site_import::{self, ImportError, Progress, Report};
+use plugway_app::site_import::{self, ImportError, Progress, Report};
 
 use crate::cli::DatabaseArgs;
 

@@ -101,7 +101,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let name = args.name.clone().unwrap_or_else(|| role.to_string());
             let config = load_database_config(&args.database)?;
             let store = open_store(&config).await?;
-            let created = plugway_api::services::api_keys::create(
+            let created = plugway_app::api_keys::create(
                 store.as_ref(),
                 &SystemClock,
                 &RandomIds,

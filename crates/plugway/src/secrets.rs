@@ -52,6 +52,6 @@ pub fn server_secret(
 
 /// A sub-key for one purpose, so no two uses share key material.
 pub fn derive(secret: &SecretSlice<u8>, purpose: &str) -> SecretSlice<u8> {
-    let hex = plugway_api::security::hmac_hex(secret.expose_secret(), purpose.as_bytes());
+    let hex = plugway_app::security::hmac_hex(secret.expose_secret(), purpose.as_bytes());
     SecretSlice::from(hex::decode(hex).unwrap_or_default())
 }

@@ -5,8 +5,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use chrono::Duration;
-use plugway_api::sms::{LogSms, NoSms, SmsSender, TwilioSms};
-use plugway_api::{ApiSettings, AppParts, AppState};
+use plugway_adapters::twilio::TwilioSms;
+use plugway_app::ports::sms::{LogSms, NoSms, SmsSender};
+use plugway_app::{App as AppState, AppParts, AppSettings};
 use plugway_domain::{OtpPolicy, RandomIds, SystemClock};
 use plugway_events::{EventBus, InProcessBus};
 use plugway_store::Store;
@@ -77,7 +78,7 @@ pub fn build_state(
 /// `nats` object is minted from.
 pub async fn event_bus(
     config: &Config,
-) -> anyhow::Result<(Arc<dyn EventBus>, Option<plugway_api::NatsAccess>)> {
+) -> anyhow::Result<(Arc<dyn EventBus>, Option<plugway_app::NatsAccess>)> {
     let Some(url) = &config.nats_url else {
         return Ok((Arc::new(InProcessBus::new()), None));
     };
@@ -103,7 +104,7 @@ pub async fn event_bus(
         .await
         .with_context(|| format!("cannot connect to NATS at {url}"))?;
     let access = match signer {
-        Some(signer) => Some(plugway_api::NatsAccess {
+        Some(signer) => Some(plugway_app::NatsAccess {
             servers: config
                 .nats
                 .public_url
@@ -128,11 +129,11 @@ pub fn build_state_with_bus(
     config: &Config,
     store: Arc<dyn Store>,
     bus: Arc<dyn EventBus>,
-    nats: Option<plugway_api::NatsAccess>,
+    nats: Option<plugway_app::NatsAccess>,
 ) -> anyhow::Result<(AppState, plugway_ocpp::OcppState)> {
     let secret = secrets::server_secret(config.jwt_secret.as_ref(), &config.data_dir)?;
     let jwt_key = secrets::derive(&secret, "plugway-jwt-v1");
-    let settings = ApiSettings {
+    let settings = AppSettings {
         dev: config.dev,
         default_region: config.region()?,
         otp: OtpPolicy {
@@ -161,11 +162,11 @@ pub fn build_state_with_bus(
         referral_reward_credits: config.money.referral_reward_credits,
         bookings: config.bookings.policy()?,
         search_index: config.search.settings()?,
-        ..ApiSettings::default()
+        ..AppSettings::default()
     };
     use secrecy::ExposeSecret;
     let clock: Arc<dyn plugway_domain::Clock> = Arc::new(SystemClock);
-    let sessions = plugway_charging::SessionEngine::new(
+    let sessions = plugway_app::sessions::SessionEngine::new(
         store.clone(),
         bus.clone(),
         clock.clone(),
@@ -190,7 +191,7 @@ pub fn build_state_with_bus(
         clock,
         ids: Arc::new(RandomIds),
         sms: sms_sender(config)?,
-        tokens: plugway_api::security::tokens::TokenSigner::new(
+        tokens: plugway_app::security::tokens::TokenSigner::new(
             jwt_key.expose_secret(),
             Duration::seconds(config.access_token_ttl_secs),
             Duration::seconds(config.refresh_token_ttl_secs),
@@ -208,7 +209,7 @@ fn ocpp_state(
     store: Arc<dyn Store>,
     bus: Arc<dyn EventBus>,
     clock: Arc<dyn plugway_domain::Clock>,
-    sessions: Arc<plugway_charging::SessionEngine>,
+    sessions: Arc<plugway_app::sessions::SessionEngine>,
 ) -> plugway_ocpp::OcppState {
     let o = &config.ocpp;
     let std_secs = std::time::Duration::from_secs;
@@ -243,72 +244,47 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let store = crate::open_store(&config).await?;
     let (bus, nats) = event_bus(&config).await?;
     let (state, ocpp) = build_state_with_bus(&config, store.clone(), bus, nats)?;
-    // Live event streams start buffering now, so a client's first resume has history.
-    let _ = state.live();
-    if let Some(url) = &config.crm_webhook_url {
-        let hook = plugway_api::services::crm_outbox::CrmWebhook::new(
-            url.clone(),
-            config.crm_webhook_secret.clone(),
-        )
-        .context("cannot build the CRM webhook client")?;
-        if config.crm_webhook_secret.is_none() {
-            tracing::warn!(
-                "--crm-webhook-url without --crm-webhook-secret: boot notifications go unsigned"
-            );
+    let crm = match &config.crm_webhook_url {
+        Some(url) => {
+            let sender = plugway_adapters::webhooks::HttpWebhook::new(url.clone())
+                .context("cannot build the CRM webhook client")?;
+            if config.crm_webhook_secret.is_none() {
+                tracing::warn!(
+                    "--crm-webhook-url without --crm-webhook-secret: boot notifications go unsigned"
+                );
+            }
+            Some(plugway_app::crm_outbox::CrmWebhook::new(
+                Arc::new(sender),
+                config.crm_webhook_secret.clone(),
+            ))
         }
-        tokio::spawn(plugway_api::services::crm_outbox::run(
-            store.clone(),
-            state.clock.clone(),
-            hook,
-            std::time::Duration::from_secs(1),
-        ));
-    }
-    match config.push.gateway()? {
+        None => None,
+    };
+    let push: Option<Arc<dyn plugway_app::push::PushGateway>> = match config.push.gateway()? {
         Some(fcm) => {
             tracing::info!("push notifications through FCM are on");
-            tokio::spawn(plugway_api::push::run(
-                store.clone(),
-                state.clock.clone(),
-                Arc::new(fcm),
-                std::time::Duration::from_secs(1),
-            ));
+            Some(Arc::new(fcm))
         }
-        None => tracing::info!(
-            "push notifications are off (no [push] fcm_credentials_file): notifications are stored and listed, not pushed"
-        ),
-    }
+        None => {
+            tracing::info!(
+                "push notifications are off (no [push] fcm_credentials_file): notifications are stored and listed, not pushed"
+            );
+            None
+        }
+    };
     if config.ocpp_auto_register {
         tracing::warn!(
             "OCPP AUTO-REGISTRATION IS ON: any charge point id is accepted without a password"
         );
     }
-    if state.payments.is_some() {
-        // Top-ups whose gateway callback never came.
-        tokio::spawn(plugway_api::services::topups::reconcile(
-            state.clone(),
-            std::time::Duration::from_secs(30),
-        ));
-    }
-    // Load the search index now rather than on the first search; searches
-    // run in the database until it is loaded.
-    if state.search_index().enabled() {
-        state.search_index().load_in_background();
-    } else {
-        tokio::spawn(state.search_index().clone().prune_forever());
-    }
-    // No-shows, completion, reminders, and holding booked connectors on
-    // their chargers (ReserveNow / CancelReservation); claims are leased
-    // in the database, so every node may run it.
-    tokio::spawn(plugway_api::services::bookings::run(
-        state.clone(),
-        std::time::Duration::from_secs(config.bookings.sweep_seconds),
-    ));
-    // Plan renewals and expiries (claimed under a database lease, so every
-    // node may run this loop).
-    tokio::spawn(plugway_api::services::plans::run(
-        state.clone(),
-        std::time::Duration::from_secs(60),
-    ));
+    plugway_app::workers::spawn(
+        &state,
+        plugway_app::workers::WorkerSetup {
+            crm,
+            push,
+            bookings_every: std::time::Duration::from_secs(config.bookings.sweep_seconds),
+        },
+    );
     // CHARGING events for the sessions on chargers connected to this node.
     let registry = ocpp.registry.clone();
     state

@@ -62,8 +62,8 @@ use crate::auth::{authenticate, Caller, Credential};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
 use crate::routes::discovery::{build_search, SearchQuery};
-use crate::services::network::{self, DEFAULT_RADIUS_KM, MAX_RADIUS_KM};
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::network::{self, DEFAULT_RADIUS_KM, MAX_RADIUS_KM};
 
 pub use model::{CodeItem, ConnectorNode, EvseNode, LocationNode};
 
@@ -474,7 +474,7 @@ impl QueryRoot {
             .map_err(|e| gql_error(e.into()))?;
         let loaded = network::with_evses(state.store.as_ref(), sites, access.drivers_view())
             .await
-            .map_err(gql_error)?;
+            .map_err(|e| gql_error(e.into()))?;
         Ok(model::location_nodes(loaded, access.drivers_view()))
     }
 
@@ -510,7 +510,7 @@ impl QueryRoot {
         }
         let loaded = network::with_evses(state.store.as_ref(), vec![site], access.drivers_view())
             .await
-            .map_err(gql_error)?;
+            .map_err(|e| gql_error(e.into()))?;
         Ok(model::location_nodes(loaded, access.drivers_view()).pop())
     }
 
@@ -535,10 +535,10 @@ impl QueryRoot {
         match (lat, lng) {
             (Some(lat), Some(lng)) => {
                 let center = Coordinates::new(lat, lng).map_err(|e| gql_error(e.into()))?;
-                let request = network::SearchRequest {
+                let request = plugway_app::search_index::SearchRequest {
                     center: Some(center),
                     radius_m: radius_km * 1000.0,
-                    ..network::SearchRequest::default()
+                    ..plugway_app::search_index::SearchRequest::default()
                 };
                 found(state, request, limit).await
             }
@@ -554,7 +554,7 @@ impl QueryRoot {
                     .map_err(|e| gql_error(e.into()))?;
                 let loaded = network::with_evses(state.store.as_ref(), sites, true)
                     .await
-                    .map_err(gql_error)?;
+                    .map_err(|e| gql_error(e.into()))?;
                 Ok(model::location_nodes(loaded, true))
             }
             _ => Err(bad_input("lat", "give both lat and lng, or neither")),
@@ -633,12 +633,12 @@ impl QueryRoot {
 /// Runs a driver's search and loads the first `limit` hits, nearest first.
 async fn found(
     state: &AppState,
-    request: network::SearchRequest,
+    request: plugway_app::search_index::SearchRequest,
     limit: i64,
 ) -> async_graphql::Result<Vec<LocationNode>> {
     let (page, loaded) = network::find(state, request, 0, usize::try_from(limit).unwrap_or(0))
         .await
-        .map_err(gql_error)?;
+        .map_err(|e| gql_error(e.into()))?;
     let hits = page.hits;
     Ok(model::found_nodes(loaded.into_loaded(), &hits))
 }

@@ -11,8 +11,9 @@ use plugway_domain::{ApprovalState, SiteId};
 use plugway_store::{Evse, Site};
 
 use super::gql_error;
-use crate::services::network::{evse_in_view, media_url, SearchHit};
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::search_index::SearchHit;
+use plugway_app::views::{evse_in_view, media_url};
 
 fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)

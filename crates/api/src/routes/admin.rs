@@ -15,8 +15,8 @@ use crate::auth::AdminAccess;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::routes::{PageQuery, Paginated};
-use crate::services::{api_keys, operators};
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::{api_keys, operators};
 
 /// The router.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -14,8 +14,8 @@ use crate::auth::{SignedIn, SignedInPendingChange};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ClientIp, Json, UserAgent};
 use crate::routes::Message;
-use crate::services::accounts;
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::accounts;
 
 /// The router.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -20,8 +20,8 @@ use crate::extract::Json;
 use crate::routes::charging::own_purchase;
 use crate::routes::payments::idempotency_key;
 use crate::routes::{PageQuery, Paginated};
-use crate::services::billing::{self, credits_account, RefundRequest, CREDIT_TYPES};
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::billing::{self, credits_account, RefundRequest, CREDIT_TYPES};
 
 /// The router.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -18,8 +18,8 @@ use super::{PageQuery, Paginated};
 use crate::auth::{OperatorAccess, SignedIn};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
-use crate::services::bookings::{self, BookingRequest};
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::bookings::{self, BookingRequest};
 
 /// The router.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -209,7 +209,7 @@ async fn create_booking(
         .as_deref()
         .map(str::trim)
         .filter(|v| !v.is_empty())
-        .map(crate::services::vehicles::parse_vehicle_id)
+        .map(plugway_app::vehicles::parse_vehicle_id)
         .transpose()?;
     let booking = bookings::create(
         &state,
@@ -407,7 +407,7 @@ async fn availability(
     let evse: EvseId = id
         .parse()
         .map_err(|_| ApiError::not_found("device_not_found", "no such device"))?;
-    let (evse, _) = crate::services::charging::usable_evse(&state, evse).await?;
+    let (evse, _) = plugway_app::network::usable_evse(&state, evse).await?;
     let from = match window.from.as_deref() {
         Some(t) => parse_time("from", t)?,
         None => state.clock.now(),

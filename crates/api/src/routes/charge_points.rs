@@ -19,7 +19,7 @@ use crate::auth::{AdminAccess, OperatorAccess};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::routes::{PageQuery, Paginated};
-use crate::state::AppState;
+use crate::AppState;
 
 /// The router.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -39,7 +39,7 @@ pub async fn register(
     id: ChargePointId,
     owner: Option<UserId>,
 ) -> ApiResult<String> {
-    let password = crate::security::random_secret();
+    let password = plugway_app::security::random_secret();
     let cp = NewChargePoint {
         id,
         password_hash: Some(plugway_domain::secret::secret_digest(&password)),
@@ -319,7 +319,7 @@ async fn transactions(
 #[utoipa::path(get, path = "/api/v1/charge-points/{id}/connectors/{connector_id}/history", tag = "charge points",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "charge point id"), ("connector_id" = i64, Path, description = "connector (0 = the charge point)")),
-    responses((status = 200, body = Vec<ConnectorView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<crate::schemas::ConnectorView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn history(
     State(state): State<AppState>,
     who: OperatorAccess,

@@ -17,8 +17,8 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
 use crate::routes::network::managed_evse;
 use crate::routes::{Message, PageQuery, Paginated};
-use crate::services::charging;
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::charging;
 
 /// The router.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -18,9 +18,10 @@ use utoipa_axum::routes;
 use crate::auth::AdminAccess;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
-use crate::routes::network::{read_files, store_images};
-use crate::services::network::media_url;
-use crate::state::AppState;
+use crate::routes::network::read_files;
+use crate::AppState;
+use plugway_app::images::store_images;
+use plugway_app::views::media_url;
 
 /// Longest privacy policy or terms, characters.
 pub const MAX_POLICY_CHARS: usize = 20_000;

@@ -2,7 +2,7 @@
 //! point operator (`POST /ocpi/cpo/2.2/register`), who then signs in with a
 //! username and password (`/ocpi/cpo/api/auth/v1/login`), refreshes
 //! (`refresh`), signs out (`logout`) and changes the password
-//! (`change-old-password`). Part of [`crate::routes::seed003`]'s face, over
+//! (`change-old-password`). Part of [`crate::routes::cpo_portal`]'s face, over
 //! the canonical account machinery (`services::accounts`: sessions, JWTs,
 //! refresh rotation with reuse detection, argon2id, lock-out).
 //!
@@ -33,11 +33,11 @@ use utoipa_axum::routes;
 use crate::auth::{BasicOrBearer, Credential, SignedInPendingChange};
 use crate::error::ApiError;
 use crate::extract::{ClientIp, Json, UserAgent};
-use crate::routes::seed003::{Envelope, EnvelopeError, FaceError, FaceResult};
-use crate::security::passwords;
-use crate::services::accounts::{self, IssuedTokens};
-use crate::services::operators::{self, OperatorRegistration};
-use crate::state::AppState;
+use crate::routes::cpo_portal::{Envelope, EnvelopeError, FaceError, FaceResult};
+use crate::AppState;
+use plugway_app::accounts::{self, IssuedTokens};
+use plugway_app::operators::{self, OperatorRegistration};
+use plugway_app::security::passwords;
 
 /// The router.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -10,8 +10,8 @@ use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
 use crate::routes::user::{profile_view, ProfileView};
-use crate::services::accounts;
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::accounts;
 
 /// The router.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -23,14 +23,14 @@ use utoipa_axum::routes;
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
-use crate::routes::network::media_error;
 use crate::routes::{PageQuery, Paginated};
-use crate::services::network::{
-    self, code_list, load_sites, search_terms, FoundSites, SearchPage, SearchRequest, SiteView,
-    DEFAULT_RADIUS_KM, MAX_RADIUS_KM,
+use crate::AppState;
+use plugway_app::network::{
+    self, code_list, load_sites, search_terms, FoundSites, DEFAULT_RADIUS_KM, MAX_RADIUS_KM,
 };
-use crate::services::search_index::IndexedSite;
-use crate::state::AppState;
+use plugway_app::search_index::IndexedSite;
+use plugway_app::search_index::{SearchPage, SearchRequest};
+use plugway_app::views::SiteView;
 
 /// Devices one map query returns at most (seed 001 has no paging).
 pub const MAX_DEVICES: usize = 1000;
@@ -294,7 +294,7 @@ pub struct ForVehicle {
 
 /// Finds chargers (sites) by radius, text and filters, nearest first.
 #[utoipa::path(get, path = "/api/v1/sites", tag = "discovery", params(SearchQuery, ForVehicle, PageQuery),
-    responses((status = 200, body = Paginated<SiteView>), (status = 400, body = ErrorBody),
+    responses((status = 200, body = Paginated<crate::schemas::SiteView>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody, description = "`vehicle_id` without credentials"),
         (status = 404, body = ErrorBody, description = "`vehicle_not_found`")))]
 async fn search(
@@ -312,9 +312,9 @@ async fn search(
             &mut parts, &state,
         )
         .await?;
-        let vehicle = crate::services::vehicles::parse_vehicle_id(&vehicle)?;
+        let vehicle = plugway_app::vehicles::parse_vehicle_id(&vehicle)?;
         let accepted = ConnectorStandard::mask(
-            &crate::services::vehicles::vehicle_standards(&state, me.user.id, vehicle).await?,
+            &plugway_app::vehicles::vehicle_standards(&state, me.user.id, vehicle).await?,
         );
         let wanted = match request.filter.standards_any {
             0 => accepted,
@@ -400,7 +400,7 @@ pub struct From {
 /// A charger's detail for drivers: site, EVSEs with live status and prices,
 /// photos, nearby places and rating.
 #[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "discovery", params(From),
-    responses((status = 200, body = SiteView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = crate::schemas::SiteView), (status = 404, body = ErrorBody)))]
 async fn detail(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -490,6 +490,7 @@ pub struct BookmarkView {
     /// When bookmarked.
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// The charger, unless it is no longer listed.
+    #[schema(value_type = Option<crate::schemas::SiteView>)]
     pub site: Option<SiteView>,
 }
 
@@ -734,7 +735,7 @@ async fn media(
         .media
         .get(&format!("{scope}/{owner}/{file}"))
         .await
-        .map_err(media_error)?;
+        .map_err(plugway_app::AppError::from)?;
     let cache = HeaderValue::from_static("public, max-age=31536000, immutable");
     let etag = HeaderValue::from_str(&object.etag)
         .map_err(|_| ApiError::internal("stored ETag is not a header value"))?;

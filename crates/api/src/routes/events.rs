@@ -24,8 +24,8 @@ use utoipa_axum::routes;
 
 use crate::auth::SignedIn;
 use crate::error::{ApiError, ErrorBody};
-use crate::services::live::{LiveEvent, LiveHub, Resume, ALL_HOSTS};
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::live::{LiveEvent, LiveHub, Resume, ALL_HOSTS};
 
 /// The router.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::Json;
-use crate::state::AppState;
+use crate::AppState;
 
 /// Health reply.
 #[derive(Debug, Serialize, ToSchema)]

@@ -11,7 +11,7 @@ use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use plugway_domain::network::clean_text;
 use plugway_domain::{ApprovalState, EvseId, NearbyId, PhotoId, RevisionId, Role, SiteId, UserId};
-use plugway_media::{MediaError, StoredImage, StoredImageKeys};
+use plugway_media::{StoredImage, StoredImageKeys};
 use plugway_store::{
     Evse, HostProfile, NearbyPlace, Site, SiteListFilter, SitePhoto, StoreError,
     MAX_PHOTOS_PER_SITE,
@@ -25,12 +25,13 @@ use crate::auth::{AdminAccess, OperatorAccess, SignedIn};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::routes::{PageQuery, Paginated};
-use crate::services::network::{
-    self, check_charge_point_link, country_code, media_url, EvseInput, EvseView, NearbyView,
-    PhotoView, SiteInput, SiteView, MAX_EVSES_PER_SITE,
+use crate::AppState;
+use plugway_app::images::{discard, drop_logo, store_images};
+use plugway_app::network::{
+    self, check_charge_point_link, country_code, EvseInput, SiteInput, MAX_EVSES_PER_SITE,
 };
-use crate::services::revisions;
-use crate::state::AppState;
+use plugway_app::revisions;
+use plugway_app::views::{media_url, EvseView, NearbyView, PhotoView, SiteView};
 
 /// Photos one upload may carry (seed 003: "maximum of five").
 pub const MAX_PHOTOS_PER_UPLOAD: usize = 5;
@@ -252,8 +253,8 @@ pub(crate) async fn site_view(state: &AppState, site_id: SiteId) -> ApiResult<Si
 
 /// Creates a site; it waits for an admin's approval before drivers see it.
 #[utoipa::path(post, path = "/api/v1/host/sites", tag = "network", params(ForHost),
-    request_body = SiteInput,
-    responses((status = 201, body = SiteView), (status = 400, body = ErrorBody),
+    request_body = crate::schemas::SiteInput,
+    responses((status = 201, body = crate::schemas::SiteView), (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_site(
@@ -304,7 +305,7 @@ pub struct SiteListQuery {
 
 /// The caller's sites (a host's own; an admin's: all), newest first.
 #[utoipa::path(get, path = "/api/v1/host/sites", tag = "network", params(PageQuery, SiteListQuery),
-    responses((status = 200, body = Paginated<SiteView>)),
+    responses((status = 200, body = Paginated<crate::schemas::SiteView>)),
     security(("bearer" = [])))]
 async fn list_sites(
     State(state): State<AppState>,
@@ -340,7 +341,7 @@ async fn list_page(
 
 /// One of the caller's sites, with photos and nearby places.
 #[utoipa::path(get, path = "/api/v1/host/sites/{id}", tag = "network",
-    responses((status = 200, body = SiteView), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = crate::schemas::SiteView), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn get_site(
     State(state): State<AppState>,
@@ -358,8 +359,8 @@ async fn get_site(
 /// into the site's open revision (`pending_changes`); drivers keep seeing
 /// the approved values. A host's edit of a pending site applies at once; of
 /// a rejected one too, and sends it back to review (docs/revisions.md).
-#[utoipa::path(put, path = "/api/v1/host/sites/{id}", tag = "network", request_body = SiteInput,
-    responses((status = 200, body = SiteView), (status = 400, body = ErrorBody),
+#[utoipa::path(put, path = "/api/v1/host/sites/{id}", tag = "network", request_body = crate::schemas::SiteInput,
+    responses((status = 200, body = crate::schemas::SiteView), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn update_site(
@@ -428,8 +429,8 @@ pub(crate) fn evse_conflict(e: StoreError) -> ApiError {
 
 /// Adds an EVSE to a site; it waits for an admin's approval.
 #[utoipa::path(post, path = "/api/v1/host/sites/{id}/evses", tag = "network",
-    request_body = EvseInput,
-    responses((status = 201, body = EvseView), (status = 400, body = ErrorBody),
+    request_body = crate::schemas::EvseInput,
+    responses((status = 201, body = crate::schemas::EvseView), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_evse(
@@ -489,8 +490,8 @@ pub(crate) async fn managed_evse(
 /// (OCPP link, declared status, capabilities, payment types, prices) at
 /// once and holds its material ones (code, serial number, meter type,
 /// connectors) for an admin's review.
-#[utoipa::path(put, path = "/api/v1/host/evses/{id}", tag = "network", request_body = EvseInput,
-    responses((status = 200, body = EvseView), (status = 400, body = ErrorBody),
+#[utoipa::path(put, path = "/api/v1/host/evses/{id}", tag = "network", request_body = crate::schemas::EvseInput,
+    responses((status = 200, body = crate::schemas::EvseView), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn update_evse(
@@ -540,35 +541,6 @@ async fn delete_evse(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Maps a media failure to a client error (or 503 when storage is down).
-pub fn media_error(e: MediaError) -> ApiError {
-    match e {
-        MediaError::TooLarge { .. } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "file_too_large",
-            e.to_string(),
-        ),
-        MediaError::UnsupportedType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_image_type",
-            e.to_string(),
-        ),
-        MediaError::TooManyPixels { .. } => ApiError::bad_request("image_too_large", e.to_string()),
-        MediaError::Malformed(_) => ApiError::bad_request("invalid_image", e.to_string()),
-        MediaError::NotFound | MediaError::InvalidKey => {
-            ApiError::not_found("media_not_found", "no such file")
-        }
-        MediaError::Storage(_) => {
-            tracing::error!(error = %e, "object storage failed");
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_unavailable",
-                "file storage is unavailable",
-            )
-        }
-    }
-}
-
 pub(crate) fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     ApiError::new(e.status(), "invalid_multipart", e.body_text())
 }
@@ -611,38 +583,6 @@ pub(crate) async fn read_files(
     Ok(files)
 }
 
-/// Stores images, removing the ones already stored if a later one fails.
-pub(crate) async fn store_images(
-    state: &AppState,
-    prefix: &str,
-    files: Vec<bytes::Bytes>,
-) -> ApiResult<Vec<StoredImage>> {
-    let mut stored = Vec::new();
-    for file in files {
-        match state.media.put_image(prefix, file).await {
-            Ok(image) => stored.push(image),
-            Err(e) => {
-                discard(state, &stored).await;
-                return Err(media_error(e));
-            }
-        }
-    }
-    Ok(stored)
-}
-
-/// Deletes images stored for a write that then failed; best effort.
-pub(crate) async fn discard(state: &AppState, images: &[StoredImage]) {
-    for image in images {
-        let keys = StoredImageKeys {
-            key: &image.key,
-            thumb_key: &image.thumb_key,
-        };
-        if let Err(e) = state.media.delete_image(&keys).await {
-            tracing::warn!(error = %e, "could not delete an unused upload");
-        }
-    }
-}
-
 fn photo_record(state: &AppState, site: SiteId, image: &StoredImage) -> SitePhoto {
     let now = state.clock.now();
     SitePhoto {
@@ -663,7 +603,7 @@ fn photo_record(state: &AppState, site: SiteId, image: &StoredImage) -> SitePhot
 /// read from the bytes; metadata (EXIF, GPS) is removed.
 #[utoipa::path(post, path = "/api/v1/host/sites/{id}/photos", tag = "network",
     request_body(content_type = "multipart/form-data", description = "`photos`: 1 to 5 image files"),
-    responses((status = 201, body = [PhotoView]), (status = 400, body = ErrorBody),
+    responses((status = 201, body = [crate::schemas::PhotoView]), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -742,7 +682,7 @@ pub(crate) async fn managed_photo(
 /// Replaces one photo's image (multipart, field `photo` or `location_photo`).
 #[utoipa::path(put, path = "/api/v1/host/photos/{id}", tag = "network",
     request_body(content_type = "multipart/form-data", description = "`photo`: one image file"),
-    responses((status = 200, body = PhotoView), (status = 400, body = ErrorBody),
+    responses((status = 200, body = crate::schemas::PhotoView), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn replace_photo(
@@ -816,23 +756,6 @@ pub struct LogoView {
     pub url: String,
     /// Its thumbnail.
     pub thumbnail_url: String,
-}
-
-/// Deletes an image stored by key only (a logo, a profile or vehicle
-/// photo) and its thumbnail, named after it; best effort.
-pub(crate) async fn drop_logo(state: &AppState, key: Option<String>) {
-    // Only the logo's key is kept; its thumbnail is named after it.
-    if let Some(key) = key {
-        if let Some(thumb) = plugway_media::thumbnail_key(&key) {
-            let _ = state
-                .media
-                .delete_image(&StoredImageKeys {
-                    key: &key,
-                    thumb_key: &thumb,
-                })
-                .await;
-        }
-    }
 }
 
 /// Sets a site's brand logo (multipart, field `logo`).
@@ -1010,7 +933,7 @@ fn nearby_record(
 
 /// Adds a place near a site.
 #[utoipa::path(post, path = "/api/v1/host/sites/{id}/nearby", tag = "network", request_body = NearbyInput,
-    responses((status = 201, body = NearbyView), (status = 400, body = ErrorBody),
+    responses((status = 201, body = crate::schemas::NearbyView), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_nearby(
@@ -1052,7 +975,7 @@ async fn managed_nearby(
 
 /// Edits a nearby place.
 #[utoipa::path(put, path = "/api/v1/host/nearby/{id}", tag = "network", request_body = NearbyInput,
-    responses((status = 200, body = NearbyView), (status = 400, body = ErrorBody),
+    responses((status = 200, body = crate::schemas::NearbyView), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn update_nearby(
@@ -1108,7 +1031,7 @@ async fn pending(
 
 /// Every site, for the back office (filter by approval to find the queue).
 #[utoipa::path(get, path = "/api/v1/admin/sites", tag = "admin", params(PageQuery, SiteListQuery),
-    responses((status = 200, body = Paginated<SiteView>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Paginated<crate::schemas::SiteView>), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn admin_sites(
     State(state): State<AppState>,
@@ -1158,7 +1081,7 @@ impl Decision {
 
 /// Approves or rejects a site.
 #[utoipa::path(post, path = "/api/v1/admin/sites/{id}/approval", tag = "admin", request_body = Decision,
-    responses((status = 200, body = SiteView), (status = 400, body = ErrorBody),
+    responses((status = 200, body = crate::schemas::SiteView), (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn approve_site(
@@ -1182,7 +1105,7 @@ async fn approve_site(
 
 /// Approves or rejects an EVSE.
 #[utoipa::path(post, path = "/api/v1/admin/evses/{id}/approval", tag = "admin", request_body = Decision,
-    responses((status = 200, body = EvseView), (status = 400, body = ErrorBody),
+    responses((status = 200, body = crate::schemas::EvseView), (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn approve_evse(

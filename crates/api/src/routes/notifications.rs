@@ -19,8 +19,8 @@ use crate::auth::{AdminAccess, SignedIn};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::routes::PageQuery;
-use crate::services::notify;
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::notify;
 
 /// Most recipients of one admin notification.
 pub const MAX_RECIPIENTS: usize = 500;

@@ -14,8 +14,8 @@ use crate::auth::{AdminAccess, SignedIn};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
 use crate::routes::charging::own_purchase;
-use crate::services::{billing, payments, topups};
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::{billing, payments, topups};
 
 /// The router.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -71,16 +71,15 @@ async fn checkout_bill(
             .await?
             .filter(|b| b.user_id == user && b.subject_id == purchase.id.to_text())
             .ok_or_else(|| ApiError::not_found("bill_not_found", "no such bill for this purchase")),
-        None => {
-            billing::bill_purchase(
-                state,
-                user,
-                purchase,
-                checkout.coupon_code.as_deref(),
-                checkout.credits.unwrap_or(0),
-            )
-            .await
-        }
+        None => billing::bill_purchase(
+            state,
+            user,
+            purchase,
+            checkout.coupon_code.as_deref(),
+            checkout.credits.unwrap_or(0),
+        )
+        .await
+        .map_err(ApiError::from),
     }
 }
 
@@ -537,7 +536,7 @@ pub struct WalletView {
 async fn my_wallet(State(state): State<AppState>, who: SignedIn) -> ApiResult<Json<WalletView>> {
     let balance = state
         .store
-        .account_balance(&payments::wallet(&state, who.user.id))
+        .account_balance(&plugway_app::wallet::wallet(&state, who.user.id))
         .await?;
     let currency = state.settings.wallet_currency;
     Ok(Json(WalletView {

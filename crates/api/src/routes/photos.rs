@@ -13,8 +13,8 @@ use crate::auth::SignedIn;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path};
 use crate::routes::network::read_files;
-use crate::services::vehicles;
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::vehicles;
 
 /// The default profile image (a grey silhouette, 256x256 PNG).
 const DEFAULT_USER_PNG: &[u8] = include_bytes!("../../assets/default-user.png");

@@ -24,8 +24,8 @@ use crate::auth::{AdminAccess, Authenticated, SignedIn};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::routes::{PageQuery, Paginated};
-use crate::services::plans::{self, CancelOutcome};
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::plans::{self, CancelOutcome};
 
 /// The router.
 pub fn router() -> OpenApiRouter<AppState> {

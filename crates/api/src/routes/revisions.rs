@@ -25,10 +25,10 @@ use crate::routes::network::{
     site_view,
 };
 use crate::routes::{PageQuery, Paginated};
-use crate::services::network::{EvseView, SiteView};
-use crate::services::notify;
-use crate::services::revisions::{self, RevisionView};
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::notify;
+use plugway_app::revisions::{self, RevisionView};
+use plugway_app::views::{EvseView, SiteView};
 
 /// The router.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -151,7 +151,7 @@ async fn decide(
 /// Changes waiting for review (sites' and EVSEs'), oldest first, each with
 /// the live values it would replace.
 #[utoipa::path(get, path = "/api/v1/admin/revisions", tag = "admin", params(PageQuery),
-    responses((status = 200, body = Paginated<RevisionView>), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Paginated<crate::schemas::RevisionView>), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 async fn admin_revisions(
     State(state): State<AppState>,
@@ -169,7 +169,7 @@ async fn admin_revisions(
 /// rejects the site's open revision.
 #[utoipa::path(post, path = "/api/v1/admin/sites/{id}/revision/approval", tag = "admin",
     request_body = RevisionDecision,
-    responses((status = 200, body = SiteView), (status = 403, body = ErrorBody),
+    responses((status = 200, body = crate::schemas::SiteView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
@@ -198,7 +198,7 @@ async fn decide_site_revision(
 /// Approves or rejects the EVSE's open revision.
 #[utoipa::path(post, path = "/api/v1/admin/evses/{id}/revision/approval", tag = "admin",
     request_body = RevisionDecision,
-    responses((status = 200, body = EvseView), (status = 403, body = ErrorBody),
+    responses((status = 200, body = crate::schemas::EvseView), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]

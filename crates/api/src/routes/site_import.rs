@@ -1,7 +1,7 @@
 //! `POST /api/v1/host/sites/import`: sites with their EVSEs from a CSV file
 //! (seed 003's "Register Locations through CSV", on the canonical API). The
 //! format and the all-or-nothing rules are in
-//! [`crate::services::site_import`] and `docs/import.md`.
+//! [`plugway_app::site_import`] and `docs/import.md`.
 
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
@@ -16,8 +16,8 @@ use crate::auth::OperatorAccess;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Query};
 use crate::routes::network::ForHost;
-use crate::services::site_import::{self, ImportError, Report, RowError, MAX_BYTES};
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::site_import::{self, ImportError, Report, RowError, MAX_BYTES};
 
 /// The router; uploads may be up to `max_upload_bytes` (the file itself at
 /// most [`MAX_BYTES`]).
@@ -49,6 +49,7 @@ pub struct ImportErrorBody {
     /// For people.
     pub message: String,
     /// The first 100 problems, in file order.
+    #[schema(value_type = Vec<crate::schemas::RowError>)]
     pub errors: Vec<RowError>,
     /// How many problems were found in all.
     pub error_count: usize,
@@ -56,11 +57,22 @@ pub struct ImportErrorBody {
 
 /// The failure of an import request.
 #[derive(Debug)]
-pub struct ImportFailure(ImportError);
+pub enum ImportFailure {
+    /// The request itself was refused.
+    Request(ApiError),
+    /// The import ran and failed.
+    Import(ImportError),
+}
 
 impl From<ApiError> for ImportFailure {
     fn from(e: ApiError) -> Self {
-        Self(ImportError::Failed(e))
+        Self::Request(e)
+    }
+}
+
+impl From<plugway_app::AppError> for ImportFailure {
+    fn from(e: plugway_app::AppError) -> Self {
+        Self::Request(e.into())
     }
 }
 
@@ -76,14 +88,18 @@ fn report_response(status: StatusCode, code: &str, report: Report) -> Response {
 
 impl IntoResponse for ImportFailure {
     fn into_response(self) -> Response {
-        match self.0 {
+        let failure = match self {
+            Self::Request(e) => return e.into_response(),
+            Self::Import(failure) => failure,
+        };
+        match failure {
             ImportError::Invalid(report) => {
                 report_response(StatusCode::UNPROCESSABLE_ENTITY, "invalid_csv", report)
             }
             ImportError::Conflict(report) => {
                 report_response(StatusCode::CONFLICT, "import_conflict", report)
             }
-            ImportError::Failed(e) => e.into_response(),
+            ImportError::Failed(e) => ApiError::from(e).into_response(),
         }
     }
 }
@@ -139,7 +155,7 @@ pub(crate) async fn importing_host(
         (Some(_), Some(_)) => Err(ApiError::forbidden(
             "hosts import sites for themselves only",
         )),
-        (None, Some(text)) => site_import::find_host(state, text, "host_id").await,
+        (None, Some(text)) => Ok(site_import::find_host(state, text, "host_id").await?),
         (None, None) => Err(ApiError::invalid_field(
             "host_id",
             "admins give the host the sites belong to",
@@ -172,7 +188,7 @@ async fn import_sites(
     let file = read_csv(&mut multipart).await?;
     let summary = site_import::import(&state, host, std::io::Cursor::new(file), |_| {})
         .await
-        .map_err(ImportFailure)?;
+        .map_err(ImportFailure::Import)?;
     Ok((
         StatusCode::CREATED,
         Json(ImportedView {

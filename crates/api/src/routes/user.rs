@@ -11,8 +11,8 @@ use utoipa_axum::routes;
 use crate::auth::SignedIn;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ClientIp, Json, UserAgent};
-use crate::services::accounts;
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::accounts;
 use plugway_store::User;
 
 /// The router.
@@ -124,7 +124,7 @@ pub async fn profile_view(state: &AppState, user: &User) -> ApiResult<ProfileVie
         .or(phones.first())
         .map(|p| p.phone.to_string())
         .unwrap_or_default();
-    let (photo, _) = crate::services::vehicles::profile_photo_urls(state, user.id).await?;
+    let (photo, _) = plugway_app::vehicles::profile_photo_urls(state, user.id).await?;
     Ok(ProfileView {
         photo,
         name: user.name.clone().unwrap_or_default(),
@@ -133,7 +133,7 @@ pub async fn profile_view(state: &AppState, user: &User) -> ApiResult<ProfileVie
         balance: state.settings.wallet_currency.to_major(
             state
                 .store
-                .account_balance(&crate::services::payments::wallet(state, user.id))
+                .account_balance(&plugway_app::wallet::wallet(state, user.id))
                 .await?,
         ),
     })

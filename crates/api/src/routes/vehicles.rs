@@ -18,8 +18,8 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::routes::network::read_files;
 use crate::routes::{PageQuery, Paginated};
-use crate::services::vehicles::{self, parse_vehicle_id, photo_urls, DEFAULT_VEHICLE_PHOTO};
-use crate::state::AppState;
+use crate::AppState;
+use plugway_app::vehicles::{self, parse_vehicle_id, photo_urls, DEFAULT_VEHICLE_PHOTO};
 
 /// The router.
 pub fn router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {

@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 use crate::auth::IntegrationAccess;
 use crate::error::ErrorBody;
 use crate::routes::charge_points;
-use crate::state::AppState;
+use crate::AppState;
 
 /// The router.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -120,7 +120,7 @@ async fn bad_tokens_are_refused(backend: Backend, name: &str) {
     let refresh = good["refresh"].as_str().unwrap();
     // A token signed with another key, a garbage token, a refresh token used as access.
     let forged = {
-        let signer = plugway_api::security::tokens::TokenSigner::new(
+        let signer = plugway_app::security::tokens::TokenSigner::new(
             &[1u8; 32],
             chrono::Duration::minutes(15),
             chrono::Duration::days(1),
@@ -138,7 +138,7 @@ async fn bad_tokens_are_refused(backend: Backend, name: &str) {
         };
         signer
             .issue(
-                plugway_api::security::tokens::TokenKind::Access,
+                plugway_app::security::tokens::TokenKind::Access,
                 claims["user_id"].as_str().unwrap().parse().unwrap(),
                 claims["sid"].as_str().unwrap().parse().unwrap(),
                 plugway_domain::TokenId(uuid::Uuid::new_v4()),

@@ -96,9 +96,7 @@ async fn notified(app: &TestApp, token: &str, booking: &str) -> Vec<String> {
 }
 
 async fn sweep(app: &TestApp) -> usize {
-    plugway_api::services::bookings::sweep(&app.state)
-        .await
-        .unwrap()
+    plugway_app::bookings::sweep(&app.state).await.unwrap()
 }
 
 async fn a_driver_books_the_charger_holds_it_and_the_driver_starts(backend: Backend, name: &str) {

@@ -508,11 +508,12 @@ async fn boot_notifications_reach_the_crm_signed_and_retried(backend: Backend, n
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/crm", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, crm).await.unwrap() });
-    let hook =
-        plugway_api::services::crm_outbox::CrmWebhook::new(url, Some("crm-secret".into())).unwrap();
+    let hook = plugway_app::crm_outbox::CrmWebhook::new(
+        Arc::new(plugway_adapters::webhooks::HttpWebhook::new(url).unwrap()),
+        Some("crm-secret".into()),
+    );
     let clock = app.clock.clone();
-    let deliver =
-        || plugway_api::services::crm_outbox::deliver_due(app.store.as_ref(), &clock, &hook);
+    let deliver = || plugway_app::crm_outbox::deliver_due(app.store.as_ref(), &clock, &hook);
 
     assert_eq!(deliver().await.unwrap(), 0, "the CRM was down");
     assert_eq!(deliver().await.unwrap(), 0, "not yet due again");
@@ -524,11 +525,8 @@ async fn boot_notifications_reach_the_crm_signed_and_retried(backend: Backend, n
     let got = received.lock().unwrap().clone();
     assert_eq!(got.len(), 1);
     let (timestamp, signature, body) = &got[0];
-    let expected = plugway_api::services::crm_outbox::signature(
-        "crm-secret",
-        timestamp.parse().unwrap(),
-        body,
-    );
+    let expected =
+        plugway_app::crm_outbox::signature("crm-secret", timestamp.parse().unwrap(), body);
     assert_eq!(signature, &expected);
     let body: Value = serde_json::from_str(body).unwrap();
     assert_eq!(body["charging_point_id"], "fccp_boot");

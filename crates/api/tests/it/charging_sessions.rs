@@ -26,11 +26,11 @@ const CENTRE: (f64, f64) = (47.9185, 106.9177);
 pub(crate) fn options() -> Options {
     Options {
         session_ticker: true,
-        sessions: plugway_charging::SessionSettings {
+        sessions: plugway_app::sessions::SessionSettings {
             tick: Duration::from_millis(300),
             start_timeout: Duration::from_secs(10),
             stop_timeout: Duration::from_secs(10),
-            ..plugway_charging::SessionSettings::default()
+            ..plugway_app::sessions::SessionSettings::default()
         },
         ..Options::default()
     }
@@ -553,7 +553,7 @@ async fn charging_events_reach_the_driver_over_nats_and_only_them(backend: Backe
     let bus = plugway_events::NatsBus::connect(bus_options).await.unwrap();
     let mut options = options();
     options.bus = Some(std::sync::Arc::new(bus));
-    options.nats = Some(plugway_api::NatsAccess {
+    options.nats = Some(plugway_app::NatsAccess {
         servers: server.url(),
         prefix: "plugway".into(),
         signer: generated.signer().unwrap(),

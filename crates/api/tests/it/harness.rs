@@ -11,9 +11,10 @@ use axum::routing::post;
 use axum::{Form, Json, Router};
 use base64::Engine;
 use chrono::{Duration, Utc};
-use plugway_api::security::tokens::TokenSigner;
-use plugway_api::sms::{SmsSender, TwilioSms};
-use plugway_api::{ApiSettings, AppParts, AppState};
+use plugway_adapters::twilio::TwilioSms;
+use plugway_app::ports::sms::SmsSender;
+use plugway_app::security::tokens::TokenSigner;
+use plugway_app::{App as AppState, AppParts, AppSettings};
 use plugway_domain::{ManualClock, RandomIds};
 use plugway_events::InProcessBus;
 use plugway_store::Store;
@@ -109,23 +110,23 @@ async fn twilio_messages(
 /// How a test wants the app configured.
 #[derive(Default)]
 pub struct Options {
-    pub settings: ApiSettings,
+    pub settings: AppSettings,
     /// Give Twilio the wrong token (to test provider failures).
     pub twilio_wrong_token: bool,
     /// No SMS provider at all.
     pub no_sms: bool,
     /// Charging session settings.
-    pub sessions: plugway_charging::SessionSettings,
+    pub sessions: plugway_app::sessions::SessionSettings,
     /// Run the CHARGING event ticker (off by default: most tests want quiet).
     pub session_ticker: bool,
     /// Publish events on this bus instead of an in-process one (NATS tests).
     pub bus: Option<Arc<dyn plugway_events::EventBus>>,
     /// Per-driver NATS credentials at sign-in.
-    pub nats: Option<plugway_api::NatsAccess>,
+    pub nats: Option<plugway_app::NatsAccess>,
     /// A payment gateway (a fake server's).
-    pub payments: Option<plugway_api::services::topups::GatewaySetup>,
+    pub payments: Option<plugway_app::ports::payments::GatewaySetup>,
     /// Razorpay (a fake server's).
-    pub razorpay: Option<Arc<plugway_api::gateways::razorpay::Razorpay>>,
+    pub razorpay: Option<Arc<dyn plugway_app::ports::payments::CheckoutGateway>>,
     /// Access-token lifetime (15 minutes when unset); tests that move the
     /// clock by hours keep their tokens with a longer one.
     pub access_ttl: Option<Duration>,
@@ -186,7 +187,7 @@ impl TestApp {
             TWILIO_TOKEN
         };
         let sms: Arc<dyn SmsSender> = if options.no_sms {
-            Arc::new(plugway_api::sms::NoSms)
+            Arc::new(plugway_app::ports::sms::NoSms)
         } else {
             Arc::new(
                 TwilioSms::new(
@@ -203,7 +204,7 @@ impl TestApp {
             Some(bus) => bus,
             None => Arc::new(InProcessBus::new()),
         };
-        let sessions = plugway_charging::SessionEngine::new(
+        let sessions = plugway_app::sessions::SessionEngine::new(
             store.clone(),
             bus.clone(),
             Arc::new(clock.clone()),
@@ -447,7 +448,7 @@ pub async fn approve_listing(app: &TestApp, admin: &str, site: &str, evses: &[&s
 
 /// A new API key with `role`, straight from the service.
 pub async fn api_key(app: &TestApp, role: plugway_domain::ApiKeyRole) -> String {
-    plugway_api::services::api_keys::create(
+    plugway_app::api_keys::create(
         app.store.as_ref(),
         &plugway_domain::SystemClock,
         &plugway_domain::RandomIds,

@@ -598,7 +598,7 @@ async fn purchase_and_cancel_answer_as_documented(backend: Backend, name: &str) 
     app.clock.advance(Duration::days(45));
     let (token, _) = driver(&app, "+97688002101").await;
     fund(&app, &admin, &user, 5000.0).await;
-    plugway_api::services::plans::run_due_subscriptions(&app.state)
+    plugway_app::plans::run_due_subscriptions(&app.state)
         .await
         .unwrap();
     assert!(app
@@ -650,7 +650,7 @@ async fn renewals_charge_each_cycle_once_then_lapse_or_expire(backend: Backend, 
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 
-    let run = || plugway_api::services::plans::run_due_subscriptions(&app.state);
+    let run = || plugway_app::plans::run_due_subscriptions(&app.state);
     assert_eq!(run().await.unwrap(), 0, "nothing due yet");
 
     // The second cycle: two workers sweep at once; it is charged once.
@@ -979,9 +979,9 @@ async fn charge(
 async fn included_energy_is_free_once_per_cycle(backend: Backend, name: &str) {
     let options = Options {
         access_ttl: Some(Duration::days(365)),
-        sessions: plugway_charging::SessionSettings {
+        sessions: plugway_app::sessions::SessionSettings {
             service_tax_bps: 1_000,
-            ..plugway_charging::SessionSettings::default()
+            ..plugway_app::sessions::SessionSettings::default()
         },
         ..Options::default()
     };
@@ -1063,7 +1063,7 @@ async fn included_energy_is_free_once_per_cycle(backend: Backend, name: &str) {
 
     // The renewal: cycle 2 is paid and its 10 kWh are whole again.
     app.clock.advance(Duration::days(30));
-    plugway_api::services::plans::run_due_subscriptions(&app.state)
+    plugway_app::plans::run_due_subscriptions(&app.state)
         .await
         .unwrap();
     let renewed = app.store.find_customer_plan(cp).await.unwrap().unwrap();

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::harness::{assert_error, Backend, Options, TestApp};
-use plugway_api::gateways::razorpay::{Razorpay, RazorpayConfig};
+use plugway_adapters::razorpay::{Razorpay, RazorpayConfig};
 
 crate::on_both_backends!(razorpay_pays_once_and_only_with_a_valid_signature);
 

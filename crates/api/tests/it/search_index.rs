@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 use chrono::{TimeZone, Utc};
 use plugway_api::routes::discovery::{build_search, SearchQuery};
 use plugway_api::routes::{PageQuery, Paginated};
-use plugway_api::services::network::{self, SearchRequest};
-use plugway_api::services::search_index::{SearchIndex, SearchIndexSettings};
+use plugway_app::network;
+use plugway_app::search_index::{SearchIndex, SearchIndexSettings};
+use plugway_app::search_index::{SearchPage, SearchRequest};
 use plugway_domain::network::RegularHours;
 use plugway_domain::{
     ApprovalState, BoundingBox, Capability, ChargePointId, Clock, ConnectorFormat, ConnectorId,
@@ -283,7 +284,7 @@ async fn the_index_answers_as_the_database_does(backend: Backend, name: &str) {
             .unwrap();
         let (mem, sites) = index.search(now, &request, offset, limit);
         assert_eq!(mem.total, db.total, "round {round}: {request:?}");
-        let ids = |p: &network::SearchPage| p.hits.iter().map(|h| h.site_id).collect::<Vec<_>>();
+        let ids = |p: &SearchPage| p.hits.iter().map(|h| h.site_id).collect::<Vec<_>>();
         // Without a centre or a box the index orders by id; the database's
         // ranked query orders by a chord from the origin that is 1 only up
         // to rounding, so there only the count is compared.

@@ -16,8 +16,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::harness::{assert_error, Backend, Options, TestApp};
-use plugway_api::gateways::qpay::{QPay, QPayConfig};
-use plugway_api::services::topups::GatewaySetup;
+use plugway_adapters::qpay::{QPay, QPayConfig};
+use plugway_app::ports::payments::GatewaySetup;
 
 crate::on_both_backends!(
     a_top_up_credits_the_wallet_once_and_only_when_qpay_says_paid,
@@ -376,7 +376,7 @@ async fn the_reconciler_settles_a_payment_whose_callback_never_came(backend: Bac
     fake.pay(&fake.only_invoice(), 2500.0, "MNT");
     // No callback: the reconciler checks invoices older than its interval.
     app.clock.advance(chrono::Duration::seconds(60));
-    let job = tokio::spawn(plugway_api::services::topups::reconcile(
+    let job = tokio::spawn(plugway_app::topups::reconcile(
         app.state.clone(),
         Duration::from_millis(100),
     ));

@@ -714,7 +714,7 @@ async fn search_narrows_to_the_vehicles_connectors(backend: Backend, name: &str)
         StatusCode::NOT_FOUND,
         "vehicle_not_found",
     );
-    let standards = plugway_api::services::vehicles::vehicle_standards(
+    let standards = plugway_app::vehicles::vehicle_standards(
         &app.state,
         plugway_domain::UserId(uuid::Uuid::nil()),
         id.parse().map(plugway_domain::ids::VehicleId).unwrap(),

@@ -62,14 +62,14 @@ impl Csms {
             }
         };
         let bus: Arc<InProcessBus> = Arc::new(InProcessBus::new());
-        let sessions = plugway_charging::SessionEngine::new(
+        let sessions = plugway_app::sessions::SessionEngine::new(
             store.clone(),
             bus.clone(),
             Arc::new(SystemClock),
             Arc::new(plugway_domain::RandomIds),
-            plugway_charging::SessionSettings {
+            plugway_app::sessions::SessionSettings {
                 orphan_grace: Duration::from_millis(300),
-                ..plugway_charging::SessionSettings::default()
+                ..plugway_app::sessions::SessionSettings::default()
             },
         );
         let state = OcppState::new(store.clone(), bus, Arc::new(SystemClock), config, sessions);
