@@ -181,6 +181,7 @@ impl Fcm {
         }
         // Google checks `iat` against real time, whatever clock the rest
         // of the system runs on.
+        #[allow(clippy::disallowed_methods)]
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

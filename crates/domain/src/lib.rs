@@ -5,7 +5,10 @@
 
 #![cfg_attr(
     test,
-    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)
+    allow(
+        clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing,
+        clippy::disallowed_methods
+    )
 )]
 
 pub mod account;

@@ -62,6 +62,7 @@ pub fn nats_server_binary(test: &str) -> Option<PathBuf> {
 }
 
 /// A name no other test (or run) uses: subject prefixes and stream names.
+#[allow(clippy::disallowed_methods)] // unique across runs, not only within one
 pub fn unique(what: &str) -> String {
     format!("t{}{what}", uuid::Uuid::new_v4().simple())
 }

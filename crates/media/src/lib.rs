@@ -289,6 +289,7 @@ impl MediaStore {
 
         // A fresh random name per upload: objects are never overwritten, so
         // they can be cached forever and two uploads never race on a key.
+        #[allow(clippy::disallowed_methods)]
         let id = uuid::Uuid::new_v4();
         let ext = kind.extension();
         let stem = format!("{prefix}/photo-{id}");

@@ -94,7 +94,7 @@ pub async fn event_bus(
                 .user_credentials(
                     "plugway",
                     &plugway_events::nats_auth::service_permissions(),
-                    std::time::SystemTime::now(),
+                    std::time::SystemTime::from(plugway_domain::Clock::now(&SystemClock)),
                     None,
                 )
                 .map_err(|e| anyhow::anyhow!("cannot mint Plugway's NATS credentials: {e}"))?,

@@ -41,6 +41,8 @@ impl TestDatabase {
             }
         };
         shared_extensions(&url).await;
+        // Unique across runs and processes, whatever a test's clock says.
+        #[allow(clippy::disallowed_methods)]
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
         let options = PostgresOptions {
             max_connections: 4,

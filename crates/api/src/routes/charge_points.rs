@@ -204,7 +204,10 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<CreatedCharger>)> {
     let id = match body.id.as_deref() {
         Some(raw) => ChargePointId::parse(raw)?,
-        None => ChargePointId::parse(&format!("cp_{}", uuid::Uuid::new_v4().simple()))?,
+        None => ChargePointId::parse(&format!(
+            "cp_{}",
+            state.ids.new_uuid(state.clock.now()).simple()
+        ))?,
     };
     let owner = body
         .owner_id

@@ -1,5 +1,8 @@
 //! The HTTP API over a real socket, on SQLite and on PostgreSQL.
 
+// Tests may read the real clock and make random names.
+#![allow(clippy::disallowed_methods)]
+
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -24,6 +27,7 @@ mod openapi;
 mod plans;
 mod razorpay;
 mod revisions;
+mod schema_mirrors;
 mod search_index;
 mod seed001;
 mod seed002;

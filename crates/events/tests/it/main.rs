@@ -2,6 +2,9 @@
 //! `PLUGWAY_TEST_NATS_URL`, and nats-servers of the tests' own for restarts
 //! and operator-mode authorization.
 
+// Tests may read the real clock and make random names.
+#![allow(clippy::disallowed_methods)]
+
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

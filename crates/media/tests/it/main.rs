@@ -1,5 +1,8 @@
 //! Integration tests for plugway-media: round trips on the Local and Memory
 //! backends, type sniffing, limits, metadata stripping and key validation.
+
+// Tests may read the real clock and make random names.
+#![allow(clippy::disallowed_methods)]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

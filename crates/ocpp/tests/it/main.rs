@@ -1,5 +1,8 @@
 //! The central system over real WebSockets, on SQLite and PostgreSQL.
 
+// Tests may read the real clock and make random names.
+#![allow(clippy::disallowed_methods)]
+
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

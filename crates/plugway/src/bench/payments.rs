@@ -80,7 +80,7 @@ const SESSION_MINUTES: i64 = 30;
 fn bench_price(currency: Currency) -> (Tariff, Cost) {
     let mut tariff = Tariff::simple(currency, SiteTimeZone::utc(), 250, 0, 0);
     tariff.tax_basis_points = 2_000;
-    let stop = Utc::now();
+    let stop = plugway_domain::Clock::now(&plugway_domain::SystemClock);
     let usage = Usage {
         started_at: stop - chrono::Duration::minutes(SESSION_MINUTES),
         meter_start_wh: 0,
@@ -104,7 +104,7 @@ async fn write_purchase(
     connector: i64,
     (tariff, cost): &(Tariff, Cost),
 ) -> anyhow::Result<PurchaseId> {
-    let now = Utc::now();
+    let now = plugway_domain::Clock::now(&plugway_domain::SystemClock);
     let started = now - chrono::Duration::minutes(SESSION_MINUTES);
     let mut session = ChargingSession {
         id: ChargingSessionId(RandomIds.new_uuid(now)),

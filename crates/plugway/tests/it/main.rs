@@ -1,5 +1,8 @@
 //! The `plugway` binary as an operator runs it.
 
+// Tests may read the real clock and make random names.
+#![allow(clippy::disallowed_methods)]
+
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

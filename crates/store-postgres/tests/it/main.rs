@@ -1,5 +1,8 @@
 //! The store conformance suite on PostgreSQL (`PLUGWAY_TEST_DATABASE_URL`).
 
+// Tests may read the real clock and make random names.
+#![allow(clippy::disallowed_methods)]
+
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,5 +1,8 @@
 //! The store conformance suite on SQLite (always runs: SQLite is embedded).
 
+// Tests may read the real clock and make random names.
+#![allow(clippy::disallowed_methods)]
+
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
