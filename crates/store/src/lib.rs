@@ -11,7 +11,6 @@ mod billing;
 mod bookings;
 mod charging;
 mod charging_sessions;
-pub mod conformance;
 mod content;
 mod ledger;
 mod network;
