@@ -1,6 +1,7 @@
 //! The storage port. The API and services speak only these traits; each
 //! database adapter (`plugway-store-sqlite`, `plugway-store-postgres`)
-//! implements them and proves it by running [`conformance`].
+//! implements them and proves it in its tests by running the conformance
+//! suite of `plugway-store-conformance`.
 
 #![cfg_attr(
     test,
@@ -14,7 +15,6 @@ mod billing;
 mod bookings;
 mod charging;
 mod charging_sessions;
-pub mod conformance;
 mod content;
 mod ledger;
 mod network;

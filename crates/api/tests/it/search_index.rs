@@ -60,7 +60,7 @@ fn status_report(connector_id: i64, status: &str) -> StatusReport {
 /// A random network of `n` sites around the centre: mixed approval,
 /// filters, hours, ratings and live states, some chargers linked to OCPP.
 async fn random_network(store: &dyn Store, rng: &mut StdRng, n: usize) {
-    let host = plugway_store::conformance::make_user(store, "+97688220001").await;
+    let host = plugway_store_conformance::make_user(store, "+97688220001").await;
     let mut chargers = Vec::new();
     for i in 0..5 {
         let cp = ChargePointId::parse(&format!("IDX-CP-{i}")).unwrap();
@@ -173,8 +173,7 @@ async fn random_network(store: &dyn Store, rng: &mut StdRng, n: usize) {
         .filter(|_| rng.gen_bool(0.3))
         .collect();
     for (k, id) in rated {
-        let rater =
-            plugway_store::conformance::make_user(store, &format!("+9768823{:04}", k)).await;
+        let rater = plugway_store_conformance::make_user(store, &format!("+9768823{:04}", k)).await;
         store
             .rate_site(rater.id, id, rng.gen_range(1..=5), Utc::now())
             .await
@@ -512,7 +511,7 @@ async fn http_search_on_the_index_answers_what_the_database_path_does(
         .collect();
     for (k, id) in shown.iter().enumerate() {
         let rater =
-            plugway_store::conformance::make_user(app.store.as_ref(), &format!("+9768824{k:04}"))
+            plugway_store_conformance::make_user(app.store.as_ref(), &format!("+9768824{k:04}"))
                 .await;
         app.store
             .rate_site(rater.id, *id, 1 + (k % 5) as i64, Utc::now())

@@ -24,7 +24,7 @@ fn at(offset_secs: i64) -> String {
 
 /// A card that belongs to a new driver account; returns the account id.
 async fn card(csms: &Csms, tag: &str, phone: &str) -> plugway_domain::UserId {
-    let user = plugway_store::conformance::make_user(csms.store.as_ref(), phone).await;
+    let user = plugway_store_conformance::make_user(csms.store.as_ref(), phone).await;
     csms.store
         .upsert_id_tag(&IdTagRecord {
             state: IdTagState {

@@ -10,7 +10,7 @@
     clippy::indexing_slicing
 )]
 
-use plugway_store::conformance;
+use plugway_store_conformance as conformance;
 use plugway_store_sqlite::SqliteStore;
 
 async fn fresh() -> (tempfile::TempDir, SqliteStore) {

@@ -1,14 +1,14 @@
-//! Conformance cases for [`crate::PlanStore`].
+//! Conformance cases for [`plugway_store::PlanStore`].
 
 use chrono::Duration;
 use futures::future::join_all;
 use plugway_domain::ledger::{AccountKind, AccountRef};
 use plugway_domain::plan::{cycle_key, PlanBenefits, PlanId, PlanTerms, SubscriptionStatus};
 use plugway_domain::Currency;
+use plugway_store::{NewCustomerPlan, Store, StoreError};
 
 use super::ledger::entry;
 use super::{make_user, t0};
-use crate::{NewCustomerPlan, Store, StoreError};
 
 fn terms(name: &str, amount: i64) -> PlanTerms {
     PlanTerms {

@@ -1,8 +1,13 @@
-//! The conformance suite every adapter must pass. Each case is a plain async
-//! function over `&dyn Store`; adapters run them all with
-//! [`for_each_case!`], each on a fresh database. A case panics (fails) on any
-//! deviation: this module is test support, so it may assert.
+//! The store conformance suite every adapter of `plugway-store` must pass.
+//! Each case is a plain async function over `&dyn Store`; adapters run them
+//! all from their tests with [`for_each_case!`] (and the vehicle, operator and
+//! revision lists), each on a fresh database. A case panics (fails) on any
+//! deviation. Test support only: crates take it as a dev-dependency, so it is
+//! never built into the production binary.
 
+// The workspace denies unwrap/expect/panics/indexing so production code never
+// panics on input. This crate is test support: a failed assertion is how a
+// case reports a deviation, so it may assert, unwrap and index freely.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,10 +21,9 @@ use plugway_domain::{
     ApiKeyId, ApiKeyRole, Email, IdGenerator, OtpId, PersonName, PhoneNumber, RandomIds,
     ReferralCode, Role, SessionId, TokenId, UserId,
 };
-
-use crate::{
-    ApiKeyRecord, NewUser, OtpRecord, RefreshTokenRecord, RefreshTokenUse, Session, Store,
-    StoreError, User,
+use plugway_store::{
+    ApiKeyRecord, NewUser, OtpRecord, PasswordSetBy, RefreshTokenRecord, RefreshTokenUse, Session,
+    Store, StoreError, User,
 };
 
 /// Calls `$m!(case, case, ...)` with every conformance case, so an adapter's
@@ -76,7 +80,6 @@ macro_rules! for_each_case {
         );
     };
 }
-pub use for_each_case;
 
 mod billing;
 mod bookings;
@@ -541,7 +544,7 @@ pub async fn profile_password_role_and_referrals(store: &dyn Store) {
         .await
         .unwrap();
     store
-        .set_password_hash(user.id, "$argon2id$new", crate::PasswordSetBy::Owner, later)
+        .set_password_hash(user.id, "$argon2id$new", PasswordSetBy::Owner, later)
         .await
         .unwrap();
     store.set_role(user.id, Role::Host, later).await.unwrap();
@@ -663,7 +666,7 @@ fn cp_id(s: &str) -> plugway_domain::ChargePointId {
 }
 
 async fn make_charge_point(store: &dyn Store, id: &str) -> plugway_domain::ChargePointId {
-    let cp = crate::NewChargePoint {
+    let cp = plugway_store::NewChargePoint {
         id: cp_id(id),
         password_hash: Some("ab".repeat(32)),
         owner: None,
@@ -673,8 +676,8 @@ async fn make_charge_point(store: &dyn Store, id: &str) -> plugway_domain::Charg
     cp.id
 }
 
-fn tag_record(tag: &str, max: i64) -> crate::IdTagRecord {
-    crate::IdTagRecord {
+fn tag_record(tag: &str, max: i64) -> plugway_store::IdTagRecord {
+    plugway_store::IdTagRecord {
         state: plugway_domain::IdTagState {
             id_tag: plugway_domain::IdTag::parse(tag).unwrap(),
             parent_id_tag: None,
@@ -690,7 +693,7 @@ fn tag_record(tag: &str, max: i64) -> crate::IdTagRecord {
 /// Registration, boot data, liveness, firmware and diagnostics status.
 pub async fn charge_points_boot_and_report(store: &dyn Store) {
     let id = make_charge_point(store, "CP-1").await;
-    let dup = crate::NewChargePoint {
+    let dup = plugway_store::NewChargePoint {
         id: id.clone(),
         password_hash: None,
         owner: None,
@@ -702,7 +705,7 @@ pub async fn charge_points_boot_and_report(store: &dyn Store) {
     let fresh = store.find_charge_point(&id).await.unwrap().unwrap();
     assert_eq!(fresh.boot, None);
     assert!(!fresh.connected);
-    let boot = crate::BootInfo {
+    let boot = plugway_store::BootInfo {
         vendor: "avt".into(),
         model: "avt_plus".into(),
         serial_number: Some("cp_sn_8789789".into()),
@@ -734,7 +737,7 @@ pub async fn charge_points_boot_and_report(store: &dyn Store) {
     assert_eq!(cp.diagnostics_status.as_deref(), Some("Uploaded"));
     assert!(matches!(
         store
-            .record_boot(&cp_id("NOPE"), &crate::BootInfo::default(), later)
+            .record_boot(&cp_id("NOPE"), &plugway_store::BootInfo::default(), later)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -757,7 +760,7 @@ pub async fn connector_status_and_history(store: &dyn Store) {
         .into_iter()
         .enumerate()
     {
-        let report = crate::StatusReport {
+        let report = plugway_store::StatusReport {
             connector_id: 1,
             status: status.into(),
             error_code: if status == "Faulted" {
@@ -773,7 +776,7 @@ pub async fn connector_status_and_history(store: &dyn Store) {
         };
         store.record_status(&id, &report).await.unwrap();
     }
-    let zero = crate::StatusReport {
+    let zero = plugway_store::StatusReport {
         connector_id: 0,
         status: "Available".into(),
         error_code: "NoError".into(),
@@ -804,7 +807,7 @@ pub async fn connector_status_and_history(store: &dyn Store) {
 /// active counts per tag, meter samples in batches.
 pub async fn transactions_and_meter_samples(store: &dyn Store) {
     let id = make_charge_point(store, "CP-1").await;
-    let start = crate::NewTransaction {
+    let start = plugway_store::NewTransaction {
         charge_point_id: id.clone(),
         connector_id: 1,
         id_tag: "tag1".into(),
@@ -834,8 +837,8 @@ pub async fn transactions_and_meter_samples(store: &dyn Store) {
         "tags compare case-insensitively"
     );
 
-    let samples: Vec<crate::MeterSample> = (0..1200)
-        .map(|i| crate::MeterSample {
+    let samples: Vec<plugway_store::MeterSample> = (0..1200)
+        .map(|i| plugway_store::MeterSample {
             charge_point_id: id.clone(),
             connector_id: 1,
             transaction_id: Some(tx.id),
@@ -856,7 +859,7 @@ pub async fn transactions_and_meter_samples(store: &dyn Store) {
     assert_eq!(store.count_meter_samples(&id).await.unwrap(), 1200);
     assert_eq!(store.count_meter_samples(&cp_id("OTHER")).await.unwrap(), 0);
 
-    let stop = crate::TransactionStop {
+    let stop = plugway_store::TransactionStop {
         meter_stop: 5000,
         stopped_at: t0() + Duration::hours(1),
         reason: Some("Local".into()),
@@ -909,7 +912,7 @@ pub async fn id_tags_and_crm_customers(store: &dyn Store) {
             .max_active_transactions,
         -1
     );
-    let customer = crate::CrmCustomer {
+    let customer = plugway_store::CrmCustomer {
         id: 0,
         charge_point_id: cp.clone(),
         application: "store".into(),
@@ -986,8 +989,8 @@ pub async fn id_tags_and_crm_customers(store: &dyn Store) {
 /// The message log and its retention.
 pub async fn ocpp_log_keeps_and_purges(store: &dyn Store) {
     let id = cp_id("CP-1");
-    let entries: Vec<crate::OcppLogEntry> = (0..5)
-        .map(|i| crate::OcppLogEntry {
+    let entries: Vec<plugway_store::OcppLogEntry> = (0..5)
+        .map(|i| plugway_store::OcppLogEntry {
             charge_point_id: id.clone(),
             direction: if i % 2 == 0 {
                 "in".into()

@@ -1,18 +1,18 @@
-//! Conformance cases for [`crate::BookingStore`].
+//! Conformance cases for [`plugway_store::BookingStore`].
 
 use chrono::Duration;
 use futures::future::join_all;
 use plugway_domain::booking::{BookingStatus, Slot};
 use plugway_domain::{BookingId, ChargingSessionId, ConnectorStandard, Currency};
+use plugway_store::{Booking, BookingFilter, HoldState, StatusChange, Store, StoreError};
 
 use super::network::{evse_fields, visible_site};
 use super::{make_user, new_id, t0};
-use crate::{Booking, BookingFilter, HoldState, StatusChange, Store, StoreError};
 
 fn booking(
-    user: &crate::User,
-    site: &crate::Site,
-    evse: &crate::Evse,
+    user: &plugway_store::User,
+    site: &plugway_store::Site,
+    evse: &plugway_store::Evse,
     start_min: i64,
     minutes: i64,
 ) -> Booking {

@@ -1,4 +1,4 @@
-//! Conformance cases for [`crate::PlanUsageStore`]: a plan's included
+//! Conformance cases for [`plugway_store::PlanUsageStore`]: a plan's included
 //! energy is taken once per session, never beyond the cycle's allowance
 //! however many sessions end at once, and a renewal starts a fresh one.
 
@@ -7,11 +7,11 @@ use futures::future::join_all;
 use plugway_domain::ledger::{AccountKind, AccountRef};
 use plugway_domain::plan::{CustomerPlanId, PlanBenefits, PlanTerms};
 use plugway_domain::{Currency, SessionState, UserId};
+use plugway_store::{AllowanceUse, ChargingSession, NewCustomerPlan, Purchase, Store, StoreError};
 
 use super::ledger::entry;
 use super::sessions::{pending, purchase_for};
 use super::{make_user, t0};
-use crate::{AllowanceUse, ChargingSession, NewCustomerPlan, Purchase, Store, StoreError};
 
 const INCLUDED_WH: i64 = 10_000;
 

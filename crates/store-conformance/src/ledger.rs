@@ -1,11 +1,11 @@
-//! Conformance cases for [`crate::LedgerStore`].
+//! Conformance cases for [`plugway_store::LedgerStore`].
 
 use futures::future::join_all;
 use plugway_domain::ledger::{AccountKind, AccountRef, Balanced, Posting};
 use plugway_domain::Currency;
+use plugway_store::{NewJournalEntry, Posted, Store, StoreError};
 
 use super::{make_user, new_id, t0};
-use crate::{NewJournalEntry, Posted, Store, StoreError};
 
 fn mnt() -> Currency {
     Currency::parse("MNT").unwrap()

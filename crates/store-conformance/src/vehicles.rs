@@ -1,13 +1,14 @@
-//! Conformance cases for [`crate::VehicleStore`] and [`crate::ProfilePhotoStore`].
+//! Conformance cases for [`plugway_store::VehicleStore`] and
+//! [`plugway_store::ProfilePhotoStore`].
 
 use chrono::Duration;
 use futures::future::join_all;
 use plugway_domain::ids::VehicleId;
 use plugway_domain::vehicle::{VehicleParts, VehicleSpec};
 use plugway_domain::{ConnectorStandard, UserId};
+use plugway_store::{Store, StoreError, Vehicle};
 
 use super::{make_user, new_id, t0};
-use crate::{Store, StoreError, Vehicle};
 
 /// Calls `$m!(case, ...)` with every vehicle case (kept apart from
 /// [`crate::for_each_case!`] so the lists merge without conflicts).
@@ -22,7 +23,6 @@ macro_rules! for_each_vehicle_case {
         );
     };
 }
-pub use for_each_vehicle_case;
 
 fn spec(make: &str, standards: &[&str]) -> VehicleSpec {
     VehicleSpec::new(VehicleParts {

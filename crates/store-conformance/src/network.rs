@@ -1,4 +1,4 @@
-//! Conformance cases for [`crate::NetworkStore`].
+//! Conformance cases for [`plugway_store::NetworkStore`].
 
 use chrono::Duration;
 use futures::future::join_all;
@@ -7,13 +7,13 @@ use plugway_domain::{
     ConnectorStandard, Coordinates, Currency, EvseId, EvseStatus, Facility, NearbyId, OpeningHours,
     ParkingType, PaymentType, PhotoId, PowerType, SiteId, SiteTimeZone, UserId,
 };
-
-use super::{make_user, new_id, t0};
-use crate::{
+use plugway_store::{
     ConnectorFields, Evse, EvseFields, EvseListFilter, HostProfile, NearbyPlace, Nearness,
     NewChargePoint, Site, SiteFields, SiteFilter, SiteListFilter, SitePhoto, StatusReport, Store,
     StoreError, MAX_PHOTOS_PER_SITE,
 };
+
+use super::{make_user, new_id, t0};
 
 fn site_fields(name: &str, lat: f64, lng: f64) -> SiteFields {
     SiteFields {

@@ -7,9 +7,9 @@ use chrono::Duration;
 use futures::future::join_all;
 use plugway_domain::notifications::{BannerId, NotificationId, NotificationKind};
 use plugway_domain::{SessionId, UserId};
+use plugway_store::{AmenitySetting, AppInfo, Banner, Notification, Store, StoreError};
 
 use super::{make_user, new_id, t0};
-use crate::{AmenitySetting, AppInfo, Banner, Notification, Store, StoreError};
 
 fn note(user: UserId, title: &str, minutes: i64) -> Notification {
     Notification {
@@ -275,7 +275,7 @@ pub async fn back_office_content_round_trips(store: &dyn Store) {
         .await
         .unwrap();
     assert!(q2.id > q1.id);
-    let edited = crate::HelpEntry {
+    let edited = plugway_store::HelpEntry {
         answer: "Plug in, then tap start.".into(),
         updated_at: t0() + Duration::minutes(5),
         ..q1.clone()

@@ -1,5 +1,5 @@
-//! Conformance cases for [`crate::RevisionStore`]: a host's changes to an
-//! approved site or EVSE wait for review, merge, and go live (search
+//! Conformance cases for [`plugway_store::RevisionStore`]: a host's changes
+//! to an approved site or EVSE wait for review, merge, and go live (search
 //! included) only when approved.
 
 use chrono::Duration;
@@ -7,13 +7,13 @@ use plugway_domain::{
     ApprovalState, BoundingBox, ConnectorStandard, Coordinates, EvseId, OpeningHours, RevisionId,
     RevisionState, SiteId, UserId,
 };
-
-use super::network::{evse_fields, visible_site};
-use super::{make_user, new_id, t0};
-use crate::{
+use plugway_store::{
     Evse, EvseChanges, RevisionChanges, RevisionTarget, Site, SiteChanges, SiteFilter, Store,
     StoreError,
 };
+
+use super::network::{evse_fields, visible_site};
+use super::{make_user, new_id, t0};
 
 /// Calls `$m!(case, ...)` with every revision case (kept apart from
 /// [`crate::for_each_case!`] so the lists merge without conflicts).
@@ -28,7 +28,6 @@ macro_rules! for_each_revision_case {
         );
     };
 }
-pub use for_each_revision_case;
 
 fn rid() -> RevisionId {
     RevisionId(new_id())
@@ -70,7 +69,7 @@ async fn listed(store: &dyn Store, host: UserId, name: &str, at: (f64, f64)) -> 
     (site, evse)
 }
 
-fn site_changes(r: &crate::Revision) -> &SiteChanges {
+fn site_changes(r: &plugway_store::Revision) -> &SiteChanges {
     match &r.changes {
         RevisionChanges::Site(c) => c,
         RevisionChanges::Evse(_) => panic!("an EVSE revision: {r:?}"),

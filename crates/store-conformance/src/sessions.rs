@@ -1,4 +1,4 @@
-//! Conformance cases for [`crate::ChargingSessionStore`].
+//! Conformance cases for [`plugway_store::ChargingSessionStore`].
 
 use chrono::Duration;
 use futures::future::join_all;
@@ -7,10 +7,10 @@ use plugway_domain::{
     ChargePointId, ChargingSessionId, ConnectorStandard, Currency, PurchaseId, SessionState,
     SiteTimeZone, UserId,
 };
+use plugway_store::{ChargingSession, Purchase, SessionOrigin, Store, StoreError, WaitingSpan};
 
 use super::network::{evse_fields, visible_site};
 use super::{make_user, new_id, t0};
-use crate::{ChargingSession, Purchase, SessionOrigin, Store, StoreError, WaitingSpan};
 
 fn tariff() -> Tariff {
     Tariff::simple(

@@ -1,10 +1,11 @@
 //! Conformance cases for seed 003's CPO accounts: an account with a
-//! username and its host profile, made together ([`crate::UserStore::create_operator`]).
+//! username and its host profile, made together
+//! ([`plugway_store::UserStore::create_operator`]).
 
 use plugway_domain::{ReferralCode, Role, UserId, Username};
+use plugway_store::{HostProfile, NewUser, PasswordSetBy, Store, StoreError};
 
 use super::{make_user, new_id, phone, t0};
-use crate::{HostProfile, NewUser, Store, StoreError};
 
 /// Calls `$m!(case, ...)` with every operator-account case (kept apart from
 /// [`crate::for_each_case!`] so the lists merge without conflicts).
@@ -17,7 +18,6 @@ macro_rules! for_each_operator_case {
         );
     };
 }
-pub use for_each_operator_case;
 
 fn operator(name: &str) -> NewUser {
     NewUser {
@@ -95,7 +95,7 @@ pub async fn operators_are_created_with_their_profile(store: &dyn Store) {
 
     // A password its owner chose ends the temporary one (and keeps the
     // account's sessions).
-    let open = crate::Session {
+    let open = plugway_store::Session {
         id: plugway_domain::SessionId(new_id()),
         user_id: user.id,
         created_at: t0(),
@@ -105,12 +105,7 @@ pub async fn operators_are_created_with_their_profile(store: &dyn Store) {
     };
     store.create_session(&open).await.unwrap();
     store
-        .set_password_hash(
-            user.id,
-            "$argon2id$chosen",
-            crate::PasswordSetBy::Owner,
-            t0(),
-        )
+        .set_password_hash(user.id, "$argon2id$chosen", PasswordSetBy::Owner, t0())
         .await
         .unwrap();
     let changed = store.find_user(user.id).await.unwrap().unwrap();
@@ -125,7 +120,7 @@ pub async fn operators_are_created_with_their_profile(store: &dyn Store) {
     // A temporary one an admin had sent must be changed again, and ends
     // the account's sessions with it.
     store
-        .set_password_hash(user.id, "$argon2id$sent", crate::PasswordSetBy::Admin, t0())
+        .set_password_hash(user.id, "$argon2id$sent", PasswordSetBy::Admin, t0())
         .await
         .unwrap();
     let reset = store.find_user(user.id).await.unwrap().unwrap();

@@ -1,13 +1,13 @@
-//! Conformance cases for [`crate::BillingStore`].
+//! Conformance cases for [`plugway_store::BillingStore`].
 
 use futures::future::join_all;
 use plugway_domain::coupon::{BillSplit, CouponCode, CouponTerms, CouponValue};
 use plugway_domain::ledger::{AccountKind, AccountRef};
 use plugway_domain::{Currency, UserId};
+use plugway_store::{Bill, BillPaid, Coupon, NewJournalEntry, Posted, Refund, Store, StoreError};
 
 use super::ledger::entry;
 use super::{make_user, new_id, t0};
-use crate::{Bill, BillPaid, Coupon, NewJournalEntry, Posted, Refund, Store, StoreError};
 
 fn coupon(code: &str, max_uses: Option<i64>, per_user_limit: i64, listed: bool) -> Coupon {
     Coupon {
