@@ -18,9 +18,8 @@ use plugway_domain::booking::{
     self, check_cancel, expected_energy_wh, Actor, BookingRefusal, BookingStatus, Slot,
 };
 use plugway_domain::{BookingId, ChargingSessionId, EvseId, UserId};
-use plugway_events::GatewayError;
+use plugway_events::{ChargerAnswer, ChargerCommand, GatewayError};
 use plugway_store::{Booking, HoldState, StatusChange, StoreError};
-use serde_json::json;
 
 use crate::context::App;
 use crate::error::{AppError, AppResult};
@@ -334,13 +333,13 @@ async fn hold(state: &App, booking: &Booking, now: DateTime<Utc>) -> AppResult<(
     };
     let tag = state.sessions.app_id_tag(booking.user_id).await?;
     let expiry = booking.slot.starts_at + state.settings.bookings.no_show_grace;
-    let payload = json!({
-        "connectorId": connector,
-        "expiryDate": expiry.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "idTag": tag.as_str(),
-        "reservationId": booking::reservation_id(booking.seq),
-    });
-    let answer = state.chargers.call(&cp, "ReserveNow", payload).await;
+    let command = ChargerCommand::ReserveNow {
+        connector,
+        expiry,
+        id_tag: tag.as_str().to_owned(),
+        reservation_id: booking::reservation_id(booking.seq),
+    };
+    let answer = state.chargers.send(&cp, command).await;
     let status = answer_status(&answer);
     if status.as_deref() == Some("Accepted") {
         tracing::info!(booking = %booking.id, charge_point = %cp, "booking held on the charger");
@@ -373,8 +372,10 @@ async fn release(state: &App, booking: &Booking, now: DateTime<Utc>) -> AppResul
             .await?;
         return Ok(());
     };
-    let payload = json!({"reservationId": booking::reservation_id(booking.seq)});
-    let answer = state.chargers.call(&cp, "CancelReservation", payload).await;
+    let command = ChargerCommand::CancelReservation {
+        reservation_id: booking::reservation_id(booking.seq),
+    };
+    let answer = state.chargers.send(&cp, command).await;
     match (&answer, answer_status(&answer).as_deref()) {
         // Rejected means the charger has no such reservation any more
         // (expired or used): nothing left to release either way.
@@ -395,12 +396,11 @@ async fn release(state: &App, booking: &Booking, now: DateTime<Utc>) -> AppResul
     Ok(())
 }
 
-fn answer_status(answer: &Result<serde_json::Value, GatewayError>) -> Option<String> {
+fn answer_status(answer: &Result<ChargerAnswer, GatewayError>) -> Option<String> {
     answer
         .as_ref()
         .ok()
-        .and_then(|body| body.get("status"))
-        .and_then(|s| s.as_str())
+        .and_then(ChargerAnswer::status)
         .map(str::to_owned)
 }
 

@@ -6,11 +6,10 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use plugway_domain::session::StartFailure;
+use plugway_domain::session::{SessionFailure, StartFailure};
 use plugway_domain::{ChargingSessionId, EvseId, PurchaseId, SessionState, UserId};
-use plugway_events::GatewayError;
+use plugway_events::{ChargerCommand, GatewayError};
 use plugway_store::{ChargingSession, StoreError};
-use serde_json::json;
 
 use crate::context::App;
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -29,11 +28,8 @@ fn start_failed(why: StartFailure) -> AppError {
 }
 
 fn failure_of(session: &ChargingSession) -> StartFailure {
-    match session.failure.as_deref() {
-        Some("charger_offline") => StartFailure::ChargerOffline,
-        Some("charger_rejected") => StartFailure::Rejected,
-        Some("connector_unavailable") => StartFailure::ConnectorUnavailable,
-        Some("not_authorized") => StartFailure::NotAuthorized,
+    match session.failure {
+        Some(SessionFailure::Start(why)) => why,
         _ => StartFailure::TimedOut,
     }
 }
@@ -87,16 +83,13 @@ pub async fn start(state: &App, user: UserId, id: EvseId) -> AppResult<ChargingS
         .subscribe(&format!("user.{user}.SESSION"))
         .await
         .map_err(AppError::internal)?;
-    let answer = state
-        .chargers
-        .call(
-            cp.as_str(),
-            "RemoteStartTransaction",
-            json!({"connectorId": connector, "idTag": tag.as_str()}),
-        )
-        .await;
+    let command = ChargerCommand::RemoteStart {
+        connector,
+        id_tag: tag.as_str().to_owned(),
+    };
+    let answer = state.chargers.send(cp.as_str(), command).await;
     let refused = match answer {
-        Ok(body) if body.get("status").and_then(|s| s.as_str()) == Some("Accepted") => None,
+        Ok(answer) if answer.accepted() => None,
         Ok(_) | Err(GatewayError::Rejected { .. }) => Some(StartFailure::Rejected),
         Err(GatewayError::Offline) => Some(StartFailure::ChargerOffline),
         Err(GatewayError::Timeout | GatewayError::Busy) => Some(StartFailure::TimedOut),
@@ -169,16 +162,15 @@ pub async fn finish(state: &App, user: UserId, id: EvseId) -> AppResult<Purchase
         .await
         .map_err(AppError::internal)?;
     if session.state != SessionState::Finishing {
+        let command = ChargerCommand::RemoteStop {
+            transaction_id: transaction,
+        };
         let answer = state
             .chargers
-            .call(
-                session.charge_point_id.as_str(),
-                "RemoteStopTransaction",
-                json!({"transactionId": transaction}),
-            )
+            .send(session.charge_point_id.as_str(), command)
             .await;
         match answer {
-            Ok(body) if body.get("status").and_then(|s| s.as_str()) == Some("Accepted") => {}
+            Ok(answer) if answer.accepted() => {}
             Ok(_) | Err(GatewayError::Rejected { .. }) => {
                 return Err(AppError::conflict(
                     "charger_rejected",

@@ -24,7 +24,9 @@
 #![cfg_attr(
     test,
     allow(
-        clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
         clippy::disallowed_methods
     )
 )]
@@ -33,6 +35,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod billing;
 pub mod bookings;
+pub mod chargers;
 pub mod charging;
 pub mod context;
 pub mod crm_outbox;

@@ -149,6 +149,38 @@ impl FromStr for SessionState {
     }
 }
 
+/// Why a session failed, or ended without the charger's StopTransaction.
+/// Stored as its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionFailure {
+    /// It never started.
+    Start(StartFailure),
+    /// The charger started another transaction on the same connector.
+    SupersededByNewTransaction,
+    /// The connector went back to Available without a StopTransaction.
+    ConnectorAvailableWithoutStop,
+}
+
+impl SessionFailure {
+    /// The stored form (and what the SESSION event says).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Start(why) => why.code(),
+            Self::SupersededByNewTransaction => "superseded_by_new_transaction",
+            Self::ConnectorAvailableWithoutStop => "connector_available_without_stop",
+        }
+    }
+
+    /// The failure of a stored code.
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "superseded_by_new_transaction" => Some(Self::SupersededByNewTransaction),
+            "connector_available_without_stop" => Some(Self::ConnectorAvailableWithoutStop),
+            other => StartFailure::parse(other).map(Self::Start),
+        }
+    }
+}
+
 /// Why a session failed to start, as the API reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -175,6 +207,20 @@ impl StartFailure {
             Self::TimedOut => "start_timed_out",
             Self::NotAuthorized => "not_authorized",
         }
+    }
+
+    /// Every reason.
+    pub const ALL: [Self; 5] = [
+        Self::ChargerOffline,
+        Self::Rejected,
+        Self::ConnectorUnavailable,
+        Self::TimedOut,
+        Self::NotAuthorized,
+    ];
+
+    /// The reason of a stored code.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.code() == code)
     }
 
     /// A sentence for the driver.
@@ -264,5 +310,25 @@ mod tests {
         );
         assert_eq!(event_for_connector_status("Charging"), Some(E::Resumed));
         assert_eq!(event_for_connector_status("Finishing"), None);
+    }
+}
+
+#[cfg(test)]
+mod failure_codes {
+    use super::*;
+
+    #[test]
+    fn every_failure_parses_back_from_its_code() {
+        let all = StartFailure::ALL
+            .into_iter()
+            .map(SessionFailure::Start)
+            .chain([
+                SessionFailure::SupersededByNewTransaction,
+                SessionFailure::ConnectorAvailableWithoutStop,
+            ]);
+        for failure in all {
+            assert_eq!(SessionFailure::parse(failure.code()), Some(failure));
+        }
+        assert_eq!(SessionFailure::parse("no_such_reason"), None);
     }
 }

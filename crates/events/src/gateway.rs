@@ -1,10 +1,183 @@
-//! Commands to charge points. The API asks a [`ChargerGateway`] to send an
-//! OCPP CALL to a charge point and gets the charger's answer; the central
-//! system implements it for the chargers connected to its node (and, with
-//! NATS, routes to the node that holds the connection).
+//! Commands to charge points. The core asks a [`ChargerGateway`] to send a
+//! [`ChargerCommand`] to a charge point and gets the charger's answer; the
+//! central system implements it for the chargers connected to its node (and,
+//! with NATS, routes to the node that holds the connection), and turns each
+//! command into the OCPP message of the version the charger speaks.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
+
+/// What the core asks of a charger, whatever protocol it speaks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChargerCommand {
+    /// Start a transaction for `id_tag` on `connector` (OCPP 1.6
+    /// RemoteStartTransaction).
+    RemoteStart {
+        /// The connector (1-based).
+        connector: i64,
+        /// Who is charging.
+        id_tag: String,
+    },
+    /// Stop the charger's transaction (RemoteStopTransaction).
+    RemoteStop {
+        /// The charger's transaction id.
+        transaction_id: i64,
+    },
+    /// Hold `connector` for `id_tag` until `expiry` (ReserveNow).
+    ReserveNow {
+        /// The connector (1-based).
+        connector: i64,
+        /// When the reservation lapses.
+        expiry: DateTime<Utc>,
+        /// Who may use it.
+        id_tag: String,
+        /// Our id of the reservation.
+        reservation_id: i64,
+    },
+    /// Cancel a reservation (CancelReservation).
+    CancelReservation {
+        /// Our id of the reservation.
+        reservation_id: i64,
+    },
+    /// Tell the charger's local authorization list one id tag's status
+    /// (SendLocalList, differential).
+    UpdateLocalList {
+        /// The list's new version (only grows).
+        version: i32,
+        /// The id tag.
+        id_tag: String,
+        /// Whether it may charge.
+        blocked: bool,
+    },
+    /// An operator's own OCPP 1.6 command, sent as given once the central
+    /// system has checked the payload against the action's schema.
+    Ocpp16 {
+        /// The action.
+        action: Ocpp16Action,
+        /// Its request payload.
+        payload: Value,
+    },
+}
+
+macro_rules! actions {
+    ($($variant:ident),* $(,)?) => {
+        /// The OCPP 1.6 actions a central system sends.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Ocpp16Action {
+            $(
+                #[doc = concat!("`", stringify!($variant), "`")]
+                $variant,
+            )*
+        }
+
+        impl Ocpp16Action {
+            /// Every action, in alphabetical order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),*];
+
+            /// Its name on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => stringify!($variant)),*
+                }
+            }
+
+            /// The action of a name on the wire (exact case).
+            pub fn parse(name: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|a| a.as_str() == name)
+            }
+        }
+    };
+}
+
+actions!(
+    CancelReservation,
+    ChangeAvailability,
+    ChangeConfiguration,
+    ClearCache,
+    ClearChargingProfile,
+    DataTransfer,
+    GetCompositeSchedule,
+    GetConfiguration,
+    GetDiagnostics,
+    GetLocalListVersion,
+    RemoteStartTransaction,
+    RemoteStopTransaction,
+    ReserveNow,
+    Reset,
+    SendLocalList,
+    SetChargingProfile,
+    TriggerMessage,
+    UnlockConnector,
+    UpdateFirmware,
+);
+
+impl ChargerCommand {
+    /// The OCPP 1.6 action and payload that carry this command.
+    pub fn to_ocpp16(&self) -> (Ocpp16Action, Value) {
+        use serde_json::json;
+        match self {
+            Self::RemoteStart { connector, id_tag } => (
+                Ocpp16Action::RemoteStartTransaction,
+                json!({"connectorId": connector, "idTag": id_tag}),
+            ),
+            Self::RemoteStop { transaction_id } => (
+                Ocpp16Action::RemoteStopTransaction,
+                json!({"transactionId": transaction_id}),
+            ),
+            Self::ReserveNow {
+                connector,
+                expiry,
+                id_tag,
+                reservation_id,
+            } => (
+                Ocpp16Action::ReserveNow,
+                json!({
+                    "connectorId": connector,
+                    "expiryDate": expiry.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    "idTag": id_tag,
+                    "reservationId": reservation_id,
+                }),
+            ),
+            Self::CancelReservation { reservation_id } => (
+                Ocpp16Action::CancelReservation,
+                json!({"reservationId": reservation_id}),
+            ),
+            Self::UpdateLocalList {
+                version,
+                id_tag,
+                blocked,
+            } => (
+                Ocpp16Action::SendLocalList,
+                json!({
+                    "listVersion": version,
+                    "updateType": "Differential",
+                    "localAuthorizationList": [{
+                        "idTag": id_tag,
+                        "idTagInfo": {"status": if *blocked { "Blocked" } else { "Accepted" }},
+                    }],
+                }),
+            ),
+            Self::Ocpp16 { action, payload } => (*action, payload.clone()),
+        }
+    }
+}
+
+/// A charger's answer to a command (its CALLRESULT payload).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChargerAnswer(pub Value);
+
+impl ChargerAnswer {
+    /// The answer's `status` (`Accepted`, `Rejected`, `Occupied`, ...).
+    pub fn status(&self) -> Option<&str> {
+        self.0.get("status").and_then(Value::as_str)
+    }
+
+    /// Whether the charger accepted the command.
+    pub fn accepted(&self) -> bool {
+        self.status() == Some("Accepted")
+    }
+}
 
 /// Why a command got no answer.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -32,16 +205,15 @@ pub enum GatewayError {
     },
 }
 
-/// Sends OCPP CALLs to charge points and returns their CALLRESULT payloads.
+/// Sends commands to charge points and returns their answers.
 #[async_trait]
 pub trait ChargerGateway: Send + Sync + std::fmt::Debug {
-    /// Sends `action` with `payload` to `charge_point` and waits for its answer.
-    async fn call(
+    /// Sends `command` to `charge_point` and waits for its answer.
+    async fn send(
         &self,
         charge_point: &str,
-        action: &str,
-        payload: Value,
-    ) -> Result<Value, GatewayError>;
+        command: ChargerCommand,
+    ) -> Result<ChargerAnswer, GatewayError>;
     /// Whether the charge point is connected (to this node).
     fn is_connected(&self, charge_point: &str) -> bool;
 }
@@ -52,7 +224,7 @@ pub struct NoChargers;
 
 #[async_trait]
 impl ChargerGateway for NoChargers {
-    async fn call(&self, _: &str, _: &str, _: Value) -> Result<Value, GatewayError> {
+    async fn send(&self, _: &str, _: ChargerCommand) -> Result<ChargerAnswer, GatewayError> {
         Err(GatewayError::Offline)
     }
     fn is_connected(&self, _: &str) -> bool {

@@ -9,7 +9,9 @@
 #![cfg_attr(
     test,
     allow(
-        clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
         clippy::disallowed_methods
     )
 )]
@@ -24,7 +26,9 @@ pub mod testing;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
-pub use gateway::{ChargerGateway, GatewayError, NoChargers};
+pub use gateway::{
+    ChargerAnswer, ChargerCommand, ChargerGateway, GatewayError, NoChargers, Ocpp16Action,
+};
 pub use memory::InProcessBus;
 pub use nats::{NatsBus, NatsOptions};
 pub use nats_auth::NatsUserCredentials;

@@ -1,10 +1,11 @@
-//! The central system as a [`ChargerGateway`]: checks each command against
-//! its OCPP 1.6 request schema before it goes out, then sends it through the
-//! connection's session and returns the answer.
+//! The central system as a [`ChargerGateway`]: turns each command into its
+//! OCPP 1.6 message, checks that against the request schema before it goes
+//! out, then sends it through the connection's session and returns the
+//! answer.
 
 use async_trait::async_trait;
 use plugway_domain::ChargePointId;
-use plugway_events::{ChargerGateway, GatewayError};
+use plugway_events::{ChargerAnswer, ChargerCommand, ChargerGateway, GatewayError};
 use rust_ocpp::v1_6::messages as m;
 use serde_json::Value;
 
@@ -78,17 +79,19 @@ pub fn check_request(action: &str, payload: &Value) -> Result<(), CallError> {
 
 #[async_trait]
 impl ChargerGateway for OcppState {
-    async fn call(
+    async fn send(
         &self,
         charge_point: &str,
-        action: &str,
-        payload: Value,
-    ) -> Result<Value, GatewayError> {
+        command: ChargerCommand,
+    ) -> Result<ChargerAnswer, GatewayError> {
+        let (action, payload) = command.to_ocpp16();
+        let action = action.as_str();
         check_request(action, &payload).map_err(|e| GatewayError::Invalid(e.description))?;
         let id = ChargePointId::parse(charge_point).map_err(|_| GatewayError::Offline)?;
         self.registry
             .call(&id, action, payload)
             .await
+            .map(ChargerAnswer)
             .map_err(|e| match e {
                 OutboundError::Offline => GatewayError::Offline,
                 OutboundError::Timeout => GatewayError::Timeout,

@@ -63,7 +63,9 @@ fn init(args: &NatsInitArgs) -> anyhow::Result<()> {
         listen: args.listen.clone(),
         store_dir: args.store_dir.clone(),
         account_name: "PLUGWAY".into(),
-        issued_at: std::time::SystemTime::from(plugway_domain::Clock::now(&plugway_domain::SystemClock)),
+        issued_at: std::time::SystemTime::from(plugway_domain::Clock::now(
+            &plugway_domain::SystemClock,
+        )),
         account_jetstream: true,
     })
     .map_err(|e| anyhow::anyhow!("cannot generate the NATS configuration: {e}"))?;

@@ -7,12 +7,14 @@
 
 // The workspace denies unwrap/expect/panics/indexing so production code never
 // panics on input. This crate is test support: a failed assertion is how a
-// case reports a deviation, so it may assert, unwrap and index freely.
+// case reports a deviation, so it may assert, unwrap and index freely, and
+// its records may carry the real time and random ids.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::disallowed_methods
 )]
 
 use chrono::{DateTime, Duration, TimeZone, Utc};

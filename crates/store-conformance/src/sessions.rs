@@ -2,6 +2,7 @@
 
 use chrono::Duration;
 use futures::future::join_all;
+use plugway_domain::session::{SessionFailure, StartFailure};
 use plugway_domain::tariff::{price, Tariff, Usage};
 use plugway_domain::{
     ChargePointId, ChargingSessionId, ConnectorStandard, Currency, PurchaseId, SessionState,
@@ -177,7 +178,7 @@ pub async fn charging_sessions_hold_connectors_and_drivers(store: &dyn Store) {
     // A failed session frees the connector.
     let mut failed = charging.clone();
     failed.state = SessionState::Failed;
-    failed.failure = Some("start_timed_out".into());
+    failed.failure = Some(SessionFailure::Start(StartFailure::TimedOut));
     assert!(store
         .update_charging_session(&failed, SessionState::Charging)
         .await

@@ -34,7 +34,15 @@ macro_rules! impl_sql_charging_session_store {
                 last_meter_wh: row.try_get("last_meter_wh").map_err(map_err)?,
                 last_meter_at: from_ms_opt(row.try_get("last_meter_at").map_err(map_err)?),
                 waiting: $crate::json_column(&waiting)?,
-                failure: row.try_get("failure").map_err(map_err)?,
+                failure: row
+                    .try_get::<Option<String>, _>("failure")
+                    .map_err(map_err)?
+                    .map(|code| {
+                        ::plugway_domain::session::SessionFailure::parse(&code).ok_or_else(|| {
+                            ::plugway_store::StoreError::Other(format!("unknown session failure {code:?}"))
+                        })
+                    })
+                    .transpose()?,
                 created_at: from_ms(row.try_get("created_at").map_err(map_err)?),
                 started_at: from_ms_opt(row.try_get("started_at").map_err(map_err)?),
                 stopped_at: from_ms_opt(row.try_get("stopped_at").map_err(map_err)?),
@@ -185,7 +193,7 @@ macro_rules! impl_sql_charging_session_store {
                 .bind(s.last_meter_wh)
                 .bind(s.last_meter_at.map(to_ms))
                 .bind($crate::to_json(&s.waiting)?)
-                .bind(s.failure.as_deref())
+                .bind(s.failure.map(::plugway_domain::session::SessionFailure::code))
                 .bind(to_ms(s.created_at))
                 .bind(s.started_at.map(to_ms))
                 .bind(s.stopped_at.map(to_ms))
@@ -292,7 +300,7 @@ macro_rules! impl_sql_charging_session_store {
                 .bind(s.last_meter_wh)
                 .bind(s.last_meter_at.map(to_ms))
                 .bind($crate::to_json(&s.waiting)?)
-                .bind(s.failure.as_deref())
+                .bind(s.failure.map(::plugway_domain::session::SessionFailure::code))
                 .bind(s.started_at.map(to_ms))
                 .bind(s.stopped_at.map(to_ms))
                 .bind(to_ms(s.updated_at))

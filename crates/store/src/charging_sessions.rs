@@ -80,8 +80,8 @@ pub struct ChargingSession {
     pub last_meter_at: Option<DateTime<Utc>>,
     /// Waiting spans, oldest first; at most the last one is open.
     pub waiting: Vec<WaitingSpan>,
-    /// Why it failed (a `StartFailure` code), or why it ended abnormally.
-    pub failure: Option<String>,
+    /// Why it failed, or why it ended abnormally.
+    pub failure: Option<plugway_domain::session::SessionFailure>,
     /// Asked for.
     pub created_at: DateTime<Utc>,
     /// The charger's start time.

@@ -6,7 +6,9 @@
 #![cfg_attr(
     test,
     allow(
-        clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
         clippy::disallowed_methods
     )
 )]

@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use plugway_domain::{ChargePointId, UserId};
-use plugway_events::GatewayError;
 use plugway_store::{ChargePoint, NewChargePoint, StatusReport, StoreError, Transaction};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -419,35 +418,8 @@ async fn command(
 ) -> ApiResult<Json<CommandReply>> {
     let cp = visible(&state, &who, &id).await?;
     tracing::info!(charge_point = %cp.id, action, by = ?who.0.principal(), "command to charge point");
-    let response = state
-        .chargers
-        .call(cp.id.as_str(), &action, payload)
-        .await
-        .map_err(|e| match e {
-            GatewayError::Invalid(why) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_command", why)
-            }
-            GatewayError::Offline => {
-                ApiError::conflict("charge_point_offline", "the charge point is not connected")
-            }
-            GatewayError::Timeout => ApiError::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "charge_point_timeout",
-                "the charge point did not answer in time",
-            ),
-            GatewayError::Busy => ApiError {
-                retry_after: Some(5),
-                ..ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "charge_point_busy",
-                    "the charge point has too many commands queued",
-                )
-            },
-            GatewayError::Rejected { code, description } => ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "charge_point_error",
-                format!("the charge point answered {code}: {description}"),
-            ),
-        })?;
+    let response = plugway_app::chargers::send_operator_command(&state, &cp.id, &action, payload)
+        .await?
+        .0;
     Ok(Json(CommandReply { action, response }))
 }

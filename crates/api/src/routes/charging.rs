@@ -95,7 +95,7 @@ fn session_view(state: &AppState, s: &ChargingSession) -> SessionView {
         waiting_time: cost.waiting_seconds,
         amount: cost.currency.to_major(cost.total),
         currency: cost.currency.code().to_owned(),
-        failure: s.failure.clone(),
+        failure: s.failure.map(|f| f.code().to_owned()),
         purchase_id: s.purchase_id.map(|p| p.to_text()),
     }
 }

@@ -256,42 +256,12 @@ async fn set_limit(state: &AppState, zoho: &str, max: i64) -> Result<(), SeedErr
     {
         Ok(customer) => {
             tracing::info!(zoho_customer_id = zoho, id_tag = %customer.id_tag, max, "CRM customer limit set");
-            push_local_list(state, &customer);
+            plugway_app::chargers::push_local_list(state, &customer);
             Ok(())
         }
         Err(StoreError::NotFound) => Err(SeedError::NotFound(format!("user: {zoho} not found"))),
         Err(e) => Err(internal(e)),
     }
-}
-
-/// Keeps the charger's local authorization list in step with the tag store:
-/// a differential SendLocalList with the customer's new status, sent in the
-/// background (the CRM's call does not wait for the charger). A charger that
-/// is offline, or keeps no local list, simply misses it: the central
-/// system's own answers to Authorize and StartTransaction stay authoritative.
-fn push_local_list(state: &AppState, customer: &CrmCustomer) {
-    let status = if customer.max_active_transactions_count == 0 {
-        "Blocked"
-    } else {
-        "Accepted"
-    };
-    // Versions only need to grow; seconds since the epoch do, within i32 until 2038.
-    let version = i32::try_from(state.clock.now().timestamp()).unwrap_or(i32::MAX);
-    let payload = json!({
-        "listVersion": version,
-        "updateType": "Differential",
-        "localAuthorizationList": [{"idTag": customer.id_tag, "idTagInfo": {"status": status}}],
-    });
-    let (chargers, cp) = (state.chargers.clone(), customer.charge_point_id.to_string());
-    if !chargers.is_connected(&cp) {
-        return;
-    }
-    tokio::spawn(async move {
-        match chargers.call(&cp, "SendLocalList", payload).await {
-            Ok(answer) => tracing::info!(charge_point = cp, %answer, "local list updated"),
-            Err(e) => tracing::info!(charge_point = cp, error = %e, "local list not updated"),
-        }
-    });
 }
 
 /// Blocks a customer's id tag (its limit becomes 0). Roles: integration key, admin.

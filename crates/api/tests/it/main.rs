@@ -2,7 +2,6 @@
 
 // Tests may read the real clock and make random names.
 #![allow(clippy::disallowed_methods)]
-
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

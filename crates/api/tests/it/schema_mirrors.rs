@@ -61,6 +61,6 @@ fn every_schema_mirror_keeps_the_fields_of_its_core_type() {
 fn the_comparison_sees_a_changed_field() {
     let a = structs("pub struct A {\n    /// doc\n    pub x: i64,\n}\n");
     let b = structs("pub struct A {\n    #[schema(value_type = String)]\n    pub x: i32,\n}\n");
-    assert_eq!(a["A"], ["pub x: i64"]);
+    assert_eq!(a["A"], ["pub x: i64,"]);
     assert_ne!(a["A"], b["A"]);
 }

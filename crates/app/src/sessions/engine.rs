@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use plugway_domain::plan::{draw_included_energy, PlanBenefits};
-use plugway_domain::session::{event_for_connector_status, SessionEvent, StartFailure};
+use plugway_domain::session::{
+    event_for_connector_status, SessionEvent, SessionFailure, StartFailure,
+};
 use plugway_domain::tariff::{price, Cost, MeterReading, Tariff, Usage};
 use plugway_domain::{
     ChargePointId, ChargingSessionId, Clock, IdGenerator, IdTag, IdTagState, PurchaseId,
@@ -281,7 +283,7 @@ impl SessionEngine {
                     return None;
                 }
                 s.state = s.state.apply(SessionEvent::StartFailed).ok()?;
-                s.failure = Some(why.code().to_owned());
+                s.failure = Some(SessionFailure::Start(why));
                 s.updated_at = now;
                 Some(())
             })
@@ -469,7 +471,7 @@ impl SessionEngine {
                     .active_session_on_connector(&tx.charge_point_id, tx.connector_id)
                     .await?
                 {
-                    self.close_without_stop(old, "superseded_by_new_transaction")
+                    self.close_without_stop(old, SessionFailure::SupersededByNewTransaction)
                         .await?;
                 }
                 self.store
@@ -683,7 +685,7 @@ impl SessionEngine {
                     tracing::warn!(session = %current.id, charge_point = %current.charge_point_id,
                         "connector available without a StopTransaction; closing the session at its last reading");
                     engine
-                        .close_without_stop(current, "connector_available_without_stop")
+                        .close_without_stop(current, SessionFailure::ConnectorAvailableWithoutStop)
                         .await?;
                 }
                 Ok::<(), StoreError>(())
@@ -698,13 +700,13 @@ impl SessionEngine {
     async fn close_without_stop(
         &self,
         session: ChargingSession,
-        why: &str,
+        why: SessionFailure,
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
         let Some(tx) = session.transaction_id else {
             self.change(session.id, |s| {
                 s.state = SessionState::Failed;
-                s.failure = Some(why.to_owned());
+                s.failure = Some(why);
                 s.updated_at = now;
                 Some(())
             })

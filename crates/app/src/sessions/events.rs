@@ -1,6 +1,7 @@
 //! The JSON of the events the engine publishes.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use plugway_domain::session::SessionFailure;
 use plugway_domain::tariff::Cost;
 use plugway_store::{ChargingSession, Purchase};
 use serde_json::{json, Value};
@@ -60,7 +61,7 @@ pub fn session_event(session: &ChargingSession, purchase: Option<&Purchase>) -> 
         "connectorId": session.connector_id,
         "transactionId": session.transaction_id,
         "origin": session.origin.as_str(),
-        "failure": session.failure,
+        "failure": session.failure.map(SessionFailure::code),
         "purchaseId": purchase.map(|p| p.id.to_text()),
         "amount": purchase.map(|p| p.cost.currency.to_major(p.cost.total)),
         "energy": purchase.map(|p| kwh(p.cost.energy_wh)),

@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use chrono::Utc;
 use clap::Args;
 use futures::{StreamExt, TryStreamExt};
 use plugway_domain::ledger::{AccountKind, AccountRef};
