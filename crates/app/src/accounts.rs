@@ -222,7 +222,9 @@ async fn create_account(
                 metrics::counter!("plugway_accounts_created_total").increment(1);
                 return Ok(user);
             }
-            Err(StoreError::Conflict(what)) if what == "referral_code" => last = Some(what),
+            Err(StoreError::Conflict(what @ plugway_store::Conflict::ReferralCode)) => {
+                last = Some(what.as_str())
+            }
             Err(StoreError::Conflict(_)) => {
                 return Err(AppError::conflict(
                     "phone_taken",

@@ -312,7 +312,7 @@ pub async fn grant_credits(
             .await
         {
             Ok(_) => {}
-            Err(StoreError::Conflict(what)) if what == "insufficient_funds" => {
+            Err(StoreError::Conflict(plugway_store::Conflict::InsufficientFunds)) => {
                 return Err(AppError::conflict(
                     "insufficient_credits",
                     "that would take more points than the account holds",
@@ -429,7 +429,7 @@ pub async fn refund_purchase(
         })
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(what) if what == "already_refunded" => AppError::conflict(
+            StoreError::Conflict(plugway_store::Conflict::AlreadyRefunded) => AppError::conflict(
                 "already_refunded",
                 "this purchase was refunded already; refund a part of what is left instead",
             ),
@@ -490,7 +490,7 @@ pub async fn refund_purchase(
         .await
     {
         Ok(_) => {}
-        Err(StoreError::Conflict(what)) if what == "insufficient_funds" => {
+        Err(StoreError::Conflict(plugway_store::Conflict::InsufficientFunds)) => {
             state
                 .store
                 .finish_refund(&refund.id, "failed", None, None, now)

@@ -121,11 +121,11 @@ pub async fn create(state: &App, user: UserId, req: BookingRequest) -> AppResult
         .insert_booking(&record, policy.max_live_per_driver)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(what) if what == "booking_overlap" => AppError::conflict(
+            StoreError::Conflict(plugway_store::Conflict::BookingOverlap) => AppError::conflict(
                 "slot_taken",
                 "this device is already booked for part of that time",
             ),
-            StoreError::Conflict(what) if what == "booking_limit" => AppError::conflict(
+            StoreError::Conflict(plugway_store::Conflict::BookingLimit) => AppError::conflict(
                 "booking_limit",
                 format!(
                     "you can hold at most {} upcoming bookings",

@@ -68,11 +68,11 @@ pub async fn start(state: &App, user: UserId, id: EvseId) -> AppResult<ChargingS
         .open_app_session(user, &evse, cp.clone(), connector, &tag, Some(site.host_id))
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(what) if what == "active_session" => AppError::conflict(
+            StoreError::Conflict(plugway_store::Conflict::ActiveSession) => AppError::conflict(
                 "active_session",
                 "you already have a session running; finish it first",
             ),
-            StoreError::Conflict(what) if what == "connector_busy" => {
+            StoreError::Conflict(plugway_store::Conflict::ConnectorBusy) => {
                 AppError::conflict("connector_busy", "someone is charging on this device")
             }
             other => other.into(),

@@ -144,8 +144,10 @@ pub async fn register(state: &App, input: OperatorRegistration) -> AppResult<Reg
         {
             Ok(user) => break user,
             // A referral-code clash is astronomically rare; draw again.
-            Err(StoreError::Conflict(what)) if what == "referral_code" && attempts < 3 => {}
-            Err(StoreError::Conflict(what)) if what == "username" => return Err(username_taken()),
+            Err(StoreError::Conflict(plugway_store::Conflict::ReferralCode)) if attempts < 3 => {}
+            Err(StoreError::Conflict(plugway_store::Conflict::Username)) => {
+                return Err(username_taken())
+            }
             Err(e) => return Err(e.into()),
         }
     };

@@ -136,10 +136,10 @@ pub async fn purchase(state: &App, user: UserId, plan_id: PlanId) -> AppResult<C
             metrics::counter!("plugway_plan_purchases_total").increment(1);
             Ok(bought)
         }
-        Err(StoreError::Conflict(what)) if what == "insufficient_funds" => {
+        Err(StoreError::Conflict(plugway_store::Conflict::InsufficientFunds)) => {
             Err(insufficient_funds())
         }
-        Err(StoreError::Conflict(what)) if what == "plan_already_active" => {
+        Err(StoreError::Conflict(plugway_store::Conflict::PlanAlreadyActive)) => {
             Err(AppError::conflict(
                 "plan_already_active",
                 "you already have an active subscription to this plan",
@@ -280,7 +280,7 @@ async fn step(state: &App, plan: &CustomerPlan) -> AppResult<bool> {
                 notify_plan_renewed(state, &renewed).await;
                 Ok(true)
             }
-            Err(StoreError::Conflict(what)) if what == "insufficient_funds" => {
+            Err(StoreError::Conflict(plugway_store::Conflict::InsufficientFunds)) => {
                 let lapsed = state
                     .store
                     .end_customer_plan(
@@ -297,7 +297,7 @@ async fn step(state: &App, plan: &CustomerPlan) -> AppResult<bool> {
                 Ok(lapsed.is_some())
             }
             // Cancelled meanwhile, or this cycle recorded by another worker.
-            Err(StoreError::Conflict(what)) if what == "plan_changed" => Ok(false),
+            Err(StoreError::Conflict(plugway_store::Conflict::PlanChanged)) => Ok(false),
             Err(e) => Err(e.into()),
         };
     }

@@ -1132,7 +1132,7 @@ async fn write_plan(
 fn write_failure(line: u64, column: Col, e: StoreError) -> ImportError {
     let mut report = Report::default();
     match e {
-        StoreError::Conflict(what) if what == "evse_port" => report.push(
+        StoreError::Conflict(plugway_store::Conflict::EvsePort) => report.push(
             line,
             Some(Col::ChargePointId.name()),
             "charge_point_connector_taken",

@@ -99,7 +99,7 @@ pub async fn create(
         .await
     {
         Ok(()) => Ok(vehicle),
-        Err(StoreError::Conflict(what)) if what == "vehicle_limit" => Err(limit_reached()),
+        Err(StoreError::Conflict(plugway_store::Conflict::VehicleLimit)) => Err(limit_reached()),
         Err(e) => Err(e.into()),
     }
 }

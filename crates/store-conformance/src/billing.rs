@@ -99,7 +99,7 @@ pub async fn coupons_are_kept_by_code(store: &dyn Store) {
     store.insert_coupon(&hidden).await.unwrap();
     let clash = coupon("WELCOME", None, 1, true);
     match store.insert_coupon(&clash).await {
-        Err(StoreError::Conflict(what)) => assert_eq!(what, "coupon_code"),
+        Err(StoreError::Conflict(c)) => assert_eq!(c, plugway_store::Conflict::CouponCode),
         other => panic!("a second WELCOME was {other:?}"),
     }
     let found = store
@@ -126,7 +126,7 @@ pub async fn coupons_are_kept_by_code(store: &dyn Store) {
         .await
         .unwrap();
     match store.delete_coupon(&c.id).await {
-        Err(StoreError::Conflict(what)) => assert_eq!(what, "coupon_in_use"),
+        Err(StoreError::Conflict(c)) => assert_eq!(c, plugway_store::Conflict::CouponInUse),
         other => panic!("deleting a used coupon was {other:?}"),
     }
     assert!(store.delete_coupon(&hidden.id).await.unwrap());
@@ -158,7 +158,14 @@ pub async fn coupon_limits_hold_under_racing_payments(store: &dyn Store) {
         .count();
     let exhausted = outcomes
         .iter()
-        .filter(|o| matches!(o, Err(StoreError::Conflict(w)) if w == "coupon_exhausted"))
+        .filter(|o| {
+            matches!(
+                o,
+                Err(StoreError::Conflict(
+                    plugway_store::Conflict::CouponExhausted
+                ))
+            )
+        })
         .count();
     assert_eq!((paid, exhausted), (3, 5), "{outcomes:?}");
     assert_eq!(store.find_coupon(&c.id).await.unwrap().unwrap().used, 3);
@@ -187,7 +194,7 @@ pub async fn coupon_limits_hold_under_racing_payments(store: &dyn Store) {
         .pay_bill(&second, "wallet", None, &payment(&second))
         .await
     {
-        Err(StoreError::Conflict(what)) => assert_eq!(what, "coupon_user_limit"),
+        Err(StoreError::Conflict(c)) => assert_eq!(c, plugway_store::Conflict::CouponUserLimit),
         other => panic!("a second use was {other:?}"),
     }
     assert_eq!(store.coupon_uses_by(&once.id, driver.id).await.unwrap(), 1);
@@ -270,7 +277,7 @@ pub async fn bills_are_paid_once_and_refunds_never_exceed_payment(store: &dyn St
     assert_eq!(started.len(), 5, "{outcomes:?}");
     assert!(outcomes.iter().all(|o| match o {
         Ok(_) => true,
-        Err(StoreError::Conflict(w)) => w == "refund_exceeds_payment",
+        Err(StoreError::Conflict(c)) => *c == plugway_store::Conflict::RefundExceedsPayment,
         Err(_) => false,
     }));
     // One fails (the gateway said no): its 200 is free again.
@@ -293,11 +300,13 @@ pub async fn bills_are_paid_once_and_refunds_never_exceed_payment(store: &dyn St
         .unwrap();
     assert_eq!(first.id, retried.id, "a retried refund is the same refund");
     match store.begin_refund(&refund(&paid, 1, false, None)).await {
-        Err(StoreError::Conflict(w)) => assert_eq!(w, "refund_exceeds_payment"),
+        Err(StoreError::Conflict(c)) => {
+            assert_eq!(c, plugway_store::Conflict::RefundExceedsPayment)
+        }
         other => panic!("a refund past the payment was {other:?}"),
     }
     match store.begin_refund(&refund(&paid, 1_000, true, None)).await {
-        Err(StoreError::Conflict(w)) => assert_eq!(w, "already_refunded"),
+        Err(StoreError::Conflict(c)) => assert_eq!(c, plugway_store::Conflict::AlreadyRefunded),
         other => panic!("a whole refund after partial ones was {other:?}"),
     }
     let back = entry("test", None, &[(wallet(driver.id), 200), (revenue(), -200)]);

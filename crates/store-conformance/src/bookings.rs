@@ -73,7 +73,10 @@ pub async fn bookings_never_overlap_under_racing_inserts(store: &dyn Store) {
     for r in &results {
         if let Err(e) = r {
             assert!(
-                matches!(e, StoreError::Conflict(what) if what == "booking_overlap"),
+                matches!(
+                    e,
+                    StoreError::Conflict(plugway_store::Conflict::BookingOverlap)
+                ),
                 "{e:?}"
             );
         }
@@ -134,8 +137,10 @@ pub async fn bookings_never_overlap_under_racing_inserts(store: &dyn Store) {
             .unwrap();
     }
     assert!(matches!(
-        store.insert_booking(&booking(d, &site, &evse, 3000, 15), 2).await,
-        Err(StoreError::Conflict(what)) if what == "booking_limit"
+        store
+            .insert_booking(&booking(d, &site, &evse, 3000, 15), 2)
+            .await,
+        Err(StoreError::Conflict(plugway_store::Conflict::BookingLimit))
     ));
 }
 

@@ -123,7 +123,7 @@ pub async fn ledger_refuses_overdrafts_and_writes_nothing(store: &dyn Store) {
         &[(wallet, -150), (revenue(), 150)],
     );
     match store.post_entry(&too_much).await {
-        Err(StoreError::Conflict(what)) => assert_eq!(what, "insufficient_funds"),
+        Err(StoreError::Conflict(c)) => assert_eq!(c, plugway_store::Conflict::InsufficientFunds),
         other => panic!("expected insufficient_funds, got {other:?}"),
     }
     assert_eq!(store.account_balance(&wallet).await.unwrap(), 100);
@@ -148,7 +148,14 @@ pub async fn parallel_payments_never_overspend_a_wallet(store: &dyn Store) {
     let passed = results.iter().filter(|r| r.is_ok()).count();
     let refused = results
         .iter()
-        .filter(|r| matches!(r, Err(StoreError::Conflict(w)) if w == "insufficient_funds"))
+        .filter(|r| {
+            matches!(
+                r,
+                Err(StoreError::Conflict(
+                    plugway_store::Conflict::InsufficientFunds
+                ))
+            )
+        })
         .count();
     assert_eq!((passed, refused), (50, 50), "{results:?}");
     assert_eq!(store.account_balance(&wallet).await.unwrap(), 0);

@@ -187,7 +187,7 @@ pub async fn a_verified_phone_belongs_to_one_account(store: &dyn Store) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, StoreError::Conflict(ref what) if what == "phone"),
+        matches!(err, StoreError::Conflict(plugway_store::Conflict::Phone)),
         "{err:?}"
     );
     let second = make_user(store, "+97686661489").await;
@@ -701,9 +701,10 @@ pub async fn charge_points_boot_and_report(store: &dyn Store) {
         owner: None,
         created_at: t0(),
     };
-    assert!(
-        matches!(store.create_charge_point(&dup).await, Err(StoreError::Conflict(ref w)) if w == "charge_point")
-    );
+    assert!(matches!(
+        store.create_charge_point(&dup).await,
+        Err(StoreError::Conflict(plugway_store::Conflict::ChargePoint))
+    ));
     let fresh = store.find_charge_point(&id).await.unwrap().unwrap();
     assert_eq!(fresh.boot, None);
     assert!(!fresh.connected);
@@ -939,7 +940,10 @@ pub async fn id_tags_and_crm_customers(store: &dyn Store) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, StoreError::Conflict(ref w) if w == "charge_point_user"),
+        matches!(
+            err,
+            StoreError::Conflict(plugway_store::Conflict::ChargePointUser)
+        ),
         "{err:?}"
     );
     assert!(
@@ -954,7 +958,10 @@ pub async fn id_tags_and_crm_customers(store: &dyn Store) {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, StoreError::Conflict(ref w) if w == "zoho_customer_id"),
+        matches!(
+            err,
+            StoreError::Conflict(plugway_store::Conflict::ZohoCustomerId)
+        ),
         "{err:?}"
     );
 

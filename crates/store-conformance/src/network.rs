@@ -158,9 +158,10 @@ pub async fn sites_and_evses_follow_approval(store: &dyn Store) {
     let slow = new_evse(site.id, evse_fields("E2", ConnectorStandard::Type2, 22_000));
     store.insert_evse(&slow).await.unwrap();
     let dup = new_evse(site.id, evse_fields("E1", ConnectorStandard::Type2, 22_000));
-    assert!(
-        matches!(store.insert_evse(&dup).await, Err(StoreError::Conflict(ref w)) if w == "evse_code")
-    );
+    assert!(matches!(
+        store.insert_evse(&dup).await,
+        Err(StoreError::Conflict(plugway_store::Conflict::EvseCode))
+    ));
     let counts = store.pending_counts(Some(host.id)).await.unwrap();
     assert_eq!((counts.sites, counts.evses), (1, 2));
     assert!(found(store, &around(47.918, 106.917, 5.0)).await.is_empty());
@@ -231,9 +232,10 @@ pub async fn sites_and_evses_follow_approval(store: &dyn Store) {
     assert_eq!(on_port.fields.evse_code, "E3");
     assert!(store.find_evse_by_port(&cp, 2).await.unwrap().is_none());
     linked.evse_code = "E4".into();
-    assert!(
-        matches!(store.insert_evse(&new_evse(site.id, linked)).await, Err(StoreError::Conflict(ref w)) if w == "evse_port")
-    );
+    assert!(matches!(
+        store.insert_evse(&new_evse(site.id, linked)).await,
+        Err(StoreError::Conflict(plugway_store::Conflict::EvsePort))
+    ));
 
     // Site edits are stored; unknown ids are NotFound.
     let mut fields = site.fields.clone();
@@ -595,9 +597,10 @@ pub async fn photos_nearby_bookmarks_ratings(store: &dyn Store) {
     let first: Vec<SitePhoto> = (0..MAX_PHOTOS_PER_SITE - 1).map(photo).collect();
     store.insert_site_photos(&first).await.unwrap();
     let over = vec![photo(100), photo(101)];
-    assert!(
-        matches!(store.insert_site_photos(&over).await, Err(StoreError::Conflict(ref w)) if w == "photo_limit")
-    );
+    assert!(matches!(
+        store.insert_site_photos(&over).await,
+        Err(StoreError::Conflict(plugway_store::Conflict::PhotoLimit))
+    ));
     assert_eq!(
         store.list_site_photos(site.id).await.unwrap().len(),
         first.len()
@@ -729,9 +732,10 @@ pub async fn host_profiles(store: &dyn Store) {
         user_id: other.id,
         ..profile.clone()
     };
-    assert!(
-        matches!(store.upsert_host_profile(&clash).await, Err(StoreError::Conflict(ref w)) if w == "party_id")
-    );
+    assert!(matches!(
+        store.upsert_host_profile(&clash).await,
+        Err(StoreError::Conflict(plugway_store::Conflict::PartyId))
+    ));
     assert_eq!(
         store
             .set_host_logo(host.id, Some("hosts/a/logo.png"), t0())

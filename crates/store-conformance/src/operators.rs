@@ -172,7 +172,7 @@ pub async fn operator_usernames_are_unique_and_nothing_is_half_written(store: &d
         .await
         .unwrap_err();
     assert!(
-        matches!(err, StoreError::Conflict(ref w) if w == "username"),
+        matches!(err, StoreError::Conflict(plugway_store::Conflict::Username)),
         "{err:?}"
     );
     assert_eq!(store.find_user(second.id).await.unwrap(), None);
@@ -188,7 +188,7 @@ pub async fn operator_usernames_are_unique_and_nothing_is_half_written(store: &d
         .await
         .unwrap_err();
     assert!(
-        matches!(err, StoreError::Conflict(ref w) if w == "party_id"),
+        matches!(err, StoreError::Conflict(plugway_store::Conflict::PartyId)),
         "{err:?}"
     );
     assert_eq!(store.find_user(third.id).await.unwrap(), None);

@@ -144,8 +144,12 @@ pub async fn included_energy_is_taken_once_per_cycle(store: &dyn Store) {
     // A second session priced on a stale read (6 kWh, only 4 left): nothing written.
     let (second, p2) = running(store, driver, "CP-U2", 1, 8_000).await;
     assert!(matches!(
-        store.finish_charging_session_using_allowances(&second, &p2, &take(cp_id, 1, 6_000), at).await,
-        Err(StoreError::Conflict(what)) if what == "plan_allowance_changed"
+        store
+            .finish_charging_session_using_allowances(&second, &p2, &take(cp_id, 1, 6_000), at)
+            .await,
+        Err(StoreError::Conflict(
+            plugway_store::Conflict::PlanAllowanceChanged
+        ))
     ));
     assert!(store.find_purchase(p2.id).await.unwrap().is_none());
     let still = store
@@ -250,7 +254,7 @@ pub async fn racing_sessions_never_exceed_the_allowance(store: &dyn Store) {
     for r in &results {
         match r {
             Ok(_) => {}
-            Err(StoreError::Conflict(what)) if what == "plan_allowance_changed" => {}
+            Err(StoreError::Conflict(plugway_store::Conflict::PlanAllowanceChanged)) => {}
             Err(e) => panic!("unexpected {e:?}"),
         }
     }

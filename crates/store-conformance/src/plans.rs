@@ -104,7 +104,9 @@ pub async fn purchases_pay_once_and_hold_one_active_subscription(store: &dyn Sto
     // An empty wallet: refused, nothing stored.
     assert!(matches!(
         store.purchase_plan(&new, &pay()).await,
-        Err(StoreError::Conflict(what)) if what == "insufficient_funds"
+        Err(StoreError::Conflict(
+            plugway_store::Conflict::InsufficientFunds
+        ))
     ));
     assert_eq!(store.count_customer_plans(driver.id).await.unwrap(), 0);
 
@@ -134,7 +136,9 @@ pub async fn purchases_pay_once_and_hold_one_active_subscription(store: &dyn Sto
     // A second active subscription to the same plan: refused, not charged.
     assert!(matches!(
         store.purchase_plan(&new, &pay()).await,
-        Err(StoreError::Conflict(what)) if what == "plan_already_active"
+        Err(StoreError::Conflict(
+            plugway_store::Conflict::PlanAlreadyActive
+        ))
     ));
     assert_eq!(store.account_balance(&wallet).await.unwrap(), 7_000);
     assert_eq!(
@@ -247,8 +251,10 @@ pub async fn renewals_are_claimed_once_and_charged_once(store: &dyn Store) {
     assert_eq!(store.account_balance(&wallet).await.unwrap(), 10_000);
     // The same cycle again (a second worker after the lease): refused, not charged.
     assert!(matches!(
-        store.renew_customer_plan(bought.id, 2, next, &pay(), due).await,
-        Err(StoreError::Conflict(what)) if what == "plan_changed"
+        store
+            .renew_customer_plan(bought.id, 2, next, &pay(), due)
+            .await,
+        Err(StoreError::Conflict(plugway_store::Conflict::PlanChanged))
     ));
     assert_eq!(store.account_balance(&wallet).await.unwrap(), 10_000);
     assert!(store
@@ -283,8 +289,12 @@ pub async fn renewals_are_claimed_once_and_charged_once(store: &dyn Store) {
         )
     };
     assert!(matches!(
-        store.renew_customer_plan(bought.id, 3, None, &big(), third).await,
-        Err(StoreError::Conflict(what)) if what == "insufficient_funds"
+        store
+            .renew_customer_plan(bought.id, 3, None, &big(), third)
+            .await,
+        Err(StoreError::Conflict(
+            plugway_store::Conflict::InsufficientFunds
+        ))
     ));
     let kept = store.find_customer_plan(bought.id).await.unwrap().unwrap();
     assert_eq!(kept.cycles_paid, 2);

@@ -160,7 +160,9 @@ pub async fn material_site_edits_wait_for_review_and_merge(store: &dyn Store) {
     // The admin reviewed version 1; the host has edited since.
     assert!(matches!(
         store.approve_revision(first.id, 1, later).await,
-        Err(StoreError::Conflict(ref w)) if w == "revision_changed"
+        Err(StoreError::Conflict(
+            plugway_store::Conflict::RevisionChanged
+        ))
     ));
     assert_eq!(
         store.find_site(site.id).await.unwrap().unwrap().fields.name,
@@ -196,7 +198,9 @@ pub async fn material_site_edits_wait_for_review_and_merge(store: &dyn Store) {
         .is_none());
     assert!(matches!(
         store.approve_revision(first.id, 2, later).await,
-        Err(StoreError::Conflict(ref w)) if w == "revision_closed"
+        Err(StoreError::Conflict(
+            plugway_store::Conflict::RevisionClosed
+        ))
     ));
     let latest = store.latest_revisions(&[site.id]).await.unwrap();
     assert_eq!(latest.len(), 1);
@@ -244,11 +248,15 @@ pub async fn withdrawn_and_rejected_revisions_change_nothing(store: &dyn Store) 
     assert_eq!(withdrawn.state, RevisionState::Withdrawn);
     assert!(matches!(
         store.approve_revision(first.id, 1, later).await,
-        Err(StoreError::Conflict(ref w)) if w == "revision_closed"
+        Err(StoreError::Conflict(
+            plugway_store::Conflict::RevisionClosed
+        ))
     ));
     assert!(matches!(
         store.withdraw_revision(first.id, later).await,
-        Err(StoreError::Conflict(ref w)) if w == "revision_closed"
+        Err(StoreError::Conflict(
+            plugway_store::Conflict::RevisionClosed
+        ))
     ));
     let live = store.find_site(site.id).await.unwrap().unwrap();
     assert_eq!(live.fields.name, "Sansar Point");
@@ -265,7 +273,9 @@ pub async fn withdrawn_and_rejected_revisions_change_nothing(store: &dyn Store) 
     assert_eq!(second.version, 2);
     assert!(matches!(
         store.reject_revision(second.id, Some(1), "no", later).await,
-        Err(StoreError::Conflict(ref w)) if w == "revision_changed"
+        Err(StoreError::Conflict(
+            plugway_store::Conflict::RevisionChanged
+        ))
     ));
     let rejected = store
         .reject_revision(
@@ -294,7 +304,9 @@ pub async fn withdrawn_and_rejected_revisions_change_nothing(store: &dyn Store) 
     assert_eq!(latest, vec![rejected]);
     assert!(matches!(
         store.reject_revision(second.id, None, "again", later).await,
-        Err(StoreError::Conflict(ref w)) if w == "revision_closed"
+        Err(StoreError::Conflict(
+            plugway_store::Conflict::RevisionClosed
+        ))
     ));
     assert!(matches!(
         store.approve_revision(rid(), 1, later).await,
@@ -360,7 +372,7 @@ pub async fn evse_revisions_hold_connectors_until_approved(store: &dyn Store) {
     clash.price_per_kwh = 1;
     assert!(matches!(
         store.host_edit_evse(evse.id, &clash, rid(), later).await,
-        Err(StoreError::Conflict(ref w)) if w == "evse_code"
+        Err(StoreError::Conflict(plugway_store::Conflict::EvseCode))
     ));
     assert_eq!(
         store

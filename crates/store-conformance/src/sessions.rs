@@ -109,7 +109,7 @@ pub async fn charging_sessions_hold_connectors_and_drivers(store: &dyn Store) {
         .create_charging_session(&pending(Some(other.id), "CP-S1", 1), 1)
         .await
     {
-        Err(StoreError::Conflict(what)) => assert_eq!(what, "connector_busy"),
+        Err(StoreError::Conflict(c)) => assert_eq!(c, plugway_store::Conflict::ConnectorBusy),
         other => panic!("expected connector_busy, got {other:?}"),
     }
     // Same driver, another connector: at the limit.
@@ -117,7 +117,7 @@ pub async fn charging_sessions_hold_connectors_and_drivers(store: &dyn Store) {
         .create_charging_session(&pending(Some(driver.id), "CP-S1", 2), 1)
         .await
     {
-        Err(StoreError::Conflict(what)) => assert_eq!(what, "active_session"),
+        Err(StoreError::Conflict(c)) => assert_eq!(c, plugway_store::Conflict::ActiveSession),
         other => panic!("expected active_session, got {other:?}"),
     }
     // With a limit of two it may.

@@ -177,7 +177,7 @@ pub async fn vehicle_limit_holds(store: &dyn Store) {
     }
     let over = vehicle(ann, "Over", true, 9);
     match store.insert_vehicle(&over, 3).await {
-        Err(StoreError::Conflict(what)) => assert_eq!(what, "vehicle_limit"),
+        Err(StoreError::Conflict(c)) => assert_eq!(c, plugway_store::Conflict::VehicleLimit),
         other => panic!("expected the limit, got {other:?}"),
     }
     assert_eq!(store.count_vehicles(ann).await.unwrap(), 3);

@@ -172,7 +172,7 @@ macro_rules! impl_sql_billing_store {
                 .await
                 .map_err(map_err)?;
                 if used > 0 {
-                    return Err(::plugway_store::StoreError::Conflict("coupon_in_use".into()));
+                    return Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::CouponInUse));
                 }
                 let done = ::sqlx::query("DELETE FROM coupons WHERE id = $1")
                     .bind(id)
@@ -352,7 +352,7 @@ macro_rules! impl_sql_billing_store {
                 use $crate::{map_err, to_ms};
                 let already = |paid: Option<::plugway_store::Bill>| match paid {
                     Some(b) => Ok(BillPaid::AlreadyPaid { by: b.id }),
-                    None => Err(StoreError::Conflict("subject_paid".into())),
+                    None => Err(StoreError::Conflict(::plugway_store::Conflict::SubjectPaid)),
                 };
                 if let Some(paid) = self.find_paid_bill(&bill.subject_kind, &bill.subject_id).await? {
                     return already(Some(paid));
@@ -412,7 +412,7 @@ macro_rules! impl_sql_billing_store {
                     .await
                     .map_err(map_err)?;
                     if taken.rows_affected() == 0 {
-                        return Err(StoreError::Conflict("coupon_exhausted".into()));
+                        return Err(StoreError::Conflict(::plugway_store::Conflict::CouponExhausted));
                     }
                     let (by_driver, limit): (i64, i64) = ::sqlx::query_as(
                         "SELECT (SELECT COUNT(*) FROM coupon_uses WHERE coupon_id = $1 AND user_id = $2), \
@@ -424,7 +424,7 @@ macro_rules! impl_sql_billing_store {
                     .await
                     .map_err(map_err)?;
                     if by_driver >= limit {
-                        return Err(StoreError::Conflict("coupon_user_limit".into()));
+                        return Err(StoreError::Conflict(::plugway_store::Conflict::CouponUserLimit));
                     }
                     ::sqlx::query("INSERT INTO coupon_uses (coupon_id, user_id, bill_id, at) VALUES ($1, $2, $3, $4)")
                         .bind(coupon)
@@ -438,7 +438,7 @@ macro_rules! impl_sql_billing_store {
                 match ledger_write_entry(&mut tx, entry).await {
                     Ok(()) => {}
                     // The subject's payment entry exists (paid before bills).
-                    Err(StoreError::Conflict(what)) if what == "idempotency_key" => {
+                    Err(StoreError::Conflict(::plugway_store::Conflict::IdempotencyKey)) => {
                         drop(tx);
                         return already(self.find_paid_bill(&bill.subject_kind, &bill.subject_id).await?);
                     }
@@ -490,8 +490,12 @@ macro_rules! impl_sql_billing_store {
                 .await
                 .map_err(map_err)?;
                 if reserved.rows_affected() == 0 {
-                    let what = if r.whole { "already_refunded" } else { "refund_exceeds_payment" };
-                    return Err(StoreError::Conflict(what.into()));
+                    let what = if r.whole {
+                        ::plugway_store::Conflict::AlreadyRefunded
+                    } else {
+                        ::plugway_store::Conflict::RefundExceedsPayment
+                    };
+                    return Err(StoreError::Conflict(what));
                 }
                 let inserted = ::sqlx::query(&format!(
                     "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
@@ -518,7 +522,7 @@ macro_rules! impl_sql_billing_store {
                     Err(StoreError::Conflict(_)) if r.idempotency_key.is_some() => {
                         drop(tx);
                         let key = r.idempotency_key.as_deref().unwrap_or_default();
-                        return self.refund_by_key(key).await?.ok_or(StoreError::Conflict("refund".into()));
+                        return self.refund_by_key(key).await?.ok_or(StoreError::Conflict(::plugway_store::Conflict::Refund));
                     }
                     Err(e) => return Err(e),
                 }

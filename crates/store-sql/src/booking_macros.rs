@@ -96,7 +96,7 @@ macro_rules! impl_sql_booking_store {
                 .await
                 .map_err(map_err)?;
                 if live >= max_live_per_driver {
-                    return Err(StoreError::Conflict("booking_limit".into()));
+                    return Err(StoreError::Conflict(::plugway_store::Conflict::BookingLimit));
                 }
                 // A friendly early answer; on PostgreSQL the exclusion
                 // constraint is what holds when two inserts race past this.
@@ -111,7 +111,7 @@ macro_rules! impl_sql_booking_store {
                 .await
                 .map_err(map_err)?;
                 if clash.is_some() {
-                    return Err(StoreError::Conflict("booking_overlap".into()));
+                    return Err(StoreError::Conflict(::plugway_store::Conflict::BookingOverlap));
                 }
                 let row = ::sqlx::query(&format!(
                     "INSERT INTO bookings (id, user_id, evse_id, site_id, host_id, vehicle_id, starts_at, ends_at, \

@@ -50,8 +50,8 @@ macro_rules! impl_sql_ledger_store {
 
         /// Writes an entry's rows inside `tx`: the entry, its accounts, the
         /// balance changes with the overdraft check, and its postings.
-        /// `Conflict("idempotency_key")` when the key was used (by a racing
-        /// writer), `Conflict("insufficient_funds")` on an overdraft; the
+        /// `Conflict(IdempotencyKey)` when the key was used (by a racing
+        /// writer), `Conflict(InsufficientFunds)` on an overdraft; the
         /// caller drops `tx` on either.
         async fn ledger_write_entry(
             tx: &mut ::sqlx::Transaction<'_, $db>,
@@ -99,7 +99,7 @@ macro_rules! impl_sql_ledger_store {
                 .await
                 .map_err(map_err)?;
                 if changed.rows_affected() == 0 {
-                    return Err(::plugway_store::StoreError::Conflict("insufficient_funds".into()));
+                    return Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::InsufficientFunds));
                 }
                 ::sqlx::query("INSERT INTO ledger_postings (entry_id, account_key, amount) VALUES ($1, $2, $3)")
                     .bind(&e.id)
@@ -153,7 +153,7 @@ macro_rules! impl_sql_ledger_store {
                 match ledger_write_entry(&mut tx, e).await {
                     Ok(()) => {}
                     // A parallel retry with the same key got there first.
-                    Err(::plugway_store::StoreError::Conflict(what)) if what == "idempotency_key" => {
+                    Err(::plugway_store::StoreError::Conflict(what @ ::plugway_store::Conflict::IdempotencyKey)) => {
                         drop(tx);
                         let key = e.idempotency_key.as_deref().unwrap_or_default();
                         return match self.ledger_entry_where("idempotency_key", key).await? {

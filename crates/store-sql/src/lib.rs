@@ -38,7 +38,7 @@ mod vehicle_macros;
 pub use summary::like_escape;
 
 use chrono::{DateTime, TimeZone, Utc};
-use plugway_store::StoreError;
+use plugway_store::{Conflict, StoreError};
 
 #[doc(hidden)]
 pub mod __private {
@@ -96,44 +96,53 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
             let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
             // Most specific first: "crm_customers" rows also name a charge point.
             let what = [
-                ("bills_paid_subject", "subject_paid"),
-                ("bills.subject_kind", "subject_paid"),
-                ("coupons_code", "coupon_code"),
-                ("coupons.code", "coupon_code"),
-                ("refunds_idempotency", "refund_key"),
-                ("refunds.idempotency_key", "refund_key"),
-                ("ledger_entries_idempotency", "idempotency_key"),
-                ("ledger_entries.idempotency_key", "idempotency_key"),
-                ("charging_sessions_connector_active", "connector_busy"),
-                ("charging_sessions.charge_point_id", "connector_busy"),
-                ("charging_sessions_transaction", "session_transaction"),
-                ("charging_sessions.transaction_id", "session_transaction"),
-                ("purchases_session", "purchase"),
-                ("purchases.session_id", "purchase"),
-                ("ocpp_connector_id", "evse_port"),
-                ("evses_ocpp_port", "evse_port"),
-                ("evse_code", "evse_code"),
-                ("party_id", "party_id"),
-                ("zoho_customer_id", "zoho_customer_id"),
-                ("crm_customers", "charge_point_user"),
-                ("charge_points", "charge_point"),
-                ("id_tags", "id_tag"),
-                ("username", "username"),
-                ("phone", "phone"),
-                ("referral_code", "referral_code"),
-                ("token", "token"),
-                ("api_key", "api_key"),
+                ("bills_paid_subject", Conflict::SubjectPaid),
+                ("bills.subject_kind", Conflict::SubjectPaid),
+                ("coupons_code", Conflict::CouponCode),
+                ("coupons.code", Conflict::CouponCode),
+                ("refunds_idempotency", Conflict::RefundKey),
+                ("refunds.idempotency_key", Conflict::RefundKey),
+                ("ledger_entries_idempotency", Conflict::IdempotencyKey),
+                ("ledger_entries.idempotency_key", Conflict::IdempotencyKey),
+                (
+                    "charging_sessions_connector_active",
+                    Conflict::ConnectorBusy,
+                ),
+                ("charging_sessions.charge_point_id", Conflict::ConnectorBusy),
+                (
+                    "charging_sessions_transaction",
+                    Conflict::SessionTransaction,
+                ),
+                (
+                    "charging_sessions.transaction_id",
+                    Conflict::SessionTransaction,
+                ),
+                ("purchases_session", Conflict::Purchase),
+                ("purchases.session_id", Conflict::Purchase),
+                ("ocpp_connector_id", Conflict::EvsePort),
+                ("evses_ocpp_port", Conflict::EvsePort),
+                ("evse_code", Conflict::EvseCode),
+                ("party_id", Conflict::PartyId),
+                ("zoho_customer_id", Conflict::ZohoCustomerId),
+                ("crm_customers", Conflict::ChargePointUser),
+                ("charge_points", Conflict::ChargePoint),
+                ("id_tags", Conflict::IdTag),
+                ("username", Conflict::Username),
+                ("phone", Conflict::Phone),
+                ("referral_code", Conflict::ReferralCode),
+                ("token", Conflict::Token),
+                ("api_key", Conflict::ApiKey),
             ]
             .into_iter()
             .find(|(needle, _)| text.contains(needle))
-            .map_or("unique", |(_, name)| name);
-            StoreError::Conflict(what.to_owned())
+            .map_or(Conflict::Unique, |(_, conflict)| conflict);
+            StoreError::Conflict(what)
         }
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
         // PostgreSQL's exclusion_violation: the only exclusion constraint
         // keeps live bookings of one EVSE apart.
         sqlx::Error::Database(db) if db.code().as_deref() == Some("23P01") => {
-            StoreError::Conflict("booking_overlap".to_owned())
+            StoreError::Conflict(::plugway_store::Conflict::BookingOverlap)
         }
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
             StoreError::Unavailable(e.to_string())

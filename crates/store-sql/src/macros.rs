@@ -129,7 +129,7 @@ macro_rules! impl_sql_store {
                     .map_err(map_err)?;
                 if let Some(row) = existing {
                     if row.try_get::<bool, _>("verified").map_err(map_err)? {
-                        return Err(::plugway_store::StoreError::Conflict("phone".into()));
+                        return Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::Phone));
                     }
                     // An unverified claim proves nothing: the new account takes it.
                     ::sqlx::query("DELETE FROM phones WHERE phone = $1 AND NOT verified")
@@ -455,7 +455,7 @@ macro_rules! impl_sql_store {
                 match existing {
                     Some(claim) if claim.user_id == user => return Ok(()),
                     Some(claim) if claim.verified => {
-                        return Err(::plugway_store::StoreError::Conflict("phone".into()))
+                        return Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::Phone))
                     }
                     Some(_) => {
                         ::sqlx::query("DELETE FROM phones WHERE phone = $1 AND NOT verified")

@@ -1041,7 +1041,7 @@ macro_rules! impl_sql_network_store {
                     .map_err(map_err)?;
                 let adding = i64::try_from(photos.len()).unwrap_or(i64::MAX);
                 if have.saturating_add(adding) > ::plugway_store::MAX_PHOTOS_PER_SITE {
-                    return Err(::plugway_store::StoreError::Conflict("photo_limit".into()));
+                    return Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::PhotoLimit));
                 }
                 for p in photos {
                     ::sqlx::query(

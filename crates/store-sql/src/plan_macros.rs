@@ -220,7 +220,7 @@ macro_rules! impl_sql_plan_store {
                 .map_err(|e| match map_err(e) {
                     // The only unique rule this insert can break.
                     ::plugway_store::StoreError::Conflict(_) => {
-                        ::plugway_store::StoreError::Conflict("plan_already_active".into())
+                        ::plugway_store::StoreError::Conflict(::plugway_store::Conflict::PlanAlreadyActive)
                     }
                     other => other,
                 })?;
@@ -350,7 +350,7 @@ macro_rules! impl_sql_plan_store {
                 .await
                 .map_err(map_err)?;
                 let Some(row) = row else {
-                    return Err(::plugway_store::StoreError::Conflict("plan_changed".into()));
+                    return Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::PlanChanged));
                 };
                 let plan = customer_plan_from_row(&row)?;
                 let mut entry = entry.clone();
@@ -358,8 +358,8 @@ macro_rules! impl_sql_plan_store {
                 entry.idempotency_key = Some(::plugway_domain::plan::cycle_key(plan.id, cycle));
                 match ledger_write_entry(&mut tx, &entry).await {
                     Ok(()) => {}
-                    Err(::plugway_store::StoreError::Conflict(what)) if what == "idempotency_key" => {
-                        return Err(::plugway_store::StoreError::Conflict("plan_changed".into()));
+                    Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::IdempotencyKey)) => {
+                        return Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::PlanChanged));
                     }
                     Err(other) => return Err(other),
                 }

@@ -140,7 +140,7 @@ macro_rules! impl_sql_plan_usage_store {
                     if taken.rows_affected() != 1 {
                         tx.rollback().await.map_err(map_err)?;
                         return Err(::plugway_store::StoreError::Conflict(
-                            "plan_allowance_changed".into(),
+                            ::plugway_store::Conflict::PlanAllowanceChanged,
                         ));
                     }
                     ::sqlx::query(

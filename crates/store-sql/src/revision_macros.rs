@@ -194,9 +194,9 @@ macro_rules! impl_sql_revision_store {
             match revision_in(&mut *conn, id).await? {
                 None => Err(::plugway_store::StoreError::NotFound),
                 Some(r) if r.state != ::plugway_domain::RevisionState::Open => {
-                    Err(::plugway_store::StoreError::Conflict("revision_closed".into()))
+                    Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::RevisionClosed))
                 }
-                Some(_) => Err(::plugway_store::StoreError::Conflict("revision_changed".into())),
+                Some(_) => Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::RevisionChanged)),
             }
         }
 
@@ -229,7 +229,7 @@ macro_rules! impl_sql_revision_store {
             one_row(done.rows_affected())
         }
 
-        /// `Conflict("evse_code")` when another EVSE of the site has `code`.
+        /// `Conflict(EvseCode)` when another EVSE of the site has `code`.
         async fn check_evse_code_free(
             conn: &mut <$db as ::sqlx::Database>::Connection,
             evse: &::plugway_store::Evse,
@@ -243,7 +243,7 @@ macro_rules! impl_sql_revision_store {
                 .await
                 .map_err($crate::map_err)?;
             match taken {
-                Some(_) => Err(::plugway_store::StoreError::Conflict("evse_code".into())),
+                Some(_) => Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::EvseCode)),
                 None => Ok(()),
             }
         }

@@ -171,7 +171,7 @@ macro_rules! impl_sql_charging_session_store {
                     .await
                     .map_err(map_err)?;
                     if active >= max_active_per_user {
-                        return Err(::plugway_store::StoreError::Conflict("active_session".into()));
+                        return Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::ActiveSession));
                     }
                 }
                 ::sqlx::query(&format!(

@@ -48,7 +48,7 @@ macro_rules! impl_sql_vehicle_store {
         }
 
         /// `map_err`, naming the favourite index's violations (and
-        /// deadlocks) `Conflict("favourite_vehicle")`, which writes retry.
+        /// deadlocks) `Conflict(FavouriteVehicle)`, which writes retry.
         fn vehicle_err(e: ::sqlx::Error) -> ::plugway_store::StoreError {
             if let ::sqlx::Error::Database(db) = &e {
                 let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
@@ -58,14 +58,14 @@ macro_rules! impl_sql_vehicle_store {
                 // transaction was rolled back and may simply be retried.
                 let retryable = matches!(db.code().as_deref(), Some("40P01" | "40001"));
                 if lost_race || retryable {
-                    return ::plugway_store::StoreError::Conflict("favourite_vehicle".into());
+                    return ::plugway_store::StoreError::Conflict(::plugway_store::Conflict::FavouriteVehicle);
                 }
             }
             $crate::map_err(e)
         }
 
         fn vehicle_lost_race(result: &::plugway_store::Result<()>) -> bool {
-            matches!(result, Err(::plugway_store::StoreError::Conflict(what)) if what == "favourite_vehicle")
+            matches!(result, Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::FavouriteVehicle)))
         }
 
         impl $store {
@@ -102,7 +102,7 @@ macro_rules! impl_sql_vehicle_store {
                     .await
                     .map_err(vehicle_err)?;
                 if count >= max {
-                    return Err(::plugway_store::StoreError::Conflict("vehicle_limit".into()));
+                    return Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::VehicleLimit));
                 }
                 ::sqlx::query(&format!(
                     "INSERT INTO vehicles ({VEHICLE_COLUMNS}) \

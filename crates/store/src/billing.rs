@@ -110,12 +110,12 @@ pub enum BillPaid {
 /// Storage for coupons, bills and refunds.
 #[async_trait]
 pub trait BillingStore: Send + Sync {
-    /// Stores a new coupon; `Conflict("coupon_code")` when the code is taken.
+    /// Stores a new coupon; `Conflict(CouponCode)` when the code is taken.
     async fn insert_coupon(&self, coupon: &Coupon) -> Result<()>;
     /// Replaces a coupon's code, description, terms and listing (not its
-    /// use count); `NotFound`, or `Conflict("coupon_code")`.
+    /// use count); `NotFound`, or `Conflict(CouponCode)`.
     async fn update_coupon(&self, coupon: &Coupon) -> Result<()>;
-    /// Deletes a coupon never used; `Conflict("coupon_in_use")` when a bill
+    /// Deletes a coupon never used; `Conflict(CouponInUse)` when a bill
     /// used it (switch it off instead). False when there was none.
     async fn delete_coupon(&self, id: &str) -> Result<bool>;
     /// A coupon by id.
@@ -142,8 +142,8 @@ pub trait BillingStore: Send + Sync {
     async fn count_bills(&self, user: UserId) -> Result<i64>;
     /// Pays a bill in one database transaction: stores it if it is new,
     /// takes one use of its
-    /// coupon (`Conflict("coupon_exhausted")` or `Conflict("coupon_user_limit")`
-    /// when its limits are reached), posts `entry` (`Conflict("insufficient_funds")`),
+    /// coupon (`Conflict(CouponExhausted)` or `Conflict(CouponUserLimit)`
+    /// when its limits are reached), posts `entry` (`Conflict(InsufficientFunds)`),
     /// marks the bill paid by `method` and `payment_ref`, and a purchase
     /// subject paid. On any conflict nothing is written. A subject paid
     /// already answers `AlreadyPaid`.
@@ -157,8 +157,8 @@ pub trait BillingStore: Send + Sync {
 
     /// Starts a refund: reserves its amount on its paid bill, unless the
     /// bill's refunds would exceed what was paid in money
-    /// (`Conflict("refund_exceeds_payment")`) or a whole refund follows
-    /// another refund (`Conflict("already_refunded")`). A refund with the
+    /// (`Conflict(RefundExceedsPayment)`) or a whole refund follows
+    /// another refund (`Conflict(AlreadyRefunded)`). A refund with the
     /// same idempotency key is returned instead of a new one.
     async fn begin_refund(&self, refund: &Refund) -> Result<Refund>;
     /// Ends a pending refund. `succeeded` posts `entry` with it (and a

@@ -121,8 +121,8 @@ pub struct BookingFilter {
 #[async_trait]
 pub trait BookingStore: Send + Sync {
     /// Stores a new booking (`seq` is assigned). Fails with
-    /// `Conflict("booking_overlap")` when a live booking of the EVSE shares
-    /// an instant with it, whatever races; `Conflict("booking_limit")` when
+    /// `Conflict(BookingOverlap)` when a live booking of the EVSE shares
+    /// an instant with it, whatever races; `Conflict(BookingLimit)` when
     /// the driver already holds `max_live_per_driver` live bookings.
     async fn insert_booking(&self, booking: &Booking, max_live_per_driver: i64) -> Result<Booking>;
     /// The booking with this id.

@@ -252,7 +252,7 @@ pub struct OutboxMessage {
 /// Storage for the central system.
 #[async_trait]
 pub trait ChargingStore: Send + Sync {
-    /// Registers a charge point; `Conflict("charge_point")` if the id exists.
+    /// Registers a charge point; `Conflict(ChargePoint)` if the id exists.
     async fn create_charge_point(&self, cp: &NewChargePoint) -> Result<()>;
     /// A charge point.
     async fn find_charge_point(&self, id: &ChargePointId) -> Result<Option<ChargePoint>>;
@@ -315,8 +315,8 @@ pub trait ChargingStore: Send + Sync {
     async fn count_active_transactions_for_tag(&self, key: &str) -> Result<i64>;
 
     /// Seed 004's register_customer: the customer and their id tag, in one
-    /// transaction. `Conflict("charge_point_user")` if the charge point
-    /// already has a customer, `Conflict("zoho_customer_id")` if the CRM id exists.
+    /// transaction. `Conflict(ChargePointUser)` if the charge point
+    /// already has a customer, `Conflict(ZohoCustomerId)` if the CRM id exists.
     async fn create_crm_customer(
         &self,
         customer: &CrmCustomer,

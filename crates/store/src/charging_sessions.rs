@@ -153,8 +153,8 @@ pub struct EarningsRow {
 /// Storage for charging sessions and purchases.
 #[async_trait]
 pub trait ChargingSessionStore: Send + Sync {
-    /// Stores a new session. `Conflict("connector_busy")` when the connector
-    /// has an active session; `Conflict("active_session")` when the driver
+    /// Stores a new session. `Conflict(ConnectorBusy)` when the connector
+    /// has an active session; `Conflict(ActiveSession)` when the driver
     /// already has `max_active_per_user` active ones (checked under a lock
     /// on the driver's account row, so parallel starts cannot both pass).
     async fn create_charging_session(

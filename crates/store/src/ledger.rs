@@ -94,7 +94,7 @@ impl LedgerReport {
 pub trait LedgerStore: Send + Sync {
     /// Posts an entry in one database transaction: creates the accounts it
     /// names, adds each posting to its account's balance, and refuses with
-    /// `Conflict("insufficient_funds")` (writing nothing) when an account
+    /// `Conflict(InsufficientFunds)` (writing nothing) when an account
     /// that may not go below zero would. Balances are changed under row
     /// locks in account-key order, so parallel posts on one wallet can not
     /// overspend it. A repeated idempotency key returns the first entry.

@@ -48,15 +48,152 @@ pub use records::*;
 pub use revisions::*;
 pub use vehicles::*;
 
+/// What a write collided with: a uniqueness rule, or a rule of the data
+/// (funds, limits, a row that changed under the write). Its [`as_str`]
+/// names it in snake_case (never user data).
+///
+/// [`as_str`]: Conflict::as_str
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Conflict {
+    /// The driver already has a live session.
+    ActiveSession,
+    /// The bill was already refunded in whole.
+    AlreadyRefunded,
+    /// An API key with this id exists.
+    ApiKey,
+    /// The driver holds the most live bookings allowed.
+    BookingLimit,
+    /// The EVSE is booked for an overlapping slot.
+    BookingOverlap,
+    /// A charge point with this id exists.
+    ChargePoint,
+    /// The charge point already has a customer with this id tag.
+    ChargePointUser,
+    /// A session is live on the connector.
+    ConnectorBusy,
+    /// A coupon with this code exists.
+    CouponCode,
+    /// The coupon has no uses left.
+    CouponExhausted,
+    /// A bill used the coupon, so it cannot be deleted.
+    CouponInUse,
+    /// The driver used the coupon as often as allowed.
+    CouponUserLimit,
+    /// An EVSE with this code exists.
+    EvseCode,
+    /// Another EVSE is linked to this charge point connector.
+    EvsePort,
+    /// Two writes raced for the favourite vehicle; retry.
+    FavouriteVehicle,
+    /// The id tag exists.
+    IdTag,
+    /// An entry with this idempotency key exists.
+    IdempotencyKey,
+    /// The account holds too little.
+    InsufficientFunds,
+    /// An operator with this OCPI party id exists.
+    PartyId,
+    /// The phone is verified on another account.
+    Phone,
+    /// The listing has the most photos allowed.
+    PhotoLimit,
+    /// The plan allowance changed under the write; retry.
+    PlanAllowanceChanged,
+    /// The driver already has this plan.
+    PlanAlreadyActive,
+    /// The subscription changed under the write.
+    PlanChanged,
+    /// The session already has a purchase.
+    Purchase,
+    /// The referral code clashed; retry with another.
+    ReferralCode,
+    /// A refund is already under way.
+    Refund,
+    /// The refund is more than what is left of the payment.
+    RefundExceedsPayment,
+    /// A refund with this idempotency key exists.
+    RefundKey,
+    /// The revision changed since it was read.
+    RevisionChanged,
+    /// The revision is no longer open.
+    RevisionClosed,
+    /// A session with this charger transaction exists.
+    SessionTransaction,
+    /// The subject already has a paid bill.
+    SubjectPaid,
+    /// The token exists.
+    Token,
+    /// Another uniqueness rule.
+    Unique,
+    /// The username is taken.
+    Username,
+    /// The driver has the most vehicles allowed.
+    VehicleLimit,
+    /// A customer with this CRM id exists.
+    ZohoCustomerId,
+}
+
+impl Conflict {
+    /// Its snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ActiveSession => "active_session",
+            Self::AlreadyRefunded => "already_refunded",
+            Self::ApiKey => "api_key",
+            Self::BookingLimit => "booking_limit",
+            Self::BookingOverlap => "booking_overlap",
+            Self::ChargePoint => "charge_point",
+            Self::ChargePointUser => "charge_point_user",
+            Self::ConnectorBusy => "connector_busy",
+            Self::CouponCode => "coupon_code",
+            Self::CouponExhausted => "coupon_exhausted",
+            Self::CouponInUse => "coupon_in_use",
+            Self::CouponUserLimit => "coupon_user_limit",
+            Self::EvseCode => "evse_code",
+            Self::EvsePort => "evse_port",
+            Self::FavouriteVehicle => "favourite_vehicle",
+            Self::IdTag => "id_tag",
+            Self::IdempotencyKey => "idempotency_key",
+            Self::InsufficientFunds => "insufficient_funds",
+            Self::PartyId => "party_id",
+            Self::Phone => "phone",
+            Self::PhotoLimit => "photo_limit",
+            Self::PlanAllowanceChanged => "plan_allowance_changed",
+            Self::PlanAlreadyActive => "plan_already_active",
+            Self::PlanChanged => "plan_changed",
+            Self::Purchase => "purchase",
+            Self::ReferralCode => "referral_code",
+            Self::Refund => "refund",
+            Self::RefundExceedsPayment => "refund_exceeds_payment",
+            Self::RefundKey => "refund_key",
+            Self::RevisionChanged => "revision_changed",
+            Self::RevisionClosed => "revision_closed",
+            Self::SessionTransaction => "session_transaction",
+            Self::SubjectPaid => "subject_paid",
+            Self::Token => "token",
+            Self::Unique => "unique",
+            Self::Username => "username",
+            Self::VehicleLimit => "vehicle_limit",
+            Self::ZohoCustomerId => "zoho_customer_id",
+        }
+    }
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a storage call can fail with. Adapters map their driver's errors here.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The row asked for does not exist.
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule was hit; the text names it (never user data).
+    /// A uniqueness rule or a rule of the data was hit.
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Conflict),
     /// The database could not be reached or is shutting down.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -74,8 +211,8 @@ pub trait UserStore: Send + Sync {
     /// Creates an account owning `phone` as its primary phone. An unverified
     /// claim on the phone by another account is taken over (a verified phone
     /// proves ownership; an unverified one proves nothing). Fails with
-    /// `Conflict("phone")` when the phone is verified on any account, or
-    /// `Conflict("referral_code")` on a (vanishingly rare) code clash.
+    /// `Conflict(Phone)` when the phone is verified on any account, or
+    /// `Conflict(ReferralCode)` on a (vanishingly rare) code clash.
     async fn create_user(
         &self,
         user: &NewUser,
@@ -112,8 +249,8 @@ pub trait UserStore: Send + Sync {
     /// with `username` (no phone: the profile's contact number is contact
     /// data, not a sign-in) and its host profile. `user.role` should be
     /// [`Role::Host`]; `profile.user_id` must be `user.id`. Fails with
-    /// `Conflict("username")` when the username is taken,
-    /// `Conflict("referral_code")` on a code clash or `Conflict("party_id")`,
+    /// `Conflict(Username)` when the username is taken,
+    /// `Conflict(ReferralCode)` on a code clash or `Conflict(PartyId)`,
     /// and then writes nothing.
     async fn create_operator(
         &self,
@@ -145,7 +282,7 @@ pub trait UserStore: Send + Sync {
     /// The phones of an account, primary first.
     async fn list_phones(&self, user: UserId) -> Result<Vec<PhoneClaim>>;
     /// Adds an unverified phone to an account (taking over another account's
-    /// unverified claim). `Conflict("phone")` when it is verified elsewhere;
+    /// unverified claim). `Conflict(Phone)` when it is verified elsewhere;
     /// a no-op when the account already has it.
     async fn add_phone(&self, user: UserId, phone: &PhoneNumber, now: DateTime<Utc>) -> Result<()>;
     /// Removes an unverified claim so another account can be made for the phone.

@@ -418,7 +418,7 @@ pub struct PendingCounts {
 /// The charging network.
 #[async_trait]
 pub trait NetworkStore: Send + Sync {
-    /// Creates or replaces a host profile. `Conflict("party_id")` when another
+    /// Creates or replaces a host profile. `Conflict(PartyId)` when another
     /// host has the same country code and party id.
     async fn upsert_host_profile(&self, profile: &HostProfile) -> Result<()>;
     /// A host profile.
@@ -476,8 +476,8 @@ pub trait NetworkStore: Send + Sync {
     /// the search benchmark's generated network), with the same derived
     /// columns the one-by-one path computes. Callers chunk large inputs.
     async fn insert_sites_bulk(&self, sites: &[(Site, Vec<Evse>)]) -> Result<()>;
-    /// Stores a new EVSE (pending approval). `Conflict("evse_code")` when the
-    /// site has one with the same code, `Conflict("evse_port")` when the OCPP
+    /// Stores a new EVSE (pending approval). `Conflict(EvseCode)` when the
+    /// site has one with the same code, `Conflict(EvsePort)` when the OCPP
     /// connector is already an EVSE.
     async fn insert_evse(&self, evse: &Evse) -> Result<()>;
     /// Replaces an EVSE's host-edited fields at once (an admin's edit; a
@@ -514,7 +514,7 @@ pub trait NetworkStore: Send + Sync {
     /// open revision counts as pending (once).
     async fn pending_counts(&self, host: Option<UserId>) -> Result<PendingCounts>;
 
-    /// Adds photos to a site, all or none; `Conflict("photo_limit")` when the
+    /// Adds photos to a site, all or none; `Conflict(PhotoLimit)` when the
     /// site would hold more than [`MAX_PHOTOS_PER_SITE`].
     async fn insert_site_photos(&self, photos: &[SitePhoto]) -> Result<()>;
     /// A site's photos, oldest first.

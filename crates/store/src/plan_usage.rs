@@ -83,7 +83,7 @@ pub trait PlanUsageStore: Send + Sync {
     /// - a use no longer fits (another session took from the allowance
     ///   since it was read: `used_wh + wh` would pass the subscription's
     ///   `included_wh_per_cycle`): nothing is written,
-    ///   `Conflict("plan_allowance_changed")`, and the caller prices again
+    ///   `Conflict(PlanAllowanceChanged)`, and the caller prices again
     ///   from a fresh [`PlanUsageStore::plan_allowances_at`];
     /// - else the purchase is stored, the session finished and each use
     ///   added to its cycle's usage and recorded against the session.

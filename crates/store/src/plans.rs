@@ -101,8 +101,8 @@ pub trait PlanStore: Send + Sync {
     /// In one transaction: stores the subscription (active, first cycle
     /// paid) and posts `entry` (its idempotency key is set here to the
     /// first cycle's [`plugway_domain::plan::cycle_key`]).
-    /// `Conflict("plan_already_active")` when the driver has an active
-    /// subscription to the plan, `Conflict("insufficient_funds")` when the
+    /// `Conflict(PlanAlreadyActive)` when the driver has an active
+    /// subscription to the plan, `Conflict(InsufficientFunds)` when the
     /// wallet holds too little; on either nothing is written.
     async fn purchase_plan(
         &self,
@@ -143,8 +143,8 @@ pub trait PlanStore: Send + Sync {
     /// In one transaction: records cycle `cycle` of an active subscription
     /// whose `cycles_paid` is `cycle − 1` as paid, sets its next charge, and
     /// posts `entry` (its key set to the cycle's key); releases the lease.
-    /// `Conflict("insufficient_funds")` (nothing written), or
-    /// `Conflict("plan_changed")` when the subscription is no longer active
+    /// `Conflict(InsufficientFunds)` (nothing written), or
+    /// `Conflict(PlanChanged)` when the subscription is no longer active
     /// or that cycle was already recorded.
     async fn renew_customer_plan(
         &self,

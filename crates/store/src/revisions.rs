@@ -339,10 +339,10 @@ impl Revision {
 /// Review of hosts' changes to approved sites and EVSEs.
 ///
 /// Errors of the decisions: `NotFound` (no such revision or listing),
-/// `Conflict("revision_closed")` (it is no longer open: withdrawn or
-/// decided), `Conflict("revision_changed")` (its version is not the one
+/// `Conflict(RevisionClosed)` (it is no longer open: withdrawn or
+/// decided), `Conflict(RevisionChanged)` (its version is not the one
 /// given: the host edited it since), and the listing's own conflicts
-/// (`Conflict("evse_code")`, `Conflict("evse_port")`) when applying it
+/// (`Conflict(EvseCode)`, `Conflict(EvsePort)`) when applying it
 /// would break them; a failed decision changes nothing.
 #[async_trait]
 pub trait RevisionStore: Send + Sync {
@@ -360,7 +360,7 @@ pub trait RevisionStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<Revision>>;
     /// The same for an EVSE, by the EVSE's own approval.
-    /// `Conflict("evse_code")` when a proposed code is another EVSE's of the site.
+    /// `Conflict(EvseCode)` when a proposed code is another EVSE's of the site.
     async fn host_edit_evse(
         &self,
         id: EvseId,

@@ -33,7 +33,7 @@ pub struct Vehicle {
 #[async_trait]
 pub trait VehicleStore: Send + Sync {
     /// Stores a new vehicle unless its owner already has `max` of them
-    /// (`Conflict("vehicle_limit")`, nothing written). A favourite one
+    /// (`Conflict(VehicleLimit)`, nothing written). A favourite one
     /// takes the favourite mark from the owner's other vehicles in the same
     /// transaction.
     async fn insert_vehicle(&self, vehicle: &Vehicle, max: i64) -> Result<()>;

@@ -415,7 +415,7 @@ async fn delete_site(
 
 pub(crate) fn evse_conflict(e: StoreError) -> ApiError {
     match e {
-        StoreError::Conflict(what) if what == "evse_port" => ApiError::conflict(
+        StoreError::Conflict(plugway_store::Conflict::EvsePort) => ApiError::conflict(
             "charge_point_connector_taken",
             "this OCPP connector is already an EVSE",
         ),

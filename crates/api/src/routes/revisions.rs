@@ -107,8 +107,8 @@ fn no_open_revision() -> ApiError {
 /// Maps the store's refusals of a decision or a withdrawal.
 fn revision_error(e: StoreError) -> ApiError {
     match e {
-        StoreError::Conflict(what) if what == "revision_closed" => no_open_revision(),
-        StoreError::Conflict(what) if what == "revision_changed" => ApiError::conflict(
+        StoreError::Conflict(plugway_store::Conflict::RevisionClosed) => no_open_revision(),
+        StoreError::Conflict(plugway_store::Conflict::RevisionChanged) => ApiError::conflict(
             "revision_changed",
             "the host changed the revision since that version; review it again",
         ),

@@ -238,9 +238,9 @@ async fn register_customer(
     };
     match state.store.create_crm_customer(&customer, &record).await {
         Ok(created) => Ok(axum::Json(created.into())),
-        Err(StoreError::Conflict(what)) if what == "zoho_customer_id" => Err(SeedError::Conflict(
-            format!("customer with zoho id: {zoho} already exists"),
-        )),
+        Err(StoreError::Conflict(plugway_store::Conflict::ZohoCustomerId)) => Err(
+            SeedError::Conflict(format!("customer with zoho id: {zoho} already exists")),
+        ),
         Err(StoreError::Conflict(_)) => Err(SeedError::Conflict(format!(
             "charge point with id: {cp_raw} already has a user"
         ))),

@@ -205,7 +205,7 @@ impl SessionEngine {
         let tag = IdTag::from_stored(text);
         match self.store.find_id_tag(&tag.key()).await? {
             Some(existing) if existing.user == Some(user) => Ok(existing.state.id_tag),
-            Some(_) => Err(StoreError::Conflict("id_tag".into())),
+            Some(_) => Err(StoreError::Conflict(plugway_store::Conflict::IdTag)),
             None => {
                 let now = self.clock.now();
                 self.store
@@ -645,8 +645,8 @@ impl SessionEngine {
                 .finish_charging_session_using_allowances(&finished, &purchase, &uses, now)
                 .await
             {
-                Err(StoreError::Conflict(what))
-                    if what == "plan_allowance_changed" && tries < CAS_TRIES =>
+                Err(StoreError::Conflict(plugway_store::Conflict::PlanAllowanceChanged))
+                    if tries < CAS_TRIES =>
                 {
                     tries += 1;
                 }
