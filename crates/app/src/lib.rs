@@ -39,6 +39,7 @@ pub mod chargers;
 pub mod charging;
 pub mod context;
 pub mod crm_outbox;
+pub mod earnings;
 pub mod error;
 pub mod images;
 pub mod live;

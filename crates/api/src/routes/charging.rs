@@ -3,7 +3,7 @@
 //! EVSE tariffs.
 
 use axum::extract::{Path, Query, State};
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, SecondsFormat, Utc, Weekday};
+use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, Utc, Weekday};
 use plugway_domain::tariff::{Cost, Tariff, TariffPeriod};
 use plugway_domain::{ChargingSessionId, Currency, EvseId, PurchaseId, UserId};
 use plugway_store::{ChargingSession, Purchase};
@@ -549,60 +549,24 @@ async fn earnings(
         Some(_) => return Err(ApiError::invalid_field("group", "must be day or month")),
     };
     let range = earnings_range(&state, &who, &q).await?;
-    let rows = state
-        .store
-        .host_earnings(range.host, range.evse, range.from, range.to, false)
-        .await?;
-    let bps = state.sessions.settings().commission_bps;
-    let mut periods: Vec<(String, String, [i64; 4])> = Vec::new();
-    let mut totals: Vec<(String, String, [i64; 4])> = Vec::new();
-    for row in rows {
-        let date = NaiveDate::from_num_days_from_ce_opt(
-            i32::try_from(row.day + 719_163).unwrap_or(i32::MAX),
-        )
-        .unwrap_or_default();
-        let period = if by_month {
-            format!("{:04}-{:02}", date.year(), date.month())
-        } else {
-            date.format("%Y-%m-%d").to_string()
-        };
-        let sums = [row.sessions, row.energy_wh, row.amount, row.tax];
-        for (list, key) in [(&mut periods, period), (&mut totals, "total".to_owned())] {
-            match list
-                .iter_mut()
-                .find(|(p, c, _)| *p == key && *c == row.currency)
-            {
-                Some((_, _, acc)) => {
-                    for (a, v) in acc.iter_mut().zip(sums) {
-                        *a = a.saturating_add(v);
-                    }
-                }
-                None => list.push((key, row.currency.clone(), sums)),
-            }
-        }
-    }
-    let render = |(period, code, [sessions, wh, amount, tax]): (String, String, [i64; 4])| -> ApiResult<EarningsPeriod> {
-        // Stored codes were checked on the way in.
-        let currency = Currency::parse(&code).map_err(ApiError::internal)?;
-        let before_tax = amount.saturating_sub(tax);
-        // Half up, in minor units.
-        let commission = (i128::from(before_tax) * i128::from(bps) + 5_000) / 10_000;
-        let commission = i64::try_from(commission).unwrap_or(i64::MAX);
-        Ok(EarningsPeriod {
-            period,
-            currency: code,
-            sessions,
-            energy: wh as f64 / 1000.0,
-            gross: currency.to_major(amount),
-            tax: currency.to_major(tax),
-            commission: currency.to_major(commission),
-            net: currency.to_major(before_tax.saturating_sub(commission)),
-        })
+    let earnings = plugway_app::earnings::host_earnings(
+        &state, range.host, range.evse, range.from, range.to, by_month,
+    )
+    .await?;
+    let view = |e: plugway_app::earnings::PeriodEarnings| EarningsPeriod {
+        period: e.period,
+        currency: e.currency.code().to_owned(),
+        sessions: e.sessions,
+        energy: e.energy_wh as f64 / 1000.0,
+        gross: e.currency.to_major(e.gross),
+        tax: e.currency.to_major(e.tax),
+        commission: e.currency.to_major(e.commission),
+        net: e.currency.to_major(e.net),
     };
     Ok(Json(EarningsView {
-        periods: periods.into_iter().map(render).collect::<ApiResult<_>>()?,
-        totals: totals.into_iter().map(render).collect::<ApiResult<_>>()?,
-        commission_bps: bps,
+        periods: earnings.periods.into_iter().map(view).collect(),
+        totals: earnings.totals.into_iter().map(view).collect(),
+        commission_bps: earnings.commission_bps,
     }))
 }
 
