@@ -227,33 +227,6 @@ impl PaymentGateway for Razorpay {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn signatures_are_hmac_sha256_hex_of_order_and_payment() {
-        let rzp = Razorpay::new(RazorpayConfig {
-            base_url: "http://127.0.0.1:9".into(),
-            key_id: "rzp_test_1".into(),
-            key_secret: "secret".to_owned().into(),
-            webhook_secret: Some("hook".to_owned().into()),
-        })
-        .unwrap();
-        let mut mac = Hmac::<Sha256>::new_from_slice(b"secret").unwrap();
-        mac.update(b"order_1|pay_1");
-        let good = hex::encode(mac.finalize().into_bytes());
-        assert!(rzp.payment_signature_ok("order_1", "pay_1", &good));
-        assert!(!rzp.payment_signature_ok("order_1", "pay_2", &good));
-        assert!(!rzp.payment_signature_ok("order_1", "pay_1", "zz"));
-        let mut mac = Hmac::<Sha256>::new_from_slice(b"hook").unwrap();
-        mac.update(b"{}");
-        let hook = hex::encode(mac.finalize().into_bytes());
-        assert!(rzp.webhook_signature_ok(b"{}", &hook));
-        assert!(!rzp.webhook_signature_ok(b"{ }", &hook));
-    }
-}
-
 impl CheckoutGateway for Razorpay {
     /// The key id the app's checkout needs.
     fn key_id(&self) -> &str {
@@ -280,5 +253,32 @@ impl CheckoutGateway for Razorpay {
 
     fn into_payment_gateway(self: Arc<Self>) -> Arc<dyn PaymentGateway> {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_hmac_sha256_hex_of_order_and_payment() {
+        let rzp = Razorpay::new(RazorpayConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            key_id: "rzp_test_1".into(),
+            key_secret: "secret".to_owned().into(),
+            webhook_secret: Some("hook".to_owned().into()),
+        })
+        .unwrap();
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"secret").unwrap();
+        mac.update(b"order_1|pay_1");
+        let good = hex::encode(mac.finalize().into_bytes());
+        assert!(rzp.payment_signature_ok("order_1", "pay_1", &good));
+        assert!(!rzp.payment_signature_ok("order_1", "pay_2", &good));
+        assert!(!rzp.payment_signature_ok("order_1", "pay_1", "zz"));
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"hook").unwrap();
+        mac.update(b"{}");
+        let hook = hex::encode(mac.finalize().into_bytes());
+        assert!(rzp.webhook_signature_ok(b"{}", &hook));
+        assert!(!rzp.webhook_signature_ok(b"{ }", &hook));
     }
 }

@@ -17,7 +17,6 @@ use plugway_store::{Bill, BillPaid, Coupon, NewJournalEntry, Purchase, Refund, S
 use crate::context::App;
 use crate::error::{AppError, AppResult};
 use crate::ports::payments::GatewayError;
-use crate::topups;
 use crate::wallet::{publish_payment, wallet};
 use plugway_domain::commission::commission;
 
@@ -379,7 +378,7 @@ pub async fn refund_purchase(
                     "this purchase was paid from the wallet; refund it to the wallet",
                 )
             })?;
-            let adapter = topups::gateway_named(state, &invoice.gateway).ok_or_else(|| {
+            let adapter = state.gateway_named(&invoice.gateway).ok_or_else(|| {
                 AppError::conflict(
                     "gateway_not_configured",
                     "that gateway is not configured now",

@@ -13,6 +13,7 @@ use plugway_events::{ChargerGateway, EventBus};
 use plugway_store::Store;
 use secrecy::SecretSlice;
 
+use crate::ports::payments::PaymentGateway;
 use crate::ports::sms::SmsSender;
 use crate::ratelimit::RateLimits;
 use crate::security::tokens::TokenSigner;
@@ -182,6 +183,18 @@ impl App {
     pub fn close_live_streams(&self) {
         if let Some(hub) = self.0.live.get() {
             hub.close();
+        }
+    }
+
+    /// The configured gateway an invoice's `gateway` names (`qpay`, `razorpay`).
+    pub fn gateway_named(&self, name: &str) -> Option<Arc<dyn PaymentGateway>> {
+        match name {
+            "razorpay" => self.razorpay.clone().map(|r| r.into_payment_gateway()),
+            name => self
+                .payments
+                .as_ref()
+                .filter(|s| s.gateway.option().eq_ignore_ascii_case(name))
+                .map(|s| s.gateway.clone()),
         }
     }
 

@@ -187,18 +187,6 @@ async fn issue(
     Ok(invoice)
 }
 
-/// The configured gateway an invoice's `gateway` names (`qpay`, `razorpay`).
-pub fn gateway_named(state: &App, name: &str) -> Option<Arc<dyn PaymentGateway>> {
-    match name {
-        "razorpay" => state.razorpay.clone().map(|r| r.into_payment_gateway()),
-        name => state
-            .payments
-            .as_ref()
-            .filter(|s| s.gateway.option().eq_ignore_ascii_case(name))
-            .map(|s| s.gateway.clone()),
-    }
-}
-
 /// Asks the gateway about a pending invoice and settles it: `success`
 /// credits the wallet once; a payment that does not match the invoice is
 /// `error`; nothing paid yet stays `pending`. The invoice's status after.
@@ -206,7 +194,7 @@ pub async fn settle(state: &App, invoice: &GatewayInvoice) -> AppResult<String> 
     if invoice.status != "pending" {
         return Ok(invoice.status.clone());
     }
-    let Some(gateway) = gateway_named(state, &invoice.gateway) else {
+    let Some(gateway) = state.gateway_named(&invoice.gateway) else {
         return Ok(invoice.status.clone());
     };
     let check = match gateway.check(&invoice.gateway_invoice_id).await {

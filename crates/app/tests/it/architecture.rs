@@ -76,9 +76,17 @@ fn modules(src: &Path) -> BTreeMap<String, PathBuf> {
 }
 
 /// The modules a file names through `crate::` paths (the longest known
-/// module each path starts with), outside its tests.
+/// module each path starts with), outside its tests and comments (a doc link
+/// is not a dependency).
 fn imports(text: &str, known: &BTreeMap<String, PathBuf>) -> BTreeSet<String> {
-    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+    let code: String = text
+        .split("#[cfg(test)]")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut out = BTreeSet::new();
     for (at, _) in code.match_indices("crate::") {
         let rest = &code[at + "crate::".len()..];
@@ -161,6 +169,7 @@ fn the_circle_finder_finds_a_circle() {
     assert!(imports("use crate::b::Thing;", &known).contains("b"));
     assert!(imports("crate::a::f(); // and crate::b", &known).len() == 2);
     assert!(imports("#[cfg(test)]\nuse crate::b::Thing;", &known).is_empty());
+    assert!(imports("/// See [`crate::b::Thing`].\nfn f() {}", &known).is_empty());
     let edge = |from: &str, to: &[&str]| {
         (
             from.to_owned(),
