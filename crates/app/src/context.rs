@@ -77,17 +77,19 @@ impl Default for AppSettings {
     }
 }
 
-/// What the sign-in's `nats` object is made of (seed 001): where the NATS
-/// server is, the subject prefix, and the key that mints each driver's
-/// credentials (subscribe to `{prefix}.user.<id>.>` only).
+/// What the sign-in's `nats` object is made of (seed 001), when events go
+/// to NATS: where the server is, the subject prefix, and (in operator mode)
+/// the key that mints each driver's credentials (subscribe to
+/// `{prefix}.user.<id>.>` only).
 #[derive(Debug)]
 pub struct NatsAccess {
     /// Server URL(s) for apps.
     pub servers: String,
     /// Subject prefix.
     pub prefix: String,
-    /// Mints user JWTs.
-    pub signer: plugway_events::nats_auth::NatsAccountSigner,
+    /// Mints user JWTs; `None` when the NATS server runs without per-user
+    /// authorization (drivers then get no credentials).
+    pub signer: Option<plugway_events::nats_auth::NatsAccountSigner>,
     /// Lifetime of a driver's credentials.
     pub ttl: std::time::Duration,
 }

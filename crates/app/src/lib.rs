@@ -41,6 +41,7 @@ pub mod context;
 pub mod crm_outbox;
 pub mod earnings;
 pub mod error;
+pub mod event_access;
 pub mod images;
 pub mod live;
 pub mod network;

@@ -320,6 +320,12 @@ async fn publish(state: &App, invoice: &GatewayInvoice, status: &str) {
     } else {
         "REPLENISHMENT"
     };
+    // Seed 001's PAYMENT event says 'success' | 'fail'; the invoice's own
+    // status (what `purchases/{id}/status` answers) stays `error`.
+    let status = match (kind, status) {
+        ("PAYMENT", "error") => "fail",
+        (_, status) => status,
+    };
     let amount = plugway_domain::Currency::parse(&invoice.currency)
         .map(|c| c.to_major(invoice.amount))
         .unwrap_or_default();

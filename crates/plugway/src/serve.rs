@@ -103,25 +103,22 @@ pub async fn event_bus(
     let bus = plugway_events::NatsBus::connect(options)
         .await
         .with_context(|| format!("cannot connect to NATS at {url}"))?;
-    let access = match signer {
-        Some(signer) => Some(plugway_app::NatsAccess {
-            servers: config
-                .nats
-                .public_url
-                .clone()
-                .unwrap_or_else(|| url.clone()),
-            prefix: config.nats.prefix.clone(),
-            signer,
-            ttl: std::time::Duration::from_secs(config.nats.credentials_ttl_secs.max(60)),
-        }),
-        None => {
-            tracing::warn!(
-                "NATS without [nats] account keys: events go to NATS, but drivers get no NATS credentials (sign-in `nats` is null); apps use /api/v1/user/events"
-            );
-            None
-        }
+    if signer.is_none() {
+        tracing::warn!(
+            "NATS without [nats] account keys: events go to NATS, but drivers get no NATS credentials (the sign-in's `nats` has empty user and pass); apps use /api/v1/user/events"
+        );
+    }
+    let access = plugway_app::NatsAccess {
+        servers: config
+            .nats
+            .public_url
+            .clone()
+            .unwrap_or_else(|| url.clone()),
+        prefix: config.nats.prefix.clone(),
+        signer,
+        ttl: std::time::Duration::from_secs(config.nats.credentials_ttl_secs.max(60)),
     };
-    Ok((Arc::new(bus), access))
+    Ok((Arc::new(bus), Some(access)))
 }
 
 /// [`build_state`] on a given bus.

@@ -86,10 +86,11 @@ pub struct NatsView {
     /// The user's nkey seed.
     pub pass: String,
     /// The same as a NATS `.creds` file (extra to seed 001).
-    pub creds: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creds: Option<String>,
     /// When the credentials expire, RFC 3339 (extra).
-    #[serde(rename = "expiresAt")]
-    pub expires_at: String,
+    #[serde(rename = "expiresAt", skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 /// Seed 001's sign-in reply (`otp-check`, `me`).
@@ -111,8 +112,11 @@ pub struct SessionView {
     /// absent when none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<crate::routes::discovery::Device>,
-    /// NATS connection for live events; null without NATS.
-    pub nats: Option<NatsView>,
+    /// Where the app listens for live events: always present. `servers` is
+    /// empty when events stay in process (the app then uses
+    /// `/api/v1/user/events`); `user` and `pass` are empty when NATS runs
+    /// without per-user authorization.
+    pub nats: NatsView,
 }
 
 /// Builds the profile of an account.
@@ -156,31 +160,19 @@ async fn session_view(
     })
 }
 
-/// Fresh NATS credentials for the driver's own topic, when NATS runs with
-/// per-user authorization.
-fn nats_view(state: &AppState, user: plugway_domain::UserId) -> ApiResult<Option<NatsView>> {
-    use secrecy::ExposeSecret;
-    let Some(access) = &state.nats else {
-        return Ok(None);
-    };
-    let id = user.to_text();
-    let permissions = plugway_events::nats_auth::driver_permissions(&access.prefix, &id)
-        .map_err(crate::error::ApiError::internal)?;
-    let now = std::time::SystemTime::from(state.clock.now());
-    let expires = now + access.ttl;
-    let credentials = access
-        .signer
-        .user_credentials(&format!("driver-{id}"), &permissions, now, Some(expires))
-        .map_err(crate::error::ApiError::internal)?;
-    Ok(Some(NatsView {
-        servers: access.servers.clone(),
-        topic: format!("{}.user.{id}", access.prefix),
-        user: credentials.jwt.clone(),
-        pass: credentials.seed.expose_secret().to_owned(),
-        creds: credentials.creds_file().expose_secret().to_owned(),
-        expires_at: chrono::DateTime::<chrono::Utc>::from(expires)
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    }))
+/// The driver's NATS access (fresh credentials where they are minted).
+fn nats_view(state: &AppState, user: plugway_domain::UserId) -> ApiResult<NatsView> {
+    let nats = plugway_app::event_access::driver_nats(state, user)?;
+    Ok(NatsView {
+        servers: nats.servers,
+        topic: nats.topic,
+        user: nats.user,
+        pass: nats.pass,
+        creds: nats.creds,
+        expires_at: nats
+            .expires_at
+            .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    })
 }
 
 /// The device of the driver's running session, if any.

@@ -556,7 +556,7 @@ async fn charging_events_reach_the_driver_over_nats_and_only_them(backend: Backe
     options.nats = Some(plugway_app::NatsAccess {
         servers: server.url(),
         prefix: "plugway".into(),
-        signer: generated.signer().unwrap(),
+        signer: Some(generated.signer().unwrap()),
         ttl: Duration::from_secs(3600),
     });
     let Some(app) = TestApp::spawn(backend, name, options).await else {

@@ -15,6 +15,7 @@ crate::on_both_backends!(
     dev_mode_accepts_0000_with_the_same_limits,
     racing_first_sign_ins_make_one_account,
     referral_codes_apply_once,
+    without_per_user_nats_credentials_the_object_names_server_and_topic,
 );
 
 const PHONE: &str = "+97686661488";
@@ -53,7 +54,12 @@ async fn otp_sign_in_creates_the_account_once(backend: Backend, name: &str) {
         json!({"name": "", "email": "", "phone": PHONE, "balance": 0.0,
                "photo": "/api/v1/media/defaults/user.png"})
     );
-    assert!(first["nats"].is_null(), "no NATS configured: nats is null");
+    let id = first["userId"].as_str().unwrap();
+    assert_eq!(
+        first["nats"],
+        json!({"servers": "", "topic": format!("user.{id}"), "user": "", "pass": ""}),
+        "no NATS configured: the object is there, with no server and no credentials"
+    );
     assert!(first.get("device").is_none(), "no device in use");
 
     // Signing in again, the number written another way, is the same account.
@@ -442,4 +448,33 @@ async fn referral_codes_apply_once(backend: Backend, name: &str) {
 
 async fn ann_ref_user(app: &TestApp, token: &str) -> serde_json::Value {
     app.post("/api/v1/user/me", json!({}), Some(token)).await.1["userId"].clone()
+}
+
+async fn without_per_user_nats_credentials_the_object_names_server_and_topic(
+    backend: Backend,
+    name: &str,
+) {
+    let options = Options {
+        nats: Some(plugway_app::NatsAccess {
+            servers: "nats://events.example.com:4222".into(),
+            prefix: "plugway".into(),
+            signer: None,
+            ttl: std::time::Duration::from_secs(3600),
+        }),
+        ..Options::default()
+    };
+    let Some(app) = TestApp::spawn(backend, name, options).await else {
+        return;
+    };
+    let driver = app.otp_sign_in(PHONE).await;
+    let id = driver["userId"].as_str().unwrap();
+    assert_eq!(
+        driver["nats"],
+        json!({"servers": "nats://events.example.com:4222",
+               "topic": format!("plugway.user.{id}"), "user": "", "pass": ""})
+    );
+    let token = driver["token"].as_str().unwrap();
+    let (status, me) = app.get("/api/v1/user/me", Some(token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["nats"], driver["nats"], "/user/me gives the same object");
 }

@@ -23,6 +23,7 @@ crate::on_both_backends!(
     a_top_up_credits_the_wallet_once_and_only_when_qpay_says_paid,
     the_reconciler_settles_a_payment_whose_callback_never_came,
     a_purchase_paid_through_qpay_is_paid_once,
+    a_bill_payment_that_does_not_match_is_a_payment_fail,
 );
 
 const CLIENT: &str = "PLUGWAY_MERCHANT";
@@ -560,6 +561,10 @@ async fn a_purchase_paid_through_qpay_is_paid_once(backend: Backend, name: &str)
         .get(&format!("/api/v1/purchases/{purchase}"), Some(&token))
         .await;
     assert_eq!(detail["status"], "refunded");
+    let (_, canceled) = app
+        .post(&status_path, json!({"invoiceId": purchase}), Some(&token))
+        .await;
+    assert_eq!(canceled["status"], "canceled", "seed 001's word for it");
     assert_eq!(
         balance(&app, &token).await,
         42.0,
@@ -569,5 +574,54 @@ async fn a_purchase_paid_through_qpay_is_paid_once(backend: Backend, name: &str)
         .await
         .unwrap();
     assert!(report.is_clean(), "{report:?}");
+    app.finish().await;
+}
+
+async fn a_bill_payment_that_does_not_match_is_a_payment_fail(backend: Backend, name: &str) {
+    use futures::StreamExt;
+    let Some((app, fake)) = app_with_qpay(backend, name).await else {
+        return;
+    };
+    let driver = app.otp_sign_in("+97688000631").await;
+    let token = driver["token"].as_str().unwrap().to_owned();
+    let user = driver["userId"].as_str().unwrap().to_owned();
+    let purchase = purchase_for(&app, &user, 4200).await;
+    let mut payments = app
+        .state
+        .bus
+        .subscribe(&format!("user.{user}.PAYMENT"))
+        .await
+        .unwrap();
+    let (_, opened) = app
+        .post(
+            &format!("/api/v1/purchases/{purchase}/pay"),
+            json!({"option": "QPAY"}),
+            Some(&token),
+        )
+        .await;
+    let invoice = opened["invoiceId"].as_str().unwrap().to_owned();
+    // QPay reports 10.00 paid on a 42.00 invoice: nothing is booked.
+    fake.pay(&fake.only_invoice(), 10.0, "MNT");
+    let (_, said) = app
+        .post(
+            &format!("/api/v1/purchases/{purchase}/status"),
+            json!({"invoiceId": invoice}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(said["status"], "error", "the invoice's own status");
+    let event = tokio::time::timeout(Duration::from_secs(10), payments.next())
+        .await
+        .expect("a PAYMENT event in time")
+        .expect("the subscription ended");
+    let body: Value = serde_json::from_slice(&event.payload).unwrap();
+    assert_eq!(
+        body["status"], "fail",
+        "seed 001's word for a failed payment: {body}"
+    );
+    let (_, detail) = app
+        .get(&format!("/api/v1/purchases/{purchase}"), Some(&token))
+        .await;
+    assert_eq!(detail["status"], "unpaid");
     app.finish().await;
 }
