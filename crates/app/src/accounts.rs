@@ -488,9 +488,29 @@ async fn check_password(
     Ok(user)
 }
 
-/// Rotates a refresh token. A second use of the same token is treated as
-/// theft: the whole session ends.
-pub async fn refresh(state: &App, refresh_token: &str) -> AppResult<IssuedTokens> {
+/// What a spent refresh token presented again means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpentRefresh {
+    /// Theft: the whole session ends (every face that documents rotation).
+    EndsSession,
+    /// Seed 002's apps keep the token their sign-in gave (its documented
+    /// refresh reply has no new one): while no other token of the session
+    /// was ever spent, the sign-in's token may be presented again until it
+    /// expires. Once the client presents a rotated token, the session is in
+    /// rotation and any replay ends it, as with [`EndsSession`].
+    ///
+    /// [`EndsSession`]: SpentRefresh::EndsSession
+    SignInTokenKept,
+}
+
+/// Rotates a refresh token: a new access token and a new refresh token.
+/// A spent token presented again ends the whole session, except as
+/// `spent` allows ([`SpentRefresh::SignInTokenKept`]).
+pub async fn refresh(
+    state: &App,
+    refresh_token: &str,
+    spent: SpentRefresh,
+) -> AppResult<IssuedTokens> {
     let now = state.clock.now();
     let claims = state
         .tokens
@@ -512,6 +532,36 @@ pub async fn refresh(state: &App, refresh_token: &str) -> AppResult<IssuedTokens
                 return Err(ended());
             }
             issue_pair(state, &session, now).await
+        }
+        // A seed 002 app keeps the refresh token its sign-in gave and sends
+        // it again at every refresh (its documented reply has no new one).
+        // While no other token of the session was ever spent, that is what
+        // this is: the token stays good until it expires, and the session
+        // is checked as always. A client that presented a rotated token is
+        // in rotation, and then any replay is theft.
+        RefreshTokenUse::AlreadyUsed(record)
+            if spent == SpentRefresh::SignInTokenKept
+                && !state
+                    .store
+                    .other_refresh_token_spent(record.session_id, record.id)
+                    .await? =>
+        {
+            let session = state
+                .store
+                .find_session(record.session_id)
+                .await?
+                .ok_or_else(ended)?;
+            if !session.is_active(now) || record.expires_at <= now {
+                return Err(ended());
+            }
+            Ok(IssuedTokens {
+                access: access_token(state, session.user_id, session.id)?,
+                refresh: refresh_token.to_owned(),
+                session: session.id,
+                user: session.user_id,
+                access_expires_at: now + state.tokens.access_ttl,
+                refresh_expires_at: record.expires_at,
+            })
         }
         RefreshTokenUse::AlreadyUsed(record) => {
             state.store.revoke_session(record.session_id, now).await?;

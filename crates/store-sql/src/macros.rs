@@ -799,6 +799,24 @@ macro_rules! impl_sql_store {
                     (None, _) => ::plugway_store::RefreshTokenUse::Unknown,
                 })
             }
+
+            async fn other_refresh_token_spent(
+                &self,
+                session: ::plugway_domain::SessionId,
+                except: ::plugway_domain::TokenId,
+            ) -> ::plugway_store::Result<bool> {
+                use $crate::map_err;
+                // The writer, so a token spent a moment ago is seen.
+                let found = ::sqlx::query(
+                    "SELECT 1 FROM refresh_tokens WHERE session_id = $1 AND id <> $2 AND used_at IS NOT NULL LIMIT 1",
+                )
+                .bind(session.to_text())
+                .bind(except.to_text())
+                .fetch_optional(&self.writer)
+                .await
+                .map_err(map_err)?;
+                Ok(found.is_some())
+            }
         }
 
         #[$crate::__private::async_trait]

@@ -357,6 +357,9 @@ pub trait SessionStore: Send + Sync {
     /// Spends a refresh token. Exactly one caller ever gets `Fresh` for a
     /// token; later callers get `AlreadyUsed` (the reuse signal).
     async fn use_refresh_token(&self, id: TokenId, now: DateTime<Utc>) -> Result<RefreshTokenUse>;
+    /// Whether a refresh token of `session` other than `except` has ever
+    /// been spent (the session's client has taken a rotated token).
+    async fn other_refresh_token_spent(&self, session: SessionId, except: TokenId) -> Result<bool>;
 }
 
 /// API keys (stored hashed).

@@ -172,15 +172,25 @@ async fn token(
     }))
 }
 
-/// Trades a refresh token for a new pair. Each refresh token works once; a
-/// second use ends the session (`refresh_token_reused`). Anyone may call.
+/// Trades a refresh token for a new pair. Seed 002's apps keep the token
+/// their sign-in gave and send it at every refresh: that one keeps working
+/// (the reply then gives it back as `refresh`) until it expires or the
+/// session ends, as long as the client never presented a rotated one. A
+/// client that takes the rotated tokens is in rotation: each works once,
+/// and presenting any spent token again ends the session
+/// (`refresh_token_reused`). Anyone may call.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "accounts", request_body = RefreshBody,
     responses((status = 200, body = RefreshReply), (status = 401, body = ErrorBody)))]
 async fn refresh(
     State(state): State<AppState>,
     Json(body): Json<RefreshBody>,
 ) -> ApiResult<Json<RefreshReply>> {
-    let tokens = accounts::refresh(&state, &body.refresh).await?;
+    let tokens = accounts::refresh(
+        &state,
+        &body.refresh,
+        accounts::SpentRefresh::SignInTokenKept,
+    )
+    .await?;
     Ok(Json(RefreshReply {
         access: tokens.access,
         refresh: tokens.refresh,

@@ -229,7 +229,7 @@ async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> FaceResul
         )
         .into());
     };
-    let tokens = accounts::refresh(&state, &token).await?;
+    let tokens = accounts::refresh(&state, &token, accounts::SpentRefresh::EndsSession).await?;
     let user = state
         .store
         .find_user(tokens.user)

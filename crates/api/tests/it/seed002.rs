@@ -10,6 +10,7 @@ use crate::harness::{assert_error, Backend, Options, TestApp};
 crate::on_both_backends!(
     register_verify_and_get_tokens_as_documented,
     refresh_rotates_and_a_replay_ends_the_session,
+    an_app_that_keeps_its_refresh_token_stays_signed_in,
     phones_are_added_verified_and_made_primary,
     wrong_passwords_lock_password_sign_in,
     an_unverified_claim_never_opens_an_account,
@@ -162,7 +163,18 @@ async fn refresh_rotates_and_a_replay_ends_the_session(backend: Backend, name: &
         .post("/api/v1/auth/refresh/", json!({"refresh": access}), None)
         .await;
     assert_error(&wrong_kind, StatusCode::UNAUTHORIZED, "wrong_token_type");
-    // Replaying the spent token ends the session: every token of it dies.
+    // The client takes the rotated token: the session is in rotation now.
+    let (status, third) = app
+        .post(
+            "/api/v1/auth/refresh/",
+            json!({"refresh": new_refresh}),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{third}");
+    let third_access = third["access"].as_str().unwrap();
+    assert_ne!(third["refresh"], new_refresh);
+    // Replaying a spent token ends the session: every token of it dies.
     let replay = app
         .post("/api/v1/auth/refresh/", json!({"refresh": refresh}), None)
         .await;
@@ -170,16 +182,18 @@ async fn refresh_rotates_and_a_replay_ends_the_session(backend: Backend, name: &
     let after = app
         .post(
             "/api/v1/auth/refresh/",
-            json!({"refresh": new_refresh}),
+            json!({"refresh": third["refresh"]}),
             None,
         )
         .await;
     assert_error(&after, StatusCode::UNAUTHORIZED, "session_ended");
-    assert_error(
-        &app.get("/api/v1/user/me", Some(new_access)).await,
-        StatusCode::UNAUTHORIZED,
-        "session_ended",
-    );
+    for access in [new_access, third_access] {
+        assert_error(
+            &app.get("/api/v1/user/me", Some(access)).await,
+            StatusCode::UNAUTHORIZED,
+            "session_ended",
+        );
+    }
     // Another session is unaffected.
     let (other, _) = token(&app, PHONE, "test@1234").await;
     assert_eq!(
@@ -346,5 +360,90 @@ async fn an_unverified_claim_never_opens_an_account(backend: Backend, name: &str
         )
         .await;
     assert_error(&reply, StatusCode::UNAUTHORIZED, "invalid_credentials");
+    app.finish().await;
+}
+
+/// Seed 002's refresh reply carries only `access`, so its apps send the
+/// sign-in's refresh token at every refresh. They stay signed in until the
+/// token expires; signing out, signing out everywhere and a new password
+/// still end the session at once.
+async fn an_app_that_keeps_its_refresh_token_stays_signed_in(backend: Backend, name: &str) {
+    let Some(app) = TestApp::spawn(backend, name, bd()).await else {
+        return;
+    };
+    register(&app, PHONE, "test@1234").await;
+    verify(&app, PHONE, PHONE_E164).await;
+    let refresh_with = |token: String| {
+        let app = &app;
+        async move {
+            app.post("/api/v1/auth/refresh/", json!({"refresh": token}), None)
+                .await
+        }
+    };
+
+    let (_, kept) = token(&app, PHONE, "test@1234").await;
+    for round in 0..10 {
+        app.clock.advance(Duration::minutes(14));
+        let (status, reply) = refresh_with(kept.clone()).await;
+        assert_eq!(status, StatusCode::OK, "refresh {round}: {reply}");
+        let access = reply["access"].as_str().unwrap();
+        assert_eq!(
+            app.get("/api/v1/user/me", Some(access)).await.0,
+            StatusCode::OK,
+            "refresh {round}"
+        );
+    }
+    // Signing out ends it at once.
+    let (status, reply) = refresh_with(kept.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let access = reply["access"].as_str().unwrap().to_owned();
+    let (status, _) = app
+        .post("/api/v1/auth/logout", json!({}), Some(&access))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_error(
+        &refresh_with(kept).await,
+        StatusCode::UNAUTHORIZED,
+        "session_ended",
+    );
+
+    // So does signing out everywhere, from another session.
+    let (_, kept) = token(&app, PHONE, "test@1234").await;
+    refresh_with(kept.clone()).await;
+    let (other, _) = token(&app, PHONE, "test@1234").await;
+    let (status, _) = app
+        .post("/api/v1/auth/logout-all", json!({}), Some(&other))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_error(
+        &refresh_with(kept).await,
+        StatusCode::UNAUTHORIZED,
+        "session_ended",
+    );
+
+    // And a new password, set from another session.
+    let (_, kept) = token(&app, PHONE, "test@1234").await;
+    refresh_with(kept.clone()).await;
+    let (other, _) = token(&app, PHONE, "test@1234").await;
+    let (status, body) = app
+        .post(
+            "/api/v1/auth/change-password",
+            json!({"old_password": "test@1234", "new_password": "test@5678"}),
+            Some(&other),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_error(
+        &refresh_with(kept).await,
+        StatusCode::UNAUTHORIZED,
+        "session_ended",
+    );
+
+    // Left alone, the kept token works until it expires.
+    let (_, kept) = token(&app, PHONE, "test@5678").await;
+    refresh_with(kept.clone()).await;
+    app.clock.advance(Duration::days(91));
+    let expired = refresh_with(kept).await;
+    assert_eq!(expired.0, StatusCode::UNAUTHORIZED, "{}", expired.1);
     app.finish().await;
 }
