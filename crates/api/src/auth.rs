@@ -281,9 +281,16 @@ pub struct OperatorAccess(pub Caller);
 impl OperatorAccess {
     /// The host's account id when the caller is a host (not an admin).
     pub fn host(&self) -> Option<plugway_domain::UserId> {
+        self.manager().host()
+    }
+
+    /// The caller as the core's use cases know it.
+    pub fn manager(&self) -> plugway_app::access::Manager {
         match &self.0 {
-            Caller::Person { user, .. } if user.role == Role::Host => Some(user.id),
-            _ => None,
+            Caller::Person { user, .. } if user.role == Role::Host => {
+                plugway_app::access::Manager::Host(user.id)
+            }
+            _ => plugway_app::access::Manager::Admin,
         }
     }
 }

@@ -31,6 +31,7 @@
     )
 )]
 
+pub mod access;
 pub mod accounts;
 pub mod api_keys;
 pub mod billing;

@@ -178,17 +178,9 @@ fn view(state: &AppState, cp: ChargePoint, connectors: Option<Vec<StatusReport>>
 
 /// The charge point if the caller may see it; 404 otherwise.
 async fn visible(state: &AppState, who: &OperatorAccess, raw_id: &str) -> ApiResult<ChargePoint> {
-    let not_found = || ApiError::not_found("charge_point_not_found", "no charge point has this id");
-    let id = ChargePointId::parse(raw_id).map_err(|_| not_found())?;
-    let cp = state
-        .store
-        .find_charge_point(&id)
-        .await?
-        .ok_or_else(not_found)?;
-    match who.host() {
-        Some(host) if cp.owner != Some(host) => Err(not_found()),
-        _ => Ok(cp),
-    }
+    let id = ChargePointId::parse(raw_id)
+        .map_err(|_| ApiError::from(plugway_app::access::charge_point_not_found()))?;
+    Ok(plugway_app::access::managed_charge_point(state, who.manager(), &id).await?)
 }
 
 /// Registers a charge point and returns its password, once. Roles: admin.

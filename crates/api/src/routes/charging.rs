@@ -42,7 +42,7 @@ fn parse_device(id: &str) -> ApiResult<EvseId> {
 }
 
 fn purchase_not_found() -> ApiError {
-    ApiError::not_found("purchase_not_found", "no such purchase")
+    plugway_app::access::purchase_not_found().into()
 }
 
 fn time(t: DateTime<Utc>) -> String {
@@ -335,12 +335,7 @@ pub(crate) async fn own_purchase(state: &AppState, user: UserId, id: &str) -> Ap
         .parse()
         .map(PurchaseId)
         .map_err(|_| purchase_not_found())?;
-    state
-        .store
-        .find_purchase(id)
-        .await?
-        .filter(|p| p.user_id == Some(user))
-        .ok_or_else(purchase_not_found)
+    Ok(plugway_app::access::own_purchase(state, user, id).await?)
 }
 
 /// One of the caller's purchases.

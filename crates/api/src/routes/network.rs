@@ -220,16 +220,11 @@ pub struct ForHost {
 
 /// The site, if the caller may manage it; another host's site is not found.
 pub async fn managed_site(state: &AppState, who: &OperatorAccess, id: SiteId) -> ApiResult<Site> {
-    let site = state.store.find_site(id).await?;
-    match (site, who.host()) {
-        (Some(site), Some(host)) if site.host_id != host => Err(site_not_found()),
-        (Some(site), _) => Ok(site),
-        (None, _) => Err(site_not_found()),
-    }
+    Ok(plugway_app::access::managed_site(state, who.manager(), id).await?)
 }
 
 pub(crate) fn site_not_found() -> ApiError {
-    ApiError::not_found("site_not_found", "no such site")
+    plugway_app::access::site_not_found().into()
 }
 
 pub(crate) fn parse_site_id(text: &str) -> ApiResult<SiteId> {
@@ -473,16 +468,8 @@ pub(crate) async fn managed_evse(
     who: &OperatorAccess,
     id: &str,
 ) -> ApiResult<(Site, Evse)> {
-    let not_found = || ApiError::not_found("evse_not_found", "no such EVSE");
-    let evse = state
-        .store
-        .find_evse(parse_evse_id(id)?)
-        .await?
-        .ok_or_else(not_found)?;
-    let site = managed_site(state, who, evse.site_id)
-        .await
-        .map_err(|_| not_found())?;
-    Ok((site, evse))
+    let id = parse_evse_id(id)?;
+    Ok(plugway_app::access::managed_evse(state, who.manager(), id).await?)
 }
 
 /// Replaces an EVSE's fields (connector ids are kept by position). As for
