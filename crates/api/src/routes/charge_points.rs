@@ -79,8 +79,10 @@ pub struct CreatedCharger {
     pub ocpp_path: String,
 }
 
-/// One connector's current status.
+/// One connector's current status. (Named apart in the OpenAPI document:
+/// an EVSE's `ConnectorView` is another type.)
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ConnectorStatusView)]
 pub struct ConnectorView {
     /// Connector id (0 = the charge point).
     pub connector_id: i64,

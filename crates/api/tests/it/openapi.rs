@@ -114,3 +114,28 @@ async fn docs_health_readiness_and_metrics_answer() {
     assert!(metrics.contains("route=\"/healthz\""));
     app.finish().await;
 }
+
+/// Two types documented under one name make one of them wrong wherever it
+/// is referenced; a charge point's connector status and an EVSE's connector
+/// were once both `ConnectorView`.
+#[test]
+fn each_schema_name_describes_one_type() {
+    let doc = serde_json::to_value(plugway_api::openapi()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let items_ref = |schema: &str, field: &str| {
+        schemas[schema]["properties"][field]["items"]["$ref"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        items_ref("ChargerView", "connectors"),
+        "#/components/schemas/ConnectorStatusView"
+    );
+    assert_eq!(
+        items_ref("EvseView", "connectors"),
+        "#/components/schemas/ConnectorView"
+    );
+    assert!(schemas["ConnectorStatusView"]["properties"]["error_code"].is_object());
+    assert!(schemas["ConnectorView"]["properties"]["max_power_kw"].is_object());
+}
