@@ -488,6 +488,26 @@ async fn check_password(
     Ok(user)
 }
 
+/// The session of a refresh token that may still be used: the session is
+/// neither revoked nor expired, and neither is the token.
+async fn live_session(
+    state: &App,
+    record: &RefreshTokenRecord,
+    now: DateTime<Utc>,
+) -> AppResult<Session> {
+    let ended =
+        || AppError::unauthenticated("session_ended", "this session has ended; sign in again");
+    let session = state
+        .store
+        .find_session(record.session_id)
+        .await?
+        .ok_or_else(ended)?;
+    if !session.is_active(now) || record.expires_at <= now {
+        return Err(ended());
+    }
+    Ok(session)
+}
+
 /// What a spent refresh token presented again means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpentRefresh {
@@ -515,22 +535,13 @@ pub async fn refresh(
     let claims = state
         .tokens
         .verify(refresh_token, TokenKind::Refresh, now)?;
-    let ended =
-        || AppError::unauthenticated("session_ended", "this session has ended; sign in again");
     match state
         .store
         .use_refresh_token(claims.token_id()?, now)
         .await?
     {
         RefreshTokenUse::Fresh(record) => {
-            let session = state
-                .store
-                .find_session(record.session_id)
-                .await?
-                .ok_or_else(ended)?;
-            if !session.is_active(now) || record.expires_at <= now {
-                return Err(ended());
-            }
+            let session = live_session(state, &record, now).await?;
             issue_pair(state, &session, now).await
         }
         // A seed 002 app keeps the refresh token its sign-in gave and sends
@@ -546,14 +557,7 @@ pub async fn refresh(
                     .other_refresh_token_spent(record.session_id, record.id)
                     .await? =>
         {
-            let session = state
-                .store
-                .find_session(record.session_id)
-                .await?
-                .ok_or_else(ended)?;
-            if !session.is_active(now) || record.expires_at <= now {
-                return Err(ended());
-            }
+            let session = live_session(state, &record, now).await?;
             Ok(IssuedTokens {
                 access: access_token(state, session.user_id, session.id)?,
                 refresh: refresh_token.to_owned(),

@@ -2,6 +2,8 @@
 //! photos): stored through `plugway-media` before the database write that
 //! names them, and removed again when that write fails.
 
+use std::future::Future;
+
 use plugway_media::{MediaError, StoredImage, StoredImageKeys};
 
 use crate::context::App;
@@ -83,6 +85,41 @@ pub async fn drop_logo(state: &App, key: Option<String>) {
                     thumb_key: &thumb,
                 })
                 .await;
+        }
+    }
+}
+
+/// Stores the one image in `files` under `prefix` as a record's new image:
+/// `write` saves its key and answers the key it replaced. When the write
+/// fails the new image is removed; when it succeeds the old one is.
+/// `field` names the form field for the error when no image came.
+pub async fn replace_image<F, Fut, E>(
+    state: &App,
+    prefix: &str,
+    field: &'static str,
+    files: Vec<bytes::Bytes>,
+    write: F,
+) -> AppResult<StoredImage>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = Result<Option<String>, E>>,
+    E: Into<AppError>,
+{
+    let mut images = store_images(state, prefix, files).await?;
+    if images.is_empty() {
+        return Err(AppError::invalid_field(field, "send one image"));
+    }
+    let image = images.swap_remove(0);
+    match write(image.key.clone()).await {
+        Ok(old) => {
+            discard(state, &images).await;
+            drop_logo(state, old).await;
+            Ok(image)
+        }
+        Err(e) => {
+            images.push(image);
+            discard(state, &images).await;
+            Err(e.into())
         }
     }
 }

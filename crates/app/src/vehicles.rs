@@ -10,7 +10,7 @@ use plugway_store::{StoreError, Vehicle};
 
 use crate::context::App;
 use crate::error::{AppError, AppResult};
-use crate::images::{discard, drop_logo, store_images};
+use crate::images::{drop_logo, replace_image};
 use crate::views::media_url;
 
 /// The image shown for a driver without a profile photo (served by
@@ -157,25 +157,19 @@ pub async fn set_vehicle_photo(
 ) -> AppResult<Vehicle> {
     // Check first, so nothing is stored for a vehicle that is not theirs.
     owned_vehicle(state, owner, id).await?;
-    let images = store_images(state, &format!("vehicles/{id}"), files).await?;
-    let Some(image) = images.first() else {
-        return Err(AppError::invalid_field("vehicle_image", "send one image"));
-    };
-    let old = match state
-        .store
-        .set_vehicle_photo(owner, id, Some(&image.key), state.clock.now())
-        .await
-    {
-        Ok(old) => old,
-        Err(e) => {
-            discard(state, &images).await;
-            return Err(match e {
+    let now = state.clock.now();
+    let prefix = format!("vehicles/{id}");
+    replace_image(state, &prefix, "vehicle_image", files, |key| async move {
+        state
+            .store
+            .set_vehicle_photo(owner, id, Some(key.as_str()), now)
+            .await
+            .map_err(|e| match e {
                 StoreError::NotFound => vehicle_not_found(),
                 other => other.into(),
-            });
-        }
-    };
-    drop_logo(state, old).await;
+            })
+    })
+    .await?;
     owned_vehicle(state, owner, id).await
 }
 
@@ -207,22 +201,20 @@ pub async fn set_profile_photo(
     user: UserId,
     files: Vec<bytes::Bytes>,
 ) -> AppResult<(String, String)> {
-    let images = store_images(state, &format!("users/{user}"), files).await?;
-    let Some(image) = images.first() else {
-        return Err(AppError::invalid_field("photo", "send one image"));
-    };
-    let old = match state
-        .store
-        .set_profile_photo(user, Some(&image.key), state.clock.now())
-        .await
-    {
-        Ok(old) => old,
-        Err(e) => {
-            discard(state, &images).await;
-            return Err(e.into());
-        }
-    };
-    drop_logo(state, old).await;
+    let now = state.clock.now();
+    let image = replace_image(
+        state,
+        &format!("users/{user}"),
+        "photo",
+        files,
+        |key| async move {
+            state
+                .store
+                .set_profile_photo(user, Some(key.as_str()), now)
+                .await
+        },
+    )
+    .await?;
     Ok(photo_urls(Some(&image.key), DEFAULT_USER_PHOTO))
 }
 

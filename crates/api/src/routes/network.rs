@@ -26,7 +26,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::routes::{PageQuery, Paginated};
 use crate::AppState;
-use plugway_app::images::{discard, drop_logo, store_images};
+use plugway_app::images::{discard, drop_logo, replace_image, store_images};
 use plugway_app::network::{
     self, check_charge_point_link, country_code, EvseInput, SiteInput, MAX_EVSES_PER_SITE,
 };
@@ -832,22 +832,20 @@ pub(crate) async fn set_host_logo_files(
     host: UserId,
     files: Vec<bytes::Bytes>,
 ) -> ApiResult<LogoView> {
-    let images = store_images(state, &format!("hosts/{host}"), files).await?;
-    let Some(image) = images.first() else {
-        return Err(ApiError::invalid_field("logo", "send one image"));
-    };
-    let old = match state
-        .store
-        .set_host_logo(host, Some(&image.key), state.clock.now())
-        .await
-    {
-        Ok(old) => old,
-        Err(e) => {
-            discard(state, &images).await;
-            return Err(e.into());
-        }
-    };
-    drop_logo(state, old).await;
+    let now = state.clock.now();
+    let image = replace_image(
+        state,
+        &format!("hosts/{host}"),
+        "logo",
+        files,
+        |key| async move {
+            state
+                .store
+                .set_host_logo(host, Some(key.as_str()), now)
+                .await
+        },
+    )
+    .await?;
     Ok(LogoView {
         url: media_url(&image.key),
         thumbnail_url: media_url(&image.thumb_key),
