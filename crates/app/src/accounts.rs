@@ -240,11 +240,14 @@ async fn create_account(
     )))
 }
 
-/// Opens a session and issues its first token pair.
+/// Opens a session and issues its first token pair. With `refresh_kept`
+/// (seed 002's sign-in) its client may keep the refresh token
+/// ([`SpentRefresh::SignInTokenKept`]).
 pub async fn start_session(
     state: &App,
     user: UserId,
     user_agent: Option<String>,
+    refresh_kept: bool,
 ) -> AppResult<IssuedTokens> {
     let now = state.clock.now();
     let session = Session {
@@ -257,10 +260,15 @@ pub async fn start_session(
     };
     state.store.create_session(&session).await?;
     metrics::counter!("plugway_sign_ins_total").increment(1);
-    issue_pair(state, &session, now).await
+    issue_pair(state, &session, now, refresh_kept).await
 }
 
-async fn issue_pair(state: &App, session: &Session, now: DateTime<Utc>) -> AppResult<IssuedTokens> {
+async fn issue_pair(
+    state: &App,
+    session: &Session,
+    now: DateTime<Utc>,
+    refresh_kept: bool,
+) -> AppResult<IssuedTokens> {
     let refresh = RefreshTokenRecord {
         id: TokenId(new_uuid(state, now)),
         session_id: session.id,
@@ -272,12 +280,12 @@ async fn issue_pair(state: &App, session: &Session, now: DateTime<Utc>) -> AppRe
     state.store.insert_refresh_token(&refresh).await?;
     Ok(IssuedTokens {
         access: access_token(state, session.user_id, session.id)?,
-        refresh: state.tokens.issue(
-            TokenKind::Refresh,
+        refresh: state.tokens.issue_refresh(
             session.user_id,
             session.id,
             refresh.id,
             now,
+            refresh_kept,
         )?,
         session: session.id,
         user: session.user_id,
@@ -317,7 +325,7 @@ pub async fn sign_in_with_otp(
         // gets an account of their own; create_account takes the claim over.
         _ => create_account(state, phone, true, None, None).await?,
     };
-    let tokens = start_session(state, user.id, user_agent).await?;
+    let tokens = start_session(state, user.id, user_agent, false).await?;
     Ok((user, tokens))
 }
 
@@ -405,7 +413,9 @@ pub async fn sign_in_with_password(
         .with_code("phone_not_verified"));
     }
     state.store.clear_failed_logins(user.id).await?;
-    let tokens = start_session(state, user.id, user_agent).await?;
+    // Seed 002's apps keep the refresh token this gives (its refresh reply
+    // carries none).
+    let tokens = start_session(state, user.id, user_agent, true).await?;
     Ok((user, tokens))
 }
 
@@ -438,7 +448,7 @@ pub async fn sign_in_with_username(
     )
     .await?;
     state.store.clear_failed_logins(user.id).await?;
-    let tokens = start_session(state, user.id, user_agent).await?;
+    let tokens = start_session(state, user.id, user_agent, false).await?;
     Ok((user, tokens))
 }
 
@@ -514,10 +524,12 @@ pub enum SpentRefresh {
     /// Theft: the whole session ends (every face that documents rotation).
     EndsSession,
     /// Seed 002's apps keep the token their sign-in gave (its documented
-    /// refresh reply has no new one): while no other token of the session
-    /// was ever spent, the sign-in's token may be presented again until it
+    /// refresh reply has no new one): a refresh token issued by seed 002's
+    /// password sign-in (marked `kept` in its signed claims), while no other
+    /// token of its session was ever spent, may be presented again until it
     /// expires. Once the client presents a rotated token, the session is in
-    /// rotation and any replay ends it, as with [`EndsSession`].
+    /// rotation and any replay ends it, as with [`EndsSession`]. Tokens of
+    /// every other sign-in (OTP, the CPO portal) rotate strictly.
     ///
     /// [`EndsSession`]: SpentRefresh::EndsSession
     SignInTokenKept,
@@ -542,7 +554,8 @@ pub async fn refresh(
     {
         RefreshTokenUse::Fresh(record) => {
             let session = live_session(state, &record, now).await?;
-            issue_pair(state, &session, now).await
+            // Rotated tokens are never kept.
+            issue_pair(state, &session, now, false).await
         }
         // A seed 002 app keeps the refresh token its sign-in gave and sends
         // it again at every refresh (its documented reply has no new one).
@@ -552,6 +565,7 @@ pub async fn refresh(
         // in rotation, and then any replay is theft.
         RefreshTokenUse::AlreadyUsed(record)
             if spent == SpentRefresh::SignInTokenKept
+                && claims.kept
                 && !state
                     .store
                     .other_refresh_token_spent(record.session_id, record.id)

@@ -315,7 +315,7 @@ async fn transactions(
 #[utoipa::path(get, path = "/api/v1/charge-points/{id}/connectors/{connector_id}/history", tag = "charge points",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "charge point id"), ("connector_id" = i64, Path, description = "connector (0 = the charge point)")),
-    responses((status = 200, body = Vec<crate::schemas::ConnectorView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Vec<ConnectorView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn history(
     State(state): State<AppState>,
     who: OperatorAccess,

@@ -136,6 +136,9 @@ fn each_schema_name_describes_one_type() {
         items_ref("EvseView", "connectors"),
         "#/components/schemas/ConnectorView"
     );
+    let history = &doc["paths"]["/api/v1/charge-points/{id}/connectors/{connector_id}/history"]
+        ["get"]["responses"]["200"]["content"]["application/json"]["schema"]["items"]["$ref"];
+    assert_eq!(history, "#/components/schemas/ConnectorStatusView");
     assert!(schemas["ConnectorStatusView"]["properties"]["error_code"].is_object());
     assert!(schemas["ConnectorView"]["properties"]["max_power_kw"].is_object());
 }

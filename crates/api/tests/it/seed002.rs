@@ -11,6 +11,7 @@ crate::on_both_backends!(
     register_verify_and_get_tokens_as_documented,
     refresh_rotates_and_a_replay_ends_the_session,
     an_app_that_keeps_its_refresh_token_stays_signed_in,
+    only_the_password_sign_in_gives_a_token_to_keep,
     phones_are_added_verified_and_made_primary,
     wrong_passwords_lock_password_sign_in,
     an_unverified_claim_never_opens_an_account,
@@ -445,5 +446,30 @@ async fn an_app_that_keeps_its_refresh_token_stays_signed_in(backend: Backend, n
     app.clock.advance(Duration::days(91));
     let expired = refresh_with(kept).await;
     assert_eq!(expired.0, StatusCode::UNAUTHORIZED, "{}", expired.1);
+    app.finish().await;
+}
+
+/// The kept token is seed 002's: a token from an OTP sign-in rotates
+/// strictly on the same path, and a replay ends its session.
+async fn only_the_password_sign_in_gives_a_token_to_keep(backend: Backend, name: &str) {
+    let Some(app) = TestApp::spawn(backend, name, bd()).await else {
+        return;
+    };
+    let signed_in = app.otp_sign_in(PHONE_E164).await;
+    let refresh = signed_in["refresh"].as_str().unwrap().to_owned();
+    let (status, first) = app
+        .post("/api/v1/auth/refresh/", json!({"refresh": refresh}), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let replay = app
+        .post("/api/v1/auth/refresh/", json!({"refresh": refresh}), None)
+        .await;
+    assert_error(&replay, StatusCode::UNAUTHORIZED, "refresh_token_reused");
+    assert_error(
+        &app.get("/api/v1/user/me", Some(first["access"].as_str().unwrap()))
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "session_ended",
+    );
     app.finish().await;
 }

@@ -42,6 +42,10 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at, Unix seconds.
     pub exp: i64,
+    /// A refresh token its client may keep and present again (seed 002's
+    /// sign-in; see `accounts::SpentRefresh`). Absent means no.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kept: bool,
 }
 
 impl Claims {
@@ -103,6 +107,31 @@ impl TokenSigner {
         jti: TokenId,
         now: DateTime<Utc>,
     ) -> Result<String, AppError> {
+        self.encode(kind, user, session, jti, now, false)
+    }
+
+    /// A refresh token, which its client may keep and present again when
+    /// `kept` (seed 002's sign-in).
+    pub fn issue_refresh(
+        &self,
+        user: UserId,
+        session: SessionId,
+        jti: TokenId,
+        now: DateTime<Utc>,
+        kept: bool,
+    ) -> Result<String, AppError> {
+        self.encode(TokenKind::Refresh, user, session, jti, now, kept)
+    }
+
+    fn encode(
+        &self,
+        kind: TokenKind,
+        user: UserId,
+        session: SessionId,
+        jti: TokenId,
+        now: DateTime<Utc>,
+        kept: bool,
+    ) -> Result<String, AppError> {
         let ttl = match kind {
             TokenKind::Access => self.access_ttl,
             TokenKind::Refresh => self.refresh_ttl,
@@ -116,6 +145,7 @@ impl TokenSigner {
             iss: ISSUER.to_owned(),
             iat: now.timestamp(),
             exp: (now + ttl).timestamp(),
+            kept,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(AppError::internal)

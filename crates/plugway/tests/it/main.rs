@@ -376,7 +376,14 @@ async fn serve_publishes_its_events_on_nats_when_given_a_nats_url() {
         .await
         .unwrap();
     assert!(signed_in["token"].is_string(), "{signed_in}");
-    assert_eq!(signed_in["nats"], serde_json::Value::Null);
+    // NATS without per-user authorization: the app is told the server and
+    // its topic, with no credentials.
+    let user = signed_in["userId"].as_str().unwrap();
+    assert_eq!(
+        signed_in["nats"],
+        serde_json::json!({"servers": url, "topic": format!("{prefix}.user.{user}"),
+                           "user": "", "pass": ""})
+    );
     assert!(server.terminate().success());
     server.wait_for("plugway stopped");
     // The event stream was made on the server, under the configured prefix.
