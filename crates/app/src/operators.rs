@@ -42,7 +42,12 @@ pub struct OperatorRegistration {
     pub ocpp_ready: bool,
     /// A password the admin chose; `None` to generate and text one.
     pub password: Option<String>,
+    /// The file name of the logo the portal uploads next (`cpo/upload`).
+    pub logo: Option<String>,
 }
+
+/// How long a registration's named logo waits for its upload.
+pub const LOGO_CLAIM_TTL_HOURS: i64 = 24;
 
 /// A registered operator.
 #[derive(Debug)]
@@ -67,6 +72,16 @@ pub async fn register(state: &App, input: OperatorRegistration) -> AppResult<Reg
     let contact_number = clean_text("contact_number", &input.contact_number, 32, false)?;
     let contact_email = Email::parse(&input.contact_email)
         .map_err(|e| AppError::invalid_field("contact_email", e.message))?;
+    let logo = match input.logo.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(name) if name.contains(['/', '\\']) || name.chars().count() > 255 => {
+            return Err(AppError::invalid_field(
+                "logo",
+                "must be the logo's file name (at most 255 characters, no path)",
+            ))
+        }
+        Some(name) => Some(name.to_owned()),
+    };
     let (password, must_change, texted_to) = match input.password {
         Some(password) => {
             passwords::check_policy(&password)?;
@@ -151,6 +166,17 @@ pub async fn register(state: &App, input: OperatorRegistration) -> AppResult<Reg
             Err(e) => return Err(e.into()),
         }
     };
+    if let Some(file_name) = &logo {
+        // The account stands either way: without the claim the operator
+        // uploads the logo after signing in.
+        if let Err(e) = state
+            .store
+            .claim_operator_logo(user.id, file_name, now)
+            .await
+        {
+            tracing::warn!(user = %user.id, error = %e, "the registration's logo name was not kept");
+        }
+    }
     metrics::counter!("plugway_operators_registered_total").increment(1);
     tracing::info!(user = %user.id, username = username.as_str(), temporary = must_change,
         "charge point operator registered");
@@ -210,4 +236,50 @@ pub async fn send_temporary_password(state: &App, id: UserId) -> AppResult<()> {
     metrics::counter!("plugway_operator_temporary_passwords_sent_total").increment(1);
     tracing::info!(user = %user.id, "operator temporary password sent");
     Ok(())
+}
+
+/// Seed 003's `cpo/upload` from the portal (before anyone signs in): the
+/// uploaded file becomes the logo of the operator whose registration, in the
+/// last [`LOGO_CLAIM_TTL_HOURS`] hours, named a file of this name (the
+/// newest such registration; each is served once).
+pub async fn attach_registered_logo(
+    state: &App,
+    file_name: &str,
+    file: bytes::Bytes,
+) -> AppResult<UserId> {
+    let since = state.clock.now() - chrono::Duration::hours(LOGO_CLAIM_TTL_HOURS);
+    let operator = state
+        .store
+        .take_operator_logo_claim(file_name.trim(), since)
+        .await?
+        .ok_or_else(|| {
+            AppError::not_found(
+                "no_registration_awaits_this_logo",
+                "no registration of the last day named a logo of this file name",
+            )
+        })?;
+    let now = state.clock.now();
+    let stored = crate::images::replace_image(
+        state,
+        &format!("hosts/{operator}"),
+        "cpo_logo",
+        vec![file],
+        |key| async move {
+            state
+                .store
+                .set_host_logo(operator, Some(key.as_str()), now)
+                .await
+        },
+    )
+    .await;
+    if let Err(e) = stored {
+        // A file that is not an image (or a storage hiccup) must not cost
+        // the registration its logo: the claim waits for another try.
+        state
+            .store
+            .claim_operator_logo(operator, file_name.trim(), now)
+            .await?;
+        return Err(e);
+    }
+    Ok(operator)
 }

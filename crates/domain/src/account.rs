@@ -60,6 +60,11 @@ pub enum ApiKeyRole {
     Admin,
     /// The CRM: may call the integration webhooks only.
     Integration,
+    /// Seed 003's CPO portal, before anyone signs in: it may read the
+    /// reference lists, register charge point operators and upload the logo
+    /// a registration named. An admin issues it, and revoking it takes the
+    /// portal's self-registration away.
+    Portal,
 }
 
 impl ApiKeyRole {
@@ -68,6 +73,7 @@ impl ApiKeyRole {
         match self {
             ApiKeyRole::Admin => "admin",
             ApiKeyRole::Integration => "integration",
+            ApiKeyRole::Portal => "portal",
         }
     }
 }
@@ -78,7 +84,11 @@ impl FromStr for ApiKeyRole {
         match s {
             "admin" => Ok(ApiKeyRole::Admin),
             "integration" => Ok(ApiKeyRole::Integration),
-            _ => Err(ValidationError::new("role", "must be admin or integration")),
+            "portal" => Ok(ApiKeyRole::Portal),
+            _ => Err(ValidationError::new(
+                "role",
+                "must be admin, integration or portal",
+            )),
         }
     }
 }

@@ -166,7 +166,9 @@ pub struct ApiKeyCreateArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
 
-    /// `admin` (superuser: everything) or `integration` (the CRM webhooks).
+    /// `admin` (superuser: everything), `integration` (the CRM webhooks) or
+    /// `portal` (seed 003's CPO portal: reference lists, registering
+    /// operators, the logo a registration named).
     #[arg(long, value_name = "ROLE")]
     pub role: String,
 

@@ -579,6 +579,53 @@ macro_rules! impl_sql_network_store {
                 Ok(old)
             }
 
+            async fn claim_operator_logo(
+                &self,
+                user: ::plugway_domain::UserId,
+                file_name: &str,
+                at: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::plugway_store::Result<()> {
+                use $crate::{map_err, to_ms};
+                ::sqlx::query(
+                    "INSERT INTO operator_logo_claims (user_id, file_name, registered_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (user_id) DO UPDATE SET file_name = excluded.file_name, registered_at = excluded.registered_at",
+                )
+                .bind(user.to_text())
+                .bind(file_name)
+                .bind(to_ms(at))
+                .execute(&self.writer)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn take_operator_logo_claim(
+                &self,
+                file_name: &str,
+                since: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::plugway_store::Result<Option<::plugway_domain::UserId>> {
+                use ::sqlx::Row as _;
+                use $crate::{map_err, to_ms};
+                // One statement picks and deletes, so two uploads of the same
+                // file cannot both take the claim.
+                let row = ::sqlx::query(
+                    "DELETE FROM operator_logo_claims WHERE user_id = ( \
+                       SELECT user_id FROM operator_logo_claims WHERE file_name = $1 AND registered_at >= $2 \
+                       ORDER BY registered_at DESC, user_id DESC LIMIT 1) \
+                     RETURNING user_id",
+                )
+                .bind(file_name)
+                .bind(to_ms(since))
+                .fetch_optional(&self.writer)
+                .await
+                .map_err(map_err)?;
+                row.map(|r| {
+                    let id: String = r.try_get("user_id").map_err(map_err)?;
+                    $crate::parse_uuid(&id).map(::plugway_domain::UserId)
+                })
+                .transpose()
+            }
+
             async fn insert_site(&self, site: &::plugway_store::Site) -> ::plugway_store::Result<()> {
                 // A new site has no EVSEs yet; the bulk path writes it with
                 // the same derived columns in one statement.

@@ -430,6 +430,22 @@ pub trait NetworkStore: Send + Sync {
         logo: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<String>>;
+    /// Remembers that `user`'s registration named its logo file
+    /// `file_name` (seed 003's register, then `cpo/upload`); replaces an
+    /// earlier claim of the same operator.
+    async fn claim_operator_logo(
+        &self,
+        user: UserId,
+        file_name: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Takes the newest claim on `file_name` made at `since` or later: the
+    /// operator whose logo it is. Each claim is taken once.
+    async fn take_operator_logo_claim(
+        &self,
+        file_name: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<UserId>>;
 
     /// Stores a new site (pending approval).
     async fn insert_site(&self, site: &Site) -> Result<()>;

@@ -30,7 +30,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{BasicOrBearer, Credential, SignedInPendingChange};
+use plugway_domain::ApiKeyRole;
+
+use crate::auth::{BasicOrBearer, Caller, Credential, SignedInPendingChange};
 use crate::error::ApiError;
 use crate::extract::{ClientIp, Json, UserAgent};
 use crate::routes::cpo_portal::{Envelope, EnvelopeError, FaceError, FaceResult};
@@ -85,9 +87,10 @@ pub struct RegisterCpo {
     /// Whether the operator's chargers speak OCPP.
     #[schema(required = true, example = true)]
     pub ocpp_ready: Option<bool>,
-    /// Accepted and not stored: it names a file on the client's side that
-    /// Plugway never received. The operator uploads the logo itself once
-    /// signed in (`POST /ocpi/cpo/2.2/cpo/upload`).
+    /// The file name of the logo the portal uploads next: a
+    /// `POST /ocpi/cpo/2.2/cpo/upload` of a file of this name with the
+    /// portal's Basic credentials, within a day, becomes this operator's
+    /// logo. (The operator can also upload one once signed in.)
     #[schema(example = "cpo-logo.png")]
     pub logo: Option<String>,
     /// Not in the seed. A password (6 to 128 characters) for the account;
@@ -100,8 +103,11 @@ pub struct RegisterCpo {
 /// `username`, and its host profile (`GET /ocpi/cpo/2.2/details`). Without
 /// `password` a temporary password is texted to `contact_number`. The
 /// contact number does not become a sign-in phone: an existing phone
-/// account with that number stays as it is, separate. Roles: admins (an
-/// admin API key as the Basic password, or an admin's Bearer credential).
+/// account with that number stays as it is, separate. A `logo` file name
+/// waits a day for the portal's `cpo/upload` of that file. Roles: admins
+/// (an admin API key as the Basic password, or an admin's Bearer
+/// credential) and the CPO portal (a `portal` API key, which an admin
+/// issues, as the Basic password).
 #[utoipa::path(post, path = "/ocpi/cpo/2.2/register", tag = "seed 003", request_body = RegisterCpo,
     responses(
         (status = 200, body = Envelope<String>, example = json!({"status": 200, "data": "SUCCESS", "message": "Success"})),
@@ -118,8 +124,12 @@ async fn register(
     body: Result<Json<RegisterCpo>, ApiError>,
 ) -> FaceResult<String> {
     let caller = caller?;
-    if !caller.0.principal().is_admin() {
-        return Err(ApiError::forbidden("registering an operator is for admins").into());
+    let portal = matches!(&caller.0, Caller::Key(key) if key.role == ApiKeyRole::Portal);
+    if !caller.0.principal().is_admin() && !portal {
+        return Err(ApiError::forbidden(
+            "registering an operator is for admins and the CPO portal's key",
+        )
+        .into());
     }
     let Json(body) = body?;
     let input = OperatorRegistration {
@@ -130,6 +140,7 @@ async fn register(
         contact_email: required("contact_email", body.contact_email)?,
         ocpp_ready: required("ocpp_ready", body.ocpp_ready)?,
         password: body.password,
+        logo: body.logo,
     };
     operators::register(&state, input).await?;
     reply("SUCCESS".to_owned(), "Success")

@@ -45,7 +45,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{BasicOrBearer, OperatorAccess, SignedIn};
+use plugway_domain::ApiKeyRole;
+
+use crate::auth::{BasicOrBearer, Caller, OperatorAccess, SignedIn};
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::routes::discovery::{self, City, Filters};
@@ -444,18 +446,43 @@ async fn upload_locations_csv(
     done()
 }
 
-/// Uploads the signed-in host's logo (multipart: `cpo_logo`).
+/// Uploads a logo (multipart: `cpo_logo`). With a signed-in operator's
+/// Bearer token, it is theirs. With the CPO portal's Basic credentials (a
+/// `portal` or admin API key as the password, as right after `register`),
+/// it becomes the logo of the operator whose registration of the last day
+/// named a file of this name (`logo`), once;
+/// `no_registration_awaits_this_logo` (404) when none did.
 #[utoipa::path(post, path = "/ocpi/cpo/2.2/cpo/upload", tag = "seed 003",
     request_body(content_type = "multipart/form-data", description = "`cpo_logo`: one image file"),
     responses((status = 200, body = Envelope<Vec<String>>), (status = 400, body = EnvelopeError),
         (status = 404, body = EnvelopeError), (status = 413, body = EnvelopeError),
         (status = 415, body = EnvelopeError), (status = 422, body = EnvelopeError)),
-    security(("bearer" = [])))]
+    security(("bearer" = []), ("basic" = [])))]
 async fn upload_cpo_logo(
     State(state): State<AppState>,
     me: Result<SignedIn, ApiError>,
+    portal: Result<BasicOrBearer, ApiError>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> FaceResult<Vec<String>> {
+    let portal_key = matches!(
+        &portal,
+        Ok(BasicOrBearer(Caller::Key(key)))
+            if matches!(key.role, ApiKeyRole::Portal | ApiKeyRole::Admin)
+    );
+    if portal_key {
+        let mut multipart = multipart?;
+        let mut files =
+            host_network::read_named_files(&mut multipart, &["cpo_logo", "logo"], 1).await?;
+        let Some((Some(file_name), file)) = files.pop() else {
+            return Err(ApiError::invalid_field(
+                "cpo_logo",
+                "send the logo as a file, with its file name",
+            )
+            .into());
+        };
+        plugway_app::operators::attach_registered_logo(&state, &file_name, file).await?;
+        return done();
+    }
     let me = me?;
     let mut multipart = multipart?;
     host_network::upload_host_logo(&state, me.user.id, &mut multipart).await?;

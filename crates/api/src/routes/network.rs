@@ -538,6 +538,16 @@ pub(crate) async fn read_files(
     names: &[&str],
     max_files: usize,
 ) -> ApiResult<Vec<bytes::Bytes>> {
+    let files = read_named_files(multipart, names, max_files).await?;
+    Ok(files.into_iter().map(|(_, bytes)| bytes).collect())
+}
+
+/// Like [`read_files`], with each file's name as the client sent it.
+pub(crate) async fn read_named_files(
+    multipart: &mut Multipart,
+    names: &[&str],
+    max_files: usize,
+) -> ApiResult<Vec<(Option<String>, bytes::Bytes)>> {
     let mut files = Vec::new();
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
@@ -556,7 +566,8 @@ pub(crate) async fn read_files(
                 format!("send at most {max_files} files at once"),
             ));
         }
-        files.push(field.bytes().await.map_err(multipart_error)?);
+        let file_name = field.file_name().map(str::to_owned);
+        files.push((file_name, field.bytes().await.map_err(multipart_error)?));
     }
     if files.is_empty() {
         return Err(ApiError::invalid_field(

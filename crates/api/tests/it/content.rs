@@ -1,13 +1,11 @@
 //! Seed 000's banners ("Ads"), AppInfo and amenities list over HTTP on both
 //! databases, with the admins' editing of each.
 
-use std::io::Cursor;
-
 use plugway_domain::{ApiKeyRole, Currency};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::harness::{api_key, assert_error, read, Backend, Options, TestApp};
+use crate::harness::{api_key, assert_error, png, read, Backend, Options, TestApp};
 
 crate::on_both_backends!(
     banners_show_active_ones_in_their_window_by_position,
@@ -22,13 +20,6 @@ async fn driver_token(app: &TestApp, phone: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned()
-}
-
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 40]));
-    let mut out = Cursor::new(Vec::new());
-    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
 }
 
 async fn put_image(

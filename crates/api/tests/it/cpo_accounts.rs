@@ -11,7 +11,7 @@ use chrono::Duration;
 use plugway_domain::{ApiKeyRole, Role, UserId};
 use serde_json::{json, Value};
 
-use crate::harness::{api_key, read, Backend, Options, TestApp};
+use crate::harness::{api_key, png, read, Backend, Options, TestApp};
 
 crate::on_both_backends!(
     registering_an_operator_is_for_admins_and_checks_every_field,
@@ -23,6 +23,7 @@ crate::on_both_backends!(
     a_contact_number_with_a_phone_account_stays_separate,
     without_sms_a_temporary_password_registers_nothing,
     an_admin_sends_a_new_temporary_password_which_ends_the_old_sessions,
+    the_portal_registers_an_operator_and_uploads_the_logo_it_named,
 );
 
 const REGISTER: &str = "/ocpi/cpo/2.2/register";
@@ -1051,5 +1052,123 @@ async fn an_admin_sends_a_new_temporary_password_which_ends_the_old_sessions(
     assert_eq!(body["code"], "sms_failed", "{body}");
     assert_eq!(app.get(DETAILS, Some(&access)).await.0, StatusCode::OK);
     login(&app, "solarius", "first-password-1").await;
+    app.finish().await;
+}
+
+/// Seed 003's `cpo/upload`: one file in `cpo_logo`, as the portal sends it.
+async fn upload_logo(
+    app: &TestApp,
+    file_name: &str,
+    bytes: Vec<u8>,
+    authorization: &str,
+) -> (StatusCode, Value) {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned());
+    let form = reqwest::multipart::Form::new().part("cpo_logo", part);
+    let response = app
+        .http
+        .post(app.url("/ocpi/cpo/2.2/cpo/upload"))
+        .header("authorization", authorization)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    read(response).await
+}
+
+async fn logo_of(app: &TestApp, username: &str) -> Option<String> {
+    let name = plugway_domain::Username::parse(username).unwrap();
+    let user = app
+        .store
+        .find_user_by_username(&name)
+        .await
+        .unwrap()
+        .unwrap();
+    app.store
+        .find_host_profile(user.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .logo
+}
+
+/// The portal's own Basic credentials (a `portal` key an admin issued)
+/// register an operator, then upload the logo the registration named, as
+/// the document shows; they can do nothing more.
+async fn the_portal_registers_an_operator_and_uploads_the_logo_it_named(
+    backend: Backend,
+    name: &str,
+) {
+    let Some(app) = TestApp::spawn(backend, name, Options::default()).await else {
+        return;
+    };
+    let portal = basic(&api_key(&app, ApiKeyRole::Portal).await);
+    let integration = basic(&api_key(&app, ApiKeyRole::Integration).await);
+    let uploaded = json!({"status": 200, "data": [], "message": "Success"});
+
+    let body = with(
+        cpo("portalis", "+97688013200"),
+        "logo",
+        json!("portalis-logo.png"),
+    );
+    let reply = post_auth(&app, REGISTER, body, Some(&portal)).await;
+    assert_eq!(reply, (StatusCode::OK, registered()));
+    // The portal reads the reference lists with the same credentials.
+    assert_eq!(
+        get_auth(&app, "/ocpi/cpo/2.2/filters", Some(&portal))
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    // Another key role cannot upload for a registration.
+    let refused = upload_logo(&app, "portalis-logo.png", png(64, 64), &integration).await;
+    assert_eq!(refused.0, StatusCode::UNAUTHORIZED, "{}", refused.1);
+    // A file of another name is no registration's.
+    assert_face_error(
+        &upload_logo(&app, "other.png", png(64, 64), &portal).await,
+        StatusCode::NOT_FOUND,
+        "no_registration_awaits_this_logo",
+    );
+    // Not an image: refused, and the registration still waits for its logo.
+    let garbage = upload_logo(&app, "portalis-logo.png", b"not an image".to_vec(), &portal).await;
+    assert!(garbage.0.is_client_error(), "{garbage:?}");
+    assert_eq!(logo_of(&app, "portalis").await, None);
+    assert_eq!(
+        upload_logo(&app, "portalis-logo.png", png(64, 64), &portal).await,
+        (StatusCode::OK, uploaded.clone())
+    );
+    assert!(logo_of(&app, "portalis")
+        .await
+        .is_some_and(|key| key.starts_with("hosts/")));
+    // Each registration's logo is uploaded once.
+    assert_face_error(
+        &upload_logo(&app, "portalis-logo.png", png(64, 64), &portal).await,
+        StatusCode::NOT_FOUND,
+        "no_registration_awaits_this_logo",
+    );
+
+    // A registration's logo waits a day.
+    let body = with(cpo("tardis", "+97688013201"), "logo", json!("tardis.png"));
+    assert_eq!(
+        post_auth(&app, REGISTER, body, Some(&portal)).await,
+        (StatusCode::OK, registered())
+    );
+    app.clock.advance(Duration::hours(25));
+    assert_face_error(
+        &upload_logo(&app, "tardis.png", png(64, 64), &portal).await,
+        StatusCode::NOT_FOUND,
+        "no_registration_awaits_this_logo",
+    );
+    assert_eq!(logo_of(&app, "tardis").await, None);
+    // A logo name that is a path is refused, and nothing is registered.
+    let body = with(
+        cpo("pathos", "+97688013202"),
+        "logo",
+        json!("../etc/logo.png"),
+    );
+    assert_bad_field(
+        &post_auth(&app, REGISTER, body, Some(&portal)).await,
+        "logo",
+    );
     app.finish().await;
 }

@@ -541,3 +541,12 @@ pub async fn start_simulator(
     }
     panic!("the simulated charger {id} never booted");
 }
+
+/// A PNG of `width` × `height` pixels (a gradient, so it compresses like a
+/// picture rather than a blank).
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}

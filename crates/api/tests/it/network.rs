@@ -2,14 +2,12 @@
 //! it, a driver finds, bookmarks and rates it; hosts are kept apart; bad
 //! input is refused.
 
-use std::io::Cursor;
-
 use axum::http::StatusCode;
 use chrono::Datelike;
 use plugway_domain::ApiKeyRole;
 use serde_json::{json, Value};
 
-use crate::harness::{api_key, assert_error, read, Backend, Options, TestApp};
+use crate::harness::{api_key, assert_error, png, read, Backend, Options, TestApp};
 
 crate::on_both_backends!(
     host_lists_admin_approves_driver_finds,
@@ -92,13 +90,6 @@ async fn listed_site(
     let evse = create_evse(app, token, &site, evse).await;
     approve(app, admin, &site, &[&evse]).await;
     (site, evse)
-}
-
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 90]));
-    let mut out = Cursor::new(Vec::new());
-    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
 }
 
 async fn upload(

@@ -2,14 +2,14 @@
 //! names over the canonical services; Basic API-key credentials; hosts kept
 //! apart; errors in the envelope, never 500.
 
-use std::io::Cursor;
-
 use axum::http::StatusCode;
 use base64::Engine;
 use plugway_domain::ApiKeyRole;
 use serde_json::{json, Value};
 
-use crate::harness::{api_key, approve_listing, read, sign_in_host, Backend, Options, TestApp};
+use crate::harness::{
+    api_key, approve_listing, png, read, sign_in_host, Backend, Options, TestApp,
+};
 
 crate::on_both_backends!(
     filters_and_cities_take_basic_api_keys,
@@ -108,13 +108,6 @@ async fn create_evse(app: &TestApp, token: &str, site: &str, code: &str) -> Stri
         .await;
     assert_eq!(status, StatusCode::CREATED, "{evse}");
     evse["id"].as_str().unwrap().to_owned()
-}
-
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 40]));
-    let mut out = Cursor::new(Vec::new());
-    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
 }
 
 /// Sends a multipart form: `files` under `field`, and the text fields.
