@@ -124,7 +124,7 @@ pub struct AppParts {
     /// Settings.
     pub settings: AppSettings,
     /// Photos and logos.
-    pub media: plugway_media::MediaStore,
+    pub media: Arc<dyn crate::ports::images::ImageStore>,
 }
 
 /// The application: its parts, rate limits, search index and live hub. Cheap to clone.

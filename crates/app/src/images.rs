@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use plugway_media::{MediaError, StoredImage, StoredImageKeys};
+use crate::ports::images::{MediaError, StoredImage, StoredImageKeys};
 
 use crate::context::App;
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -77,7 +77,7 @@ pub async fn discard(state: &App, images: &[StoredImage]) {
 pub async fn drop_logo(state: &App, key: Option<String>) {
     // Only the logo's key is kept; its thumbnail is named after it.
     if let Some(key) = key {
-        if let Some(thumb) = plugway_media::thumbnail_key(&key) {
+        if let Some(thumb) = crate::ports::images::thumbnail_key(&key) {
             let _ = state
                 .media
                 .delete_image(&StoredImageKeys {

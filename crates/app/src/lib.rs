@@ -8,7 +8,7 @@
 //! the core needs from the outside world it asks through the traits in
 //! [`ports`] (and the storage port `plugway-store`, the event bus
 //! `plugway-events`); the adapters that speak to real providers live in
-//! `plugway-adapters`.
+//! `plugway-adapters` (and `plugway-media`, behind [`ports::images`]).
 //!
 //! The rooms:
 //! - accounts and sign-in: [`accounts`], [`operators`], [`api_keys`],

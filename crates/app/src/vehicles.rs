@@ -37,7 +37,7 @@ pub fn parse_vehicle_id(text: &str) -> AppResult<VehicleId> {
 pub fn photo_urls(key: Option<&str>, default: &str) -> (String, String) {
     match key {
         Some(key) => {
-            let thumb = plugway_media::thumbnail_key(key).unwrap_or_else(|| key.to_owned());
+            let thumb = crate::ports::images::thumbnail_key(key).unwrap_or_else(|| key.to_owned());
             (media_url(key), media_url(&thumb))
         }
         None => (default.to_owned(), default.to_owned()),

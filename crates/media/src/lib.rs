@@ -1,4 +1,5 @@
-//! Plugway's photo store: site photos, host logos and brand logos.
+//! Plugway's photo store, the adapter behind the core's `ImageStore` port:
+//! site photos, host logos and brand logos.
 //!
 //! Uploads are sniffed from their bytes, checked against size and pixel
 //! limits before any decoding, re-encoded (which strips EXIF and other
@@ -19,6 +20,11 @@ use object_store::{Attribute, Attributes, ObjectStore, PutOptions, PutPayload};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
+pub use plugway_app::ports::images::{
+    thumbnail_key, thumbnail_name, ImageLimits, ImageStore, MediaError, MediaObject, StoredImage,
+    StoredImageKeys,
+};
+
 use crate::keys::{content_type_for_key, validate_key, validate_prefix};
 use crate::process::{process, Processed};
 
@@ -28,32 +34,6 @@ const THUMB_SIZE: u32 = 320;
 /// How many bytes of the SHA-256 go into an ETag: 128 bits is plenty to tell
 /// versions apart and keeps headers short.
 const ETAG_HASH_BYTES: usize = 16;
-
-/// Limits on an uploaded image.
-#[derive(Debug, Clone, Copy)]
-pub struct ImageLimits {
-    /// Largest accepted upload, in bytes (checked before anything else).
-    pub max_bytes: usize,
-    /// Widest accepted image, in pixels.
-    pub max_width: u32,
-    /// Tallest accepted image, in pixels.
-    pub max_height: u32,
-    /// Most pixels (width x height) accepted; bounds decoding memory.
-    pub max_pixels: u64,
-}
-
-impl Default for ImageLimits {
-    /// 10 MiB, 10 000 x 10 000, and 40 million pixels (about 160 MB decoded
-    /// as RGBA, which is what one upload may cost in memory).
-    fn default() -> Self {
-        Self {
-            max_bytes: 10 * 1024 * 1024,
-            max_width: 10_000,
-            max_height: 10_000,
-            max_pixels: 40_000_000,
-        }
-    }
-}
 
 /// Where objects live.
 #[derive(Debug, Clone)]
@@ -79,104 +59,11 @@ pub enum MediaBackend {
     Memory,
 }
 
-/// A stored image and its thumbnail.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct StoredImage {
-    /// Key of the (re-encoded) original, e.g. `sites/<uuid>/photo-<uuid>.jpg`.
-    pub key: String,
-    /// Key of the thumbnail, e.g. `sites/<uuid>/photo-<uuid>.thumb.jpg`.
-    pub thumb_key: String,
-    /// `image/jpeg`, `image/png` or `image/webp`; the thumbnail has the same type.
-    pub content_type: String,
-    /// Width of the stored original, in pixels (after applying EXIF orientation).
-    pub width: u32,
-    /// Height of the stored original, in pixels (after applying EXIF orientation).
-    pub height: u32,
-    /// Size of the stored original, in bytes.
-    pub bytes: u64,
-}
-
-/// The name of a thumbnail stored beside `stem.ext`: the one place that
-/// knows the naming.
-fn thumbnail_name(stem: &str, ext: &str) -> String {
-    format!("{stem}.thumb.{ext}")
-}
-
-/// The key of the thumbnail stored beside the image `key` (for callers
-/// that kept only the image's key, such as logos); `None` when the key has
-/// no extension.
-pub fn thumbnail_key(key: &str) -> Option<String> {
-    let (stem, ext) = key.rsplit_once('.')?;
-    Some(thumbnail_name(stem, ext))
-}
-
-/// The keys of a stored image, borrowed (e.g. from a database row).
-#[derive(Debug, Clone, Copy)]
-pub struct StoredImageKeys<'a> {
-    /// Key of the original.
-    pub key: &'a str,
-    /// Key of the thumbnail.
-    pub thumb_key: &'a str,
-}
-
-/// An object read back.
-#[derive(Debug, Clone)]
-pub struct MediaObject {
-    /// The object's bytes.
-    pub bytes: Bytes,
-    /// MIME type, from the key's extension.
-    pub content_type: String,
-    /// Strong ETag, quotes included: a SHA-256 prefix of the bytes, so it is
-    /// the same on every backend and for every replica serving the object.
-    pub etag: String,
-}
-
-/// Why a media operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum MediaError {
-    /// The upload exceeds [`ImageLimits::max_bytes`].
-    #[error("the file is larger than {max_bytes} bytes")]
-    TooLarge {
-        /// The limit.
-        max_bytes: usize,
-    },
-    /// The bytes are not a JPEG, PNG or WebP image.
-    #[error("the file is not a JPEG, PNG or WebP image")]
-    UnsupportedType,
-    /// The image's dimensions exceed the limits.
-    #[error("the image is {width}x{height}; the limit is {max_width}x{max_height} and {max_pixels} pixels")]
-    TooManyPixels {
-        /// Width the image claims.
-        width: u32,
-        /// Height the image claims.
-        height: u32,
-        /// [`ImageLimits::max_width`].
-        max_width: u32,
-        /// [`ImageLimits::max_height`].
-        max_height: u32,
-        /// [`ImageLimits::max_pixels`].
-        max_pixels: u64,
-    },
-    /// The file looks like a supported image but does not decode.
-    #[error("the image could not be decoded: {0}")]
-    Malformed(String),
-    /// No object under that key.
-    #[error("no such object")]
-    NotFound,
-    /// The key or prefix breaks the key rules (see [`MediaStore::get`]).
-    #[error("invalid object key")]
-    InvalidKey,
-    /// The backend failed (I/O, network, credentials...).
-    #[error("object storage failed: {0}")]
-    Storage(String),
-}
-
-impl From<object_store::Error> for MediaError {
-    fn from(error: object_store::Error) -> Self {
-        match error {
-            object_store::Error::NotFound { .. } => MediaError::NotFound,
-            other => MediaError::Storage(other.to_string()),
-        }
+/// What object storage's failures mean for the media port.
+fn storage_error(error: object_store::Error) -> MediaError {
+    match error {
+        object_store::Error::NotFound { .. } => MediaError::NotFound,
+        other => MediaError::Storage(other.to_string()),
     }
 }
 
@@ -204,7 +91,10 @@ impl MediaStore {
                 std::fs::create_dir_all(dir).map_err(|e| {
                     MediaError::Storage(format!("cannot create {}: {e}", dir.display()))
                 })?;
-                (Arc::new(LocalFileSystem::new_with_prefix(dir)?), false)
+                (
+                    Arc::new(LocalFileSystem::new_with_prefix(dir).map_err(storage_error)?),
+                    false,
+                )
             }
             MediaBackend::S3 {
                 bucket,
@@ -225,7 +115,7 @@ impl MediaStore {
                 if let Some(endpoint) = endpoint {
                     builder = builder.with_endpoint(endpoint);
                 }
-                (Arc::new(builder.build()?), true)
+                (Arc::new(builder.build().map_err(storage_error)?), true)
             }
             MediaBackend::Memory => (Arc::new(InMemory::new()), true),
         };
@@ -321,7 +211,14 @@ impl MediaStore {
     /// start with a dot. The content type comes from the key's extension.
     pub async fn get(&self, key: &str) -> Result<MediaObject, MediaError> {
         let path = validate_key(key)?;
-        let bytes = self.store.get(&path).await?.bytes().await?;
+        let bytes = self
+            .store
+            .get(&path)
+            .await
+            .map_err(storage_error)?
+            .bytes()
+            .await
+            .map_err(storage_error)?;
         let digest = Sha256::digest(&bytes);
         let etag = format!(
             "\"{}\"",
@@ -361,7 +258,8 @@ impl MediaStore {
         };
         self.store
             .put_opts(&path, PutPayload::from(data), options)
-            .await?;
+            .await
+            .map_err(storage_error)?;
         Ok(())
     }
 
@@ -370,7 +268,26 @@ impl MediaStore {
     async fn delete_path(&self, path: &Path) -> Result<(), MediaError> {
         match self.store.delete(path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(other) => Err(other.into()),
+            Err(other) => Err(storage_error(other)),
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl ImageStore for MediaStore {
+    fn limits(&self) -> ImageLimits {
+        MediaStore::limits(self)
+    }
+
+    async fn put_image(&self, prefix: &str, bytes: Bytes) -> Result<StoredImage, MediaError> {
+        MediaStore::put_image(self, prefix, bytes).await
+    }
+
+    async fn get(&self, key: &str) -> Result<MediaObject, MediaError> {
+        MediaStore::get(self, key).await
+    }
+
+    async fn delete_image(&self, image: &StoredImageKeys<'_>) -> Result<(), MediaError> {
+        MediaStore::delete_image(self, image).await
     }
 }

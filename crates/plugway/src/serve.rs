@@ -195,7 +195,7 @@ pub fn build_state_with_bus(
         ),
         otp_key: secrets::derive(&secret, "plugway-otp-v1"),
         settings,
-        media: config.media.store(&config.data_dir)?,
+        media: Arc::new(config.media.store(&config.data_dir)?),
     });
     Ok((app, ocpp))
 }

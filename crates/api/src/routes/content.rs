@@ -6,9 +6,9 @@
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, SecondsFormat, Utc};
+use plugway_app::ports::images::StoredImageKeys;
 use plugway_domain::notifications::{clean_long_text, web_url, BannerId};
 use plugway_domain::Facility;
-use plugway_media::StoredImageKeys;
 use plugway_store::{AmenitySetting, AppInfo, Banner, HelpEntry};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -120,7 +120,7 @@ fn banner_view(b: &Banner) -> BannerView {
         thumbnail_url: b
             .image_key
             .as_deref()
-            .and_then(plugway_media::thumbnail_key)
+            .and_then(plugway_app::ports::images::thumbnail_key)
             .map(|k| media_url(&k)),
         position: b.position,
     }
@@ -312,7 +312,7 @@ async fn admin_update_banner(
 
 async fn drop_image(state: &AppState, key: Option<String>) {
     if let Some(key) = key {
-        if let Some(thumb) = plugway_media::thumbnail_key(&key) {
+        if let Some(thumb) = plugway_app::ports::images::thumbnail_key(&key) {
             let keys = StoredImageKeys {
                 key: &key,
                 thumb_key: &thumb,

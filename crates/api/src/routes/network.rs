@@ -9,9 +9,9 @@
 
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
+use plugway_app::ports::images::{StoredImage, StoredImageKeys};
 use plugway_domain::network::clean_text;
 use plugway_domain::{ApprovalState, EvseId, NearbyId, PhotoId, RevisionId, Role, SiteId, UserId};
-use plugway_media::{StoredImage, StoredImageKeys};
 use plugway_store::{
     Evse, HostProfile, NearbyPlace, Site, SiteListFilter, SitePhoto, StoreError,
     MAX_PHOTOS_PER_SITE,

@@ -244,11 +244,13 @@ impl TestApp {
             ),
             otp_key: SecretSlice::from(vec![9u8; 32]),
             settings: options.settings,
-            media: plugway_media::MediaStore::new(
-                &plugway_media::MediaBackend::Memory,
-                plugway_media::ImageLimits::default(),
-            )
-            .unwrap(),
+            media: Arc::new(
+                plugway_media::MediaStore::new(
+                    &plugway_media::MediaBackend::Memory,
+                    plugway_media::ImageLimits::default(),
+                )
+                .unwrap(),
+            ),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

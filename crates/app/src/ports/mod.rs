@@ -2,6 +2,7 @@
 //! speak to the real providers live in `plugway-adapters`; tests run those
 //! adapters against local fakes that speak the providers' documented APIs.
 
+pub mod images;
 pub mod payments;
 pub mod sms;
 pub mod webhooks;
