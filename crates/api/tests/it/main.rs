@@ -31,6 +31,7 @@ mod search_index;
 mod seed001;
 mod seed002;
 mod seed003;
+mod seed_endpoints;
 mod sessions;
 mod site_import;
 mod topups;
