@@ -29,6 +29,17 @@ pub struct Server {
     lines: mpsc::Receiver<String>,
 }
 
+impl Drop for Server {
+    /// A test that fails half-way must not leave its server running (it
+    /// would hold its port and data directory past the test run).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 pub fn plugway(args: &[&str], dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.args(args).current_dir(dir).env("RUST_LOG", "info");
