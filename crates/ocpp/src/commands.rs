@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use plugway_domain::ChargePointId;
-use plugway_events::{ChargerAnswer, ChargerCommand, ChargerGateway, GatewayError};
+use plugway_events::{ChargerAnswer, ChargerCommand, ChargerGateway, GatewayError, Ocpp16Action};
 use rust_ocpp::v1_6::messages as m;
 use serde_json::Value;
 
@@ -13,8 +13,8 @@ use crate::frame::CallError;
 use crate::validate::{decode, typed_only, validated};
 use crate::{OcppState, OutboundError};
 
-/// Checks `payload` as the request of `action` (one the central system sends).
-pub fn check_request(action: &str, payload: &Value) -> Result<(), CallError> {
+/// Checks `payload` as the request of `action`.
+pub fn check_request(action: Ocpp16Action, payload: &Value) -> Result<(), CallError> {
     fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(
         p: &Value,
     ) -> Result<(), CallError> {
@@ -26,22 +26,26 @@ pub fn check_request(action: &str, payload: &Value) -> Result<(), CallError> {
         decode::<T>(p, validated).map(drop)
     }
     match action {
-        "CancelReservation" => typed::<m::cancel_reservation::CancelReservationRequest>(payload),
-        "ChangeAvailability" => typed::<m::change_availability::ChangeAvailabilityRequest>(payload),
-        "ChangeConfiguration" => {
+        Ocpp16Action::CancelReservation => {
+            typed::<m::cancel_reservation::CancelReservationRequest>(payload)
+        }
+        Ocpp16Action::ChangeAvailability => {
+            typed::<m::change_availability::ChangeAvailabilityRequest>(payload)
+        }
+        Ocpp16Action::ChangeConfiguration => {
             checked::<m::change_configuration::ChangeConfigurationRequest>(payload)
         }
-        "ClearCache" => typed::<m::clear_cache::ClearCacheRequest>(payload),
-        "ClearChargingProfile" => {
+        Ocpp16Action::ClearCache => typed::<m::clear_cache::ClearCacheRequest>(payload),
+        Ocpp16Action::ClearChargingProfile => {
             typed::<m::clear_charging_profile::ClearChargingProfileRequest>(payload)
         }
-        "DataTransfer" => checked::<m::data_transfer::DataTransferRequest>(payload),
-        "GetCompositeSchedule" => {
+        Ocpp16Action::DataTransfer => checked::<m::data_transfer::DataTransferRequest>(payload),
+        Ocpp16Action::GetCompositeSchedule => {
             typed::<m::get_composite_schedule::GetCompositeScheduleRequest>(payload)
         }
         // rust-ocpp's GetConfiguration rule limits the number of keys rather
         // than each key's length; check the schema's rule ourselves.
-        "GetConfiguration" => {
+        Ocpp16Action::GetConfiguration => {
             let req = decode::<m::get_configuration::GetConfigurationRequest>(payload, typed_only)?;
             match req.key.iter().flatten().find(|k| k.chars().count() > 50) {
                 Some(k) => Err(CallError::new(
@@ -51,29 +55,29 @@ pub fn check_request(action: &str, payload: &Value) -> Result<(), CallError> {
                 None => Ok(()),
             }
         }
-        "GetDiagnostics" => typed::<m::get_diagnostics::GetDiagnosticsRequest>(payload),
-        "GetLocalListVersion" => {
+        Ocpp16Action::GetDiagnostics => typed::<m::get_diagnostics::GetDiagnosticsRequest>(payload),
+        Ocpp16Action::GetLocalListVersion => {
             typed::<m::get_local_list_version::GetLocalListVersionRequest>(payload)
         }
-        "RemoteStartTransaction" => {
+        Ocpp16Action::RemoteStartTransaction => {
             checked::<m::remote_start_transaction::RemoteStartTransactionRequest>(payload)
         }
-        "RemoteStopTransaction" => {
+        Ocpp16Action::RemoteStopTransaction => {
             typed::<m::remote_stop_transaction::RemoteStopTransactionRequest>(payload)
         }
-        "ReserveNow" => checked::<m::reserve_now::ReserveNowRequest>(payload),
-        "Reset" => typed::<m::reset::ResetRequest>(payload),
-        "SendLocalList" => typed::<m::send_local_list::SendLocalListRequest>(payload),
-        "SetChargingProfile" => {
+        Ocpp16Action::ReserveNow => checked::<m::reserve_now::ReserveNowRequest>(payload),
+        Ocpp16Action::Reset => typed::<m::reset::ResetRequest>(payload),
+        Ocpp16Action::SendLocalList => typed::<m::send_local_list::SendLocalListRequest>(payload),
+        Ocpp16Action::SetChargingProfile => {
             typed::<m::set_charging_profile::SetChargingProfileRequest>(payload)
         }
-        "TriggerMessage" => typed::<m::trigger_message::TriggerMessageRequest>(payload),
-        "UnlockConnector" => typed::<m::unlock_connector::UnlockConnectorRequest>(payload),
-        "UpdateFirmware" => checked::<m::update_firmware::UpdateFirmwareRequest>(payload),
-        other => Err(CallError::new(
-            crate::frame::ErrorCode::NotSupported,
-            format!("{other} is not a command the central system sends"),
-        )),
+        Ocpp16Action::TriggerMessage => typed::<m::trigger_message::TriggerMessageRequest>(payload),
+        Ocpp16Action::UnlockConnector => {
+            typed::<m::unlock_connector::UnlockConnectorRequest>(payload)
+        }
+        Ocpp16Action::UpdateFirmware => {
+            checked::<m::update_firmware::UpdateFirmwareRequest>(payload)
+        }
     }
 }
 
@@ -85,11 +89,10 @@ impl ChargerGateway for OcppState {
         command: ChargerCommand,
     ) -> Result<ChargerAnswer, GatewayError> {
         let (action, payload) = command.to_ocpp16();
-        let action = action.as_str();
         check_request(action, &payload).map_err(|e| GatewayError::Invalid(e.description))?;
         let id = ChargePointId::parse(charge_point).map_err(|_| GatewayError::Offline)?;
         self.registry
-            .call(&id, action, payload)
+            .call(&id, action.as_str(), payload)
             .await
             .map(ChargerAnswer)
             .map_err(|e| match e {
@@ -169,22 +172,25 @@ mod tests {
         ];
         assert_eq!(
             good.len(),
-            crate::handlers::OUTBOUND.len(),
+            Ocpp16Action::ALL.len(),
             "every outbound action has a case"
         );
+        let check = |action: &str, payload: &Value| {
+            let action = Ocpp16Action::parse(action).expect("an action the central system sends");
+            check_request(action, payload)
+        };
         for (action, payload) in good {
             assert!(
-                check_request(action, &payload).is_ok(),
+                check(action, &payload).is_ok(),
                 "{action}: {:?}",
-                check_request(action, &payload)
+                check(action, &payload)
             );
         }
-        assert!(check_request("Reset", &json!({"type": "Warm"})).is_err());
-        assert!(
-            check_request("RemoteStartTransaction", &json!({"idTag": "X".repeat(21)})).is_err()
-        );
-        assert!(check_request("GetConfiguration", &json!({"key": ["K".repeat(51)]})).is_err());
-        assert!(check_request("Heartbeat", &json!({})).is_err());
-        assert!(check_request("ClearCache", &json!({"x": 1})).is_err());
+        assert!(check("Reset", &json!({"type": "Warm"})).is_err());
+        assert!(check("RemoteStartTransaction", &json!({"idTag": "X".repeat(21)})).is_err());
+        assert!(check("GetConfiguration", &json!({"key": ["K".repeat(51)]})).is_err());
+        // Heartbeat is a charger's message: the central system never sends it.
+        assert!(Ocpp16Action::parse("Heartbeat").is_none());
+        assert!(check("ClearCache", &json!({"x": 1})).is_err());
     }
 }

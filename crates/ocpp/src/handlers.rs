@@ -49,29 +49,6 @@ pub const INBOUND: [&str; 10] = [
     "StopTransaction",
 ];
 
-/// Actions only the central system sends; a charger sending one gets NotSupported.
-pub const OUTBOUND: [&str; 19] = [
-    "CancelReservation",
-    "ChangeAvailability",
-    "ChangeConfiguration",
-    "ClearCache",
-    "ClearChargingProfile",
-    "DataTransfer",
-    "GetCompositeSchedule",
-    "GetConfiguration",
-    "GetDiagnostics",
-    "GetLocalListVersion",
-    "RemoteStartTransaction",
-    "RemoteStopTransaction",
-    "ReserveNow",
-    "Reset",
-    "SendLocalList",
-    "SetChargingProfile",
-    "TriggerMessage",
-    "UnlockConnector",
-    "UpdateFirmware",
-];
-
 fn internal(e: impl std::fmt::Display) -> CallError {
     tracing::error!(error = %e, "OCPP handler failed");
     CallError::new(
@@ -104,7 +81,9 @@ pub async fn handle(
     payload: &Value,
 ) -> Result<Value, CallError> {
     if !INBOUND.contains(&action) {
-        let code = if OUTBOUND.contains(&action) {
+        // Actions only the central system sends: a charger sending one gets
+        // NotSupported.
+        let code = if plugway_events::Ocpp16Action::parse(action).is_some() {
             ErrorCode::NotSupported
         } else {
             ErrorCode::NotImplemented
