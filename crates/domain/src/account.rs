@@ -134,6 +134,24 @@ impl Principal {
             }
         )
     }
+
+    /// The CPO portal speaking before anyone signs in (seed 003's "Basic
+    /// TOKEN"): a `portal` API key, or an admin key standing in for it.
+    pub fn is_portal_key(&self) -> bool {
+        matches!(
+            self,
+            Principal::ApiKey {
+                role: ApiKeyRole::Portal | ApiKeyRole::Admin,
+                ..
+            }
+        )
+    }
+
+    /// Who may register charge point operators: admins, and the CPO portal
+    /// an admin issued a key to.
+    pub fn may_register_operators(&self) -> bool {
+        self.is_admin() || self.is_portal_key()
+    }
 }
 
 /// A person's display name: trimmed, 1 to 100 characters, no control characters.

@@ -30,9 +30,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use plugway_domain::ApiKeyRole;
-
-use crate::auth::{BasicOrBearer, Caller, Credential, SignedInPendingChange};
+use crate::auth::{BasicOrBearer, Credential, SignedInPendingChange};
 use crate::error::ApiError;
 use crate::extract::{ClientIp, Json, UserAgent};
 use crate::routes::cpo_portal::{Envelope, EnvelopeError, FaceError, FaceResult};
@@ -124,8 +122,7 @@ async fn register(
     body: Result<Json<RegisterCpo>, ApiError>,
 ) -> FaceResult<String> {
     let caller = caller?;
-    let portal = matches!(&caller.0, Caller::Key(key) if key.role == ApiKeyRole::Portal);
-    if !caller.0.principal().is_admin() && !portal {
+    if !caller.0.principal().may_register_operators() {
         return Err(ApiError::forbidden(
             "registering an operator is for admins and the CPO portal's key",
         )

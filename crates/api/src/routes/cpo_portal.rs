@@ -45,9 +45,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use plugway_domain::ApiKeyRole;
-
-use crate::auth::{BasicOrBearer, Caller, OperatorAccess, SignedIn};
+use crate::auth::{BasicOrBearer, OperatorAccess, SignedIn};
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::routes::discovery::{self, City, Filters};
@@ -464,12 +462,7 @@ async fn upload_cpo_logo(
     portal: Result<BasicOrBearer, ApiError>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> FaceResult<Vec<String>> {
-    let portal_key = matches!(
-        &portal,
-        Ok(BasicOrBearer(Caller::Key(key)))
-            if matches!(key.role, ApiKeyRole::Portal | ApiKeyRole::Admin)
-    );
-    if portal_key {
+    if portal.is_ok_and(|caller| caller.0.principal().is_portal_key()) {
         let mut multipart = multipart?;
         let mut files =
             host_network::read_named_files(&mut multipart, &["cpo_logo", "logo"], 1).await?;
