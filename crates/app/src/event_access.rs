@@ -32,29 +32,35 @@ pub struct DriverNats {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// The driver's NATS access, with fresh credentials where they are minted.
-pub fn driver_nats(state: &App, user: UserId) -> AppResult<DriverNats> {
-    let id = user.to_text();
-    let Some(access) = &state.nats else {
-        return Ok(DriverNats {
-            servers: String::new(),
-            topic: format!("user.{id}"),
-            user: String::new(),
-            pass: String::new(),
-            creds: None,
-            expires_at: None,
-        });
-    };
-    let topic = format!("{}.user.{id}", access.prefix);
-    let Some(signer) = &access.signer else {
-        return Ok(DriverNats {
-            servers: access.servers.clone(),
+impl DriverNats {
+    /// Where to listen, without credentials.
+    fn without_credentials(servers: String, topic: String) -> Self {
+        Self {
+            servers,
             topic,
             user: String::new(),
             pass: String::new(),
             creds: None,
             expires_at: None,
-        });
+        }
+    }
+}
+
+/// The driver's NATS access, with fresh credentials where they are minted.
+pub fn driver_nats(state: &App, user: UserId) -> AppResult<DriverNats> {
+    let id = user.to_text();
+    let Some(access) = &state.nats else {
+        return Ok(DriverNats::without_credentials(
+            String::new(),
+            format!("user.{id}"),
+        ));
+    };
+    let topic = format!("{}.user.{id}", access.prefix);
+    let Some(signer) = &access.signer else {
+        return Ok(DriverNats::without_credentials(
+            access.servers.clone(),
+            topic,
+        ));
     };
     let permissions = plugway_events::nats_auth::driver_permissions(&access.prefix, &id)
         .map_err(AppError::internal)?;
