@@ -408,37 +408,25 @@ async fn an_app_that_keeps_its_refresh_token_stays_signed_in(backend: Backend, n
         "session_ended",
     );
 
-    // So does signing out everywhere, from another session.
-    let (_, kept) = token(&app, PHONE, "test@1234").await;
-    refresh_with(kept.clone()).await;
-    let (other, _) = token(&app, PHONE, "test@1234").await;
-    let (status, _) = app
-        .post("/api/v1/auth/logout-all", json!({}), Some(&other))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_error(
-        &refresh_with(kept).await,
-        StatusCode::UNAUTHORIZED,
-        "session_ended",
-    );
-
-    // And a new password, set from another session.
-    let (_, kept) = token(&app, PHONE, "test@1234").await;
-    refresh_with(kept.clone()).await;
-    let (other, _) = token(&app, PHONE, "test@1234").await;
-    let (status, body) = app
-        .post(
+    // So do signing out everywhere and a new password, from another session.
+    for (path, body) in [
+        ("/api/v1/auth/logout-all", json!({})),
+        (
             "/api/v1/auth/change-password",
             json!({"old_password": "test@1234", "new_password": "test@5678"}),
-            Some(&other),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_error(
-        &refresh_with(kept).await,
-        StatusCode::UNAUTHORIZED,
-        "session_ended",
-    );
+        ),
+    ] {
+        let (_, kept) = token(&app, PHONE, "test@1234").await;
+        refresh_with(kept.clone()).await;
+        let (other, _) = token(&app, PHONE, "test@1234").await;
+        let (status, reply) = app.post(path, body, Some(&other)).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {reply}");
+        assert_error(
+            &refresh_with(kept).await,
+            StatusCode::UNAUTHORIZED,
+            "session_ended",
+        );
+    }
 
     // Left alone, the kept token works until it expires.
     let (_, kept) = token(&app, PHONE, "test@5678").await;
