@@ -216,6 +216,8 @@ pub struct PricesMinor {
 pub struct EvseView {
     /// Its id (seed 001's device `_id`).
     pub id: String,
+    /// Its public number: the stable integer id older clients speak.
+    pub number: Option<i64>,
     /// Display number.
     pub evse_code: String,
     /// Serial number.
@@ -269,6 +271,9 @@ pub struct EvseView {
 pub struct SiteView {
     /// Its id.
     pub id: String,
+    /// Its public number: the stable integer id older clients speak (seed
+    /// 000's `charger_id`, seed 003's `location(id: N)`).
+    pub number: Option<i64>,
     /// The host's account id.
     pub host_id: String,
     /// Name.

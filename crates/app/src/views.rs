@@ -125,6 +125,8 @@ pub struct PricesMinor {
 pub struct EvseView {
     /// Its id (seed 001's device `_id`).
     pub id: String,
+    /// Its public number: the stable integer id older clients speak.
+    pub number: Option<i64>,
     /// Display number.
     pub evse_code: String,
     /// Serial number.
@@ -190,6 +192,7 @@ impl EvseView {
         let status = e.status();
         Self {
             id: e.id.to_text(),
+            number: e.number,
             evse_code: e.fields.evse_code.clone(),
             serial_number: e.fields.serial_number.clone(),
             meter_type: e.fields.meter_type.clone(),
@@ -226,6 +229,9 @@ impl EvseView {
 pub struct SiteView {
     /// Its id.
     pub id: String,
+    /// Its public number: the stable integer id older clients speak (seed
+    /// 000's `charger_id`, seed 003's `location(id: N)`).
+    pub number: Option<i64>,
     /// The host's account id.
     pub host_id: String,
     /// Name.
@@ -312,6 +318,7 @@ impl SiteView {
             evses.iter().map(|e| EvseView::new(e, f.currency)).collect();
         Self {
             id: site.id.to_text(),
+            number: site.number,
             host_id: site.host_id.to_text(),
             name: f.name.clone(),
             address: f.address.clone(),

@@ -6,7 +6,7 @@ use futures::future::join_all;
 use plugway_domain::ids::VehicleId;
 use plugway_domain::vehicle::{VehicleParts, VehicleSpec};
 use plugway_domain::{ConnectorStandard, UserId};
-use plugway_store::{Store, StoreError, Vehicle};
+use plugway_store::{NumberKind, Store, StoreError, Vehicle};
 
 use super::{make_user, new_id, t0};
 
@@ -20,6 +20,7 @@ macro_rules! for_each_vehicle_case {
             one_favourite_per_owner_even_under_races,
             vehicle_limit_holds,
             vehicle_and_profile_photos_return_the_old_key,
+            public_numbers_are_given_once_and_never_reused,
         );
     };
 }
@@ -267,4 +268,112 @@ pub async fn vehicle_and_profile_photos_return_the_old_key(store: &dyn Store) {
             .await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// Every numbered row gets a number when it is inserted, counted per kind;
+/// a deleted row's number stays its own and is never given again.
+pub async fn public_numbers_are_given_once_and_never_reused(store: &dyn Store) {
+    let driver = make_user(store, "+97688110031").await;
+    let other = make_user(store, "+97688110032").await;
+    let account = |u: UserId| async move {
+        store
+            .public_number(NumberKind::Account, &u.to_text())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let (first, second) = (account(driver.id).await, account(other.id).await);
+    assert!(first >= 1 && second == first + 1, "{first} then {second}");
+    assert_eq!(
+        store
+            .numbered_ref(NumberKind::Account, second)
+            .await
+            .unwrap(),
+        Some(other.id.to_text())
+    );
+
+    let cars: Vec<Vehicle> = (0..3)
+        .map(|i| vehicle(driver.id, "Car", false, i))
+        .collect();
+    for car in &cars {
+        store.insert_vehicle(car, 10).await.unwrap();
+    }
+    let refs: Vec<String> = cars.iter().map(|c| c.id.to_text()).collect();
+    let numbers = store
+        .public_numbers(NumberKind::Vehicle, &refs)
+        .await
+        .unwrap();
+    let mut given: Vec<i64> = refs.iter().map(|r| numbers[r]).collect();
+    assert_eq!(given, vec![1, 2, 3], "vehicles count from 1 on their own");
+
+    // The last vehicle goes; the next one does not get its number back.
+    store
+        .delete_vehicle(driver.id, cars[2].id)
+        .await
+        .unwrap()
+        .unwrap();
+    let next = vehicle(driver.id, "Next", false, 9);
+    store.insert_vehicle(&next, 10).await.unwrap();
+    given.push(
+        store
+            .public_number(NumberKind::Vehicle, &next.id.to_text())
+            .await
+            .unwrap()
+            .unwrap(),
+    );
+    assert_eq!(given, vec![1, 2, 3, 4]);
+    assert_eq!(
+        store.numbered_ref(NumberKind::Vehicle, 3).await.unwrap(),
+        Some(refs[2].clone()),
+        "a deleted vehicle keeps its number"
+    );
+    assert_eq!(
+        store.numbered_ref(NumberKind::Vehicle, 5).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .public_number(NumberKind::Vehicle, "no-such-id")
+            .await
+            .unwrap(),
+        None
+    );
+    // Sites and EVSEs read back with their numbers.
+    let (site, evse) = crate::network::visible_site(
+        store,
+        other.id,
+        "Numbered",
+        (47.9, 106.9),
+        crate::network::evse_fields("N1", ConnectorStandard::Type2, 7_000),
+    )
+    .await;
+    let site_number = store
+        .public_number(NumberKind::Site, &site.id.to_text())
+        .await
+        .unwrap();
+    assert!(site_number.is_some());
+    assert_eq!(
+        store.find_site(site.id).await.unwrap().unwrap().number,
+        site_number
+    );
+    let evse_number = store
+        .public_number(NumberKind::Evse, &evse.id.to_text())
+        .await
+        .unwrap();
+    assert!(evse_number.is_some());
+    assert_eq!(
+        store.find_evse(evse.id).await.unwrap().unwrap().number,
+        evse_number
+    );
+
+    // A refused insert (the owner's limit) takes no number.
+    let refused = vehicle(driver.id, "Over", false, 10);
+    assert!(store.insert_vehicle(&refused, 3).await.is_err());
+    assert_eq!(
+        store
+            .public_number(NumberKind::Vehicle, &refused.id.to_text())
+            .await
+            .unwrap(),
+        None
+    );
 }

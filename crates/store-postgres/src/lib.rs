@@ -110,6 +110,7 @@ impl PostgresStore {
 plugway_store_sql::impl_sql_store!(PostgresStore, sqlx::Postgres);
 plugway_store_sql::impl_sql_content_store!(PostgresStore, sqlx::Postgres);
 plugway_store_sql::impl_sql_vehicle_store!(PostgresStore, sqlx::Postgres);
+plugway_store_sql::impl_sql_number_store!(PostgresStore);
 // Answered from the partial GiST index `sites_geo` (migration 0003).
 plugway_store_sql::impl_sql_network_store!(
     PostgresStore,

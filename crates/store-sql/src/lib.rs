@@ -27,6 +27,7 @@ mod content_macros;
 mod ledger_macros;
 mod macros;
 mod network_macros;
+mod number_macros;
 mod payment_macros;
 mod plan_macros;
 mod plan_usage_macros;

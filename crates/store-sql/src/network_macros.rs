@@ -11,12 +11,14 @@ macro_rules! impl_sql_network_store {
         const SITE_COLUMNS: &str = "id, host_id, name, address, city, province, region, postal_code, \
              country_code, lat, lng, time_zone, opening_hours, facilities, parking_types, \
              parking_restrictions, currency, brand_logo, published, approval, rejection_reason, \
-             rating_sum, rating_count, visible, max_power_w, created_at, updated_at";
+             rating_sum, rating_count, visible, max_power_w, created_at, updated_at, \
+             (SELECT n.number FROM public_numbers n WHERE n.kind = 'site' AND n.ref = sites.id) AS number";
         const EVSE_COLUMNS: &str = "e.id, e.site_id, e.evse_code, e.serial_number, e.meter_type, \
              e.charge_point_id, e.ocpp_connector_id, e.declared_status, e.capabilities, e.payment_types, \
              e.price_per_kwh, e.price_per_hour, e.waiting_price_per_minute, e.connectors, e.approval, \
              e.rejection_reason, e.created_at, e.updated_at, c.status AS ocpp_status, \
-             cp.connected AS charger_connected";
+             cp.connected AS charger_connected, \
+             (SELECT n.number FROM public_numbers n WHERE n.kind = 'evse' AND n.ref = e.id) AS number";
         /// EVSEs with the live status of their OCPP connector.
         const EVSE_FROM: &str = "evses e \
              LEFT JOIN connectors c ON c.charge_point_id = e.charge_point_id AND c.connector_id = e.ocpp_connector_id \
@@ -149,6 +151,7 @@ macro_rules! impl_sql_network_store {
             let currency: String = row.try_get("currency").map_err(map_err)?;
             let zone: String = row.try_get("time_zone").map_err(map_err)?;
             Ok(::plugway_store::Site {
+                number: row.try_get("number").map_err(map_err)?,
                 id: ::plugway_domain::SiteId(parse_uuid(&row.try_get::<String, _>("id").map_err(map_err)?)?),
                 host_id: ::plugway_domain::UserId(parse_uuid(&row.try_get::<String, _>("host_id").map_err(map_err)?)?),
                 fields: ::plugway_store::SiteFields {
@@ -196,6 +199,7 @@ macro_rules! impl_sql_network_store {
             let charge_point: Option<String> = row.try_get("charge_point_id").map_err(map_err)?;
             let connected: Option<bool> = row.try_get("charger_connected").map_err(map_err)?;
             Ok(::plugway_store::Evse {
+                number: row.try_get("number").map_err(map_err)?,
                 id: ::plugway_domain::EvseId(parse_uuid(&row.try_get::<String, _>("id").map_err(map_err)?)?),
                 site_id: ::plugway_domain::SiteId(parse_uuid(&row.try_get::<String, _>("site_id").map_err(map_err)?)?),
                 fields: ::plugway_store::EvseFields {

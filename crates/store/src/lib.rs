@@ -20,6 +20,7 @@ mod charging_sessions;
 mod content;
 mod ledger;
 mod network;
+mod numbers;
 mod payments;
 mod plan_usage;
 mod plans;
@@ -41,6 +42,7 @@ pub use charging_sessions::*;
 pub use content::*;
 pub use ledger::*;
 pub use network::*;
+pub use numbers::*;
 pub use payments::*;
 pub use plan_usage::*;
 pub use plans::*;
@@ -396,6 +398,7 @@ pub trait Store:
     + ProfilePhotoStore
     + PlanUsageStore
     + RevisionStore
+    + NumberStore
     + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.

@@ -91,6 +91,9 @@ pub struct SiteFields {
 pub struct Site {
     /// Its id.
     pub id: SiteId,
+    /// Its public number (stable, never reused; see `NumberStore`); `None`
+    /// until the database stored it.
+    pub number: Option<i64>,
     /// The host that owns it.
     pub host_id: UserId,
     /// Host-edited fields.
@@ -120,6 +123,7 @@ impl Site {
     pub fn pending(id: SiteId, host_id: UserId, fields: SiteFields, now: DateTime<Utc>) -> Self {
         Self {
             id,
+            number: None,
             host_id,
             fields,
             brand_logo: None,
@@ -195,6 +199,9 @@ pub struct EvseFields {
 pub struct Evse {
     /// Its id.
     pub id: EvseId,
+    /// Its public number (stable, never reused; see `NumberStore`); `None`
+    /// until the database stored it.
+    pub number: Option<i64>,
     /// Its site.
     pub site_id: SiteId,
     /// Host-edited fields.
@@ -218,6 +225,7 @@ impl Evse {
     pub fn pending(id: EvseId, site_id: SiteId, fields: EvseFields, now: DateTime<Utc>) -> Self {
         Self {
             id,
+            number: None,
             site_id,
             fields,
             approval: ApprovalState::Pending,

@@ -51,7 +51,7 @@ use axum::http::HeaderMap;
 use plugway_domain::{
     Capability, Coordinates, Facility, ParkingType, PaymentType, Role, SiteId, UserId,
 };
-use plugway_store::{EvseListFilter, SiteListFilter};
+use plugway_store::{EvseListFilter, NumberKind, SiteListFilter};
 use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 use utoipa::{IntoParams, ToSchema};
@@ -484,11 +484,22 @@ impl QueryRoot {
     async fn location(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Location's ID")] id: ID,
+        #[graphql(desc = "Location's ID: its number or its UUID")] id: ID,
     ) -> async_graphql::Result<Option<LocationNode>> {
         let access = access(ctx, Scheme::Bearer).await?;
         let state = ctx.data::<AppState>()?;
-        let Ok(uuid) = id.parse::<uuid::Uuid>() else {
+        // The seed's integer (`location(id: 755)`, a public number) or the
+        // canonical UUID.
+        let uuid = match id.parse::<i64>() {
+            Ok(number) => state
+                .store
+                .numbered_ref(NumberKind::Site, number)
+                .await
+                .map_err(|e| gql_error(e.into()))?
+                .and_then(|r| r.parse::<uuid::Uuid>().ok()),
+            Err(_) => id.parse::<uuid::Uuid>().ok(),
+        };
+        let Some(uuid) = uuid else {
             return Ok(None);
         };
         let id = SiteId(uuid);

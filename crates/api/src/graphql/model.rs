@@ -153,6 +153,11 @@ impl LocationNode {
         ID(self.site.id.to_text())
     }
 
+    /// Its public number: the stable integer `location(id:)` also takes.
+    async fn number(&self) -> Option<i64> {
+        self.site.number
+    }
+
     /// The host (charge point operator) that owns it.
     async fn cpo_owner_id(&self) -> ID {
         ID(self.site.host_id.to_text())
@@ -283,6 +288,11 @@ impl EvseNode {
     /// Its id.
     async fn uid(&self) -> ID {
         ID(self.evse.id.to_text())
+    }
+
+    /// Its public number: a stable integer id.
+    async fn number(&self) -> Option<i64> {
+        self.evse.number
     }
 
     /// Its number at the location (OCPI evse_id).

@@ -729,7 +729,34 @@ async fn the_seed_documents_return_what_rest_created(backend: Backend, name: &st
     assert_eq!(listed_sites[2]["id"], site.as_str());
     assert!(listed_sites[0]["distance"].is_null());
 
-    // Location: an integer id finds nothing; ours finds the site.
+    // Location: the public number the canonical API shows finds the site,
+    // as the seed asks it (`location(id: 755)`); a number never given and
+    // the UUID's own form find what they should.
+    let (status, rest_view) = app
+        .get(&format!("/api/v1/host/sites/{site}"), Some(&token))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rest_view}");
+    let number = rest_view["number"]
+        .as_i64()
+        .expect("the site view shows its number");
+    let reply = gql(
+        &app,
+        &seed_location(&number.to_string()),
+        Auth::Bearer(&token),
+    )
+    .await;
+    assert_eq!(data(&reply)["location"]["id"], site.as_str(), "{reply}");
+    let reply = gql(
+        &app,
+        &format!("{{ location(id: {number}) {{ number evses {{ number }} }} }}"),
+        Auth::Bearer(&token),
+    )
+    .await;
+    assert_eq!(data(&reply)["location"]["number"], number, "{reply}");
+    assert!(
+        data(&reply)["location"]["evses"][0]["number"].is_i64(),
+        "{reply}"
+    );
     let reply = gql(&app, &seed_location("755"), Auth::Bearer(&token)).await;
     assert_eq!(data(&reply), &json!({"location": null}));
     let reply = gql(

@@ -236,6 +236,7 @@ pub fn sites(
                 connectors += plugs;
                 Evse {
                     id: EvseId(ids.new_uuid(now)),
+                    number: None,
                     site_id,
                     fields,
                     approval: ApprovalState::Approved,
@@ -249,6 +250,7 @@ pub fn sites(
             .collect();
         let site = Site {
             id: site_id,
+            number: None,
             host_id: owner.host,
             fields: SiteFields {
                 name: format!("{} Charging {n}", city.name),
