@@ -131,20 +131,32 @@ pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(routes::photos::router(max_upload_bytes))
 }
 
-/// The OpenAPI document (what `/api/v1/openapi.json` serves).
+/// The OpenAPI document (what `/api/v1/openapi.json` serves): the API's
+/// routes and seed 000's deprecated legacy calls.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router(plugway_app::AppSettings::default().max_upload_bytes)
+    let mut doc = api_router(plugway_app::AppSettings::default().max_upload_bytes)
         .split_for_parts()
-        .1
+        .1;
+    routes::legacy::document(&mut doc);
+    doc
 }
 
 /// The whole HTTP application as a router: API, docs, `extra` (routes of
 /// other parts, such as the OCPP endpoint), fallbacks and the middleware stack.
 pub fn build(state: AppState, extra: Router) -> Router {
     let max_body = state.settings.max_body_bytes;
-    let (api, doc) = api_router(state.settings.max_upload_bytes).split_for_parts();
+    let (api, mut doc) = api_router(state.settings.max_upload_bytes).split_for_parts();
+    routes::legacy::document(&mut doc);
     let _ = telemetry::prometheus();
-    api.merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
+    // Seed 000's legacy face calls the canonical API in-process.
+    let canonical = api
+        .clone()
+        .with_state(state.clone())
+        .layer(DefaultBodyLimit::max(max_body));
+    let legacy =
+        routes::legacy::router().layer(axum::Extension(routes::legacy::Canonical(canonical)));
+    api.merge(legacy)
+        .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

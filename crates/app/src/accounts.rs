@@ -204,6 +204,7 @@ async fn create_account(
     verified: bool,
     name: Option<&PersonName>,
     password_hash: Option<String>,
+    role: Role,
 ) -> AppResult<User> {
     let now = state.clock.now();
     let mut last = None;
@@ -212,7 +213,7 @@ async fn create_account(
             id: UserId(new_uuid(state, now)),
             name: name.map(|n| n.as_str().to_owned()),
             email: None,
-            role: Role::Driver,
+            role,
             password_hash: password_hash.clone(),
             referral_code: ReferralCode::generate(&mut rand::thread_rng()),
             created_at: now,
@@ -249,6 +250,12 @@ pub async fn start_session(
     user_agent: Option<String>,
     refresh_kept: bool,
 ) -> AppResult<IssuedTokens> {
+    let session = open_session(state, user, user_agent).await?;
+    issue_pair(state, &session, session.created_at, refresh_kept).await
+}
+
+/// A new session of `user`, stored: what every sign-in starts.
+async fn open_session(state: &App, user: UserId, user_agent: Option<String>) -> AppResult<Session> {
     let now = state.clock.now();
     let session = Session {
         id: SessionId(new_uuid(state, now)),
@@ -260,7 +267,7 @@ pub async fn start_session(
     };
     state.store.create_session(&session).await?;
     metrics::counter!("plugway_sign_ins_total").increment(1);
-    issue_pair(state, &session, now, refresh_kept).await
+    Ok(session)
 }
 
 async fn issue_pair(
@@ -306,6 +313,21 @@ pub fn access_token(state: &App, user: UserId, session: SessionId) -> AppResult<
     )
 }
 
+/// The account of a phone whose owner just proved it with a code; a new
+/// one of `role` when no account holds it verified.
+async fn account_of_proven_phone(state: &App, phone: &PhoneNumber, role: Role) -> AppResult<User> {
+    match state.store.find_phone(phone).await? {
+        Some(claim) if claim.verified => state
+            .store
+            .find_user(claim.user_id)
+            .await?
+            .ok_or_else(|| AppError::internal("verified phone without an account")),
+        // Someone else's unverified claim (or none): the owner, now proven,
+        // gets an account of their own; create_account takes the claim over.
+        _ => create_account(state, phone, true, None, None, role).await,
+    }
+}
+
 /// Seed 001 sign-in: a proven phone signs into its account, or gets a new one.
 pub async fn sign_in_with_otp(
     state: &App,
@@ -315,18 +337,78 @@ pub async fn sign_in_with_otp(
     user_agent: Option<String>,
 ) -> AppResult<(User, IssuedTokens)> {
     check_otp(state, phone, code, "code", ip).await?;
-    let user = match state.store.find_phone(phone).await? {
-        Some(claim) if claim.verified => state
-            .store
-            .find_user(claim.user_id)
-            .await?
-            .ok_or_else(|| AppError::internal("verified phone without an account"))?,
-        // Someone else's unverified claim (or none): the owner, now proven,
-        // gets an account of their own; create_account takes the claim over.
-        _ => create_account(state, phone, true, None, None).await?,
-    };
+    let user = account_of_proven_phone(state, phone, Role::Driver).await?;
     let tokens = start_session(state, user.id, user_agent, false).await?;
     Ok((user, tokens))
+}
+
+/// Which of seed 000's two apps signs in: each app's new accounts take its
+/// role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyApp {
+    /// The customer (driver) app.
+    Customer,
+    /// The host app.
+    Host,
+}
+
+/// Seed 000 sign-in (`VerifyOtp`): a proven phone signs into its account,
+/// or gets a new one of the app's role (the seed creates hosts this way;
+/// their sites still wait for an admin's approval). A driver's phone is not
+/// let into the host app: an admin makes an account a host. Returns the
+/// account and its `authkey` (see [`authkey_holder`]).
+pub async fn sign_in_for_authkey(
+    state: &App,
+    phone: &PhoneNumber,
+    code: &str,
+    ip: IpAddr,
+    user_agent: Option<String>,
+    app: LegacyApp,
+) -> AppResult<(User, String)> {
+    check_otp(state, phone, code, "otp", ip).await?;
+    let role = match app {
+        LegacyApp::Customer => Role::Driver,
+        LegacyApp::Host => Role::Host,
+    };
+    let user = account_of_proven_phone(state, phone, role).await?;
+    if app == LegacyApp::Host && !matches!(user.role, Role::Host | Role::Admin) {
+        return Err(AppError::new(
+            crate::error::ErrorKind::Forbidden,
+            "not_a_host",
+            "this phone belongs to a driver's account; an admin makes it a host",
+        ));
+    }
+    let session = open_session(state, user.id, user_agent).await?;
+    let now = session.created_at;
+    let key = state.tokens.issue(
+        TokenKind::Authkey,
+        user.id,
+        session.id,
+        TokenId(new_uuid(state, now)),
+        now,
+    )?;
+    Ok((user, key))
+}
+
+/// Who holds a seed 000 `authkey`, and its session: refused once the
+/// session ends (sign-out, logout-all, a password change, expiry), like an
+/// access token, though the key itself lives as long as a refresh token.
+pub async fn authkey_holder(state: &App, key: &str) -> AppResult<(User, SessionId)> {
+    let now = state.clock.now();
+    let claims = state.tokens.verify(key, TokenKind::Authkey, now)?;
+    let (user_id, session_id) = (claims.user()?, claims.session()?);
+    let ended =
+        || AppError::unauthenticated("session_ended", "this session has ended; sign in again");
+    let session = state
+        .store
+        .find_session(session_id)
+        .await?
+        .ok_or_else(ended)?;
+    if session.user_id != user_id || !session.is_active(now) {
+        return Err(ended());
+    }
+    let user = state.store.find_user(user_id).await?.ok_or_else(ended)?;
+    Ok((user, session_id))
 }
 
 /// Seed 002 registration: an account with a password and an unverified
@@ -354,7 +436,7 @@ pub async fn register(
     state.limits().otp_send.check(ip)?;
     check_send_allowed(state, phone, state.clock.now()).await?;
     let hash = passwords::hash(password).await?;
-    let user = create_account(state, phone, false, Some(name), Some(hash)).await?;
+    let user = create_account(state, phone, false, Some(name), Some(hash), Role::Driver).await?;
     send_otp(state, phone, ip).await?;
     Ok(user)
 }

@@ -180,6 +180,11 @@ pub fn bill_postings(
     .filter(|(_, amount)| *amount != 0)
     .map(|(account, amount)| Posting { account, amount })
     .collect();
+    if postings.is_empty() {
+        // Nothing due and nothing spent (0 kWh, or a price of 0): the
+        // purchase is still settled, once, by an entry that moves nothing.
+        return Ok(Balanced::nothing());
+    }
     Balanced::new(&postings).map_err(AppError::internal)
 }
 

@@ -218,6 +218,15 @@ impl Balanced {
         Ok(Self(out))
     }
 
+    /// An entry that moves no money: it records that something was settled
+    /// with nothing due (a free charging session, a bill a coupon covered
+    /// whole), so that settling it is still once-only under the entry's
+    /// idempotency key. `new` refuses an empty set, so an entry meant to
+    /// move money cannot become this by mistake.
+    pub fn nothing() -> Self {
+        Self(Vec::new())
+    }
+
     /// The postings, by account key.
     pub fn postings(&self) -> &[Posting] {
         &self.0
@@ -235,6 +244,17 @@ mod tests {
 
     fn wallet() -> AccountRef {
         AccountRef::of(AccountKind::DriverWallet, UserId(uuid::Uuid::nil()), mnt())
+    }
+
+    #[test]
+    fn only_nothing_is_an_entry_without_postings() {
+        assert!(Balanced::new(&[]).is_err(), "new refuses an empty entry");
+        let zeroed = [Posting {
+            account: wallet(),
+            amount: 0,
+        }];
+        assert!(Balanced::new(&zeroed).is_err());
+        assert!(Balanced::nothing().postings().is_empty());
     }
 
     #[test]

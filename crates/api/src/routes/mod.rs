@@ -15,6 +15,7 @@ pub mod customer;
 pub mod discovery;
 pub mod events;
 pub mod health;
+pub mod legacy;
 pub mod network;
 pub mod notifications;
 pub mod payments;

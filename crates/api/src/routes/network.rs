@@ -614,7 +614,8 @@ async fn upload_photos(
     let site = managed_site(&state, &who, parse_site_id(&id)?).await?;
     let files = read_files(
         &mut multipart,
-        &["photos", "location_photos"],
+        // Seed 003 names the part location_photos, seed 000 charger_photo.
+        &["photos", "location_photos", "charger_photo"],
         MAX_PHOTOS_PER_UPLOAD,
     )
     .await?;
@@ -769,7 +770,8 @@ async fn set_site_logo(
     mut multipart: Multipart,
 ) -> ApiResult<Json<LogoView>> {
     let site = managed_site(&state, &who, parse_site_id(&id)?).await?;
-    let files = read_files(&mut multipart, &["logo"], 1).await?;
+    // Seed 000's ChargerPhoto names the part charger_brand_logo.
+    let files = read_files(&mut multipart, &["logo", "charger_brand_logo"], 1).await?;
     let images = store_images(&state, &format!("sites/{}", site.id), files).await?;
     let Some(image) = images.first() else {
         return Err(ApiError::invalid_field("logo", "send one image"));

@@ -64,7 +64,13 @@ async fn set_photo(
     me: SignedIn,
     mut multipart: Multipart,
 ) -> ApiResult<Json<ProfilePhotoView>> {
-    let files = read_files(&mut multipart, &["photo", "customer_image"], 1).await?;
+    // Seed 000's apps name the part customer_image or host_image.
+    let files = read_files(
+        &mut multipart,
+        &["photo", "customer_image", "host_image"],
+        1,
+    )
+    .await?;
     let (photo, photo_thumbnail) = vehicles::set_profile_photo(&state, me.user.id, files).await?;
     Ok(Json(ProfilePhotoView {
         photo,

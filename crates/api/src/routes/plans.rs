@@ -66,7 +66,7 @@ pub struct PlanView {
     pub waive_session_fee: bool,
 }
 
-fn plan_view(p: &Plan) -> PlanView {
+pub(crate) fn plan_view(p: &Plan) -> PlanView {
     let t = &p.terms;
     let digits = t.currency.exponent();
     PlanView {

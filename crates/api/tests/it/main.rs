@@ -28,6 +28,7 @@ mod razorpay;
 mod revisions;
 mod schema_mirrors;
 mod search_index;
+mod seed000;
 mod seed001;
 mod seed002;
 mod seed003;

@@ -46,7 +46,11 @@ async fn every_documented_operation_is_routed() {
 
 /// Routes are only ever added through utoipa-axum's `routes!`, which
 /// registers the OpenAPI entry with the route. A plain `.route(` in the API
-/// crate would bypass the document, so this test forbids it.
+/// crate would bypass the document, so this test forbids it. The one
+/// exception is seed 000's legacy face, whose router and OpenAPI entries are
+/// both built from one table of calls (`legacy::calls::calls()`), so neither
+/// can have a call the other lacks; `every_documented_operation_is_routed` checks
+/// the document side.
 #[test]
 fn no_route_bypasses_the_openapi_document() {
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -57,7 +61,9 @@ fn no_route_bypasses_the_openapi_document() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
+            } else if path.extension().is_some_and(|e| e == "rs")
+                && !path.ends_with("routes/legacy/calls.rs")
+            {
                 let text = std::fs::read_to_string(&path).unwrap();
                 for (n, line) in text.lines().enumerate() {
                     if line.contains(".route(")

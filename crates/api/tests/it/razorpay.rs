@@ -21,14 +21,14 @@ use plugway_adapters::razorpay::{Razorpay, RazorpayConfig};
 crate::on_both_backends!(razorpay_pays_once_and_only_with_a_valid_signature);
 
 const KEY_ID: &str = "rzp_test_plugway";
-const KEY_SECRET: &str = "rzp-secret";
+pub(crate) const KEY_SECRET: &str = "rzp-secret";
 const WEBHOOK_SECRET: &str = "rzp-webhook";
 
 /// An order: amount (minor units), currency, its payments.
 type FakeOrder = (i64, String, Vec<Value>);
 
 #[derive(Clone, Default)]
-struct FakeRazorpay {
+pub(crate) struct FakeRazorpay {
     orders: Arc<Mutex<HashMap<String, FakeOrder>>>,
     /// Refunds by payment id.
     refunds: Arc<Mutex<HashMap<String, Vec<Value>>>>,
@@ -161,7 +161,7 @@ async fn order_payments(
 }
 
 impl FakeRazorpay {
-    fn capture(&self, order: &str, payment: &str) {
+    pub(crate) fn capture(&self, order: &str, payment: &str) {
         let mut orders = self.orders.lock().unwrap();
         let (amount, currency, payments) = orders.get_mut(order).unwrap();
         payments.push(json!({"id": payment, "entity": "payment", "amount": *amount, "currency": currency.clone(),
@@ -169,7 +169,7 @@ impl FakeRazorpay {
     }
 }
 
-fn hmac_hex(key: &str, message: &[u8]) -> String {
+pub(crate) fn hmac_hex(key: &str, message: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
     mac.update(message);
     hex::encode(mac.finalize().into_bytes())
@@ -188,7 +188,8 @@ async fn webhook(app: &TestApp, body: &Value, key: &str) -> (StatusCode, Value) 
     crate::harness::read(response).await
 }
 
-async fn razorpay_pays_once_and_only_with_a_valid_signature(backend: Backend, name: &str) {
+/// A fake Razorpay on a free port, and the adapter that talks to it.
+pub(crate) async fn fake_razorpay() -> (FakeRazorpay, Razorpay) {
     let fake = FakeRazorpay::default();
     let server = Router::new()
         .route("/v1/orders", post(create_order))
@@ -206,6 +207,11 @@ async fn razorpay_pays_once_and_only_with_a_valid_signature(backend: Backend, na
         webhook_secret: Some(WEBHOOK_SECRET.to_owned().into()),
     })
     .unwrap();
+    (fake, razorpay)
+}
+
+async fn razorpay_pays_once_and_only_with_a_valid_signature(backend: Backend, name: &str) {
+    let (fake, razorpay) = fake_razorpay().await;
     let options = Options {
         razorpay: Some(Arc::new(razorpay)),
         ..Options::default()

@@ -21,6 +21,10 @@ pub enum TokenKind {
     Access,
     /// Buys a new access token.
     Refresh,
+    /// Seed 000's `authkey`: names its session like an access token, but
+    /// lives as long as a refresh token, because seed 000's apps never
+    /// refresh. A sign-out ends it with its session.
+    Authkey,
 }
 
 /// What a Plugway token says.
@@ -134,7 +138,7 @@ impl TokenSigner {
     ) -> Result<String, AppError> {
         let ttl = match kind {
             TokenKind::Access => self.access_ttl,
-            TokenKind::Refresh => self.refresh_ttl,
+            TokenKind::Refresh | TokenKind::Authkey => self.refresh_ttl,
         };
         let claims = Claims {
             sub: user.to_text(),
@@ -172,6 +176,7 @@ impl TokenSigner {
                 match kind {
                     TokenKind::Access => "an access token is required here",
                     TokenKind::Refresh => "a refresh token is required here",
+                    TokenKind::Authkey => "an authkey is required here",
                 },
             ));
         }
