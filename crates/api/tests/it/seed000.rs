@@ -50,6 +50,17 @@ async fn call(
     crate::harness::read(request.send().await.unwrap()).await
 }
 
+/// Only the status of a legacy call.
+async fn status_of(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    query: &str,
+    body: Option<Value>,
+) -> StatusCode {
+    call(app, method, path, query, body).await.0
+}
+
 /// Signs in through the app's own SendOtp/VerifyOtp; returns the account's
 /// number and authkey.
 async fn sign_in(app: &TestApp, side: &str, phone: &str) -> (i64, String) {
@@ -457,15 +468,17 @@ async fn a_host_lists_a_charger_and_a_customer_finds_books_rates_and_pays(
     assert_eq!(status, StatusCode::OK, "{notes}");
 
     // The bookmark goes; the host signs out with the document's logout.
-    let (status, _) = call(
-        &app,
-        Method::DELETE,
-        "/customer/EditBookmark/",
-        &format!("favourite_ID={favourite}&{auth}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        status_of(
+            &app,
+            Method::DELETE,
+            "/customer/EditBookmark/",
+            &format!("favourite_ID={favourite}&{auth}"),
+            None
+        )
+        .await,
+        StatusCode::OK
+    );
     let (status, gone) = call(
         &app,
         Method::GET,
@@ -519,35 +532,41 @@ async fn another_accounts_authkey_and_bad_input_change_nothing(backend: Backend,
         assert!(body["detail"].is_string(), "{path}: {body}");
     }
     // No authkey: 401. A customer's authkey in the host app: 403.
-    let (status, _) = call(
-        &app,
-        Method::GET,
-        "/customer/CustomerProfile/",
-        &format!("customer_id={alice}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) = call(
-        &app,
-        Method::GET,
-        "/host/HostProfile/",
-        &format!("host_id={alice}&authkey={alice_key}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        status_of(
+            &app,
+            Method::GET,
+            "/customer/CustomerProfile/",
+            &format!("customer_id={alice}"),
+            None
+        )
+        .await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status_of(
+            &app,
+            Method::GET,
+            "/host/HostProfile/",
+            &format!("host_id={alice}&authkey={alice_key}"),
+            None
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
     // A customer cannot edit the host's charger even with its own valid key
     // and the host's number.
-    let (status, _) = call(
-        &app,
-        Method::PUT,
-        "/host/EditCharger/",
-        &format!("host_id={host}&authkey={alice_key}&charget_id={charger_id}"),
-        Some(json!({"charger_name": "mine"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        status_of(
+            &app,
+            Method::PUT,
+            "/host/EditCharger/",
+            &format!("host_id={host}&authkey={alice_key}&charget_id={charger_id}"),
+            Some(json!({"charger_name": "mine"}))
+        )
+        .await,
+        StatusCode::FORBIDDEN
+    );
 
     // Alice's bookmark and vehicle stay hers: Bob gets 404 with his own id.
     let alice_auth = format!("customer_id={alice}&authkey={alice_key}");
@@ -561,24 +580,28 @@ async fn another_accounts_authkey_and_bad_input_change_nothing(backend: Backend,
     )
     .await;
     let favourite = bookmark["favourite_ID"].as_i64().unwrap();
-    let (status, _) = call(
-        &app,
-        Method::GET,
-        "/customer/Bookmark/",
-        &format!("favourite_ID={favourite}&{bob_auth}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = call(
-        &app,
-        Method::DELETE,
-        "/customer/EditBookmark/",
-        &format!("favourite_ID={favourite}&{bob_auth}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        status_of(
+            &app,
+            Method::GET,
+            "/customer/Bookmark/",
+            &format!("favourite_ID={favourite}&{bob_auth}"),
+            None
+        )
+        .await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        status_of(
+            &app,
+            Method::DELETE,
+            "/customer/EditBookmark/",
+            &format!("favourite_ID={favourite}&{bob_auth}"),
+            None
+        )
+        .await,
+        StatusCode::NOT_FOUND
+    );
     let (status, vehicle) = call(&app, Method::POST, "/customer/Vehicle/", &alice_auth,
         Some(json!({"vehicle_manufacture": "Kia", "vehicle_model": "EV6", "vehicle_type": "car", "connector_standards": ["CCS2"], "battery_capacity_wh": 77000}))).await;
     assert_eq!(status, StatusCode::CREATED, "{vehicle}");
@@ -916,12 +939,16 @@ async fn profiles_photos_referrals_and_edits_as_the_apps_send_them(backend: Back
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{photo}");
-    let (status, _) = call(&app, Method::DELETE, "/customer/VehiclePhoto/", &v, None).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        status_of(&app, Method::DELETE, "/customer/VehiclePhoto/", &v, None).await,
+        StatusCode::OK
+    );
     let (status, _) = call(&app, Method::DELETE, "/customer/Vehicle/", &v, None).await;
     assert!(status.is_success(), "{status}");
-    let (status, _) = call(&app, Method::GET, "/customer/Vehicle/", &v, None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        status_of(&app, Method::GET, "/customer/Vehicle/", &v, None).await,
+        StatusCode::NOT_FOUND
+    );
 
     // A booking the customer cancels; CreateBill has no charging to bill.
     let start = (app.clock_now() + chrono::Duration::days(2))
@@ -1015,15 +1042,17 @@ async fn profiles_photos_referrals_and_edits_as_the_apps_send_them(backend: Back
     let photo_id = photos[0]["id"]
         .as_i64()
         .unwrap_or_else(|| panic!("{photos}"));
-    let (status, _) = call(
-        &app,
-        Method::PUT,
-        "/host/DeletePhotosToCharget/",
-        &format!("{host_auth}&photo_id={photo_id}"),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        status_of(
+            &app,
+            Method::PUT,
+            "/host/DeletePhotosToCharget/",
+            &format!("{host_auth}&photo_id={photo_id}"),
+            None
+        )
+        .await,
+        StatusCode::OK
+    );
     let (_, detail) = call(&app, Method::GET, "/host/ChargerDetail/", &c, None).await;
     // The charger is approved, so its new name waits for an admin; the
     // socket's prices apply at once and the edit kept what it did not name.
@@ -1051,8 +1080,10 @@ async fn profiles_photos_referrals_and_edits_as_the_apps_send_them(backend: Back
         "{detail}"
     );
     assert!(detail.to_string().contains("Tea house 2"), "{detail}");
-    let (status, _) = call(&app, Method::DELETE, "/host/ChargerPhoto/", &c, None).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        status_of(&app, Method::DELETE, "/host/ChargerPhoto/", &c, None).await,
+        StatusCode::OK
+    );
 
     // Earnings per charger and the host's notifications answer.
     let (status, earning) = call(&app, Method::GET, "/host/TotalChargerEarning/", &c, None).await;

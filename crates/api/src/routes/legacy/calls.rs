@@ -61,13 +61,43 @@ struct Call {
     handler: Handler,
 }
 
-type Handler = fn(
-    Face,
-    Params,
-    HeaderMap,
-    Bytes,
-    UserAgent,
-) -> futures::future::BoxFuture<'static, LegacyResult>;
+/// What a call's handler is given: the face, the query string, the body
+/// and the client's user agent.
+struct Req {
+    face: Face,
+    params: Params,
+    payload: Payload,
+    agent: UserAgent,
+}
+
+/// A request's body with its content type.
+struct Payload {
+    headers: HeaderMap,
+    bytes: Bytes,
+}
+
+impl Payload {
+    /// The body as a JSON (or form) object; an empty body is an empty object.
+    fn json(&self) -> LegacyResult<Map<String, Value>> {
+        body_object(
+            self.headers.get(axum::http::header::CONTENT_TYPE),
+            &self.bytes,
+        )
+    }
+
+    /// The body as `multipart/form-data`: its content type and bytes.
+    fn multipart(self) -> LegacyResult<(String, Vec<u8>)> {
+        let content_type = self
+            .headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.starts_with("multipart/form-data"))
+            .ok_or_else(|| LegacyError::bad("body", "Send the image as multipart/form-data."))?;
+        Ok((content_type.to_owned(), self.bytes.to_vec()))
+    }
+}
+
+type Handler = fn(Req) -> futures::future::BoxFuture<'static, LegacyResult>;
 
 macro_rules! call {
     ($method:ident $path:literal, $summary:literal, $handler:path) => {
@@ -75,9 +105,7 @@ macro_rules! call {
             method: Method::$method,
             path: $path,
             summary: $summary,
-            handler: |face, params, headers, body, agent| {
-                Box::pin(async move { $handler(face, params, headers, body, agent).await })
-            },
+            handler: |req| Box::pin(async move { $handler(req).await }),
         }
     };
 }
@@ -175,7 +203,18 @@ pub fn router() -> Router<AppState> {
                       agent: UserAgent,
                       headers: HeaderMap,
                       body: Bytes| async move {
-                    match handler(face, params, headers, body, agent).await {
+                    let payload = Payload {
+                        headers,
+                        bytes: body,
+                    };
+                    match handler(Req {
+                        face,
+                        params,
+                        payload,
+                        agent,
+                    })
+                    .await
+                    {
                         Ok(response) => response,
                         Err(e) => axum::response::IntoResponse::into_response(e),
                     }
@@ -218,6 +257,21 @@ fn created(value: Value) -> LegacyResult {
     Ok(reply(StatusCode::CREATED, value))
 }
 
+/// A page of the caller's own `uri` list (named by `id_param`'s account),
+/// with the seed's numbers.
+async fn own_list(face: &Face, params: &Params, id_param: &str, uri: &str) -> LegacyResult {
+    let caller = face.caller(params, id_param).await?;
+    let list = face
+        .call(
+            Some(&caller),
+            Method::GET,
+            &format!("{uri}?{}", page_query(params)),
+            None,
+        )
+        .await?;
+    ok(renumbered(face, list).await?)
+}
+
 /// The page parameters the canonical lists take, passed through.
 fn page_query(params: &Params) -> String {
     let mut parts = Vec::new();
@@ -236,10 +290,6 @@ fn urlencode(text: &str) -> String {
         .unwrap_or_default()
 }
 
-fn object(headers: &HeaderMap, body: &Bytes) -> LegacyResult<Map<String, Value>> {
-    body_object(headers.get(axum::http::header::CONTENT_TYPE), body)
-}
-
 /// The body's own-account field, if given, must name the caller.
 fn same_account(body: &Map<String, Value>, field: &str, caller: &Caller) -> LegacyResult<()> {
     match field_number(body, field)? {
@@ -255,24 +305,9 @@ async fn renumbered(face: &Face, mut value: Value) -> LegacyResult<Value> {
     Ok(value)
 }
 
-fn multipart(headers: &HeaderMap, body: Bytes) -> LegacyResult<(String, Vec<u8>)> {
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.starts_with("multipart/form-data"))
-        .ok_or_else(|| LegacyError::bad("body", "Send the image as multipart/form-data."))?;
-    Ok((content_type.to_owned(), body.to_vec()))
-}
-
 // --- Signing in -----------------------------------------------------------
 
-async fn send_otp(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn send_otp(Req { face, params, .. }: Req) -> LegacyResult {
     let phone = params.text("phone")?;
     face.call(
         None,
@@ -309,21 +344,23 @@ async fn verify(face: Face, params: Params, agent: UserAgent, app: LegacyApp) ->
 }
 
 async fn verify_customer(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    agent: UserAgent,
+    Req {
+        face,
+        params,
+        agent,
+        ..
+    }: Req,
 ) -> LegacyResult {
     verify(face, params, agent, LegacyApp::Customer).await
 }
 
 async fn verify_host(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    agent: UserAgent,
+    Req {
+        face,
+        params,
+        agent,
+        ..
+    }: Req,
 ) -> LegacyResult {
     verify(face, params, agent, LegacyApp::Host).await
 }
@@ -342,13 +379,7 @@ async fn either(face: &Face, params: &Params) -> LegacyResult<Caller> {
     face.caller(params, id_param(host)).await
 }
 
-async fn referral(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn referral(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = either(&face, &params).await?;
     let code = params.text("referalID")?;
     match face
@@ -384,26 +415,21 @@ async fn profile_of(face: &Face, caller: &Caller) -> LegacyResult<Value> {
     Ok(view)
 }
 
-async fn customer_profile(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn customer_profile(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     ok(profile_of(&face, &caller).await?)
 }
 
 async fn edit_customer_profile(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
-    let body = object(&headers, &body)?;
+    let body = payload.json()?;
     let name = field_text(&body, "name")
         .or_else(|| field_text(&body, "customer_name"))
         .or_else(|| caller.user.name.clone())
@@ -426,11 +452,12 @@ async fn edit_customer_profile(
 /// Both apps' profile photo is the account's own (`customer_id` or
 /// `host_id` names it).
 async fn set_profile_photo(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = either(&face, &params).await?;
     let view = face
@@ -438,32 +465,20 @@ async fn set_profile_photo(
             Some(&caller),
             Method::PUT,
             "/api/v1/user/me/photo",
-            Some(multipart(&headers, body)?),
+            Some(payload.multipart()?),
         )
         .await?;
     ok(view)
 }
 
-async fn remove_profile_photo(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn remove_profile_photo(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = either(&face, &params).await?;
     ok(face
         .call(Some(&caller), Method::DELETE, "/api/v1/user/me/photo", None)
         .await?)
 }
 
-async fn host_profile(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn host_profile(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
     let profile = match face
         .call(Some(&caller), Method::GET, "/api/v1/host/profile", None)
@@ -485,14 +500,15 @@ async fn host_profile(
 }
 
 async fn edit_host_profile(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
-    let body = object(&headers, &body)?;
+    let body = payload.json()?;
     let view = face
         .call(
             Some(&caller),
@@ -543,13 +559,7 @@ async fn with_bookmark_numbers(
     Ok(())
 }
 
-async fn bookmarks(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn bookmarks(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     let mut list = face
         .call(
@@ -572,13 +582,7 @@ async fn bookmarked_site(face: &Face, caller: &Caller, number: i64) -> LegacyRes
     }
 }
 
-async fn bookmark(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn bookmark(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     let site = bookmarked_site(&face, &caller, params.number("favourite_ID")?).await?;
     let mut view = face
@@ -594,14 +598,15 @@ async fn bookmark(
 }
 
 async fn add_bookmark(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
-    let body = object(&headers, &body)?;
+    let body = payload.json()?;
     same_account(&body, "favourite_customer", &caller)?;
     let site = face
         .uuid_of(Site, field_id(&body, "favourite_charger")?)
@@ -621,13 +626,7 @@ async fn add_bookmark(
     created(renumbered(&face, view).await?)
 }
 
-async fn remove_bookmark(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn remove_bookmark(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     let site = bookmarked_site(&face, &caller, params.number("favourite_ID")?).await?;
     face.call(
@@ -642,32 +641,11 @@ async fn remove_bookmark(
 
 // --- Appointments ---------------------------------------------------------
 
-async fn appointments(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
-    let caller = face.caller(&params, "customer_id").await?;
-    let list = face
-        .call(
-            Some(&caller),
-            Method::GET,
-            &format!("/api/v1/bookings?{}", page_query(&params)),
-            None,
-        )
-        .await?;
-    ok(renumbered(&face, list).await?)
+async fn appointments(Req { face, params, .. }: Req) -> LegacyResult {
+    own_list(&face, &params, "customer_id", "/api/v1/bookings").await
 }
 
-async fn appointment(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn appointment(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     let id = face.uuid_of(Booking, params.number("app_ID")?).await?;
     let view = face
@@ -682,14 +660,15 @@ async fn appointment(
 }
 
 async fn create_appointment(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
-    let body = object(&headers, &body)?;
+    let body = payload.json()?;
     same_account(&body, "app_customer", &caller)?;
     let evse = face.uuid_of(Evse, field_id(&body, "app_socket")?).await?;
     let starts_at = field_text(&body, "app_date_time")
@@ -724,15 +703,16 @@ async fn create_appointment(
 }
 
 async fn appointment_status(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     let id = face.uuid_of(Booking, params.number("app_ID")?).await?;
-    let body = object(&headers, &body)?;
+    let body = payload.json()?;
     let status = field_text(&body, "app_status")
         .or_else(|| params.0.get("app_status").cloned())
         .ok_or_else(|| LegacyError::bad("app_status", "This field is required."))?;
@@ -749,23 +729,8 @@ async fn appointment_status(
 
 // --- Vehicles -------------------------------------------------------------
 
-async fn vehicles(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
-    let caller = face.caller(&params, "customer_id").await?;
-    let list = face
-        .call(
-            Some(&caller),
-            Method::GET,
-            &format!("/api/v1/vehicles?{}", page_query(&params)),
-            None,
-        )
-        .await?;
-    ok(renumbered(&face, list).await?)
+async fn vehicles(Req { face, params, .. }: Req) -> LegacyResult {
+    own_list(&face, &params, "customer_id", "/api/v1/vehicles").await
 }
 
 async fn vehicle_uri(face: &Face, params: &Params, tail: &str) -> LegacyResult<String> {
@@ -773,7 +738,7 @@ async fn vehicle_uri(face: &Face, params: &Params, tail: &str) -> LegacyResult<S
     Ok(format!("/api/v1/vehicles/{id}{tail}"))
 }
 
-async fn vehicle(face: Face, params: Params, _: HeaderMap, _: Bytes, _: UserAgent) -> LegacyResult {
+async fn vehicle(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     let uri = vehicle_uri(&face, &params, "").await?;
     let view = face.call(Some(&caller), Method::GET, &uri, None).await?;
@@ -792,14 +757,15 @@ fn vehicle_body(body: Map<String, Value>, caller: &Caller) -> LegacyResult<Value
 }
 
 async fn create_vehicle(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
-    let body = vehicle_body(object(&headers, &body)?, &caller)?;
+    let body = vehicle_body(payload.json()?, &caller)?;
     let view = face
         .call(Some(&caller), Method::POST, "/api/v1/vehicles", Some(body))
         .await?;
@@ -807,28 +773,23 @@ async fn create_vehicle(
 }
 
 async fn edit_vehicle(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     let uri = vehicle_uri(&face, &params, "").await?;
-    let body = vehicle_body(object(&headers, &body)?, &caller)?;
+    let body = vehicle_body(payload.json()?, &caller)?;
     let view = face
         .call(Some(&caller), Method::PUT, &uri, Some(body))
         .await?;
     ok(renumbered(&face, view).await?)
 }
 
-async fn delete_vehicle(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn delete_vehicle(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     let uri = vehicle_uri(&face, &params, "").await?;
     face.call(Some(&caller), Method::DELETE, &uri, None).await?;
@@ -836,32 +797,22 @@ async fn delete_vehicle(
 }
 
 async fn set_vehicle_photo(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     let uri = vehicle_uri(&face, &params, "/photo").await?;
     let view = face
-        .call_raw(
-            Some(&caller),
-            Method::PUT,
-            &uri,
-            Some(multipart(&headers, body)?),
-        )
+        .call_raw(Some(&caller), Method::PUT, &uri, Some(payload.multipart()?))
         .await?;
     ok(renumbered(&face, view).await?)
 }
 
-async fn remove_vehicle_photo(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn remove_vehicle_photo(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     let uri = vehicle_uri(&face, &params, "/photo").await?;
     let view = face.call(Some(&caller), Method::DELETE, &uri, None).await?;
@@ -875,7 +826,7 @@ async fn public_list(face: &Face, uri: &str) -> LegacyResult {
     ok(renumbered(face, list).await?)
 }
 
-async fn coupons(face: Face, params: Params, _: HeaderMap, _: Bytes, _: UserAgent) -> LegacyResult {
+async fn coupons(Req { face, params, .. }: Req) -> LegacyResult {
     // The coupons on offer are the canonical list a signed-in driver sees;
     // the document sends no authkey, so a signed-in caller's is used when given.
     if params.0.contains_key("authkey") {
@@ -888,19 +839,19 @@ async fn coupons(face: Face, params: Params, _: HeaderMap, _: Bytes, _: UserAgen
     public_list(&face, "/api/v1/coupons").await
 }
 
-async fn banners(face: Face, _: Params, _: HeaderMap, _: Bytes, _: UserAgent) -> LegacyResult {
+async fn banners(Req { face, .. }: Req) -> LegacyResult {
     public_list(&face, "/api/v1/banners").await
 }
 
-async fn app_info(face: Face, _: Params, _: HeaderMap, _: Bytes, _: UserAgent) -> LegacyResult {
+async fn app_info(Req { face, .. }: Req) -> LegacyResult {
     public_list(&face, "/api/v1/app-info").await
 }
 
-async fn amenities(face: Face, _: Params, _: HeaderMap, _: Bytes, _: UserAgent) -> LegacyResult {
+async fn amenities(Req { face, .. }: Req) -> LegacyResult {
     public_list(&face, "/api/v1/amenities").await
 }
 
-async fn plans(face: Face, params: Params, _: HeaderMap, _: Bytes, _: UserAgent) -> LegacyResult {
+async fn plans(Req { face, params, .. }: Req) -> LegacyResult {
     // The plans on sale are a price list the app shows before anyone signs
     // in, and the document sends no authkey; the canonical list (seed 002's
     // contract) asks for a sign-in, so this reads the plans itself.
@@ -923,11 +874,11 @@ async fn plans(face: Face, params: Params, _: HeaderMap, _: Bytes, _: UserAgent)
     })?)
 }
 
-async fn credit_types(face: Face, _: Params, _: HeaderMap, _: Bytes, _: UserAgent) -> LegacyResult {
+async fn credit_types(Req { face, .. }: Req) -> LegacyResult {
     public_list(&face, "/api/v1/credit-types").await
 }
 
-async fn sockets(_: Face, _: Params, _: HeaderMap, _: Bytes, _: UserAgent) -> LegacyResult {
+async fn sockets(_: Req) -> LegacyResult {
     // The socket types are the connector standards, numbered as the
     // reference lists number them (`socket_type` in AddSocketToCharget).
     let list: Vec<Value> = ConnectorStandard::ALL
@@ -939,13 +890,7 @@ async fn sockets(_: Face, _: Params, _: HeaderMap, _: Bytes, _: UserAgent) -> Le
     ok(Value::Array(list))
 }
 
-async fn check_coupon(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn check_coupon(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     let code = params.text("coupon_code")?;
     ok(face
@@ -958,53 +903,21 @@ async fn check_coupon(
         .await?)
 }
 
-async fn customer_notifications(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
-    let caller = face.caller(&params, "customer_id").await?;
-    notifications(face, params, caller).await
+async fn customer_notifications(Req { face, params, .. }: Req) -> LegacyResult {
+    own_list(&face, &params, "customer_id", "/api/v1/notifications").await
 }
 
-async fn host_notifications(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
-    let caller = face.caller(&params, "host_id").await?;
-    notifications(face, params, caller).await
+async fn host_notifications(Req { face, params, .. }: Req) -> LegacyResult {
+    own_list(&face, &params, "host_id", "/api/v1/notifications").await
 }
 
-async fn notifications(face: Face, params: Params, caller: Caller) -> LegacyResult {
-    let list = face
-        .call(
-            Some(&caller),
-            Method::GET,
-            &format!("/api/v1/notifications?{}", page_query(&params)),
-            None,
-        )
-        .await?;
-    ok(renumbered(&face, list).await?)
-}
-
-async fn post_notification(
-    _: Face,
-    _: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn post_notification(_: Req) -> LegacyResult {
     Err(LegacyError::forbidden(
         "Notifications are sent by admins (POST /api/v1/admin/notifications); an app cannot post them.",
     ))
 }
 
-async fn update_credit(_: Face, _: Params, _: HeaderMap, _: Bytes, _: UserAgent) -> LegacyResult {
+async fn update_credit(_: Req) -> LegacyResult {
     Err(LegacyError::forbidden(
         "Credits move only through the ledger: they are earned and spent, and an admin sets a balance \
          (PUT /api/v1/admin/users/{id}/credits).",
@@ -1012,14 +925,15 @@ async fn update_credit(_: Face, _: Params, _: HeaderMap, _: Bytes, _: UserAgent)
 }
 
 async fn rate(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
-    let body = object(&headers, &body)?;
+    let body = payload.json()?;
     same_account(&body, "rating_customer", &caller)?;
     let charger = match params.0.get("charger_id") {
         Some(_) => params.number("charger_id")?,
@@ -1046,13 +960,7 @@ async fn rate(
     )
 }
 
-async fn subscribe(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn subscribe(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     let plan = params.number("type")?;
     let view = face
@@ -1066,7 +974,7 @@ async fn subscribe(
     ok(view)
 }
 
-async fn search(face: Face, params: Params, _: HeaderMap, _: Bytes, _: UserAgent) -> LegacyResult {
+async fn search(Req { face, params, .. }: Req) -> LegacyResult {
     let mut query = page_query(&params);
     if let Some(text) = params.0.get("search").filter(|t| !t.trim().is_empty()) {
         query.push_str(&format!("&q={}", urlencode(text)));
@@ -1079,13 +987,7 @@ async fn search(face: Face, params: Params, _: HeaderMap, _: Bytes, _: UserAgent
 
 // --- Payments -------------------------------------------------------------
 
-async fn razorpay_order(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn razorpay_order(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     let amount: f64 = params
         .text("amount")?
@@ -1102,13 +1004,7 @@ async fn razorpay_order(
         .await?)
 }
 
-async fn razorpay_verify(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn razorpay_verify(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     let body = json!({
         "razorpay_order_id": params.text("razorpay_order_id")?,
@@ -1126,14 +1022,15 @@ async fn razorpay_verify(
 }
 
 async fn create_bill(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
-    let body = object(&headers, &body)?;
+    let body = payload.json()?;
     let app = match params.0.get("app_id") {
         Some(_) => params.number("app_id")?,
         None => field_id(&body, "bill_app")?,
@@ -1342,14 +1239,15 @@ fn site_input(face: &Face, body: &Map<String, Value>, base: Option<&Value>) -> L
 }
 
 async fn add_charger(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
-    let body = object(&headers, &body)?;
+    let body = payload.json()?;
     same_account(&body, "charger_host", &caller)?;
     let input = site_input(&face, &body, None)?;
     let view = face
@@ -1386,16 +1284,17 @@ async fn charger_reply(face: &Face, view: Value) -> LegacyResult<Value> {
 }
 
 async fn edit_charger(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
     let uri = site_uri(&face, params.number("charget_id")?, "").await?;
     let current = face.call(Some(&caller), Method::GET, &uri, None).await?;
-    let body = object(&headers, &body)?;
+    let body = payload.json()?;
     same_account(&body, "charger_host", &caller)?;
     let base = current.get("site").unwrap_or(&current).clone();
     let input = site_input(&face, &body, Some(&base))?;
@@ -1405,13 +1304,7 @@ async fn edit_charger(
     ok(charger_reply(&face, view).await?)
 }
 
-async fn charger_detail(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn charger_detail(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
     let uri = site_uri(&face, params.number("charger_id")?, "").await?;
     let view = face.call(Some(&caller), Method::GET, &uri, None).await?;
@@ -1545,14 +1438,15 @@ async fn current_evse(face: &Face, caller: &Caller, id: &str) -> LegacyResult<Va
 }
 
 async fn add_socket(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
-    let body = object(&headers, &body)?;
+    let body = payload.json()?;
     let charger = field_id(&body, "charger_id")?;
     let uri = site_uri(&face, charger, "/evses").await?;
     // The code an EVSE shows: the socket's place in the charger, unique there.
@@ -1577,16 +1471,17 @@ async fn add_socket(
 }
 
 async fn edit_socket(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
     let number = params.number("socket_id")?;
     let id = face.uuid_of(Evse, number).await?;
-    let body = object(&headers, &body)?;
+    let body = payload.json()?;
     let current = current_evse(&face, &caller, &id).await?;
     let code = at(&current, "evse_code")
         .as_str()
@@ -1607,14 +1502,15 @@ async fn edit_socket(
 }
 
 async fn add_photos(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
-    let (content_type, bytes) = multipart(&headers, body)?;
+    let (content_type, bytes) = payload.multipart()?;
     let (charger, rebuilt) =
         super::forms::take_field(&content_type, bytes.into(), &["Charger_id", "charger_id"])
             .await
@@ -1633,13 +1529,7 @@ async fn add_photos(
     created(renumbered(&face, view).await?)
 }
 
-async fn delete_photo_or_logout(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn delete_photo_or_logout(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
     match params.0.get("photo_id") {
         Some(_) => {
@@ -1675,14 +1565,15 @@ fn nearby_input(body: &Map<String, Value>) -> LegacyResult<Value> {
 }
 
 async fn add_nearby(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
-    let body = object(&headers, &body)?;
+    let body = payload.json()?;
     let uri = site_uri(&face, field_id(&body, "charger_id")?, "/nearby").await?;
     let view = face
         .call(
@@ -1696,15 +1587,16 @@ async fn add_nearby(
 }
 
 async fn edit_nearby(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
     let id = face.uuid_of(Nearby, params.number("Nearby_id")?).await?;
-    let body = object(&headers, &body)?;
+    let body = payload.json()?;
     let view = face
         .call(
             Some(&caller),
@@ -1717,32 +1609,22 @@ async fn edit_nearby(
 }
 
 async fn set_charger_logo(
-    face: Face,
-    params: Params,
-    headers: HeaderMap,
-    body: Bytes,
-    _: UserAgent,
+    Req {
+        face,
+        params,
+        payload,
+        ..
+    }: Req,
 ) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
     let uri = site_uri(&face, params.number("charger_id")?, "/logo").await?;
     let view = face
-        .call_raw(
-            Some(&caller),
-            Method::PUT,
-            &uri,
-            Some(multipart(&headers, body)?),
-        )
+        .call_raw(Some(&caller), Method::PUT, &uri, Some(payload.multipart()?))
         .await?;
     ok(charger_reply(&face, view).await?)
 }
 
-async fn remove_charger_logo(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn remove_charger_logo(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
     let uri = site_uri(&face, params.number("charger_id")?, "/logo").await?;
     let view = face.call(Some(&caller), Method::DELETE, &uri, None).await?;
@@ -1751,13 +1633,7 @@ async fn remove_charger_logo(
 
 // --- Hosts' appointments and earnings -----------------------------------------
 
-async fn booking_host(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn booking_host(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
     let view = face
         .call(
@@ -1770,68 +1646,56 @@ async fn booking_host(
     ok(renumbered(&face, view).await?)
 }
 
-async fn all_appointments(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
-    let caller = face.caller(&params, "host_id").await?;
-    let list = face
-        .call(
-            Some(&caller),
-            Method::GET,
-            &format!("/api/v1/host/bookings?{}", page_query(&params)),
-            None,
-        )
-        .await?;
-    ok(renumbered(&face, list).await?)
+async fn all_appointments(Req { face, params, .. }: Req) -> LegacyResult {
+    own_list(&face, &params, "host_id", "/api/v1/host/bookings").await
 }
 
-async fn charger_appointments(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn charger_appointments(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
-    let site = face.uuid_of(Site, params.number("charger_id")?).await?;
-    let detail = face
-        .call(
-            Some(&caller),
-            Method::GET,
-            &format!("/api/v1/host/sites/{site}"),
-            None,
-        )
-        .await?;
+    let charger = params.number("charger_id")?;
     let mut upcoming = Vec::new();
-    for evse in at(&detail, "evses").as_array().into_iter().flatten() {
-        let Some(id) = evse["id"].as_str() else {
-            continue;
-        };
-        let list = face
-            .call(
-                Some(&caller),
-                Method::GET,
-                &format!("/api/v1/host/evses/{id}/bookings?status=upcoming"),
-                None,
-            )
-            .await?;
+    for (_, list) in per_evse(&face, &caller, charger, |id| {
+        format!("/api/v1/host/evses/{id}/bookings?status=upcoming")
+    })
+    .await?
+    {
         let items = list.get("results").unwrap_or(&list);
         upcoming.extend(items.as_array().into_iter().flatten().cloned());
     }
     ok(renumbered(&face, Value::Array(upcoming)).await?)
 }
 
-async fn my_earning(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+/// For each EVSE of the caller's charger (site) number `charger`, its id
+/// and the reply of `GET uri(id)`.
+async fn per_evse(
+    face: &Face,
+    caller: &Caller,
+    charger: i64,
+    uri: impl Fn(&str) -> String,
+) -> LegacyResult<Vec<(String, Value)>> {
+    let site = face.uuid_of(Site, charger).await?;
+    let detail = face
+        .call(
+            Some(caller),
+            Method::GET,
+            &format!("/api/v1/host/sites/{site}"),
+            None,
+        )
+        .await?;
+    let mut out = Vec::new();
+    for evse in at(&detail, "evses").as_array().into_iter().flatten() {
+        let Some(id) = at(evse, "id").as_str() else {
+            continue;
+        };
+        out.push((
+            id.to_owned(),
+            face.call(Some(caller), Method::GET, &uri(id), None).await?,
+        ));
+    }
+    Ok(out)
+}
+
+async fn my_earning(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
     let earnings = face
         .call(Some(&caller), Method::GET, "/api/v1/host/earnings", None)
@@ -1842,38 +1706,15 @@ async fn my_earning(
     ok(json!({"earnings": earnings, "host_credit": credits}))
 }
 
-async fn charger_earning(
-    face: Face,
-    params: Params,
-    _: HeaderMap,
-    _: Bytes,
-    _: UserAgent,
-) -> LegacyResult {
+async fn charger_earning(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
     let charger = params.number("charger_id")?;
-    let site = face.uuid_of(Site, charger).await?;
-    let detail = face
-        .call(
-            Some(&caller),
-            Method::GET,
-            &format!("/api/v1/host/sites/{site}"),
-            None,
-        )
-        .await?;
-    let mut sockets = Vec::new();
-    for evse in at(&detail, "evses").as_array().into_iter().flatten() {
-        let Some(id) = evse["id"].as_str() else {
-            continue;
-        };
-        let earnings = face
-            .call(
-                Some(&caller),
-                Method::GET,
-                &format!("/api/v1/host/earnings?device={id}"),
-                None,
-            )
-            .await?;
-        sockets.push(json!({"socket_id": id, "earnings": earnings}));
-    }
+    let sockets: Vec<Value> = per_evse(&face, &caller, charger, |id| {
+        format!("/api/v1/host/earnings?device={id}")
+    })
+    .await?
+    .into_iter()
+    .map(|(id, earnings)| json!({"socket_id": id, "earnings": earnings}))
+    .collect();
     ok(renumbered(&face, json!({"charger_id": charger, "sockets": sockets})).await?)
 }
