@@ -50,6 +50,35 @@ async fn call(
     crate::harness::read(request.send().await.unwrap()).await
 }
 
+/// (method, path) of every call seed 000's document sends an account id
+/// (`customer_id`, `host_id`) to, with its authkey (some of the document's
+/// lines are cut before the `authkey`).
+fn documented_calls_with_authkey() -> Vec<(Method, String)> {
+    let mut calls = Vec::new();
+    for line in crate::seed_endpoints::seed("000").lines() {
+        let Some((before, after)) = line.split_once(":8000") else {
+            continue;
+        };
+        if !(after.contains("customer_id") || after.contains("host_id")) {
+            continue;
+        }
+        let path: String = after
+            .chars()
+            .take_while(|c| !matches!(c, '?' | '\'' | ')' | ' '))
+            .collect();
+        let method = before
+            .split(['-', ' '])
+            .next()
+            .unwrap_or_default()
+            .to_uppercase();
+        let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET);
+        if !calls.contains(&(method.clone(), path.clone())) {
+            calls.push((method, path));
+        }
+    }
+    calls
+}
+
 /// Only the status of a legacy call.
 async fn status_of(
     app: &TestApp,
@@ -510,24 +539,28 @@ async fn another_accounts_authkey_and_bad_input_change_nothing(backend: Backend,
     let (alice, alice_key) = sign_in(&app, "customer", "+97688001012").await;
     let (bob, bob_key) = sign_in(&app, "customer", "+97688001013").await;
 
-    // Bob's authkey with Alice's id: 403 on every customer call that takes one.
-    let as_alice = format!("customer_id={alice}&authkey={bob_key}");
-    for (method, path) in [
-        (Method::GET, "/customer/CustomerProfile/"),
-        (Method::PUT, "/customer/CustomerProfile/"),
-        (Method::GET, "/customer/Bookmarks/"),
-        (Method::POST, "/customer/EditBookmark/"),
-        (Method::GET, "/customer/VehicleList/"),
-        (Method::POST, "/customer/Vehicle/"),
-        (Method::GET, "/customer/AppointmentList/"),
-        (Method::POST, "/customer/CreateAppointment/"),
-        (Method::GET, "/customer/Notification/"),
-        (Method::POST, "/customer/Rating/"),
-        (Method::PUT, "/customer/CheckCoupon/"),
-        (Method::PUT, "/customer/Subscribe/"),
-        (Method::GET, "/customer/RazerpayOrder/"),
-    ] {
-        let (status, body) = call(&app, method.clone(), path, &as_alice, Some(json!({}))).await;
+    // Another account's authkey with this account's id: 403 on every call
+    // the document sends an account to (read from the document itself), the
+    // customer app's with Bob's key for Alice, the host app's with another
+    // host's key for this host; the calls' own parameters are there too, so
+    // nothing but the key is wrong.
+    let (_, other_host_key, _, _) = listed_charger(&app, "+97688001014").await;
+    let others = format!(
+        "charger_id={charger_id}&charget_id={charger_id}&Charger_id={charger_id}&socket_id={socket_id}\
+         &app_ID=1&app_id=1&vehicle_id=1&favourite_ID=1&photo_id=1&Nearby_id=1&referalID=X&coupon_code=X&type=1&amount=100"
+    );
+    let documented = documented_calls_with_authkey();
+    assert!(
+        documented.len() >= 50,
+        "the document was read: {documented:?}"
+    );
+    for (method, path) in documented {
+        let query = if path.starts_with("/host/") {
+            format!("host_id={host}&authkey={other_host_key}&{others}")
+        } else {
+            format!("customer_id={alice}&authkey={bob_key}&{others}")
+        };
+        let (status, body) = call(&app, method.clone(), &path, &query, Some(json!({}))).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
         assert!(body["detail"].is_string(), "{path}: {body}");
     }

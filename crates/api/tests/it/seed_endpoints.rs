@@ -11,7 +11,7 @@ fn workspace() -> PathBuf {
 }
 
 /// The seed documents sit beside the repository (`../shared/seeds`).
-fn seed(prefix: &str) -> String {
+pub(crate) fn seed(prefix: &str) -> String {
     let dir = workspace().join("../shared/seeds");
     let entry = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("the seed documents are read from {}: {e}", dir.display()))
