@@ -130,6 +130,16 @@ async fn upgrade(
         })
 }
 
+/// Whether a read failed because the message or frame was over the limit
+/// (the WebSocket library's capacity error), which RFC 6455 answers with
+/// close code 1009 rather than a dropped connection.
+fn is_too_long(e: axum::Error) -> bool {
+    matches!(
+        e.into_inner().downcast_ref::<tungstenite::Error>(),
+        Some(tungstenite::Error::Capacity(_))
+    )
+}
+
 /// Constant-time equality.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
@@ -183,7 +193,19 @@ async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
                 break;
             }
             incoming = socket.recv() => {
-                let Some(Ok(message)) = incoming else { break };
+                let message = match incoming {
+                    Some(Ok(message)) => message,
+                    Some(Err(e)) => {
+                        if is_too_long(e) {
+                            metrics::counter!("plugway_ocpp_oversized_frames_total").increment(1);
+                            tracing::warn!(charge_point = %session.id, limit = state.config.max_message_bytes, "frame over the limit; closing with 1009");
+                            let reason = format!("frames are at most {} bytes", state.config.max_message_bytes);
+                            let _ = socket.send(Message::Close(Some(CloseFrame { code: 1009, reason: reason.into() }))).await;
+                        }
+                        break;
+                    }
+                    None => break,
+                };
                 idle.as_mut().reset(Instant::now() + state.config.idle_timeout);
                 match message {
                     Message::Text(text) => {

@@ -15,6 +15,7 @@ crate::on_both_backends!(
     the_handshake_checks_id_password_and_subprotocol,
     a_whole_charging_session_is_stored,
     garbage_gets_the_right_callerror_and_the_connection_lives,
+    oversized_and_binary_frames_are_closed_with_their_codes,
     id_tag_rules_apply_at_start,
     central_system_calls_get_answers_timeouts_and_offline,
     a_new_connection_replaces_the_old,
@@ -244,6 +245,36 @@ async fn garbage_gets_the_right_callerror_and_the_connection_lives(backend: Back
     );
     // After all that, the connection still works.
     assert!(cp.ok("Heartbeat", json!({})).await["currentTime"].is_string());
+    csms.finish().await;
+}
+
+/// RFC 6455's close codes, not a dropped connection: 1009 for a frame over
+/// the limit, 1003 for a binary frame (OCPP-J is text).
+async fn oversized_and_binary_frames_are_closed_with_their_codes(backend: Backend, name: &str) {
+    let config = OcppConfig::default();
+    let limit = config.max_message_bytes;
+    let Some(csms) = Csms::start(backend, name, config).await else {
+        return;
+    };
+    csms.add("CP1").await;
+    let mut cp = csms.connect("CP1").await;
+    cp.boot().await;
+    let huge =
+        json!([2, "big", "DataTransfer", {"vendorId": "x", "data": "d".repeat(limit)}]).to_string();
+    cp.send_text(&huge).await;
+    assert_eq!(cp.close_code().await, Some(1009));
+
+    let mut cp = csms.connect("CP1").await;
+    cp.boot().await;
+    cp.send_message(tokio_tungstenite::tungstenite::Message::Binary(
+        vec![1, 2, 3].into(),
+    ))
+    .await;
+    assert_eq!(cp.close_code().await, Some(1003));
+
+    // The charger may come back at once.
+    let mut cp = csms.connect("CP1").await;
+    assert!(cp.boot().await["status"].is_string());
     csms.finish().await;
 }
 

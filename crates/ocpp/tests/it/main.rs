@@ -181,6 +181,26 @@ impl Client {
         }
     }
 
+    /// Sends a raw WebSocket message.
+    pub async fn send_message(&mut self, message: Message) {
+        self.ws.send(message).await.unwrap();
+    }
+
+    /// Reads until the server closes: the close code it gave (None: the
+    /// connection ended without a close frame).
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("no frame in 10 s");
+            match msg {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
     /// Sends a CALL and returns the whole answer frame.
     pub async fn call(&mut self, action: &str, payload: Value) -> Value {
         self.next_id += 1;
