@@ -335,7 +335,14 @@ async fn start(state: &OcppState, session: &Session, payload: &Value) -> Result<
             .map_err(internal)?,
         None => 0,
     };
-    let status = authorize(tag.as_ref(), active, state.clock.now());
+    let on_a_real_connector = connector_known(state, session, req.connector_id).await?;
+    let status = if on_a_real_connector {
+        authorize(tag.as_ref(), active, state.clock.now())
+    } else {
+        metrics::counter!("plugway_ocpp_unknown_connector_starts_total").increment(1);
+        tracing::warn!(charge_point = %session.id, connector = req.connector_id, "StartTransaction on a connector the charger never reported; answered Invalid");
+        AuthorizationStatus::Invalid
+    };
     // The transaction is recorded whatever the verdict: the charger needs an
     // id either way, and stops a refused one itself.
     let tx = state
@@ -353,6 +360,24 @@ async fn start(state: &OcppState, session: &Session, payload: &Value) -> Result<
         .await
         .map_err(internal)?;
     let transaction_id = i32::try_from(tx.id).map_err(internal)?;
+    // One on a connector that does not exist is closed at once, at its
+    // start reading: nothing stays open there (a later StopTransaction for
+    // it finds it closed and changes nothing).
+    let tx = if on_a_real_connector {
+        tx
+    } else {
+        let stop = TransactionStop {
+            meter_stop: i64::from(req.meter_start),
+            stopped_at: req.timestamp,
+            reason: Some("Other".to_owned()),
+            id_tag: None,
+        };
+        state
+            .store
+            .stop_transaction(tx.id, &stop)
+            .await
+            .map_err(internal)?
+    };
     // The driver's session follows before the answer: if this fails the
     // charger repeats the StartTransaction, which finds the same transaction.
     state
@@ -365,6 +390,40 @@ async fn start(state: &OcppState, session: &Session, payload: &Value) -> Result<
         id_tag_info: tag_info(status, tag.as_ref()),
         transaction_id,
     })
+}
+
+/// Whether `connector` is one the charger has: one it reported a status for,
+/// or one an EVSE is linked to. Connector 0 is the charge point itself and
+/// never is. A charger that has reported no connector at all (and has none
+/// linked) is taken at its word, as nothing says otherwise.
+async fn connector_known(
+    state: &OcppState,
+    session: &Session,
+    connector: u32,
+) -> Result<bool, CallError> {
+    if connector == 0 {
+        return Ok(false);
+    }
+    let connector = i64::from(connector);
+    let reported = state
+        .store
+        .list_connectors(&session.id)
+        .await
+        .map_err(internal)?;
+    if reported.iter().any(|r| r.connector_id == connector) {
+        return Ok(true);
+    }
+    if state
+        .store
+        .find_evse_by_port(&session.id, connector)
+        .await
+        .map_err(internal)?
+        .is_some()
+    {
+        return Ok(true);
+    }
+    // Connector 0's own status says nothing about which connectors exist.
+    Ok(!reported.iter().any(|r| r.connector_id > 0))
 }
 
 async fn status(state: &OcppState, session: &Session, payload: &Value) -> Result<Value, CallError> {

@@ -16,6 +16,7 @@ crate::on_both_backends!(
     a_whole_charging_session_is_stored,
     garbage_gets_the_right_callerror_and_the_connection_lives,
     oversized_and_binary_frames_are_closed_with_their_codes,
+    a_start_on_a_connector_the_charger_never_reported_is_refused_and_closed,
     id_tag_rules_apply_at_start,
     central_system_calls_get_answers_timeouts_and_offline,
     a_new_connection_replaces_the_old,
@@ -275,6 +276,70 @@ async fn oversized_and_binary_frames_are_closed_with_their_codes(backend: Backen
     // The charger may come back at once.
     let mut cp = csms.connect("CP1").await;
     assert!(cp.boot().await["status"].is_string());
+    csms.finish().await;
+}
+
+/// Connector 99 of a two-connector charger, or connector 0 (the charger
+/// itself): the start is answered Invalid and its transaction is closed at
+/// once, so nothing stays open there; connector 1 still starts.
+async fn a_start_on_a_connector_the_charger_never_reported_is_refused_and_closed(
+    backend: Backend,
+    name: &str,
+) {
+    let Some(csms) = Csms::start(backend, name, OcppConfig::default()).await else {
+        return;
+    };
+    csms.add("CP1").await;
+    tag(&csms, "TAG1", -1, None).await;
+    let mut cp = csms.connect("CP1").await;
+    cp.boot().await;
+    for connector in [0, 1, 2] {
+        cp.ok(
+            "StatusNotification",
+            json!({"connectorId": connector, "errorCode": "NoError", "status": "Available"}),
+        )
+        .await;
+    }
+    for connector in [99, 0] {
+        let start = json!({"connectorId": connector, "idTag": "TAG1", "meterStart": 0, "timestamp": ts(connector)});
+        let refused = cp.ok("StartTransaction", start.clone()).await;
+        assert_eq!(
+            refused["idTagInfo"]["status"], "Invalid",
+            "connector {connector}: {refused}"
+        );
+        let id = refused["transactionId"].as_i64().unwrap();
+        let stored = csms.store.find_transaction(id).await.unwrap().unwrap();
+        assert!(
+            stored.stopped_at.is_some(),
+            "connector {connector}: closed at once: {stored:?}"
+        );
+        // Sent again (an unanswered start), and stopped by the charger: the same, closed.
+        assert_eq!(
+            cp.ok("StartTransaction", start).await["transactionId"].as_i64(),
+            Some(id)
+        );
+        cp.ok(
+            "StopTransaction",
+            json!({"transactionId": id, "meterStop": 0, "timestamp": ts(connector + 1)}),
+        )
+        .await;
+    }
+    let started = cp
+        .ok(
+            "StartTransaction",
+            json!({"connectorId": 1, "idTag": "TAG1", "meterStart": 0, "timestamp": ts(200)}),
+        )
+        .await;
+    assert_eq!(started["idTagInfo"]["status"], "Accepted", "{started}");
+    let id = started["transactionId"].as_i64().unwrap();
+    assert!(csms
+        .store
+        .find_transaction(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .stopped_at
+        .is_none());
     csms.finish().await;
 }
 
