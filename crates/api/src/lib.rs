@@ -161,6 +161,7 @@ pub fn build(state: AppState, extra: Router) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .merge(extra)
+        .layer(axum::middleware::from_fn(plain_errors_in_json))
         .layer(axum::middleware::from_fn(telemetry::track_http))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(
@@ -186,6 +187,48 @@ pub fn build(state: AppState, extra: Router) -> Router {
                     ApiError::internal("a handler panicked").into_response()
                 })),
         )
+}
+
+/// Rejections axum writes itself are plain text: a body over the limit read
+/// as raw bytes (a webhook's, the legacy face's) answers "length limit
+/// exceeded". Every error of the HTTP faces is JSON in the face's shape, so
+/// such replies are rewritten here, with their status kept. (The OCPP
+/// handshake's refusals stay plain: a charger reads only the status.)
+async fn plain_errors_in_json(request: Request, next: axum::middleware::Next) -> Response {
+    let path = request.uri().path();
+    let legacy = routes::legacy::is_legacy_path(path);
+    let ocpp = path.starts_with("/ocpp/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/plain"));
+    if ocpp || !plain || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::BAD_REQUEST => "bad_request",
+        s if s.is_server_error() => "internal",
+        _ => "invalid_request",
+    };
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "the body is too large".to_owned(),
+        _ if text.is_empty() => status.canonical_reason().unwrap_or("error").to_owned(),
+        _ => text,
+    };
+    if legacy {
+        routes::legacy::error_response(status, code, message)
+    } else {
+        ApiError::new(status, code, message).into_response()
+    }
 }
 
 /// Seed 002 documents its paths with a trailing slash, and clients send them

@@ -254,3 +254,35 @@ async fn sms_provider_failures_are_reported() {
     assert_error(&reply, StatusCode::SERVICE_UNAVAILABLE, "sms_unavailable");
     app.finish().await;
 }
+
+/// A body over the limit is 413 in the face's own JSON shape wherever it is
+/// sent, also where the body is read as raw bytes (a gateway's webhook, the
+/// legacy face), not axum's plain-text "length limit exceeded".
+#[tokio::test]
+async fn oversized_bodies_get_413_in_the_face_shape() {
+    let mut options = Options::default();
+    options.settings.max_body_bytes = 1024;
+    let app = TestApp::spawn(Backend::Sqlite, "oversized", options)
+        .await
+        .unwrap();
+    let big = format!("{{\"x\": \"{}\"}}", "a".repeat(4096));
+    for (path, field) in [
+        ("/api/v1/user/otp-request", "message"),
+        ("/api/v1/payments/razorpay/webhook", "message"),
+        ("/host/AddCharger/?host_id=1&authkey=x", "detail"),
+    ] {
+        let response = app
+            .http
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .body(big.clone())
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = read(response).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{path}: {body}");
+        assert_eq!(body["code"], "payload_too_large", "{path}: {body}");
+        assert!(body[field].is_string(), "{path}: {body}");
+    }
+    app.finish().await;
+}

@@ -113,6 +113,16 @@ impl IntoResponse for LegacyError {
     }
 }
 
+/// Whether `path` is one of the face's (`/customer/...`, `/host/...`).
+pub fn is_legacy_path(path: &str) -> bool {
+    path.starts_with("/customer/") || path.starts_with("/host/")
+}
+
+/// An error in the face's shape, for replies written outside its handlers.
+pub fn error_response(status: StatusCode, code: &str, detail: impl Into<String>) -> Response {
+    LegacyError::new(status, code, detail).into_response()
+}
+
 /// Replies of the face.
 pub type LegacyResult<T = Response> = Result<T, LegacyError>;
 
