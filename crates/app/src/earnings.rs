@@ -1,7 +1,9 @@
 //! What a host earned: drivers' payments for the host's sessions, by day or
 //! month and in total, with the tax and the platform's commission
 //! ([`plugway_domain::commission`], the same rule paying a bill applies)
-//! taken out. Days are UTC, by the session's stop.
+//! taken out. Days are UTC, by the session's stop. Every finished session
+//! accrues; the share of those whose purchase is paid is told apart from
+//! the share still unpaid.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use plugway_domain::commission::commission;
@@ -29,6 +31,12 @@ pub struct PeriodEarnings {
     pub commission: i64,
     /// The host's share: gross − tax − commission.
     pub net: i64,
+    /// Of the sessions, those whose purchase is paid.
+    pub paid_sessions: i64,
+    /// The host's share of those: earned and paid for.
+    pub paid_net: i64,
+    /// The host's share of the rest: accrued, not yet paid by the driver.
+    pub unpaid_net: i64,
 }
 
 /// A host's earnings over a range.
@@ -57,8 +65,8 @@ pub async fn host_earnings(
         .host_earnings(host, evse, from, to, false)
         .await?;
     let bps = state.sessions.settings().commission_bps;
-    let mut periods: Vec<(String, String, [i64; 4])> = Vec::new();
-    let mut totals: Vec<(String, String, [i64; 4])> = Vec::new();
+    let mut periods: Vec<(String, String, [i64; 7])> = Vec::new();
+    let mut totals: Vec<(String, String, [i64; 7])> = Vec::new();
     for row in rows {
         // The store counts days from the Unix epoch; chrono from 1 CE.
         let date = NaiveDate::from_num_days_from_ce_opt(
@@ -70,7 +78,15 @@ pub async fn host_earnings(
         } else {
             date.format("%Y-%m-%d").to_string()
         };
-        let sums = [row.sessions, row.energy_wh, row.amount, row.tax];
+        let sums = [
+            row.sessions,
+            row.energy_wh,
+            row.amount,
+            row.tax,
+            row.paid_sessions,
+            row.paid_amount,
+            row.paid_tax,
+        ];
         for (list, key) in [(&mut periods, period), (&mut totals, "total".to_owned())] {
             match list
                 .iter_mut()
@@ -85,11 +101,18 @@ pub async fn host_earnings(
             }
         }
     }
-    let settle = |(period, code, [sessions, energy_wh, gross, tax]): (String, String, [i64; 4])| {
+    // The host's share of `gross` with `tax` in it: (commission, net).
+    let share = |gross: i64, tax: i64| {
+        let before_tax = gross.saturating_sub(tax);
+        let fee = commission(before_tax, bps);
+        (fee, before_tax.saturating_sub(fee))
+    };
+    let settle = |(period, code, sums): (String, String, [i64; 7])| {
+        let [sessions, energy_wh, gross, tax, paid_sessions, paid_gross, paid_tax] = sums;
         // Stored codes were checked on the way in.
         let currency = Currency::parse(&code).map_err(AppError::internal)?;
-        let before_tax = gross.saturating_sub(tax);
-        let commission = commission(before_tax, bps);
+        let (commission, net) = share(gross, tax);
+        let (_, paid_net) = share(paid_gross, paid_tax);
         Ok(PeriodEarnings {
             period,
             currency,
@@ -98,7 +121,10 @@ pub async fn host_earnings(
             gross,
             tax,
             commission,
-            net: before_tax.saturating_sub(commission),
+            net,
+            paid_sessions,
+            paid_net,
+            unpaid_net: net.saturating_sub(paid_net),
         })
     };
     Ok(HostEarnings {

@@ -285,6 +285,11 @@ pub async fn finished_sessions_have_one_purchase_and_earnings(store: &dyn Store)
     );
     assert_eq!(rows[0].currency, "MNT");
     assert_eq!(rows[0].day, t0().timestamp() / 86_400);
+    assert_eq!(
+        (rows[0].paid_sessions, rows[0].paid_amount, rows[0].paid_tax),
+        (0, 0, 0),
+        "nothing is paid yet"
+    );
     let listed = store
         .list_host_purchases(host.id, None, from, to, 0, 10)
         .await

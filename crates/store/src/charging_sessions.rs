@@ -148,6 +148,13 @@ pub struct EarningsRow {
     pub amount: i64,
     /// Sum of the tax in them, minor units.
     pub tax: i64,
+    /// Of those sessions, the ones whose purchase was paid (in any way,
+    /// refunds included).
+    pub paid_sessions: i64,
+    /// Their totals (tax included), minor units.
+    pub paid_amount: i64,
+    /// The tax in those, minor units.
+    pub paid_tax: i64,
 }
 
 /// Storage for charging sessions and purchases.

@@ -434,8 +434,15 @@ pub struct EarningsPeriod {
     pub tax: f64,
     /// Platform commission on the amount before tax.
     pub commission: f64,
-    /// The host's share: gross − tax − commission.
+    /// The host's share: gross − tax − commission (every finished session
+    /// accrues it).
     pub net: f64,
+    /// Of the sessions, those whose purchase the driver has paid.
+    pub paid_sessions: i64,
+    /// The host's share of those.
+    pub paid_net: f64,
+    /// The host's share still unpaid by drivers (net − paidNet).
+    pub unpaid_net: f64,
 }
 
 /// A host's earnings.
@@ -557,6 +564,9 @@ async fn earnings(
         tax: e.currency.to_major(e.tax),
         commission: e.currency.to_major(e.commission),
         net: e.currency.to_major(e.net),
+        paid_sessions: e.paid_sessions,
+        paid_net: e.currency.to_major(e.paid_net),
+        unpaid_net: e.currency.to_major(e.unpaid_net),
     };
     Ok(Json(EarningsView {
         periods: earnings.periods.into_iter().map(view).collect(),

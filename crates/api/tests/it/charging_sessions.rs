@@ -403,6 +403,19 @@ async fn a_driver_charges_from_the_app_and_pays_the_tariff(backend: Backend, nam
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{nope}");
+    // Before the driver pays, the host's share has accrued but is unpaid.
+    let (_, accrued) = app.get("/api/v1/host/earnings", Some(&host_token)).await;
+    let total = &accrued["totals"][0];
+    assert_eq!(
+        (&total["sessions"], &total["paidSessions"]),
+        (&json!(1), &json!(0)),
+        "{accrued}"
+    );
+    assert_eq!(
+        (&total["unpaidNet"], &total["paidNet"]),
+        (&total["net"], &json!(0.0)),
+        "{accrued}"
+    );
     let (status, paid) = app.post(&pay, json!({"option": "EVM"}), Some(&token)).await;
     assert_eq!(status, StatusCode::OK, "{paid}");
     assert_eq!(paid["invoiceId"], purchase_id.as_str());
@@ -436,6 +449,13 @@ async fn a_driver_charges_from_the_app_and_pays_the_tariff(backend: Backend, nam
     assert_eq!(status, StatusCode::OK, "{earnings}");
     assert_eq!(earnings["totals"][0]["sessions"], 1, "{earnings}");
     assert_eq!(earnings["totals"][0]["gross"], purchase["amount"]);
+    let total = &earnings["totals"][0];
+    assert_eq!(total["paidSessions"], 1, "{earnings}");
+    assert_eq!(
+        (&total["paidNet"], &total["unpaidNet"]),
+        (&total["net"], &json!(0.0)),
+        "{earnings}"
+    );
     let (_, behind) = app
         .get("/api/v1/host/earnings/sessions", Some(&host_token))
         .await;
