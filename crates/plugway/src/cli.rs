@@ -138,6 +138,12 @@ pub struct ServeArgs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crm_webhook_secret: Option<String>,
 
+    /// Bearer token that `/metrics` requires; without it the metrics are
+    /// public on the API port [env: PLUGWAY_METRICS_TOKEN].
+    #[arg(long, value_name = "TOKEN")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_token: Option<String>,
+
     /// Region (ISO 3166 alpha-2, e.g. BD, MN) for phone numbers written
     /// without a country code; without it numbers must start with +
     /// [env: PLUGWAY_DEFAULT_REGION].

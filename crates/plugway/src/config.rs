@@ -51,6 +51,8 @@ pub struct Config {
     pub crm_webhook_url: Option<String>,
     /// Key for their signature.
     pub crm_webhook_secret: Option<SecretString>,
+    /// When set, `/metrics` answers only `Authorization: Bearer <this>`.
+    pub metrics_token: Option<SecretString>,
     /// `text` or `json`.
     pub log_format: String,
     /// JWT signing secret (at least 32 bytes). Generated into the data
@@ -104,6 +106,7 @@ impl Default for Config {
             nats: NatsConfig::default(),
             crm_webhook_url: None,
             crm_webhook_secret: None,
+            metrics_token: None,
             tls_cert: None,
             tls_key: None,
             log_format: "text".into(),
@@ -964,6 +967,13 @@ mod tests {
             );
             let c = load(None, serde_json::json!({"listen": "127.0.0.1:3"})).unwrap();
             assert_eq!(c.listen, "127.0.0.1:3");
+            assert!(c.metrics_token.is_none(), "metrics are public by default");
+            jail.set_env("PLUGWAY_METRICS_TOKEN", "scrape-me");
+            let c = load(None, serde_json::json!({})).unwrap();
+            assert_eq!(
+                c.metrics_token.as_ref().map(|t| t.expose_secret().to_owned()),
+                Some("scrape-me".to_owned())
+            );
             Ok(())
         });
     }

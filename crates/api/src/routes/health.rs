@@ -1,9 +1,10 @@
 //! Liveness, readiness and Prometheus metrics.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use sha2::Digest;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -42,10 +43,30 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
     Ok(Json(Health { status: "ok" }))
 }
 
-/// Prometheus metrics in the text exposition format.
+/// Prometheus metrics in the text exposition format. With a metrics token
+/// configured (`PLUGWAY_METRICS_TOKEN`), only `Authorization: Bearer
+/// <token>` reads them.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, content_type = "text/plain", body = String)))]
-async fn metrics_text() -> impl IntoResponse {
+    responses((status = 200, content_type = "text/plain", body = String),
+        (status = 401, body = crate::error::ErrorBody)))]
+async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.settings.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        // Compared as digests: constant time, and the length is not told.
+        let digest = |t: &str| sha2::Sha256::digest(t.as_bytes());
+        if !plugway_app::security::constant_time_eq(&digest(given), &digest(token)) {
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "metrics_token_required",
+                "send the metrics token as Authorization: Bearer <token>",
+            )
+            .into_response();
+        }
+    }
     match crate::telemetry::prometheus() {
         Some(handle) => (
             StatusCode::OK,

@@ -121,6 +121,36 @@ async fn docs_health_readiness_and_metrics_answer() {
     app.finish().await;
 }
 
+/// With a metrics token, `/metrics` is only for whoever holds it.
+#[tokio::test]
+async fn a_metrics_token_keeps_the_metrics_private() {
+    let mut options = Options::default();
+    options.settings.metrics_token = Some("scrape-me-7".to_owned());
+    let app = TestApp::spawn(Backend::Sqlite, "metrics-token", options)
+        .await
+        .unwrap();
+    let scrape = |token: Option<&str>| {
+        let mut request = app.http.get(app.url("/metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    for wrong in [None, Some("scrape-me-8"), Some("scrape-me-7x"), Some("")] {
+        let (status, body) = read(scrape(wrong).await.unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{wrong:?}: {body}");
+        assert_eq!(body["code"], "metrics_token_required");
+    }
+    let response = scrape(Some("scrape-me-7")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("plugway_http_requests_total"));
+    app.finish().await;
+}
+
 /// Two types documented under one name make one of them wrong wherever it
 /// is referenced; a charge point's connector status and an EVSE's connector
 /// were once both `ConnectorView`.
