@@ -123,6 +123,8 @@ refresh_temp_password() {
     TEMP_PASSWORD=$(grep -o "Temporary password: [^ ]*" '"$work"'/serve.log | tail -1 | cut -d" " -f3 || true)
 }
 trap '"'"'echo "readme: README.md block at line $README_LINE failed: $BASH_COMMAND" >&2'"'"' ERR
+# The blocks start simulated chargers in the background: stop them too.
+trap '"'"'kill $(jobs -p) 2>/dev/null || true'"'"' EXIT
 source ./blocks.sh
 ' >"$work/out.log" 2>&1 || {
     tail -c 4000 "$work/out.log" >&2
