@@ -28,6 +28,9 @@ if [ ! -x "$bin" ]; then
     echo "readme: building $bin" >&2
     cargo build -q -p plugway --manifest-path "$repo/Cargo.toml"
 fi
+# The blocks run in a directory of their own: the binary's path must not
+# be relative.
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 # The README's commands use curl and jq; a new machine gets them from
 # Debian's packages (as scripts/services.sh does for the servers).
 for tool in curl jq python3; do
