@@ -971,7 +971,9 @@ mod tests {
             jail.set_env("PLUGWAY_METRICS_TOKEN", "scrape-me");
             let c = load(None, serde_json::json!({})).unwrap();
             assert_eq!(
-                c.metrics_token.as_ref().map(|t| t.expose_secret().to_owned()),
+                c.metrics_token
+                    .as_ref()
+                    .map(|t| t.expose_secret().to_owned()),
                 Some("scrape-me".to_owned())
             );
             Ok(())

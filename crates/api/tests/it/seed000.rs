@@ -295,12 +295,23 @@ async fn a_host_lists_a_charger_and_a_customer_finds_books_rates_and_pays(
         Method::POST,
         "/customer/Vehicle/",
         &auth,
+        // The document's body exactly: no connectors, no battery.
         Some(json!({"vehicle_image": "/media/Images/customer/vehicle/c1_7.png", "vehicle_manufacture": "556",
-            "vehicle_model": "yhfj", "vehicle_type": "car", "is_favourite": false, "vehicle_customer": customer,
-            "connector_standards": ["TYPE_2"], "battery_capacity_wh": 60000})),
+            "vehicle_model": "yhfj", "vehicle_type": "ytyi", "is_favourite": false, "vehicle_customer": customer})),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{vehicle}");
+    assert_eq!(
+        (
+            vehicle["connector_standards"].as_array().map(Vec::len),
+            &vehicle["battery_capacity_wh"]
+        ),
+        (
+            Some(plugway_domain::ConnectorStandard::CODES.len()),
+            &json!(100_000)
+        ),
+        "untold connectors fit all, untold battery is 100 kWh: {vehicle}"
+    );
     let vehicle_id = vehicle["id"].as_i64().unwrap();
     let (status, vehicles) = call(&app, Method::GET, "/customer/VehicleList/", &auth, None).await;
     assert_eq!(status, StatusCode::OK, "{vehicles}");
@@ -379,6 +390,25 @@ async fn a_host_lists_a_charger_and_a_customer_finds_books_rates_and_pays(
     .await;
     assert_eq!(status, StatusCode::OK, "{rated}");
     assert_eq!(rated["charger_rating"], 4.0);
+    // The document writes this body as form fields (`rating=4, ...`): an
+    // app that posts a form is read the same way (and rating again replaces).
+    let response = app
+        .http
+        .post(app.url(&format!("/customer/Rating/?{auth}&charger_id={charger_id}")))
+        .form(&[
+            ("rating", "5"),
+            ("rating_customer", &customer.to_string()),
+            ("rating_charger", &charger_id.to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (status, rated) = crate::harness::read(response).await;
+    assert_eq!(
+        (status, &rated["charger_rating"]),
+        (StatusCode::OK, &json!(5.0)),
+        "{rated}"
+    );
 
     // A Razorpay top-up: the order, the fake's capture, the signature check.
     let (status, order) = call(

@@ -756,6 +756,29 @@ fn vehicle_body(body: Map<String, Value>, caller: &Caller) -> LegacyResult<Value
     Ok(Value::Object(body))
 }
 
+/// Seed 000's app adds a vehicle by make, model and type only; Plugway's
+/// vehicles also say which connectors they take and their battery. A
+/// vehicle added without them is taken to fit every connector standard
+/// (nothing says it does not, so no charger is hidden from it) with a
+/// battery of [`UNTOLD_BATTERY_WH`] for booking estimates, until the driver
+/// says otherwise (docs/legacy-seed-000.md).
+fn with_unknowns_filled(mut body: Value) -> Value {
+    if at(&body, "connector_standards").is_null() {
+        put(
+            &mut body,
+            "connector_standards",
+            json!(ConnectorStandard::CODES),
+        );
+    }
+    if at(&body, "battery_capacity_wh").is_null() {
+        put(&mut body, "battery_capacity_wh", json!(UNTOLD_BATTERY_WH));
+    }
+    body
+}
+
+/// The battery a seed 000 vehicle is given when its app does not tell it.
+const UNTOLD_BATTERY_WH: i64 = 100_000;
+
 async fn create_vehicle(
     Req {
         face,
@@ -766,6 +789,7 @@ async fn create_vehicle(
 ) -> LegacyResult {
     let caller = face.caller(&params, "customer_id").await?;
     let body = vehicle_body(payload.json()?, &caller)?;
+    let body = with_unknowns_filled(body);
     let view = face
         .call(Some(&caller), Method::POST, "/api/v1/vehicles", Some(body))
         .await?;
