@@ -44,7 +44,10 @@ done
 work=$(mktemp -d)
 server=""
 cleanup() {
-    # The blocks' background jobs (simulated chargers) and the server.
+    # The blocks' background jobs: the simulated chargers run as
+    # grandchildren (through the `cargo` function), so they are found by
+    # the server URL they were given, which names this run's own port.
+    [ -n "${port:-}" ] && pkill -f "ws://127.0.0.1:$port/ocpp" 2>/dev/null || true
     pkill -P $$ 2>/dev/null || true
     [ -n "$server" ] && kill "$server" 2>/dev/null || true
     wait 2>/dev/null || true
@@ -89,7 +92,7 @@ while i < len(lines):
     marker = re.match(r"<!-- readme: skip (.*) -->", line.strip())
     if marker:
         skip = marker.group(1)
-    elif line.strip() == "```sh":
+    elif line.strip() in ("```sh", "```bash", "```shell"):
         start = i + 1
         body = []
         i += 1
@@ -126,8 +129,7 @@ refresh_temp_password() {
     TEMP_PASSWORD=$(grep -o "Temporary password: [^ ]*" '"$work"'/serve.log | tail -1 | cut -d" " -f3 || true)
 }
 trap '"'"'echo "readme: README.md block at line $README_LINE failed: $BASH_COMMAND" >&2'"'"' ERR
-# The blocks start simulated chargers in the background: stop them too.
-trap '"'"'kill $(jobs -p) 2>/dev/null || true'"'"' EXIT
+
 source ./blocks.sh
 ' >"$work/out.log" 2>&1 || {
     tail -c 4000 "$work/out.log" >&2

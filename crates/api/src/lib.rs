@@ -153,8 +153,8 @@ pub fn build(state: AppState, extra: Router) -> Router {
         .clone()
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(max_body));
-    let legacy =
-        routes::legacy::router().layer(axum::Extension(routes::legacy::Canonical(canonical)));
+    let legacy = routes::legacy::router(state.settings.max_upload_bytes)
+        .layer(axum::Extension(routes::legacy::Canonical(canonical)));
     api.merge(legacy)
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
         .fallback(not_found)

@@ -631,6 +631,74 @@ async fn another_accounts_authkey_and_bad_input_change_nothing(backend: Backend,
         StatusCode::FORBIDDEN
     );
 
+    // A customer's own key does not open the host app's shared calls.
+    for (method, path) in [
+        (Method::PUT, "/host/CheckReferal/"),
+        (Method::DELETE, "/host/HostPhoto/"),
+    ] {
+        let (status, body) = call(
+            &app,
+            method,
+            path,
+            &format!("customer_id={alice}&authkey={alice_key}&referalID=X"),
+            None,
+        )
+        .await;
+        assert!(status.is_client_error(), "{path}: {status} {body}");
+    }
+    // Alice's booking stays hers: Bob's own key with its number finds nothing,
+    // and another host's key cannot edit this host's socket.
+    let start = (app.clock_now() + chrono::Duration::days(1))
+        .date_naive()
+        .and_hms_opt(16, 0, 0)
+        .unwrap()
+        .and_utc();
+    let (status, booked) = call(
+        &app,
+        Method::POST,
+        "/customer/CreateAppointment/",
+        &format!("customer_id={alice}&authkey={alice_key}"),
+        Some(json!({"app_socket": socket_id, "app_date_time": start.to_rfc3339(), "app_duration": 1})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    let app_id = booked["id"].as_i64().unwrap();
+    for (method, path, body) in [
+        (Method::GET, "/customer/AppointmentDetail/", None),
+        (
+            Method::PUT,
+            "/customer/AppointmentStatus/",
+            Some(json!({"app_status": "cancelled"})),
+        ),
+        (Method::POST, "/customer/CreateBill/", Some(json!({}))),
+    ] {
+        let q = format!("app_ID={app_id}&app_id={app_id}&customer_id={bob}&authkey={bob_key}");
+        let (status, reply) = call(&app, method, path, &q, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {reply}");
+    }
+    let (_, still) = call(
+        &app,
+        Method::GET,
+        "/customer/AppointmentDetail/",
+        &format!("app_ID={app_id}&customer_id={alice}&authkey={alice_key}"),
+        None,
+    )
+    .await;
+    assert_eq!(still["app_status"], "Upcoming", "{still}");
+    let other_host = sign_in(&app, "host", "+97688001014").await.0;
+    let (status, reply) = call(
+        &app,
+        Method::PUT,
+        "/host/EditSocketToCharget/",
+        &format!("host_id={other_host}&authkey={other_host_key}&socket_id={socket_id}"),
+        Some(json!({"charger_capacity": 1})),
+    )
+    .await;
+    assert!(
+        matches!(status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+        "{status} {reply}"
+    );
+
     // Alice's bookmark and vehicle stay hers: Bob gets 404 with his own id.
     let alice_auth = format!("customer_id={alice}&authkey={alice_key}");
     let bob_auth = format!("customer_id={bob}&authkey={bob_key}");
@@ -869,6 +937,20 @@ async fn another_accounts_authkey_and_bad_input_change_nothing(backend: Backend,
     app.finish().await;
 }
 
+/// A PNG of noise that does not compress: a real photo's size.
+fn noisy_png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        let n = x
+            .wrapping_mul(2_654_435_761)
+            .wrapping_add(y.wrapping_mul(40_503))
+            .rotate_left(13);
+        image::Rgb([n as u8, (n >> 8) as u8, (n >> 16) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
 /// Sends a multipart photo under `field` to a legacy call.
 async fn send_photo(
     app: &TestApp,
@@ -918,6 +1000,30 @@ async fn profiles_photos_referrals_and_edits_as_the_apps_send_them(backend: Back
         let (status, gone) = call(&app, Method::DELETE, path, query, None).await;
         assert_eq!(status, StatusCode::OK, "{path}: {gone}");
     }
+    // A phone's photo is larger than the server's 64 KiB body limit for
+    // JSON; the photo calls take the upload limit, as the canonical ones do.
+    let big = noisy_png(240, 180);
+    assert!(big.len() > 64 * 1024, "{} bytes", big.len());
+    let form = reqwest::multipart::Form::new().part(
+        "customer_image",
+        reqwest::multipart::Part::bytes(big)
+            .file_name("me.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let response = app
+        .http
+        .put(app.url(&format!("/customer/CustomerPhoto/?{auth}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let (status, photo) = crate::harness::read(response).await;
+    assert_eq!(
+        (status, &photo["has_photo"]),
+        (StatusCode::OK, &json!(true)),
+        "{photo}"
+    );
     let (status, host_profile) = call(
         &app,
         Method::PUT,
@@ -1265,6 +1371,34 @@ async fn create_bill_pays_a_booked_charging_once(backend: Backend, name: &str) {
     let coupon = coupons["results"][0]["id"]
         .as_i64()
         .unwrap_or_else(|| panic!("{coupons}"));
+    // An unlisted coupon is not usable by its number (numbers are easy to
+    // guess; its code is what its holder was given).
+    let (status, hidden) = app
+        .post(
+            "/api/v1/admin/coupons",
+            json!({"code": "STAFF90", "type": "Percentage", "percentage_off": 90, "max_amount": 100000, "listed": false}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{hidden}");
+    let hidden = app
+        .store
+        .public_number(
+            plugway_store::NumberKind::Coupon,
+            hidden["id"].as_str().unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, refused) = call(
+        &app,
+        Method::POST,
+        "/customer/CreateBill/",
+        &bill,
+        Some(json!({"coupon": hidden})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{refused}");
 
     let (status, paid) = call(
         &app,

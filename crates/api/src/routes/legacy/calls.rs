@@ -64,6 +64,8 @@ struct Call {
 /// What a call's handler is given: the face, the query string, the body
 /// and the client's user agent.
 struct Req {
+    /// The call's path (`/customer/...` or `/host/...`): which app calls.
+    path: &'static str,
     face: Face,
     params: Params,
     payload: Payload,
@@ -189,38 +191,48 @@ fn filter(method: &Method) -> MethodFilter {
     }
 }
 
-/// The face's routes.
-pub fn router() -> Router<AppState> {
+/// The calls whose body is a photo: they take bodies up to the upload
+/// limit, like the canonical uploads they forward to.
+const UPLOADS: &[&str] = &[
+    "/customer/CustomerPhoto/",
+    "/customer/VehiclePhoto/",
+    "/host/HostPhoto/",
+    "/host/AddPhotosToCharget/",
+    "/host/ChargerPhoto/",
+];
+
+/// The face's routes; `max_upload` bounds the photo calls' bodies (the
+/// others keep the server's body limit).
+pub fn router(max_upload: usize) -> Router<AppState> {
     let mut router = Router::new();
     for call in calls() {
         let handler = call.handler;
-        router = router.route(
-            call.path,
-            on(
-                filter(&call.method),
-                move |face: Face,
-                      params: Params,
-                      agent: UserAgent,
-                      headers: HeaderMap,
-                      body: Bytes| async move {
-                    let payload = Payload {
-                        headers,
-                        bytes: body,
-                    };
-                    match handler(Req {
-                        face,
-                        params,
-                        payload,
-                        agent,
-                    })
-                    .await
-                    {
-                        Ok(response) => response,
-                        Err(e) => axum::response::IntoResponse::into_response(e),
-                    }
-                },
-            ),
+        let path = call.path;
+        let mut on_call = on(
+            filter(&call.method),
+            move |face: Face, params: Params, agent: UserAgent, headers: HeaderMap, body: Bytes| async move {
+                let payload = Payload {
+                    headers,
+                    bytes: body,
+                };
+                match handler(Req {
+                    path,
+                    face,
+                    params,
+                    payload,
+                    agent,
+                })
+                .await
+                {
+                    Ok(response) => response,
+                    Err(e) => axum::response::IntoResponse::into_response(e),
+                }
+            },
         );
+        if UPLOADS.contains(&path) && matches!(call.method, Method::PUT | Method::POST) {
+            on_call = on_call.layer(axum::extract::DefaultBodyLimit::max(max_upload));
+        }
+        router = router.route(path, on_call);
     }
     router
 }
@@ -374,13 +386,19 @@ fn id_param(path_is_host: bool) -> &'static str {
     }
 }
 
-async fn either(face: &Face, params: &Params) -> LegacyResult<Caller> {
-    let host = params.0.contains_key("host_id");
-    face.caller(params, id_param(host)).await
+/// The caller of a call both apps make: the host app's (`host_id`) on
+/// `/host/...`, the customer app's (`customer_id`) on `/customer/...`.
+async fn either(face: &Face, params: &Params, path: &str) -> LegacyResult<Caller> {
+    face.caller(params, id_param(path.starts_with("/host/")))
+        .await
 }
 
-async fn referral(Req { face, params, .. }: Req) -> LegacyResult {
-    let caller = either(&face, &params).await?;
+async fn referral(
+    Req {
+        path, face, params, ..
+    }: Req,
+) -> LegacyResult {
+    let caller = either(&face, &params, path).await?;
     let code = params.text("referalID")?;
     match face
         .call(
@@ -453,13 +471,14 @@ async fn edit_customer_profile(
 /// `host_id` names it).
 async fn set_profile_photo(
     Req {
+        path,
         face,
         params,
         payload,
         ..
     }: Req,
 ) -> LegacyResult {
-    let caller = either(&face, &params).await?;
+    let caller = either(&face, &params, path).await?;
     let view = face
         .call_raw(
             Some(&caller),
@@ -471,8 +490,12 @@ async fn set_profile_photo(
     ok(view)
 }
 
-async fn remove_profile_photo(Req { face, params, .. }: Req) -> LegacyResult {
-    let caller = either(&face, &params).await?;
+async fn remove_profile_photo(
+    Req {
+        path, face, params, ..
+    }: Req,
+) -> LegacyResult {
+    let caller = either(&face, &params, path).await?;
     ok(face
         .call(Some(&caller), Method::DELETE, "/api/v1/user/me/photo", None)
         .await?)
@@ -684,11 +707,12 @@ async fn create_appointment(
     // The app's hours, in the canonical minutes (checked there: 5-minute steps).
     let minutes = (hours * 60.0).round() as i64;
     let mut request = json!({"evse_id": evse, "starts_at": starts_at, "duration_minutes": minutes});
-    if let Some(vehicle) = field_number(&body, "app_vehicle")? {
+    if !at(&Value::Object(body.clone()), "app_vehicle").is_null() {
+        let vehicle = field_id(&body, "app_vehicle")?;
         put(
             &mut request,
             "vehicle_id",
-            json!(face.uuid_of(Vehicle, vehicle as i64).await?),
+            json!(face.uuid_of(Vehicle, vehicle).await?),
         );
     }
     let view = face
@@ -1095,13 +1119,16 @@ async fn create_bill(
         })?
         .to_owned();
     let mut request = json!({"purchase_id": purchase});
-    if let Some(coupon) = field_number(&body, "coupon")? {
-        let id = face.uuid_of(Coupon, coupon as i64).await?;
+    if !at(&Value::Object(body.clone()), "coupon").is_null() {
+        // By number, only a coupon the app lists (Coupons/): an unlisted
+        // one is used by its code alone, which its holder was given.
+        let id = face.uuid_of(Coupon, field_id(&body, "coupon")?).await?;
         let coupon = face
             .state
             .store
             .find_coupon(&id)
             .await?
+            .filter(|c| c.listed)
             .ok_or_else(LegacyError::not_found)?;
         put(&mut request, "coupon_code", json!(coupon.code.as_str()));
     }
@@ -1482,8 +1509,19 @@ async fn add_socket(
             None,
         )
         .await?;
-    let count = at(&sockets, "evses").as_array().map_or(0, Vec::len);
-    let input = evse_input(&body, &format!("S{}", count + 1), None)?;
+    // The first S1, S2, ... no socket of the charger has (one may have
+    // been deleted, so counting them is not enough).
+    let taken: Vec<&str> = at(&sockets, "evses")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| at(e, "evse_code").as_str())
+        .collect();
+    let code = (1..)
+        .map(|n| format!("S{n}"))
+        .find(|c| !taken.contains(&c.as_str()))
+        .unwrap_or_default();
+    let input = evse_input(&body, &code, None)?;
     let view = face
         .call(Some(&caller), Method::POST, &uri, Some(input))
         .await?;
@@ -1719,10 +1757,23 @@ async fn per_evse(
     Ok(out)
 }
 
+/// The seed's earnings are totals: from the day the account was made (the
+/// canonical earnings default to the last 30 days), for this host (an
+/// admin in the host app names itself).
+fn all_time(caller: &Caller) -> String {
+    let from = caller.user.created_at.format("%Y-%m-%d");
+    format!("from={from}&host={}", caller.user.id.to_text())
+}
+
 async fn my_earning(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
     let earnings = face
-        .call(Some(&caller), Method::GET, "/api/v1/host/earnings", None)
+        .call(
+            Some(&caller),
+            Method::GET,
+            &format!("/api/v1/host/earnings?{}", all_time(&caller)),
+            None,
+        )
         .await?;
     let credits = face
         .call(Some(&caller), Method::GET, "/api/v1/credits", None)
@@ -1734,7 +1785,7 @@ async fn charger_earning(Req { face, params, .. }: Req) -> LegacyResult {
     let caller = face.caller(&params, "host_id").await?;
     let charger = params.number("charger_id")?;
     let sockets: Vec<Value> = per_evse(&face, &caller, charger, |id| {
-        format!("/api/v1/host/earnings?device={id}")
+        format!("/api/v1/host/earnings?device={id}&{}", all_time(&caller))
     })
     .await?
     .into_iter()
