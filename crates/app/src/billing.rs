@@ -222,7 +222,10 @@ pub async fn pay_bill(
         Ok(BillPaid::New(_)) => {
             publish_payment(state, bill.user_id, purchase.id, "success", purchase).await;
             crate::notify::payment_settled(state, bill, purchase).await;
-            reward_referrer(state, bill.user_id).await;
+            // A free session (nothing billed) is not the first payment.
+            if bill.split.amount > 0 {
+                reward_referrer(state, bill.user_id).await;
+            }
             Ok(true)
         }
         Ok(BillPaid::AlreadyPaid { by }) => Ok(by == bill.id),
@@ -412,6 +415,13 @@ pub async fn refund_purchase(
     }
     if amount <= 0 && !whole {
         return Err(AppError::invalid_field("amount", "must be more than 0"));
+    }
+    // A bill of nothing (a 0 kWh session) moved nothing: nothing to give back.
+    if whole && bill.split.amount == 0 {
+        return Err(AppError::conflict(
+            "nothing_to_refund",
+            "this purchase cost nothing; there is nothing to refund",
+        ));
     }
     let now = state.clock.now();
     let refund = state

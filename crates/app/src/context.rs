@@ -53,8 +53,9 @@ pub struct AppSettings {
     pub bookings: plugway_domain::booking::BookingPolicy,
     /// How drivers' searches run (`[search]`).
     pub search_index: crate::search_index::SearchIndexSettings,
-    /// The bearer token `/metrics` requires; none: it is public.
-    pub metrics_token: Option<String>,
+    /// SHA-256 of the bearer token `/metrics` requires (the token itself is
+    /// not kept); none: it is public.
+    pub metrics_token_digest: Option<String>,
 }
 
 impl Default for AppSettings {
@@ -75,7 +76,7 @@ impl Default for AppSettings {
             referral_reward_credits: 50,
             bookings: plugway_domain::booking::BookingPolicy::default(),
             search_index: crate::search_index::SearchIndexSettings::default(),
-            metrics_token: None,
+            metrics_token_digest: None,
         }
     }
 }

@@ -360,6 +360,16 @@ async fn start(state: &OcppState, session: &Session, payload: &Value) -> Result<
         .await
         .map_err(internal)?;
     let transaction_id = i32::try_from(tx.id).map_err(internal)?;
+    // A repeat of a start whose transaction is already closed (refused on
+    // an unknown connector, or stopped since) stays as it is: answered
+    // Invalid, with no session opened on it, whatever the charger has
+    // reported in between.
+    if tx.stopped_at.is_some() {
+        return to_value(&StartTransactionResponse {
+            id_tag_info: tag_info(AuthorizationStatus::Invalid, tag.as_ref()),
+            transaction_id,
+        });
+    }
     // One on a connector that does not exist is closed at once, at its
     // start reading: nothing stays open there (a later StopTransaction for
     // it finds it closed and changes nothing).

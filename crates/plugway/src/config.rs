@@ -828,6 +828,17 @@ impl Config {
 
     /// Checks everything that does not need I/O.
     pub fn validate(&self) -> anyhow::Result<()> {
+        if self
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().trim().is_empty())
+        {
+            // An empty token would match a request without one: metrics
+            // public while the operator believes them private.
+            anyhow::bail!(
+                "metrics_token is empty: set a token, or leave it unset for public metrics"
+            );
+        }
         self.listen_addr()?;
         self.region()?;
         self.sessions.settings()?;
@@ -976,6 +987,10 @@ mod tests {
                     .map(|t| t.expose_secret().to_owned()),
                 Some("scrape-me".to_owned())
             );
+            c.validate().unwrap();
+            jail.set_env("PLUGWAY_METRICS_TOKEN", " ");
+            let c = load(None, serde_json::json!({})).unwrap();
+            assert!(c.validate().is_err(), "an empty token would let anyone in");
             Ok(())
         });
     }

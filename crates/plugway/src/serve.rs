@@ -159,10 +159,10 @@ pub fn build_state_with_bus(
         referral_reward_credits: config.money.referral_reward_credits,
         bookings: config.bookings.policy()?,
         search_index: config.search.settings()?,
-        metrics_token: config
+        metrics_token_digest: config
             .metrics_token
             .as_ref()
-            .map(|t| t.expose_secret().to_owned()),
+            .map(|t| plugway_domain::secret::secret_digest(t.expose_secret())),
         ..AppSettings::default()
     };
     use secrecy::ExposeSecret;

@@ -440,9 +440,9 @@ macro_rules! impl_sql_charging_session_store {
                     "SELECT stopped_at / 86400000 AS day, {evse_column} AS evse, currency, COUNT(*) AS sessions, \
                      CAST(SUM(energy_wh) AS BIGINT) AS energy_wh, CAST(SUM(amount) AS BIGINT) AS amount, \
                      CAST(SUM(tax) AS BIGINT) AS tax, \
-                     CAST(SUM(CASE WHEN payment_status <> 'unpaid' THEN 1 ELSE 0 END) AS BIGINT) AS paid_sessions, \
-                     CAST(SUM(CASE WHEN payment_status <> 'unpaid' THEN amount ELSE 0 END) AS BIGINT) AS paid_amount, \
-                     CAST(SUM(CASE WHEN payment_status <> 'unpaid' THEN tax ELSE 0 END) AS BIGINT) AS paid_tax FROM purchases \
+                     CAST(SUM(CASE WHEN payment_status IN ('paid', 'partially_refunded') THEN 1 ELSE 0 END) AS BIGINT) AS paid_sessions, \
+                     CAST(SUM(CASE WHEN payment_status IN ('paid', 'partially_refunded') THEN amount ELSE 0 END) AS BIGINT) AS paid_amount, \
+                     CAST(SUM(CASE WHEN payment_status IN ('paid', 'partially_refunded') THEN tax ELSE 0 END) AS BIGINT) AS paid_tax FROM purchases \
                      WHERE host_id = $1 AND stopped_at >= $2 AND stopped_at < $3 AND ($4 IS NULL OR evse_id = $4) \
                      GROUP BY day, evse, currency ORDER BY day, evse, currency"
                 ))

@@ -148,8 +148,8 @@ pub struct EarningsRow {
     pub amount: i64,
     /// Sum of the tax in them, minor units.
     pub tax: i64,
-    /// Of those sessions, the ones whose purchase was paid (in any way,
-    /// refunds included).
+    /// Of those sessions, the ones whose purchase was paid (in any way; a
+    /// partly refunded one counts, a wholly refunded one does not).
     pub paid_sessions: i64,
     /// Their totals (tax included), minor units.
     pub paid_amount: i64,

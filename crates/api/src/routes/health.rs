@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use sha2::Digest;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -50,15 +49,19 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
     responses((status = 200, content_type = "text/plain", body = String),
         (status = 401, body = crate::error::ErrorBody)))]
 async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = &state.settings.metrics_token {
+    if let Some(expected) = &state.settings.metrics_token_digest {
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| {
+                v.get(..7)
+                    .filter(|p| p.eq_ignore_ascii_case("bearer "))
+                    .and(v.get(7..))
+            })
             .unwrap_or_default();
         // Compared as digests: constant time, and the length is not told.
-        let digest = |t: &str| sha2::Sha256::digest(t.as_bytes());
-        if !plugway_app::security::constant_time_eq(&digest(given), &digest(token)) {
+        let given = plugway_domain::secret::secret_digest(given);
+        if !plugway_app::security::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
             return ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "metrics_token_required",

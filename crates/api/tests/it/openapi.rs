@@ -125,7 +125,8 @@ async fn docs_health_readiness_and_metrics_answer() {
 #[tokio::test]
 async fn a_metrics_token_keeps_the_metrics_private() {
     let mut options = Options::default();
-    options.settings.metrics_token = Some("scrape-me-7".to_owned());
+    options.settings.metrics_token_digest =
+        Some(plugway_domain::secret::secret_digest("scrape-me-7"));
     let app = TestApp::spawn(Backend::Sqlite, "metrics-token", options)
         .await
         .unwrap();
@@ -143,6 +144,18 @@ async fn a_metrics_token_keeps_the_metrics_private() {
     }
     let response = scrape(Some("scrape-me-7")).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    let lower = app
+        .http
+        .get(app.url("/metrics"))
+        .header("authorization", "bearer scrape-me-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        lower.status(),
+        StatusCode::OK,
+        "the scheme is case-insensitive"
+    );
     assert!(response
         .text()
         .await

@@ -313,10 +313,23 @@ async fn a_start_on_a_connector_the_charger_never_reported_is_refused_and_closed
             stored.stopped_at.is_some(),
             "connector {connector}: closed at once: {stored:?}"
         );
-        // Sent again (an unanswered start), and stopped by the charger: the same, closed.
+        // Sent again (an unanswered start), even after a status for that
+        // connector came in between: the same transaction, still refused
+        // and closed; then stopped by the charger, which changes nothing.
+        if connector > 0 {
+            cp.ok(
+                "StatusNotification",
+                json!({"connectorId": connector, "errorCode": "NoError", "status": "Preparing"}),
+            )
+            .await;
+        }
+        let again = cp.ok("StartTransaction", start).await;
         assert_eq!(
-            cp.ok("StartTransaction", start).await["transactionId"].as_i64(),
-            Some(id)
+            (
+                again["transactionId"].as_i64(),
+                &again["idTagInfo"]["status"]
+            ),
+            (Some(id), &json!("Invalid"))
         );
         cp.ok(
             "StopTransaction",
