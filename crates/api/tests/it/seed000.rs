@@ -55,25 +55,13 @@ async fn call(
 /// lines are cut before the `authkey`).
 fn documented_calls_with_authkey() -> Vec<(Method, String)> {
     let mut calls = Vec::new();
-    for line in crate::seed_endpoints::seed("000").lines() {
-        let Some((before, after)) = line.split_once(":8000") else {
-            continue;
-        };
-        if !(after.contains("customer_id") || after.contains("host_id")) {
+    for call in crate::seed_endpoints::seed000_calls() {
+        if !(call.query.contains("customer_id") || call.query.contains("host_id")) {
             continue;
         }
-        let path: String = after
-            .chars()
-            .take_while(|c| !matches!(c, '?' | '\'' | ')' | ' '))
-            .collect();
-        let method = before
-            .split(['-', ' '])
-            .next()
-            .unwrap_or_default()
-            .to_uppercase();
-        let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET);
-        if !calls.contains(&(method.clone(), path.clone())) {
-            calls.push((method, path));
+        let method = Method::from_bytes(call.method.as_bytes()).unwrap_or(Method::GET);
+        if !calls.contains(&(method.clone(), call.path.clone())) {
+            calls.push((method, call.path));
         }
     }
     calls

@@ -54,24 +54,8 @@ fn documented() -> BTreeSet<(String, String, String)> {
     let mut add = |seed: &str, method: &str, path: &str| {
         out.insert((seed.to_owned(), method.to_uppercase(), shape(path)));
     };
-    // 000: "PUT-(http://<host>:8000/customer/Vehicle/?vehicle_id=...",
-    // "POST-[Send OTP](https:http://<host>:8000/host/SendOtp/?phone=...)",
-    // "Post- http://...", and bare "http://..." lines that are GETs.
-    for line in seed("000").lines() {
-        let Some((before, after)) = line.split_once(":8000") else {
-            continue;
-        };
-        let path: String = after
-            .chars()
-            .take_while(|c| !matches!(c, '?' | '\'' | ')' | ' '))
-            .collect();
-        let method = before
-            .split(['-', ' '])
-            .next()
-            .map(str::to_uppercase)
-            .filter(|m| METHODS.contains(&m.as_str()))
-            .unwrap_or_else(|| "GET".to_owned());
-        add("000", &method, &path);
+    for call in seed000_calls() {
+        add("000", &call.method, &call.path);
     }
     // 001: "POST /api/v1/user/otp-request", "Post /api/v1/devices/:id/start".
     for line in seed("001").lines() {
@@ -122,6 +106,44 @@ fn documented() -> BTreeSet<(String, String, String)> {
         }
     }
     out
+}
+
+/// One call line of seed 000's document.
+pub(crate) struct Seed000Call {
+    pub method: String,
+    pub path: String,
+    /// The rest of the line after the path: its query as far as the
+    /// document shows it (some lines are cut short).
+    pub query: String,
+}
+
+/// Every call line of seed 000's document, in its notations:
+/// "PUT-(http://<host>:8000/customer/Vehicle/?vehicle_id=...",
+/// "POST-[Send OTP](https:http://<host>:8000/host/SendOtp/?phone=...)",
+/// "Post- http://...", and bare "http://..." lines that are GETs.
+pub(crate) fn seed000_calls() -> Vec<Seed000Call> {
+    seed("000")
+        .lines()
+        .filter_map(|line| {
+            let (before, after) = line.split_once(":8000")?;
+            let path: String = after
+                .chars()
+                .take_while(|c| !matches!(c, '?' | '\'' | ')' | ' '))
+                .collect();
+            let method = before
+                .split(['-', ' '])
+                .next()
+                .map(str::to_uppercase)
+                .filter(|m| METHODS.contains(&m.as_str()))
+                .unwrap_or_else(|| "GET".to_owned());
+            let query = after.get(path.len()..).unwrap_or_default().to_owned();
+            Some(Seed000Call {
+                method,
+                path,
+                query,
+            })
+        })
+        .collect()
 }
 
 struct Row {
