@@ -76,6 +76,8 @@ pub async fn bill_purchase(
 
 /// The bill of `purchase` with a coupon and credit points, checked but not
 /// stored: paying it stores it in the payment's own transaction.
+///
+/// A purchase held for review or voided cannot be paid (409).
 pub async fn checkout_bill(
     state: &App,
     user: UserId,
@@ -83,6 +85,7 @@ pub async fn checkout_bill(
     coupon_code: Option<&str>,
     credits: i64,
 ) -> AppResult<Bill> {
+    ensure_payable(purchase)?;
     if purchase.payment_status != "unpaid" && purchase.payment_status != "pending" {
         return Err(AppError::conflict("already_paid", "this purchase is paid"));
     }
@@ -580,6 +583,28 @@ fn partial_reversal(
         });
     }
     out
+}
+
+/// A purchase held for review (its energy could not have flowed) or voided
+/// by an admin is not paid for: 409 `purchase_held` / `purchase_void`.
+pub fn ensure_payable(purchase: &Purchase) -> AppResult<()> {
+    match purchase.payment_status.as_str() {
+        "held" => Err(AppError::conflict(
+            "purchase_held",
+            format!(
+                "this purchase is held for review and cannot be paid yet: {}",
+                purchase
+                    .hold_reason
+                    .as_deref()
+                    .unwrap_or("its energy is being checked")
+            ),
+        )),
+        "void" => Err(AppError::conflict(
+            "purchase_void",
+            "this purchase was voided; there is nothing to pay",
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

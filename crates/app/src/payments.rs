@@ -39,6 +39,7 @@ pub async fn pay_from_wallet(
             ),
         ));
     }
+    crate::billing::ensure_payable(purchase)?;
     if purchase.payment_status == "unpaid" {
         let bill = match bill {
             Some(bill) => bill,

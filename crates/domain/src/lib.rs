@@ -26,6 +26,7 @@ pub mod notifications;
 pub mod otp;
 pub mod phone;
 pub mod plan;
+pub mod plausibility;
 pub mod secret;
 pub mod session;
 pub mod tariff;

@@ -87,6 +87,7 @@ pub(crate) fn purchase_for(
         feedback_description: None,
         feedback_at: None,
         created_at: stopped,
+        hold_reason: None,
     }
 }
 

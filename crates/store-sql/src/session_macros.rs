@@ -8,7 +8,7 @@ macro_rules! impl_sql_charging_session_store {
              failure, created_at, started_at, stopped_at, purchase_id, updated_at";
         const PURCHASE_COLUMNS: &str = "id, session_id, user_id, host_id, evse_id, charge_point_id, connector_id, \
              cost, tariff, started_at, stopped_at, payment_status, feedback_score, feedback_description, \
-             feedback_at, created_at";
+             feedback_at, created_at, hold_reason";
 
         fn charging_session_from_row(row: &Row) -> ::plugway_store::Result<::plugway_store::ChargingSession> {
             use ::sqlx::Row as _;
@@ -75,6 +75,7 @@ macro_rules! impl_sql_charging_session_store {
                 feedback_description: row.try_get("feedback_description").map_err(map_err)?,
                 feedback_at: from_ms_opt(row.try_get("feedback_at").map_err(map_err)?),
                 created_at: from_ms(row.try_get("created_at").map_err(map_err)?),
+                hold_reason: row.try_get("hold_reason").map_err(map_err)?,
             })
         }
 
@@ -89,7 +90,7 @@ macro_rules! impl_sql_charging_session_store {
             use $crate::{map_err, to_ms};
             let inserted = ::sqlx::query(&format!(
                 "INSERT INTO purchases ({PURCHASE_COLUMNS}, currency, amount, tax, energy_wh) VALUES \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
                  ON CONFLICT (session_id) DO NOTHING"
             ))
             .bind(p.id.to_text())
@@ -108,6 +109,7 @@ macro_rules! impl_sql_charging_session_store {
             .bind(p.feedback_description.as_deref())
             .bind(p.feedback_at.map(to_ms))
             .bind(to_ms(p.created_at))
+            .bind(p.hold_reason.as_deref())
             .bind(p.cost.currency.code())
             .bind(p.cost.total)
             .bind(p.cost.tax)
@@ -323,6 +325,44 @@ macro_rules! impl_sql_charging_session_store {
                 Ok(stored)
             }
 
+            async fn review_held_purchase(
+                &self,
+                id: ::plugway_domain::PurchaseId,
+                cost: Option<&::plugway_domain::tariff::Cost>,
+            ) -> ::plugway_store::Result<Option<::plugway_store::Purchase>> {
+                use $crate::map_err;
+                let changed = match cost {
+                    Some(c) => ::sqlx::query(
+                        "UPDATE purchases SET cost = $2, amount = $3, tax = $4, energy_wh = $5, payment_status = 'unpaid' \
+                         WHERE id = $1 AND payment_status = 'held'",
+                    )
+                    .bind(id.to_text())
+                    .bind($crate::to_json(c)?)
+                    .bind(c.total)
+                    .bind(c.tax)
+                    .bind(c.energy_wh)
+                    .execute(&self.writer)
+                    .await,
+                    None => ::sqlx::query("UPDATE purchases SET payment_status = 'void' WHERE id = $1 AND payment_status = 'held'")
+                        .bind(id.to_text())
+                        .execute(&self.writer)
+                        .await,
+                }
+                .map_err(map_err)?
+                .rows_affected();
+                if changed == 0 {
+                    return Ok(None);
+                }
+                ::sqlx::query(&format!("SELECT {PURCHASE_COLUMNS} FROM purchases WHERE id = $1"))
+                    .bind(id.to_text())
+                    .fetch_optional(&self.writer)
+                    .await
+                    .map_err(map_err)?
+                    .as_ref()
+                    .map(purchase_from_row)
+                    .transpose()
+            }
+
             async fn find_purchase(
                 &self,
                 id: ::plugway_domain::PurchaseId,
@@ -444,6 +484,7 @@ macro_rules! impl_sql_charging_session_store {
                      CAST(SUM(CASE WHEN payment_status IN ('paid', 'partially_refunded') THEN amount ELSE 0 END) AS BIGINT) AS paid_amount, \
                      CAST(SUM(CASE WHEN payment_status IN ('paid', 'partially_refunded') THEN tax ELSE 0 END) AS BIGINT) AS paid_tax FROM purchases \
                      WHERE host_id = $1 AND stopped_at >= $2 AND stopped_at < $3 AND ($4 IS NULL OR evse_id = $4) \
+                     AND payment_status NOT IN ('held', 'void') \
                      GROUP BY day, evse, currency ORDER BY day, evse, currency"
                 ))
                 .bind(host.to_text())

@@ -119,7 +119,8 @@ pub struct Purchase {
     pub started_at: DateTime<Utc>,
     /// Session stop (charger time).
     pub stopped_at: DateTime<Utc>,
-    /// "unpaid" until the money issue settles it.
+    /// "unpaid" until paid; "held" while its energy waits for an admin's
+    /// review (`hold_reason` says why), "void" when an admin voided it.
     pub payment_status: String,
     /// Driver's score, 1 to 5.
     pub feedback_score: Option<i64>,
@@ -129,6 +130,8 @@ pub struct Purchase {
     pub feedback_at: Option<DateTime<Utc>>,
     /// Created.
     pub created_at: DateTime<Utc>,
+    /// Why it is (or was) held for review; none for a purchase never held.
+    pub hold_reason: Option<String>,
 }
 
 /// One row of a host's earnings: a UTC day (and an EVSE, when split by EVSE).
@@ -206,6 +209,14 @@ pub trait ChargingSessionStore: Send + Sync {
 
     /// A purchase.
     async fn find_purchase(&self, id: PurchaseId) -> Result<Option<Purchase>>;
+    /// Settles a purchase held for review: with `cost` it becomes unpaid at
+    /// that cost, without it void. `None` when no purchase with this id is
+    /// held (any more: a racing review settled it first).
+    async fn review_held_purchase(
+        &self,
+        id: PurchaseId,
+        cost: Option<&Cost>,
+    ) -> Result<Option<Purchase>>;
     /// A driver's purchases, newest first.
     async fn list_purchases(&self, user: UserId, offset: i64, limit: i64) -> Result<Vec<Purchase>>;
     /// How many purchases a driver has.

@@ -40,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(credit_types))
         .routes(routes!(set_credits))
         .routes(routes!(list_refunds, refund))
+        .routes(routes!(review_held_purchase))
 }
 
 fn time(t: DateTime<Utc>) -> String {
@@ -754,6 +755,64 @@ pub struct RefundBody {
     pub destination: Option<String>,
     /// Why (1 to 200 characters).
     pub reason: String,
+}
+
+/// An admin's decision on a purchase held for implausible energy.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    /// `release` (with `energy_wh`, the corrected figure) or `void`.
+    pub decision: String,
+    /// The energy to bill, Wh (release only): priced with the purchase's
+    /// frozen tariff.
+    pub energy_wh: Option<i64>,
+}
+
+/// Releases a purchase held for review at a corrected energy (priced again
+/// with its tariff; the driver can then pay it) or voids it (nobody pays).
+/// 409 `purchase_not_held` when it is not held. Roles: admins.
+#[utoipa::path(post, path = "/api/v1/admin/purchases/{id}/review", tag = "billing",
+    params(("id" = String, Path)), request_body = ReviewBody,
+    responses((status = 200, body = crate::routes::charging::PurchaseView), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn review_held_purchase(
+    State(state): State<AppState>,
+    _admin: AdminAccess,
+    Path(id): Path<String>,
+    Json(body): Json<ReviewBody>,
+) -> ApiResult<Json<crate::routes::charging::PurchaseView>> {
+    let purchase = any_purchase(&state, &id).await?;
+    let energy = match (body.decision.as_str(), body.energy_wh) {
+        ("release", Some(wh)) if (0..=10_000_000).contains(&wh) => Some(wh),
+        ("release", _) => {
+            return Err(ApiError::invalid_field(
+                "energy_wh",
+                "give the energy to bill, 0 to 10,000,000 Wh",
+            ))
+        }
+        ("void", None) => None,
+        ("void", Some(_)) => {
+            return Err(ApiError::invalid_field(
+                "energy_wh",
+                "a voided purchase bills no energy",
+            ))
+        }
+        _ => {
+            return Err(ApiError::invalid_field(
+                "decision",
+                "must be release or void",
+            ))
+        }
+    };
+    let reviewed = state
+        .sessions
+        .review_held(&purchase, energy)
+        .await?
+        .ok_or_else(|| {
+            ApiError::conflict("purchase_not_held", "this purchase is not held for review")
+        })?;
+    Ok(Json(crate::routes::charging::purchase_view(&reviewed)))
 }
 
 async fn any_purchase(state: &AppState, id: &str) -> ApiResult<plugway_store::Purchase> {

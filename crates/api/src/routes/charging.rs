@@ -258,7 +258,8 @@ pub struct PurchaseView {
     pub breakdown: CostView,
     /// The prices it was charged at (major units per kWh, hour, minute).
     pub tariff: TariffView,
-    /// unpaid until paid.
+    /// `unpaid` until paid (then `paid`, `partially_refunded`, `refunded`);
+    /// `held` while its energy waits for an admin's review, `void` if voided.
     pub status: String,
     /// Session id.
     pub session_id: String,
@@ -274,9 +275,13 @@ pub struct PurchaseView {
     pub feedback: Option<FeedbackView>,
     /// Created.
     pub created_at: String,
+    /// Why it is (or was) held for review: its metered energy could not
+    /// have flowed (status `held` until an admin releases or voids it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_reason: Option<String>,
 }
 
-fn purchase_view(p: &Purchase) -> PurchaseView {
+pub(crate) fn purchase_view(p: &Purchase) -> PurchaseView {
     PurchaseView {
         id: p.id.to_text(),
         underscore_id: p.id.to_text(),
@@ -300,6 +305,7 @@ fn purchase_view(p: &Purchase) -> PurchaseView {
             description: p.feedback_description.clone().unwrap_or_default(),
         }),
         created_at: time(p.created_at),
+        hold_reason: p.hold_reason.clone(),
     }
 }
 

@@ -407,6 +407,7 @@ async fn pay(
     Json(body): Json<PayBody>,
 ) -> ApiResult<Json<PayReply>> {
     let purchase = own_purchase(&state, who.user.id, &id).await?;
+    plugway_app::billing::ensure_payable(&purchase)?;
     match body.option.as_str() {
         "EVM" => {
             let bill = match body.checkout.bill_id {
@@ -512,8 +513,9 @@ async fn payment_status(
     Ok(Json(PaymentStatus {
         status: match purchase.payment_status.as_str() {
             "paid" => "success",
-            // Refunded in whole: seed 001 calls the payment canceled.
-            "refunded" => "canceled",
+            // Refunded in whole, or voided after a review: nothing is owed,
+            // which seed 001 calls canceled.
+            "refunded" | "void" => "canceled",
             _ => "pending",
         }
         .into(),

@@ -10,8 +10,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use crate::harness::{
-    api_key, approve_listing, assert_error, sign_in_host, start_simulator, Backend, Options,
-    TestApp,
+    api_key, approve_listing, assert_error, sign_in_host, Backend, Options, TestApp,
 };
 use plugway_domain::ApiKeyRole;
 
@@ -19,6 +18,7 @@ crate::on_both_backends!(
     a_driver_charges_from_the_app_and_pays_the_tariff,
     starts_fail_with_a_clear_reason,
     charging_events_reach_the_driver_over_nats_and_only_them,
+    impossible_energy_is_held_for_review_not_billed,
 );
 
 const CENTRE: (f64, f64) = (47.9185, 106.9177);
@@ -46,8 +46,19 @@ pub(crate) async fn charger_site(
     admin: &str,
     cp: &str,
 ) -> (String, String, Vec<String>, Sim) {
+    charger_site_with(app, admin, cp, |_| {}).await
+}
+
+/// [`charger_site`] with the simulated charger configured first.
+pub(crate) async fn charger_site_with(
+    app: &TestApp,
+    admin: &str,
+    cp: &str,
+    configure: impl FnOnce(&mut plugway_sim::SimConfig),
+) -> (String, String, Vec<String>, Sim) {
     let (token, host_id) = sign_in_host(app, "+97688000501", "Volt Station").await;
-    let running = start_simulator(app, admin, cp, Some(&host_id)).await;
+    let running =
+        crate::harness::start_simulator_with(app, admin, cp, Some(&host_id), configure).await;
     let (status, site) = app
         .post(
             "/api/v1/host/sites",
@@ -643,4 +654,130 @@ async fn charging_events_reach_the_driver_over_nats_and_only_them(backend: Backe
     running.abort();
     app.finish().await;
     drop(server);
+}
+
+/// A charger that reports more energy than its 50 kW connector could
+/// deliver in the session's seconds (its meter claims gigawatts): the
+/// purchase is held with the reason, cannot be paid and earns the host
+/// nothing; an admin releases it at a corrected figure, which is priced with
+/// the session's tariff and paid once (or would void it).
+async fn impossible_energy_is_held_for_review_not_billed(backend: Backend, name: &str) {
+    let Some(app) = TestApp::spawn(backend, name, options()).await else {
+        return;
+    };
+    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    let (host_token, _, evses, running) =
+        charger_site_with(&app, &admin, "SESS-HOLD", |c| c.power_w = u32::MAX).await;
+    let driver = app.otp_sign_in("+97688000590").await;
+    let token = driver["token"].as_str().unwrap().to_owned();
+    let driver_id = driver["userId"].as_str().unwrap().to_owned();
+    let (status, session) = app
+        .post(
+            &format!("/api/v1/devices/{}/start", evses[0]),
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let path = format!("/api/v1/sessions/{}", session["id"].as_str().unwrap());
+    let metered = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let (_, now) = app.get(&path, Some(&token)).await;
+            // Hundreds of kWh within a second or two.
+            if now["energy"].as_f64().unwrap_or(0.0) > 100.0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(metered.is_ok(), "the charger never metered its gigawatts");
+    let (status, finished) = app
+        .post(
+            &format!("/api/v1/devices/{}/finish", evses[0]),
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{finished}");
+    let purchase_id = finished["id"].as_str().unwrap().to_owned();
+    let (_, purchases) = app
+        .get("/api/v1/purchases?page=1&page-size=10", Some(&token))
+        .await;
+    let held = &purchases["results"][0];
+    assert_eq!(
+        (&held["id"], &held["status"]),
+        (&json!(purchase_id), &json!("held")),
+        "{purchases}"
+    );
+    assert!(
+        held["holdReason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("50 kW"),
+        "{held}"
+    );
+
+    // Not payable, not earned.
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/admin/wallets/{driver_id}/credit"),
+            json!({"amount": 100000, "reason": "test"}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let pay = format!("/api/v1/purchases/{purchase_id}/pay");
+    let refused = app.post(&pay, json!({"option": "EVM"}), Some(&token)).await;
+    assert_error(&refused, StatusCode::CONFLICT, "purchase_held");
+    let (_, me) = app.get("/api/v1/user/me", Some(&token)).await;
+    assert_eq!(me["profile"]["balance"], 100000.0, "nothing was taken");
+    let (_, earnings) = app.get("/api/v1/host/earnings", Some(&host_token)).await;
+    assert!(
+        earnings["totals"].as_array().unwrap().is_empty(),
+        "{earnings}"
+    );
+
+    // The admin's review: bad decisions change nothing; a release prices the
+    // corrected 2 kWh with the session's tariff (500.5 a kWh); once.
+    let review = format!("/api/v1/admin/purchases/{purchase_id}/review");
+    for bad in [
+        json!({"decision": "release"}),
+        json!({"decision": "void", "energy_wh": 5}),
+        json!({"decision": "keep"}),
+        json!({"decision": "release", "energy_wh": -1}),
+    ] {
+        let (status, body) = app.post(&review, bad.clone(), Some(&admin)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+    }
+    let (status, _) = app
+        .post(&review, json!({"decision": "void"}), Some(&token))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a driver does not review");
+    let (status, released) = app
+        .post(
+            &review,
+            json!({"decision": "release", "energy_wh": 2000}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{released}");
+    assert_eq!(
+        (&released["status"], &released["energy"]),
+        (&json!("unpaid"), &json!(2.0)),
+        "{released}"
+    );
+    assert!(released["amount"].as_f64().unwrap() >= 1001.0, "{released}");
+    let again = app
+        .post(&review, json!({"decision": "void"}), Some(&admin))
+        .await;
+    assert_error(&again, StatusCode::CONFLICT, "purchase_not_held");
+    let (status, paid) = app.post(&pay, json!({"option": "EVM"}), Some(&token)).await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    let left = ((100000.0 - released["amount"].as_f64().unwrap()) * 100.0).round() / 100.0;
+    assert_eq!(paid["newBalance"].as_f64().unwrap(), left);
+    let (_, twice) = app.post(&pay, json!({"option": "EVM"}), Some(&token)).await;
+    assert_eq!(twice["newBalance"], paid["newBalance"], "paid once");
+    running.abort();
+    app.finish().await;
 }

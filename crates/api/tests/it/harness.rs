@@ -516,6 +516,17 @@ pub async fn start_simulator(
     id: &str,
     owner: Option<&str>,
 ) -> tokio::task::JoinHandle<Result<plugway_sim::ChargePoint, plugway_sim::SimError>> {
+    start_simulator_with(app, admin, id, owner, |_| {}).await
+}
+
+/// [`start_simulator`] with the charger's configuration changed first.
+pub async fn start_simulator_with(
+    app: &TestApp,
+    admin: &str,
+    id: &str,
+    owner: Option<&str>,
+    configure: impl FnOnce(&mut plugway_sim::SimConfig),
+) -> tokio::task::JoinHandle<Result<plugway_sim::ChargePoint, plugway_sim::SimError>> {
     let (status, created) = app
         .post(
             "/api/v1/charge-points",
@@ -530,6 +541,7 @@ pub async fn start_simulator(
         created["password"].as_str().map(str::to_owned),
     );
     config.meter_interval = std::time::Duration::from_millis(300);
+    configure(&mut config);
     let sim = plugway_sim::ChargePoint::start(config).await.unwrap();
     let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let running = tokio::spawn(sim.run(Some(until)));

@@ -463,6 +463,7 @@ pub async fn purchase_for(app: &TestApp, user: &str, total_minor: i64) -> String
         feedback_description: None,
         feedback_at: None,
         created_at: now,
+        hold_reason: None,
     };
     let mut finished = session.clone();
     finished.state = SessionState::Finished;

@@ -160,6 +160,79 @@ impl SessionEngine {
     /// session's tariff give none; a session whose energy costs nothing
     /// takes none. The cycle is the one in force `now`, when the session is
     /// priced.
+    /// An admin's review of a purchase held for implausible energy: with
+    /// `energy_wh` (the corrected figure) it is priced again with its frozen
+    /// tariff and becomes payable; without, it is voided and nobody pays.
+    /// `None` when the purchase is not held (any more).
+    pub async fn review_held(
+        &self,
+        purchase: &Purchase,
+        energy_wh: Option<i64>,
+    ) -> Result<Option<Purchase>, StoreError> {
+        let cost = match energy_wh {
+            None => None,
+            Some(energy) => {
+                // The corrected energy, from 0, read at the stop; the
+                // session's waiting as it was.
+                let session = self
+                    .store
+                    .find_charging_session(purchase.session_id)
+                    .await?;
+                let waiting = session.map(|s| s.waiting).unwrap_or_default();
+                let reading = MeterReading {
+                    at: purchase.stopped_at,
+                    energy_wh: energy,
+                };
+                Some(price(
+                    &purchase.tariff,
+                    &usage(
+                        &waiting,
+                        purchase.started_at,
+                        0,
+                        vec![reading],
+                        purchase.stopped_at,
+                    ),
+                ))
+            }
+        };
+        let reviewed = self
+            .store
+            .review_held_purchase(purchase.id, cost.as_ref())
+            .await?;
+        if let Some(p) = &reviewed {
+            tracing::info!(purchase = %p.id, status = %p.payment_status, "held purchase reviewed");
+        }
+        Ok(reviewed)
+    }
+
+    /// Why the session's billed energy could not have flowed through its
+    /// connector in its time ([`plugway_domain::plausibility`]), if so.
+    async fn implausible(
+        &self,
+        session: &ChargingSession,
+        cost: &Cost,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        let max_kw = match session.evse_id {
+            Some(evse) => self.store.find_evse(evse).await?.and_then(|e| {
+                e.fields
+                    .connectors
+                    .iter()
+                    .map(|c| c.max_power_w)
+                    .max()
+                    .filter(|w| *w > 0)
+                    .map(|w| w as f64 / 1_000.0)
+            }),
+            None => None,
+        };
+        Ok(plugway_domain::plausibility::implausible_energy(
+            cost.energy_wh,
+            (to - from).num_seconds(),
+            max_kw,
+        ))
+    }
+
     async fn included_energy(
         &self,
         session: &ChargingSession,
@@ -609,19 +682,32 @@ impl SessionEngine {
         let base = price(
             &finished.tariff,
             &usage(
-                &finished,
+                &finished.waiting,
                 tx.started_at,
                 tx.meter_start,
                 readings,
                 stopped_at,
             ),
         );
+        // Energy that could not have flowed is not billed: the purchase is
+        // held for an admin's review, and takes nothing from the plans.
+        let hold_reason = self
+            .implausible(&finished, &base, tx.started_at, stopped_at)
+            .await?;
+        if let Some(why) = &hold_reason {
+            metrics::counter!("plugway_purchases_held_total").increment(1);
+            tracing::warn!(session = %finished.id, charge_point = %finished.charge_point_id, reason = %why,
+                "implausible energy; the purchase is held for review");
+        }
         // The purchase and the free energy it takes from the driver's plans
         // are stored in one transaction; when another session took from the
         // same allowance since it was read, price again from what is left.
         let mut tries = 0;
         let stored = loop {
-            let (cost, uses) = self.included_energy(&finished, base, now).await?;
+            let (cost, uses) = match hold_reason {
+                Some(_) => (base, Vec::new()),
+                None => self.included_energy(&finished, base, now).await?,
+            };
             let purchase = Purchase {
                 id: PurchaseId(self.ids.new_uuid(now)),
                 session_id: finished.id,
@@ -634,11 +720,17 @@ impl SessionEngine {
                 tariff: finished.tariff.clone(),
                 started_at: tx.started_at,
                 stopped_at,
-                payment_status: "unpaid".into(),
+                payment_status: if hold_reason.is_some() {
+                    "held"
+                } else {
+                    "unpaid"
+                }
+                .into(),
                 feedback_score: None,
                 feedback_description: None,
                 feedback_at: None,
                 created_at: now,
+                hold_reason: hold_reason.clone(),
             };
             match self
                 .store
@@ -758,7 +850,13 @@ impl SessionEngine {
         let readings = latest.into_iter().collect();
         price(
             &session.tariff,
-            &usage(session, started, meter_start, readings, now.max(started)),
+            &usage(
+                &session.waiting,
+                started,
+                meter_start,
+                readings,
+                now.max(started),
+            ),
         )
     }
 
@@ -855,7 +953,7 @@ impl SessionEngine {
 
 /// What the pricing function needs, from a session and its readings.
 fn usage(
-    session: &ChargingSession,
+    waiting: &[WaitingSpan],
     started_at: DateTime<Utc>,
     meter_start_wh: i64,
     readings: Vec<MeterReading>,
@@ -866,8 +964,7 @@ fn usage(
         meter_start_wh,
         readings,
         ended_at,
-        waiting: session
-            .waiting
+        waiting: waiting
             .iter()
             .map(|w| (w.start, w.end.unwrap_or(ended_at)))
             .collect(),

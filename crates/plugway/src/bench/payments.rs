@@ -151,6 +151,7 @@ async fn write_purchase(
         feedback_description: None,
         feedback_at: None,
         created_at: now,
+        hold_reason: None,
     };
     Ok(store.finish_charging_session(&session, &purchase).await?.id)
 }
