@@ -940,8 +940,10 @@ async fn charge(
     token: &str,
     n: usize,
 ) -> (Value, Value) {
-    // A new start each time (the same start again is a charger's repeat).
-    app.clock.advance(Duration::minutes(2));
+    // A new start each time (the same start again is a charger's repeat),
+    // and half an hour of charging: up to 8 kWh on the 50 kW connector is
+    // energy that could have flowed (a minute of it would be held).
+    app.clock.advance(Duration::minutes(31));
     let now = app.clock_now();
     let stamp =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -950,7 +952,7 @@ async fn charge(
         &format!("start-{n}"),
         "StartTransaction",
         json!({"connectorId": 1, "idTag": tag, "meterStart": 1_000,
-               "timestamp": stamp(now - Duration::minutes(1))}),
+               "timestamp": stamp(now - Duration::minutes(30))}),
     )
     .await;
     assert_eq!(started["idTagInfo"]["status"], "Accepted", "{started}");
