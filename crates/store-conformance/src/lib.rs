@@ -62,6 +62,7 @@ macro_rules! for_each_case {
             visible_site_ids_page_in_order,
             charging_sessions_hold_connectors_and_drivers,
             finished_sessions_have_one_purchase_and_earnings,
+            held_purchases_are_reviewed_once_and_do_not_accrue,
             evse_tariffs_are_set_and_cleared,
             ledger_posts_balanced_entries_once,
             ledger_refuses_overdrafts_and_writes_nothing,

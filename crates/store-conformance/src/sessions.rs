@@ -303,6 +303,90 @@ pub async fn finished_sessions_have_one_purchase_and_earnings(store: &dyn Store)
         .is_empty());
 }
 
+/// A purchase held for review keeps its reason, earns nothing until it is
+/// released at a corrected cost (then unpaid, accruing), and is reviewed
+/// once: a second review, or one of a purchase never held, finds nothing.
+pub async fn held_purchases_are_reviewed_once_and_do_not_accrue(store: &dyn Store) {
+    let driver = make_user(store, "+97688110021").await;
+    let host = make_user(store, "+97688110022").await;
+    let mut held = Vec::new();
+    for n in [1, 2] {
+        let mut s = pending(Some(driver.id), "CP-HOLD", n);
+        s.host_id = Some(host.id);
+        store.create_charging_session(&s, 10).await.unwrap();
+        let mut p = purchase_for(&s, Some(host.id), 1_000_000_000, 1);
+        p.payment_status = "held".into();
+        p.hold_reason = Some("more than the connector delivers".into());
+        let mut done = s.clone();
+        done.state = SessionState::Finished;
+        done.stopped_at = Some(p.stopped_at);
+        let stored = store.finish_charging_session(&done, &p).await.unwrap();
+        assert_eq!(stored.hold_reason, p.hold_reason);
+        held.push((s, stored));
+    }
+    let (from, to) = (t0() - Duration::days(1), t0() + Duration::days(1));
+    let accrued =
+        |rows: Vec<plugway_store::EarningsRow>| rows.iter().map(|r| r.sessions).sum::<i64>();
+    assert_eq!(
+        accrued(
+            store
+                .host_earnings(host.id, None, from, to, false)
+                .await
+                .unwrap()
+        ),
+        0
+    );
+
+    let corrected = purchase_for(&held[0].0, Some(host.id), 2_000, 1).cost;
+    let released = store
+        .review_held_purchase(held[0].1.id, Some(&corrected))
+        .await
+        .unwrap()
+        .expect("held, so reviewed");
+    assert_eq!(
+        (released.payment_status.as_str(), released.cost),
+        ("unpaid", corrected)
+    );
+    assert_eq!(
+        released.hold_reason, held[0].1.hold_reason,
+        "the reason stays as the record"
+    );
+    let voided = store
+        .review_held_purchase(held[1].1.id, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(voided.payment_status, "void");
+    // Once only; never a purchase that was not held.
+    assert!(store
+        .review_held_purchase(held[0].1.id, None)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .review_held_purchase(held[1].1.id, Some(&corrected))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .review_held_purchase(PurchaseId(new_id()), None)
+        .await
+        .unwrap()
+        .is_none());
+    let stored = store.find_purchase(held[0].1.id).await.unwrap().unwrap();
+    assert_eq!(stored, released);
+    let rows = store
+        .host_earnings(host.id, None, from, to, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        accrued(rows.clone()),
+        1,
+        "the released one accrues, the void one does not: {rows:?}"
+    );
+    assert_eq!(rows.iter().map(|r| r.energy_wh).sum::<i64>(), 2_000);
+}
+
 /// An EVSE's full tariff is stored, replaced and cleared.
 pub async fn evse_tariffs_are_set_and_cleared(store: &dyn Store) {
     let host = make_user(store, "+97688110021").await;
