@@ -86,7 +86,6 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
 /// [`authenticate`], but admitting a person who must still change a
 /// temporary password: only for signing out and changing the password.
 async fn authenticate_pending(state: &AppState, token: &str) -> Result<Caller, ApiError> {
-    let now = state.clock.now();
     if token.starts_with(api_keys::PREFIX) {
         let invalid =
             || ApiError::unauthorized("invalid_api_key", "the API key is invalid or revoked");
@@ -100,27 +99,9 @@ async fn authenticate_pending(state: &AppState, token: &str) -> Result<Caller, A
         }
         return Ok(Caller::Key(key));
     }
-    let claims = state.tokens.verify(token, TokenKind::Access, now)?;
-    let (user_id, session_id) = (claims.user()?, claims.session()?);
-    let signed_out =
-        || ApiError::unauthorized("session_ended", "this session has ended; sign in again");
-    let session = state
-        .store
-        .find_session(session_id)
-        .await?
-        .ok_or_else(signed_out)?;
-    if session.user_id != user_id || !session.is_active(now) {
-        return Err(signed_out());
-    }
-    let user = state
-        .store
-        .find_user(user_id)
-        .await?
-        .ok_or_else(signed_out)?;
-    Ok(Caller::Person {
-        user,
-        session: session_id,
-    })
+    let (user, session) =
+        plugway_app::accounts::session_holder(state, token, TokenKind::Access).await?;
+    Ok(Caller::Person { user, session })
 }
 
 /// The credential a request carries in `Authorization`.

@@ -394,8 +394,19 @@ pub async fn sign_in_for_authkey(
 /// session ends (sign-out, logout-all, a password change, expiry), like an
 /// access token, though the key itself lives as long as a refresh token.
 pub async fn authkey_holder(state: &App, key: &str) -> AppResult<(User, SessionId)> {
+    session_holder(state, key, TokenKind::Authkey).await
+}
+
+/// Who holds a session-bound token of `kind` (an access token, an authkey),
+/// and its session: refused (401 `session_ended`) once the session ended
+/// or when the token and the session disagree about the account.
+pub async fn session_holder(
+    state: &App,
+    token: &str,
+    kind: TokenKind,
+) -> AppResult<(User, SessionId)> {
     let now = state.clock.now();
-    let claims = state.tokens.verify(key, TokenKind::Authkey, now)?;
+    let claims = state.tokens.verify(token, kind, now)?;
     let (user_id, session_id) = (claims.user()?, claims.session()?);
     let ended =
         || AppError::unauthenticated("session_ended", "this session has ended; sign in again");
