@@ -49,6 +49,23 @@ pub(crate) async fn charger_site(
     charger_site_with(app, admin, cp, |_| {}).await
 }
 
+/// Waits (20 s at most) until the driver's session `id` has metered more
+/// than `kwh`: the simulated chargers meter in real time. False if never.
+pub(crate) async fn metered(app: &TestApp, token: &str, id: &str, kwh: f64) -> bool {
+    let path = format!("/api/v1/sessions/{id}");
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while app.get(&path, Some(token)).await.1["energy"]
+            .as_f64()
+            .unwrap_or(0.0)
+            <= kwh
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .is_ok()
+}
+
 /// [`charger_site`] with the simulated charger configured first.
 pub(crate) async fn charger_site_with(
     app: &TestApp,
@@ -679,19 +696,12 @@ async fn impossible_energy_is_held_for_review_not_billed(backend: Backend, name:
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{session}");
-    let path = format!("/api/v1/sessions/{}", session["id"].as_str().unwrap());
-    let metered = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let (_, now) = app.get(&path, Some(&token)).await;
-            // Hundreds of kWh within a second or two.
-            if now["energy"].as_f64().unwrap_or(0.0) > 100.0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    assert!(metered.is_ok(), "the charger never metered its gigawatts");
+    // Hundreds of kWh within a second or two.
+    let id = session["id"].as_str().unwrap();
+    assert!(
+        metered(&app, &token, id, 100.0).await,
+        "the charger never metered its gigawatts"
+    );
     let (status, finished) = app
         .post(
             &format!("/api/v1/devices/{}/finish", evses[0]),

@@ -1317,18 +1317,11 @@ async fn create_bill_pays_a_booked_charging_once(backend: Backend, name: &str) {
         .await;
     assert_eq!(status, StatusCode::OK, "{session}");
     // The simulated charger meters in real time: wait for energy to flow.
-    let path = format!("/api/v1/sessions/{}", session["id"].as_str().unwrap());
-    let metered = tokio::time::timeout(std::time::Duration::from_secs(20), async {
-        loop {
-            let (_, now) = app.get(&path, Some(&bearer)).await;
-            if now["energy"].as_f64().unwrap_or(0.0) > 0.0 {
-                return now;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    })
-    .await;
-    assert!(metered.is_ok(), "the charger never metered");
+    let id = session["id"].as_str().unwrap();
+    assert!(
+        crate::charging_sessions::metered(&app, &bearer, id, 0.0).await,
+        "the charger never metered"
+    );
     let (status, finished) = app
         .post(
             &format!("/api/v1/devices/{}/finish", evses[0]),
