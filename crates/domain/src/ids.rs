@@ -81,6 +81,10 @@ uuid_id!(
     VehicleId
 );
 uuid_id!(
+    /// An OCPI roaming partner (a party that registered with us, or that we registered with).
+    OcpiPartyId
+);
+uuid_id!(
     /// A host's proposed change to an approved site or EVSE, waiting for an admin.
     RevisionId
 );

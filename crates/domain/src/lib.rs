@@ -36,8 +36,9 @@ pub use account::{ApiKeyRole, Email, PersonName, Principal, ReferralCode, Role, 
 pub use charging::{AuthorizationStatus, ChargePointId, IdTag, IdTagState};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{
-    ApiKeyId, BookingId, ChargingSessionId, ConnectorId, EvseId, IdGenerator, NearbyId, OtpId,
-    PhotoId, PurchaseId, RandomIds, RevisionId, SessionId, SiteId, TokenId, UserId,
+    ApiKeyId, BookingId, ChargingSessionId, ConnectorId, EvseId, IdGenerator, NearbyId,
+    OcpiPartyId, OtpId, PhotoId, PurchaseId, RandomIds, RevisionId, SessionId, SiteId, TokenId,
+    UserId,
 };
 pub use network::{
     ApprovalState, BoundingBox, Capability, ConnectorFormat, ConnectorStandard, Coordinates,

@@ -111,6 +111,7 @@ plugway_store_sql::impl_sql_store!(PostgresStore, sqlx::Postgres);
 plugway_store_sql::impl_sql_content_store!(PostgresStore, sqlx::Postgres);
 plugway_store_sql::impl_sql_vehicle_store!(PostgresStore, sqlx::Postgres);
 plugway_store_sql::impl_sql_number_store!(PostgresStore);
+plugway_store_sql::impl_sql_roaming_store!(PostgresStore, sqlx::Postgres);
 // Answered from the partial GiST index `sites_geo` (migration 0003).
 plugway_store_sql::impl_sql_network_store!(
     PostgresStore,

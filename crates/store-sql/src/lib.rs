@@ -32,6 +32,7 @@ mod payment_macros;
 mod plan_macros;
 mod plan_usage_macros;
 mod revision_macros;
+mod roaming_macros;
 mod session_macros;
 pub mod summary;
 mod vehicle_macros;
@@ -97,6 +98,7 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
             let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
             // Most specific first: "crm_customers" rows also name a charge point.
             let what = [
+                ("ocpi_party_roles", Conflict::OcpiPartyCode),
                 ("bills_paid_subject", Conflict::SubjectPaid),
                 ("bills.subject_kind", Conflict::SubjectPaid),
                 ("coupons_code", Conflict::CouponCode),

@@ -26,6 +26,7 @@ mod plan_usage;
 mod plans;
 mod records;
 mod revisions;
+mod roaming;
 mod vehicles;
 
 use async_trait::async_trait;
@@ -48,6 +49,7 @@ pub use plan_usage::*;
 pub use plans::*;
 pub use records::*;
 pub use revisions::*;
+pub use roaming::*;
 pub use vehicles::*;
 
 /// What a write collided with: a uniqueness rule, or a rule of the data
@@ -93,6 +95,8 @@ pub enum Conflict {
     IdempotencyKey,
     /// The account holds too little.
     InsufficientFunds,
+    /// An OCPI party code and role belong to another live roaming party.
+    OcpiPartyCode,
     /// An operator with this OCPI party id exists.
     PartyId,
     /// The phone is verified on another account.
@@ -157,6 +161,7 @@ impl Conflict {
             Self::IdTag => "id_tag",
             Self::IdempotencyKey => "idempotency_key",
             Self::InsufficientFunds => "insufficient_funds",
+            Self::OcpiPartyCode => "ocpi_party_code",
             Self::PartyId => "party_id",
             Self::Phone => "phone",
             Self::PhotoLimit => "photo_limit",
@@ -399,6 +404,7 @@ pub trait Store:
     + PlanUsageStore
     + RevisionStore
     + NumberStore
+    + RoamingStore
     + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.

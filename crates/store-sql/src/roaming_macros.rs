@@ -1,0 +1,480 @@
+/// Implements `plugway_store::RoamingStore` for `$store` (expanded by each
+/// adapter after [`impl_sql_store!`], whose `Row` type it uses).
+///
+/// A party code and role belong to one live party at a time: the primary
+/// key of `ocpi_party_roles` holds it. A handshake that names a code of an
+/// unregistered party takes the row over (with its host account, so the
+/// partner's locations stay one set); one of a live party trips the key.
+#[macro_export]
+macro_rules! impl_sql_roaming_store {
+    ($store:ty, $db:ty) => {
+        const PARTY_COLUMNS: &str = "id, name, state, incoming_token_hash, outgoing_token, versions_url, \
+             endpoints, created_at, updated_at";
+        /// Our own approved sites changed in [$1, $2): partners' hosts left out.
+        const OWN_SITES: &str = "approval = 'APPROVED' AND updated_at >= $1 AND updated_at < $2 \
+             AND host_id NOT IN (SELECT host_id FROM ocpi_party_roles WHERE host_id IS NOT NULL)";
+        /// Approved EVSEs at those sites changed in [$1, $2).
+        const OWN_EVSES: &str = "e.approval = 'APPROVED' AND s.approval = 'APPROVED' \
+             AND e.updated_at >= $1 AND e.updated_at < $2 \
+             AND s.host_id NOT IN (SELECT host_id FROM ocpi_party_roles WHERE host_id IS NOT NULL)";
+
+        /// `date_from`/`date_to` as stored milliseconds, open ends widest.
+        fn roaming_window(
+            from: Option<::chrono::DateTime<::chrono::Utc>>,
+            to: Option<::chrono::DateTime<::chrono::Utc>>,
+        ) -> (i64, i64) {
+            (from.map_or(i64::MIN, $crate::to_ms), to.map_or(i64::MAX, $crate::to_ms))
+        }
+
+        const PARTNER_LOCATION_COLUMNS: &str =
+            "country_code, party_code, location_id, site_id, object, last_updated";
+
+        fn party_role_from_row(row: &Row) -> ::plugway_store::Result<::plugway_store::PartyRole> {
+            use ::sqlx::Row as _;
+            use $crate::{map_err, parse_uuid};
+            let host: Option<String> = row.try_get("host_id").map_err(map_err)?;
+            Ok(::plugway_store::PartyRole {
+                country_code: row.try_get("country_code").map_err(map_err)?,
+                party_code: row.try_get("party_code").map_err(map_err)?,
+                role: row.try_get("role").map_err(map_err)?,
+                name: row.try_get("name").map_err(map_err)?,
+                host_id: host.map(|h| parse_uuid(&h).map(::plugway_domain::UserId)).transpose()?,
+            })
+        }
+
+        fn partner_location_from_row(row: &Row) -> ::plugway_store::Result<::plugway_store::PartnerLocation> {
+            use ::sqlx::Row as _;
+            use $crate::{from_ms, map_err, parse_uuid};
+            let site: String = row.try_get("site_id").map_err(map_err)?;
+            Ok(::plugway_store::PartnerLocation {
+                country_code: row.try_get("country_code").map_err(map_err)?,
+                party_code: row.try_get("party_code").map_err(map_err)?,
+                location_id: row.try_get("location_id").map_err(map_err)?,
+                site_id: ::plugway_domain::SiteId(parse_uuid(&site)?),
+                object_json: row.try_get("object").map_err(map_err)?,
+                last_updated: from_ms(row.try_get("last_updated").map_err(map_err)?),
+            })
+        }
+
+        impl $store {
+            async fn party_from_row<'e, E>(row: &Row, executor: E) -> ::plugway_store::Result<::plugway_store::OcpiParty>
+            where
+                E: ::sqlx::Executor<'e, Database = $db>,
+            {
+                use ::sqlx::Row as _;
+                use $crate::{from_ms, map_err, parse_uuid};
+                let id: String = row.try_get("id").map_err(map_err)?;
+                let state: String = row.try_get("state").map_err(map_err)?;
+                let roles = ::sqlx::query(
+                    "SELECT country_code, party_code, role, name, host_id FROM ocpi_party_roles \
+                     WHERE party = $1 ORDER BY country_code, party_code, role",
+                )
+                .bind(&id)
+                .fetch_all(executor)
+                .await
+                .map_err(map_err)?
+                .iter()
+                .map(party_role_from_row)
+                .collect::<::plugway_store::Result<Vec<_>>>()?;
+                Ok(::plugway_store::OcpiParty {
+                    id: ::plugway_domain::OcpiPartyId(parse_uuid(&id)?),
+                    name: row.try_get("name").map_err(map_err)?,
+                    state: ::plugway_store::PartyState::from_stored(&state)
+                        .ok_or_else(|| ::plugway_store::StoreError::Other(format!("unknown party state {state}")))?,
+                    incoming_token_hash: row.try_get("incoming_token_hash").map_err(map_err)?,
+                    outgoing_token: row.try_get("outgoing_token").map_err(map_err)?,
+                    versions_url: row.try_get("versions_url").map_err(map_err)?,
+                    endpoints_json: row.try_get("endpoints").map_err(map_err)?,
+                    roles,
+                    created_at: from_ms(row.try_get("created_at").map_err(map_err)?),
+                    updated_at: from_ms(row.try_get("updated_at").map_err(map_err)?),
+                })
+            }
+
+            /// Writes `roles` for `party` inside `tx`: a code of an
+            /// unregistered party is taken over with its host; a CPO role
+            /// without a host gets a host account of its own.
+            async fn party_write_roles(
+                tx: &mut ::sqlx::Transaction<'_, $db>,
+                party: ::plugway_domain::OcpiPartyId,
+                roles: &[::plugway_store::PartyRole],
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::plugway_store::Result<()> {
+                use ::sqlx::Row as _;
+                use $crate::{map_err, to_ms};
+                let party_text = party.to_text();
+                // Roles the party no longer names are let go of; their host
+                // (and its locations) stays with the row's last owner only
+                // while the row exists, so keep rows of CPO roles with a host.
+                ::sqlx::query("DELETE FROM ocpi_party_roles WHERE party = $1 AND host_id IS NULL")
+                    .bind(&party_text)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map_err)?;
+                for role in roles {
+                    let held = ::sqlx::query(
+                        "SELECT r.party, r.host_id, p.state FROM ocpi_party_roles r \
+                         JOIN ocpi_parties p ON p.id = r.party \
+                         WHERE r.country_code = $1 AND r.party_code = $2 AND r.role = $3",
+                    )
+                    .bind(&role.country_code)
+                    .bind(&role.party_code)
+                    .bind(&role.role)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(map_err)?;
+                    let mut host: Option<String> = None;
+                    if let Some(row) = held {
+                        let holder: String = row.try_get("party").map_err(map_err)?;
+                        let state: String = row.try_get("state").map_err(map_err)?;
+                        if holder != party_text && state != "unregistered" {
+                            return Err(::plugway_store::StoreError::Conflict(
+                                ::plugway_store::Conflict::OcpiPartyCode,
+                            ));
+                        }
+                        host = row.try_get("host_id").map_err(map_err)?;
+                        ::sqlx::query(
+                            "DELETE FROM ocpi_party_roles WHERE country_code = $1 AND party_code = $2 AND role = $3",
+                        )
+                        .bind(&role.country_code)
+                        .bind(&role.party_code)
+                        .bind(&role.role)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(map_err)?;
+                    }
+                    if host.is_none() && role.role == "CPO" {
+                        if let Some(new_host) = role.host_id {
+                            let id = new_host.to_text();
+                            ::sqlx::query(
+                                "INSERT INTO users (id, name, role, referral_code, created_at, updated_at) \
+                                 VALUES ($1, $2, 'host', $3, $4, $4)",
+                            )
+                            .bind(&id)
+                            .bind(&role.name)
+                            // Not a code anyone can type (wrong length and
+                            // alphabet): a partner is never a referrer.
+                            .bind(format!("ocpi-{}", new_host.0.simple()))
+                            .bind(to_ms(now))
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(map_err)?;
+                            ::sqlx::query(
+                                "INSERT INTO host_profiles (user_id, owner_name, contact_name, contact_number, \
+                                 contact_email, party_id, country_code, created_at, updated_at) \
+                                 VALUES ($1, $2, $2, '', '', $3, $4, $5, $5)",
+                            )
+                            .bind(&id)
+                            .bind(&role.name)
+                            .bind(&role.party_code)
+                            .bind(&role.country_code)
+                            .bind(to_ms(now))
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(map_err)?;
+                            host = Some(id);
+                        }
+                    }
+                    ::sqlx::query(
+                        "INSERT INTO ocpi_party_roles (country_code, party_code, role, party, name, host_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(&role.country_code)
+                    .bind(&role.party_code)
+                    .bind(&role.role)
+                    .bind(&party_text)
+                    .bind(&role.name)
+                    .bind(host)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map_err)?;
+                }
+                Ok(())
+            }
+        }
+
+        #[::async_trait::async_trait]
+        impl ::plugway_store::RoamingStore for $store {
+            async fn insert_ocpi_party(&self, p: &::plugway_store::OcpiParty) -> ::plugway_store::Result<()> {
+                use $crate::{map_err, to_ms};
+                let mut tx = self.writer.begin().await.map_err(map_err)?;
+                ::sqlx::query(&format!(
+                    "INSERT INTO ocpi_parties ({PARTY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                ))
+                .bind(p.id.to_text())
+                .bind(&p.name)
+                .bind(p.state.as_str())
+                .bind(p.incoming_token_hash.as_deref())
+                .bind(p.outgoing_token.as_deref())
+                .bind(p.versions_url.as_deref())
+                .bind(&p.endpoints_json)
+                .bind(to_ms(p.created_at))
+                .bind(to_ms(p.updated_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                Self::party_write_roles(&mut tx, p.id, &p.roles, p.created_at).await?;
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn find_ocpi_party(
+                &self,
+                id: ::plugway_domain::OcpiPartyId,
+            ) -> ::plugway_store::Result<Option<::plugway_store::OcpiParty>> {
+                let row = ::sqlx::query(&format!("SELECT {PARTY_COLUMNS} FROM ocpi_parties WHERE id = $1"))
+                    .bind(id.to_text())
+                    .fetch_optional(&self.writer)
+                    .await
+                    .map_err($crate::map_err)?;
+                match row {
+                    Some(row) => Ok(Some(Self::party_from_row(&row, &self.writer).await?)),
+                    None => Ok(None),
+                }
+            }
+
+            async fn find_ocpi_party_by_token(
+                &self,
+                token_hash: &str,
+            ) -> ::plugway_store::Result<Option<::plugway_store::OcpiParty>> {
+                let row = ::sqlx::query(&format!(
+                    "SELECT {PARTY_COLUMNS} FROM ocpi_parties WHERE incoming_token_hash = $1"
+                ))
+                .bind(token_hash)
+                .fetch_optional(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                match row {
+                    Some(row) => Ok(Some(Self::party_from_row(&row, &self.writer).await?)),
+                    None => Ok(None),
+                }
+            }
+
+            async fn list_ocpi_parties(&self) -> ::plugway_store::Result<Vec<::plugway_store::OcpiParty>> {
+                let rows = ::sqlx::query(&format!(
+                    "SELECT {PARTY_COLUMNS} FROM ocpi_parties ORDER BY created_at DESC, id DESC"
+                ))
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                let mut parties = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    parties.push(Self::party_from_row(row, &self.reader).await?);
+                }
+                Ok(parties)
+            }
+
+            async fn connect_ocpi_party(
+                &self,
+                id: ::plugway_domain::OcpiPartyId,
+                c: &::plugway_store::PartyConnection,
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::plugway_store::Result<::plugway_store::OcpiParty> {
+                use $crate::{map_err, to_ms};
+                let mut tx = self.writer.begin().await.map_err(map_err)?;
+                let done = ::sqlx::query(
+                    "UPDATE ocpi_parties SET state = 'connected', incoming_token_hash = $2, outgoing_token = $3, \
+                     versions_url = $4, endpoints = $5, updated_at = $6 WHERE id = $1",
+                )
+                .bind(id.to_text())
+                .bind(&c.incoming_token_hash)
+                .bind(&c.outgoing_token)
+                .bind(&c.versions_url)
+                .bind(&c.endpoints_json)
+                .bind(to_ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(::plugway_store::StoreError::NotFound);
+                }
+                Self::party_write_roles(&mut tx, id, &c.roles, now).await?;
+                tx.commit().await.map_err(map_err)?;
+                self.find_ocpi_party(id).await?.ok_or(::plugway_store::StoreError::NotFound)
+            }
+
+            async fn unregister_ocpi_party(
+                &self,
+                id: ::plugway_domain::OcpiPartyId,
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::plugway_store::Result<()> {
+                let done = ::sqlx::query(
+                    "UPDATE ocpi_parties SET state = 'unregistered', incoming_token_hash = NULL, \
+                     outgoing_token = NULL, updated_at = $2 WHERE id = $1",
+                )
+                .bind(id.to_text())
+                .bind($crate::to_ms(now))
+                .execute(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(::plugway_store::StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn find_party_role(
+                &self,
+                country_code: &str,
+                party_code: &str,
+                role: &str,
+            ) -> ::plugway_store::Result<Option<(::plugway_domain::OcpiPartyId, ::plugway_store::PartyRole)>> {
+                use ::sqlx::Row as _;
+                let row = ::sqlx::query(
+                    "SELECT r.country_code, r.party_code, r.role, r.name, r.host_id, r.party \
+                     FROM ocpi_party_roles r JOIN ocpi_parties p ON p.id = r.party \
+                     WHERE r.country_code = $1 AND r.party_code = $2 AND r.role = $3 \
+                     AND p.state <> 'unregistered'",
+                )
+                .bind(country_code)
+                .bind(party_code)
+                .bind(role)
+                .fetch_optional(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                match row {
+                    None => Ok(None),
+                    Some(row) => {
+                        let party: String = row.try_get("party").map_err($crate::map_err)?;
+                        Ok(Some((
+                            ::plugway_domain::OcpiPartyId($crate::parse_uuid(&party)?),
+                            party_role_from_row(&row)?,
+                        )))
+                    }
+                }
+            }
+
+            async fn find_partner_location(
+                &self,
+                country_code: &str,
+                party_code: &str,
+                location_id: &str,
+            ) -> ::plugway_store::Result<Option<::plugway_store::PartnerLocation>> {
+                let row = ::sqlx::query(&format!(
+                    "SELECT {PARTNER_LOCATION_COLUMNS} FROM ocpi_partner_locations \
+                     WHERE country_code = $1 AND party_code = $2 AND location_id = $3"
+                ))
+                .bind(country_code)
+                .bind(party_code)
+                .bind(location_id)
+                .fetch_optional(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                row.as_ref().map(partner_location_from_row).transpose()
+            }
+
+            async fn find_partner_location_by_site(
+                &self,
+                site: ::plugway_domain::SiteId,
+            ) -> ::plugway_store::Result<Option<::plugway_store::PartnerLocation>> {
+                let row = ::sqlx::query(&format!(
+                    "SELECT {PARTNER_LOCATION_COLUMNS} FROM ocpi_partner_locations WHERE site_id = $1"
+                ))
+                .bind(site.to_text())
+                .fetch_optional(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                row.as_ref().map(partner_location_from_row).transpose()
+            }
+
+            async fn put_partner_location(
+                &self,
+                l: &::plugway_store::PartnerLocation,
+            ) -> ::plugway_store::Result<()> {
+                ::sqlx::query(&format!(
+                    "INSERT INTO ocpi_partner_locations ({PARTNER_LOCATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (country_code, party_code, location_id) DO UPDATE SET \
+                     site_id = excluded.site_id, object = excluded.object, last_updated = excluded.last_updated"
+                ))
+                .bind(&l.country_code)
+                .bind(&l.party_code)
+                .bind(&l.location_id)
+                .bind(l.site_id.to_text())
+                .bind(&l.object_json)
+                .bind($crate::to_ms(l.last_updated))
+                .execute(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                Ok(())
+            }
+
+            async fn partner_hosts(&self) -> ::plugway_store::Result<Vec<::plugway_domain::UserId>> {
+                let hosts: Vec<String> = ::sqlx::query_scalar(
+                    "SELECT DISTINCT host_id FROM ocpi_party_roles WHERE host_id IS NOT NULL",
+                )
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                hosts
+                    .iter()
+                    .map(|h| $crate::parse_uuid(h).map(::plugway_domain::UserId))
+                    .collect()
+            }
+
+            async fn list_roaming_sites(
+                &self,
+                from: Option<::chrono::DateTime<::chrono::Utc>>,
+                to: Option<::chrono::DateTime<::chrono::Utc>>,
+                offset: i64,
+                limit: i64,
+            ) -> ::plugway_store::Result<(Vec<::plugway_domain::SiteId>, i64)> {
+                let (from, to) = roaming_window(from, to);
+                let ids: Vec<String> = ::sqlx::query_scalar(&format!(
+                    "SELECT id FROM sites WHERE {OWN_SITES} \
+                     ORDER BY updated_at, id LIMIT $3 OFFSET $4"
+                ))
+                .bind(from)
+                .bind(to)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                let total: i64 = ::sqlx::query_scalar(&format!("SELECT COUNT(*) FROM sites WHERE {OWN_SITES}"))
+                    .bind(from)
+                    .bind(to)
+                    .fetch_one(&self.reader)
+                    .await
+                    .map_err($crate::map_err)?;
+                let ids = ids
+                    .iter()
+                    .map(|id| $crate::parse_uuid(id).map(::plugway_domain::SiteId))
+                    .collect::<::plugway_store::Result<Vec<_>>>()?;
+                Ok((ids, total))
+            }
+
+            async fn list_roaming_evses(
+                &self,
+                from: Option<::chrono::DateTime<::chrono::Utc>>,
+                to: Option<::chrono::DateTime<::chrono::Utc>>,
+                offset: i64,
+                limit: i64,
+            ) -> ::plugway_store::Result<(Vec<::plugway_domain::EvseId>, i64)> {
+                let (from, to) = roaming_window(from, to);
+                let ids: Vec<String> = ::sqlx::query_scalar(&format!(
+                    "SELECT e.id FROM evses e JOIN sites s ON s.id = e.site_id WHERE {OWN_EVSES} \
+                     ORDER BY e.updated_at, e.id LIMIT $3 OFFSET $4"
+                ))
+                .bind(from)
+                .bind(to)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                let total: i64 = ::sqlx::query_scalar(&format!(
+                    "SELECT COUNT(*) FROM evses e JOIN sites s ON s.id = e.site_id WHERE {OWN_EVSES}"
+                ))
+                .bind(from)
+                .bind(to)
+                .fetch_one(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                let ids = ids
+                    .iter()
+                    .map(|id| $crate::parse_uuid(id).map(::plugway_domain::EvseId))
+                    .collect::<::plugway_store::Result<Vec<_>>>()?;
+                Ok((ids, total))
+            }
+        }
+    };
+}

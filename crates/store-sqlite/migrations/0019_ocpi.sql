@@ -1,0 +1,47 @@
+-- OCPI 2.2.1 roaming (docs/ocpi.md).
+--
+-- A party is a roaming partner. `incoming_token_hash` is the SHA-256 of the
+-- token the party presents to us (token A while it is invited, then the
+-- token of the handshake); the token itself is never kept. The token we
+-- present to the party (`outgoing_token`) must be sent as it is, so it is
+-- kept as the party issued it. Unregistering clears both.
+CREATE TABLE ocpi_parties (
+    id                  TEXT PRIMARY KEY NOT NULL,
+    name                TEXT NOT NULL,
+    state               TEXT NOT NULL CHECK (state IN ('invited', 'connected', 'unregistered')),
+    incoming_token_hash TEXT,
+    outgoing_token      TEXT,
+    versions_url        TEXT,
+    endpoints           TEXT NOT NULL DEFAULT '[]',
+    created_at          INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX ocpi_parties_incoming_token ON ocpi_parties (incoming_token_hash)
+    WHERE incoming_token_hash IS NOT NULL;
+
+-- The roles a party plays, each under a party code. A code and role belong
+-- to one party at a time: a party may only write objects under its own
+-- codes. A partner CPO's locations are sites of a host account of their
+-- own (`host_id`), so that drivers' search shows them with everything else.
+CREATE TABLE ocpi_party_roles (
+    country_code TEXT NOT NULL,
+    party_code   TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    party        TEXT NOT NULL REFERENCES ocpi_parties (id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    host_id      TEXT REFERENCES users (id),
+    PRIMARY KEY (country_code, party_code, role)
+) STRICT;
+CREATE INDEX ocpi_party_roles_party ON ocpi_party_roles (party);
+
+-- A partner CPO's location as it last sent it (PATCHes merge into it);
+-- its site is what drivers see.
+CREATE TABLE ocpi_partner_locations (
+    country_code TEXT NOT NULL,
+    party_code   TEXT NOT NULL,
+    location_id  TEXT NOT NULL,
+    site_id      TEXT NOT NULL UNIQUE REFERENCES sites (id) ON DELETE CASCADE,
+    object       TEXT NOT NULL,
+    last_updated INTEGER NOT NULL,
+    PRIMARY KEY (country_code, party_code, location_id)
+) STRICT;

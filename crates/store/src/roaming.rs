@@ -1,0 +1,183 @@
+//! The storage port for OCPI roaming: the parties (partners) with their
+//! tokens and roles, and the locations partner CPOs send us.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use plugway_domain::{EvseId, OcpiPartyId, SiteId, UserId};
+
+use crate::Result;
+
+/// Where a party is in the credentials handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartyState {
+    /// Holds a token A from `plugway ocpi invite`, not yet used.
+    Invited,
+    /// The handshake is done: both sides hold a token for the other.
+    Connected,
+    /// It unregistered (or was unregistered): no token works any more.
+    Unregistered,
+}
+
+impl PartyState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invited => "invited",
+            Self::Connected => "connected",
+            Self::Unregistered => "unregistered",
+        }
+    }
+
+    /// From the stored name.
+    pub fn from_stored(text: &str) -> Option<Self> {
+        match text {
+            "invited" => Some(Self::Invited),
+            "connected" => Some(Self::Connected),
+            "unregistered" => Some(Self::Unregistered),
+            _ => None,
+        }
+    }
+}
+
+/// A roaming partner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OcpiParty {
+    /// Its id.
+    pub id: OcpiPartyId,
+    /// What the operator called it (`ocpi invite --name`), or its business name.
+    pub name: String,
+    /// Where it is in the handshake.
+    pub state: PartyState,
+    /// SHA-256 (hex) of the token it presents to us; `None` once unregistered.
+    pub incoming_token_hash: Option<String>,
+    /// The token we present to it (it issued it, so it is kept as issued).
+    pub outgoing_token: Option<String>,
+    /// Its versions endpoint.
+    pub versions_url: Option<String>,
+    /// Its 2.2.1 endpoints as JSON (`[{identifier, role, url}]`).
+    pub endpoints_json: String,
+    /// Its roles.
+    pub roles: Vec<PartyRole>,
+    /// When invited or connected first.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One role a party plays under one party code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartyRole {
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country_code: String,
+    /// Party id, upper case.
+    pub party_code: String,
+    /// "CPO", "EMSP", "HUB", ...
+    pub role: String,
+    /// Its business name.
+    pub name: String,
+    /// For a CPO role: the host account that owns its locations' sites.
+    pub host_id: Option<UserId>,
+}
+
+/// What a finished (or renewed) handshake stores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartyConnection {
+    /// SHA-256 of the token the party presents to us from now on.
+    pub incoming_token_hash: String,
+    /// The token we present to it from now on.
+    pub outgoing_token: String,
+    /// Its versions endpoint.
+    pub versions_url: String,
+    /// Its 2.2.1 endpoints as JSON.
+    pub endpoints_json: String,
+    /// Its roles (a CPO role's `host_id` is filled in by the store when
+    /// the code had one, else by the caller).
+    pub roles: Vec<PartyRole>,
+}
+
+/// A location a partner CPO sent, as it last stood.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartnerLocation {
+    /// Owner's country code.
+    pub country_code: String,
+    /// Owner's party id.
+    pub party_code: String,
+    /// Its OCPI id.
+    pub location_id: String,
+    /// The site drivers see.
+    pub site_id: SiteId,
+    /// The OCPI Location as JSON, PATCHes merged in.
+    pub object_json: String,
+    /// Its `last_updated`.
+    pub last_updated: DateTime<Utc>,
+}
+
+/// Roaming parties and partner locations.
+#[async_trait]
+pub trait RoamingStore: Send + Sync {
+    /// Stores a new party (invited, or connected with its roles).
+    /// `Conflict(OcpiPartyCode)` when a role's code and role belong to
+    /// another connected party; nothing is written then.
+    async fn insert_ocpi_party(&self, party: &OcpiParty) -> Result<()>;
+    /// A party.
+    async fn find_ocpi_party(&self, id: OcpiPartyId) -> Result<Option<OcpiParty>>;
+    /// The party that presents the token with this SHA-256.
+    async fn find_ocpi_party_by_token(&self, token_hash: &str) -> Result<Option<OcpiParty>>;
+    /// Every party, newest first.
+    async fn list_ocpi_parties(&self) -> Result<Vec<OcpiParty>>;
+    /// Stores a finished handshake (registration, or a token update): the
+    /// party's new tokens, endpoints and roles, state connected. A role's
+    /// code held by an unregistered party passes to this one, with its host
+    /// account (so its locations stay one set); one held by another live
+    /// party is `Conflict(OcpiPartyCode)` and nothing changes. `NotFound`
+    /// when there is no such party.
+    async fn connect_ocpi_party(
+        &self,
+        id: OcpiPartyId,
+        connection: &PartyConnection,
+        now: DateTime<Utc>,
+    ) -> Result<OcpiParty>;
+    /// Ends a party: both tokens cleared, state unregistered (its roles and
+    /// locations stay, so a later registration takes them over).
+    async fn unregister_ocpi_party(&self, id: OcpiPartyId, now: DateTime<Utc>) -> Result<()>;
+    /// The party role under this code, if a live party holds it.
+    async fn find_party_role(
+        &self,
+        country_code: &str,
+        party_code: &str,
+        role: &str,
+    ) -> Result<Option<(OcpiPartyId, PartyRole)>>;
+
+    /// A partner location by its OCPI key.
+    async fn find_partner_location(
+        &self,
+        country_code: &str,
+        party_code: &str,
+        location_id: &str,
+    ) -> Result<Option<PartnerLocation>>;
+    /// The partner location shown as this site, if it is one.
+    async fn find_partner_location_by_site(&self, site: SiteId) -> Result<Option<PartnerLocation>>;
+    /// Stores (or replaces) a partner location's object; its site must exist.
+    async fn put_partner_location(&self, location: &PartnerLocation) -> Result<()>;
+    /// The host accounts that stand for partner CPOs.
+    async fn partner_hosts(&self) -> Result<Vec<UserId>>;
+
+    /// A page of our own approved sites (partners' left out) whose
+    /// `updated_at` is in `[from, to)`, oldest change first, and how many
+    /// there are in all: the Locations we publish.
+    async fn list_roaming_sites(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<SiteId>, i64)>;
+    /// The same for approved EVSEs at those sites (each has a Tariff).
+    async fn list_roaming_evses(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<EvseId>, i64)>;
+}
