@@ -14,6 +14,7 @@
 )]
 
 pub mod fcm;
+pub mod ocpi;
 pub mod qpay;
 pub mod razorpay;
 pub mod twilio;

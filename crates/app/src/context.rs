@@ -56,6 +56,8 @@ pub struct AppSettings {
     /// SHA-256 of the bearer token `/metrics` requires (the token itself is
     /// not kept); none: it is public.
     pub metrics_token_digest: Option<String>,
+    /// Who we are in OCPI and where partners reach us (`[ocpi]`).
+    pub ocpi: crate::roaming::OcpiSettings,
 }
 
 impl Default for AppSettings {
@@ -77,6 +79,7 @@ impl Default for AppSettings {
             bookings: plugway_domain::booking::BookingPolicy::default(),
             search_index: crate::search_index::SearchIndexSettings::default(),
             metrics_token_digest: None,
+            ocpi: crate::roaming::OcpiSettings::default(),
         }
     }
 }
@@ -129,6 +132,8 @@ pub struct AppParts {
     pub settings: AppSettings,
     /// Photos and logos.
     pub media: Arc<dyn crate::ports::images::ImageStore>,
+    /// Calls to roaming partners.
+    pub ocpi: Arc<dyn crate::ports::ocpi::OcpiClient>,
 }
 
 /// The application: its parts, rate limits, search index and live hub. Cheap to clone.

@@ -54,6 +54,7 @@ pub mod ports;
 pub mod push;
 pub mod ratelimit;
 pub mod revisions;
+pub mod roaming;
 pub mod search_index;
 pub mod security;
 pub mod sessions;

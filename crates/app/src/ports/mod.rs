@@ -3,6 +3,7 @@
 //! adapters against local fakes that speak the providers' documented APIs.
 
 pub mod images;
+pub mod ocpi;
 pub mod payments;
 pub mod sms;
 pub mod webhooks;
