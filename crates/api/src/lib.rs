@@ -118,6 +118,7 @@ pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(routes::site_import::router(max_upload_bytes))
         .merge(graphql::openapi_router())
         .merge(routes::cpo_portal::router(max_upload_bytes))
+        .merge(routes::cpo_webhooks::router())
         .merge(routes::discovery::router())
         .merge(routes::charging::router())
         .merge(routes::events::router())
@@ -156,6 +157,7 @@ pub fn build(state: AppState, extra: Router) -> Router {
     let legacy = routes::legacy::router(state.settings.max_upload_bytes)
         .layer(axum::Extension(routes::legacy::Canonical(canonical)));
     api.merge(legacy)
+        .merge(routes::ocpi::router())
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -197,6 +199,7 @@ pub fn build(state: AppState, extra: Router) -> Router {
 async fn plain_errors_in_json(request: Request, next: axum::middleware::Next) -> Response {
     let path = request.uri().path();
     let legacy = routes::legacy::is_legacy_path(path);
+    let ocpi = routes::ocpi::is_ocpi_path(path);
     let ocpp = path.starts_with("/ocpp/");
     let response = next.run(request).await;
     let status = response.status();
@@ -226,6 +229,13 @@ async fn plain_errors_in_json(request: Request, next: axum::middleware::Next) ->
     };
     if legacy {
         routes::legacy::error_response(status, code, message)
+    } else if ocpi {
+        let ocpi_status = if status.is_server_error() {
+            plugway_ocpi::OcpiStatus::ServerError
+        } else {
+            plugway_ocpi::OcpiStatus::InvalidParameters
+        };
+        routes::ocpi::transport::OcpiError::new(status, ocpi_status, message).into_response()
     } else {
         ApiError::new(status, code, message).into_response()
     }

@@ -40,6 +40,56 @@ pub enum Command {
     /// Run a benchmark against a local server (see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+    /// Roaming over OCPI 2.2.1: invite a partner, or register with one
+    /// (see docs/ocpi.md).
+    #[command(subcommand)]
+    Ocpi(OcpiCommand),
+}
+
+/// OCPI subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OcpiCommand {
+    /// Issue a credentials token A for a party that will register with
+    /// Plugway, and print it (alone on the last line of stdout). Give it to
+    /// the party with our versions URL, `{public_url}/ocpi/versions`.
+    Invite(OcpiInviteArgs),
+    /// Register Plugway with a party: fetch its versions with the token A it
+    /// gave you and complete the credentials handshake. The party calls this
+    /// server back during the handshake, so `plugway serve` must be running
+    /// on the same database and reachable at `[ocpi] public_url`.
+    Connect(OcpiConnectArgs),
+}
+
+/// `ocpi invite` flags.
+#[derive(Debug, Clone, Args)]
+pub struct OcpiInviteArgs {
+    /// Database location.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// A label to recognise the party by until it registers.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+/// `ocpi connect` flags.
+#[derive(Debug, Clone, Args)]
+pub struct OcpiConnectArgs {
+    /// Database location.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// The party's versions endpoint.
+    #[arg(long, value_name = "URL")]
+    pub versions_url: String,
+
+    /// The token A the party issued for Plugway.
+    #[arg(long, value_name = "TOKEN_A")]
+    pub token: String,
+
+    /// A label to recognise the party by.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 /// Ledger subcommands.

@@ -88,6 +88,8 @@ pub struct Config {
     pub push: PushConfig,
     /// `[search]`: the in-memory search index.
     pub search: SearchConfig,
+    /// `[ocpi]`: who we are to roaming partners (docs/ocpi.md).
+    pub ocpi: OcpiConfig,
 }
 
 impl Default for Config {
@@ -126,7 +128,82 @@ impl Default for Config {
             razorpay: RazorpaySettings::default(),
             push: PushConfig::default(),
             search: SearchConfig::default(),
+            ocpi: OcpiConfig::default(),
         }
+    }
+}
+
+/// `[ocpi]`: Plugway's identity in OCPI 2.2.1 roaming and where partners
+/// reach it (docs/ocpi.md).
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+pub struct OcpiConfig {
+    /// Our ISO 3166-1 alpha-2 country code.
+    pub country_code: String,
+    /// Our party id (three upper-case letters or digits).
+    pub party_id: String,
+    /// Our business name, as partners show it.
+    pub name: String,
+    /// Our web site.
+    pub website: Option<String>,
+    /// The URL partners reach this server at, e.g. `https://cs.example.com`
+    /// (default: `http://` and the listen address).
+    pub public_url: Option<String>,
+    /// Objects per page when a partner asks for none (and the most sent).
+    pub page_limit: i64,
+    /// Seconds a call to a partner may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for OcpiConfig {
+    fn default() -> Self {
+        let d = plugway_app::roaming::OcpiSettings::default();
+        Self {
+            country_code: d.country_code,
+            party_id: d.party_id,
+            name: d.name,
+            website: None,
+            public_url: None,
+            page_limit: d.page_limit,
+            timeout_secs: 30,
+        }
+    }
+}
+
+impl OcpiConfig {
+    /// The settings, checked; `listen` gives the default public URL.
+    pub fn settings(&self, listen: &str) -> anyhow::Result<plugway_app::roaming::OcpiSettings> {
+        use plugway_ocpi::validate::{country_code, party_id};
+        country_code("ocpi.country_code", &self.country_code)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        party_id("ocpi.party_id", &self.party_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if self.name.trim().is_empty() || self.name.chars().count() > 100 {
+            anyhow::bail!("ocpi.name must be 1 to 100 characters");
+        }
+        if let Some(website) = &self.website {
+            plugway_ocpi::versions::url("ocpi.website", website)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        let public_url = match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{listen}"),
+        };
+        plugway_ocpi::versions::url("ocpi.public_url", &public_url)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !(1..=1000).contains(&self.page_limit) {
+            anyhow::bail!("ocpi.page_limit must be from 1 to 1000");
+        }
+        if !(1..=600).contains(&self.timeout_secs) {
+            anyhow::bail!("ocpi.timeout_secs must be from 1 to 600");
+        }
+        Ok(plugway_app::roaming::OcpiSettings {
+            country_code: self.country_code.clone(),
+            party_id: self.party_id.clone(),
+            name: self.name.trim().to_owned(),
+            website: self.website.clone(),
+            public_url,
+            page_limit: self.page_limit,
+        })
     }
 }
 
@@ -855,6 +932,7 @@ impl Config {
         }
         self.bookings.policy()?;
         self.search.settings()?;
+        self.ocpi.settings(&self.listen)?;
         if self.money.referral_reward_credits < 0 {
             anyhow::bail!("money.referral_reward_credits must be 0 or more");
         }

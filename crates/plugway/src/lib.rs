@@ -21,7 +21,7 @@ use plugway_store::Store;
 use plugway_store_postgres::{PostgresOptions, PostgresStore};
 use plugway_store_sqlite::SqliteStore;
 
-use crate::cli::{ApiKeyCommand, Cli, Command, DatabaseArgs, LedgerCommand};
+use crate::cli::{ApiKeyCommand, Cli, Command, DatabaseArgs, LedgerCommand, OcpiCommand};
 use crate::config::{Config, Database};
 
 /// Runs the command line; the process exit code.
@@ -119,7 +119,62 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{key}");
             Ok(())
         }
+        Command::Ocpi(command) => ocpi(command).await,
     }
+}
+
+/// `plugway ocpi ...`: the use cases run in this process on the configured
+/// database; a running node sees the result through the same database.
+async fn ocpi(command: OcpiCommand) -> anyhow::Result<()> {
+    let database = match &command {
+        OcpiCommand::Invite(args) => &args.database,
+        OcpiCommand::Connect(args) => &args.database,
+    };
+    let config = load_database_config(database)?;
+    config.ocpi.settings(&config.listen)?;
+    let store = open_store(&config).await?;
+    let bus: Arc<dyn plugway_events::EventBus> = Arc::new(plugway_events::InProcessBus::new());
+    let (app, _) = serve::build_state_with_bus(&config, store.clone(), bus, None)?;
+    let outcome = match command {
+        OcpiCommand::Invite(args) => {
+            let invitation =
+                plugway_app::roaming::parties::invite(&app, args.name.as_deref()).await;
+            invitation.map(|invitation| {
+                println!(
+                    "invited OCPI party {} ({}); our versions endpoint is {}",
+                    invitation.party.id,
+                    invitation.party.name,
+                    app.settings.ocpi.versions_url()
+                );
+                println!("give the party this token A (it is shown only now):");
+                println!("{}", invitation.token);
+            })
+        }
+        OcpiCommand::Connect(args) => {
+            let connected = plugway_app::roaming::parties::connect(
+                &app,
+                &args.versions_url,
+                &args.token,
+                args.name.as_deref(),
+            )
+            .await;
+            connected.map(|party| {
+                let roles: Vec<String> = party
+                    .roles
+                    .iter()
+                    .map(|r| format!("{} {}/{}", r.role, r.country_code, r.party_code))
+                    .collect();
+                println!(
+                    "registered with OCPI party {} ({}): {}",
+                    party.id,
+                    party.name,
+                    roles.join(", ")
+                );
+            })
+        }
+    };
+    store.close().await;
+    outcome.map_err(|e| anyhow::anyhow!("{}", e.message))
 }
 
 fn load_database_config(args: &DatabaseArgs) -> anyhow::Result<Config> {

@@ -159,6 +159,7 @@ pub fn build_state_with_bus(
         referral_reward_credits: config.money.referral_reward_credits,
         bookings: config.bookings.policy()?,
         search_index: config.search.settings()?,
+        ocpi: config.ocpi.settings(&config.listen)?,
         metrics_token_digest: config
             .metrics_token
             .as_ref()
@@ -200,6 +201,12 @@ pub fn build_state_with_bus(
         otp_key: secrets::derive(&secret, "plugway-otp-v1"),
         settings,
         media: Arc::new(config.media.store(&config.data_dir)?),
+        ocpi: Arc::new(
+            plugway_adapters::ocpi::HttpOcpiClient::new(std::time::Duration::from_secs(
+                config.ocpi.timeout_secs,
+            ))
+            .context("cannot build the OCPI client")?,
+        ),
     });
     Ok((app, ocpp))
 }

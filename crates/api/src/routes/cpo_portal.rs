@@ -199,7 +199,7 @@ impl IntoResponse for FaceError {
 /// A reply of this face.
 pub type FaceResult<T> = Result<Json<Envelope<T>>, FaceError>;
 
-fn success<T>(data: T) -> FaceResult<T> {
+pub(crate) fn success<T>(data: T) -> FaceResult<T> {
     Ok(Json(Envelope {
         status: 200,
         data,

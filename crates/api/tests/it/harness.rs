@@ -226,6 +226,11 @@ impl TestApp {
             let registry = ocpp.registry.clone();
             sessions.spawn_ticker(Arc::new(move |cp| registry.is_connected(cp)));
         }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        // OCPI partners reach this server at its own address.
+        let mut settings = options.settings;
+        settings.ocpi.public_url = base.clone();
         let state = AppState::new(AppParts {
             store: store.clone(),
             bus,
@@ -243,7 +248,11 @@ impl TestApp {
                 Duration::days(30),
             ),
             otp_key: SecretSlice::from(vec![9u8; 32]),
-            settings: options.settings,
+            settings,
+            ocpi: Arc::new(
+                plugway_adapters::ocpi::HttpOcpiClient::new(std::time::Duration::from_secs(10))
+                    .unwrap(),
+            ),
             media: Arc::new(
                 plugway_media::MediaStore::new(
                     &plugway_media::MediaBackend::Memory,
@@ -252,8 +261,6 @@ impl TestApp {
                 .unwrap(),
             ),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
         let app_state = state.clone();
         let server = tokio::spawn(async move {

@@ -22,6 +22,7 @@ mod cpo_accounts;
 mod graphql;
 mod network;
 mod notifications;
+mod ocpi;
 mod openapi;
 mod plans;
 mod razorpay;

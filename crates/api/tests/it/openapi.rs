@@ -50,7 +50,10 @@ async fn every_documented_operation_is_routed() {
 /// exception is seed 000's legacy face, whose router and OpenAPI entries are
 /// both built from one table of calls (`legacy::calls::calls()`), so neither
 /// can have a call the other lacks; `every_documented_operation_is_routed` checks
-/// the document side.
+/// the document side. The other is the OCPI face (`routes/ocpi/mod.rs`):
+/// OCPI 2.2.1 specifies its endpoints, and partners discover them through
+/// its versions module, not OpenAPI; `ocpi::two_platforms_roam` checks that
+/// every endpoint our version details announce answers.
 #[test]
 fn no_route_bypasses_the_openapi_document() {
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -63,6 +66,7 @@ fn no_route_bypasses_the_openapi_document() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "rs")
                 && !path.ends_with("routes/legacy/calls.rs")
+                && !path.ends_with("routes/ocpi/mod.rs")
             {
                 let text = std::fs::read_to_string(&path).unwrap();
                 for (n, line) in text.lines().enumerate() {

@@ -1,0 +1,301 @@
+//! The OCPI 2.2.1 face (docs/ocpi.md): versions, credentials, our
+//! locations and tariffs as a CPO (senders), partners' locations as an
+//! eMSP (receiver). OCPI's own spec documents these endpoints, so they are
+//! not in the OpenAPI document; every answer is OCPI's envelope.
+//!
+//! - `GET /ocpi/versions`, `GET /ocpi/2.2.1`
+//! - `GET|POST|PUT|DELETE /ocpi/2.2.1/credentials`
+//! - `GET /ocpi/2.2.1/cpo/locations[/{id}[/{evse_uid}[/{connector_id}]]]`
+//! - `GET /ocpi/2.2.1/cpo/tariffs`
+//! - `GET|PUT|PATCH /ocpi/2.2.1/emsp/locations/{cc}/{pid}/{id}[/{evse_uid}[/{connector_id}]]`
+
+pub mod transport;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::Router;
+use plugway_app::roaming::{cpo, parties, partner_locations};
+use plugway_ocpi::{Credentials, Endpoint, InterfaceRole, ModuleId, Version, VersionDetails};
+
+use self::transport::{
+    json_body, page_request, paged, AnyParty, OcpiError, OcpiOk, OcpiResult, Partner,
+};
+use crate::AppState;
+
+/// The router: `/ocpi/versions` and everything under `/ocpi/2.2.1`.
+pub fn router() -> Router<AppState> {
+    let v221 = Router::new()
+        .route("/", get(details))
+        .route(
+            "/credentials",
+            get(get_credentials)
+                .post(post_credentials)
+                .put(put_credentials)
+                .delete(delete_credentials),
+        )
+        .route("/cpo/locations", get(our_locations))
+        .route("/cpo/locations/{id}", get(our_location))
+        .route("/cpo/locations/{id}/{evse_uid}", get(our_evse))
+        .route(
+            "/cpo/locations/{id}/{evse_uid}/{connector_id}",
+            get(our_connector),
+        )
+        .route("/cpo/tariffs", get(our_tariffs))
+        .route(
+            "/emsp/locations/{cc}/{pid}/{id}",
+            get(partner_location)
+                .put(put_partner_location)
+                .patch(patch_partner_location),
+        )
+        .route(
+            "/emsp/locations/{cc}/{pid}/{id}/{evse_uid}",
+            get(partner_location)
+                .put(put_partner_location)
+                .patch(patch_partner_location),
+        )
+        .route(
+            "/emsp/locations/{cc}/{pid}/{id}/{evse_uid}/{connector_id}",
+            get(partner_location)
+                .put(put_partner_location)
+                .patch(patch_partner_location),
+        )
+        .fallback(transport::unknown_path);
+    Router::new()
+        .route("/ocpi/versions", get(versions))
+        .nest("/ocpi/2.2.1", v221)
+        .layer(axum::middleware::from_fn(transport::correlation))
+}
+
+/// Whether a path is the OCPI face's (seed 003's paths under `/ocpi/cpo/`
+/// are the CPO portal's, with their own shapes).
+pub fn is_ocpi_path(path: &str) -> bool {
+    path == "/ocpi/versions"
+        || path == "/ocpi/2.2.1"
+        || path.starts_with("/ocpi/2.2.1/")
+        || path.starts_with("/ocpi/versions/")
+}
+
+async fn versions(State(state): State<AppState>, AnyParty(_): AnyParty) -> OcpiResult {
+    let ours = &state.settings.ocpi;
+    OcpiOk::data(
+        &[Version {
+            version: plugway_ocpi::VERSION.into(),
+            url: ours.base_url(),
+        }],
+        state.clock.now(),
+    )
+}
+
+async fn details(State(state): State<AppState>, AnyParty(_): AnyParty) -> OcpiResult {
+    let base = state.settings.ocpi.base_url();
+    let endpoint = |identifier, role, path: &str| Endpoint {
+        identifier,
+        role,
+        url: format!("{base}{path}"),
+    };
+    let endpoints = vec![
+        endpoint(ModuleId::Credentials, InterfaceRole::Sender, "/credentials"),
+        endpoint(
+            ModuleId::Credentials,
+            InterfaceRole::Receiver,
+            "/credentials",
+        ),
+        endpoint(ModuleId::Locations, InterfaceRole::Sender, "/cpo/locations"),
+        endpoint(ModuleId::Tariffs, InterfaceRole::Sender, "/cpo/tariffs"),
+        endpoint(
+            ModuleId::Locations,
+            InterfaceRole::Receiver,
+            "/emsp/locations",
+        ),
+    ];
+    OcpiOk::data(
+        &VersionDetails {
+            version: plugway_ocpi::VERSION.into(),
+            endpoints,
+        },
+        state.clock.now(),
+    )
+}
+
+async fn get_credentials(
+    State(state): State<AppState>,
+    AnyParty(party): AnyParty,
+    headers: axum::http::HeaderMap,
+) -> OcpiResult {
+    // Only a digest of the caller's token is kept; the token of our
+    // credentials is the one it presented, which matched that digest.
+    let token = transport::presented_token(&headers, &party)
+        .ok_or_else(|| OcpiError::unauthorized("this token is unknown or no longer valid"))?;
+    OcpiOk::data(&parties::our_credentials(&state, token), state.clock.now())
+}
+
+fn credentials_of(body: &[u8]) -> Result<Credentials, OcpiError> {
+    serde_json::from_value(json_body(body)?)
+        .map_err(|e| OcpiError::invalid(format!("the body is not a Credentials object: {e}")))
+}
+
+async fn post_credentials(
+    State(state): State<AppState>,
+    AnyParty(party): AnyParty,
+    body: Bytes,
+) -> OcpiResult {
+    let credentials = credentials_of(&body)?;
+    let ours = parties::register(&state, &party, credentials).await?;
+    OcpiOk::data(&ours, state.clock.now())
+}
+
+async fn put_credentials(
+    State(state): State<AppState>,
+    AnyParty(party): AnyParty,
+    body: Bytes,
+) -> OcpiResult {
+    let credentials = credentials_of(&body)?;
+    let ours = parties::update(&state, &party, credentials).await?;
+    OcpiOk::data(&ours, state.clock.now())
+}
+
+async fn delete_credentials(
+    State(state): State<AppState>,
+    AnyParty(party): AnyParty,
+) -> OcpiResult {
+    parties::unregister(&state, &party).await?;
+    Ok(OcpiOk::empty(state.clock.now()))
+}
+
+async fn our_locations(
+    State(state): State<AppState>,
+    Partner(_): Partner,
+    RawQuery(query): RawQuery,
+) -> OcpiResult {
+    let request = page_request(query.as_deref())?;
+    let page = cpo::locations(&state, request).await?;
+    paged(&state, "/ocpi/2.2.1/cpo/locations", request, page)
+}
+
+async fn our_tariffs(
+    State(state): State<AppState>,
+    Partner(_): Partner,
+    RawQuery(query): RawQuery,
+) -> OcpiResult {
+    let request = page_request(query.as_deref())?;
+    let page = cpo::tariffs(&state, request).await?;
+    paged(&state, "/ocpi/2.2.1/cpo/tariffs", request, page)
+}
+
+async fn our_location(
+    State(state): State<AppState>,
+    Partner(_): Partner,
+    Path(id): Path<String>,
+) -> OcpiResult {
+    let location = cpo::location(&state, &id).await?;
+    OcpiOk::data(&location, state.clock.now())
+}
+
+fn unknown_evse() -> OcpiError {
+    OcpiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        plugway_ocpi::OcpiStatus::UnknownLocation,
+        "the location has no EVSE or connector with this id",
+    )
+}
+
+async fn our_evse(
+    State(state): State<AppState>,
+    Partner(_): Partner,
+    Path((id, uid)): Path<(String, String)>,
+) -> OcpiResult {
+    let location = cpo::location(&state, &id).await?;
+    let evse = location
+        .evses
+        .iter()
+        .flatten()
+        .find(|e| e.uid.eq_ignore_ascii_case(&uid))
+        .ok_or_else(unknown_evse)?;
+    OcpiOk::data(evse, state.clock.now())
+}
+
+async fn our_connector(
+    State(state): State<AppState>,
+    Partner(_): Partner,
+    Path((id, uid, connector)): Path<(String, String, String)>,
+) -> OcpiResult {
+    let location = cpo::location(&state, &id).await?;
+    let found = location
+        .evses
+        .iter()
+        .flatten()
+        .find(|e| e.uid.eq_ignore_ascii_case(&uid))
+        .and_then(|e| {
+            e.connectors
+                .iter()
+                .find(|c| c.id.eq_ignore_ascii_case(&connector))
+        })
+        .ok_or_else(unknown_evse)?;
+    OcpiOk::data(found, state.clock.now())
+}
+
+/// The parts of a receiver path: `{cc}/{pid}/{id}[/{evse_uid}[/{connector_id}]]`.
+#[derive(Debug, serde::Deserialize)]
+struct ReceiverPath {
+    cc: String,
+    pid: String,
+    id: String,
+    evse_uid: Option<String>,
+    connector_id: Option<String>,
+}
+
+impl ReceiverPath {
+    fn target(&self) -> partner_locations::Target<'_> {
+        partner_locations::Target {
+            country_code: &self.cc,
+            party_id: &self.pid,
+            location_id: &self.id,
+            evse_uid: self.evse_uid.as_deref(),
+            connector_id: self.connector_id.as_deref(),
+        }
+    }
+}
+
+/// Path values of the receiver, upper-cased codes (OCPI's CiStrings).
+fn receiver_path(path: ReceiverPath) -> ReceiverPath {
+    ReceiverPath {
+        cc: path.cc.to_ascii_uppercase(),
+        pid: path.pid.to_ascii_uppercase(),
+        ..path
+    }
+}
+
+async fn partner_location(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    Path(path): Path<ReceiverPath>,
+) -> OcpiResult {
+    let path = receiver_path(path);
+    let object = partner_locations::get(&state, &party, path.target()).await?;
+    OcpiOk::data(&object, state.clock.now())
+}
+
+async fn put_partner_location(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    Path(path): Path<ReceiverPath>,
+    body: Bytes,
+) -> OcpiResult {
+    let path = receiver_path(path);
+    let body = json_body(&body)?;
+    partner_locations::put(&state, &party, path.target(), body).await?;
+    Ok(OcpiOk::empty(state.clock.now()))
+}
+
+async fn patch_partner_location(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    Path(path): Path<ReceiverPath>,
+    body: Bytes,
+) -> OcpiResult {
+    let path = receiver_path(path);
+    let body = json_body(&body)?;
+    partner_locations::patch(&state, &party, path.target(), body).await?;
+    Ok(OcpiOk::empty(state.clock.now()))
+}
