@@ -63,6 +63,18 @@ ensure_interop_python() {
   echo "export PLUGWAY_TEST_PYTHON=$venv/bin/python"
 }
 
+# The OCPI interop tests' 2.2.1 partner (tests/interop/ocpi/partner.py, on the
+# `extrawest-ocpi` package, which pins pydantic 1) in a venv of its own.
+ensure_ocpi_python() {
+  local venv="$PWD/target/ocpi-venv"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import py_ocpi, fastapi, uvicorn, httpx" 2>/dev/null; then
+    say "installing the OCPI test partner (extrawest-ocpi)"
+    python3 -m venv "$venv" >/dev/null 2>&1 || { apt_install python3-venv && python3 -m venv "$venv"; } || return 1
+    "$venv/bin/pip" install -q -r tests/interop/ocpi/requirements.txt >/dev/null || return 1
+  fi
+  echo "export PLUGWAY_TEST_OCPI_PYTHON=$venv/bin/python"
+}
+
 # An S3-compatible server (moto, from the same venv) for the media store's S3 test.
 ensure_s3() {
   local venv="$PWD/target/interop-venv"
@@ -75,6 +87,7 @@ ensure_s3() {
 
 status=0
 ensure_interop_python || { say "the Python test peers are not available: the interop and S3 tests will be skipped"; in_ci && status=1; }
+ensure_ocpi_python || { say "the OCPI test partner is not available: the OCPI interop tests will be skipped"; in_ci && status=1; }
 if ensure_s3; then
   echo "export PLUGWAY_TEST_S3_URL=http://127.0.0.1:4566"
 else

@@ -23,6 +23,7 @@ mod graphql;
 mod network;
 mod notifications;
 mod ocpi;
+mod ocpi_interop;
 mod openapi;
 mod plans;
 mod razorpay;

@@ -16,9 +16,9 @@ use crate::harness::{api_key, sign_in_host, Backend, Options, TestApp};
 crate::on_both_backends!(two_platforms_roam, seed003_webhooks_add_partner_locations);
 
 /// Ulaanbaatar.
-const CENTRE: (f64, f64) = (47.9186, 106.9176);
+pub(crate) const CENTRE: (f64, f64) = (47.9186, 106.9176);
 
-fn platform(party_id: &str) -> Options {
+pub(crate) fn platform(party_id: &str) -> Options {
     let mut options = Options::default();
     options.settings.ocpi.country_code = "MN".into();
     options.settings.ocpi.party_id = party_id.into();
@@ -70,7 +70,13 @@ async fn ocpi(
 }
 
 /// A host's approved site with two EVSEs (a CCS2 50 kW, a type 2 22 kW).
-async fn listed_site(app: &TestApp, admin: &str, phone: &str, name: &str, lat: f64) -> String {
+pub(crate) async fn listed_site(
+    app: &TestApp,
+    admin: &str,
+    phone: &str,
+    name: &str,
+    lat: f64,
+) -> String {
     let (token, _) = sign_in_host(app, phone, name).await;
     let (status, site) = app
         .post(
