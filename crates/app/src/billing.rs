@@ -143,6 +143,36 @@ pub async fn checkout_bill(
     })
 }
 
+/// Where the money of a purchase of `total` (tax included) goes: the
+/// host's earnings (the platform's, when the charger has no host), the
+/// platform's commission, the tax. Driver payments and roaming partners'
+/// CDRs share it.
+pub fn earning_postings(
+    state: &App,
+    total: i64,
+    tax: i64,
+    host: Option<UserId>,
+    currency: Currency,
+) -> [(AccountRef, i64); 3] {
+    let tax = tax.clamp(0, total.max(0));
+    let before_tax = total - tax;
+    let fee = commission(before_tax, state.sessions.settings().commission_bps);
+    let host_share = before_tax.saturating_sub(fee);
+    let earner = match host {
+        Some(host) => AccountRef::of(AccountKind::HostEarnings, host, currency),
+        // No host to pay (a charger without one): the platform keeps it.
+        None => AccountRef::platform(AccountKind::PlatformRevenue, currency),
+    };
+    [
+        (earner, host_share),
+        (
+            AccountRef::platform(AccountKind::PlatformRevenue, currency),
+            fee,
+        ),
+        (AccountRef::platform(AccountKind::TaxPayable, currency), tax),
+    ]
+}
+
 /// The entry's postings that pay `bill` for `purchase`, the money part
 /// coming from `payer`.
 pub fn bill_postings(
@@ -153,15 +183,7 @@ pub fn bill_postings(
 ) -> AppResult<Balanced> {
     let currency = bill.currency;
     let total = bill.split.amount;
-    let tax = purchase.cost.tax.clamp(0, total);
-    let before_tax = total - tax;
-    let fee = commission(before_tax, state.sessions.settings().commission_bps);
-    let host_share = before_tax.saturating_sub(fee);
-    let earner = match bill.host_id {
-        Some(host) => AccountRef::of(AccountKind::HostEarnings, host, currency),
-        // No host to pay (a charger without one): the platform keeps it.
-        None => AccountRef::platform(AccountKind::PlatformRevenue, currency),
-    };
+    let earnings = earning_postings(state, total, purchase.cost.tax, bill.host_id, currency);
     let promoted = bill.split.discount + bill.split.credits_value;
     let points = bill.split.credits;
     let postings: Vec<Posting> = [
@@ -172,14 +194,9 @@ pub fn bill_postings(
             -points,
         ),
         (promotions(Currency::CREDIT_POINTS), points),
-        (earner, host_share),
-        (
-            AccountRef::platform(AccountKind::PlatformRevenue, currency),
-            fee,
-        ),
-        (AccountRef::platform(AccountKind::TaxPayable, currency), tax),
     ]
     .into_iter()
+    .chain(earnings)
     .filter(|(_, amount)| *amount != 0)
     .map(|(account, amount)| Posting { account, amount })
     .collect();

@@ -83,7 +83,12 @@ pub async fn deliver_due(
 ) -> plugway_store::Result<usize> {
     let now = clock.now();
     let claimed = store
-        .claim_outbox(now, now + chrono::Duration::seconds(60), 50)
+        .claim_outbox(
+            plugway_store::OUTBOX_CRM_BOOT_NOTIFICATION,
+            now,
+            now + chrono::Duration::seconds(60),
+            50,
+        )
         .await?;
     let mut delivered = 0;
     for message in claimed {

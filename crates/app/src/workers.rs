@@ -44,6 +44,8 @@ pub fn spawn(app: &App, setup: WorkerSetup) {
             OUTBOX_POLL,
         ));
     }
+    // Roaming sessions and CDRs to partner eMSPs.
+    tokio::spawn(crate::roaming::sessions::run(app.clone(), OUTBOX_POLL));
     if app.payments.is_some() {
         // Top-ups whose gateway callback never came.
         tokio::spawn(crate::topups::reconcile(

@@ -38,11 +38,15 @@ pub enum AccountKind {
     DriverCredits,
     /// A host's credit points (seed 000's host credit).
     HostCredits,
+    /// What a roaming partner owes us (below zero) for its drivers'
+    /// sessions on our chargers. Its owner is the OCPI party's id (an
+    /// account's owner is an opaque id; this one names no person).
+    RoamingPartner,
 }
 
 impl AccountKind {
     /// Every kind.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::DriverWallet,
         Self::HostEarnings,
         Self::PlatformRevenue,
@@ -51,6 +55,7 @@ impl AccountKind {
         Self::Promotions,
         Self::DriverCredits,
         Self::HostCredits,
+        Self::RoamingPartner,
     ];
 
     /// The stored form.
@@ -64,19 +69,27 @@ impl AccountKind {
             Self::Promotions => "promotions",
             Self::DriverCredits => "driver_credits",
             Self::HostCredits => "host_credits",
+            Self::RoamingPartner => "roaming_partner",
         }
     }
 
     /// Whether its balance may go below zero.
     pub fn allows_negative(self) -> bool {
-        matches!(self, Self::GatewayClearing | Self::Promotions)
+        matches!(
+            self,
+            Self::GatewayClearing | Self::Promotions | Self::RoamingPartner
+        )
     }
 
     /// Whether an account of this kind belongs to one person.
     pub fn has_owner(self) -> bool {
         matches!(
             self,
-            Self::DriverWallet | Self::HostEarnings | Self::DriverCredits | Self::HostCredits
+            Self::DriverWallet
+                | Self::HostEarnings
+                | Self::DriverCredits
+                | Self::HostCredits
+                | Self::RoamingPartner
         )
     }
 

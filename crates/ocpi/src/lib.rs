@@ -19,9 +19,11 @@
     )
 )]
 
+pub mod commands;
 pub mod credentials;
 pub mod envelope;
 pub mod locations;
+pub mod sessions;
 pub mod tariffs;
 pub mod time;
 pub mod tokens;

@@ -25,7 +25,7 @@ use plugway_domain::{
 };
 use plugway_store::{
     ApiKeyRecord, NewUser, OtpRecord, PasswordSetBy, RefreshTokenRecord, RefreshTokenUse, Session,
-    Store, StoreError, User,
+    Store, StoreError, User, OUTBOX_CRM_BOOT_NOTIFICATION,
 };
 
 /// Calls `$m!(case, case, ...)` with every conformance case, so an adapter's
@@ -1034,8 +1034,23 @@ pub async fn outbox_claims_retries_and_delivers(store: &dyn Store) {
         .enqueue_outbox("crm.boot_notification", "{\"b\":2}", t0())
         .await
         .unwrap();
+    // Another kind's messages are its own worker's; a keyed message is
+    // queued once however often it is enqueued.
+    for _ in 0..2 {
+        store
+            .enqueue_outbox_once("ocpi.cdr", "cdr:1", "{}", t0())
+            .await
+            .unwrap();
+    }
     let lease = t0() + Duration::seconds(30);
-    let raced = join_all((0..4).map(|_| store.claim_outbox(t0(), lease, 10))).await;
+    let other = store
+        .claim_outbox("ocpi.cdr", t0(), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(other.len(), 1, "one keyed message, claimed by its kind");
+    let raced =
+        join_all((0..4).map(|_| store.claim_outbox(OUTBOX_CRM_BOOT_NOTIFICATION, t0(), lease, 10)))
+            .await;
     let claimed: Vec<i64> = raced
         .into_iter()
         .flat_map(|r| r.unwrap())
@@ -1046,7 +1061,12 @@ pub async fn outbox_claims_retries_and_delivers(store: &dyn Store) {
     assert_eq!(sorted, vec![a, b], "each message claimed exactly once");
     assert!(
         store
-            .claim_outbox(t0() + Duration::seconds(10), lease, 10)
+            .claim_outbox(
+                OUTBOX_CRM_BOOT_NOTIFICATION,
+                t0() + Duration::seconds(10),
+                lease,
+                10
+            )
             .await
             .unwrap()
             .is_empty(),
@@ -1058,12 +1078,18 @@ pub async fn outbox_claims_retries_and_delivers(store: &dyn Store) {
         .await
         .unwrap();
     assert!(store
-        .claim_outbox(t0() + Duration::seconds(59), lease, 10)
+        .claim_outbox(
+            OUTBOX_CRM_BOOT_NOTIFICATION,
+            t0() + Duration::seconds(59),
+            lease,
+            10
+        )
         .await
         .unwrap()
         .is_empty());
     let retry = store
         .claim_outbox(
+            OUTBOX_CRM_BOOT_NOTIFICATION,
             t0() + Duration::minutes(1),
             lease + Duration::minutes(1),
             10,

@@ -727,8 +727,30 @@ macro_rules! impl_sql_charging_store {
                 .map_err($crate::map_err)
             }
 
+            async fn enqueue_outbox_once(
+                &self,
+                kind: &str,
+                key: &str,
+                payload: &str,
+                now: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::plugway_store::Result<bool> {
+                let done = ::sqlx::query(
+                    "INSERT INTO outbox (kind, payload, attempts, created_at, next_attempt_at, dedup_key) \
+                     VALUES ($1, $2, 0, $3, $3, $4) ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING",
+                )
+                .bind(kind)
+                .bind(payload)
+                .bind($crate::to_ms(now))
+                .bind(key)
+                .execute(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn claim_outbox(
                 &self,
+                kind: &str,
                 now: ::chrono::DateTime<::chrono::Utc>,
                 lease_until: ::chrono::DateTime<::chrono::Utc>,
                 limit: i64,
@@ -739,13 +761,15 @@ macro_rules! impl_sql_charging_store {
                 // claimed meanwhile, so no message is claimed twice.
                 let mut rows = ::sqlx::query(
                     "UPDATE outbox SET next_attempt_at = $2, attempts = attempts + 1 \
-                     WHERE delivered_at IS NULL AND next_attempt_at <= $1 AND id IN \
-                     (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $3) \
+                     WHERE delivered_at IS NULL AND next_attempt_at <= $1 AND kind = $4 AND id IN \
+                     (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 AND kind = $4 \
+                     ORDER BY id LIMIT $3) \
                      RETURNING id, kind, payload, attempts, created_at",
                 )
                 .bind(to_ms(now))
                 .bind(to_ms(lease_until))
                 .bind(limit)
+                .bind(kind)
                 .fetch_all(&self.writer)
                 .await
                 .map_err(map_err)?

@@ -42,6 +42,23 @@ macro_rules! impl_sql_roaming_store {
             })
         }
 
+        const TOKEN_COLUMNS: &str =
+            "country_code, party_code, uid, token_type, id_tag, object, last_updated";
+
+        fn token_from_row(row: &Row) -> ::plugway_store::Result<::plugway_store::StoredToken> {
+            use ::sqlx::Row as _;
+            use $crate::{from_ms, map_err};
+            Ok(::plugway_store::StoredToken {
+                country_code: row.try_get("country_code").map_err(map_err)?,
+                party_code: row.try_get("party_code").map_err(map_err)?,
+                uid: row.try_get("uid").map_err(map_err)?,
+                token_type: row.try_get("token_type").map_err(map_err)?,
+                id_tag: row.try_get("id_tag").map_err(map_err)?,
+                object_json: row.try_get("object").map_err(map_err)?,
+                last_updated: from_ms(row.try_get("last_updated").map_err(map_err)?),
+            })
+        }
+
         fn partner_location_from_row(row: &Row) -> ::plugway_store::Result<::plugway_store::PartnerLocation> {
             use ::sqlx::Row as _;
             use $crate::{from_ms, map_err, parse_uuid};
@@ -395,6 +412,58 @@ macro_rules! impl_sql_roaming_store {
                 .await
                 .map_err($crate::map_err)?;
                 Ok(())
+            }
+
+            async fn put_ocpi_token(&self, t: &::plugway_store::StoredToken) -> ::plugway_store::Result<()> {
+                ::sqlx::query(&format!(
+                    "INSERT INTO ocpi_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     ON CONFLICT (country_code, party_code, uid, token_type) DO UPDATE SET \
+                     id_tag = excluded.id_tag, object = excluded.object, last_updated = excluded.last_updated"
+                ))
+                .bind(&t.country_code)
+                .bind(&t.party_code)
+                .bind(&t.uid)
+                .bind(&t.token_type)
+                .bind(&t.id_tag)
+                .bind(&t.object_json)
+                .bind($crate::to_ms(t.last_updated))
+                .execute(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                Ok(())
+            }
+
+            async fn find_ocpi_token(
+                &self,
+                country_code: &str,
+                party_code: &str,
+                uid: &str,
+                token_type: &str,
+            ) -> ::plugway_store::Result<Option<::plugway_store::StoredToken>> {
+                let row = ::sqlx::query(&format!(
+                    "SELECT {TOKEN_COLUMNS} FROM ocpi_tokens \
+                     WHERE country_code = $1 AND party_code = $2 AND uid = $3 AND token_type = $4"
+                ))
+                .bind(country_code)
+                .bind(party_code)
+                .bind(uid)
+                .bind(token_type)
+                .fetch_optional(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                row.as_ref().map(token_from_row).transpose()
+            }
+
+            async fn find_ocpi_token_by_id_tag(
+                &self,
+                id_tag: &str,
+            ) -> ::plugway_store::Result<Option<::plugway_store::StoredToken>> {
+                let row = ::sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM ocpi_tokens WHERE id_tag = $1"))
+                    .bind(id_tag)
+                    .fetch_optional(&self.writer)
+                    .await
+                    .map_err($crate::map_err)?;
+                row.as_ref().map(token_from_row).transpose()
             }
 
             async fn partner_hosts(&self) -> ::plugway_store::Result<Vec<::plugway_domain::UserId>> {

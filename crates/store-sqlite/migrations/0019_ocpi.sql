@@ -45,3 +45,24 @@ CREATE TABLE ocpi_partner_locations (
     last_updated INTEGER NOT NULL,
     PRIMARY KEY (country_code, party_code, location_id)
 ) STRICT;
+
+-- Tokens partner eMSPs push to us (our CPO side). `id_tag` is what a
+-- charger sees: the uid itself when OCPP 1.6 can carry it (20 characters),
+-- else a short tag derived from it; it is also an id_tags row, so chargers
+-- authorize a whitelisted token like any other tag.
+CREATE TABLE ocpi_tokens (
+    country_code TEXT NOT NULL,
+    party_code   TEXT NOT NULL,
+    uid          TEXT NOT NULL,
+    token_type   TEXT NOT NULL,
+    id_tag       TEXT NOT NULL UNIQUE,
+    object       TEXT NOT NULL,
+    last_updated INTEGER NOT NULL,
+    PRIMARY KEY (country_code, party_code, uid, token_type)
+) STRICT;
+
+-- Messages to partners (a session's changes, a CDR) go through the outbox;
+-- a key makes enqueueing the same message twice a no-op.
+ALTER TABLE outbox ADD COLUMN dedup_key TEXT;
+CREATE UNIQUE INDEX outbox_dedup ON outbox (dedup_key) WHERE dedup_key IS NOT NULL;
+CREATE INDEX outbox_kind_due ON outbox (kind, next_attempt_at) WHERE delivered_at IS NULL;

@@ -10,6 +10,10 @@ use crate::Result;
 
 /// The outbox kind of seed 004's boot notification to the CRM.
 pub const OUTBOX_CRM_BOOT_NOTIFICATION: &str = "crm.boot_notification";
+/// The outbox kind of a roaming session's state, PUT to its eMSP.
+pub const OUTBOX_OCPI_SESSION: &str = "ocpi.session";
+/// The outbox kind of a roaming session's CDR, POSTed to its eMSP.
+pub const OUTBOX_OCPI_CDR: &str = "ocpi.cdr";
 
 /// A charge point to register.
 #[derive(Debug, Clone)]
@@ -364,10 +368,20 @@ pub trait ChargingStore: Send + Sync {
 
     /// Queues a message for delivery.
     async fn enqueue_outbox(&self, kind: &str, payload: &str, now: DateTime<Utc>) -> Result<i64>;
-    /// Claims up to `limit` due messages until `lease_until` (so one node
-    /// delivers each), oldest first.
+    /// Queues a message unless one with the same `key` was ever queued;
+    /// true when this call queued it.
+    async fn enqueue_outbox_once(
+        &self,
+        kind: &str,
+        key: &str,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Claims up to `limit` due messages of `kind` until `lease_until` (so
+    /// one node delivers each), oldest first.
     async fn claim_outbox(
         &self,
+        kind: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,

@@ -112,6 +112,25 @@ pub struct PartnerLocation {
     pub last_updated: DateTime<Utc>,
 }
 
+/// A token a partner eMSP pushed to us.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredToken {
+    /// The eMSP's country code.
+    pub country_code: String,
+    /// The eMSP's party id.
+    pub party_code: String,
+    /// The token's uid.
+    pub uid: String,
+    /// RFID, APP_USER, AD_HOC_USER, OTHER.
+    pub token_type: String,
+    /// What chargers see (an id_tags key, upper case).
+    pub id_tag: String,
+    /// The OCPI Token as JSON.
+    pub object_json: String,
+    /// Its `last_updated`.
+    pub last_updated: DateTime<Utc>,
+}
+
 /// Roaming parties and partner locations.
 #[async_trait]
 pub trait RoamingStore: Send + Sync {
@@ -159,6 +178,19 @@ pub trait RoamingStore: Send + Sync {
     async fn find_partner_location_by_site(&self, site: SiteId) -> Result<Option<PartnerLocation>>;
     /// Stores (or replaces) a partner location's object; its site must exist.
     async fn put_partner_location(&self, location: &PartnerLocation) -> Result<()>;
+    /// Stores (or replaces) a partner's token.
+    async fn put_ocpi_token(&self, token: &StoredToken) -> Result<()>;
+    /// A partner's token by its OCPI key.
+    async fn find_ocpi_token(
+        &self,
+        country_code: &str,
+        party_code: &str,
+        uid: &str,
+        token_type: &str,
+    ) -> Result<Option<StoredToken>>;
+    /// The partner token a charger's id tag (upper case) stands for.
+    async fn find_ocpi_token_by_id_tag(&self, id_tag: &str) -> Result<Option<StoredToken>>;
+
     /// The host accounts that stand for partner CPOs.
     async fn partner_hosts(&self) -> Result<Vec<UserId>>;
 

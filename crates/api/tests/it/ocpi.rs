@@ -254,19 +254,33 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
         ocpi(&a, reqwest::Method::GET, "/ocpi/2.2.1", &token_for_a, None).await;
     assert_eq!(status, StatusCode::OK, "{details}");
     let endpoints = details["data"]["endpoints"].as_array().unwrap();
-    assert_eq!(endpoints.len(), 5);
+    assert_eq!(endpoints.len(), 7);
     for endpoint in endpoints {
         let url = endpoint["url"].as_str().unwrap();
-        let url = if endpoint["role"] == "RECEIVER" && endpoint["identifier"] == "locations" {
-            format!("{url}/MN/PWB/none")
-        } else {
-            url.to_owned()
+        let receiver = endpoint["role"] == "RECEIVER";
+        let (method, url, body, expected) = match endpoint["identifier"].as_str().unwrap() {
+            "locations" if receiver => (
+                reqwest::Method::GET,
+                format!("{url}/MN/PWB/none"),
+                None,
+                2003,
+            ),
+            "tokens" => (
+                reqwest::Method::GET,
+                format!("{url}/MN/PWB/none"),
+                None,
+                2004,
+            ),
+            "commands" => (
+                reqwest::Method::POST,
+                format!("{url}/START_SESSION"),
+                Some(json!({})),
+                2001,
+            ),
+            _ => (reqwest::Method::GET, url.to_owned(), None, 1000),
         };
-        let (status, body, _) = ocpi(&a, reqwest::Method::GET, &url, &token_for_a, None).await;
-        assert!(
-            status == StatusCode::OK || body["status_code"] == 2003,
-            "{url}: {status} {body}"
-        );
+        let (_, body, _) = ocpi(&a, method, &url, &token_for_a, body).await;
+        assert_eq!(body["status_code"], expected, "{url}: {body}");
     }
 
     // B pages through A's locations and tariffs, one per page.

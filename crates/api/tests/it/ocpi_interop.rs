@@ -23,7 +23,8 @@ use crate::ocpi::{listed_site, platform, CENTRE};
 
 crate::on_both_backends!(
     an_independent_emsp_registers_pulls_and_leaves,
-    plugway_registers_with_an_independent_cpo
+    plugway_registers_with_an_independent_cpo,
+    a_roaming_session_end_to_end,
 );
 
 fn python() -> Option<String> {
@@ -275,6 +276,224 @@ async fn plugway_registers_with_an_independent_cpo(backend: Backend, name: &str)
         .get("/api/v1/sites?lat=52.376&lng=4.897&radius_km=2", None)
         .await;
     assert_eq!(page["results"].as_array().unwrap().len(), 1);
+    partner.quit().await;
+    app.finish().await;
+}
+
+/// The partner's driver's token, as the partner pushes it.
+fn driver_token(uid: &str, whitelist: &str) -> Value {
+    json!({"country_code": "NL", "party_id": "XWE", "uid": uid, "type": "RFID",
+           "contract_id": "NL-XWE-C12345678-X", "issuer": "Extrawest eMSP", "valid": true,
+           "whitelist": whitelist, "last_updated": "2026-12-01T10:00:00Z"})
+}
+
+/// Delivers our outbox to the partner until `done` holds for what it has
+/// received of `module` (the harness runs no workers: the test is the
+/// worker), 20 s at most.
+async fn delivered_until(
+    app: &TestApp,
+    partner: &mut Partner,
+    module: &str,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        plugway_app::roaming::sessions::deliver_due(&app.state)
+            .await
+            .unwrap();
+        let received = partner
+            .ok(json!({"op": "received", "module": module}))
+            .await;
+        let objects = received["objects"].as_array().unwrap().clone();
+        if done(&objects) {
+            return objects;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the partner never got its {module}: {received}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn a_roaming_session_end_to_end(backend: Backend, name: &str) {
+    let Some(python) = python() else { return };
+    let mut options = platform("PWA");
+    options.sessions = crate::charging_sessions::options().sessions;
+    let Some(app) = TestApp::spawn(backend, name, options).await else {
+        return;
+    };
+    let admin = api_key(&app, plugway_domain::ApiKeyRole::Admin).await;
+    let (_, _, evses, running) =
+        crate::charging_sessions::charger_site(&app, &admin, "ROAM-CP1").await;
+    let evse = app
+        .store
+        .find_evse(evses[0].parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let site = evse.site_id.to_text();
+    let mut partner = Partner::start(&python, "EMSP", "XWE").await;
+    let invitation = plugway_app::roaming::parties::invite(&app.state, Some("extrawest eMSP"))
+        .await
+        .unwrap();
+    partner
+        .ok(json!({"op": "register", "versions_url": app.url("/ocpi/versions"), "token_a": invitation.token}))
+        .await;
+
+    // The partner pushes its driver's card; a charger asks about it.
+    let pushed = partner
+        .ok(json!({"op": "push_token", "token": driver_token("04A2B3C4D5E6F7", "ALWAYS")}))
+        .await;
+    assert_eq!(pushed["status_code"], 1000, "{pushed}");
+    let blocked = partner
+        .ok(json!({"op": "push_token", "token": {
+        "country_code": "NL", "party_id": "XWE", "uid": "DEADBEEF01", "type": "RFID",
+        "contract_id": "NL-XWE-C00000001-X", "issuer": "Extrawest eMSP", "valid": false,
+        "whitelist": "ALWAYS", "last_updated": "2026-12-01T10:00:00Z"}}))
+        .await;
+    assert_eq!(blocked["status_code"], 1000);
+    let (status, second) = app
+        .post(
+            "/api/v1/charge-points",
+            json!({"id": "ROAM-CP2"}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let config = plugway_sim::SimConfig::new(
+        &format!("{}/ocpp", app.base.replace("http", "ws")),
+        "ROAM-CP2",
+        second["password"].as_str().map(str::to_owned),
+    );
+    let mut ws = plugway_sim::connect_booted(&config).await.unwrap();
+    for (tag, expected) in [
+        ("04a2b3c4d5e6f7", "Accepted"),
+        ("DEADBEEF01", "Blocked"),
+        ("UNKNOWN00", "Invalid"),
+    ] {
+        use futures::{SinkExt, StreamExt};
+        let call = json!([2, format!("auth-{tag}"), "Authorize", {"idTag": tag}]);
+        ws.send(tokio_tungstenite::tungstenite::Message::Text(
+            call.to_string().into(),
+        ))
+        .await
+        .unwrap();
+        let answer = loop {
+            let frame = ws.next().await.unwrap().unwrap();
+            if let Ok(text) = frame.to_text() {
+                let value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+                if value[1] == format!("auth-{tag}") {
+                    break value;
+                }
+            }
+        };
+        assert_eq!(
+            answer[2]["idTagInfo"]["status"], expected,
+            "{tag}: {answer}"
+        );
+    }
+
+    // A remote start through Commands, for an app user of the partner.
+    let app_user = json!({"country_code": "NL", "party_id": "XWE", "uid": "a7f1c0de-0000-4000-8000-00000000abcd",
+        "type": "APP_USER", "contract_id": "NL-XWE-C87654321-X", "issuer": "Extrawest eMSP", "valid": true,
+        "whitelist": "NEVER", "last_updated": "2026-12-01T10:00:00Z"});
+    let started = partner
+        .ok(json!({"op": "command", "command": "START_SESSION", "wait_seconds": 20,
+                   "body": {"token": app_user, "location_id": site, "evse_uid": evse.id.to_text()}}))
+        .await;
+    assert_eq!(started["response"]["result"], "ACCEPTED", "{started}");
+    assert_eq!(
+        started["result"]["result"], "ACCEPTED",
+        "the charger took it: {started}"
+    );
+    let sessions = delivered_until(&app, &mut partner, "sessions", |s| {
+        s.iter().any(|s| s["status"] == "ACTIVE")
+    })
+    .await;
+    // Let it charge a little (the simulator meters every 300 ms).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let session_id = sessions[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        sessions[0]["cdr_token"]["uid"],
+        "a7f1c0de-0000-4000-8000-00000000abcd"
+    );
+    assert_eq!(sessions[0]["auth_method"], "COMMAND");
+    assert_eq!(sessions[0]["location_id"], site.as_str());
+
+    // Another eMSP's session id, or a made-up one, is unknown to it.
+    let unknown = partner
+        .ok(
+            json!({"op": "command", "command": "STOP_SESSION", "wait_seconds": 1,
+                   "body": {"session_id": "00000000-0000-0000-0000-000000000000"}}),
+        )
+        .await;
+    assert_eq!(unknown["response"]["result"], "UNKNOWN_SESSION");
+    let stopped = partner
+        .ok(
+            json!({"op": "command", "command": "STOP_SESSION", "wait_seconds": 20,
+                   "body": {"session_id": session_id}}),
+        )
+        .await;
+    assert_eq!(stopped["result"]["result"], "ACCEPTED", "{stopped}");
+
+    // The session completes; its CDR reaches the partner, and its total is
+    // what the ledger takes from the partner's account.
+    delivered_until(&app, &mut partner, "sessions", |s| {
+        s.iter().any(|s| s["status"] == "COMPLETED")
+    })
+    .await;
+    let cdrs = delivered_until(&app, &mut partner, "cdrs", |c| !c.is_empty()).await;
+    assert_eq!(cdrs.len(), 1);
+    let cdr = &cdrs[0];
+    assert_eq!(cdr["session_id"], session_id.as_str());
+    let session = app
+        .store
+        .find_charging_session(session_id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let purchase = app
+        .store
+        .find_purchase(session.purchase_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(purchase.cost.total > 0, "it charged: {:?}", purchase.cost);
+    assert_eq!(purchase.payment_status, "paid");
+    let currency = purchase.cost.currency;
+    assert_eq!(
+        cdr["total_cost"]["incl_vat"].as_f64().unwrap(),
+        currency.to_major(purchase.cost.total)
+    );
+    let owed = app
+        .store
+        .account_balance(&plugway_app::roaming::sessions::partner_account(
+            plugway_app::roaming::parties::list(&app.state)
+                .await
+                .unwrap()[0]
+                .id,
+            currency,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        owed, -purchase.cost.total,
+        "the partner owes the CDR's total"
+    );
+    let report = app.store.verify_ledger().await.unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    // Delivering again sends nothing twice.
+    plugway_app::roaming::sessions::deliver_due(&app.state)
+        .await
+        .unwrap();
+    let again = partner
+        .ok(json!({"op": "received", "module": "cdrs"}))
+        .await;
+    assert_eq!(again["objects"].as_array().unwrap().len(), 1);
+
+    drop(ws);
+    running.abort();
     partner.quit().await;
     app.finish().await;
 }

@@ -173,7 +173,7 @@ pub fn location_of(app: &App, site: &Site, evses: &[&Evse]) -> Location {
         },
         related_locations: None,
         parking_type: None,
-        evses: Some(evses.iter().map(|e| evse_of(e)).collect()),
+        evses: Some(evses.iter().map(|e| evse_of(app, e)).collect()),
         directions: None,
         operator: Some(BusinessDetails {
             name: mapping::fit(&ours.name, 100),
@@ -192,11 +192,11 @@ pub fn location_of(app: &App, site: &Site, evses: &[&Evse]) -> Location {
     }
 }
 
-fn evse_of(evse: &Evse) -> OcpiEvse {
+fn evse_of(app: &App, evse: &Evse) -> OcpiEvse {
     let f = &evse.fields;
     OcpiEvse {
         uid: evse.id.to_text(),
-        evse_id: None,
+        evse_id: Some(emi3_evse_id(app, evse)),
         status: mapping::status(evse.status()).to_owned(),
         status_schedule: None,
         capabilities: Some(mapping::capabilities(
@@ -228,6 +228,16 @@ fn evse_of(evse: &Evse) -> OcpiEvse {
         images: None,
         last_updated: evse.updated_at,
     }
+}
+
+/// An EVSE's eMI3 id, `CC*PID*E<number>` (its public number: stable,
+/// unique, never reused).
+pub fn emi3_evse_id(app: &App, evse: &Evse) -> String {
+    let ours = &app.settings.ocpi;
+    let outlet = evse
+        .number
+        .map_or_else(|| evse.id.0.simple().to_string(), |n| n.to_string());
+    format!("{}*{}*E{}", ours.country_code, ours.party_id, outlet)
 }
 
 /// A page of our Tariffs (one per approved EVSE).

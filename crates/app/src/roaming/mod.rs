@@ -13,10 +13,13 @@
 //! The OCPI face (`plugway-api`'s `routes::ocpi`) does the transport: the
 //! `Authorization: Token` header, the envelope, paging headers.
 
+pub mod commands;
 pub mod cpo;
 pub mod mapping;
 pub mod parties;
 pub mod partner_locations;
+pub mod sessions;
+pub mod tokens;
 
 use plugway_ocpi::{BusinessDetails, CredentialsRole, Role};
 

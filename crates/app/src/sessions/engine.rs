@@ -930,6 +930,17 @@ impl SessionEngine {
     }
 
     async fn publish_session(&self, session: &ChargingSession, purchase: Option<&Purchase>) {
+        // A roaming partner's driver: the partner hears of it through the outbox.
+        if let Err(e) = crate::roaming::sessions::note_change(
+            self.store.as_ref(),
+            session,
+            purchase,
+            self.clock.now(),
+        )
+        .await
+        {
+            tracing::warn!(session = %session.id, error = %e, "a roaming session's change was not queued");
+        }
         let body = session_event(session, purchase);
         let token = EventKind::Session.token();
         if let Some(user) = session.user_id {

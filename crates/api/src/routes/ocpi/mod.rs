@@ -7,6 +7,8 @@
 //! - `GET|POST|PUT|DELETE /ocpi/2.2.1/credentials`
 //! - `GET /ocpi/2.2.1/cpo/locations[/{id}[/{evse_uid}[/{connector_id}]]]`
 //! - `GET /ocpi/2.2.1/cpo/tariffs`
+//! - `GET|PUT|PATCH /ocpi/2.2.1/cpo/tokens/{cc}/{pid}/{uid}[?type=]`
+//! - `POST /ocpi/2.2.1/cpo/commands/{command}`
 //! - `GET|PUT|PATCH /ocpi/2.2.1/emsp/locations/{cc}/{pid}/{id}[/{evse_uid}[/{connector_id}]]`
 
 pub mod transport;
@@ -15,7 +17,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::Router;
-use plugway_app::roaming::{cpo, parties, partner_locations};
+use plugway_app::roaming::{commands, cpo, parties, partner_locations, tokens};
 use plugway_ocpi::{Credentials, Endpoint, InterfaceRole, ModuleId, Version, VersionDetails};
 
 use self::transport::{
@@ -42,6 +44,11 @@ pub fn router() -> Router<AppState> {
             get(our_connector),
         )
         .route("/cpo/tariffs", get(our_tariffs))
+        .route(
+            "/cpo/tokens/{cc}/{pid}/{uid}",
+            get(get_token).put(put_token).patch(patch_token),
+        )
+        .route("/cpo/commands/{command}", axum::routing::post(command))
         .route(
             "/emsp/locations/{cc}/{pid}/{id}",
             get(partner_location)
@@ -103,6 +110,8 @@ async fn details(State(state): State<AppState>, AnyParty(_): AnyParty) -> OcpiRe
         ),
         endpoint(ModuleId::Locations, InterfaceRole::Sender, "/cpo/locations"),
         endpoint(ModuleId::Tariffs, InterfaceRole::Sender, "/cpo/tariffs"),
+        endpoint(ModuleId::Tokens, InterfaceRole::Receiver, "/cpo/tokens"),
+        endpoint(ModuleId::Commands, InterfaceRole::Receiver, "/cpo/commands"),
         endpoint(
             ModuleId::Locations,
             InterfaceRole::Receiver,
@@ -298,4 +307,96 @@ async fn patch_partner_location(
     let body = json_body(&body)?;
     partner_locations::patch(&state, &party, path.target(), body).await?;
     Ok(OcpiOk::empty(state.clock.now()))
+}
+
+/// `{cc}/{pid}/{uid}` of the tokens receiver.
+#[derive(Debug, serde::Deserialize)]
+struct TokenPath {
+    cc: String,
+    pid: String,
+    uid: String,
+}
+
+/// `?type=`: RFID when absent, as the spec says.
+#[derive(Debug, serde::Deserialize)]
+struct TokenType {
+    #[serde(rename = "type")]
+    token_type: Option<String>,
+}
+
+fn token_type(query: Option<&str>) -> Result<String, OcpiError> {
+    let parsed: TokenType = serde_urlencoded::from_str(query.unwrap_or_default())
+        .map_err(|e| OcpiError::invalid(format!("query: {e}")))?;
+    let kind = parsed.token_type.unwrap_or_else(|| "RFID".into());
+    if !plugway_ocpi::tokens::TOKEN_TYPES.contains(&kind.as_str()) {
+        return Err(OcpiError::invalid(
+            "type: must be AD_HOC_USER, APP_USER, OTHER or RFID",
+        ));
+    }
+    Ok(kind)
+}
+
+fn token_key<'a>(path: &'a TokenPath, kind: &'a str) -> tokens::TokenKey<'a> {
+    tokens::TokenKey {
+        country_code: &path.cc,
+        party_id: &path.pid,
+        uid: &path.uid,
+        token_type: kind,
+    }
+}
+
+fn upper(path: TokenPath) -> TokenPath {
+    TokenPath {
+        cc: path.cc.to_ascii_uppercase(),
+        pid: path.pid.to_ascii_uppercase(),
+        uid: path.uid,
+    }
+}
+
+async fn get_token(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    Path(path): Path<TokenPath>,
+    RawQuery(query): RawQuery,
+) -> OcpiResult {
+    let path = upper(path);
+    let kind = token_type(query.as_deref())?;
+    let token = tokens::get(&state, &party, token_key(&path, &kind)).await?;
+    OcpiOk::data(&token, state.clock.now())
+}
+
+async fn put_token(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    Path(path): Path<TokenPath>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> OcpiResult {
+    let path = upper(path);
+    let kind = token_type(query.as_deref())?;
+    tokens::put(&state, &party, token_key(&path, &kind), json_body(&body)?).await?;
+    Ok(OcpiOk::empty(state.clock.now()))
+}
+
+async fn patch_token(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    Path(path): Path<TokenPath>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> OcpiResult {
+    let path = upper(path);
+    let kind = token_type(query.as_deref())?;
+    tokens::patch(&state, &party, token_key(&path, &kind), json_body(&body)?).await?;
+    Ok(OcpiOk::empty(state.clock.now()))
+}
+
+async fn command(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> OcpiResult {
+    let answer = commands::receive(&state, &party, &name, json_body(&body)?).await?;
+    OcpiOk::data(&answer, state.clock.now())
 }

@@ -53,6 +53,10 @@ impl From<AppError> for OcpiError {
     fn from(e: AppError) -> Self {
         let (http, status) = match (e.kind, e.code) {
             (_, "ocpi_unknown_location") => (StatusCode::NOT_FOUND, OcpiStatus::UnknownLocation),
+            (_, "ocpi_unknown_token") => (StatusCode::NOT_FOUND, OcpiStatus::UnknownToken),
+            (_, "ocpi_not_enough_information") => {
+                (StatusCode::BAD_REQUEST, OcpiStatus::NotEnoughInformation)
+            }
             (_, codes::ALREADY_REGISTERED | codes::NOT_REGISTERED) => {
                 (StatusCode::METHOD_NOT_ALLOWED, OcpiStatus::ClientError)
             }
