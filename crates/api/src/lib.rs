@@ -115,6 +115,7 @@ pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(routes::webhooks::router())
         .merge(routes::network::router(max_upload_bytes))
         .merge(routes::revisions::router())
+        .merge(routes::roaming::router())
         .merge(routes::site_import::router(max_upload_bytes))
         .merge(graphql::openapi_router())
         .merge(routes::cpo_portal::router(max_upload_bytes))

@@ -24,6 +24,7 @@ pub mod payments;
 pub mod photos;
 pub mod plans;
 pub mod revisions;
+pub mod roaming;
 pub mod site_import;
 pub mod user;
 pub mod vehicles;

@@ -183,11 +183,19 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
     let second = listed_site(&a, &admin, "+97688001002", "South", CENTRE.0 - 0.01).await;
 
     // A invites B; B registers with A over HTTP (both directions of the
-    // handshake run: A calls B's versions back with B's token).
-    let invitation = plugway_app::roaming::parties::invite(&a.state, Some("platform B"))
-        .await
-        .unwrap();
-    let token_a = invitation.token.clone();
+    // handshake run: A calls B's versions back with B's token). Both
+    // through the admin API.
+    let (status, invitation) = a
+        .post(
+            "/api/v1/admin/ocpi/invitations",
+            json!({"name": "platform B"}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{invitation}");
+    assert_eq!(invitation["versions_url"], a.url("/ocpi/versions"));
+    assert_eq!(invitation["party"]["state"], "invited");
+    let token_a = invitation["token"].as_str().unwrap().to_owned();
     let (status, body, _) = ocpi(
         &a,
         reqwest::Method::GET,
@@ -201,11 +209,32 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
         StatusCode::UNAUTHORIZED,
         "token A opens only the handshake: {body}"
     );
-    let party_on_b = plugway_app::roaming::parties::connect(
+    let admin_b = api_key(&b, plugway_domain::ApiKeyRole::Admin).await;
+    let (status, refused) = b
+        .post(
+            "/api/v1/admin/ocpi/connections",
+            json!({"versions_url": "http://127.0.0.1:9/ocpi/versions", "token": "x"}),
+            Some(&admin_b),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_GATEWAY,
+        "an unreachable partner: {refused}"
+    );
+    let (status, connected) = b
+        .post(
+            "/api/v1/admin/ocpi/connections",
+            json!({"versions_url": a.url("/ocpi/versions"), "token": token_a, "name": "platform A"}),
+            Some(&admin_b),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{connected}");
+    assert_eq!(connected["state"], "connected");
+    assert!(connected.get("token").is_none() && !connected.to_string().contains(&token_a));
+    let party_on_b = plugway_app::roaming::parties::find(
         &b.state,
-        &a.url("/ocpi/versions"),
-        &token_a,
-        Some("platform A"),
+        connected["id"].as_str().unwrap().parse().unwrap(),
     )
     .await
     .unwrap();
@@ -216,10 +245,29 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
         .collect();
     assert_eq!(roles, ["CPO MN/PWA", "EMSP MN/PWA"]);
     let token_for_a = party_on_b.outgoing_token.clone().unwrap();
-    let parties_on_a = plugway_app::roaming::parties::list(&a.state).await.unwrap();
+    let (_, parties_on_a) = a.get("/api/v1/admin/ocpi/parties", Some(&admin)).await;
+    let parties_on_a = parties_on_a.as_array().unwrap();
     assert_eq!(parties_on_a.len(), 1);
-    assert_eq!(parties_on_a[0].state, plugway_store::PartyState::Connected);
-    assert_eq!(parties_on_a[0].name, "platform B");
+    assert_eq!(parties_on_a[0]["state"], "connected");
+    assert_eq!(parties_on_a[0]["name"], "platform B");
+    assert_eq!(parties_on_a[0]["roles"][0]["party_id"], "PWB");
+    assert_eq!(parties_on_a[0]["endpoints"].as_array().unwrap().len(), 7);
+    let (status, _) = a.get("/api/v1/admin/ocpi/parties", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The token A holds for calling B works at B.
+    let token_for_b = a.store.list_ocpi_parties().await.unwrap()[0]
+        .outgoing_token
+        .clone()
+        .unwrap();
+    let (status, _, _) = ocpi(
+        &b,
+        reqwest::Method::GET,
+        "/ocpi/versions",
+        &token_for_b,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
     // Token A died with the handshake; a second registration is refused.
     let (status, _, _) = ocpi(&a, reqwest::Method::GET, "/ocpi/versions", &token_a, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
