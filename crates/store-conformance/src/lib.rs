@@ -93,6 +93,7 @@ mod operators;
 mod plan_usage;
 mod plans;
 mod revisions;
+mod roaming;
 mod sessions;
 mod vehicles;
 pub use billing::*;
@@ -104,6 +105,7 @@ pub use operators::*;
 pub use plan_usage::*;
 pub use plans::*;
 pub use revisions::*;
+pub use roaming::*;
 pub use sessions::*;
 pub use vehicles::*;
 
