@@ -242,8 +242,23 @@ fn ocpp_state(
 
 /// Runs the server until SIGINT or SIGTERM, then stops accepting, lets
 /// in-flight requests finish (up to a grace period) and closes the database.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let started = Instant::now();
+    // Bound first: with port 0 only the socket knows the address partners
+    // are told when [ocpi] public_url is unset.
+    let addr = config.listen_addr()?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let scheme = if config.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    if config.ocpi.public_url.is_none() {
+        config.ocpi.public_url = Some(format!("{scheme}://{local}"));
+    }
     if config.dev {
         tracing::warn!(
             "DEVELOPMENT MODE: OTP 0000 is accepted for every phone; SMS are logged, not sent"
@@ -303,17 +318,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         state.clock.clone(),
         Duration::days(config.ocpp.message_log_days.max(1)),
     ));
-    let addr = config.listen_addr()?;
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let local = listener.local_addr()?;
     let shutdown = shutdown_signal();
-    let scheme = if config.tls_cert.is_some() {
-        "https"
-    } else {
-        "http"
-    };
     tracing::info!(
         backend = store.backend(),
         startup_ms = started.elapsed().as_millis() as u64,

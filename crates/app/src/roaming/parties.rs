@@ -171,8 +171,10 @@ pub async fn call(
         })
         .await
         .map_err(|e| match e {
-            OcpiCallError::Unreachable(why) => unusable(format!("{url}: {why}")),
-            OcpiCallError::NotOcpi(why) => unusable(format!("{url}: {why}")),
+            OcpiCallError::Unreachable(why) => {
+                unusable(format!("{url} could not be reached: {why}"))
+            }
+            OcpiCallError::NotOcpi(why) => unusable(format!("{url} did not answer as OCPI: {why}")),
         })
 }
 

@@ -18,6 +18,7 @@ use std::time::Duration;
 mod durability;
 mod import;
 mod interop;
+mod ocpi;
 mod tls;
 
 const BIN: &str = env!("CARGO_BIN_EXE_plugway");
