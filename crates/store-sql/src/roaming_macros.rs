@@ -18,6 +18,14 @@ macro_rules! impl_sql_roaming_store {
              AND e.updated_at >= $1 AND e.updated_at < $2 \
              AND s.host_id NOT IN (SELECT host_id FROM ocpi_party_roles WHERE host_id IS NOT NULL)";
 
+        /// Sessions on our chargers of a party's drivers (tokens under its
+        /// eMSP codes; $1 the party) changed in [$2, $3).
+        const PARTY_SESSIONS: &str = "charging_sessions s \
+             JOIN ocpi_tokens t ON t.id_tag = UPPER(s.id_tag) \
+             JOIN ocpi_party_roles r ON r.country_code = t.country_code AND r.party_code = t.party_code \
+             AND r.role = 'EMSP' \
+             WHERE r.party = $1 AND s.user_id IS NULL AND s.evse_id IS NOT NULL";
+
         /// `date_from`/`date_to` as stored milliseconds, open ends widest.
         fn roaming_window(
             from: Option<::chrono::DateTime<::chrono::Utc>>,
@@ -507,6 +515,80 @@ macro_rules! impl_sql_roaming_store {
                 let ids = ids
                     .iter()
                     .map(|id| $crate::parse_uuid(id).map(::plugway_domain::SiteId))
+                    .collect::<::plugway_store::Result<Vec<_>>>()?;
+                Ok((ids, total))
+            }
+
+            async fn list_party_sessions(
+                &self,
+                party: ::plugway_domain::OcpiPartyId,
+                from: Option<::chrono::DateTime<::chrono::Utc>>,
+                to: Option<::chrono::DateTime<::chrono::Utc>>,
+                offset: i64,
+                limit: i64,
+            ) -> ::plugway_store::Result<(Vec<::plugway_domain::ChargingSessionId>, i64)> {
+                let (from, to) = roaming_window(from, to);
+                let ids: Vec<String> = ::sqlx::query_scalar(&format!(
+                    "SELECT s.id FROM {PARTY_SESSIONS} AND s.updated_at >= $2 AND s.updated_at < $3 \
+                     ORDER BY s.updated_at, s.id LIMIT $4 OFFSET $5"
+                ))
+                .bind(party.to_text())
+                .bind(from)
+                .bind(to)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                let total: i64 = ::sqlx::query_scalar(&format!(
+                    "SELECT COUNT(*) FROM {PARTY_SESSIONS} AND s.updated_at >= $2 AND s.updated_at < $3"
+                ))
+                .bind(party.to_text())
+                .bind(from)
+                .bind(to)
+                .fetch_one(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                let ids = ids
+                    .iter()
+                    .map(|id| $crate::parse_uuid(id).map(::plugway_domain::ChargingSessionId))
+                    .collect::<::plugway_store::Result<Vec<_>>>()?;
+                Ok((ids, total))
+            }
+
+            async fn list_party_purchases(
+                &self,
+                party: ::plugway_domain::OcpiPartyId,
+                from: Option<::chrono::DateTime<::chrono::Utc>>,
+                to: Option<::chrono::DateTime<::chrono::Utc>>,
+                offset: i64,
+                limit: i64,
+            ) -> ::plugway_store::Result<(Vec<::plugway_domain::PurchaseId>, i64)> {
+                let (from, to) = roaming_window(from, to);
+                let filter = "JOIN purchases p ON p.session_id = s.id AND p.payment_status NOT IN ('held', 'void') \
+                     AND p.created_at >= $2 AND p.created_at < $3";
+                let tables = PARTY_SESSIONS.replacen("WHERE", &format!("{filter} WHERE"), 1);
+                let ids: Vec<String> = ::sqlx::query_scalar(&format!(
+                    "SELECT p.id FROM {tables} ORDER BY p.created_at, p.id LIMIT $4 OFFSET $5"
+                ))
+                .bind(party.to_text())
+                .bind(from)
+                .bind(to)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                let total: i64 = ::sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {tables}"))
+                    .bind(party.to_text())
+                    .bind(from)
+                    .bind(to)
+                    .fetch_one(&self.reader)
+                    .await
+                    .map_err($crate::map_err)?;
+                let ids = ids
+                    .iter()
+                    .map(|id| $crate::parse_uuid(id).map(::plugway_domain::PurchaseId))
                     .collect::<::plugway_store::Result<Vec<_>>>()?;
                 Ok((ids, total))
             }

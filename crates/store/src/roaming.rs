@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use plugway_domain::{EvseId, OcpiPartyId, SiteId, UserId};
+use plugway_domain::{ChargingSessionId, EvseId, OcpiPartyId, PurchaseId, SiteId, UserId};
 
 use crate::Result;
 
@@ -204,6 +204,27 @@ pub trait RoamingStore: Send + Sync {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<SiteId>, i64)>;
+    /// A page of the charging sessions on our chargers of `party`'s drivers
+    /// (tokens under its eMSP codes) changed in `[from, to)`, oldest change
+    /// first, and how many there are in all.
+    async fn list_party_sessions(
+        &self,
+        party: OcpiPartyId,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<ChargingSessionId>, i64)>;
+    /// The same for those sessions' purchases (their CDRs), neither held
+    /// nor void, by when they were made.
+    async fn list_party_purchases(
+        &self,
+        party: OcpiPartyId,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<PurchaseId>, i64)>;
     /// The same for approved EVSEs at those sites (each has a Tariff).
     async fn list_roaming_evses(
         &self,

@@ -251,7 +251,7 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
     assert_eq!(parties_on_a[0]["state"], "connected");
     assert_eq!(parties_on_a[0]["name"], "platform B");
     assert_eq!(parties_on_a[0]["roles"][0]["party_id"], "PWB");
-    assert_eq!(parties_on_a[0]["endpoints"].as_array().unwrap().len(), 7);
+    assert_eq!(parties_on_a[0]["endpoints"].as_array().unwrap().len(), 9);
     let (status, _) = a.get("/api/v1/admin/ocpi/parties", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // The token A holds for calling B works at B.
@@ -302,7 +302,7 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
         ocpi(&a, reqwest::Method::GET, "/ocpi/2.2.1", &token_for_a, None).await;
     assert_eq!(status, StatusCode::OK, "{details}");
     let endpoints = details["data"]["endpoints"].as_array().unwrap();
-    assert_eq!(endpoints.len(), 7);
+    assert_eq!(endpoints.len(), 9);
     for endpoint in endpoints {
         let url = endpoint["url"].as_str().unwrap();
         let receiver = endpoint["role"] == "RECEIVER";

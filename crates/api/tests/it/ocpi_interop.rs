@@ -483,6 +483,17 @@ async fn a_roaming_session_end_to_end(backend: Backend, name: &str) {
     );
     let report = app.store.verify_ledger().await.unwrap();
     assert!(report.is_clean(), "{report:?}");
+    // A partner that pulls instead gets the same, validated by its models.
+    let pulled = partner
+        .ok(json!({"op": "pull", "module": "sessions", "limit": 1}))
+        .await;
+    assert_eq!(pulled["count"], 1, "{pulled}");
+    assert_eq!(pulled["objects"][0]["status"], "COMPLETED");
+    let pulled = partner
+        .ok(json!({"op": "pull", "module": "cdrs", "limit": 1}))
+        .await;
+    assert_eq!(pulled["count"], 1, "{pulled}");
+    assert_eq!(pulled["objects"][0]["total_cost"], cdr["total_cost"]);
     // Delivering again sends nothing twice.
     plugway_app::roaming::sessions::deliver_due(&app.state)
         .await

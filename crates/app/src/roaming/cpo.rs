@@ -56,7 +56,7 @@ pub fn unknown_location() -> AppError {
     )
 }
 
-fn check_window(request: &PageRequest) -> AppResult<()> {
+pub(crate) fn check_window(request: &PageRequest) -> AppResult<()> {
     if request.offset < 0 {
         return Err(super::parties::invalid("offset: must not be negative"));
     }

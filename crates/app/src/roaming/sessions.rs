@@ -529,3 +529,101 @@ pub async fn run(app: App, every: Duration) {
         }
     }
 }
+
+/// A session of ours for the sender: its EVSE and the partner token.
+async fn sendable(app: &App, session: &ChargingSession) -> AppResult<Option<(Evse, StoredToken)>> {
+    let Some((token, _)) = roaming_token(app.store.as_ref(), session).await? else {
+        return Ok(None);
+    };
+    let evse = match session.evse_id {
+        Some(id) => app.store.find_evse(id).await?,
+        None => None,
+    };
+    Ok(evse.map(|e| (e, token)))
+}
+
+/// A page of the sessions of `party`'s drivers on our chargers (OCPI's
+/// sessions sender, for partners that pull).
+pub async fn sender_sessions(
+    app: &App,
+    party: &OcpiParty,
+    request: super::cpo::PageRequest,
+) -> AppResult<super::cpo::Page<Session>> {
+    super::cpo::check_window(&request)?;
+    let limit = request.limit(app.settings.ocpi.page_limit);
+    let (ids, total) = app
+        .store
+        .list_party_sessions(
+            party.id,
+            request.date_from,
+            request.date_to,
+            request.offset,
+            limit,
+        )
+        .await?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(session) = app.store.find_charging_session(id).await? else {
+            continue;
+        };
+        let Some((evse, token)) = sendable(app, &session).await? else {
+            continue;
+        };
+        let cost = match session.purchase_id {
+            Some(p) => app.store.find_purchase(p).await?.map(|p| p.cost),
+            None => None,
+        }
+        .unwrap_or_else(|| app.sessions.live_cost(&session, app.clock.now()));
+        items.push(session_object(app, &session, &evse, &token, &cost)?);
+    }
+    Ok(super::cpo::Page {
+        items,
+        total,
+        offset: request.offset,
+        limit,
+    })
+}
+
+/// A page of the CDRs of `party`'s drivers' sessions (OCPI's cdrs sender).
+/// Each is signed off in the ledger first, as a pushed one is.
+pub async fn sender_cdrs(
+    app: &App,
+    party: &OcpiParty,
+    request: super::cpo::PageRequest,
+) -> AppResult<super::cpo::Page<Cdr>> {
+    super::cpo::check_window(&request)?;
+    let limit = request.limit(app.settings.ocpi.page_limit);
+    let (ids, total) = app
+        .store
+        .list_party_purchases(
+            party.id,
+            request.date_from,
+            request.date_to,
+            request.offset,
+            limit,
+        )
+        .await?;
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(purchase) = app.store.find_purchase(id).await? else {
+            continue;
+        };
+        let Some(session) = app.store.find_charging_session(purchase.session_id).await? else {
+            continue;
+        };
+        let Some((evse, token)) = sendable(app, &session).await? else {
+            continue;
+        };
+        let Some(site) = app.store.find_site(evse.site_id).await? else {
+            continue;
+        };
+        settle(app, party.id, &purchase).await?;
+        items.push(cdr_object(app, &purchase, &session, &evse, &site, &token)?);
+    }
+    Ok(super::cpo::Page {
+        items,
+        total,
+        offset: request.offset,
+        limit,
+    })
+}

@@ -6,7 +6,8 @@
 //! - `GET /ocpi/versions`, `GET /ocpi/2.2.1`
 //! - `GET|POST|PUT|DELETE /ocpi/2.2.1/credentials`
 //! - `GET /ocpi/2.2.1/cpo/locations[/{id}[/{evse_uid}[/{connector_id}]]]`
-//! - `GET /ocpi/2.2.1/cpo/tariffs`
+//! - `GET /ocpi/2.2.1/cpo/tariffs`, `/cpo/sessions`, `/cpo/cdrs` (the
+//!   caller's drivers' sessions and CDRs only)
 //! - `GET|PUT|PATCH /ocpi/2.2.1/cpo/tokens/{cc}/{pid}/{uid}[?type=]`
 //! - `POST /ocpi/2.2.1/cpo/commands/{command}`
 //! - `GET|PUT|PATCH /ocpi/2.2.1/emsp/locations/{cc}/{pid}/{id}[/{evse_uid}[/{connector_id}]]`
@@ -44,6 +45,8 @@ pub fn router() -> Router<AppState> {
             get(our_connector),
         )
         .route("/cpo/tariffs", get(our_tariffs))
+        .route("/cpo/sessions", get(our_sessions))
+        .route("/cpo/cdrs", get(our_cdrs))
         .route(
             "/cpo/tokens/{cc}/{pid}/{uid}",
             get(get_token).put(put_token).patch(patch_token),
@@ -110,6 +113,8 @@ async fn details(State(state): State<AppState>, AnyParty(_): AnyParty) -> OcpiRe
         ),
         endpoint(ModuleId::Locations, InterfaceRole::Sender, "/cpo/locations"),
         endpoint(ModuleId::Tariffs, InterfaceRole::Sender, "/cpo/tariffs"),
+        endpoint(ModuleId::Sessions, InterfaceRole::Sender, "/cpo/sessions"),
+        endpoint(ModuleId::Cdrs, InterfaceRole::Sender, "/cpo/cdrs"),
         endpoint(ModuleId::Tokens, InterfaceRole::Receiver, "/cpo/tokens"),
         endpoint(ModuleId::Commands, InterfaceRole::Receiver, "/cpo/commands"),
         endpoint(
@@ -190,6 +195,26 @@ async fn our_tariffs(
     let request = page_request(query.as_deref())?;
     let page = cpo::tariffs(&state, request).await?;
     paged(&state, "/ocpi/2.2.1/cpo/tariffs", request, page)
+}
+
+async fn our_sessions(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    RawQuery(query): RawQuery,
+) -> OcpiResult {
+    let request = page_request(query.as_deref())?;
+    let page = plugway_app::roaming::sessions::sender_sessions(&state, &party, request).await?;
+    paged(&state, "/ocpi/2.2.1/cpo/sessions", request, page)
+}
+
+async fn our_cdrs(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    RawQuery(query): RawQuery,
+) -> OcpiResult {
+    let request = page_request(query.as_deref())?;
+    let page = plugway_app::roaming::sessions::sender_cdrs(&state, &party, request).await?;
+    paged(&state, "/ocpi/2.2.1/cpo/cdrs", request, page)
 }
 
 async fn our_location(
