@@ -266,6 +266,17 @@ pub struct EvseView {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Whose a roaming partner's location is.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PartnerOperator {
+    /// The partner CPO's country code (ISO 3166-1 alpha-2).
+    pub country_code: String,
+    /// Its OCPI party id.
+    pub party_id: String,
+    /// Its business name.
+    pub name: String,
+}
+
 /// A site with its EVSEs; photos and nearby places on the detail view.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SiteView {
@@ -317,6 +328,8 @@ pub struct SiteView {
     pub currency: String,
     /// Brand logo URL.
     pub brand_logo_url: Option<String>,
+    /// A roaming partner's location: whose it is; null for the platform's own.
+    pub partner: Option<PartnerOperator>,
     /// The host wants it listed.
     pub published: bool,
     /// Approval.

@@ -11,7 +11,9 @@ use plugway_domain::{
     ApprovalState, Capability, Currency, DeviceState, EvseStatus, Facility, OpeningHours,
     ParkingRestriction, ParkingType, PaymentType, RevisionState,
 };
-use plugway_store::{ConnectorFields, Evse, NearbyPlace, Revision, Site, SitePhoto};
+use plugway_store::{
+    ConnectorFields, Evse, NearbyPlace, PartnerOperator, Revision, Site, SitePhoto,
+};
 use serde::Serialize;
 
 /// A stored image as a client fetches it.
@@ -271,6 +273,9 @@ pub struct SiteView {
     pub currency: String,
     /// Brand logo URL.
     pub brand_logo_url: Option<String>,
+    /// A roaming partner's location: whose it is (its operator's OCPI
+    /// party code and name); null for the platform's own.
+    pub partner: Option<PartnerOperator>,
     /// The host wants it listed.
     pub published: bool,
     /// Approval.
@@ -338,6 +343,7 @@ impl SiteView {
             parking_restrictions: f.parking_restrictions.clone(),
             currency: f.currency.code().to_owned(),
             brand_logo_url: site.brand_logo.as_deref().map(media_url),
+            partner: site.partner.clone(),
             published: f.published,
             approval: site.approval,
             rejection_reason: site.rejection_reason.clone(),

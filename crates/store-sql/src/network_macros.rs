@@ -11,7 +11,7 @@ macro_rules! impl_sql_network_store {
         const SITE_COLUMNS: &str = "id, host_id, name, address, city, province, region, postal_code, \
              country_code, lat, lng, time_zone, opening_hours, facilities, parking_types, \
              parking_restrictions, currency, brand_logo, published, approval, rejection_reason, \
-             rating_sum, rating_count, visible, max_power_w, created_at, updated_at, \
+             rating_sum, rating_count, visible, max_power_w, created_at, updated_at, roaming_operator, \
              (SELECT n.number FROM public_numbers n WHERE n.kind = 'site' AND n.ref = sites.id) AS number";
         const EVSE_COLUMNS: &str = "e.id, e.site_id, e.evse_code, e.serial_number, e.meter_type, \
              e.charge_point_id, e.ocpp_connector_id, e.declared_status, e.capabilities, e.payment_types, \
@@ -184,6 +184,12 @@ macro_rules! impl_sql_network_store {
                 rating_count: row.try_get("rating_count").map_err(map_err)?,
                 visible: row.try_get("visible").map_err(map_err)?,
                 max_power_w: row.try_get("max_power_w").map_err(map_err)?,
+                partner: row
+                    .try_get::<Option<String>, _>("roaming_operator")
+                    .map_err(map_err)?
+                    .map(|text| ::serde_json::from_str(&text))
+                    .transpose()
+                    .map_err(|e| ::plugway_store::StoreError::Other(format!("stored roaming operator: {e}")))?,
                 created_at: from_ms(row.try_get("created_at").map_err(map_err)?),
                 updated_at: from_ms(row.try_get("updated_at").map_err(map_err)?),
             })

@@ -401,6 +401,25 @@ macro_rules! impl_sql_roaming_store {
                 row.as_ref().map(partner_location_from_row).transpose()
             }
 
+            async fn set_site_partner(
+                &self,
+                site: ::plugway_domain::SiteId,
+                partner: &::plugway_store::PartnerOperator,
+            ) -> ::plugway_store::Result<()> {
+                let text = ::serde_json::to_string(partner).map_err(|e| ::plugway_store::StoreError::Other(e.to_string()))?;
+                // Only a real change writes (the row's triggers tell search).
+                ::sqlx::query(
+                    "UPDATE sites SET roaming_operator = $2 WHERE id = $1 \
+                     AND (roaming_operator IS NULL OR roaming_operator <> $2)",
+                )
+                .bind(site.to_text())
+                .bind(text)
+                .execute(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                Ok(())
+            }
+
             async fn put_partner_location(
                 &self,
                 l: &::plugway_store::PartnerLocation,

@@ -66,3 +66,7 @@ CREATE TABLE ocpi_tokens (
 ALTER TABLE outbox ADD COLUMN dedup_key TEXT;
 CREATE UNIQUE INDEX outbox_dedup ON outbox (dedup_key) WHERE dedup_key IS NOT NULL;
 CREATE INDEX outbox_kind_due ON outbox (kind, next_attempt_at) WHERE delivered_at IS NULL;
+
+-- A partner CPO's location is marked with whose it is (JSON: country_code,
+-- party_id, name), so drivers' search shows it as the partner's.
+ALTER TABLE sites ADD COLUMN roaming_operator TEXT;

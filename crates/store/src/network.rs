@@ -86,6 +86,17 @@ pub struct SiteFields {
     pub published: bool,
 }
 
+/// Whose a roaming partner's location is: drivers see it marked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerOperator {
+    /// The partner CPO's country code.
+    pub country_code: String,
+    /// Its OCPI party id.
+    pub party_id: String,
+    /// Its business name.
+    pub name: String,
+}
+
 /// A site as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
@@ -112,6 +123,8 @@ pub struct Site {
     pub visible: bool,
     /// Derived: the highest connector power among approved EVSEs, in watts.
     pub max_power_w: i64,
+    /// A roaming partner's location: whose; `None` for our own.
+    pub partner: Option<PartnerOperator>,
     /// When created.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -133,6 +146,7 @@ impl Site {
             rating_count: 0,
             visible: false,
             max_power_w: 0,
+            partner: None,
             created_at: now,
             updated_at: now,
         }

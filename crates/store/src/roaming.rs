@@ -176,6 +176,8 @@ pub trait RoamingStore: Send + Sync {
     ) -> Result<Option<PartnerLocation>>;
     /// The partner location shown as this site, if it is one.
     async fn find_partner_location_by_site(&self, site: SiteId) -> Result<Option<PartnerLocation>>;
+    /// Marks a site as a roaming partner's location.
+    async fn set_site_partner(&self, site: SiteId, partner: &crate::PartnerOperator) -> Result<()>;
     /// Stores (or replaces) a partner location's object; its site must exist.
     async fn put_partner_location(&self, location: &PartnerLocation) -> Result<()>;
     /// Stores (or replaces) a partner's token.

@@ -499,6 +499,18 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
     assert_eq!(partner["evses"][0]["status"], "AVAILABLE");
     assert_eq!(partner["max_power_kw"], 150.0);
     assert_eq!(partner["facilities"], json!(["RESTAURANTS"]));
+    assert_eq!(
+        partner["partner"],
+        json!({"country_code": "MN", "party_id": "PWB", "name": "Platform PWB"}),
+        "marked as the partner's"
+    );
+    let own = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "North")
+        .unwrap();
+    assert_eq!(own["partner"], Value::Null);
     // Its EVSE starts charging: a PATCH, seen by drivers.
     let (status, body, _) = ocpi(
         &a,
@@ -685,6 +697,8 @@ async fn seed003_webhooks_add_partner_locations(backend: Backend, name: &str) {
     assert_eq!(site["name"], "Yan-Yan's Store", "{site}");
     assert_eq!(site["evses"].as_array().unwrap().len(), 2);
     assert_eq!(site["visible"], true);
+    assert_eq!(site["partner"]["party_id"], "SOL");
+    assert_eq!(site["partner"]["name"], "Solarius");
 
     // Add an EVSE to it by number; replace one by uid.
     let mut third = evse("777");

@@ -11,6 +11,7 @@ const CORE: &[&str] = &[
     include_str!("../../../app/src/network.rs"),
     include_str!("../../../app/src/revisions.rs"),
     include_str!("../../../app/src/site_import.rs"),
+    include_str!("../../../store/src/network.rs"),
 ];
 
 /// Each `pub struct Name { .. }` of a source: its field lines (serde

@@ -21,7 +21,8 @@ use plugway_domain::{
 use plugway_ocpi::locations::{Connector, Evse as OcpiEvse, Location};
 use plugway_ocpi::Validate;
 use plugway_store::{
-    ConnectorFields, Evse, EvseFields, OcpiParty, PartnerLocation, Site, SiteFields,
+    ConnectorFields, Evse, EvseFields, OcpiParty, PartnerLocation, PartnerOperator, Site,
+    SiteFields,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -68,13 +69,28 @@ fn connector_id_for(evse: EvseId, id: &str) -> ConnectorId {
     ))
 }
 
+/// The owner of a partner's sites: the host account that stands for it,
+/// and the mark drivers see.
+#[derive(Debug, Clone)]
+struct Owner {
+    host: UserId,
+    mark: PartnerOperator,
+}
+
 /// A party may write only under its own CPO codes: answers the host
 /// account that shows them.
-async fn own_cpo_host(app: &App, party: &OcpiParty, cc: &str, pid: &str) -> AppResult<UserId> {
+async fn own_cpo_host(app: &App, party: &OcpiParty, cc: &str, pid: &str) -> AppResult<Owner> {
     let held = app.store.find_party_role(cc, pid, "CPO").await?;
     match held {
-        Some((holder, role)) if holder == party.id => role.host_id.ok_or_else(|| {
-            AppError::internal(format!("the CPO role {cc}/{pid} has no host account"))
+        Some((holder, role)) if holder == party.id => Ok(Owner {
+            host: role.host_id.ok_or_else(|| {
+                AppError::internal(format!("the CPO role {cc}/{pid} has no host account"))
+            })?,
+            mark: PartnerOperator {
+                country_code: cc.to_owned(),
+                party_id: pid.to_owned(),
+                name: role.name,
+            },
         }),
         _ => Err(AppError::forbidden(format!(
             "{cc}/{pid} is not a CPO party code of yours: write locations under your own codes"
@@ -205,12 +221,13 @@ fn evse_fields(id: EvseId, evse: &OcpiEvse) -> Option<EvseFields> {
 /// location no longer has them).
 async fn write_site(
     app: &App,
-    host: UserId,
+    owner: &Owner,
     site_id: SiteId,
     fields: SiteFields,
     evses: Vec<(EvseId, EvseFields)>,
 ) -> AppResult<()> {
     let now = app.clock.now();
+    let host = owner.host;
     match app.store.find_site(site_id).await? {
         Some(site) if site.host_id != host => {
             return Err(AppError::forbidden(
@@ -227,6 +244,7 @@ async fn write_site(
                 .await?;
         }
     }
+    app.store.set_site_partner(site_id, &owner.mark).await?;
     let before = app.store.list_site_evses(&[site_id]).await?;
     for gone in before
         .iter()
@@ -252,7 +270,7 @@ async fn write_site(
 /// Checks a whole Location and stores it with its site.
 async fn store_location(
     app: &App,
-    host: UserId,
+    owner: &Owner,
     cc: &str,
     pid: &str,
     location: &Location,
@@ -270,7 +288,7 @@ async fn store_location(
         })
         .take(MAX_EVSES_PER_SITE)
         .collect();
-    write_site(app, host, site_id, fields, evses).await?;
+    write_site(app, owner, site_id, fields, evses).await?;
     app.store
         .put_partner_location(&PartnerLocation {
             country_code: cc.to_owned(),
@@ -321,7 +339,7 @@ fn unknown() -> AppError {
 
 /// PUT: a whole Location, EVSE or Connector (by `target`'s depth).
 pub async fn put(app: &App, party: &OcpiParty, t: Target<'_>, body: Value) -> AppResult<()> {
-    let host = own_cpo_host(app, party, t.country_code, t.party_id).await?;
+    let owner = own_cpo_host(app, party, t.country_code, t.party_id).await?;
     let location = match (t.evse_uid, t.connector_id) {
         (None, _) => {
             let location: Location = read("Location", body)?;
@@ -374,7 +392,7 @@ pub async fn put(app: &App, party: &OcpiParty, t: Target<'_>, body: Value) -> Ap
             location
         }
     };
-    store_location(app, host, t.country_code, t.party_id, &location).await?;
+    store_location(app, &owner, t.country_code, t.party_id, &location).await?;
     Ok(())
 }
 
@@ -382,7 +400,7 @@ pub async fn put(app: &App, party: &OcpiParty, t: Target<'_>, body: Value) -> Ap
 /// Connector. It must carry `last_updated` (the spec's rule), which also
 /// becomes the parents' `last_updated`.
 pub async fn patch(app: &App, party: &OcpiParty, t: Target<'_>, body: Value) -> AppResult<()> {
-    let host = own_cpo_host(app, party, t.country_code, t.party_id).await?;
+    let owner = own_cpo_host(app, party, t.country_code, t.party_id).await?;
     let Value::Object(changes) = body else {
         return Err(invalid(
             "a PATCH body is a JSON object of the fields to change",
@@ -447,7 +465,7 @@ pub async fn patch(app: &App, party: &OcpiParty, t: Target<'_>, body: Value) -> 
         fields.insert(key, value);
     }
     let location: Location = read("Location after the PATCH", object)?;
-    store_location(app, host, t.country_code, t.party_id, &location).await?;
+    store_location(app, &owner, t.country_code, t.party_id, &location).await?;
     Ok(())
 }
 
@@ -711,7 +729,7 @@ pub async fn seed_add_locations(
     pid: &str,
     locations: Vec<SeedLocation>,
 ) -> AppResult<Vec<i64>> {
-    let host = own_cpo_host(app, party, cc, pid).await?;
+    let owner = own_cpo_host(app, party, cc, pid).await?;
     if locations.is_empty() || locations.len() > 100 {
         return Err(invalid("locations: give 1 to 100 locations"));
     }
@@ -740,7 +758,7 @@ pub async fn seed_add_locations(
     }
     let mut numbers = Vec::with_capacity(checked.len());
     for (location_id, site_id, fields, evses) in checked {
-        write_site(app, host, site_id, fields, evses).await?;
+        write_site(app, &owner, site_id, fields, evses).await?;
         keep_as_ocpi(app, cc, pid, &location_id, site_id).await?;
         let site = app.store.find_site(site_id).await?.ok_or_else(unknown)?;
         numbers.push(
@@ -760,7 +778,7 @@ pub async fn seed_add_evse(
     pid: &str,
     evse: SeedEvse,
 ) -> AppResult<()> {
-    let host = own_cpo_host(app, party, cc, pid).await?;
+    let owner = own_cpo_host(app, party, cc, pid).await?;
     let number = evse
         .location_id
         .ok_or_else(|| invalid("location_id: give the number of the location"))?;
@@ -793,6 +811,6 @@ pub async fn seed_add_evse(
         )));
     }
     evses.push((id, fields));
-    write_site(app, host, site_id, site.fields, evses).await?;
+    write_site(app, &owner, site_id, site.fields, evses).await?;
     keep_as_ocpi(app, cc, pid, &row.location_id, site_id).await
 }

@@ -251,6 +251,7 @@ pub fn sites(
         let site = Site {
             id: site_id,
             number: None,
+            partner: None,
             host_id: owner.host,
             fields: SiteFields {
                 name: format!("{} Charging {n}", city.name),
