@@ -81,6 +81,20 @@ impl OcpiClient for HttpOcpiClient {
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let next_page = response
+            .headers()
+            .get_all("link")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .find(|link| link.contains("rel=\"next\""))
+            .and_then(|link| link.split(';').next())
+            .map(|url| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned()
+            });
         let mut bytes = Vec::new();
         while let Some(chunk) = response
             .chunk()
@@ -112,6 +126,7 @@ impl OcpiClient for HttpOcpiClient {
                 .map(str::to_owned),
             data: body.get("data").cloned().unwrap_or(serde_json::Value::Null),
             location,
+            next_page,
         })
     }
 }

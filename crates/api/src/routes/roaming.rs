@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(connect))
         .routes(routes!(list_parties))
         .routes(routes!(get_party, disconnect))
+        .routes(routes!(pull_locations))
 }
 
 /// One role of a partner.
@@ -239,4 +240,38 @@ async fn disconnect(
     let party = parties::disconnect(&state, party_id(&id)?).await?;
     debug_assert!(party.state == PartyState::Unregistered);
     Ok(Json(party.into()))
+}
+
+/// What a pull did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PullReport {
+    /// Locations stored (new or updated).
+    pub stored: usize,
+    /// Locations refused, each with why (nothing of them was stored).
+    pub refused: Vec<String>,
+    /// Pages read.
+    pub pages: usize,
+}
+
+/// Pulls a partner CPO's locations now (every page), storing each under
+/// the partner's own party codes; drivers find them in search at once.
+/// Admins only.
+#[utoipa::path(post, path = "/api/v1/admin/ocpi/parties/{id}/pull-locations", tag = "roaming",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "party id")),
+    responses((status = 200, body = PullReport), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+async fn pull_locations(
+    State(state): State<AppState>,
+    _: AdminAccess,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PullReport>> {
+    let party = parties::find(&state, party_id(&id)?).await?;
+    let report = plugway_app::roaming::partner_locations::pull(&state, &party).await?;
+    Ok(Json(PullReport {
+        stored: report.stored,
+        refused: report.refused,
+        pages: report.pages,
+    }))
 }

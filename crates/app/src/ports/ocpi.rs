@@ -65,6 +65,8 @@ pub struct OcpiReply {
     pub data: serde_json::Value,
     /// The `Location` header (a CDR's URL), when given.
     pub location: Option<String>,
+    /// The next page's URL, from `Link: <url>; rel="next"`.
+    pub next_page: Option<String>,
 }
 
 impl OcpiReply {

@@ -814,3 +814,111 @@ pub async fn seed_add_evse(
     write_site(app, &owner, site_id, site.fields, evses).await?;
     keep_as_ocpi(app, cc, pid, &row.location_id, site_id).await
 }
+
+/// What pulling a partner's locations did.
+#[derive(Debug, Clone, Default)]
+pub struct PullReport {
+    /// Locations stored (new or updated).
+    pub stored: usize,
+    /// Locations refused, with why (nothing of them was stored).
+    pub refused: Vec<String>,
+    /// Pages read.
+    pub pages: usize,
+}
+
+/// Pages through a partner CPO's locations sender and stores each location
+/// under its owner's code (which must be one of the partner's CPO roles);
+/// a bad object is reported and skipped, the rest are kept.
+pub async fn pull(app: &App, party: &OcpiParty) -> AppResult<PullReport> {
+    use plugway_ocpi::{InterfaceRole, ModuleId};
+    if party.state != plugway_store::PartyState::Connected {
+        return Err(AppError::conflict(
+            "ocpi_not_connected",
+            "the partner is not connected",
+        ));
+    }
+    let token = party.outgoing_token.clone().ok_or_else(|| {
+        AppError::conflict("ocpi_not_connected", "we hold no token for this partner")
+    })?;
+    let Some(base) = super::parties::endpoint(party, ModuleId::Locations, InterfaceRole::Sender)
+    else {
+        return Err(AppError::conflict(
+            "ocpi_no_locations_sender",
+            "the partner offers no locations sender to pull from",
+        ));
+    };
+    let correlation = app.ids.new_uuid(app.clock.now()).to_string();
+    let mut url = Some(format!("{base}?limit={}", app.settings.ocpi.page_limit));
+    let mut report = PullReport::default();
+    while let Some(next) = url.take() {
+        report.pages += 1;
+        if report.pages > 10_000 {
+            return Err(AppError::upstream(
+                "ocpi_partner_unusable",
+                "the partner's paging does not end",
+            ));
+        }
+        let reply = super::parties::call(
+            app,
+            crate::ports::ocpi::OcpiMethod::Get,
+            &next,
+            &token,
+            None,
+            &correlation,
+            None,
+        )
+        .await?;
+        if !reply.succeeded() {
+            return Err(AppError::upstream(
+                "ocpi_partner_unusable",
+                format!(
+                    "the partner's locations: HTTP {}, OCPI status {}",
+                    reply.http_status, reply.status_code
+                ),
+            ));
+        }
+        let Value::Array(objects) = reply.data else {
+            return Err(AppError::upstream(
+                "ocpi_partner_unusable",
+                "the partner's locations page is not a list",
+            ));
+        };
+        for object in objects {
+            let label = object
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned();
+            let outcome = async {
+                let location: Location = read("Location", object)?;
+                let cc = location.country_code.to_ascii_uppercase();
+                let pid = location.party_id.to_ascii_uppercase();
+                let owner = own_cpo_host(app, party, &cc, &pid).await?;
+                store_location(app, &owner, &cc, &pid, &location).await
+            }
+            .await;
+            match outcome {
+                Ok(_) => report.stored += 1,
+                Err(e) => report.refused.push(format!("{label}: {}", e.message)),
+            }
+        }
+        // Our token goes only where the partner's own endpoint is.
+        url = reply.next_page.filter(|next| same_origin(next, &base));
+    }
+    tracing::info!(party = %party.id, stored = report.stored, refused = report.refused.len(), "pulled a partner's locations");
+    Ok(report)
+}
+
+/// Whether two URLs share scheme, host and port.
+fn same_origin(a: &str, b: &str) -> bool {
+    let origin = |url: &str| -> Option<String> {
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split(['/', '?', '#']).next()?;
+        Some(format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            host.to_ascii_lowercase()
+        ))
+    };
+    origin(a).is_some() && origin(a) == origin(b)
+}
