@@ -20,9 +20,12 @@ pub struct Price {
 /// Which token a session or CDR is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CdrToken {
-    /// The eMSP's country code (2.2.1 d2 errata).
+    /// The eMSP's country code (added by the 2.2.1 d2 errata; older
+    /// senders leave it out).
+    #[serde(default)]
     pub country_code: String,
-    /// The eMSP's party id.
+    /// The eMSP's party id (likewise).
+    #[serde(default)]
     pub party_id: String,
     /// The token's uid.
     pub uid: String,

@@ -50,6 +50,29 @@ macro_rules! impl_sql_roaming_store {
             })
         }
 
+        const DRIVER_SESSION_COLUMNS: &str = "id, user_id, party, country_code, party_code, location_id, \
+             evse_uid, session_id, status, object, cdr, created_at, updated_at";
+
+        fn driver_session_from_row(row: &Row) -> ::plugway_store::Result<::plugway_store::DriverSession> {
+            use ::sqlx::Row as _;
+            use $crate::{from_ms, map_err, parse_uuid};
+            Ok(::plugway_store::DriverSession {
+                id: row.try_get("id").map_err(map_err)?,
+                user_id: ::plugway_domain::UserId(parse_uuid(&row.try_get::<String, _>("user_id").map_err(map_err)?)?),
+                party: ::plugway_domain::OcpiPartyId(parse_uuid(&row.try_get::<String, _>("party").map_err(map_err)?)?),
+                country_code: row.try_get("country_code").map_err(map_err)?,
+                party_code: row.try_get("party_code").map_err(map_err)?,
+                location_id: row.try_get("location_id").map_err(map_err)?,
+                evse_uid: row.try_get("evse_uid").map_err(map_err)?,
+                session_id: row.try_get("session_id").map_err(map_err)?,
+                status: row.try_get("status").map_err(map_err)?,
+                object_json: row.try_get("object").map_err(map_err)?,
+                cdr_json: row.try_get("cdr").map_err(map_err)?,
+                created_at: from_ms(row.try_get("created_at").map_err(map_err)?),
+                updated_at: from_ms(row.try_get("updated_at").map_err(map_err)?),
+            })
+        }
+
         const TOKEN_COLUMNS: &str =
             "country_code, party_code, uid, token_type, id_tag, object, last_updated";
 
@@ -491,6 +514,121 @@ macro_rules! impl_sql_roaming_store {
                     .await
                     .map_err($crate::map_err)?;
                 row.as_ref().map(token_from_row).transpose()
+            }
+
+            async fn insert_driver_session(&self, d: &::plugway_store::DriverSession) -> ::plugway_store::Result<()> {
+                use $crate::to_ms;
+                ::sqlx::query(&format!(
+                    "INSERT INTO ocpi_driver_sessions ({DRIVER_SESSION_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                ))
+                .bind(&d.id)
+                .bind(d.user_id.to_text())
+                .bind(d.party.to_text())
+                .bind(&d.country_code)
+                .bind(&d.party_code)
+                .bind(&d.location_id)
+                .bind(&d.evse_uid)
+                .bind(d.session_id.as_deref())
+                .bind(&d.status)
+                .bind(d.object_json.as_deref())
+                .bind(d.cdr_json.as_deref())
+                .bind(to_ms(d.created_at))
+                .bind(to_ms(d.updated_at))
+                .execute(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                Ok(())
+            }
+
+            async fn update_driver_session(&self, d: &::plugway_store::DriverSession) -> ::plugway_store::Result<()> {
+                let done = ::sqlx::query(
+                    "UPDATE ocpi_driver_sessions SET session_id = $2, status = $3, object = $4, cdr = $5, \
+                     updated_at = $6 WHERE id = $1",
+                )
+                .bind(&d.id)
+                .bind(d.session_id.as_deref())
+                .bind(&d.status)
+                .bind(d.object_json.as_deref())
+                .bind(d.cdr_json.as_deref())
+                .bind($crate::to_ms(d.updated_at))
+                .execute(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                if done.rows_affected() == 0 {
+                    return Err(::plugway_store::StoreError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn find_driver_session(&self, id: &str) -> ::plugway_store::Result<Option<::plugway_store::DriverSession>> {
+                let row = ::sqlx::query(&format!("SELECT {DRIVER_SESSION_COLUMNS} FROM ocpi_driver_sessions WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.writer)
+                    .await
+                    .map_err($crate::map_err)?;
+                row.as_ref().map(driver_session_from_row).transpose()
+            }
+
+            async fn find_driver_session_by_session(
+                &self,
+                country_code: &str,
+                party_code: &str,
+                session_id: &str,
+            ) -> ::plugway_store::Result<Option<::plugway_store::DriverSession>> {
+                let row = ::sqlx::query(&format!(
+                    "SELECT {DRIVER_SESSION_COLUMNS} FROM ocpi_driver_sessions \
+                     WHERE country_code = $1 AND party_code = $2 AND session_id = $3"
+                ))
+                .bind(country_code)
+                .bind(party_code)
+                .bind(session_id)
+                .fetch_optional(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                row.as_ref().map(driver_session_from_row).transpose()
+            }
+
+            async fn find_unnamed_driver_session(
+                &self,
+                user: ::plugway_domain::UserId,
+                country_code: &str,
+                party_code: &str,
+                evse_uid: &str,
+            ) -> ::plugway_store::Result<Option<::plugway_store::DriverSession>> {
+                let row = ::sqlx::query(&format!(
+                    "SELECT {DRIVER_SESSION_COLUMNS} FROM ocpi_driver_sessions \
+                     WHERE user_id = $1 AND country_code = $2 AND party_code = $3 AND evse_uid = $4 \
+                     AND session_id IS NULL AND status IN ('REQUESTED', 'ACCEPTED') \
+                     ORDER BY created_at DESC LIMIT 1"
+                ))
+                .bind(user.to_text())
+                .bind(country_code)
+                .bind(party_code)
+                .bind(evse_uid)
+                .fetch_optional(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                row.as_ref().map(driver_session_from_row).transpose()
+            }
+
+            async fn list_driver_sessions(
+                &self,
+                user: ::plugway_domain::UserId,
+                offset: i64,
+                limit: i64,
+            ) -> ::plugway_store::Result<Vec<::plugway_store::DriverSession>> {
+                let rows = ::sqlx::query(&format!(
+                    "SELECT {DRIVER_SESSION_COLUMNS} FROM ocpi_driver_sessions WHERE user_id = $1 \
+                     ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+                ))
+                .bind(user.to_text())
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                rows.iter().map(driver_session_from_row).collect()
             }
 
             async fn partner_hosts(&self) -> ::plugway_store::Result<Vec<::plugway_domain::UserId>> {

@@ -70,3 +70,25 @@ CREATE INDEX outbox_kind_due ON outbox (kind, next_attempt_at) WHERE delivered_a
 -- A partner CPO's location is marked with whose it is (JSON: country_code,
 -- party_id, name), so drivers' search shows it as the partner's.
 ALTER TABLE sites ADD COLUMN roaming_operator TEXT;
+
+-- Our drivers' sessions on partners' chargers (our eMSP side): asked for
+-- with START_SESSION, then told by the partner (its Session, its CDR).
+-- A CDR is paid from the driver's wallet once (the ledger's key).
+CREATE TABLE ocpi_driver_sessions (
+    id           TEXT PRIMARY KEY NOT NULL,
+    user_id      TEXT NOT NULL REFERENCES users (id),
+    party        TEXT NOT NULL REFERENCES ocpi_parties (id),
+    country_code TEXT NOT NULL,
+    party_code   TEXT NOT NULL,
+    location_id  TEXT NOT NULL,
+    evse_uid     TEXT NOT NULL,
+    session_id   TEXT,
+    status       TEXT NOT NULL,
+    object       TEXT,
+    cdr          TEXT,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX ocpi_driver_sessions_session ON ocpi_driver_sessions (country_code, party_code, session_id)
+    WHERE session_id IS NOT NULL;
+CREATE INDEX ocpi_driver_sessions_user ON ocpi_driver_sessions (user_id, created_at);

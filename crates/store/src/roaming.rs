@@ -131,6 +131,37 @@ pub struct StoredToken {
     pub last_updated: DateTime<Utc>,
 }
 
+/// One of our drivers' sessions on a partner's charger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriverSession {
+    /// Our id (the command's callback names it).
+    pub id: String,
+    /// The driver.
+    pub user_id: UserId,
+    /// The partner.
+    pub party: OcpiPartyId,
+    /// The CPO's country code.
+    pub country_code: String,
+    /// The CPO's party id.
+    pub party_code: String,
+    /// The location (the CPO's id).
+    pub location_id: String,
+    /// The EVSE (the CPO's uid).
+    pub evse_uid: String,
+    /// The CPO's session id, once it said.
+    pub session_id: Option<String>,
+    /// REQUESTED, ACCEPTED, REJECTED, FAILED, PENDING, ACTIVE, COMPLETED, INVALID.
+    pub status: String,
+    /// The CPO's latest Session object (JSON).
+    pub object_json: Option<String>,
+    /// The CDR (JSON), once received.
+    pub cdr_json: Option<String>,
+    /// When asked.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
 /// Roaming parties and partner locations.
 #[async_trait]
 pub trait RoamingStore: Send + Sync {
@@ -192,6 +223,37 @@ pub trait RoamingStore: Send + Sync {
     ) -> Result<Option<StoredToken>>;
     /// The partner token a charger's id tag (upper case) stands for.
     async fn find_ocpi_token_by_id_tag(&self, id_tag: &str) -> Result<Option<StoredToken>>;
+
+    /// Stores a new driver session.
+    async fn insert_driver_session(&self, session: &DriverSession) -> Result<()>;
+    /// Replaces a driver session's changing fields (session id, status,
+    /// objects, updated_at). `NotFound`.
+    async fn update_driver_session(&self, session: &DriverSession) -> Result<()>;
+    /// A driver session by our id.
+    async fn find_driver_session(&self, id: &str) -> Result<Option<DriverSession>>;
+    /// A driver session by the CPO's session id.
+    async fn find_driver_session_by_session(
+        &self,
+        country_code: &str,
+        party_code: &str,
+        session_id: &str,
+    ) -> Result<Option<DriverSession>>;
+    /// The driver's newest session at this EVSE that the CPO has not yet
+    /// named (asked for, its Session not yet received).
+    async fn find_unnamed_driver_session(
+        &self,
+        user: UserId,
+        country_code: &str,
+        party_code: &str,
+        evse_uid: &str,
+    ) -> Result<Option<DriverSession>>;
+    /// A driver's sessions on partners' chargers, newest first.
+    async fn list_driver_sessions(
+        &self,
+        user: UserId,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<DriverSession>>;
 
     /// The host accounts that stand for partner CPOs.
     async fn partner_hosts(&self) -> Result<Vec<UserId>>;

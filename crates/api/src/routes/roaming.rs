@@ -14,9 +14,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::AdminAccess;
+use crate::auth::{AdminAccess, SignedIn};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
+use crate::routes::PageQuery;
 use crate::AppState;
 
 /// The router.
@@ -27,6 +28,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_parties))
         .routes(routes!(get_party, disconnect))
         .routes(routes!(pull_locations))
+        .routes(routes!(start_roaming, list_roaming))
+        .routes(routes!(get_roaming))
+        .routes(routes!(stop_roaming))
 }
 
 /// One role of a partner.
@@ -274,4 +278,145 @@ async fn pull_locations(
         refused: report.refused,
         pages: report.pages,
     }))
+}
+
+/// A driver's session on a partner's charger.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoamingSessionView {
+    /// Our id.
+    pub id: String,
+    /// The operator's country code and party id.
+    pub operator: String,
+    /// The operator's location id.
+    pub location_id: String,
+    /// The operator's EVSE uid.
+    pub evse_uid: String,
+    /// The operator's session id, once it said.
+    pub session_id: Option<String>,
+    /// REQUESTED, ACCEPTED (the operator sent it to the charger), REJECTED,
+    /// FAILED, PENDING, ACTIVE, COMPLETED, INVALID, then PAID or
+    /// PAYMENT_DUE once its CDR came (PAYMENT_DUE: the wallet held too little).
+    pub status: String,
+    /// Energy so far (the operator's Session), kWh.
+    pub kwh: Option<f64>,
+    /// Cost so far or final, tax included, in `currency`.
+    pub total: Option<f64>,
+    /// ISO 4217.
+    pub currency: Option<String>,
+    /// When asked.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<plugway_store::DriverSession> for RoamingSessionView {
+    fn from(s: plugway_store::DriverSession) -> Self {
+        let latest: Option<serde_json::Value> = s
+            .cdr_json
+            .as_deref()
+            .or(s.object_json.as_deref())
+            .and_then(|t| serde_json::from_str(t).ok());
+        let cost = latest.as_ref().and_then(|o| o.get("total_cost"));
+        Self {
+            kwh: latest
+                .as_ref()
+                .and_then(|o| o.get("kwh").or_else(|| o.get("total_energy")))
+                .and_then(serde_json::Value::as_f64),
+            total: cost
+                .and_then(|c| c.get("incl_vat").or_else(|| c.get("excl_vat")))
+                .and_then(serde_json::Value::as_f64),
+            currency: latest
+                .as_ref()
+                .and_then(|o| o.get("currency"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+            id: s.id,
+            operator: format!("{}*{}", s.country_code, s.party_code),
+            location_id: s.location_id,
+            evse_uid: s.evse_uid,
+            session_id: s.session_id,
+            status: s.status,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+/// Which partner EVSE to charge at.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartRoaming {
+    /// The EVSE's id, as search shows it (a site marked `partner`).
+    pub evse_id: String,
+}
+
+/// Starts charging at a roaming partner's EVSE: the operator is asked
+/// (OCPI START_SESSION with the driver's token); follow the session's
+/// `status` with GET. The CDR is paid from the wallet. Drivers.
+#[utoipa::path(post, path = "/api/v1/roaming/sessions", tag = "roaming", security(("bearer" = [])),
+    request_body = StartRoaming,
+    responses((status = 201, body = RoamingSessionView), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+async fn start_roaming(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Json(body): Json<StartRoaming>,
+) -> ApiResult<(StatusCode, Json<RoamingSessionView>)> {
+    let evse = body
+        .evse_id
+        .parse()
+        .map_err(|_| ApiError::not_found("evse_not_found", "no partner EVSE has this id"))?;
+    let session = plugway_app::roaming::emsp::start(&state, me.user.id, evse).await?;
+    Ok((StatusCode::CREATED, Json(session.into())))
+}
+
+/// The driver's sessions on partners' chargers, newest first. Drivers.
+#[utoipa::path(get, path = "/api/v1/roaming/sessions", tag = "roaming", security(("bearer" = [])),
+    params(PageQuery),
+    responses((status = 200, body = Vec<RoamingSessionView>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list_roaming(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Query(page): Query<PageQuery>,
+) -> ApiResult<Json<Vec<RoamingSessionView>>> {
+    let (_, size, offset) = page.resolve()?;
+    let sessions = plugway_app::roaming::emsp::list(&state, me.user.id, offset, size).await?;
+    Ok(Json(
+        sessions.into_iter().map(RoamingSessionView::from).collect(),
+    ))
+}
+
+/// One of the driver's sessions on a partner's charger, as the operator
+/// last reported it. Drivers (their own only).
+#[utoipa::path(get, path = "/api/v1/roaming/sessions/{id}", tag = "roaming", security(("bearer" = [])),
+    params(("id" = String, Path, description = "roaming session id")),
+    responses((status = 200, body = RoamingSessionView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_roaming(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RoamingSessionView>> {
+    Ok(Json(
+        plugway_app::roaming::emsp::find(&state, me.user.id, &id)
+            .await?
+            .into(),
+    ))
+}
+
+/// Asks the operator to stop the driver's session (OCPI STOP_SESSION).
+/// Drivers (their own only).
+#[utoipa::path(post, path = "/api/v1/roaming/sessions/{id}/stop", tag = "roaming", security(("bearer" = [])),
+    params(("id" = String, Path, description = "roaming session id")),
+    responses((status = 200, body = RoamingSessionView), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 502, body = ErrorBody)))]
+async fn stop_roaming(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RoamingSessionView>> {
+    Ok(Json(
+        plugway_app::roaming::emsp::stop(&state, me.user.id, &id)
+            .await?
+            .into(),
+    ))
 }

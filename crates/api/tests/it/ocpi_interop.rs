@@ -25,6 +25,7 @@ crate::on_both_backends!(
     an_independent_emsp_registers_pulls_and_leaves,
     plugway_registers_with_an_independent_cpo,
     a_roaming_session_end_to_end,
+    a_driver_charges_on_a_partners_charger,
 );
 
 fn python() -> Option<String> {
@@ -507,4 +508,209 @@ async fn a_roaming_session_end_to_end(backend: Backend, name: &str) {
     running.abort();
     partner.quit().await;
     app.finish().await;
+}
+
+async fn a_driver_charges_on_a_partners_charger(backend: Backend, name: &str) {
+    use plugway_domain::ledger::{AccountKind, AccountRef};
+    let Some(python) = python() else { return };
+    let Some(app) = TestApp::spawn(backend, name, platform("PWA")).await else {
+        return;
+    };
+    let mut partner = Partner::start(&python, "CPO", "XWC").await;
+    partner
+        .ok(json!({"op": "expect_token_a", "token": "token-a-roam"}))
+        .await;
+    let party = plugway_app::roaming::parties::connect(
+        &app.state,
+        &partner.versions_url,
+        "token-a-roam",
+        None,
+    )
+    .await
+    .unwrap();
+    let location = json!({
+        "country_code": "NL", "party_id": "XWC", "id": "XW-HUB", "publish": true, "name": "Partner Hub",
+        "address": "Damrak 1", "city": "Amsterdam", "country": "NLD",
+        "coordinates": {"latitude": "52.376000", "longitude": "4.897000"},
+        "evses": [{"uid": "XW-E9", "status": "AVAILABLE",
+                   "connectors": [{"id": "1", "standard": "IEC_62196_T2_COMBO", "format": "CABLE",
+                                   "power_type": "DC", "max_voltage": 500, "max_amperage": 100,
+                                   "last_updated": "2026-12-01T10:00:00Z"}],
+                   "last_updated": "2026-12-01T10:00:00Z"}],
+        "time_zone": "Europe/Amsterdam", "last_updated": "2026-12-01T10:00:00Z"
+    });
+    partner
+        .ok(json!({"op": "push_location", "location": location}))
+        .await;
+    let (_, page) = app
+        .get("/api/v1/sites?lat=52.376&lng=4.897&radius_km=2", None)
+        .await;
+    let evse_id = page["results"][0]["evses"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A driver with money in the wallet starts there from the app.
+    let signed = app.otp_sign_in("+97688003001").await;
+    let driver = signed["token"].as_str().unwrap().to_owned();
+    let phone = plugway_domain::PhoneNumber::parse("+97688003001", None).unwrap();
+    let user = app.store.find_phone(&phone).await.unwrap().unwrap().user_id;
+    let mnt = plugway_domain::Currency::MNT;
+    topped_up(&app, user, 100_000).await;
+    let (status, started) = app
+        .post(
+            "/api/v1/roaming/sessions",
+            json!({"evse_id": evse_id}),
+            Some(&driver),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    assert_eq!(started["status"], "ACCEPTED", "{started}");
+    let ours = started["id"].as_str().unwrap().to_owned();
+    let commands = partner
+        .ok(json!({"op": "received", "module": "commands"}))
+        .await;
+    let start = commands["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c.to_string().contains("START_SESSION")
+                || c.get("token").is_some()
+                || c.get("body").is_some()
+        })
+        .unwrap_or_else(|| panic!("the partner got START_SESSION: {commands}"))
+        .clone();
+    let token = start
+        .get("body")
+        .map_or(&start, |b| b)
+        .get("token")
+        .unwrap()
+        .clone();
+    assert_eq!(token["type"], "APP_USER", "{start}");
+    let stranger = app.otp_sign_in("+97688003002").await;
+    let (_, other) = app
+        .get(
+            &format!("/api/v1/roaming/sessions/{ours}"),
+            stranger["token"].as_str(),
+        )
+        .await;
+    assert_eq!(
+        other["code"], "roaming_session_not_found",
+        "another driver's session is not found"
+    );
+
+    // The partner reports the session, then its CDR; the driver sees both,
+    // and the CDR is paid from the wallet into the partner's account.
+    let session = json!({
+        "country_code": "NL", "party_id": "XWC", "id": "XW-S1", "start_date_time": "2026-12-06T10:00:00Z",
+        "kwh": 4.5, "cdr_token": {"country_code": token["country_code"], "party_id": token["party_id"],
+        "uid": token["uid"], "type": "APP_USER", "contract_id": token["contract_id"]},
+        "auth_method": "COMMAND", "location_id": "XW-HUB", "evse_uid": "XW-E9", "connector_id": "1",
+        "currency": "MNT", "status": "ACTIVE", "last_updated": "2026-12-06T10:10:00Z"
+    });
+    let pushed = partner
+        .ok(json!({"op": "push", "module": "sessions", "object": session}))
+        .await;
+    assert_eq!(pushed["status_code"], 1000, "{pushed}");
+    let (_, seen) = app
+        .get(&format!("/api/v1/roaming/sessions/{ours}"), Some(&driver))
+        .await;
+    assert_eq!(
+        (
+            seen["status"].as_str(),
+            seen["kwh"].as_f64(),
+            seen["session_id"].as_str()
+        ),
+        (Some("ACTIVE"), Some(4.5), Some("XW-S1")),
+        "{seen}"
+    );
+    let cdr = json!({
+        "country_code": "NL", "party_id": "XWC", "id": "XW-CDR-1", "start_date_time": "2026-12-06T10:00:00Z",
+        "end_date_time": "2026-12-06T10:30:00Z", "session_id": "XW-S1",
+        "cdr_token": session["cdr_token"], "auth_method": "COMMAND",
+        "cdr_location": {"id": "XW-HUB", "address": "Damrak 1", "city": "Amsterdam", "country": "NLD",
+            "coordinates": {"latitude": "52.376000", "longitude": "4.897000"}, "evse_uid": "XW-E9",
+            "evse_id": "NL*XWC*E9", "connector_id": "1", "connector_standard": "IEC_62196_T2_COMBO",
+            "connector_format": "CABLE", "connector_power_type": "DC"},
+        "currency": "MNT",
+        "charging_periods": [{"start_date_time": "2026-12-06T10:00:00Z", "dimensions": [{"type": "ENERGY", "volume": 9.0}]}],
+        "total_cost": {"excl_vat": 4000.0, "incl_vat": 4400.0}, "total_energy": 9.0, "total_time": 0.5,
+        "last_updated": "2026-12-06T10:31:00Z"
+    });
+    // 4,400.00 MNT is more than the wallet's 1,000.00: due, nothing moved.
+    let pushed = partner
+        .ok(json!({"op": "push", "module": "cdrs", "object": cdr}))
+        .await;
+    assert_eq!(pushed["status_code"], 1000, "{pushed}");
+    let (_, seen) = app
+        .get(&format!("/api/v1/roaming/sessions/{ours}"), Some(&driver))
+        .await;
+    assert_eq!(
+        (seen["status"].as_str(), seen["total"].as_f64()),
+        (Some("PAYMENT_DUE"), Some(4400.0)),
+        "{seen}"
+    );
+    let wallet_account = AccountRef::of(AccountKind::DriverWallet, user, mnt);
+    assert_eq!(
+        app.store.account_balance(&wallet_account).await.unwrap(),
+        100_000
+    );
+    // Topped up, the CDR sent again is paid, once however often it comes.
+    topped_up(&app, user, 1_000_000).await;
+    for _ in 0..2 {
+        let pushed = partner
+            .ok(json!({"op": "push", "module": "cdrs", "object": cdr}))
+            .await;
+        assert_eq!(pushed["status_code"], 1000, "{pushed}");
+    }
+    let (_, seen) = app
+        .get(&format!("/api/v1/roaming/sessions/{ours}"), Some(&driver))
+        .await;
+    assert_eq!(
+        (seen["status"].as_str(), seen["total"].as_f64()),
+        (Some("PAID"), Some(4400.0)),
+        "{seen}"
+    );
+    let wallet = app.store.account_balance(&wallet_account).await.unwrap();
+    assert_eq!(wallet, 1_100_000 - 440_000, "paid once");
+    let owed = app
+        .store
+        .account_balance(&plugway_app::roaming::sessions::partner_account(
+            party.id, mnt,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(owed, 440_000, "we owe the partner the CDR's total");
+    assert!(app.store.verify_ledger().await.unwrap().is_clean());
+    partner.quit().await;
+    app.finish().await;
+}
+
+/// Puts `amount` (minor units of MNT) in a driver's wallet, from promotions.
+async fn topped_up(app: &TestApp, user: plugway_domain::UserId, amount: i64) {
+    use plugway_domain::ledger::{AccountKind, AccountRef, Balanced, Posting};
+    let mnt = plugway_domain::Currency::MNT;
+    let postings = Balanced::new(&[
+        Posting {
+            account: AccountRef::of(AccountKind::DriverWallet, user, mnt),
+            amount,
+        },
+        Posting {
+            account: AccountRef::platform(AccountKind::Promotions, mnt),
+            amount: -amount,
+        },
+    ])
+    .unwrap();
+    app.store
+        .post_entry(&plugway_store::NewJournalEntry {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind: "test_topup".into(),
+            reference: "test".into(),
+            idempotency_key: None,
+            postings,
+            at: app.clock_now(),
+        })
+        .await
+        .unwrap();
 }

@@ -15,6 +15,7 @@
 
 pub mod commands;
 pub mod cpo;
+pub mod emsp;
 pub mod mapping;
 pub mod parties;
 pub mod partner_locations;

@@ -55,7 +55,7 @@ fn site_id_for(country_code: &str, party_code: &str, location_id: &str) -> SiteI
     ))
 }
 
-fn evse_id_for(site: SiteId, uid: &str) -> EvseId {
+pub(crate) fn evse_id_for(site: SiteId, uid: &str) -> EvseId {
     EvseId(derived(
         "evse",
         &format!("{site}/{}", uid.to_ascii_uppercase()),

@@ -11,6 +11,11 @@
 //! - `GET|PUT|PATCH /ocpi/2.2.1/cpo/tokens/{cc}/{pid}/{uid}[?type=]`
 //! - `POST /ocpi/2.2.1/cpo/commands/{command}`
 //! - `GET|PUT|PATCH /ocpi/2.2.1/emsp/locations/{cc}/{pid}/{id}[/{evse_uid}[/{connector_id}]]`
+//! - `PUT|PATCH /ocpi/2.2.1/emsp/sessions/{cc}/{pid}/{session_id}`,
+//!   `POST /ocpi/2.2.1/emsp/cdrs`, `GET /ocpi/2.2.1/emsp/cdrs/{id}` (our
+//!   drivers' sessions on partners' chargers)
+//! - `POST /ocpi/2.2.1/emsp/commands/{command}/{id}` (the results of our
+//!   commands, at the `response_url` we gave)
 
 pub mod transport;
 
@@ -18,7 +23,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::Router;
-use plugway_app::roaming::{commands, cpo, parties, partner_locations, tokens};
+use plugway_app::roaming::{commands, cpo, emsp, parties, partner_locations, tokens};
 use plugway_ocpi::{Credentials, Endpoint, InterfaceRole, ModuleId, Version, VersionDetails};
 
 use self::transport::{
@@ -70,6 +75,16 @@ pub fn router() -> Router<AppState> {
                 .put(put_partner_location)
                 .patch(patch_partner_location),
         )
+        .route(
+            "/emsp/commands/{command}/{id}",
+            axum::routing::post(command_result),
+        )
+        .route(
+            "/emsp/sessions/{cc}/{pid}/{session_id}",
+            axum::routing::put(put_session).patch(patch_session),
+        )
+        .route("/emsp/cdrs", axum::routing::post(post_cdr))
+        .route("/emsp/cdrs/{id}", get(get_cdr))
         .fallback(transport::unknown_path);
     Router::new()
         .route("/ocpi/versions", get(versions))
@@ -122,6 +137,12 @@ async fn details(State(state): State<AppState>, AnyParty(_): AnyParty) -> OcpiRe
             InterfaceRole::Receiver,
             "/emsp/locations",
         ),
+        endpoint(
+            ModuleId::Sessions,
+            InterfaceRole::Receiver,
+            "/emsp/sessions",
+        ),
+        endpoint(ModuleId::Cdrs, InterfaceRole::Receiver, "/emsp/cdrs"),
     ];
     OcpiOk::data(
         &VersionDetails {
@@ -424,4 +445,96 @@ async fn command(
 ) -> OcpiResult {
     let answer = commands::receive(&state, &party, &name, json_body(&body)?).await?;
     OcpiOk::data(&answer, state.clock.now())
+}
+
+async fn command_result(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    Path((name, id)): Path<(String, String)>,
+    body: Bytes,
+) -> OcpiResult {
+    emsp::command_result(&state, &party, &name, &id, json_body(&body)?).await?;
+    Ok(OcpiOk::empty(state.clock.now()))
+}
+
+/// `{cc}/{pid}/{session_id}` of the sessions receiver.
+#[derive(Debug, serde::Deserialize)]
+struct SessionPath {
+    cc: String,
+    pid: String,
+    session_id: String,
+}
+
+async fn put_session(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    Path(path): Path<SessionPath>,
+    body: Bytes,
+) -> OcpiResult {
+    let (cc, pid) = (path.cc.to_ascii_uppercase(), path.pid.to_ascii_uppercase());
+    emsp::receive_session(
+        &state,
+        &party,
+        &cc,
+        &pid,
+        &path.session_id,
+        json_body(&body)?,
+        false,
+    )
+    .await?;
+    Ok(OcpiOk::empty(state.clock.now()))
+}
+
+async fn patch_session(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    Path(path): Path<SessionPath>,
+    body: Bytes,
+) -> OcpiResult {
+    let (cc, pid) = (path.cc.to_ascii_uppercase(), path.pid.to_ascii_uppercase());
+    emsp::receive_session(
+        &state,
+        &party,
+        &cc,
+        &pid,
+        &path.session_id,
+        json_body(&body)?,
+        true,
+    )
+    .await?;
+    Ok(OcpiOk::empty(state.clock.now()))
+}
+
+async fn post_cdr(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    body: Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let body = match json_body(&body) {
+        Ok(body) => body,
+        Err(e) => return e.into_response(),
+    };
+    match emsp::receive_cdr(&state, &party, body).await {
+        Ok(id) => {
+            let mut response = OcpiOk::empty(state.clock.now()).into_response();
+            let url = format!("{}/emsp/cdrs/{id}", state.settings.ocpi.base_url());
+            if let Ok(value) = axum::http::HeaderValue::from_str(&url) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::LOCATION, value);
+            }
+            response
+        }
+        Err(e) => OcpiError::from(e).into_response(),
+    }
+}
+
+async fn get_cdr(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    Path(id): Path<String>,
+) -> OcpiResult {
+    let cdr = emsp::get_cdr(&state, &party, &id).await?;
+    OcpiOk::data(&cdr, state.clock.now())
 }

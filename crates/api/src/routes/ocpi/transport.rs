@@ -54,6 +54,9 @@ impl From<AppError> for OcpiError {
         let (http, status) = match (e.kind, e.code) {
             (_, "ocpi_unknown_location") => (StatusCode::NOT_FOUND, OcpiStatus::UnknownLocation),
             (_, "ocpi_unknown_token") => (StatusCode::NOT_FOUND, OcpiStatus::UnknownToken),
+            (_, "ocpi_unknown_session" | "ocpi_unknown_cdr" | "ocpi_unknown_command") => {
+                (StatusCode::NOT_FOUND, OcpiStatus::ClientError)
+            }
             (_, "ocpi_not_enough_information") => {
                 (StatusCode::BAD_REQUEST, OcpiStatus::NotEnoughInformation)
             }
