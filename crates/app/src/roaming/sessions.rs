@@ -379,6 +379,9 @@ async fn deliver(app: &App, kind: &str, payload: &str) -> AppResult<Outcome> {
             .find_purchase(purchase_id)
             .await?
             .ok_or_else(|| AppError::internal("a queued CDR's purchase is gone"))?;
+        if purchase.payment_status == "void" {
+            return Ok(Outcome::Dropped("the purchase was voided in review".into()));
+        }
         // The money first: the CDR tells the partner what it now owes.
         settle(app, party.id, &purchase).await?;
         if party.state == PartyState::Unregistered {
