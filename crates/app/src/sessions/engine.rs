@@ -918,6 +918,20 @@ impl SessionEngine {
     /// A running session's CHARGING event for its driver.
     async fn publish_charging(&self, session: &ChargingSession, now: DateTime<Utc>) {
         let Some(user) = session.user_id else {
+            // A roaming partner's driver: about once a minute (the tick
+            // that falls in each minute's first `tick`), its eMSP gets the
+            // session with the energy so far.
+            let tick = i64::try_from(self.settings.tick.as_secs())
+                .unwrap_or(60)
+                .max(1);
+            if now.timestamp().rem_euclid(60) < tick {
+                if let Err(e) =
+                    crate::roaming::sessions::note_change(self.store.as_ref(), session, None, now)
+                        .await
+                {
+                    tracing::warn!(session = %session.id, error = %e, "a roaming session's progress was not queued");
+                }
+            }
             return;
         };
         let cost = self.live_cost(session, now);
