@@ -92,3 +92,13 @@ CREATE TABLE ocpi_driver_sessions (
 CREATE UNIQUE INDEX ocpi_driver_sessions_session ON ocpi_driver_sessions (country_code, party_code, session_id)
     WHERE session_id IS NOT NULL;
 CREATE INDEX ocpi_driver_sessions_user ON ocpi_driver_sessions (user_id, created_at);
+
+-- Tariffs partner CPOs push (our eMSP side): the prices their EVSEs show.
+CREATE TABLE ocpi_partner_tariffs (
+    country_code TEXT NOT NULL,
+    party_code   TEXT NOT NULL,
+    tariff_id    TEXT NOT NULL,
+    object       TEXT NOT NULL,
+    last_updated BIGINT NOT NULL,
+    PRIMARY KEY (country_code, party_code, tariff_id)
+);

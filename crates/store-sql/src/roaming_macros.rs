@@ -516,6 +516,82 @@ macro_rules! impl_sql_roaming_store {
                 row.as_ref().map(token_from_row).transpose()
             }
 
+            async fn put_partner_tariff(
+                &self,
+                country_code: &str,
+                party_code: &str,
+                tariff_id: &str,
+                object_json: &str,
+                last_updated: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::plugway_store::Result<()> {
+                ::sqlx::query(
+                    "INSERT INTO ocpi_partner_tariffs (country_code, party_code, tariff_id, object, last_updated) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (country_code, party_code, tariff_id) DO UPDATE SET \
+                     object = excluded.object, last_updated = excluded.last_updated",
+                )
+                .bind(country_code)
+                .bind(party_code)
+                .bind(tariff_id)
+                .bind(object_json)
+                .bind($crate::to_ms(last_updated))
+                .execute(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                Ok(())
+            }
+
+            async fn find_partner_tariff(
+                &self,
+                country_code: &str,
+                party_code: &str,
+                tariff_id: &str,
+            ) -> ::plugway_store::Result<Option<String>> {
+                ::sqlx::query_scalar(
+                    "SELECT object FROM ocpi_partner_tariffs WHERE country_code = $1 AND party_code = $2 AND tariff_id = $3",
+                )
+                .bind(country_code)
+                .bind(party_code)
+                .bind(tariff_id)
+                .fetch_optional(&self.writer)
+                .await
+                .map_err($crate::map_err)
+            }
+
+            async fn delete_partner_tariff(
+                &self,
+                country_code: &str,
+                party_code: &str,
+                tariff_id: &str,
+            ) -> ::plugway_store::Result<bool> {
+                let done = ::sqlx::query(
+                    "DELETE FROM ocpi_partner_tariffs WHERE country_code = $1 AND party_code = $2 AND tariff_id = $3",
+                )
+                .bind(country_code)
+                .bind(party_code)
+                .bind(tariff_id)
+                .execute(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn list_partner_locations(
+                &self,
+                country_code: &str,
+                party_code: &str,
+            ) -> ::plugway_store::Result<Vec<::plugway_store::PartnerLocation>> {
+                let rows = ::sqlx::query(&format!(
+                    "SELECT {PARTNER_LOCATION_COLUMNS} FROM ocpi_partner_locations \
+                     WHERE country_code = $1 AND party_code = $2 ORDER BY location_id"
+                ))
+                .bind(country_code)
+                .bind(party_code)
+                .fetch_all(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                rows.iter().map(partner_location_from_row).collect()
+            }
+
             async fn insert_driver_session(&self, d: &::plugway_store::DriverSession) -> ::plugway_store::Result<()> {
                 use $crate::to_ms;
                 ::sqlx::query(&format!(

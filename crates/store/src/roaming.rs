@@ -224,6 +224,36 @@ pub trait RoamingStore: Send + Sync {
     /// The partner token a charger's id tag (upper case) stands for.
     async fn find_ocpi_token_by_id_tag(&self, id_tag: &str) -> Result<Option<StoredToken>>;
 
+    /// Stores (or replaces) a partner's tariff (OCPI Tariff JSON).
+    async fn put_partner_tariff(
+        &self,
+        country_code: &str,
+        party_code: &str,
+        tariff_id: &str,
+        object_json: &str,
+        last_updated: DateTime<Utc>,
+    ) -> Result<()>;
+    /// A partner's tariff (its JSON).
+    async fn find_partner_tariff(
+        &self,
+        country_code: &str,
+        party_code: &str,
+        tariff_id: &str,
+    ) -> Result<Option<String>>;
+    /// Removes a partner's tariff; false when there was none.
+    async fn delete_partner_tariff(
+        &self,
+        country_code: &str,
+        party_code: &str,
+        tariff_id: &str,
+    ) -> Result<bool>;
+    /// A partner's locations (to price again when a tariff changes).
+    async fn list_partner_locations(
+        &self,
+        country_code: &str,
+        party_code: &str,
+    ) -> Result<Vec<PartnerLocation>>;
+
     /// Stores a new driver session.
     async fn insert_driver_session(&self, session: &DriverSession) -> Result<()>;
     /// Replaces a driver session's changing fields (session id, status,

@@ -251,7 +251,7 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
     assert_eq!(parties_on_a[0]["state"], "connected");
     assert_eq!(parties_on_a[0]["name"], "platform B");
     assert_eq!(parties_on_a[0]["roles"][0]["party_id"], "PWB");
-    assert_eq!(parties_on_a[0]["endpoints"].as_array().unwrap().len(), 11);
+    assert_eq!(parties_on_a[0]["endpoints"].as_array().unwrap().len(), 12);
     let (status, _) = a.get("/api/v1/admin/ocpi/parties", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // The token A holds for calling B works at B.
@@ -302,7 +302,7 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
         ocpi(&a, reqwest::Method::GET, "/ocpi/2.2.1", &token_for_a, None).await;
     assert_eq!(status, StatusCode::OK, "{details}");
     let endpoints = details["data"]["endpoints"].as_array().unwrap();
-    assert_eq!(endpoints.len(), 11);
+    assert_eq!(endpoints.len(), 12);
     for endpoint in endpoints {
         let url = endpoint["url"].as_str().unwrap();
         let receiver = endpoint["role"] == "RECEIVER";
@@ -332,6 +332,12 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
                 2001,
             ),
             "cdrs" if receiver => (reqwest::Method::POST, url.to_owned(), Some(json!({})), 2001),
+            "tariffs" if receiver => (
+                reqwest::Method::PUT,
+                format!("{url}/MN/PWB/none"),
+                Some(json!({})),
+                2001,
+            ),
             _ => (reqwest::Method::GET, url.to_owned(), None, 1000),
         };
         let (_, body, _) = ocpi(&a, method, &url, &token_for_a, body).await;

@@ -226,7 +226,16 @@ async fn plugway_registers_with_an_independent_cpo(backend: Backend, name: &str)
     let registration = partner.ok(json!({"op": "registration"})).await;
     assert_eq!(registration["registered"], true, "{registration}");
 
-    // The partner pushes a location; then its EVSE starts charging.
+    // The partner pushes its tariff, a location whose connector names it;
+    // then its EVSE starts charging.
+    let tariff = json!({"country_code": "NL", "party_id": "XWC", "id": "XW-T1", "currency": "EUR",
+        "elements": [{"price_components": [{"type": "ENERGY", "price": 0.35, "step_size": 1},
+                                           {"type": "PARKING_TIME", "price": 6.0, "step_size": 60}]}],
+        "last_updated": "2026-12-01T10:00:00Z"});
+    let pushed = partner
+        .ok(json!({"op": "push", "module": "tariffs", "object": tariff}))
+        .await;
+    assert_eq!(pushed["status_code"], 1000, "{pushed}");
     let location = json!({
         "country_code": "NL", "party_id": "XWC", "id": "XW-LOC-1", "publish": true,
         "name": "Extrawest Hub", "address": "Damrak 1", "city": "Amsterdam", "postal_code": "1012LG",
@@ -234,7 +243,7 @@ async fn plugway_registers_with_an_independent_cpo(backend: Backend, name: &str)
         "evses": [{"uid": "XW-E1", "evse_id": "NL*XWC*E1", "status": "AVAILABLE",
                    "connectors": [{"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET",
                                    "power_type": "AC_3_PHASE", "max_voltage": 230, "max_amperage": 32,
-                                   "last_updated": "2026-12-01T10:00:00Z"}],
+                                   "tariff_ids": ["XW-T1"], "last_updated": "2026-12-01T10:00:00Z"}],
                    "last_updated": "2026-12-01T10:00:00Z"}],
         "time_zone": "Europe/Amsterdam", "last_updated": "2026-12-01T10:00:00Z"
     });
@@ -257,6 +266,15 @@ async fn plugway_registers_with_an_independent_cpo(backend: Backend, name: &str)
     assert_eq!(hub["name"], "Extrawest Hub", "{page}");
     assert_eq!(hub["evses"][0]["status"], "CHARGING");
     assert_eq!(hub["max_power_kw"], 22.08, "230 V × 32 A × 3 phases");
+    assert_eq!(hub["currency"], "EUR", "{hub}");
+    assert_eq!(
+        (
+            hub["evses"][0]["prices"]["per_kwh"].as_f64(),
+            hub["evses"][0]["prices"]["waiting_per_minute"].as_f64()
+        ),
+        (Some(0.35), Some(0.1)),
+        "{hub}"
+    );
 
     // A location the partner's own models would refuse, sent raw, is
     // refused here too, and nothing of it is stored.

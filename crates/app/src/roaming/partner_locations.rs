@@ -15,8 +15,8 @@
 use plugway_domain::network::clean_text;
 use plugway_domain::{
     ApprovalState, Capability, ConnectorFormat, ConnectorId, ConnectorStandard, Coordinates,
-    EvseId, EvseStatus, Facility, OpeningHours, ParkingRestriction, ParkingType, PaymentType,
-    PowerType, SiteId, SiteTimeZone, UserId,
+    Currency, EvseId, EvseStatus, Facility, OpeningHours, ParkingRestriction, ParkingType,
+    PaymentType, PowerType, SiteId, SiteTimeZone, UserId,
 };
 use plugway_ocpi::locations::{Connector, Evse as OcpiEvse, Location};
 use plugway_ocpi::Validate;
@@ -178,7 +178,7 @@ fn site_fields(app: &App, location: &Location, cc: &str) -> AppResult<SiteFields
 
 /// The EVSE fields a partner's EVSE reads as; `None` when none of its
 /// connectors is one a car plugs into.
-fn evse_fields(id: EvseId, evse: &OcpiEvse) -> Option<EvseFields> {
+fn evse_fields(id: EvseId, evse: &OcpiEvse, prices: Option<Prices>) -> Option<EvseFields> {
     let connectors: Vec<ConnectorFields> = evse
         .connectors
         .iter()
@@ -209,11 +209,68 @@ fn evse_fields(id: EvseId, evse: &OcpiEvse) -> Option<EvseFields> {
         declared_status: mapping::our_status(&evse.status),
         capabilities: mapping::our_capabilities(evse.capabilities.as_deref().unwrap_or_default()),
         payment_types: Vec::new(),
-        price_per_kwh: 0,
-        price_per_hour: 0,
-        waiting_price_per_minute: 0,
+        price_per_kwh: prices.map_or(0, |p| p.per_kwh),
+        price_per_hour: prices.map_or(0, |p| p.per_hour),
+        waiting_price_per_minute: prices.map_or(0, |p| p.waiting_per_minute),
         connectors,
     })
+}
+
+/// What a partner's tariff shows drivers: its first element's energy,
+/// time and parking prices, in minor units of its currency. (The CDR,
+/// not this, is what the driver pays; restrictions and flat fees are left
+/// to it.)
+#[derive(Debug, Clone, Copy)]
+struct Prices {
+    currency: Currency,
+    per_kwh: i64,
+    per_hour: i64,
+    waiting_per_minute: i64,
+}
+
+fn prices_of(tariff: &plugway_ocpi::Tariff) -> Option<Prices> {
+    let currency = Currency::parse(&tariff.currency).ok()?;
+    let components = &tariff.elements.first()?.price_components;
+    let price = |dimension: &str| {
+        components
+            .iter()
+            .find(|c| c.dimension == dimension)
+            .and_then(|c| currency.to_minor(c.price))
+            .unwrap_or(0)
+    };
+    Some(Prices {
+        currency,
+        per_kwh: price("ENERGY"),
+        per_hour: price("TIME"),
+        waiting_per_minute: (price("PARKING_TIME") + 30) / 60,
+    })
+}
+
+/// The prices of each tariff a location's connectors name, as stored.
+async fn location_prices(
+    app: &App,
+    cc: &str,
+    pid: &str,
+    location: &Location,
+) -> AppResult<std::collections::HashMap<String, Prices>> {
+    let mut out = std::collections::HashMap::new();
+    let ids: std::collections::BTreeSet<&String> = location
+        .evses
+        .iter()
+        .flatten()
+        .flat_map(|e| e.connectors.iter())
+        .flat_map(|c| c.tariff_ids.iter().flatten())
+        .collect();
+    for id in ids {
+        if let Some(text) = app.store.find_partner_tariff(cc, pid, id).await? {
+            let tariff: plugway_ocpi::Tariff =
+                serde_json::from_str(&text).map_err(AppError::internal)?;
+            if let Some(prices) = prices_of(&tariff) {
+                out.insert(id.clone(), prices);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Writes what drivers see of a partner location: its site (created
@@ -277,14 +334,27 @@ async fn store_location(
 ) -> AppResult<SiteId> {
     location.validate().map_err(invalid)?;
     let site_id = site_id_for(cc, pid, &location.id);
-    let fields = site_fields(app, location, cc)?;
+    let mut fields = site_fields(app, location, cc)?;
+    let tariffs = location_prices(app, cc, pid, location).await?;
+    // The site's prices are in one currency: the first priced EVSE's.
+    let priced = |e: &OcpiEvse| {
+        e.connectors
+            .iter()
+            .flat_map(|c| c.tariff_ids.iter().flatten())
+            .find_map(|id| tariffs.get(id).copied())
+    };
+    if let Some(first) = location.evses.iter().flatten().find_map(priced) {
+        fields.currency = first.currency;
+    }
+    let currency = fields.currency;
     let evses: Vec<(EvseId, EvseFields)> = location
         .evses
         .iter()
         .flatten()
         .filter_map(|e| {
             let id = evse_id_for(site_id, &e.uid);
-            evse_fields(id, e).map(|f| (id, f))
+            let prices = priced(e).filter(|p| p.currency == currency);
+            evse_fields(id, e, prices).map(|f| (id, f))
         })
         .take(MAX_EVSES_PER_SITE)
         .collect();
@@ -921,4 +991,94 @@ fn same_origin(a: &str, b: &str) -> bool {
         ))
     };
     origin(a).is_some() && origin(a) == origin(b)
+}
+
+/// Where a request names a partner's tariff.
+#[derive(Debug, Clone, Copy)]
+pub struct TariffKey<'a> {
+    /// The CPO's country code.
+    pub country_code: &'a str,
+    /// The CPO's party id.
+    pub party_id: &'a str,
+    /// The tariff's id.
+    pub tariff_id: &'a str,
+}
+
+/// Prices again every stored location of the party code that names
+/// `tariff_id`.
+async fn reprice(app: &App, owner: &Owner, cc: &str, pid: &str, tariff_id: &str) -> AppResult<()> {
+    for row in app.store.list_partner_locations(cc, pid).await? {
+        let location: Location =
+            serde_json::from_str(&row.object_json).map_err(AppError::internal)?;
+        let names = location
+            .evses
+            .iter()
+            .flatten()
+            .flat_map(|e| e.connectors.iter())
+            .any(|c| c.tariff_ids.iter().flatten().any(|t| t == tariff_id));
+        if names {
+            store_location(app, owner, cc, pid, &location).await?;
+        }
+    }
+    Ok(())
+}
+
+/// PUT: a partner's tariff; its EVSEs show its prices from now on.
+pub async fn put_tariff(
+    app: &App,
+    party: &OcpiParty,
+    key: TariffKey<'_>,
+    body: Value,
+) -> AppResult<()> {
+    let owner = own_cpo_host(app, party, key.country_code, key.party_id).await?;
+    let tariff: plugway_ocpi::Tariff = read("Tariff", body)?;
+    tariff.validate().map_err(invalid)?;
+    if !same(&tariff.country_code, key.country_code)
+        || !same(&tariff.party_id, key.party_id)
+        || tariff.id != key.tariff_id
+    {
+        return Err(invalid(
+            "country_code, party_id and id must be those of the URL",
+        ));
+    }
+    let json = serde_json::to_string(&tariff).map_err(AppError::internal)?;
+    app.store
+        .put_partner_tariff(
+            key.country_code,
+            key.party_id,
+            key.tariff_id,
+            &json,
+            tariff.last_updated,
+        )
+        .await?;
+    reprice(app, &owner, key.country_code, key.party_id, key.tariff_id).await
+}
+
+/// DELETE: the tariff no longer applies; its EVSEs show no price.
+pub async fn delete_tariff(app: &App, party: &OcpiParty, key: TariffKey<'_>) -> AppResult<()> {
+    let owner = own_cpo_host(app, party, key.country_code, key.party_id).await?;
+    if !app
+        .store
+        .delete_partner_tariff(key.country_code, key.party_id, key.tariff_id)
+        .await?
+    {
+        return Err(AppError::not_found(
+            "ocpi_unknown_tariff",
+            "no tariff of yours has this id",
+        ));
+    }
+    reprice(app, &owner, key.country_code, key.party_id, key.tariff_id).await
+}
+
+/// GET: the tariff as the partner left it.
+pub async fn get_tariff(app: &App, party: &OcpiParty, key: TariffKey<'_>) -> AppResult<Value> {
+    own_cpo_host(app, party, key.country_code, key.party_id).await?;
+    let text = app
+        .store
+        .find_partner_tariff(key.country_code, key.party_id, key.tariff_id)
+        .await?
+        .ok_or_else(|| {
+            AppError::not_found("ocpi_unknown_tariff", "no tariff of yours has this id")
+        })?;
+    serde_json::from_str(&text).map_err(AppError::internal)
 }

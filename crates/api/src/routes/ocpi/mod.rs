@@ -83,6 +83,12 @@ pub fn router() -> Router<AppState> {
             "/emsp/sessions/{cc}/{pid}/{session_id}",
             axum::routing::put(put_session).patch(patch_session),
         )
+        .route(
+            "/emsp/tariffs/{cc}/{pid}/{tariff_id}",
+            get(get_partner_tariff)
+                .put(put_partner_tariff)
+                .delete(delete_partner_tariff),
+        )
         .route("/emsp/cdrs", axum::routing::post(post_cdr))
         .route("/emsp/cdrs/{id}", get(get_cdr))
         .fallback(transport::unknown_path);
@@ -143,6 +149,7 @@ async fn details(State(state): State<AppState>, AnyParty(_): AnyParty) -> OcpiRe
             "/emsp/sessions",
         ),
         endpoint(ModuleId::Cdrs, InterfaceRole::Receiver, "/emsp/cdrs"),
+        endpoint(ModuleId::Tariffs, InterfaceRole::Receiver, "/emsp/tariffs"),
     ];
     OcpiOk::data(
         &VersionDetails {
@@ -537,4 +544,61 @@ async fn get_cdr(
 ) -> OcpiResult {
     let cdr = emsp::get_cdr(&state, &party, &id).await?;
     OcpiOk::data(&cdr, state.clock.now())
+}
+
+/// `{cc}/{pid}/{tariff_id}` of the tariffs receiver.
+#[derive(Debug, serde::Deserialize)]
+struct TariffPath {
+    cc: String,
+    pid: String,
+    tariff_id: String,
+}
+
+impl TariffPath {
+    fn upper(self) -> Self {
+        Self {
+            cc: self.cc.to_ascii_uppercase(),
+            pid: self.pid.to_ascii_uppercase(),
+            tariff_id: self.tariff_id,
+        }
+    }
+
+    fn key(&self) -> partner_locations::TariffKey<'_> {
+        partner_locations::TariffKey {
+            country_code: &self.cc,
+            party_id: &self.pid,
+            tariff_id: &self.tariff_id,
+        }
+    }
+}
+
+async fn get_partner_tariff(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    Path(path): Path<TariffPath>,
+) -> OcpiResult {
+    let path = path.upper();
+    let tariff = partner_locations::get_tariff(&state, &party, path.key()).await?;
+    OcpiOk::data(&tariff, state.clock.now())
+}
+
+async fn put_partner_tariff(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    Path(path): Path<TariffPath>,
+    body: Bytes,
+) -> OcpiResult {
+    let path = path.upper();
+    partner_locations::put_tariff(&state, &party, path.key(), json_body(&body)?).await?;
+    Ok(OcpiOk::empty(state.clock.now()))
+}
+
+async fn delete_partner_tariff(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    Path(path): Path<TariffPath>,
+) -> OcpiResult {
+    let path = path.upper();
+    partner_locations::delete_tariff(&state, &party, path.key()).await?;
+    Ok(OcpiOk::empty(state.clock.now()))
 }
