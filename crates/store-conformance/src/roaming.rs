@@ -66,7 +66,12 @@ pub async fn parties_are_found_by_token_and_unregistered(store: &dyn Store) {
     let c_hash = format!("c-{}", new_id());
     let code = format!("C{}", &new_id().simple().to_string()[..2].to_uppercase());
     let connected = store
-        .connect_ocpi_party(party.id, &connection(&c_hash, &code, "CPO"), t0())
+        .connect_ocpi_party(
+            party.id,
+            PartyState::Invited,
+            &connection(&c_hash, &code, "CPO"),
+            t0(),
+        )
         .await
         .unwrap();
     assert_eq!(connected.state, PartyState::Connected);
@@ -121,6 +126,7 @@ pub async fn a_party_code_belongs_to_one_live_party(store: &dyn Store) {
     let first = store
         .connect_ocpi_party(
             first.id,
+            PartyState::Invited,
             &connection(&format!("1c-{}", new_id()), &code, "CPO"),
             t0(),
         )
@@ -132,6 +138,7 @@ pub async fn a_party_code_belongs_to_one_live_party(store: &dyn Store) {
     let taken = store
         .connect_ocpi_party(
             second.id,
+            PartyState::Invited,
             &connection(&format!("2c-{}", new_id()), &code, "CPO"),
             t0(),
         )
@@ -157,6 +164,7 @@ pub async fn a_party_code_belongs_to_one_live_party(store: &dyn Store) {
     let second = store
         .connect_ocpi_party(
             second.id,
+            PartyState::Invited,
             &connection(&format!("2d-{}", new_id()), &code, "CPO"),
             t0(),
         )

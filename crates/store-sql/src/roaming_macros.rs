@@ -314,6 +314,7 @@ macro_rules! impl_sql_roaming_store {
             async fn connect_ocpi_party(
                 &self,
                 id: ::plugway_domain::OcpiPartyId,
+                from: ::plugway_store::PartyState,
                 c: &::plugway_store::PartyConnection,
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<::plugway_store::OcpiParty> {
@@ -321,7 +322,7 @@ macro_rules! impl_sql_roaming_store {
                 let mut tx = self.writer.begin().await.map_err(map_err)?;
                 let done = ::sqlx::query(
                     "UPDATE ocpi_parties SET state = 'connected', incoming_token_hash = $2, outgoing_token = $3, \
-                     versions_url = $4, endpoints = $5, updated_at = $6 WHERE id = $1",
+                     versions_url = $4, endpoints = $5, updated_at = $6 WHERE id = $1 AND state = $7",
                 )
                 .bind(id.to_text())
                 .bind(&c.incoming_token_hash)
@@ -329,6 +330,7 @@ macro_rules! impl_sql_roaming_store {
                 .bind(&c.versions_url)
                 .bind(&c.endpoints_json)
                 .bind(to_ms(now))
+                .bind(from.as_str())
                 .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;
@@ -345,19 +347,33 @@ macro_rules! impl_sql_roaming_store {
                 id: ::plugway_domain::OcpiPartyId,
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<()> {
+                let mut tx = self.writer.begin().await.map_err($crate::map_err)?;
                 let done = ::sqlx::query(
                     "UPDATE ocpi_parties SET state = 'unregistered', incoming_token_hash = NULL, \
                      outgoing_token = NULL, updated_at = $2 WHERE id = $1",
                 )
                 .bind(id.to_text())
                 .bind($crate::to_ms(now))
-                .execute(&self.writer)
+                .execute(&mut *tx)
                 .await
                 .map_err($crate::map_err)?;
                 if done.rows_affected() == 0 {
                     return Err(::plugway_store::StoreError::NotFound);
                 }
-                Ok(())
+                // Nobody pays for its drivers' sessions any more: their
+                // cards stop working at our chargers.
+                ::sqlx::query(
+                    "UPDATE id_tags SET max_active_transactions = 0, updated_at = $2 WHERE tag_key IN \
+                     (SELECT t.id_tag FROM ocpi_tokens t JOIN ocpi_party_roles r \
+                      ON r.country_code = t.country_code AND r.party_code = t.party_code AND r.role = 'EMSP' \
+                      WHERE r.party = $1)",
+                )
+                .bind(id.to_text())
+                .bind($crate::to_ms(now))
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::map_err)?;
+                tx.commit().await.map_err($crate::map_err)
             }
 
             async fn find_party_role(

@@ -180,15 +180,18 @@ pub trait RoamingStore: Send + Sync {
     /// code held by an unregistered party passes to this one, with its host
     /// account (so its locations stay one set); one held by another live
     /// party is `Conflict(OcpiPartyCode)` and nothing changes. `NotFound`
-    /// when there is no such party.
+    /// when there is no such party in state `from` (an admin may have ended
+    /// it while the handshake waited on the partner).
     async fn connect_ocpi_party(
         &self,
         id: OcpiPartyId,
+        from: PartyState,
         connection: &PartyConnection,
         now: DateTime<Utc>,
     ) -> Result<OcpiParty>;
     /// Ends a party: both tokens cleared, state unregistered (its roles and
-    /// locations stay, so a later registration takes them over).
+    /// locations stay, so a later registration takes them over), and the id
+    /// tags of its drivers' tokens blocked at our chargers.
     async fn unregister_ocpi_party(&self, id: OcpiPartyId, now: DateTime<Utc>) -> Result<()>;
     /// The party role under this code, if a live party holds it.
     async fn find_party_role(

@@ -633,6 +633,7 @@ async fn connected_cpo(app: &TestApp, token: &str, party_code: &str) {
     app.store
         .connect_ocpi_party(
             invitation.party.id,
+            plugway_store::PartyState::Invited,
             &plugway_store::PartyConnection {
                 incoming_token_hash: plugway_domain::secret::secret_digest(token),
                 outgoing_token: "unused".into(),

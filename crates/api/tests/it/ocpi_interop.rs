@@ -522,6 +522,30 @@ async fn a_roaming_session_end_to_end(backend: Backend, name: &str) {
         .await;
     assert_eq!(again["objects"].as_array().unwrap().len(), 1);
 
+    // The partner leaves: nobody pays for its drivers any more, so its
+    // cards stop working at our chargers.
+    partner.ok(json!({"op": "unregister"})).await;
+    {
+        use futures::{SinkExt, StreamExt};
+        let call = json!([2, "auth-after", "Authorize", {"idTag": "04A2B3C4D5E6F7"}]);
+        ws.send(tokio_tungstenite::tungstenite::Message::Text(
+            call.to_string().into(),
+        ))
+        .await
+        .unwrap();
+        let answer = loop {
+            let frame = ws.next().await.unwrap().unwrap();
+            let value: Value = frame
+                .to_text()
+                .ok()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or(Value::Null);
+            if value[1] == "auth-after" {
+                break value;
+            }
+        };
+        assert_eq!(answer[2]["idTagInfo"]["status"], "Blocked", "{answer}");
+    }
     drop(ws);
     running.abort();
     partner.quit().await;
@@ -682,6 +706,34 @@ async fn a_driver_charges_on_a_partners_charger(backend: Backend, name: &str) {
             .await;
         assert_eq!(pushed["status_code"], 1000, "{pushed}");
     }
+    // Another CDR for the same session, or one in a currency our wallets do
+    // not hold, is refused; nothing moves.
+    let mut second = cdr.clone();
+    second["id"] = json!("XW-CDR-2");
+    let refused = partner
+        .send(json!({"op": "push", "module": "cdrs", "object": second}))
+        .await;
+    assert_eq!(refused["http_status"], 409, "{refused}");
+    let mut euro = cdr.clone();
+    euro["currency"] = json!("EUR");
+    let refused = partner
+        .send(json!({"op": "push", "module": "cdrs", "object": euro}))
+        .await;
+    assert_eq!(
+        (
+            refused["http_status"].as_u64(),
+            refused["status_code"].as_u64()
+        ),
+        (Some(400), Some(2001)),
+        "{refused}"
+    );
+    // A session the partner invents for a driver of ours is refused.
+    let mut invented = session.clone();
+    invented["id"] = json!("XW-S-INVENTED");
+    let refused = partner
+        .send(json!({"op": "push", "module": "sessions", "object": invented}))
+        .await;
+    assert_eq!(refused["http_status"], 404, "{refused}");
     let (_, seen) = app
         .get(&format!("/api/v1/roaming/sessions/{ours}"), Some(&driver))
         .await;

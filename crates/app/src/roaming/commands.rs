@@ -252,6 +252,32 @@ pub async fn receive(
             let unlock: UnlockConnector = read("UnlockConnector", body)?;
             let (_, cp, connector) =
                 our_evse(app, &unlock.location_id, Some(&unlock.evse_uid)).await?;
+            // Unlocking ends a transaction: only an idle connector, or one
+            // charging the caller's own driver, is unlocked.
+            let charge_point =
+                plugway_domain::ChargePointId::parse(&cp).map_err(AppError::internal)?;
+            if let Some(active) = app
+                .store
+                .active_session_on_connector(&charge_point, connector)
+                .await?
+            {
+                let token = app
+                    .store
+                    .find_ocpi_token_by_id_tag(&active.id_tag.to_ascii_uppercase())
+                    .await?;
+                let theirs = match token {
+                    Some(t) => tokens::check_own_emsp(app, party, &t.country_code, &t.party_code)
+                        .await
+                        .is_ok(),
+                    None => false,
+                };
+                if !theirs {
+                    return Ok(response(
+                        "REJECTED",
+                        Some("someone else is charging at this connector"),
+                    ));
+                }
+            }
             forward(
                 app,
                 party,

@@ -361,47 +361,54 @@ pub async fn receive_session(
     {
         return Err(invalid("cdr_token: not a token of this platform"));
     }
+    if session.cdr_token.token_type != "APP_USER" {
+        return Err(invalid("cdr_token: our drivers roam with APP_USER tokens"));
+    }
     let now = app.clock.now();
+    // Only a session we asked this partner for: a partner cannot open a
+    // session (and later a bill) for a driver of ours on its own.
     let mut row = match existing {
-        Some(row) => row,
+        Some(row) if row.party == party.id => row,
+        Some(_) => {
+            return Err(AppError::not_found(
+                "ocpi_unknown_session",
+                "no session of ours has this id",
+            ))
+        }
         None => {
-            let user = driver_of(app, &session.cdr_token.uid)
-                .await?
+            let asked = match session.authorization_reference.as_deref() {
+                Some(reference) => app
+                    .store
+                    .find_driver_session(reference)
+                    .await?
+                    .filter(|r| r.session_id.is_none()),
+                None => {
+                    let user = driver_of(app, &session.cdr_token.uid).await?;
+                    match user {
+                        Some(user) => {
+                            app.store
+                                .find_unnamed_driver_session(user, cc, pid, &session.evse_uid)
+                                .await?
+                        }
+                        None => None,
+                    }
+                }
+            };
+            asked
+                .filter(|r| r.party == party.id && r.country_code == cc && r.party_code == pid)
                 .ok_or_else(|| {
                     AppError::not_found(
-                        "ocpi_unknown_token",
-                        "cdr_token: no driver of ours has this token",
+                        "ocpi_unknown_session",
+                        "no session of ours matches: a driver of ours starts through START_SESSION",
                     )
-                })?;
-            match app
-                .store
-                .find_unnamed_driver_session(user, cc, pid, &session.evse_uid)
-                .await?
-            {
-                Some(asked) => asked,
-                None => {
-                    // Started at the charger (an RFID card): a session all the same.
-                    let row = DriverSession {
-                        id: app.ids.new_uuid(now).to_string(),
-                        user_id: user,
-                        party: party.id,
-                        country_code: cc.to_owned(),
-                        party_code: pid.to_owned(),
-                        location_id: session.location_id.clone(),
-                        evse_uid: session.evse_uid.clone(),
-                        session_id: None,
-                        status: "REQUESTED".into(),
-                        object_json: None,
-                        cdr_json: None,
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    app.store.insert_driver_session(&row).await?;
-                    row
-                }
-            }
+                })?
         }
     };
+    // The token must be the driver's own.
+    let tag = app.sessions.app_id_tag(row.user_id).await?;
+    if !tag.as_str().eq_ignore_ascii_case(&session.cdr_token.uid) {
+        return Err(invalid("cdr_token: not the token of this session's driver"));
+    }
     row.session_id = Some(session.id.clone());
     if row.cdr_json.is_none() {
         row.status = session.status.clone();
@@ -430,6 +437,13 @@ pub async fn receive_cdr(app: &App, party: &OcpiParty, body: Value) -> AppResult
     }
     let currency =
         Currency::parse(&cdr.currency).map_err(|e| invalid(format!("currency: {}", e.message)))?;
+    if currency != app.settings.wallet_currency {
+        return Err(invalid(format!(
+            "currency: our drivers pay in {}; a CDR in {} cannot be paid",
+            app.settings.wallet_currency.code(),
+            currency.code()
+        )));
+    }
     let total_major = cdr.total_cost.incl_vat.unwrap_or(cdr.total_cost.excl_vat);
     let total = currency
         .to_minor(total_major)
@@ -442,12 +456,28 @@ pub async fn receive_cdr(app: &App, party: &OcpiParty, body: Value) -> AppResult
         .store
         .find_driver_session_by_session(&cc, &pid, &session_id)
         .await?
+        .filter(|r| r.party == party.id)
         .ok_or_else(|| {
             AppError::not_found(
                 "ocpi_unknown_session",
                 "session_id: no session of ours has this id",
             )
         })?;
+    let tag = app.sessions.app_id_tag(row.user_id).await?;
+    if !tag.as_str().eq_ignore_ascii_case(&cdr.cdr_token.uid) {
+        return Err(invalid("cdr_token: not the token of this session's driver"));
+    }
+    // One CDR per session: the same one again is fine (and moves nothing),
+    // another one is refused.
+    if let Some(held) = row.cdr_json.as_deref() {
+        let held: Value = serde_json::from_str(held).map_err(AppError::internal)?;
+        if held.get("id").and_then(Value::as_str) != Some(cdr.id.as_str()) {
+            return Err(AppError::conflict(
+                "ocpi_cdr_exists",
+                "this session has a CDR already",
+            ));
+        }
+    }
     let now = app.clock.now();
     let paid = if total == 0 {
         true
@@ -456,7 +486,8 @@ pub async fn receive_cdr(app: &App, party: &OcpiParty, body: Value) -> AppResult
             id: app.ids.new_uuid(now).to_string(),
             kind: "roaming_cdr_payment".into(),
             reference: row.id.clone(),
-            idempotency_key: Some(format!("roaming_cdr:{cc}:{pid}:{}", cdr.id)),
+            // Keyed by our session: a session is paid once, whatever the CDR says.
+            idempotency_key: Some(format!("roaming_cdr:{}", row.id)),
             postings: Balanced::new(&[
                 Posting {
                     account: AccountRef::of(AccountKind::DriverWallet, row.user_id, currency),

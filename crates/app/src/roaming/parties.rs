@@ -170,11 +170,15 @@ pub async fn call(
             correlation_id: correlation_id.to_owned(),
         })
         .await
-        .map_err(|e| match e {
-            OcpiCallError::Unreachable(why) => {
-                unusable(format!("{url} could not be reached: {why}"))
+        .map_err(|e| {
+            // The details stay in our log: echoing a partner-chosen URL's
+            // answer (or why it failed) back to the caller would make us a
+            // window onto whatever that URL reaches.
+            tracing::warn!(url, error = %e, "an OCPI call failed");
+            match e {
+                OcpiCallError::Unreachable(_) => unusable(format!("{url} could not be reached")),
+                OcpiCallError::NotOcpi(_) => unusable(format!("{url} did not answer as OCPI")),
             }
-            OcpiCallError::NotOcpi(why) => unusable(format!("{url} did not answer as OCPI: {why}")),
         })
 }
 
@@ -294,6 +298,7 @@ fn code_taken(e: StoreError) -> AppError {
 /// Checks a party's credentials, reads its endpoints with its token, and
 /// stores the connection with a new token for it; answers our credentials.
 async fn accept(app: &App, party: &OcpiParty, credentials: Credentials) -> AppResult<Credentials> {
+    let from = party.state;
     credentials.validate().map_err(invalid)?;
     check_not_ours(app, &credentials)?;
     let correlation = app.ids.new_uuid(app.clock.now()).to_string();
@@ -307,9 +312,12 @@ async fn accept(app: &App, party: &OcpiParty, credentials: Credentials) -> AppRe
         roles: party_roles(app, &credentials),
     };
     app.store
-        .connect_ocpi_party(party.id, &connection, app.clock.now())
+        .connect_ocpi_party(party.id, from, &connection, app.clock.now())
         .await
-        .map_err(code_taken)?;
+        .map_err(|e| match e {
+            StoreError::NotFound => not_registered(),
+            other => code_taken(other),
+        })?;
     Ok(our_credentials(app, token_c))
 }
 
@@ -430,9 +438,12 @@ pub async fn connect(
             roles: party_roles(app, &theirs),
         };
         app.store
-            .connect_ocpi_party(party.id, &connection, app.clock.now())
+            .connect_ocpi_party(party.id, PartyState::Invited, &connection, app.clock.now())
             .await
-            .map_err(code_taken)
+            .map_err(|e| match e {
+                StoreError::NotFound => not_registered(),
+                other => code_taken(other),
+            })
     }
     .await;
     match outcome {

@@ -882,14 +882,15 @@ impl SessionEngine {
                 }
                 continue;
             }
-            if session.user_id.is_none()
-                || session.transaction_id.is_none()
-                || !is_local(&session.charge_point_id)
-            {
+            if session.transaction_id.is_none() || !is_local(&session.charge_point_id) {
                 continue;
             }
+            // A session without a driver of ours may be a roaming partner's:
+            // publish_charging sends its progress to the partner.
             self.publish_charging(&session, now).await;
-            published += 1;
+            if session.user_id.is_some() {
+                published += 1;
+            }
         }
         metrics::gauge!("plugway_sessions_streamed").set(published as f64);
         Ok(published)
