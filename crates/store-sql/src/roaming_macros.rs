@@ -11,7 +11,13 @@ macro_rules! impl_sql_roaming_store {
         const PARTY_COLUMNS: &str = "id, name, state, incoming_token_hash, outgoing_token, versions_url, \
              endpoints, created_at, updated_at";
         /// Our own approved sites changed in [$1, $2): partners' hosts left out.
-        const OWN_SITES: &str = "approval = 'APPROVED' AND updated_at >= $1 AND updated_at < $2 \
+        /// A Location's `last_updated` is its site's or its newest approved
+        /// EVSE's, whichever is later: the window looks at both.
+        const OWN_SITES: &str = "approval = 'APPROVED' \
+             AND (updated_at >= $1 OR COALESCE((SELECT MAX(e.updated_at) FROM evses e \
+                  WHERE e.site_id = sites.id AND e.approval = 'APPROVED'), 0) >= $1) \
+             AND updated_at < $2 AND COALESCE((SELECT MAX(e.updated_at) FROM evses e \
+                  WHERE e.site_id = sites.id AND e.approval = 'APPROVED'), 0) < $2 \
              AND host_id NOT IN (SELECT host_id FROM ocpi_party_roles WHERE host_id IS NOT NULL)";
         /// Approved EVSEs at those sites changed in [$1, $2).
         const OWN_EVSES: &str = "e.approval = 'APPROVED' AND s.approval = 'APPROVED' \

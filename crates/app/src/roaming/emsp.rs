@@ -361,6 +361,18 @@ pub async fn receive_session(
     {
         return Err(invalid("cdr_token: not a token of this platform"));
     }
+    if !["ACTIVE", "COMPLETED", "INVALID", "PENDING", "RESERVATION"]
+        .contains(&session.status.as_str())
+    {
+        return Err(invalid(
+            "status: must be ACTIVE, COMPLETED, INVALID, PENDING or RESERVATION",
+        ));
+    }
+    if session.id.len() > 36 || session.evse_uid.len() > 36 || session.location_id.len() > 36 {
+        return Err(invalid(
+            "id, location_id and evse_uid are at most 36 characters",
+        ));
+    }
     if session.cdr_token.token_type != "APP_USER" {
         return Err(invalid("cdr_token: our drivers roam with APP_USER tokens"));
     }
@@ -448,6 +460,9 @@ pub async fn receive_cdr(app: &App, party: &OcpiParty, body: Value) -> AppResult
     let total = currency
         .to_minor(total_major)
         .ok_or_else(|| invalid("total_cost: must be a non-negative amount"))?;
+    if cdr.id.is_empty() || cdr.id.len() > 39 {
+        return Err(invalid("id: 1 to 39 characters"));
+    }
     let session_id = cdr
         .session_id
         .clone()

@@ -89,14 +89,29 @@ pub async fn store(app: &App, token: &Token, by_command: bool) -> AppResult<Stor
             "uid: a card with this uid is already known here; it cannot be roamed",
         ));
     }
+    // Our drivers' app tags are `APP` and 17 hex digits: a partner's token
+    // shaped like one could shut a driver of ours out of the app.
+    let app_shaped = id_tag.len() == 20
+        && id_tag.starts_with("APP")
+        && id_tag.bytes().skip(3).all(|b| b.is_ascii_hexdigit());
+    if app_shaped {
+        return Err(AppError::conflict(
+            "ocpi_token_uid_taken",
+            "uid: this form is reserved for the platform's own drivers",
+        ));
+    }
     let allowed = token.valid && (by_command || token.whitelist != "NEVER");
     let now = app.clock.now();
+    // A token the eMSP wants asked about every time is let in by its
+    // command only for the start that follows, not for good.
+    let expiry =
+        (by_command && token.whitelist == "NEVER").then(|| now + chrono::Duration::minutes(5));
     app.store
         .upsert_id_tag(&IdTagRecord {
             state: IdTagState {
                 id_tag: tag,
                 parent_id_tag: token.group_id.as_deref().and_then(|g| IdTag::parse(g).ok()),
-                expiry: None,
+                expiry,
                 // One session at a time per token; 0 blocks it.
                 max_active_transactions: i64::from(allowed),
             },
