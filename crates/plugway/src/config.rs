@@ -151,7 +151,7 @@ pub struct OcpiConfig {
     pub public_url: Option<String>,
     /// Objects per page when a partner asks for none (and the most sent).
     pub page_limit: i64,
-    /// Seconds a call to a partner may take.
+    /// Seconds a call to a partner may take (at most 60).
     pub timeout_secs: u64,
 }
 
@@ -193,8 +193,10 @@ impl OcpiConfig {
         if !(1..=1000).contains(&self.page_limit) {
             anyhow::bail!("ocpi.page_limit must be from 1 to 1000");
         }
-        if !(1..=600).contains(&self.timeout_secs) {
-            anyhow::bail!("ocpi.timeout_secs must be from 1 to 600");
+        // The roaming outbox leases a batch of 10 for 10 minutes: a minute
+        // per call at most keeps a message from being claimed twice.
+        if !(1..=60).contains(&self.timeout_secs) {
+            anyhow::bail!("ocpi.timeout_secs must be from 1 to 60");
         }
         Ok(plugway_app::roaming::OcpiSettings {
             country_code: self.country_code.clone(),

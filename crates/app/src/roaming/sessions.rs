@@ -487,9 +487,12 @@ pub async fn deliver_due(app: &App) -> AppResult<usize> {
     let mut delivered = 0;
     for kind in [OUTBOX_OCPI_SESSION, OUTBOX_OCPI_CDR] {
         let now = app.clock.now();
+        // The lease outlasts the batch even when every partner call takes
+        // its whole timeout (at most 10 × 30 s), so another node never
+        // claims a message that is still being sent.
         let claimed = app
             .store
-            .claim_outbox(kind, now, now + chrono::Duration::seconds(60), 50)
+            .claim_outbox(kind, now, now + chrono::Duration::minutes(10), 10)
             .await?;
         for message in claimed {
             match deliver(app, kind, &message.payload).await {
