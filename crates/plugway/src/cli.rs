@@ -83,8 +83,9 @@ pub struct OcpiConnectArgs {
     #[arg(long, value_name = "URL")]
     pub versions_url: String,
 
-    /// The token A the party issued for Plugway.
-    #[arg(long, value_name = "TOKEN_A")]
+    /// The token A the party issued for Plugway. (A token may begin with
+    /// '-', as base64url text does; it is taken as the value all the same.)
+    #[arg(long, value_name = "TOKEN_A", allow_hyphen_values = true)]
     pub token: String,
 
     /// A label to recognise the party by.

@@ -22,6 +22,27 @@ async fn invite_then_connect_registers_two_platforms() {
         ("PLUGWAY_OCPI__PARTY_ID", "PWA"),
         ("PLUGWAY_OCPI__COUNTRY_CODE", "MN"),
     ];
+    // A token A beginning with '-' (one in 32 do) must still be taken as
+    // `--token`'s value.
+    let dashed = run(
+        &[
+            "ocpi",
+            "connect",
+            "--versions-url",
+            "http://127.0.0.1:9/ocpi/versions",
+            "--token",
+            "-abc",
+            "--data-dir",
+            "data",
+        ],
+        b_dir.path(),
+        &[],
+    );
+    assert!(
+        String::from_utf8_lossy(&dashed.stderr).contains("could not be reached"),
+        "{}",
+        String::from_utf8_lossy(&dashed.stderr)
+    );
     let invited = run(
         &[
             "ocpi",
