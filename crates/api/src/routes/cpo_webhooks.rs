@@ -52,7 +52,7 @@ impl FromRequestParts<AppState> for CpoTokenC {
             return Err(unauthorized());
         }
         match parties::authenticate(state, token).await? {
-            Some(party) if party.state == PartyState::Connected => Ok(Self(party)),
+            Some(found) if found.party.state == PartyState::Connected => Ok(Self(found.party)),
             _ => Err(unauthorized()),
         }
     }

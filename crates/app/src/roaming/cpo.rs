@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use plugway_domain::{ApprovalState, SiteId};
-use plugway_ocpi::locations::{Connector, Evse as OcpiEvse, GeoLocation, Location};
+use plugway_ocpi::locations::{Connector, Evse as OcpiEvse, Location};
 use plugway_ocpi::tariffs::{PriceComponent, Tariff, TariffElement};
 use plugway_ocpi::BusinessDetails;
 use plugway_store::{Evse, Site};
@@ -155,22 +155,20 @@ pub fn location_of(app: &App, site: &Site, evses: &[&Evse]) -> Location {
             }
             hours
         });
+    let place = mapping::place(f);
     Location {
         country_code: ours.country_code.clone(),
         party_id: ours.party_id.clone(),
         id: site.id.to_text(),
         publish: site.visible,
         publish_allowed_to: None,
-        name: Some(mapping::fit(&f.name, 255)),
-        address: mapping::fit(&f.address, 45),
-        city: mapping::fit(&f.city, 45),
-        postal_code: f.postal_code.as_deref().map(|p| mapping::fit(p, 10)),
-        state: Some(mapping::fit(&f.province, 20)).filter(|s| !s.is_empty()),
-        country: mapping::alpha3(&f.country_code).unwrap_or("ZZZ").to_owned(),
-        coordinates: GeoLocation {
-            latitude: mapping::coordinate(f.coordinates.lat),
-            longitude: mapping::coordinate(f.coordinates.lng),
-        },
+        name: Some(place.name),
+        address: place.address,
+        city: place.city,
+        postal_code: place.postal_code,
+        state: place.state,
+        country: place.country,
+        coordinates: place.coordinates,
         related_locations: None,
         parking_type: None,
         evses: Some(evses.iter().map(|e| evse_of(app, e)).collect()),

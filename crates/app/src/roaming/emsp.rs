@@ -282,6 +282,17 @@ pub async fn command_result(
     Ok(())
 }
 
+/// A partner's object names a session's driver by the token it charged
+/// with: it must be that driver's own.
+async fn check_driver_token(app: &App, row: &DriverSession, uid: &str) -> AppResult<()> {
+    let tag = app.sessions.app_id_tag(row.user_id).await?;
+    if tag.as_str().eq_ignore_ascii_case(uid) {
+        Ok(())
+    } else {
+        Err(invalid("cdr_token: not the token of this session's driver"))
+    }
+}
+
 /// The driver a token of ours is (its uid is the driver's app id tag).
 async fn driver_of(app: &App, uid: &str) -> AppResult<Option<UserId>> {
     Ok(app
@@ -302,27 +313,13 @@ pub async fn receive_session(
     body: Value,
     patch: bool,
 ) -> AppResult<()> {
-    match app.store.find_party_role(cc, pid, "CPO").await? {
-        Some((holder, _)) if holder == party.id => {}
-        _ => {
-            return Err(AppError::forbidden(format!(
-                "{cc}/{pid} is not a CPO party code of yours"
-            )))
-        }
-    }
+    parties::own_role(app, party, cc, pid, plugway_ocpi::Role::Cpo).await?;
     let existing = app
         .store
         .find_driver_session_by_session(cc, pid, session_id)
         .await?;
     let object: Value = if patch {
-        let Value::Object(changes) = body else {
-            return Err(invalid(
-                "a PATCH body is a JSON object of the fields to change",
-            ));
-        };
-        if !changes.contains_key("last_updated") {
-            return Err(invalid("last_updated: a PATCH must carry it"));
-        }
+        let (changes, _) = super::patch_fields(body, &["country_code", "party_id", "id"])?;
         let held = existing
             .as_ref()
             .and_then(|s| s.object_json.as_deref())
@@ -417,10 +414,7 @@ pub async fn receive_session(
         }
     };
     // The token must be the driver's own.
-    let tag = app.sessions.app_id_tag(row.user_id).await?;
-    if !tag.as_str().eq_ignore_ascii_case(&session.cdr_token.uid) {
-        return Err(invalid("cdr_token: not the token of this session's driver"));
-    }
+    check_driver_token(app, &row, &session.cdr_token.uid).await?;
     row.session_id = Some(session.id.clone());
     if row.cdr_json.is_none() {
         row.status = session.status.clone();
@@ -439,14 +433,7 @@ pub async fn receive_cdr(app: &App, party: &OcpiParty, body: Value) -> AppResult
         serde_json::from_value(body.clone()).map_err(|e| invalid(format!("CDR: {e}")))?;
     let cc = cdr.country_code.to_ascii_uppercase();
     let pid = cdr.party_id.to_ascii_uppercase();
-    match app.store.find_party_role(&cc, &pid, "CPO").await? {
-        Some((holder, _)) if holder == party.id => {}
-        _ => {
-            return Err(AppError::forbidden(format!(
-                "{cc}/{pid} is not a CPO party code of yours"
-            )))
-        }
-    }
+    parties::own_role(app, party, &cc, &pid, plugway_ocpi::Role::Cpo).await?;
     let currency =
         Currency::parse(&cdr.currency).map_err(|e| invalid(format!("currency: {}", e.message)))?;
     if currency != app.settings.wallet_currency {
@@ -478,10 +465,7 @@ pub async fn receive_cdr(app: &App, party: &OcpiParty, body: Value) -> AppResult
                 "session_id: no session of ours has this id",
             )
         })?;
-    let tag = app.sessions.app_id_tag(row.user_id).await?;
-    if !tag.as_str().eq_ignore_ascii_case(&cdr.cdr_token.uid) {
-        return Err(invalid("cdr_token: not the token of this session's driver"));
-    }
+    check_driver_token(app, &row, &cdr.cdr_token.uid).await?;
     // One CDR per session: the same one again is fine (and moves nothing),
     // another one is refused.
     if let Some(held) = row.cdr_json.as_deref() {

@@ -162,6 +162,42 @@ pub fn alpha2(alpha3: &str) -> Option<&'static str> {
         .map(|c| c.alpha2())
 }
 
+/// Where a site is, in the fields and lengths OCPI's Location and
+/// CdrLocation share.
+#[derive(Debug, Clone)]
+pub struct Place {
+    /// `name` (255).
+    pub name: String,
+    /// `address` (45).
+    pub address: String,
+    /// `city` (45).
+    pub city: String,
+    /// `postal_code` (10).
+    pub postal_code: Option<String>,
+    /// `state` (20), left out when empty.
+    pub state: Option<String>,
+    /// ISO 3166-1 alpha-3 (`ZZZ` when the code has none).
+    pub country: String,
+    /// The point, 6 decimals.
+    pub coordinates: plugway_ocpi::GeoLocation,
+}
+
+/// A site's place as OCPI writes it.
+pub fn place(f: &plugway_store::SiteFields) -> Place {
+    Place {
+        name: fit(&f.name, 255),
+        address: fit(&f.address, 45),
+        city: fit(&f.city, 45),
+        postal_code: f.postal_code.as_deref().map(|p| fit(p, 10)),
+        state: Some(fit(&f.province, 20)).filter(|s| !s.is_empty()),
+        country: alpha3(&f.country_code).unwrap_or("ZZZ").to_owned(),
+        coordinates: plugway_ocpi::GeoLocation {
+            latitude: coordinate(f.coordinates.lat),
+            longitude: coordinate(f.coordinates.lng),
+        },
+    }
+}
+
 /// Cuts text to OCPI's length for a field (in characters).
 pub fn fit(text: &str, max: usize) -> String {
     text.chars().take(max).collect()

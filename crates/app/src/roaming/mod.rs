@@ -22,7 +22,36 @@ pub mod partner_locations;
 pub mod sessions;
 pub mod tokens;
 
+use chrono::{DateTime, Utc};
 use plugway_ocpi::{BusinessDetails, CredentialsRole, Role};
+use serde_json::{Map, Value};
+
+use crate::error::AppResult;
+
+/// A PATCH body as OCPI's receivers take it: a JSON object of the fields
+/// to change, carrying `last_updated` (the spec's rule), changing none of
+/// the object's `identity` fields. Answers the fields and that time.
+pub(crate) fn patch_fields(
+    body: Value,
+    identity: &[&str],
+) -> AppResult<(Map<String, Value>, DateTime<Utc>)> {
+    let Value::Object(changes) = body else {
+        return Err(parties::invalid(
+            "a PATCH body is a JSON object of the fields to change",
+        ));
+    };
+    let last_updated = changes
+        .get("last_updated")
+        .and_then(Value::as_str)
+        .and_then(plugway_ocpi::time::parse)
+        .ok_or_else(|| parties::invalid("last_updated: a PATCH must carry it"))?;
+    if let Some(key) = identity.iter().find(|key| changes.contains_key(**key)) {
+        return Err(parties::invalid(format!(
+            "{key}: an object's identity cannot be patched"
+        )));
+    }
+    Ok((changes, last_updated))
+}
 
 /// Who we are in OCPI, and where partners reach us.
 #[derive(Debug, Clone)]

@@ -98,10 +98,20 @@ pub async fn invite(app: &App, name: Option<&str>) -> AppResult<Invitation> {
     Ok(Invitation { party, token })
 }
 
+/// A party that presented a token of its own.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The party.
+    pub party: OcpiParty,
+    /// The token as it matched: only its digest is stored, so this is the
+    /// one place it can be read back (the credentials module's GET).
+    pub token: String,
+}
+
 /// The live party whose token this is. OCPI 2.2.1 sends the token base64
 /// encoded; 2.1.1 and some 2.2 implementations send it raw, which 2.2.1
 /// asks receivers to accept too: the decoded form is tried first.
-pub async fn authenticate(app: &App, presented: &str) -> AppResult<Option<OcpiParty>> {
+pub async fn authenticate(app: &App, presented: &str) -> AppResult<Option<Authenticated>> {
     use base64::Engine as _;
     let presented = presented.trim();
     if presented.is_empty() || presented.len() > 512 {
@@ -119,11 +129,32 @@ pub async fn authenticate(app: &App, presented: &str) -> AppResult<Option<OcpiPa
             .await?
         {
             if party.state != PartyState::Unregistered {
-                return Ok(Some(party));
+                return Ok(Some(Authenticated {
+                    party,
+                    token: candidate.to_owned(),
+                }));
             }
         }
     }
     Ok(None)
+}
+
+/// The role `party` plays under the party code `cc`/`pid`: a party reads
+/// and writes objects only under its own codes (403 otherwise).
+pub async fn own_role(
+    app: &App,
+    party: &OcpiParty,
+    cc: &str,
+    pid: &str,
+    role: plugway_ocpi::Role,
+) -> AppResult<PartyRole> {
+    match app.store.find_party_role(cc, pid, role.as_str()).await? {
+        Some((holder, held)) if holder == party.id => Ok(held),
+        _ => Err(AppError::forbidden(format!(
+            "{cc}/{pid} is not a {} party code of yours: use your own codes",
+            role.as_str()
+        ))),
+    }
 }
 
 /// Our credentials object around `token`.
@@ -281,8 +312,11 @@ fn check_not_ours(app: &App, credentials: &Credentials) -> AppResult<()> {
     Ok(())
 }
 
-fn code_taken(e: StoreError) -> AppError {
+/// Why storing a handshake failed: a party code another holds, or the
+/// party no longer in the state the handshake began from.
+fn connect_refused(e: StoreError) -> AppError {
     match e {
+        StoreError::NotFound => not_registered(),
         StoreError::Conflict(Conflict::OcpiPartyCode) => AppError::conflict(
             "ocpi_party_code_taken",
             "roles: one of these party codes and roles belongs to another connected partner",
@@ -314,10 +348,7 @@ async fn accept(app: &App, party: &OcpiParty, credentials: Credentials) -> AppRe
     app.store
         .connect_ocpi_party(party.id, from, &connection, app.clock.now())
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => not_registered(),
-            other => code_taken(other),
-        })?;
+        .map_err(connect_refused)?;
     Ok(our_credentials(app, token_c))
 }
 
@@ -440,10 +471,7 @@ pub async fn connect(
         app.store
             .connect_ocpi_party(party.id, PartyState::Invited, &connection, app.clock.now())
             .await
-            .map_err(|e| match e {
-                StoreError::NotFound => not_registered(),
-                other => code_taken(other),
-            })
+            .map_err(connect_refused)
     }
     .await;
     match outcome {

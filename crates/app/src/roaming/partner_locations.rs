@@ -80,22 +80,17 @@ struct Owner {
 /// A party may write only under its own CPO codes: answers the host
 /// account that shows them.
 async fn own_cpo_host(app: &App, party: &OcpiParty, cc: &str, pid: &str) -> AppResult<Owner> {
-    let held = app.store.find_party_role(cc, pid, "CPO").await?;
-    match held {
-        Some((holder, role)) if holder == party.id => Ok(Owner {
-            host: role.host_id.ok_or_else(|| {
-                AppError::internal(format!("the CPO role {cc}/{pid} has no host account"))
-            })?,
-            mark: PartnerOperator {
-                country_code: cc.to_owned(),
-                party_id: pid.to_owned(),
-                name: role.name,
-            },
-        }),
-        _ => Err(AppError::forbidden(format!(
-            "{cc}/{pid} is not a CPO party code of yours: write locations under your own codes"
-        ))),
-    }
+    let role = super::parties::own_role(app, party, cc, pid, plugway_ocpi::Role::Cpo).await?;
+    Ok(Owner {
+        host: role.host_id.ok_or_else(|| {
+            AppError::internal(format!("the CPO role {cc}/{pid} has no host account"))
+        })?,
+        mark: PartnerOperator {
+            country_code: cc.to_owned(),
+            party_id: pid.to_owned(),
+            name: role.name,
+        },
+    })
 }
 
 fn same(a: &str, b: &str) -> bool {
@@ -471,23 +466,8 @@ pub async fn put(app: &App, party: &OcpiParty, t: Target<'_>, body: Value) -> Ap
 /// becomes the parents' `last_updated`.
 pub async fn patch(app: &App, party: &OcpiParty, t: Target<'_>, body: Value) -> AppResult<()> {
     let owner = own_cpo_host(app, party, t.country_code, t.party_id).await?;
-    let Value::Object(changes) = body else {
-        return Err(invalid(
-            "a PATCH body is a JSON object of the fields to change",
-        ));
-    };
-    let last_updated = changes
-        .get("last_updated")
-        .and_then(Value::as_str)
-        .and_then(plugway_ocpi::time::parse)
-        .ok_or_else(|| invalid("last_updated: a PATCH must carry it"))?;
-    for key in ["country_code", "party_id", "id", "uid"] {
-        if changes.contains_key(key) {
-            return Err(invalid(format!(
-                "{key}: an object's identity cannot be patched"
-            )));
-        }
-    }
+    let (changes, last_updated) =
+        super::patch_fields(body, &["country_code", "party_id", "id", "uid"])?;
     let (_, location) = stored(app, &t).await?.ok_or_else(unknown)?;
     let mut object = serde_json::to_value(&location).map_err(AppError::internal)?;
     let stamp = Value::String(plugway_ocpi::time::format(last_updated));

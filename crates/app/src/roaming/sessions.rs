@@ -220,7 +220,7 @@ fn cdr_object(
     let ours = &app.settings.ocpi;
     let cost = &purchase.cost;
     let currency = cost.currency;
-    let f = &site.fields;
+    let place = mapping::place(&site.fields);
     let connector = evse.fields.connectors.first();
     Ok(Cdr {
         country_code: ours.country_code.clone(),
@@ -234,16 +234,13 @@ fn cdr_object(
         authorization_reference: None,
         cdr_location: CdrLocation {
             id: site.id.to_text(),
-            name: Some(mapping::fit(&f.name, 255)),
-            address: mapping::fit(&f.address, 45),
-            city: mapping::fit(&f.city, 45),
-            postal_code: f.postal_code.as_deref().map(|p| mapping::fit(p, 10)),
-            state: Some(mapping::fit(&f.province, 20)).filter(|s| !s.is_empty()),
-            country: mapping::alpha3(&f.country_code).unwrap_or("ZZZ").to_owned(),
-            coordinates: plugway_ocpi::GeoLocation {
-                latitude: mapping::coordinate(f.coordinates.lat),
-                longitude: mapping::coordinate(f.coordinates.lng),
-            },
+            name: Some(place.name),
+            address: place.address,
+            city: place.city,
+            postal_code: place.postal_code,
+            state: place.state,
+            country: place.country,
+            coordinates: place.coordinates,
             evse_uid: evse.id.to_text(),
             evse_id: super::cpo::emi3_evse_id(app, evse),
             connector_id: connector.map(|c| c.id.to_text()).unwrap_or_default(),
@@ -357,17 +354,10 @@ async fn deliver(app: &App, kind: &str, payload: &str) -> AppResult<Outcome> {
         .find_charging_session(message.session)
         .await?
         .ok_or_else(|| AppError::internal("a queued roaming session is gone"))?;
-    let Some((token, _)) = roaming_token(app.store.as_ref(), &session).await? else {
+    let Some((evse, token)) = sendable(app, &session).await? else {
         return Ok(Outcome::Dropped(
-            "the session's token is no longer a partner's".into(),
+            "the session is no longer a partner's driver's on an EVSE of ours".into(),
         ));
-    };
-    let evse = match session.evse_id {
-        Some(id) => app.store.find_evse(id).await?,
-        None => None,
-    };
-    let Some(evse) = evse else {
-        return Ok(Outcome::Dropped("the session is on no EVSE of ours".into()));
     };
     let correlation = app.ids.new_uuid(app.clock.now()).to_string();
     if kind == OUTBOX_OCPI_CDR {
@@ -417,12 +407,7 @@ async fn deliver(app: &App, kind: &str, payload: &str) -> AppResult<Outcome> {
         else {
             return Ok(Outcome::Dropped("the party takes no sessions".into()));
         };
-        let cost = match session.purchase_id {
-            Some(id) => app.store.find_purchase(id).await?.map(|p| p.cost),
-            None => None,
-        }
-        .unwrap_or_else(|| app.sessions.live_cost(&session, app.clock.now()));
-        let object = session_object(app, &session, &evse, &token, &cost)?;
+        let object = session_now(app, &session, &evse, &token).await?;
         let url = format!(
             "{}/{}/{}/{}",
             base.trim_end_matches('/'),
@@ -536,6 +521,22 @@ pub async fn run(app: App, every: Duration) {
     }
 }
 
+/// The OCPI Session as it stands now: priced by its purchase once it has
+/// one, else by its readings so far.
+async fn session_now(
+    app: &App,
+    session: &ChargingSession,
+    evse: &Evse,
+    token: &StoredToken,
+) -> AppResult<Session> {
+    let cost = match session.purchase_id {
+        Some(id) => app.store.find_purchase(id).await?.map(|p| p.cost),
+        None => None,
+    }
+    .unwrap_or_else(|| app.sessions.live_cost(session, app.clock.now()));
+    session_object(app, session, evse, token, &cost)
+}
+
 /// A session of ours for the sender: its EVSE and the partner token.
 async fn sendable(app: &App, session: &ChargingSession) -> AppResult<Option<(Evse, StoredToken)>> {
     let Some((token, _)) = roaming_token(app.store.as_ref(), session).await? else {
@@ -575,12 +576,7 @@ pub async fn sender_sessions(
         let Some((evse, token)) = sendable(app, &session).await? else {
             continue;
         };
-        let cost = match session.purchase_id {
-            Some(p) => app.store.find_purchase(p).await?.map(|p| p.cost),
-            None => None,
-        }
-        .unwrap_or_else(|| app.sessions.live_cost(&session, app.clock.now()));
-        items.push(session_object(app, &session, &evse, &token, &cost)?);
+        items.push(session_now(app, &session, &evse, &token).await?);
     }
     Ok(super::cpo::Page {
         items,

@@ -39,12 +39,8 @@ pub fn id_tag_for(country_code: &str, party_code: &str, uid: &str) -> String {
 
 /// A party may write tokens only under its own eMSP codes.
 pub async fn check_own_emsp(app: &App, party: &OcpiParty, cc: &str, pid: &str) -> AppResult<()> {
-    match app.store.find_party_role(cc, pid, "EMSP").await? {
-        Some((holder, _)) if holder == party.id => Ok(()),
-        _ => Err(AppError::forbidden(format!(
-            "{cc}/{pid} is not an eMSP party code of yours: write tokens under your own codes"
-        ))),
-    }
+    super::parties::own_role(app, party, cc, pid, plugway_ocpi::Role::Emsp).await?;
+    Ok(())
 }
 
 fn unknown_token() -> AppError {
@@ -175,21 +171,7 @@ async fn stored(app: &App, key: &TokenKey<'_>) -> AppResult<Token> {
 /// PATCH: merges the fields sent (with `last_updated`) into the token.
 pub async fn patch(app: &App, party: &OcpiParty, key: TokenKey<'_>, body: Value) -> AppResult<()> {
     check_own_emsp(app, party, key.country_code, key.party_id).await?;
-    let Value::Object(changes) = body else {
-        return Err(invalid(
-            "a PATCH body is a JSON object of the fields to change",
-        ));
-    };
-    if !changes.contains_key("last_updated") {
-        return Err(invalid("last_updated: a PATCH must carry it"));
-    }
-    for identity in ["country_code", "party_id", "uid", "type"] {
-        if changes.contains_key(identity) {
-            return Err(invalid(format!(
-                "{identity}: a token's identity cannot be patched"
-            )));
-        }
-    }
+    let (changes, _) = super::patch_fields(body, &["country_code", "party_id", "uid", "type"])?;
     let mut object = serde_json::to_value(stored(app, &key).await?).map_err(AppError::internal)?;
     if let Some(fields) = object.as_object_mut() {
         fields.extend(changes);

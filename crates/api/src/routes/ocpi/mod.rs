@@ -107,7 +107,7 @@ pub fn is_ocpi_path(path: &str) -> bool {
         || path.starts_with("/ocpi/versions/")
 }
 
-async fn versions(State(state): State<AppState>, AnyParty(_): AnyParty) -> OcpiResult {
+async fn versions(State(state): State<AppState>, AnyParty(..): AnyParty) -> OcpiResult {
     let ours = &state.settings.ocpi;
     OcpiOk::data(
         &[Version {
@@ -118,7 +118,7 @@ async fn versions(State(state): State<AppState>, AnyParty(_): AnyParty) -> OcpiR
     )
 }
 
-async fn details(State(state): State<AppState>, AnyParty(_): AnyParty) -> OcpiResult {
+async fn details(State(state): State<AppState>, AnyParty(..): AnyParty) -> OcpiResult {
     let base = state.settings.ocpi.base_url();
     let endpoint = |identifier, role, path: &str| Endpoint {
         identifier,
@@ -162,13 +162,10 @@ async fn details(State(state): State<AppState>, AnyParty(_): AnyParty) -> OcpiRe
 
 async fn get_credentials(
     State(state): State<AppState>,
-    AnyParty(party): AnyParty,
-    headers: axum::http::HeaderMap,
+    AnyParty(_, token): AnyParty,
 ) -> OcpiResult {
     // Only a digest of the caller's token is kept; the token of our
     // credentials is the one it presented, which matched that digest.
-    let token = transport::presented_token(&headers, &party)
-        .ok_or_else(|| OcpiError::unauthorized("this token is unknown or no longer valid"))?;
     OcpiOk::data(&parties::our_credentials(&state, token), state.clock.now())
 }
 
@@ -179,7 +176,7 @@ fn credentials_of(body: &[u8]) -> Result<Credentials, OcpiError> {
 
 async fn post_credentials(
     State(state): State<AppState>,
-    AnyParty(party): AnyParty,
+    AnyParty(party, _): AnyParty,
     body: Bytes,
 ) -> OcpiResult {
     let credentials = credentials_of(&body)?;
@@ -189,7 +186,7 @@ async fn post_credentials(
 
 async fn put_credentials(
     State(state): State<AppState>,
-    AnyParty(party): AnyParty,
+    AnyParty(party, _): AnyParty,
     body: Bytes,
 ) -> OcpiResult {
     let credentials = credentials_of(&body)?;
@@ -199,7 +196,7 @@ async fn put_credentials(
 
 async fn delete_credentials(
     State(state): State<AppState>,
-    AnyParty(party): AnyParty,
+    AnyParty(party, _): AnyParty,
 ) -> OcpiResult {
     parties::unregister(&state, &party).await?;
     Ok(OcpiOk::empty(state.clock.now()))

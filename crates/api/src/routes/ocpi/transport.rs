@@ -2,7 +2,7 @@
 //! every answer is wrapped in, the status codes, the routing headers a hub
 //! adds, and paging with `Link`, `X-Total-Count` and `X-Limit`.
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -172,9 +172,10 @@ impl IntoResponse for OcpiOk {
 pub type OcpiResult = Result<OcpiOk, OcpiError>;
 
 /// The party behind a request's token, whatever its state but
-/// unregistered: the versions and credentials modules take token A too.
+/// unregistered (the versions and credentials modules take token A too),
+/// with the token it presented.
 #[derive(Debug)]
-pub struct AnyParty(pub OcpiParty);
+pub struct AnyParty(pub OcpiParty, pub String);
 
 /// A party whose handshake is done: every other module wants one.
 #[derive(Debug)]
@@ -196,27 +197,6 @@ fn token_of(parts: &Parts) -> Result<&str, OcpiError> {
         ));
     }
     Ok(token.trim())
-}
-
-/// The token a request presented, in the form whose digest is the
-/// party's (decoded from base64, or raw).
-pub fn presented_token(headers: &HeaderMap, party: &OcpiParty) -> Option<String> {
-    use base64::Engine as _;
-    let header = headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (_, token) = header.trim().split_once(' ')?;
-    let token = token.trim();
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(token)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok());
-    let digest = party.incoming_token_hash.as_deref()?;
-    decoded
-        .into_iter()
-        .chain([token.to_owned()])
-        .find(|t| plugway_domain::secret::secret_digest(t) == digest)
 }
 
 /// Checks the routing headers a hub adds: a message for another party is
@@ -265,24 +245,11 @@ impl FromRequestParts<AppState> for AnyParty {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, OcpiError> {
         let token = token_of(parts)?;
-        let party = parties::authenticate(state, token)
+        let found = parties::authenticate(state, token)
             .await?
             .ok_or_else(|| OcpiError::unauthorized("this token is unknown or no longer valid"))?;
-        check_route(parts, state, &party)?;
-        Ok(Self(party))
-    }
-}
-
-impl OptionalFromRequestParts<AppState> for AnyParty {
-    type Rejection = OcpiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Option<Self>, OcpiError> {
-        <Self as FromRequestParts<AppState>>::from_request_parts(parts, state)
-            .await
-            .map(Some)
+        check_route(parts, state, &found.party)?;
+        Ok(Self(found.party, found.token))
     }
 }
 
@@ -290,7 +257,7 @@ impl FromRequestParts<AppState> for Partner {
     type Rejection = OcpiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, OcpiError> {
-        let AnyParty(party) =
+        let AnyParty(party, _) =
             <AnyParty as FromRequestParts<AppState>>::from_request_parts(parts, state).await?;
         if party.state != PartyState::Connected {
             return Err(OcpiError::unauthorized(
