@@ -171,6 +171,19 @@ impl App {
     }
 }
 
+impl App {
+    /// A handle that does not keep the application alive (for what the
+    /// application's own parts hold of it).
+    pub fn downgrade(&self) -> std::sync::Weak<Inner> {
+        Arc::downgrade(&self.0)
+    }
+
+    /// The application behind a [`App::downgrade`] handle, while it lives.
+    pub fn upgrade(weak: &std::sync::Weak<Inner>) -> Option<Self> {
+        weak.upgrade().map(Self)
+    }
+}
+
 impl Deref for App {
     type Target = AppParts;
     fn deref(&self) -> &AppParts {

@@ -46,6 +46,8 @@ pub fn spawn(app: &App, setup: WorkerSetup) {
     }
     // Roaming sessions and CDRs to partner eMSPs.
     tokio::spawn(crate::roaming::sessions::run(app.clone(), OUTBOX_POLL));
+    // Our locations, tariffs and drivers' tokens to partners as they change.
+    tokio::spawn(crate::roaming::push::run(app.clone()));
     if app.payments.is_some() {
         // Top-ups whose gateway callback never came.
         tokio::spawn(crate::topups::reconcile(

@@ -77,3 +77,63 @@ impl Validate for Token {
         opt_string("language", self.language.as_deref(), 2)
     }
 }
+
+/// OCPI 2.2.1 AllowedType: an eMSP's real-time answer about a token.
+pub const ALLOWED_TYPES: &[&str] = &["ALLOWED", "BLOCKED", "EXPIRED", "NO_CREDIT", "NOT_ALLOWED"];
+
+/// Where a token would be used (the body of a real-time authorization).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocationReferences {
+    /// The CPO's location id.
+    pub location_id: String,
+    /// EVSEs of it, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evse_uids: Option<Vec<String>>,
+}
+
+impl Validate for LocationReferences {
+    fn validate(&self) -> Result<(), Invalid> {
+        ci_string("location_id", &self.location_id, 36)?;
+        for uid in self.evse_uids.iter().flatten() {
+            ci_string("evse_uids", uid, 36)?;
+        }
+        Ok(())
+    }
+}
+
+/// An eMSP's answer to `POST .../tokens/{uid}/authorize`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthorizationInfo {
+    /// An [`ALLOWED_TYPES`] item.
+    pub allowed: String,
+    /// The token as the eMSP holds it.
+    pub token: Token,
+    /// Where it was authorized, when the request said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationReferences>,
+    /// The eMSP's reference, to be carried in the Session and CDR.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_reference: Option<String>,
+    /// A message for the driver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info: Option<serde_json::Value>,
+}
+
+impl Validate for AuthorizationInfo {
+    fn validate(&self) -> Result<(), Invalid> {
+        if !ALLOWED_TYPES.contains(&self.allowed.as_str()) {
+            return Err(Invalid::new(
+                "allowed",
+                "must be ALLOWED, BLOCKED, EXPIRED, NO_CREDIT or NOT_ALLOWED",
+            ));
+        }
+        self.token.validate().map_err(|e| e.within("token"))?;
+        if let Some(reference) = &self.authorization_reference {
+            ci_string("authorization_reference", reference, 36)?;
+        }
+        if let Some(location) = &self.location {
+            location.validate().map_err(|e| e.within("location"))?;
+        }
+        Ok(())
+    }
+}

@@ -100,7 +100,7 @@ pub async fn handle(
         ));
     }
     match action {
-        "Authorize" => authorize_tag(state, payload).await,
+        "Authorize" => authorize_tag(state, session, payload).await,
         "BootNotification" => boot(state, session, payload).await,
         "DataTransfer" => {
             let req: DataTransferRequest = decode(payload, validated)?;
@@ -220,9 +220,37 @@ fn tag_info(status: plugway_domain::AuthorizationStatus, tag: Option<&IdTagState
     }
 }
 
-async fn authorize_tag(state: &OcppState, payload: &Value) -> Result<Value, CallError> {
+/// A tag's state for an Authorize or a StartTransaction: as stored, or as
+/// its issuer answers now when it is a card issued elsewhere that must be
+/// asked about (a roaming partner's token, OCPI real-time authorization).
+async fn tag_record_checked(
+    state: &OcppState,
+    session: &Session,
+    tag: &str,
+    connector: Option<i64>,
+) -> Result<Option<IdTagRecord>, CallError> {
+    let Some(mut record) = tag_record(state, tag).await? else {
+        return Ok(None);
+    };
+    if let Some(fresh) = state
+        .sessions
+        .authorize_remotely(&record, &session.id, connector)
+        .await
+    {
+        record.state = fresh;
+    }
+    Ok(Some(record))
+}
+
+async fn authorize_tag(
+    state: &OcppState,
+    session: &Session,
+    payload: &Value,
+) -> Result<Value, CallError> {
     let req: AuthorizeRequest = decode(payload, validated)?;
-    let tag = tag_state(state, &req.id_tag).await?;
+    let tag = tag_record_checked(state, session, &req.id_tag, None)
+        .await?
+        .map(|r| r.state);
     let status =
         plugway_domain::charging::authorize_without_concurrency(tag.as_ref(), state.clock.now());
     to_value(&AuthorizeResponse {
@@ -324,7 +352,13 @@ async fn boot(
 
 async fn start(state: &OcppState, session: &Session, payload: &Value) -> Result<Value, CallError> {
     let req: StartTransactionRequest = decode(payload, validated)?;
-    let record = tag_record(state, &req.id_tag).await?;
+    let record = tag_record_checked(
+        state,
+        session,
+        &req.id_tag,
+        Some(i64::from(req.connector_id)),
+    )
+    .await?;
     let tag_user = record.as_ref().and_then(|r| r.user);
     let tag = record.map(|r| r.state);
     let active = match &tag {

@@ -208,6 +208,9 @@ pub fn build_state_with_bus(
             .context("cannot build the OCPI client")?,
         ),
     });
+    // Partner eMSPs' tokens are asked about in real time when chargers
+    // present them.
+    plugway_app::roaming::realtime::RoamingAuthorizer::install(&app);
     Ok((app, ocpp))
 }
 

@@ -3,7 +3,8 @@
 
 use plugway_domain::{OcpiPartyId, UserId};
 use plugway_store::{
-    Conflict, OcpiParty, PartyConnection, PartyRole, PartyState, Store, StoreError, StoredToken,
+    Conflict, OcpiParty, OcpiReservation, PartyConnection, PartyRole, PartyState, Store,
+    StoreError, StoredToken,
 };
 
 use super::{new_id, t0};
@@ -16,6 +17,7 @@ macro_rules! for_each_roaming_case {
             parties_are_found_by_token_and_unregistered,
             a_party_code_belongs_to_one_live_party,
             partner_tokens_are_found_by_id_tag,
+            pushes_reservations_and_authorizations_are_kept,
         );
     };
 }
@@ -188,6 +190,8 @@ pub async fn partner_tokens_are_found_by_id_tag(store: &dyn Store) {
         id_tag: tag.clone(),
         object_json: "{}".into(),
         last_updated: t0(),
+        authorization_reference: None,
+        authorized_at: None,
     };
     store.put_ocpi_token(&token).await.unwrap();
     token.object_json = "{\"valid\":false}".into();
@@ -207,4 +211,133 @@ pub async fn partner_tokens_are_found_by_id_tag(store: &dyn Store) {
         .await
         .unwrap()
         .is_none());
+}
+
+/// What a partner holds (push digests), its reservations, and the eMSP's
+/// authorization of a token: each kept per party, replaced by the next.
+pub async fn pushes_reservations_and_authorizations_are_kept(store: &dyn Store) {
+    let hash = new_id().simple().to_string();
+    let party = invited(&hash);
+    store.insert_ocpi_party(&party).await.unwrap();
+    let other = invited(&new_id().simple().to_string());
+    store.insert_ocpi_party(&other).await.unwrap();
+
+    // Digests: none until pushed; the latest one per object and party.
+    let ids: Vec<String> = (0..150).map(|n| format!("site-{n}")).collect();
+    assert!(store
+        .ocpi_pushed_digests(party.id, "locations", &ids)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.last_ocpi_push(party.id, "locations").await.unwrap(),
+        None
+    );
+    let later = t0() + chrono::Duration::minutes(5);
+    store
+        .record_ocpi_push(party.id, "locations", "site-3", "d1", t0())
+        .await
+        .unwrap();
+    store
+        .record_ocpi_push(party.id, "locations", "site-3", "d2", later)
+        .await
+        .unwrap();
+    store
+        .record_ocpi_push(party.id, "locations", "site-140", "d9", t0())
+        .await
+        .unwrap();
+    store
+        .record_ocpi_push(other.id, "locations", "site-4", "x", t0())
+        .await
+        .unwrap();
+    let mut held = store
+        .ocpi_pushed_digests(party.id, "locations", &ids)
+        .await
+        .unwrap();
+    held.sort();
+    assert_eq!(
+        held,
+        [
+            ("site-140".to_owned(), "d9".to_owned()),
+            ("site-3".to_owned(), "d2".to_owned())
+        ],
+        "the latest per object, past the first hundred ids, this party's only"
+    );
+    assert!(store
+        .ocpi_pushed_digests(party.id, "tariffs", &ids)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.last_ocpi_push(party.id, "locations").await.unwrap(),
+        Some(later)
+    );
+
+    // Reservations: by party and id; replaced; forgotten once.
+    let reservation = OcpiReservation {
+        party: party.id,
+        reservation_id: "R-1".into(),
+        charge_point_id: "CP-1".into(),
+        ocpp_reservation_id: 77,
+        expires_at: later,
+    };
+    store.put_ocpi_reservation(&reservation).await.unwrap();
+    let moved = OcpiReservation {
+        charge_point_id: "CP-2".into(),
+        ocpp_reservation_id: 78,
+        ..reservation.clone()
+    };
+    store.put_ocpi_reservation(&moved).await.unwrap();
+    assert_eq!(
+        store.find_ocpi_reservation(party.id, "R-1").await.unwrap(),
+        Some(moved)
+    );
+    assert_eq!(
+        store.find_ocpi_reservation(other.id, "R-1").await.unwrap(),
+        None
+    );
+    assert!(!store
+        .delete_ocpi_reservation(other.id, "R-1")
+        .await
+        .unwrap());
+    assert!(store
+        .delete_ocpi_reservation(party.id, "R-1")
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_ocpi_reservation(party.id, "R-1")
+        .await
+        .unwrap());
+
+    // A token's authorization survives a PUT of the token.
+    let tag = format!("A{}", &new_id().simple().to_string()[..12].to_uppercase());
+    let token = StoredToken {
+        country_code: "NL".into(),
+        party_code: "XWA".into(),
+        uid: tag.clone(),
+        token_type: "RFID".into(),
+        id_tag: tag.clone(),
+        object_json: "{}".into(),
+        last_updated: t0(),
+        authorization_reference: None,
+        authorized_at: None,
+    };
+    store.put_ocpi_token(&token).await.unwrap();
+    store
+        .set_ocpi_token_authorization(&tag, Some("REF-1"), later)
+        .await
+        .unwrap();
+    store.put_ocpi_token(&token).await.unwrap();
+    let found = store
+        .find_ocpi_token_by_id_tag(&tag)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            found.authorization_reference.as_deref(),
+            found.authorized_at
+        ),
+        (Some("REF-1"), Some(later))
+    );
 }

@@ -81,6 +81,23 @@ macro_rules! impl_sql_roaming_store {
 
         const TOKEN_COLUMNS: &str =
             "country_code, party_code, uid, token_type, id_tag, object, last_updated";
+        const TOKEN_READ_COLUMNS: &str =
+            "country_code, party_code, uid, token_type, id_tag, object, last_updated, \
+             authorization_reference, authorized_at";
+        const RESERVATION_COLUMNS: &str =
+            "party, reservation_id, charge_point_id, ocpp_reservation_id, expires_at";
+
+        fn reservation_from_row(row: &Row) -> ::plugway_store::Result<::plugway_store::OcpiReservation> {
+            use ::sqlx::Row as _;
+            use $crate::{from_ms, map_err, parse_uuid};
+            Ok(::plugway_store::OcpiReservation {
+                party: ::plugway_domain::OcpiPartyId(parse_uuid(&row.try_get::<String, _>("party").map_err(map_err)?)?),
+                reservation_id: row.try_get("reservation_id").map_err(map_err)?,
+                charge_point_id: row.try_get("charge_point_id").map_err(map_err)?,
+                ocpp_reservation_id: row.try_get("ocpp_reservation_id").map_err(map_err)?,
+                expires_at: from_ms(row.try_get("expires_at").map_err(map_err)?),
+            })
+        }
 
         fn token_from_row(row: &Row) -> ::plugway_store::Result<::plugway_store::StoredToken> {
             use ::sqlx::Row as _;
@@ -93,6 +110,8 @@ macro_rules! impl_sql_roaming_store {
                 id_tag: row.try_get("id_tag").map_err(map_err)?,
                 object_json: row.try_get("object").map_err(map_err)?,
                 last_updated: from_ms(row.try_get("last_updated").map_err(map_err)?),
+                authorization_reference: row.try_get("authorization_reference").map_err(map_err)?,
+                authorized_at: $crate::from_ms_opt(row.try_get("authorized_at").map_err(map_err)?),
             })
         }
 
@@ -513,7 +532,7 @@ macro_rules! impl_sql_roaming_store {
                 token_type: &str,
             ) -> ::plugway_store::Result<Option<::plugway_store::StoredToken>> {
                 let row = ::sqlx::query(&format!(
-                    "SELECT {TOKEN_COLUMNS} FROM ocpi_tokens \
+                    "SELECT {TOKEN_READ_COLUMNS} FROM ocpi_tokens \
                      WHERE country_code = $1 AND party_code = $2 AND uid = $3 AND token_type = $4"
                 ))
                 .bind(country_code)
@@ -530,7 +549,7 @@ macro_rules! impl_sql_roaming_store {
                 &self,
                 id_tag: &str,
             ) -> ::plugway_store::Result<Option<::plugway_store::StoredToken>> {
-                let row = ::sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM ocpi_tokens WHERE id_tag = $1"))
+                let row = ::sqlx::query(&format!("SELECT {TOKEN_READ_COLUMNS} FROM ocpi_tokens WHERE id_tag = $1"))
                     .bind(id_tag)
                     .fetch_optional(&self.writer)
                     .await
@@ -880,6 +899,226 @@ macro_rules! impl_sql_roaming_store {
                     .map(|id| $crate::parse_uuid(id).map(::plugway_domain::EvseId))
                     .collect::<::plugway_store::Result<Vec<_>>>()?;
                 Ok((ids, total))
+            }
+
+            async fn list_roaming_evses_of(
+                &self,
+                sites: &[::plugway_domain::SiteId],
+            ) -> ::plugway_store::Result<Vec<::plugway_domain::EvseId>> {
+                let mut out = Vec::new();
+                let (from, to) = roaming_window(None, None);
+                for site in sites {
+                    let ids: Vec<String> = ::sqlx::query_scalar(&format!(
+                        "SELECT e.id FROM evses e JOIN sites s ON s.id = e.site_id WHERE {OWN_EVSES} \
+                         AND e.site_id = $3 ORDER BY e.id"
+                    ))
+                    .bind(from)
+                    .bind(to)
+                    .bind(site.to_text())
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err($crate::map_err)?;
+                    for id in ids {
+                        out.push(::plugway_domain::EvseId($crate::parse_uuid(&id)?));
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn sites_of_charge_points(
+                &self,
+                charge_points: &[String],
+            ) -> ::plugway_store::Result<Vec<::plugway_domain::SiteId>> {
+                let mut out: Vec<::plugway_domain::SiteId> = Vec::new();
+                // A hundred at a time: a bound list, the same SQL on both databases.
+                for chunk in charge_points.chunks(100) {
+                    let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                    let sql = format!(
+                        "SELECT DISTINCT site_id FROM evses WHERE charge_point_id IN ({})",
+                        marks.join(", ")
+                    );
+                    let mut query = ::sqlx::query_scalar::<_, String>(&sql);
+                    for cp in chunk {
+                        query = query.bind(cp);
+                    }
+                    for id in query.fetch_all(&self.reader).await.map_err($crate::map_err)? {
+                        let site = ::plugway_domain::SiteId($crate::parse_uuid(&id)?);
+                        if !out.contains(&site) {
+                            out.push(site);
+                        }
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn ocpi_pushed_digests(
+                &self,
+                party: ::plugway_domain::OcpiPartyId,
+                module: &str,
+                object_ids: &[String],
+            ) -> ::plugway_store::Result<Vec<(String, String)>> {
+                use ::sqlx::Row as _;
+                let mut out = Vec::with_capacity(object_ids.len());
+                // A hundred at a time: a bound list, the same SQL on both databases.
+                for chunk in object_ids.chunks(100) {
+                    let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+                    let sql = format!(
+                        "SELECT object_id, digest FROM ocpi_pushed WHERE party = $1 AND module = $2 \
+                         AND object_id IN ({})",
+                        marks.join(", ")
+                    );
+                    let mut query = ::sqlx::query(&sql).bind(party.to_text()).bind(module);
+                    for id in chunk {
+                        query = query.bind(id);
+                    }
+                    for row in query.fetch_all(&self.reader).await.map_err($crate::map_err)? {
+                        out.push((
+                            row.try_get("object_id").map_err($crate::map_err)?,
+                            row.try_get("digest").map_err($crate::map_err)?,
+                        ));
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn record_ocpi_push(
+                &self,
+                party: ::plugway_domain::OcpiPartyId,
+                module: &str,
+                object_id: &str,
+                digest: &str,
+                at: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::plugway_store::Result<()> {
+                ::sqlx::query(
+                    "INSERT INTO ocpi_pushed (party, module, object_id, digest, pushed_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (party, module, object_id) DO UPDATE SET \
+                     digest = excluded.digest, pushed_at = excluded.pushed_at",
+                )
+                .bind(party.to_text())
+                .bind(module)
+                .bind(object_id)
+                .bind(digest)
+                .bind($crate::to_ms(at))
+                .execute(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                Ok(())
+            }
+
+            async fn last_ocpi_push(
+                &self,
+                party: ::plugway_domain::OcpiPartyId,
+                module: &str,
+            ) -> ::plugway_store::Result<Option<::chrono::DateTime<::chrono::Utc>>> {
+                let at: Option<i64> = ::sqlx::query_scalar(
+                    "SELECT MAX(pushed_at) FROM ocpi_pushed WHERE party = $1 AND module = $2",
+                )
+                .bind(party.to_text())
+                .bind(module)
+                .fetch_one(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                Ok($crate::from_ms_opt(at))
+            }
+
+            async fn list_driver_app_tags(
+                &self,
+                from: Option<::chrono::DateTime<::chrono::Utc>>,
+                to: Option<::chrono::DateTime<::chrono::Utc>>,
+                offset: i64,
+                limit: i64,
+            ) -> ::plugway_store::Result<(Vec<::plugway_store::IdTagRecord>, i64)> {
+                const DRIVER_TAGS: &str = "id_tags WHERE user_id IS NOT NULL AND tag_key LIKE 'APP%' \
+                     AND updated_at >= $1 AND updated_at < $2";
+                let (from, to) = roaming_window(from, to);
+                let rows = ::sqlx::query(&format!(
+                    "SELECT {TAG_COLUMNS} FROM {DRIVER_TAGS} ORDER BY updated_at, tag_key LIMIT $3 OFFSET $4"
+                ))
+                .bind(from)
+                .bind(to)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                let total: i64 = ::sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {DRIVER_TAGS}"))
+                    .bind(from)
+                    .bind(to)
+                    .fetch_one(&self.reader)
+                    .await
+                    .map_err($crate::map_err)?;
+                let tags = rows.iter().map(tag_from_row).collect::<::plugway_store::Result<Vec<_>>>()?;
+                Ok((tags, total))
+            }
+
+            async fn set_ocpi_token_authorization(
+                &self,
+                id_tag: &str,
+                reference: Option<&str>,
+                at: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::plugway_store::Result<()> {
+                ::sqlx::query(
+                    "UPDATE ocpi_tokens SET authorization_reference = $2, authorized_at = $3 WHERE id_tag = $1",
+                )
+                .bind(id_tag)
+                .bind(reference)
+                .bind($crate::to_ms(at))
+                .execute(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                Ok(())
+            }
+
+            async fn put_ocpi_reservation(
+                &self,
+                r: &::plugway_store::OcpiReservation,
+            ) -> ::plugway_store::Result<()> {
+                ::sqlx::query(&format!(
+                    "INSERT INTO ocpi_reservations ({RESERVATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (party, reservation_id) DO UPDATE SET charge_point_id = excluded.charge_point_id, \
+                     ocpp_reservation_id = excluded.ocpp_reservation_id, expires_at = excluded.expires_at"
+                ))
+                .bind(r.party.to_text())
+                .bind(&r.reservation_id)
+                .bind(&r.charge_point_id)
+                .bind(r.ocpp_reservation_id)
+                .bind($crate::to_ms(r.expires_at))
+                .execute(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                Ok(())
+            }
+
+            async fn find_ocpi_reservation(
+                &self,
+                party: ::plugway_domain::OcpiPartyId,
+                reservation_id: &str,
+            ) -> ::plugway_store::Result<Option<::plugway_store::OcpiReservation>> {
+                ::sqlx::query(&format!(
+                    "SELECT {RESERVATION_COLUMNS} FROM ocpi_reservations WHERE party = $1 AND reservation_id = $2"
+                ))
+                .bind(party.to_text())
+                .bind(reservation_id)
+                .fetch_optional(&self.writer)
+                .await
+                .map_err($crate::map_err)?
+                .as_ref()
+                .map(reservation_from_row)
+                .transpose()
+            }
+
+            async fn delete_ocpi_reservation(
+                &self,
+                party: ::plugway_domain::OcpiPartyId,
+                reservation_id: &str,
+            ) -> ::plugway_store::Result<bool> {
+                let done = ::sqlx::query("DELETE FROM ocpi_reservations WHERE party = $1 AND reservation_id = $2")
+                    .bind(party.to_text())
+                    .bind(reservation_id)
+                    .execute(&self.writer)
+                    .await
+                    .map_err($crate::map_err)?;
+                Ok(done.rows_affected() > 0)
             }
         }
     };

@@ -129,6 +129,27 @@ pub struct StoredToken {
     pub object_json: String,
     /// Its `last_updated`.
     pub last_updated: DateTime<Utc>,
+    /// The eMSP's reference for the token's latest authorized start
+    /// (START_SESSION or real-time authorization); kept apart from the
+    /// token itself, which a PUT replaces.
+    pub authorization_reference: Option<String>,
+    /// When that authorization was given.
+    pub authorized_at: Option<DateTime<Utc>>,
+}
+
+/// A partner eMSP's reservation on one of our chargers (RESERVE_NOW).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcpiReservation {
+    /// The eMSP.
+    pub party: OcpiPartyId,
+    /// Its reservation id.
+    pub reservation_id: String,
+    /// The charger holding it.
+    pub charge_point_id: String,
+    /// The id the charger knows it by.
+    pub ocpp_reservation_id: i64,
+    /// When it lapses.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// One of our drivers' sessions on a partner's charger.
@@ -330,4 +351,66 @@ pub trait RoamingStore: Send + Sync {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<EvseId>, i64)>;
+    /// The approved EVSEs at these sites.
+    async fn list_roaming_evses_of(&self, sites: &[SiteId]) -> Result<Vec<EvseId>>;
+    /// The sites with an EVSE linked to one of these charge points.
+    async fn sites_of_charge_points(&self, charge_points: &[String]) -> Result<Vec<SiteId>>;
+
+    /// What we last pushed to `party` in `module` (object id, digest), for
+    /// those of `object_ids` we pushed at all.
+    async fn ocpi_pushed_digests(
+        &self,
+        party: OcpiPartyId,
+        module: &str,
+        object_ids: &[String],
+    ) -> Result<Vec<(String, String)>>;
+    /// Notes that `party` now holds this version of an object.
+    async fn record_ocpi_push(
+        &self,
+        party: OcpiPartyId,
+        module: &str,
+        object_id: &str,
+        digest: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// When we last pushed anything of `module` to `party`.
+    async fn last_ocpi_push(
+        &self,
+        party: OcpiPartyId,
+        module: &str,
+    ) -> Result<Option<DateTime<Utc>>>;
+
+    /// A page of our drivers' app id tags (`APP…`, with an account)
+    /// changed in `[from, to)`, oldest change first, and how many there
+    /// are in all: the Tokens we publish as an eMSP.
+    async fn list_driver_app_tags(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<crate::IdTagRecord>, i64)>;
+
+    /// Notes the eMSP's authorization of a token's next start.
+    async fn set_ocpi_token_authorization(
+        &self,
+        id_tag: &str,
+        reference: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+
+    /// Stores (or replaces) a partner's reservation.
+    async fn put_ocpi_reservation(&self, reservation: &OcpiReservation) -> Result<()>;
+    /// A partner's reservation by its id.
+    async fn find_ocpi_reservation(
+        &self,
+        party: OcpiPartyId,
+        reservation_id: &str,
+    ) -> Result<Option<OcpiReservation>>;
+    /// Forgets a partner's reservation; false when there was none.
+    async fn delete_ocpi_reservation(
+        &self,
+        party: OcpiPartyId,
+        reservation_id: &str,
+    ) -> Result<bool>;
 }

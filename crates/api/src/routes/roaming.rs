@@ -31,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(start_roaming, list_roaming))
         .routes(routes!(get_roaming))
         .routes(routes!(stop_roaming))
+        .routes(routes!(pay_roaming))
 }
 
 /// One role of a partner.
@@ -416,6 +417,26 @@ async fn stop_roaming(
 ) -> ApiResult<Json<RoamingSessionView>> {
     Ok(Json(
         plugway_app::roaming::emsp::stop(&state, me.user.id, &id)
+            .await?
+            .into(),
+    ))
+}
+
+/// Pays a session's CDR from the wallet after it was left `PAYMENT_DUE`
+/// (the wallet held too little when the CDR came). Drivers (their own
+/// only). `roaming_nothing_due` (409) when nothing is owed,
+/// `insufficient_funds` (409) when the wallet still holds too little.
+#[utoipa::path(post, path = "/api/v1/roaming/sessions/{id}/pay", tag = "roaming", security(("bearer" = [])),
+    params(("id" = String, Path, description = "roaming session id")),
+    responses((status = 200, body = RoamingSessionView), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn pay_roaming(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RoamingSessionView>> {
+    Ok(Json(
+        plugway_app::roaming::emsp::pay(&state, me.user.id, &id)
             .await?
             .into(),
     ))

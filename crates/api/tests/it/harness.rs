@@ -261,6 +261,7 @@ impl TestApp {
                 .unwrap(),
             ),
         });
+        plugway_app::roaming::realtime::RoamingAuthorizer::install(&state);
         let (stop, stopped) = oneshot::channel::<()>();
         let app_state = state.clone();
         let server = tokio::spawn(async move {

@@ -251,7 +251,7 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
     assert_eq!(parties_on_a[0]["state"], "connected");
     assert_eq!(parties_on_a[0]["name"], "platform B");
     assert_eq!(parties_on_a[0]["roles"][0]["party_id"], "PWB");
-    assert_eq!(parties_on_a[0]["endpoints"].as_array().unwrap().len(), 12);
+    assert_eq!(parties_on_a[0]["endpoints"].as_array().unwrap().len(), 13);
     let (status, _) = a.get("/api/v1/admin/ocpi/parties", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // The token A holds for calling B works at B.
@@ -302,7 +302,7 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
         ocpi(&a, reqwest::Method::GET, "/ocpi/2.2.1", &token_for_a, None).await;
     assert_eq!(status, StatusCode::OK, "{details}");
     let endpoints = details["data"]["endpoints"].as_array().unwrap();
-    assert_eq!(endpoints.len(), 12);
+    assert_eq!(endpoints.len(), 13);
     for endpoint in endpoints {
         let url = endpoint["url"].as_str().unwrap();
         let receiver = endpoint["role"] == "RECEIVER";
@@ -313,7 +313,7 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
                 None,
                 2003,
             ),
-            "tokens" => (
+            "tokens" if receiver => (
                 reqwest::Method::GET,
                 format!("{url}/MN/PWB/none"),
                 None,
@@ -343,6 +343,53 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
         let (_, body, _) = ocpi(&a, method, &url, &token_for_a, body).await;
         assert_eq!(body["status_code"], expected, "{url}: {body}");
     }
+
+    // A pushes its locations and tariffs to B as they change: all of them
+    // at the first pass, then only what the change feed names, only when it
+    // differs from what B holds.
+    let mut pushing = plugway_app::roaming::push::PushState::default();
+    let report = plugway_app::roaming::push::pass(&a.state, &mut pushing)
+        .await
+        .unwrap();
+    assert_eq!((report.pushed, report.failed), (6, 0), "{report:?}");
+    let at_b = |site: String| {
+        let store = b.store.clone();
+        async move {
+            let held = store
+                .find_partner_location("MN", "PWA", &site)
+                .await
+                .unwrap()
+                .expect("B holds A's location");
+            serde_json::from_str::<Value>(&held.object_json).unwrap()
+        }
+    };
+    assert_eq!(at_b(first.clone()).await["name"], "North");
+    let idle = plugway_app::roaming::push::pass(&a.state, &mut pushing)
+        .await
+        .unwrap();
+    assert_eq!(idle.pushed, 0, "nothing changed: {idle:?}");
+    let site = a
+        .store
+        .find_site(first.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut fields = site.fields.clone();
+    fields.name = "North Gate".into();
+    a.store
+        .update_site(site.id, &fields, a.clock_now())
+        .await
+        .unwrap();
+    let edited = plugway_app::roaming::push::pass(&a.state, &mut pushing)
+        .await
+        .unwrap();
+    assert_eq!(
+        (edited.pushed, edited.failed),
+        (1, 0),
+        "only the edited location: {edited:?}"
+    );
+    assert_eq!(at_b(first.clone()).await["name"], "North Gate");
+    assert_eq!(at_b(second.clone()).await["name"], "South");
 
     // B pages through A's locations and tariffs, one per page.
     let (locations, pages) = pull(&a, "/ocpi/2.2.1/cpo/locations", &token_for_a, 1).await;
@@ -521,7 +568,7 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|s| s["name"] == "North")
+        .find(|s| s["name"] == "North Gate")
         .unwrap();
     assert_eq!(own["partner"], Value::Null);
     // Its EVSE starts charging: a PATCH, seen by drivers.

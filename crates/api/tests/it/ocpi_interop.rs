@@ -14,6 +14,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use plugway_ocpi::Validate;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -185,6 +186,22 @@ async fn an_independent_emsp_registers_pulls_and_leaves(backend: Backend, name: 
         assert_eq!(answer["http_status"], 401, "{answer}");
         assert!(answer["body"]["status_code"].is_u64(), "{answer}");
     }
+    // Pushed as well: every location and tariff once, each taken by the
+    // partner's models; a second sweep finds nothing new to send.
+    let report = plugway_app::roaming::push::sweep(&app.state).await.unwrap();
+    assert_eq!((report.pushed, report.failed), (6, 0), "{report:?}");
+    for (module, count) in [("locations", 2), ("tariffs", 4)] {
+        let received = partner
+            .ok(json!({"op": "received", "module": module}))
+            .await;
+        assert_eq!(
+            received["objects"].as_array().unwrap().len(),
+            count,
+            "{module}: {received}"
+        );
+    }
+    let again = plugway_app::roaming::push::sweep(&app.state).await.unwrap();
+    assert_eq!(again.pushed, 0, "only what changed is sent again");
     let warnings = partner.ok(json!({"op": "warnings"})).await;
     eprintln!("partner's warnings: {warnings}");
 
@@ -295,8 +312,93 @@ async fn plugway_registers_with_an_independent_cpo(backend: Backend, name: &str)
         .get("/api/v1/sites?lat=52.376&lng=4.897&radius_km=2", None)
         .await;
     assert_eq!(page["results"].as_array().unwrap().len(), 1);
+
+    // Our drivers' tokens: pushed to the partner's tokens receiver and
+    // pulled from our sender, each taken by its Token model.
+    app.otp_sign_in("+97688003001").await;
+    let phone = plugway_domain::PhoneNumber::parse("+97688003001", None).unwrap();
+    let user = app.store.find_phone(&phone).await.unwrap().unwrap().user_id;
+    let tag = app.state.sessions.app_id_tag(user).await.unwrap();
+    let report = plugway_app::roaming::push::sweep(&app.state).await.unwrap();
+    assert_eq!((report.pushed, report.failed), (1, 0), "{report:?}");
+    let received = partner
+        .ok(json!({"op": "received", "module": "tokens"}))
+        .await;
+    let tokens = received["objects"].as_array().unwrap();
+    assert_eq!(tokens.len(), 1, "{received}");
+    assert_eq!(
+        (tokens[0]["uid"].as_str(), tokens[0]["type"].as_str()),
+        (Some(tag.as_str()), Some("APP_USER"))
+    );
+    let pulled = partner
+        .ok(json!({"op": "pull", "module": "tokens", "limit": 10}))
+        .await;
+    assert_eq!(pulled["count"], 1, "{pulled}");
+    // The partner asks about the token in real time: no money in the
+    // wallet, NO_CREDIT; topped up, ALLOWED with a reference; an unknown
+    // uid 2004.
+    let ask = |uid: &str| {
+        json!({"op": "request", "method": "POST",
+               "path_or_url": format!("/ocpi/2.2.1/emsp/tokens/{uid}/authorize?type=APP_USER"),
+               "body": {"location_id": "XW-LOC-1", "evse_uids": ["XW-E1"]}})
+    };
+    let answer = partner.ok(ask(tag.as_str())).await;
+    assert_eq!(answer["body"]["data"]["allowed"], "NO_CREDIT", "{answer}");
+    topped_up(&app, user, 50_000).await;
+    let answer = partner.ok(ask(tag.as_str())).await;
+    let info: plugway_ocpi::tokens::AuthorizationInfo =
+        serde_json::from_value(answer["body"]["data"].clone()).unwrap();
+    info.validate().unwrap();
+    assert_eq!(info.allowed, "ALLOWED");
+    assert!(info.authorization_reference.is_some());
+    assert_eq!(info.location.unwrap().location_id, "XW-LOC-1");
+    let answer = partner.ok(ask("APP00000000000000000")).await;
+    assert_eq!(
+        (
+            answer["http_status"].as_u64(),
+            answer["body"]["status_code"].as_u64()
+        ),
+        (Some(404), Some(2004)),
+        "{answer}"
+    );
     partner.quit().await;
     app.finish().await;
+}
+
+/// Runs push passes until the partner holds `evse_uid` of location `site`
+/// with `status` (or gives up after a while); the status it holds.
+async fn pushed_status(
+    app: &TestApp,
+    partner: &mut Partner,
+    pushing: &mut plugway_app::roaming::push::PushState,
+    site: &str,
+    evse_uid: &str,
+    status: &str,
+) -> String {
+    let mut held = String::new();
+    for _ in 0..50 {
+        let report = plugway_app::roaming::push::pass(&app.state, pushing)
+            .await
+            .unwrap();
+        assert_eq!(report.failed, 0, "{report:?}");
+        let received = partner
+            .ok(json!({"op": "received", "module": "locations"}))
+            .await;
+        held = received["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["id"] == site)
+            .flat_map(|l| l["evses"].as_array().cloned().unwrap_or_default())
+            .find(|e| e["uid"] == evse_uid)
+            .and_then(|e| e["status"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        if held == status {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    held
 }
 
 /// The partner's driver's token, as the partner pushes it.
@@ -386,10 +488,26 @@ async fn a_roaming_session_end_to_end(backend: Backend, name: &str) {
         second["password"].as_str().map(str::to_owned),
     );
     let mut ws = plugway_sim::connect_booted(&config).await.unwrap();
+    // Cards the partner wants asked about every time (NEVER): Plugway asks
+    // its tokens module in real time, and the partner's answer stands.
+    for (uid, valid_at_the_emsp) in [("0AB1C2D3E4", true), ("0AB1C2D3E5", false)] {
+        let token = driver_token(uid, "NEVER");
+        let pushed = partner
+            .ok(json!({"op": "push_token", "token": token}))
+            .await;
+        assert_eq!(pushed["status_code"], 1000, "{pushed}");
+        let mut own = token.clone();
+        own["valid"] = json!(valid_at_the_emsp);
+        partner
+            .ok(json!({"op": "add_object", "module": "tokens", "object": own}))
+            .await;
+    }
     for (tag, expected) in [
         ("04a2b3c4d5e6f7", "Accepted"),
         ("DEADBEEF01", "Blocked"),
         ("UNKNOWN00", "Invalid"),
+        ("0AB1C2D3E4", "Accepted"),
+        ("0AB1C2D3E5", "Blocked"),
     ] {
         use futures::{SinkExt, StreamExt};
         let call = json!([2, format!("auth-{tag}"), "Authorize", {"idTag": tag}]);
@@ -413,10 +531,82 @@ async fn a_roaming_session_end_to_end(backend: Backend, name: &str) {
         );
     }
 
+    let allowed = app
+        .store
+        .find_ocpi_token_by_id_tag("0AB1C2D3E4")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        allowed.authorized_at.is_some(),
+        "the eMSP's ALLOWED is noted"
+    );
+    let refused = app.store.find_id_tag("0AB1C2D3E5").await.unwrap().unwrap();
+    assert_eq!(
+        refused.state.max_active_transactions, 0,
+        "a refusal lets nothing in"
+    );
+
     // A remote start through Commands, for an app user of the partner.
     let app_user = json!({"country_code": "NL", "party_id": "XWE", "uid": "a7f1c0de-0000-4000-8000-00000000abcd",
         "type": "APP_USER", "contract_id": "NL-XWE-C87654321-X", "issuer": "Extrawest eMSP", "valid": true,
         "whitelist": "NEVER", "last_updated": "2026-12-01T10:00:00Z"});
+    // Our locations are pushed to the partner's receiver, then kept
+    // current as the charger's status changes.
+    let mut pushing = plugway_app::roaming::push::PushState::default();
+    let evse_uid = evse.id.to_text();
+    assert_eq!(
+        pushed_status(
+            &app,
+            &mut partner,
+            &mut pushing,
+            &site,
+            &evse_uid,
+            "AVAILABLE"
+        )
+        .await,
+        "AVAILABLE"
+    );
+    // First a reservation on the EVSE, and its cancellation: the charger
+    // holds it and lets it go (it knows it by the id Plugway gave it).
+    let expiry = (chrono::Utc::now() + chrono::Duration::minutes(30))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let reserved = partner
+        .ok(
+            json!({"op": "command", "command": "RESERVE_NOW", "wait_seconds": 20,
+                   "body": {"token": app_user, "expiry_date": expiry, "reservation_id": "XW-R1",
+                            "location_id": site, "evse_uid": evse.id.to_text()}}),
+        )
+        .await;
+    assert_eq!(reserved["result"]["result"], "ACCEPTED", "{reserved}");
+    let unknown = partner
+        .ok(
+            json!({"op": "command", "command": "CANCEL_RESERVATION", "wait_seconds": 20,
+                   "body": {"reservation_id": "XW-R404"}}),
+        )
+        .await;
+    assert_eq!(
+        unknown["result"]["result"], "UNKNOWN_RESERVATION",
+        "{unknown}"
+    );
+    let cancelled = partner
+        .ok(
+            json!({"op": "command", "command": "CANCEL_RESERVATION", "wait_seconds": 20,
+                   "body": {"reservation_id": "xw-r1"}}),
+        )
+        .await;
+    assert_eq!(
+        cancelled["result"]["result"], "ACCEPTED",
+        "the charger found the reservation: {cancelled}"
+    );
+    let again = partner
+        .ok(
+            json!({"op": "command", "command": "CANCEL_RESERVATION", "wait_seconds": 20,
+                   "body": {"reservation_id": "XW-R1"}}),
+        )
+        .await;
+    assert_eq!(again["result"]["result"], "UNKNOWN_RESERVATION", "{again}");
     let started = partner
         .ok(json!({"op": "command", "command": "START_SESSION", "wait_seconds": 20,
                    "body": {"token": app_user, "location_id": site, "evse_uid": evse.id.to_text()}}))
@@ -439,6 +629,19 @@ async fn a_roaming_session_end_to_end(backend: Backend, name: &str) {
     );
     assert_eq!(sessions[0]["auth_method"], "COMMAND");
     assert_eq!(sessions[0]["location_id"], site.as_str());
+    assert_eq!(
+        pushed_status(
+            &app,
+            &mut partner,
+            &mut pushing,
+            &site,
+            &evse_uid,
+            "CHARGING"
+        )
+        .await,
+        "CHARGING",
+        "the charger's status reached the partner"
+    );
 
     // Another eMSP's session id, or a made-up one, is unknown to it.
     let unknown = partner
@@ -698,8 +901,30 @@ async fn a_driver_charges_on_a_partners_charger(backend: Backend, name: &str) {
         app.store.account_balance(&wallet_account).await.unwrap(),
         100_000
     );
-    // Topped up, the CDR sent again is paid, once however often it comes.
+    // The driver pays from the app once the wallet holds enough (not
+    // before); then nothing is due, and the CDR sent again moves nothing.
+    let pay = format!("/api/v1/roaming/sessions/{ours}/pay");
+    let (status, refused) = app.post(&pay, json!({}), Some(&driver)).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::CONFLICT, Some("insufficient_funds")),
+        "{refused}"
+    );
     topped_up(&app, user, 1_000_000).await;
+    let (status, paid) = app.post(&pay, json!({}), Some(&driver)).await;
+    assert_eq!(
+        (status, paid["status"].as_str()),
+        (StatusCode::OK, Some("PAID")),
+        "{paid}"
+    );
+    let (status, again) = app.post(&pay, json!({}), Some(&driver)).await;
+    assert_eq!(
+        (status, again["code"].as_str()),
+        (StatusCode::CONFLICT, Some("roaming_nothing_due")),
+        "{again}"
+    );
+    let (status, _) = app.post(&pay, json!({}), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     for _ in 0..2 {
         let pushed = partner
             .ok(json!({"op": "push", "module": "cdrs", "object": cdr}))

@@ -15,7 +15,7 @@ use plugway_ocpi::commands::{
     StopSession, UnlockConnector,
 };
 use plugway_ocpi::Validate;
-use plugway_store::{Evse, OcpiParty};
+use plugway_store::{Evse, OcpiParty, OcpiReservation};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -139,31 +139,36 @@ fn forward(
                 message: Some(display_text(&e.to_string())),
             },
         };
-        let Some(token) = party.outgoing_token.clone() else {
-            return;
-        };
-        let correlation = app.ids.new_uuid(app.clock.now()).to_string();
-        let body = serde_json::to_value(&result).unwrap_or(Value::Null);
-        match parties::call(
-            &app,
-            OcpiMethod::Post,
-            &response_url,
-            &token,
-            Some(body),
-            &correlation,
-            None,
-        )
-        .await
-        {
-            Ok(reply) if reply.succeeded() => {}
-            Ok(reply) => {
-                tracing::warn!(party = %party.id, status = reply.status_code, "the eMSP did not take a command result")
-            }
-            Err(e) => {
-                tracing::warn!(party = %party.id, error = %e, "a command result could not be delivered")
-            }
-        }
+        post_result(&app, &party, &response_url, &result).await;
     });
+}
+
+/// POSTs a command's result to the eMSP's `response_url`, best effort.
+async fn post_result(app: &App, party: &OcpiParty, response_url: &str, result: &CommandResult) {
+    let Some(token) = party.outgoing_token.clone() else {
+        return;
+    };
+    let correlation = app.ids.new_uuid(app.clock.now()).to_string();
+    let body = serde_json::to_value(result).unwrap_or(Value::Null);
+    match parties::call(
+        app,
+        OcpiMethod::Post,
+        response_url,
+        &token,
+        Some(body),
+        &correlation,
+        None,
+    )
+    .await
+    {
+        Ok(reply) if reply.succeeded() => {}
+        Ok(reply) => {
+            tracing::warn!(party = %party.id, status = reply.status_code, "the eMSP did not take a command result")
+        }
+        Err(e) => {
+            tracing::warn!(party = %party.id, error = %e, "a command result could not be delivered")
+        }
+    }
 }
 
 /// Takes a command from a partner eMSP; the synchronous answer.
@@ -189,6 +194,14 @@ pub async fn receive(
             let (evse, cp, connector) =
                 our_evse(app, &start.location_id, start.evse_uid.as_deref()).await?;
             let stored = tokens::store(app, &start.token, true).await?;
+            // The eMSP's reference goes into the Session and CDR of the start.
+            app.store
+                .set_ocpi_token_authorization(
+                    &stored.id_tag,
+                    start.authorization_reference.as_deref(),
+                    app.clock.now(),
+                )
+                .await?;
             tracing::info!(party = %party.id, evse = %evse.id, "OCPI START_SESSION");
             forward(
                 app,
@@ -305,6 +318,18 @@ pub async fn receive(
             let (_, cp, connector) =
                 our_evse(app, &reserve.location_id, reserve.evse_uid.as_deref()).await?;
             let stored = tokens::store(app, &reserve.token, true).await?;
+            let reservation_id = reservation_number(party, &reserve.reservation_id);
+            // Kept so that CANCEL_RESERVATION finds the charger. A second
+            // RESERVE_NOW with the same id replaces the first, as the spec says.
+            app.store
+                .put_ocpi_reservation(&OcpiReservation {
+                    party: party.id,
+                    reservation_id: reserve.reservation_id.to_ascii_uppercase(),
+                    charge_point_id: cp.clone(),
+                    ocpp_reservation_id: reservation_id,
+                    expires_at: reserve.expiry_date,
+                })
+                .await?;
             forward(
                 app,
                 party,
@@ -314,20 +339,44 @@ pub async fn receive(
                     connector,
                     expiry: reserve.expiry_date,
                     id_tag: stored.id_tag,
-                    reservation_id: reservation_number(party, &reserve.reservation_id),
+                    reservation_id,
                 },
             );
             Ok(response("ACCEPTED", None))
         }
         "CANCEL_RESERVATION" => {
             let cancel: CancelReservation = read("CancelReservation", body)?;
-            // The reservation's charger is not kept: ask each charger of ours
-            // would be wrong, so the eMSP names none and we answer honestly.
-            let _ = reservation_number(party, &cancel.reservation_id);
-            Ok(response(
-                "NOT_SUPPORTED",
-                Some("cancelling a reservation is not supported yet; it lapses at its expiry_date"),
-            ))
+            let key = cancel.reservation_id.to_ascii_uppercase();
+            let Some(reservation) = app
+                .store
+                .find_ocpi_reservation(party.id, &key)
+                .await?
+                .filter(|r| r.expires_at > app.clock.now())
+            else {
+                // UNKNOWN_RESERVATION is a result, not a response: the
+                // command is taken, and its result says so.
+                let app = app.clone();
+                let party = party.clone();
+                tokio::spawn(async move {
+                    let result = CommandResult {
+                        result: "UNKNOWN_RESERVATION".into(),
+                        message: Some(display_text("no reservation of yours has this id")),
+                    };
+                    post_result(&app, &party, &cancel.response_url, &result).await;
+                });
+                return Ok(response("ACCEPTED", None));
+            };
+            app.store.delete_ocpi_reservation(party.id, &key).await?;
+            forward(
+                app,
+                party,
+                cancel.response_url,
+                reservation.charge_point_id,
+                ChargerCommand::CancelReservation {
+                    reservation_id: reservation.ocpp_reservation_id,
+                },
+            );
+            Ok(response("ACCEPTED", None))
         }
         other => Err(AppError::not_found(
             "ocpi_unknown_command",

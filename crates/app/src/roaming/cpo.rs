@@ -312,3 +312,34 @@ pub fn tariff_of(app: &App, site: &Site, evse: &Evse) -> Tariff {
         last_updated: evse.updated_at.max(site.updated_at),
     }
 }
+
+/// The Locations of those of these sites that we publish (approved, ours),
+/// each with its site.
+pub async fn locations_of(app: &App, sites: &[SiteId]) -> AppResult<Vec<(SiteId, Location)>> {
+    let partners = app.store.partner_hosts().await?;
+    let ours: Vec<SiteId> = app
+        .store
+        .find_sites(sites)
+        .await?
+        .into_iter()
+        .filter(|s| s.approval == ApprovalState::Approved && !partners.contains(&s.host_id))
+        .map(|s| s.id)
+        .collect();
+    let locations = load_locations(app, &ours).await?;
+    Ok(ours.into_iter().zip(locations).collect())
+}
+
+/// The Tariffs of the published EVSEs at these sites, each with its site.
+pub async fn tariffs_of(app: &App, sites: &[SiteId]) -> AppResult<Vec<(SiteId, Tariff)>> {
+    let mut out = Vec::new();
+    for id in app.store.list_roaming_evses_of(sites).await? {
+        let Some(evse) = app.store.find_evse(id).await? else {
+            continue;
+        };
+        let Some(site) = app.store.find_site(evse.site_id).await? else {
+            continue;
+        };
+        out.push((site.id, tariff_of(app, &site, &evse)));
+    }
+    Ok(out)
+}

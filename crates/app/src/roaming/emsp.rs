@@ -30,30 +30,16 @@ fn not_found() -> AppError {
     )
 }
 
-/// The driver's token as partners see it.
+/// The driver's token as partners see it (its app id tag, made now if the
+/// driver has none yet).
 pub async fn driver_token(app: &App, user: UserId) -> AppResult<Token> {
     let tag = app.sessions.app_id_tag(user).await?;
-    let ours = &app.settings.ocpi;
-    let contract: String = format!("{}-{}-{}", ours.country_code, ours.party_id, tag.as_str())
-        .chars()
-        .take(36)
-        .collect();
-    Ok(Token {
-        country_code: ours.country_code.clone(),
-        party_id: ours.party_id.clone(),
-        uid: tag.as_str().to_owned(),
-        token_type: "APP_USER".into(),
-        contract_id: contract,
-        visual_number: None,
-        issuer: ours.name.chars().take(64).collect(),
-        group_id: None,
-        valid: true,
-        whitelist: "ALLOWED".into(),
-        language: None,
-        default_profile_type: None,
-        energy_contract: None,
-        last_updated: app.clock.now(),
-    })
+    let record = app
+        .store
+        .find_id_tag(&tag.key())
+        .await?
+        .ok_or_else(|| AppError::internal("the driver's app id tag is not stored"))?;
+    Ok(super::driver_tokens::token_of(app, &record))
 }
 
 /// The connected partner that runs a CPO code.
@@ -425,15 +411,46 @@ pub async fn receive_session(
     Ok(())
 }
 
-/// A partner's CDR of one of our drivers' sessions: kept, and paid from
-/// the driver's wallet into the partner's account, once. Answers our id
-/// of it (for the `Location` header).
-pub async fn receive_cdr(app: &App, party: &OcpiParty, body: Value) -> AppResult<String> {
-    let cdr: Cdr =
-        serde_json::from_value(body.clone()).map_err(|e| invalid(format!("CDR: {e}")))?;
-    let cc = cdr.country_code.to_ascii_uppercase();
-    let pid = cdr.party_id.to_ascii_uppercase();
-    parties::own_role(app, party, &cc, &pid, plugway_ocpi::Role::Cpo).await?;
+/// Pays a session's CDR from the driver's wallet into the partner's
+/// account; false when the wallet holds too little (nothing moves then).
+/// Keyed by our session: a session is paid once, whatever the CDR says.
+async fn pay_from_wallet(
+    app: &App,
+    row: &DriverSession,
+    currency: Currency,
+    total: i64,
+) -> AppResult<bool> {
+    if total == 0 {
+        return Ok(true);
+    }
+    let now = app.clock.now();
+    let entry = NewJournalEntry {
+        id: app.ids.new_uuid(now).to_string(),
+        kind: "roaming_cdr_payment".into(),
+        reference: row.id.clone(),
+        idempotency_key: Some(format!("roaming_cdr:{}", row.id)),
+        postings: Balanced::new(&[
+            Posting {
+                account: AccountRef::of(AccountKind::DriverWallet, row.user_id, currency),
+                amount: -total,
+            },
+            Posting {
+                account: super::sessions::partner_account(row.party, currency),
+                amount: total,
+            },
+        ])
+        .map_err(AppError::internal)?,
+        at: now,
+    };
+    match app.store.post_entry(&entry).await {
+        Ok(_) | Err(StoreError::Conflict(Conflict::IdempotencyKey)) => Ok(true),
+        Err(StoreError::Conflict(Conflict::InsufficientFunds)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What a CDR asks of the driver, in minor units of the wallet currency.
+fn cdr_total(app: &App, cdr: &Cdr) -> AppResult<(Currency, i64)> {
     let currency =
         Currency::parse(&cdr.currency).map_err(|e| invalid(format!("currency: {}", e.message)))?;
     if currency != app.settings.wallet_currency {
@@ -447,6 +464,46 @@ pub async fn receive_cdr(app: &App, party: &OcpiParty, body: Value) -> AppResult
     let total = currency
         .to_minor(total_major)
         .ok_or_else(|| invalid("total_cost: must be a non-negative amount"))?;
+    Ok((currency, total))
+}
+
+/// The driver pays a CDR left PAYMENT_DUE (after topping up the wallet).
+/// `roaming_nothing_due` (409) when the session owes nothing;
+/// `insufficient_funds` (409) when the wallet still holds too little.
+pub async fn pay(app: &App, user: UserId, id: &str) -> AppResult<DriverSession> {
+    let mut row = find(app, user, id).await?;
+    let cdr: Cdr = match (row.status.as_str(), row.cdr_json.as_deref()) {
+        ("PAYMENT_DUE", Some(cdr)) => serde_json::from_str(cdr).map_err(AppError::internal)?,
+        _ => {
+            return Err(AppError::conflict(
+                "roaming_nothing_due",
+                "this session owes nothing",
+            ))
+        }
+    };
+    let (currency, total) = cdr_total(app, &cdr)?;
+    if !pay_from_wallet(app, &row, currency, total).await? {
+        return Err(AppError::conflict(
+            "insufficient_funds",
+            "the wallet holds less than the session's cost; top it up first",
+        ));
+    }
+    row.status = "PAID".into();
+    row.updated_at = app.clock.now();
+    app.store.update_driver_session(&row).await?;
+    Ok(row)
+}
+
+/// A partner's CDR of one of our drivers' sessions: kept, and paid from
+/// the driver's wallet into the partner's account, once. Answers our id
+/// of it (for the `Location` header).
+pub async fn receive_cdr(app: &App, party: &OcpiParty, body: Value) -> AppResult<String> {
+    let cdr: Cdr =
+        serde_json::from_value(body.clone()).map_err(|e| invalid(format!("CDR: {e}")))?;
+    let cc = cdr.country_code.to_ascii_uppercase();
+    let pid = cdr.party_id.to_ascii_uppercase();
+    parties::own_role(app, party, &cc, &pid, plugway_ocpi::Role::Cpo).await?;
+    let (currency, total) = cdr_total(app, &cdr)?;
     if cdr.id.is_empty() || cdr.id.len() > 39 {
         return Err(invalid("id: 1 to 39 characters"));
     }
@@ -478,34 +535,7 @@ pub async fn receive_cdr(app: &App, party: &OcpiParty, body: Value) -> AppResult
         }
     }
     let now = app.clock.now();
-    let paid = if total == 0 {
-        true
-    } else {
-        let entry = NewJournalEntry {
-            id: app.ids.new_uuid(now).to_string(),
-            kind: "roaming_cdr_payment".into(),
-            reference: row.id.clone(),
-            // Keyed by our session: a session is paid once, whatever the CDR says.
-            idempotency_key: Some(format!("roaming_cdr:{}", row.id)),
-            postings: Balanced::new(&[
-                Posting {
-                    account: AccountRef::of(AccountKind::DriverWallet, row.user_id, currency),
-                    amount: -total,
-                },
-                Posting {
-                    account: super::sessions::partner_account(party.id, currency),
-                    amount: total,
-                },
-            ])
-            .map_err(AppError::internal)?,
-            at: now,
-        };
-        match app.store.post_entry(&entry).await {
-            Ok(_) | Err(StoreError::Conflict(Conflict::IdempotencyKey)) => true,
-            Err(StoreError::Conflict(Conflict::InsufficientFunds)) => false,
-            Err(e) => return Err(e.into()),
-        }
-    };
+    let paid = pay_from_wallet(app, &row, currency, total).await?;
     row.cdr_json = Some(body.to_string());
     row.status = if paid { "PAID" } else { "PAYMENT_DUE" }.into();
     row.updated_at = now;

@@ -15,10 +15,13 @@
 
 pub mod commands;
 pub mod cpo;
+pub mod driver_tokens;
 pub mod emsp;
 pub mod mapping;
 pub mod parties;
 pub mod partner_locations;
+pub mod push;
+pub mod realtime;
 pub mod sessions;
 pub mod tokens;
 
@@ -27,6 +30,11 @@ use plugway_ocpi::{BusinessDetails, CredentialsRole, Role};
 use serde_json::{Map, Value};
 
 use crate::error::AppResult;
+
+/// A value as one segment of a partner's URL (uids may hold `/`, `?`, `#`).
+pub(crate) fn path_segment(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
 
 /// A PATCH body as OCPI's receivers take it: a JSON object of the fields
 /// to change, carrying `last_updated` (the spec's rule), changing none of

@@ -135,6 +135,17 @@ fn cdr_token(token: &StoredToken) -> AppResult<(CdrToken, &'static str)> {
     ))
 }
 
+/// The eMSP's reference for the authorization this session started on (its
+/// START_SESSION, or its real-time answer), when one was given for it.
+fn authorization_reference(token: &StoredToken, session: &ChargingSession) -> Option<String> {
+    let at = token.authorized_at?;
+    let window = super::realtime::start_window() + chrono::Duration::minutes(1);
+    let started = session.created_at;
+    (at <= started + chrono::Duration::minutes(1) && at >= started - window)
+        .then(|| token.authorization_reference.clone())
+        .flatten()
+}
+
 /// The OCPI Session of one of ours.
 fn session_object(
     app: &App,
@@ -161,7 +172,7 @@ fn session_object(
         kwh: cost.energy_wh.max(0) as f64 / 1000.0,
         cdr_token,
         auth_method: auth_method.into(),
-        authorization_reference: None,
+        authorization_reference: authorization_reference(token, session),
         location_id: evse.site_id.to_text(),
         evse_uid: evse.id.to_text(),
         connector_id: evse
@@ -231,7 +242,7 @@ fn cdr_object(
         session_id: Some(session.id.to_text()),
         cdr_token,
         auth_method: auth_method.into(),
-        authorization_reference: None,
+        authorization_reference: authorization_reference(token, session),
         cdr_location: CdrLocation {
             id: site.id.to_text(),
             name: Some(place.name),

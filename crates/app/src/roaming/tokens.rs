@@ -4,10 +4,10 @@
 //! A token is kept as sent and also becomes an OCPP id tag, so a charger
 //! asking about it (Authorize, StartTransaction) gets the answer from the
 //! same table as for our own cards: a valid token whitelisted ALWAYS,
-//! ALLOWED or ALLOWED_OFFLINE is Accepted; an invalid one, or one the eMSP
-//! wants asked about every time (NEVER), is Blocked at the charger (real-time
-//! authorization is left for later; such a driver starts through the eMSP's
-//! START_SESSION, which is the eMSP's own authorization).
+//! ALLOWED or ALLOWED_OFFLINE is Accepted; an invalid one is Blocked. One
+//! the eMSP wants asked about (NEVER, and ALLOWED when it answers) is asked
+//! about in real time ([`super::realtime`]); its START_SESSION is its
+//! authorization too.
 //!
 //! OCPP 1.6 id tags hold 20 characters and OCPI uids 36: a longer uid gets
 //! a short tag derived from it (`R` and 19 hex digits).
@@ -124,6 +124,8 @@ pub async fn store(app: &App, token: &Token, by_command: bool) -> AppResult<Stor
         id_tag,
         object_json: serde_json::to_string(token).map_err(AppError::internal)?,
         last_updated: token.last_updated,
+        authorization_reference: None,
+        authorized_at: None,
     };
     app.store.put_ocpi_token(&stored).await?;
     Ok(stored)

@@ -72,6 +72,24 @@ pub struct SessionEngine {
     ids: Arc<dyn IdGenerator>,
     settings: SessionSettings,
     live: LiveMeters,
+    remote: std::sync::OnceLock<Arc<dyn RemoteAuthorizer>>,
+}
+
+/// Asks a card's issuer, at the moment a charger asks us, whether the card
+/// may charge: OCPI's real-time authorization of a partner eMSP's token
+/// (`roaming::realtime`). Set once the application is built, since the
+/// issuer is reached through it.
+#[async_trait::async_trait]
+pub trait RemoteAuthorizer: Send + Sync + std::fmt::Debug {
+    /// The tag's state as the issuer sees it now, or `None` when the tag is
+    /// not one to ask about (or its issuer could not answer in time): the
+    /// stored state then stands.
+    async fn authorize(
+        &self,
+        tag: &plugway_store::IdTagRecord,
+        charge_point: &plugway_domain::ChargePointId,
+        connector: Option<i64>,
+    ) -> Option<plugway_domain::IdTagState>;
 }
 
 /// Compare-and-set tries before giving up on a session another writer keeps changing.
@@ -93,7 +111,29 @@ impl SessionEngine {
             ids,
             settings,
             live: LiveMeters::default(),
+            remote: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Sets who answers for cards issued elsewhere (once; later calls are
+    /// ignored). The authorizer must hold the engine's owner weakly.
+    pub fn set_remote_authorizer(&self, authorizer: Arc<dyn RemoteAuthorizer>) {
+        let _ = self.remote.set(authorizer);
+    }
+
+    /// The tag's state after asking its issuer, when it has one to ask.
+    pub async fn authorize_remotely(
+        &self,
+        tag: &plugway_store::IdTagRecord,
+        charge_point: &plugway_domain::ChargePointId,
+        connector: Option<i64>,
+    ) -> Option<plugway_domain::IdTagState> {
+        // Our own drivers' tags are answered here, without a lookup.
+        if tag.user.is_some() {
+            return None;
+        }
+        let authorizer = self.remote.get()?;
+        authorizer.authorize(tag, charge_point, connector).await
     }
 
     /// The settings.

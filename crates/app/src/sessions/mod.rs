@@ -20,6 +20,6 @@ mod engine;
 mod events;
 mod meters;
 
-pub use engine::{SessionEngine, SessionSettings};
+pub use engine::{RemoteAuthorizer, SessionEngine, SessionSettings};
 pub use events::{charging_event, session_event, EventKind};
 pub use meters::{energy_register_wh, LiveMeters};

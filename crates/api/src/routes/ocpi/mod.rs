@@ -16,6 +16,8 @@
 //!   drivers' sessions on partners' chargers)
 //! - `POST /ocpi/2.2.1/emsp/commands/{command}/{id}` (the results of our
 //!   commands, at the `response_url` we gave)
+//! - `GET /ocpi/2.2.1/emsp/tokens`, `POST /ocpi/2.2.1/emsp/tokens/{uid}/authorize[?type=]`
+//!   (our drivers' tokens, and real-time authorization of one)
 
 pub mod transport;
 
@@ -23,7 +25,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::get;
 use axum::Router;
-use plugway_app::roaming::{commands, cpo, emsp, parties, partner_locations, tokens};
+use plugway_app::roaming::{
+    commands, cpo, driver_tokens, emsp, parties, partner_locations, tokens,
+};
 use plugway_ocpi::{Credentials, Endpoint, InterfaceRole, ModuleId, Version, VersionDetails};
 
 use self::transport::{
@@ -89,6 +93,11 @@ pub fn router() -> Router<AppState> {
                 .put(put_partner_tariff)
                 .delete(delete_partner_tariff),
         )
+        .route("/emsp/tokens", get(our_tokens))
+        .route(
+            "/emsp/tokens/{uid}/authorize",
+            axum::routing::post(authorize_token),
+        )
         .route("/emsp/cdrs", axum::routing::post(post_cdr))
         .route("/emsp/cdrs/{id}", get(get_cdr))
         .fallback(transport::unknown_path);
@@ -149,6 +158,7 @@ async fn details(State(state): State<AppState>, AnyParty(..): AnyParty) -> OcpiR
             "/emsp/sessions",
         ),
         endpoint(ModuleId::Cdrs, InterfaceRole::Receiver, "/emsp/cdrs"),
+        endpoint(ModuleId::Tokens, InterfaceRole::Sender, "/emsp/tokens"),
         endpoint(ModuleId::Tariffs, InterfaceRole::Receiver, "/emsp/tariffs"),
     ];
     OcpiOk::data(
@@ -439,6 +449,34 @@ async fn patch_token(
     let kind = token_type(query.as_deref())?;
     tokens::patch(&state, &party, token_key(&path, &kind), json_body(&body)?).await?;
     Ok(OcpiOk::empty(state.clock.now()))
+}
+
+async fn our_tokens(
+    State(state): State<AppState>,
+    Partner(_): Partner,
+    RawQuery(query): RawQuery,
+) -> OcpiResult {
+    let request = page_request(query.as_deref())?;
+    let page = driver_tokens::list(&state, request).await?;
+    paged(&state, "/ocpi/2.2.1/emsp/tokens", request, page)
+}
+
+async fn authorize_token(
+    State(state): State<AppState>,
+    Partner(party): Partner,
+    Path(uid): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> OcpiResult {
+    let kind = token_type(query.as_deref())?;
+    // The LocationReferences body is optional.
+    let location = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        Some(json_body(&body)?)
+    };
+    let info = driver_tokens::authorize(&state, &party, &uid, &kind, location).await?;
+    OcpiOk::data(&info, state.clock.now())
 }
 
 async fn command(

@@ -1,0 +1,31 @@
+-- OCPI 2.2.1 roaming, second part (docs/ocpi.md).
+--
+-- What we last pushed to each partner, by module and object id: the
+-- SHA-256 of the object as sent (without its last_updated). A change is
+-- pushed only when the object differs from what the partner already has,
+-- so a sweep after a restart, on any node, sends only what changed.
+CREATE TABLE ocpi_pushed (
+    party      TEXT NOT NULL REFERENCES ocpi_parties (id) ON DELETE CASCADE,
+    module     TEXT NOT NULL,
+    object_id  TEXT NOT NULL,
+    digest     TEXT NOT NULL,
+    pushed_at  BIGINT NOT NULL,
+    PRIMARY KEY (party, module, object_id)
+);
+
+-- A partner eMSP's reservation on one of our chargers (RESERVE_NOW), so
+-- that its CANCEL_RESERVATION finds the charger and the OCPP reservation id.
+CREATE TABLE ocpi_reservations (
+    party               TEXT NOT NULL REFERENCES ocpi_parties (id) ON DELETE CASCADE,
+    reservation_id      TEXT NOT NULL,
+    charge_point_id     TEXT NOT NULL,
+    ocpp_reservation_id BIGINT NOT NULL,
+    expires_at          BIGINT NOT NULL,
+    PRIMARY KEY (party, reservation_id)
+);
+
+-- The eMSP's authorization_reference for a token's latest start (from its
+-- START_SESSION or a real-time authorization), carried in our Session and
+-- CDR of that start.
+ALTER TABLE ocpi_tokens ADD COLUMN authorization_reference TEXT;
+ALTER TABLE ocpi_tokens ADD COLUMN authorized_at BIGINT;
