@@ -67,3 +67,11 @@ pub mod workers;
 
 pub use context::{App, AppParts, AppSettings, NatsAccess};
 pub use error::{AppError, AppResult, ErrorKind, Result};
+
+/// This process's name among the nodes of a cluster: random, made once
+/// (from the first app's id generator). Leases on background jobs and the
+/// cluster's charger routing use it.
+pub fn node_id(app: &App) -> &'static str {
+    static NODE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NODE.get_or_init(|| app.ids.new_uuid(app.clock.now()).simple().to_string())
+}

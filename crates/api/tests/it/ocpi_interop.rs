@@ -350,8 +350,35 @@ async fn plugway_registers_with_an_independent_cpo(backend: Backend, name: &str)
         serde_json::from_value(answer["body"]["data"].clone()).unwrap();
     info.validate().unwrap();
     assert_eq!(info.allowed, "ALLOWED");
-    assert!(info.authorization_reference.is_some());
+    assert_eq!(info.token.whitelist, "NEVER", "partners ask about ours");
     assert_eq!(info.location.unwrap().location_id, "XW-LOC-1");
+    // The CPO's Session carrying that reference is taken as one we agreed
+    // to; one without it (a start we were not asked about) is not.
+    let reference = info.authorization_reference.unwrap();
+    let session = json!({
+        "country_code": "NL", "party_id": "XWC", "id": "XW-RT-1", "start_date_time": "2026-12-06T10:00:00Z",
+        "kwh": 1.5, "cdr_token": {"country_code": "MN", "party_id": "PWA", "uid": tag.as_str(),
+        "type": "APP_USER", "contract_id": tokens[0]["contract_id"]},
+        "auth_method": "AUTH_REQUEST", "authorization_reference": reference,
+        "location_id": "XW-LOC-1", "evse_uid": "XW-E1", "connector_id": "1",
+        "currency": "EUR", "status": "ACTIVE", "last_updated": "2026-12-06T10:10:00Z"
+    });
+    let pushed = partner
+        .ok(json!({"op": "push", "module": "sessions", "object": session}))
+        .await;
+    assert_eq!(pushed["status_code"], 1000, "{pushed}");
+    let row = app.store.find_driver_session(&reference).await.unwrap().unwrap();
+    assert_eq!(
+        (row.user_id, row.session_id.as_deref(), row.status.as_str()),
+        (user, Some("XW-RT-1"), "ACTIVE")
+    );
+    let mut unasked = session.clone();
+    unasked["id"] = json!("XW-RT-2");
+    unasked["authorization_reference"] = Value::Null;
+    let refused = partner
+        .send(json!({"op": "push", "module": "sessions", "object": unasked}))
+        .await;
+    assert_eq!(refused["http_status"], 404, "{refused}");
     let answer = partner.ok(ask("APP00000000000000000")).await;
     assert_eq!(
         (

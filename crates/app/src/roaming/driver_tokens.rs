@@ -4,14 +4,17 @@
 //! ([`super::push`]), and ask about one in real time
 //! (`POST .../tokens/{uid}/authorize`).
 //!
-//! The whitelist is ALLOWED: a CPO may let a driver in on its list, and
-//! should ask us when it can. Asked, we say ALLOWED while the driver's
-//! wallet holds money (the CDR is paid from it), NO_CREDIT when it does not.
+//! The whitelist is NEVER: a CPO asks us (or we start the session with
+//! START_SESSION), since we take a partner's Session and CDR only for a
+//! start we agreed to. Asked, we say ALLOWED while the driver's wallet holds
+//! money and no earlier roaming CDR is unpaid (the CDR is paid from it),
+//! NO_CREDIT otherwise; an ALLOWED answer opens the driver's roaming session
+//! (status AUTHORIZED) and its id is the `authorization_reference`.
 
 use plugway_domain::ledger::{AccountKind, AccountRef};
 use plugway_ocpi::tokens::{AuthorizationInfo, LocationReferences};
 use plugway_ocpi::{Token, Validate};
-use plugway_store::{IdTagRecord, OcpiParty};
+use plugway_store::{DriverSession, IdTagRecord, OcpiParty};
 use serde_json::Value;
 
 use super::cpo::{check_window, Page, PageRequest};
@@ -38,7 +41,10 @@ pub fn token_of(app: &App, tag: &IdTagRecord) -> Token {
         issuer: ours.name.chars().take(64).collect(),
         group_id: None,
         valid: tag.state.max_active_transactions != 0 && tag.state.expiry.is_none_or(|e| e > now),
-        whitelist: "ALLOWED".into(),
+        // Asked about every time (or started with our START_SESSION): a
+        // partner cannot open a session, and a bill, for a driver of ours
+        // that we did not agree to.
+        whitelist: "NEVER".into(),
         language: None,
         default_profile_type: None,
         energy_contract: None,
@@ -46,8 +52,19 @@ pub fn token_of(app: &App, tag: &IdTagRecord) -> Token {
     }
 }
 
-/// A page of our drivers' tokens, oldest change first.
-pub async fn list(app: &App, request: PageRequest) -> AppResult<Page<Token>> {
+fn check_cpo(party: &OcpiParty) -> AppResult<()> {
+    if party.roles.iter().any(|r| r.role == "CPO") {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "our drivers' tokens are for the CPOs they charge at",
+        ))
+    }
+}
+
+/// A page of our drivers' tokens, oldest change first (for a CPO only).
+pub async fn list(app: &App, party: &OcpiParty, request: PageRequest) -> AppResult<Page<Token>> {
+    check_cpo(party)?;
     check_window(&request)?;
     let limit = request.limit(app.settings.ocpi.page_limit);
     let (tags, total) = app
@@ -77,9 +94,7 @@ pub async fn authorize(
     token_type: &str,
     body: Option<Value>,
 ) -> AppResult<AuthorizationInfo> {
-    if !party.roles.iter().any(|r| r.role == "CPO") {
-        return Err(AppError::forbidden("only a CPO asks to authorize a token"));
-    }
+    check_cpo(party)?;
     let location = match body {
         None | Some(Value::Null) => None,
         Some(body) => {
@@ -110,19 +125,56 @@ pub async fn authorize(
             user,
             app.settings.wallet_currency,
         );
-        if app.store.account_balance(&wallet).await? > 0 {
+        // A driver who owes a partner for an earlier session pays that first.
+        let owes = app
+            .store
+            .list_driver_sessions(user, 0, 100)
+            .await?
+            .iter()
+            .any(|s| s.status == "PAYMENT_DUE");
+        if !owes && app.store.account_balance(&wallet).await? > 0 {
             "ALLOWED"
         } else {
             "NO_CREDIT"
         }
     };
-    let reference = (allowed == "ALLOWED").then(|| {
-        app.ids
-            .new_uuid(app.clock.now())
-            .simple()
-            .to_string()
-            .to_ascii_uppercase()
-    });
+    // An ALLOWED answer opens the driver's roaming session: its id is the
+    // reference the CPO's Session carries, which is how we take that
+    // Session (and its CDR) as one we agreed to.
+    let reference = match allowed {
+        "ALLOWED" => {
+            let now = app.clock.now();
+            let code = party
+                .roles
+                .iter()
+                .find(|r| r.role == "CPO")
+                .ok_or_else(|| AppError::forbidden("only a CPO asks to authorize a token"))?;
+            let row = DriverSession {
+                id: app.ids.new_uuid(now).to_string(),
+                user_id: user,
+                party: party.id,
+                country_code: code.country_code.clone(),
+                party_code: code.party_code.clone(),
+                location_id: location
+                    .as_ref()
+                    .map(|l| l.location_id.clone())
+                    .unwrap_or_default(),
+                evse_uid: location
+                    .as_ref()
+                    .and_then(|l| l.evse_uids.as_ref()?.first().cloned())
+                    .unwrap_or_default(),
+                session_id: None,
+                status: "AUTHORIZED".into(),
+                object_json: None,
+                cdr_json: None,
+                created_at: now,
+                updated_at: now,
+            };
+            app.store.insert_driver_session(&row).await?;
+            Some(row.id)
+        }
+        _ => None,
+    };
     tracing::info!(party = %party.id, allowed, "a partner asked about a driver's token");
     Ok(AuthorizationInfo {
         allowed: allowed.into(),

@@ -25,6 +25,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+
 use plugway_domain::{OcpiPartyId, SiteId};
 use plugway_ocpi::{InterfaceRole, Location, ModuleId, Tariff, Token};
 use plugway_store::{OcpiParty, PartyState};
@@ -49,6 +51,10 @@ const BACKOFF: Duration = Duration::from_secs(60);
 /// Objects read per page while sweeping.
 const PAGE: i64 = 100;
 
+/// The lease one pushing node holds, and for how long past each pass.
+const LEASE: &str = "ocpi_push";
+const LEASE_FOR: chrono::Duration = chrono::Duration::seconds(30);
+
 /// The digest table's module names.
 const LOCATIONS: &str = "locations";
 const TARIFFS: &str = "tariffs";
@@ -59,6 +65,8 @@ const TOKENS: &str = "tokens";
 pub struct PushState {
     /// The change feed read up to here (`None`: not yet; sweep first).
     feed: Option<i64>,
+    /// Numbers the feed skipped, looked for again until they fill or lapse.
+    gaps: std::collections::BTreeMap<i64, Instant>,
     last_sweep: Option<Instant>,
     last_tokens: Option<Instant>,
     /// Partners we have swept for (one that registers later is swept at once).
@@ -149,20 +157,33 @@ fn digest(object: &impl Serialize) -> AppResult<String> {
     Ok(hex::encode(Sha256::digest(bytes)))
 }
 
+/// One object to push: its id in the digest table, its path under the
+/// receiver, the object, and the time its push is noted at (for tokens,
+/// the tag's own change time, which is where the next look starts).
+struct Item<T> {
+    id: String,
+    path: String,
+    object: T,
+    at: DateTime<Utc>,
+}
+
 /// PUTs the objects that differ from what the partner holds; notes each one
-/// it takes. Stops at the first failure (the partner is then left alone).
+/// it takes. An object the partner refuses as invalid (OCPI 2xxx) is left
+/// for the next sweep and the rest go on; a partner that fails otherwise
+/// (unreachable, 3xxx, no envelope) is stopped at, and what was not sent
+/// comes back as missed (the partner is then left alone for a while).
 async fn push_changed<T: Serialize>(
     app: &App,
     target: &Target,
     module: &str,
-    objects: Vec<(String, String, T)>,
+    objects: Vec<Item<T>>,
 ) -> AppResult<(PushReport, Vec<String>)> {
     let mut report = PushReport::default();
     let mut missed = Vec::new();
     if objects.is_empty() {
         return Ok((report, missed));
     }
-    let ids: Vec<String> = objects.iter().map(|(id, _, _)| id.clone()).collect();
+    let ids: Vec<String> = objects.iter().map(|item| item.id.clone()).collect();
     let held: HashMap<String, String> = app
         .store
         .ocpi_pushed_digests(target.party.id, module, &ids)
@@ -170,22 +191,21 @@ async fn push_changed<T: Serialize>(
         .into_iter()
         .collect();
     let token = target.party.outgoing_token.clone().unwrap_or_default();
-    let mut failed = false;
-    for (id, path, object) in objects {
-        let digest = digest(&object)?;
-        if held.get(&id) == Some(&digest) {
+    for item in objects {
+        let digest = digest(&item.object)?;
+        if held.get(&item.id) == Some(&digest) {
             continue;
         }
-        if failed {
-            missed.push(id);
+        if !missed.is_empty() {
+            missed.push(item.id);
             continue;
         }
-        let body = serde_json::to_value(&object).map_err(AppError::internal)?;
+        let body = serde_json::to_value(&item.object).map_err(AppError::internal)?;
         let correlation = app.ids.new_uuid(app.clock.now()).to_string();
         let reply = parties::call(
             app,
             OcpiMethod::Put,
-            &format!("{}/{path}", target.url),
+            &format!("{}/{}", target.url, item.path),
             &token,
             Some(body),
             &correlation,
@@ -195,23 +215,25 @@ async fn push_changed<T: Serialize>(
         match reply {
             Ok(reply) if reply.succeeded() => {
                 app.store
-                    .record_ocpi_push(target.party.id, module, &id, &digest, app.clock.now())
+                    .record_ocpi_push(target.party.id, module, &item.id, &digest, item.at)
                     .await?;
                 report.pushed += 1;
             }
+            Ok(reply) if (2000..3000).contains(&reply.status_code) => {
+                tracing::warn!(party = %target.party.id, module, object = %item.id, status = reply.status_code, message = ?reply.status_message, "a partner refused an object we pushed");
+                report.failed += 1;
+            }
             Ok(reply) => {
-                tracing::warn!(party = %target.party.id, module, object = %id, status = reply.status_code, message = ?reply.status_message, "a partner refused a push");
-                failed = true;
-                missed.push(id);
+                tracing::warn!(party = %target.party.id, module, object = %item.id, http = reply.http_status, status = reply.status_code, message = ?reply.status_message, "a partner failed a push");
+                missed.push(item.id);
             }
             Err(e) => {
-                tracing::warn!(party = %target.party.id, module, object = %id, error = %e, "a push did not reach the partner");
-                failed = true;
-                missed.push(id);
+                tracing::warn!(party = %target.party.id, module, object = %item.id, error = %e, "a push did not reach the partner");
+                missed.push(item.id);
             }
         }
     }
-    report.failed = missed.len();
+    report.failed += missed.len();
     Ok((report, missed))
 }
 
@@ -245,6 +267,15 @@ async fn push_sites(
     let locations_to = targets(app, "EMSP", ModuleId::Locations).await?;
     let tariffs_to = targets(app, "EMSP", ModuleId::Tariffs).await?;
     let now = Instant::now();
+    // A partner that left (or stopped taking a module) is not retried.
+    state.retry.retain(|(party, module, _)| {
+        let to = if *module == LOCATIONS {
+            &locations_to
+        } else {
+            &tariffs_to
+        };
+        to.iter().any(|t| t.party.id == *party)
+    });
     let wanted: Vec<SiteId> = sites
         .iter()
         .copied()
@@ -279,23 +310,27 @@ async fn push_sites(
                 })
                 .collect();
             let (done, missed) = if module == LOCATIONS {
-                let objects: Vec<(String, String, Location)> = locations
+                let objects: Vec<Item<Location>> = locations
                     .iter()
                     .filter(|(site, _)| mine.contains(site))
-                    .map(|(site, l)| {
-                        (
-                            site.to_text(),
-                            our_path(app, &l.id),
-                            as_pushed(app, l.clone()),
-                        )
+                    .map(|(site, l)| Item {
+                        id: site.to_text(),
+                        path: our_path(app, &l.id),
+                        object: as_pushed(app, l.clone()),
+                        at: app.clock.now(),
                     })
                     .collect();
                 push_changed(app, target, module, objects).await?
             } else {
-                let objects: Vec<(String, String, Tariff)> = tariffs
+                let objects: Vec<Item<Tariff>> = tariffs
                     .iter()
                     .filter(|(site, _)| mine.contains(site))
-                    .map(|(_, t)| (t.id.clone(), our_path(app, &t.id), t.clone()))
+                    .map(|(_, t)| Item {
+                        id: t.id.clone(),
+                        path: our_path(app, &t.id),
+                        object: t.clone(),
+                        at: app.clock.now(),
+                    })
                     .collect();
                 push_changed(app, target, module, objects).await?
             };
@@ -335,40 +370,74 @@ async fn all_sites(app: &App) -> AppResult<BTreeSet<SiteId>> {
     }
 }
 
-/// The sites the change feed names after `after`, and where it now ends.
-async fn changed_sites(app: &App, after: i64) -> AppResult<(BTreeSet<SiteId>, i64)> {
-    // On PostgreSQL a lower number can commit after a higher one: read a
-    // little behind where we were (the digests make a repeat free), and the
-    // periodic sweep bounds anything missed all the same.
-    let mut cursor = after.saturating_sub(20);
+/// How long a number skipped in the change feed is looked for again (on
+/// PostgreSQL a lower number can commit after a higher one; one that never
+/// fills belongs to a rolled-back transaction).
+const GAP_TTL: Duration = Duration::from_secs(60);
+/// The most skipped numbers watched at once (beyond it, the sweep covers).
+const MAX_GAPS: usize = 10_000;
+
+/// The sites the change feed names after where the state read it up to (and
+/// at the numbers it saw skipped), moving the state on.
+async fn changed_sites(app: &App, state: &mut PushState) -> AppResult<BTreeSet<SiteId>> {
     let mut sites = BTreeSet::new();
     let mut chargers = Vec::new();
-    let mut end = after;
+    let mut note = |change: &plugway_store::NetworkChange| {
+        sites.extend(change.site);
+        if let Some(cp) = &change.charge_point {
+            chargers.push(cp.as_str().to_owned());
+        }
+    };
+    let now = Instant::now();
+    state
+        .gaps
+        .retain(|_, seen| now.duration_since(*seen) < GAP_TTL);
+    if !state.gaps.is_empty() {
+        let wanted: Vec<i64> = state.gaps.keys().copied().collect();
+        for change in app.store.network_changes_in(&wanted).await? {
+            state.gaps.remove(&change.seq);
+            note(&change);
+        }
+    }
+    let mut cursor = state.feed.unwrap_or_default();
     loop {
         let rows = app.store.network_changes_after(cursor, 1_000).await?;
-        let Some(last) = rows.last() else { break };
-        cursor = last.seq;
-        end = end.max(last.seq);
         for change in &rows {
-            sites.extend(change.site);
-            if let Some(cp) = &change.charge_point {
-                chargers.push(cp.as_str().to_owned());
+            for missing in cursor.saturating_add(1)..change.seq {
+                if state.gaps.len() < MAX_GAPS {
+                    state.gaps.insert(missing, now);
+                }
             }
+            cursor = cursor.max(change.seq);
+            note(change);
         }
         if rows.len() < 1_000 {
             break;
         }
     }
+    state.feed = Some(cursor);
     chargers.sort();
     chargers.dedup();
     sites.extend(app.store.sites_of_charge_points(&chargers).await?);
-    Ok((sites, end))
+    Ok(sites)
 }
 
 /// One pass: a sweep when one is due (or a partner is new), else the sites
 /// the change feed names; our drivers' tokens once a minute.
 pub async fn pass(app: &App, state: &mut PushState) -> AppResult<PushReport> {
     let mut report = PushReport::default();
+    // One node pushes at a time (two could send one object's versions out
+    // of order); another takes over when its lease lapses, and starts with
+    // a sweep.
+    let now = app.clock.now();
+    let held = app
+        .store
+        .try_worker_lease(LEASE, crate::node_id(app), now, now + LEASE_FOR)
+        .await?;
+    if !held {
+        *state = PushState::default();
+        return Ok(report);
+    }
     let (newest, oldest) = app.store.network_change_bounds().await?;
     let emsps: Vec<OcpiPartyId> = targets(app, "EMSP", ModuleId::Locations)
         .await?
@@ -395,9 +464,8 @@ pub async fn pass(app: &App, state: &mut PushState) -> AppResult<PushReport> {
             state.last_sweep = Some(Instant::now());
             state.swept = emsps.into_iter().collect();
         } else {
-            let (sites, end) = changed_sites(app, state.feed.unwrap_or(newest)).await?;
+            let sites = changed_sites(app, state).await?;
             report += push_sites(app, state, &sites, None).await?;
-            state.feed = Some(end);
             // A partner that registered since the last sweep gets everything.
             let new: Vec<OcpiPartyId> = emsps
                 .into_iter()
@@ -432,7 +500,9 @@ async fn push_tokens(app: &App, state: &mut PushState) -> AppResult<PushReport> 
         if state.down_until.get(&party).is_some_and(|t| *t > now) {
             continue;
         }
-        // A minute's overlap: a tag written while we read is not skipped.
+        // From the newest tag the partner took (the digest table notes each
+        // by its own change time), with a minute's overlap: a tag written
+        // while we read is looked at again.
         let since = app
             .store
             .last_ocpi_push(party, TOKENS)
@@ -445,12 +515,16 @@ async fn push_tokens(app: &App, state: &mut PushState) -> AppResult<PushReport> 
                 .list_driver_app_tags(since, None, offset, PAGE)
                 .await?;
             let read = i64::try_from(tags.len()).unwrap_or(PAGE);
-            let objects: Vec<(String, String, Token)> = tags
+            let objects: Vec<Item<Token>> = tags
                 .iter()
                 .map(|tag| {
                     let token = super::driver_tokens::token_of(app, tag);
-                    let path = format!("{}?type={}", our_path(app, &token.uid), token.token_type);
-                    (token.uid.clone(), path, token)
+                    Item {
+                        id: token.uid.clone(),
+                        path: format!("{}?type={}", our_path(app, &token.uid), token.token_type),
+                        at: tag.updated_at,
+                        object: token,
+                    }
                 })
                 .collect();
             let (done, missed) = push_changed(app, &target, TOKENS, objects).await?;

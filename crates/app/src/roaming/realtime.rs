@@ -88,10 +88,12 @@ async fn ask(
     // ALWAYS and ALLOWED_OFFLINE: the whitelist is the answer.
     let must_ask = matches!(token.whitelist.as_str(), "NEVER" | "ALLOWED");
     // A start the eMSP let in a moment ago (its START_SESSION, or an
-    // Authorize just before this StartTransaction) is not asked about again.
+    // Authorize just before this StartTransaction) is not asked about again,
+    // so its reference stands.
     let let_in = tag.state.max_active_transactions > 0
-        && tag.state.expiry.is_some_and(|e| e > now)
-        && stored.authorized_at.is_some();
+        && stored
+            .authorized_at
+            .is_some_and(|at| at <= now && now - at < start_window());
     if !must_ask || !token.valid || let_in {
         return Ok(None);
     }
@@ -168,27 +170,33 @@ async fn ask(
     tracing::info!(party = %party.id, allowed = %info.allowed, "real-time authorization");
     match info.allowed.as_str() {
         "ALLOWED" => Ok(Some(
-            allow(app, tag, &stored, info.authorization_reference).await?,
+            allow(app, tag, &stored, &token, info.authorization_reference).await?,
         )),
         "EXPIRED" => Ok(Some(refused(tag, true))),
         _ => Ok(Some(refused(tag, false))),
     }
 }
 
-/// Lets the card start once within the start window, and notes the eMSP's
-/// reference for the Session and CDR.
+/// Lets the card start, and notes the eMSP's reference for the Session and
+/// CDR. A NEVER token gets a grant for one start within the start window
+/// (its stored state refuses otherwise); an ALLOWED one keeps its stored
+/// state, which already lets it in (so it stays usable on the whitelist
+/// when the eMSP cannot be asked).
 async fn allow(
     app: &App,
     tag: &IdTagRecord,
     stored: &StoredToken,
+    token: &Token,
     reference: Option<String>,
 ) -> AppResult<IdTagState> {
     let now = app.clock.now();
     let mut record = tag.clone();
-    record.state.max_active_transactions = 1;
-    record.state.expiry = Some(now + start_window());
-    record.updated_at = now;
-    app.store.upsert_id_tag(&record).await?;
+    if token.whitelist == "NEVER" {
+        record.state.max_active_transactions = 1;
+        record.state.expiry = Some(now + start_window());
+        record.updated_at = now;
+        app.store.upsert_id_tag(&record).await?;
+    }
     app.store
         .set_ocpi_token_authorization(&stored.id_tag, reference.as_deref(), now)
         .await?;

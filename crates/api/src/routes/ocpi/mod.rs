@@ -453,11 +453,11 @@ async fn patch_token(
 
 async fn our_tokens(
     State(state): State<AppState>,
-    Partner(_): Partner,
+    Partner(party): Partner,
     RawQuery(query): RawQuery,
 ) -> OcpiResult {
     let request = page_request(query.as_deref())?;
-    let page = driver_tokens::list(&state, request).await?;
+    let page = driver_tokens::list(&state, &party, request).await?;
     paged(&state, "/ocpi/2.2.1/emsp/tokens", request, page)
 }
 
