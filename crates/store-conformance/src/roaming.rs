@@ -236,19 +236,26 @@ pub async fn pushes_reservations_and_authorizations_are_kept(store: &dyn Store) 
     );
     let later = t0() + chrono::Duration::minutes(5);
     store
-        .record_ocpi_push(party.id, "locations", "site-3", "d1", t0())
+        .record_ocpi_push(party.id, "locations", "site-3", "d1", None, t0())
         .await
         .unwrap();
     store
-        .record_ocpi_push(party.id, "locations", "site-3", "d2", later)
+        .record_ocpi_push(
+            party.id,
+            "locations",
+            "site-3",
+            "d2",
+            Some("{\"id\":\"3\"}"),
+            later,
+        )
         .await
         .unwrap();
     store
-        .record_ocpi_push(party.id, "locations", "site-140", "d9", t0())
+        .record_ocpi_push(party.id, "locations", "site-140", "d9", None, t0())
         .await
         .unwrap();
     store
-        .record_ocpi_push(other.id, "locations", "site-4", "x", t0())
+        .record_ocpi_push(other.id, "locations", "site-4", "x", None, t0())
         .await
         .unwrap();
     let mut held = store
@@ -263,6 +270,22 @@ pub async fn pushes_reservations_and_authorizations_are_kept(store: &dyn Store) 
             ("site-3".to_owned(), "d2".to_owned())
         ],
         "the latest per object, past the first hundred ids, this party's only"
+    );
+    assert_eq!(
+        store
+            .ocpi_pushed_object(party.id, "locations", "site-3")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("{\"id\":\"3\"}"),
+        "kept whole when given"
+    );
+    assert_eq!(
+        store
+            .ocpi_pushed_object(party.id, "locations", "site-140")
+            .await
+            .unwrap(),
+        None
     );
     assert!(store
         .ocpi_pushed_digests(party.id, "tariffs", &ids)

@@ -987,22 +987,42 @@ macro_rules! impl_sql_roaming_store {
                 module: &str,
                 object_id: &str,
                 digest: &str,
+                object: Option<&str>,
                 at: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<()> {
                 ::sqlx::query(
-                    "INSERT INTO ocpi_pushed (party, module, object_id, digest, pushed_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (party, module, object_id) DO UPDATE SET \
-                     digest = excluded.digest, pushed_at = excluded.pushed_at",
+                    "INSERT INTO ocpi_pushed (party, module, object_id, digest, object, pushed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (party, module, object_id) DO UPDATE SET \
+                     digest = excluded.digest, object = excluded.object, pushed_at = excluded.pushed_at",
                 )
                 .bind(party.to_text())
                 .bind(module)
                 .bind(object_id)
                 .bind(digest)
+                .bind(object)
                 .bind($crate::to_ms(at))
                 .execute(&self.writer)
                 .await
                 .map_err($crate::map_err)?;
                 Ok(())
+            }
+
+            async fn ocpi_pushed_object(
+                &self,
+                party: ::plugway_domain::OcpiPartyId,
+                module: &str,
+                object_id: &str,
+            ) -> ::plugway_store::Result<Option<String>> {
+                let object: Option<Option<String>> = ::sqlx::query_scalar(
+                    "SELECT object FROM ocpi_pushed WHERE party = $1 AND module = $2 AND object_id = $3",
+                )
+                .bind(party.to_text())
+                .bind(module)
+                .bind(object_id)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                Ok(object.flatten())
             }
 
             async fn last_ocpi_push(

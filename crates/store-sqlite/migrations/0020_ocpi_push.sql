@@ -4,11 +4,14 @@
 -- SHA-256 of the object as sent (without its last_updated). A change is
 -- pushed only when the object differs from what the partner already has,
 -- so a sweep after a restart, on any node, sends only what changed.
+-- A Location is kept as sent (`object`): an EVSE we no longer publish, or
+-- a whole location, is then sent again as REMOVED, as OCPI never deletes.
 CREATE TABLE ocpi_pushed (
     party      TEXT NOT NULL REFERENCES ocpi_parties (id) ON DELETE CASCADE,
     module     TEXT NOT NULL,
     object_id  TEXT NOT NULL,
     digest     TEXT NOT NULL,
+    object     TEXT,
     pushed_at  INTEGER NOT NULL,
     PRIMARY KEY (party, module, object_id)
 ) STRICT;

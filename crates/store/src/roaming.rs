@@ -364,15 +364,24 @@ pub trait RoamingStore: Send + Sync {
         module: &str,
         object_ids: &[String],
     ) -> Result<Vec<(String, String)>>;
-    /// Notes that `party` now holds this version of an object.
+    /// Notes that `party` now holds this version of an object (kept whole
+    /// when `object` is given).
     async fn record_ocpi_push(
         &self,
         party: OcpiPartyId,
         module: &str,
         object_id: &str,
         digest: &str,
+        object: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<()>;
+    /// The object `party` holds, when it was kept whole.
+    async fn ocpi_pushed_object(
+        &self,
+        party: OcpiPartyId,
+        module: &str,
+        object_id: &str,
+    ) -> Result<Option<String>>;
     /// When we last pushed anything of `module` to `party`.
     async fn last_ocpi_push(
         &self,

@@ -647,6 +647,56 @@ async fn two_platforms_roam(backend: Backend, name: &str) {
         (StatusCode::UNAUTHORIZED, Some(2000))
     );
 
+    // An EVSE A stops publishing stays at B as REMOVED; so do all of a
+    // location A stops publishing, unpublished (OCPI never deletes).
+    let gone = a
+        .store
+        .list_site_evses(&[second.parse().unwrap()])
+        .await
+        .unwrap()[0]
+        .id;
+    a.store.delete_evse(gone).await.unwrap();
+    let removed = plugway_app::roaming::push::pass(&a.state, &mut pushing)
+        .await
+        .unwrap();
+    assert_eq!((removed.pushed, removed.failed), (1, 0), "{removed:?}");
+    let held = at_b(second.clone()).await;
+    let statuses: Vec<(&str, &str)> = held["evses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["uid"].as_str().unwrap(), e["status"].as_str().unwrap()))
+        .collect();
+    let gone = gone.to_text();
+    assert_eq!(statuses.len(), 2, "{held}");
+    assert!(statuses.contains(&(gone.as_str(), "REMOVED")), "{held}");
+    a.store
+        .set_site_approval(
+            first.parse().unwrap(),
+            plugway_domain::ApprovalState::Rejected,
+            Some("closed"),
+            a.clock_now(),
+        )
+        .await
+        .unwrap();
+    plugway_app::roaming::push::pass(&a.state, &mut pushing)
+        .await
+        .unwrap();
+    let held = at_b(first.clone()).await;
+    assert_eq!(held["publish"], false, "{held}");
+    assert!(
+        held["evses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["status"] == "REMOVED"),
+        "{held}"
+    );
+    let quiet = plugway_app::roaming::push::pass(&a.state, &mut pushing)
+        .await
+        .unwrap();
+    assert_eq!(quiet.pushed, 0, "a removal is sent once: {quiet:?}");
+
     // B unregisters: its token stops working at A.
     let (status, body, _) = ocpi(
         &a,

@@ -367,7 +367,12 @@ async fn plugway_registers_with_an_independent_cpo(backend: Backend, name: &str)
         .ok(json!({"op": "push", "module": "sessions", "object": session}))
         .await;
     assert_eq!(pushed["status_code"], 1000, "{pushed}");
-    let row = app.store.find_driver_session(&reference).await.unwrap().unwrap();
+    let row = app
+        .store
+        .find_driver_session(&reference)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (row.user_id, row.session_id.as_deref(), row.status.as_str()),
         (user, Some("XW-RT-1"), "ACTIVE")

@@ -165,6 +165,8 @@ struct Item<T> {
     path: String,
     object: T,
     at: DateTime<Utc>,
+    /// Keep the object as sent (Locations: what a later REMOVED is made of).
+    keep: bool,
 }
 
 /// PUTs the objects that differ from what the partner holds; notes each one
@@ -214,8 +216,20 @@ async fn push_changed<T: Serialize>(
         .await;
         match reply {
             Ok(reply) if reply.succeeded() => {
+                let kept = item
+                    .keep
+                    .then(|| serde_json::to_string(&item.object))
+                    .transpose()
+                    .map_err(AppError::internal)?;
                 app.store
-                    .record_ocpi_push(target.party.id, module, &item.id, &digest, item.at)
+                    .record_ocpi_push(
+                        target.party.id,
+                        module,
+                        &item.id,
+                        &digest,
+                        kept.as_deref(),
+                        item.at,
+                    )
                     .await?;
                 report.pushed += 1;
             }
@@ -253,6 +267,77 @@ fn our_path(app: &App, id: &str) -> String {
 fn as_pushed(app: &App, mut location: Location) -> Location {
     location.last_updated = location.last_updated.max(app.clock.now());
     location
+}
+
+/// The Locations to push to `party` for the sites `mine`: each as we publish
+/// it now, with the EVSEs the partner holds and we no longer publish kept
+/// as REMOVED; a site we no longer publish at all is sent as the partner
+/// holds it, unpublished, every EVSE REMOVED (OCPI never deletes).
+async fn locations_for(
+    app: &App,
+    party: OcpiPartyId,
+    mine: &BTreeSet<SiteId>,
+    locations: &[(SiteId, Location)],
+) -> AppResult<Vec<Item<Location>>> {
+    let now = app.clock.now();
+    let ids: Vec<String> = mine.iter().map(|s| s.to_text()).collect();
+    let held: HashMap<String, String> = app
+        .store
+        .ocpi_pushed_digests(party, LOCATIONS, &ids)
+        .await?
+        .into_iter()
+        .collect();
+    let removed = |evse: &mut plugway_ocpi::Evse| {
+        if evse.status != "REMOVED" {
+            evse.status = "REMOVED".into();
+            evse.last_updated = now;
+        }
+    };
+    let mut out = Vec::new();
+    for site in mine {
+        let id = site.to_text();
+        let current = locations.iter().find(|(s, _)| s == site).map(|(_, l)| l);
+        let mut object = match current {
+            Some(location) => as_pushed(app, location.clone()),
+            None if held.contains_key(&id) => {
+                // Gone from what we publish: unpublished, every EVSE removed.
+                let Some(old) = app.store.ocpi_pushed_object(party, LOCATIONS, &id).await? else {
+                    continue;
+                };
+                let mut old: Location = serde_json::from_str(&old).map_err(AppError::internal)?;
+                old.publish = false;
+                old.evses.iter_mut().flatten().for_each(removed);
+                old.last_updated = old.last_updated.max(now);
+                old
+            }
+            None => continue,
+        };
+        if held
+            .get(&id)
+            .is_some_and(|d| digest(&object).is_ok_and(|now| now != *d))
+        {
+            // Changed: EVSEs the partner holds that we no longer publish
+            // stay in the object, as REMOVED.
+            if let Some(old) = app.store.ocpi_pushed_object(party, LOCATIONS, &id).await? {
+                let old: Location = serde_json::from_str(&old).map_err(AppError::internal)?;
+                let evses = object.evses.get_or_insert_with(Vec::new);
+                for mut gone in old.evses.into_iter().flatten() {
+                    if !evses.iter().any(|e| e.uid == gone.uid) {
+                        removed(&mut gone);
+                        evses.push(gone);
+                    }
+                }
+            }
+        }
+        out.push(Item {
+            path: our_path(app, &object.id),
+            id,
+            object,
+            at: now,
+            keep: true,
+        });
+    }
+    Ok(out)
 }
 
 /// Pushes these sites' Locations and Tariffs to every partner eMSP that is
@@ -310,16 +395,7 @@ async fn push_sites(
                 })
                 .collect();
             let (done, missed) = if module == LOCATIONS {
-                let objects: Vec<Item<Location>> = locations
-                    .iter()
-                    .filter(|(site, _)| mine.contains(site))
-                    .map(|(site, l)| Item {
-                        id: site.to_text(),
-                        path: our_path(app, &l.id),
-                        object: as_pushed(app, l.clone()),
-                        at: app.clock.now(),
-                    })
-                    .collect();
+                let objects = locations_for(app, party, &mine, &locations).await?;
                 push_changed(app, target, module, objects).await?
             } else {
                 let objects: Vec<Item<Tariff>> = tariffs
@@ -330,6 +406,7 @@ async fn push_sites(
                         path: our_path(app, &t.id),
                         object: t.clone(),
                         at: app.clock.now(),
+                        keep: false,
                     })
                     .collect();
                 push_changed(app, target, module, objects).await?
@@ -523,6 +600,7 @@ async fn push_tokens(app: &App, state: &mut PushState) -> AppResult<PushReport> 
                         id: token.uid.clone(),
                         path: format!("{}?type={}", our_path(app, &token.uid), token.token_type),
                         at: tag.updated_at,
+                        keep: false,
                         object: token,
                     }
                 })
