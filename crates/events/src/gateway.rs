@@ -8,8 +8,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-/// What the core asks of a charger, whatever protocol it speaks.
-#[derive(Debug, Clone, PartialEq)]
+/// What the core asks of a charger, whatever protocol it speaks. It
+/// travels as JSON between nodes (to the node that holds the charger).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
 pub enum ChargerCommand {
     /// Start a transaction for `id_tag` on `connector` (OCPP 1.6
     /// RemoteStartTransaction).
@@ -63,7 +65,7 @@ pub enum ChargerCommand {
 macro_rules! actions {
     ($($variant:ident),* $(,)?) => {
         /// The OCPP 1.6 actions a central system sends.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum Ocpp16Action {
             $(
                 #[doc = concat!("`", stringify!($variant), "`")]
@@ -164,7 +166,7 @@ impl ChargerCommand {
 }
 
 /// A charger's answer to a command (its CALLRESULT payload).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ChargerAnswer(pub Value);
 
 impl ChargerAnswer {
@@ -180,7 +182,8 @@ impl ChargerAnswer {
 }
 
 /// Why a command got no answer.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "error", content = "detail", rename_all = "snake_case")]
 pub enum GatewayError {
     /// The payload is not a valid request for the action (or the action is
     /// not one the central system sends).
@@ -214,7 +217,8 @@ pub trait ChargerGateway: Send + Sync + std::fmt::Debug {
         charge_point: &str,
         command: ChargerCommand,
     ) -> Result<ChargerAnswer, GatewayError>;
-    /// Whether the charge point is connected (to this node).
+    /// Whether the charge point is connected (to any node of the cluster,
+    /// as far as this node knows).
     fn is_connected(&self, charge_point: &str) -> bool;
 }
 

@@ -129,6 +129,11 @@ impl NatsBus {
         })
     }
 
+    /// The NATS connection (the cluster's command routing shares it).
+    pub fn client(&self) -> async_nats::Client {
+        self.client.clone()
+    }
+
     /// The JetStream stream this bus keeps events in.
     pub fn stream_name(&self) -> &str {
         &self.stream

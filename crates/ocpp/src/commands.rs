@@ -3,9 +3,8 @@
 //! out, then sends it through the connection's session and returns the
 //! answer.
 
-use async_trait::async_trait;
 use plugway_domain::ChargePointId;
-use plugway_events::{ChargerAnswer, ChargerCommand, ChargerGateway, GatewayError, Ocpp16Action};
+use plugway_events::{ChargerAnswer, ChargerCommand, GatewayError, Ocpp16Action};
 use rust_ocpp::v1_6::messages as m;
 use serde_json::Value;
 
@@ -81,9 +80,9 @@ pub fn check_request(action: Ocpp16Action, payload: &Value) -> Result<(), CallEr
     }
 }
 
-#[async_trait]
-impl ChargerGateway for OcppState {
-    async fn send(
+impl OcppState {
+    /// Sends a command to a charger connected to this node.
+    pub async fn send_local(
         &self,
         charge_point: &str,
         command: ChargerCommand,
@@ -103,10 +102,6 @@ impl ChargerGateway for OcppState {
                     GatewayError::Rejected { code, description }
                 }
             })
-    }
-
-    fn is_connected(&self, charge_point: &str) -> bool {
-        ChargePointId::parse(charge_point).is_ok_and(|id| self.registry.is_connected(&id))
     }
 }
 

@@ -19,6 +19,7 @@
 )]
 
 pub mod batcher;
+pub mod cluster;
 pub mod commands;
 pub mod frame;
 pub mod handlers;
@@ -97,6 +98,9 @@ pub struct OcppState {
     pub log: log::LogSink,
     /// Charging sessions: what transactions, statuses and meter values mean for drivers.
     pub sessions: Arc<SessionEngine>,
+    /// The other nodes, when this one runs in a cluster (set once, by
+    /// [`cluster::Cluster::join`]).
+    pub cluster: Arc<std::sync::OnceLock<Arc<cluster::Cluster>>>,
 }
 
 impl OcppState {
@@ -113,6 +117,7 @@ impl OcppState {
             samples: batcher::SampleBatcher::start(store.clone()),
             log: log::LogSink::start(store.clone(), config.message_log),
             registry: Registry::default(),
+            cluster: Arc::default(),
             config: Arc::new(config),
             store,
             bus,

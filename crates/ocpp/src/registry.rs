@@ -106,6 +106,21 @@ impl Registry {
         current
     }
 
+    /// Drops the session of a charger that connected to another node (its
+    /// connection here is stale) and signals it to close; true if there was one.
+    pub fn evict(&self, id: &ChargePointId) -> bool {
+        let old = self
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        if let Some(old) = &old {
+            old.closed.notify_one();
+        }
+        metrics::gauge!("plugway_ocpp_connections").set(self.len() as f64);
+        old.is_some()
+    }
+
     /// Connected sessions.
     pub fn len(&self) -> usize {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).len()

@@ -164,6 +164,9 @@ async fn send(state: &OcppState, session: &Session, socket: &mut WebSocket, text
 async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
     let (tx, mut outbound) = mpsc::channel(state.config.outbound_queue.max(1));
     let registration = state.registry.register(&session.id, tx);
+    if let Some(cluster) = state.cluster.get() {
+        cluster.hold(&state, &session.id).await;
+    }
     if session.known {
         if let Err(e) = state
             .store
@@ -257,11 +260,15 @@ async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
     while let Ok(call) = outbound.try_recv() {
         let _ = call.reply.send(Err(OutboundError::Offline));
     }
-    if state
+    let current = state
         .registry
-        .unregister(&session.id, registration.generation)
-        && session.known
-    {
+        .unregister(&session.id, registration.generation);
+    if current {
+        if let Some(cluster) = state.cluster.get() {
+            cluster.release(&session.id).await;
+        }
+    }
+    if current && session.known {
         if let Err(e) = state
             .store
             .set_connected(&session.id, false, state.clock.now())

@@ -73,14 +73,28 @@ pub fn build_state(
     build_state_with_bus(config, store, Arc::new(InProcessBus::new()), None)
 }
 
-/// The event bus `serve` runs on: NATS with `--nats-url`, else in process;
-/// and, when `[nats]` holds the account's signing key, what the sign-in's
-/// `nats` object is minted from.
-pub async fn event_bus(
-    config: &Config,
-) -> anyhow::Result<(Arc<dyn EventBus>, Option<plugway_app::NatsAccess>)> {
+/// What `serve` runs on besides the store: the event bus (NATS with
+/// `--nats-url`, else in process), what the sign-in's `nats` object is
+/// minted from (when `[nats]` holds the account's signing key), and the
+/// NATS connection the nodes of a cluster route commands over.
+#[derive(Debug)]
+pub struct Messaging {
+    /// Events.
+    pub bus: Arc<dyn EventBus>,
+    /// Drivers' NATS access.
+    pub access: Option<plugway_app::NatsAccess>,
+    /// The connection, with NATS.
+    pub client: Option<async_nats::Client>,
+}
+
+/// The event bus `serve` runs on: NATS with `--nats-url`, else in process.
+pub async fn event_bus(config: &Config) -> anyhow::Result<Messaging> {
     let Some(url) = &config.nats_url else {
-        return Ok((Arc::new(InProcessBus::new()), None));
+        return Ok(Messaging {
+            bus: Arc::new(InProcessBus::new()),
+            access: None,
+            client: None,
+        });
     };
     let signer = config.nats.signer()?;
     let mut options = plugway_events::NatsOptions::new(url.clone());
@@ -118,7 +132,12 @@ pub async fn event_bus(
         signer,
         ttl: std::time::Duration::from_secs(config.nats.credentials_ttl_secs.max(60)),
     };
-    Ok((Arc::new(bus), Some(access)))
+    let client = bus.client();
+    Ok(Messaging {
+        bus: Arc::new(bus),
+        access: Some(access),
+        client: Some(client),
+    })
 }
 
 /// [`build_state`] on a given bus.
@@ -268,8 +287,21 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         );
     }
     let store = crate::open_store(&config).await?;
-    let (bus, nats) = event_bus(&config).await?;
-    let (state, ocpp) = build_state_with_bus(&config, store.clone(), bus, nats)?;
+    let messaging = event_bus(&config).await?;
+    let (state, ocpp) =
+        build_state_with_bus(&config, store.clone(), messaging.bus, messaging.access)?;
+    if let Some(client) = messaging.client {
+        // Several nodes on one NATS: a command reaches a charger on any of
+        // them (docs/cluster.md).
+        plugway_ocpp::cluster::Cluster::join(
+            &ocpp,
+            client,
+            &config.nats.prefix,
+            plugway_app::node_id(&state).to_owned(),
+        )
+        .await
+        .context("cannot join the cluster on NATS")?;
+    }
     let crm = match &config.crm_webhook_url {
         Some(url) => {
             let sender = plugway_adapters::webhooks::HttpWebhook::new(url.clone())
