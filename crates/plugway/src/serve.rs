@@ -11,7 +11,7 @@ use plugway_app::{App as AppState, AppParts, AppSettings};
 use plugway_domain::{OtpPolicy, RandomIds, SystemClock};
 use plugway_events::{EventBus, InProcessBus};
 use plugway_store::Store;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -233,6 +233,27 @@ pub fn build_state_with_bus(
     Ok((app, ocpp))
 }
 
+/// Every node on one database must sign with one secret (a token one node
+/// issues must verify on the others): the first node to start stores the
+/// secret's fingerprint, and a node whose secret differs refuses to start.
+async fn check_shared_secret(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
+    let secret = secrets::server_secret(config.jwt_secret.as_ref(), &config.data_dir)?;
+    let fingerprint =
+        hex::encode(secrets::derive(&secret, "plugway-secret-fingerprint-v1").expose_secret());
+    let agreed = store
+        .claim_shared_setting("server_secret_fingerprint", &fingerprint)
+        .await
+        .context("cannot read the shared settings")?;
+    if agreed != fingerprint {
+        anyhow::bail!(
+            "this node's server secret differs from the one this database was first served with: \
+             tokens would not verify across nodes. Give every node the same jwt_secret \
+             (PLUGWAY_JWT_SECRET), or the first node's data directory server.key"
+        );
+    }
+    Ok(())
+}
+
 /// The central system's state.
 fn ocpp_state(
     config: &Config,
@@ -287,6 +308,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         );
     }
     let store = crate::open_store(&config).await?;
+    check_shared_secret(&config, store.as_ref()).await?;
     let messaging = event_bus(&config).await?;
     let (state, ocpp) =
         build_state_with_bus(&config, store.clone(), messaging.bus, messaging.access)?;

@@ -86,6 +86,7 @@ macro_rules! for_each_case {
 
 mod billing;
 mod bookings;
+mod cluster;
 mod content;
 mod ledger;
 mod network;
@@ -98,6 +99,7 @@ mod sessions;
 mod vehicles;
 pub use billing::*;
 pub use bookings::*;
+pub use cluster::*;
 pub use content::*;
 pub use ledger::*;
 pub use network::*;

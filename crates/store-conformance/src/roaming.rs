@@ -18,7 +18,6 @@ macro_rules! for_each_roaming_case {
             a_party_code_belongs_to_one_live_party,
             partner_tokens_are_found_by_id_tag,
             pushes_reservations_and_authorizations_are_kept,
-            a_worker_lease_has_one_holder_until_it_lapses,
         );
     };
 }
@@ -364,47 +363,4 @@ pub async fn pushes_reservations_and_authorizations_are_kept(store: &dyn Store) 
         ),
         (Some("REF-1"), Some(later))
     );
-}
-
-/// A job's lease: one holder at a time, renewed by it, taken over by
-/// another only once it lapsed.
-pub async fn a_worker_lease_has_one_holder_until_it_lapses(store: &dyn Store) {
-    let job = format!("job-{}", new_id().simple());
-    let minute = chrono::Duration::minutes(1);
-    assert!(store
-        .try_worker_lease(&job, "node-a", t0(), t0() + minute)
-        .await
-        .unwrap());
-    assert!(
-        !store
-            .try_worker_lease(&job, "node-b", t0(), t0() + minute)
-            .await
-            .unwrap(),
-        "held by another"
-    );
-    assert!(
-        store
-            .try_worker_lease(&job, "node-a", t0() + minute / 2, t0() + minute * 2)
-            .await
-            .unwrap(),
-        "renewed by its holder"
-    );
-    assert!(
-        !store
-            .try_worker_lease(&job, "node-b", t0() + minute, t0() + minute * 3)
-            .await
-            .unwrap(),
-        "the renewal holds past the first term"
-    );
-    assert!(
-        store
-            .try_worker_lease(&job, "node-b", t0() + minute * 3, t0() + minute * 4)
-            .await
-            .unwrap(),
-        "taken over once lapsed"
-    );
-    assert!(!store
-        .try_worker_lease(&job, "node-a", t0() + minute * 3, t0() + minute * 4)
-        .await
-        .unwrap());
 }

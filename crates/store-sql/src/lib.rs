@@ -23,6 +23,7 @@
 mod billing_macros;
 mod booking_macros;
 mod charging_macros;
+mod cluster_macros;
 mod content_macros;
 mod ledger_macros;
 mod macros;

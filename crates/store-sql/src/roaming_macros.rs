@@ -1127,28 +1127,6 @@ macro_rules! impl_sql_roaming_store {
                 .transpose()
             }
 
-            async fn try_worker_lease(
-                &self,
-                name: &str,
-                holder: &str,
-                now: ::chrono::DateTime<::chrono::Utc>,
-                until: ::chrono::DateTime<::chrono::Utc>,
-            ) -> ::plugway_store::Result<bool> {
-                let done = ::sqlx::query(
-                    "INSERT INTO worker_leases (name, holder, until) VALUES ($1, $2, $3) \
-                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
-                     WHERE worker_leases.until < $4 OR worker_leases.holder = excluded.holder",
-                )
-                .bind(name)
-                .bind(holder)
-                .bind($crate::to_ms(until))
-                .bind($crate::to_ms(now))
-                .execute(&self.writer)
-                .await
-                .map_err($crate::map_err)?;
-                Ok(done.rows_affected() == 1)
-            }
-
             async fn delete_ocpi_reservation(
                 &self,
                 party: ::plugway_domain::OcpiPartyId,

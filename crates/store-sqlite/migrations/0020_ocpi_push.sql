@@ -32,12 +32,3 @@ CREATE TABLE ocpi_reservations (
 -- CDR of that start.
 ALTER TABLE ocpi_tokens ADD COLUMN authorization_reference TEXT;
 ALTER TABLE ocpi_tokens ADD COLUMN authorized_at INTEGER;
-
--- A lease per background job that one node at a time must run (the OCPI
--- pusher first): held by `holder` until `until`, renewed by it, taken
--- over by another node once it lapses.
-CREATE TABLE worker_leases (
-    name   TEXT PRIMARY KEY NOT NULL,
-    holder TEXT NOT NULL,
-    until  INTEGER NOT NULL
-) STRICT;

@@ -17,6 +17,7 @@ mod billing;
 mod bookings;
 mod charging;
 mod charging_sessions;
+mod cluster;
 mod content;
 mod ledger;
 mod network;
@@ -40,6 +41,7 @@ pub use billing::*;
 pub use bookings::*;
 pub use charging::*;
 pub use charging_sessions::*;
+pub use cluster::*;
 pub use content::*;
 pub use ledger::*;
 pub use network::*;
@@ -405,6 +407,7 @@ pub trait Store:
     + RevisionStore
     + NumberStore
     + RoamingStore
+    + ClusterStore
     + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.

@@ -416,17 +416,6 @@ pub trait RoamingStore: Send + Sync {
         party: OcpiPartyId,
         reservation_id: &str,
     ) -> Result<Option<OcpiReservation>>;
-    /// Takes or renews the lease of background job `name` for `holder`
-    /// until `until`: true when `holder` now holds it (it was free, lapsed
-    /// at `now`, or already its own), false when another holder does.
-    async fn try_worker_lease(
-        &self,
-        name: &str,
-        holder: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<bool>;
-
     /// Forgets a partner's reservation; false when there was none.
     async fn delete_ocpi_reservation(
         &self,

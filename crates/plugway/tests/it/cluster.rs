@@ -43,7 +43,9 @@ async fn a_command_through_the_other_node_reaches_the_charger() {
     };
     let prefix = plugway_events::testing::unique("");
     let stream = plugway_events::testing::unique("_EVENTS");
+    let secret = plugway_events::testing::unique("cluster-secret-of-at-least-32-bytes-");
     let env = [
+        ("PLUGWAY_JWT_SECRET", secret.as_str()),
         ("PLUGWAY_NATS__PREFIX", prefix.as_str()),
         ("PLUGWAY_NATS__STREAM", stream.as_str()),
         ("PLUGWAY_NATS__RETENTION_SECS", "60"),
@@ -83,6 +85,29 @@ async fn a_command_through_the_other_node_reaches_the_charger() {
             .to_owned()
     };
     let http = reqwest::Client::new();
+    // A node with another secret would issue tokens the others refuse: it
+    // does not start.
+    let c_dir = tempfile::tempdir().unwrap();
+    let other = plugway(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            "data",
+            "--database-url",
+            &url,
+        ],
+        c_dir.path(),
+    )
+    .output()
+    .unwrap();
+    assert!(!other.status.success());
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("server secret differs"),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
 
     // Registered on either node (one database); connected to A.
     let (status, cp) = call(

@@ -35,6 +35,7 @@ macro_rules! conformance_tests {
 conformance::for_each_case!(conformance_tests);
 conformance::for_each_vehicle_case!(conformance_tests);
 conformance::for_each_roaming_case!(conformance_tests);
+conformance::for_each_cluster_case!(conformance_tests);
 conformance::for_each_operator_case!(conformance_tests);
 conformance::for_each_revision_case!(conformance_tests);
 

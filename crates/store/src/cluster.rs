@@ -1,0 +1,26 @@
+//! What the nodes of a cluster agree on through the database: which node
+//! runs a background job that must run once (a lease), and settings every
+//! node must share (the server secret's fingerprint).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::Result;
+
+/// Leases on background jobs, and shared settings.
+#[async_trait]
+pub trait ClusterStore: Send + Sync {
+    /// Takes or renews the lease of background job `name` for `holder`
+    /// until `until`: true when `holder` now holds it (it was free, lapsed
+    /// at `now`, or already its own), false when another holder does.
+    async fn try_worker_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// The value of shared setting `name`: `value` when it had none (it is
+    /// stored then), else the one stored first.
+    async fn claim_shared_setting(&self, name: &str, value: &str) -> Result<String>;
+}
