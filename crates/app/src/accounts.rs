@@ -92,7 +92,7 @@ async fn check_send_allowed(state: &App, phone: &PhoneNumber, now: DateTime<Utc>
 
 /// Sends a fresh code to `phone`, within the per-address and per-phone limits.
 pub async fn send_otp(state: &App, phone: &PhoneNumber, ip: IpAddr) -> AppResult<()> {
-    state.limits().otp_send.check(ip)?;
+    state.limits().otp_send.check(ip, state.clock.now()).await?;
     let now = state.clock.now();
     check_send_allowed(state, phone, now).await?;
     let policy = &state.settings.otp;
@@ -144,7 +144,11 @@ pub async fn check_otp(
     field: &'static str,
     ip: IpAddr,
 ) -> AppResult<()> {
-    state.limits().credential_check.check(ip)?;
+    state
+        .limits()
+        .credential_check
+        .check(ip, state.clock.now())
+        .await?;
     let code = code.trim();
     if !(4..=6).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(AppError::invalid_field(field, "must be 4 to 6 digits"));
@@ -444,7 +448,7 @@ pub async fn register(
         ));
     }
     // Refuse before creating anything if no code could be sent now.
-    state.limits().otp_send.check(ip)?;
+    state.limits().otp_send.check(ip, state.clock.now()).await?;
     check_send_allowed(state, phone, state.clock.now()).await?;
     let hash = passwords::hash(password).await?;
     let user = create_account(state, phone, false, Some(name), Some(hash), Role::Driver).await?;
@@ -483,7 +487,11 @@ pub async fn sign_in_with_password(
     ip: IpAddr,
     user_agent: Option<String>,
 ) -> AppResult<(User, IssuedTokens)> {
-    state.limits().credential_check.check(ip)?;
+    state
+        .limits()
+        .credential_check
+        .check(ip, state.clock.now())
+        .await?;
     let wrong =
         || AppError::unauthenticated("invalid_credentials", "the phone or the password is wrong");
     let claim = state.store.find_phone(phone).await?;
@@ -521,7 +529,11 @@ pub async fn sign_in_with_username(
     ip: IpAddr,
     user_agent: Option<String>,
 ) -> AppResult<(User, IssuedTokens)> {
-    state.limits().credential_check.check(ip)?;
+    state
+        .limits()
+        .credential_check
+        .check(ip, state.clock.now())
+        .await?;
     let wrong = || {
         AppError::unauthenticated(
             "invalid_credentials",
@@ -737,7 +749,7 @@ pub async fn add_phone(state: &App, user: &User, phone: &PhoneNumber, ip: IpAddr
             ));
         }
     }
-    state.limits().otp_send.check(ip)?;
+    state.limits().otp_send.check(ip, state.clock.now()).await?;
     check_send_allowed(state, phone, state.clock.now()).await?;
     state
         .store

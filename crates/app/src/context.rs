@@ -39,6 +39,9 @@ pub struct AppSettings {
     pub otp_sends_per_minute: u32,
     /// Code and password checks per minute per client address.
     pub credential_checks_per_minute: u32,
+    /// Count those per-address limits in the database, for every node of a
+    /// cluster (else in each node's memory).
+    pub shared_rate_limits: bool,
     /// Largest upload body (photos, CSV files), bytes.
     pub max_upload_bytes: usize,
     /// The currency of drivers' wallets (seed 001's `balance`).
@@ -72,6 +75,7 @@ impl Default for AppSettings {
             max_body_bytes: 64 * 1024,
             otp_sends_per_minute: 10,
             credential_checks_per_minute: 30,
+            shared_rate_limits: false,
             max_upload_bytes: 60 * 1024 * 1024,
             wallet_currency: plugway_domain::Currency::MNT,
             credit_point_value: 100,
@@ -159,6 +163,10 @@ impl App {
         let limits = RateLimits::new(
             parts.settings.otp_sends_per_minute,
             parts.settings.credential_checks_per_minute,
+            parts
+                .settings
+                .shared_rate_limits
+                .then(|| parts.store.clone()),
         );
         let search_index =
             crate::search_index::SearchIndex::new(parts.store.clone(), parts.settings.search_index);

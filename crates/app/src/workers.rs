@@ -66,6 +66,19 @@ pub fn spawn(app: &App, setup: WorkerSetup) {
     // No-shows, completion, reminders, and holding booked connectors on
     // their chargers (ReserveNow / CancelReservation).
     tokio::spawn(crate::bookings::run(app.clone(), setup.bookings_every));
+    if app.settings.shared_rate_limits {
+        // Per-address limits kept in the database: forget spent keys.
+        let store = app.store.clone();
+        let clock = app.clock.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                if let Err(e) = store.prune_rate_limits(clock.now()).await {
+                    tracing::warn!(error = %e, "could not prune the shared rate limits");
+                }
+            }
+        });
+    }
     // Plan renewals and expiries.
     tokio::spawn(crate::plans::run(app.clone(), Duration::from_secs(60)));
 }

@@ -163,6 +163,8 @@ pub fn build_state_with_bus(
         max_body_bytes: config.max_body_bytes,
         otp_sends_per_minute: config.rate_limits.otp_sends_per_minute,
         credential_checks_per_minute: config.rate_limits.credential_checks_per_minute,
+        // Several nodes (they meet on NATS) share the per-address limits.
+        shared_rate_limits: config.nats_url.is_some(),
         // Five photos of the largest size, plus the form's own bytes.
         max_upload_bytes: config
             .media

@@ -157,6 +157,8 @@ pub struct ChargePoint {
     pub started: u64,
     /// Transactions stopped so far.
     pub stopped: u64,
+    /// MeterValues the central system acknowledged (a CALLRESULT came).
+    pub meter_values_acknowledged: u64,
 }
 
 impl ChargePoint {
@@ -179,6 +181,7 @@ impl ChargePoint {
             heartbeat: Duration::from_secs(300),
             started: 0,
             stopped: 0,
+            meter_values_acknowledged: 0,
         };
         cp.enqueue("BootNotification", json!({"chargePointVendor": "Plugway", "chargePointModel": "Sim-1",
             "chargePointSerialNumber": format!("SIM-{}", cp.config.id), "firmwareVersion": "1.0.0"}));
@@ -209,8 +212,10 @@ impl ChargePoint {
                     self.config.id.chars().take(20).collect::<String>(),
                     self.next_id
                 );
+                // In flight before it is sent: if the connection breaks on
+                // the way, a reconnect sends it again.
+                self.in_flight = Some((id.clone(), action.clone(), payload.clone()));
                 self.send(json!([2, id, action, payload])).await?;
-                self.in_flight = Some((id, action, payload));
             }
         }
         Ok(())
@@ -222,7 +227,9 @@ impl ChargePoint {
         heartbeat.tick().await;
         let mut meter = tokio::time::interval(Duration::from_millis(200));
         loop {
-            self.pump().await?;
+            if self.pump().await.is_err() {
+                return Ok(self);
+            }
             let deadline = until.map_or_else(
                 || tokio::time::Instant::now() + Duration::from_secs(86_400),
                 tokio::time::Instant::from_std,
@@ -230,12 +237,20 @@ impl ChargePoint {
             tokio::select! {
                 frame = self.ws.next() => {
                     let Some(frame) = frame else { return Ok(self) };
-                    match frame? {
+                    // A connection that breaks (its node killed) ends the
+                    // run with the charger's state kept, to reconnect.
+                    let Ok(frame) = frame else { return Ok(self) };
+                    match frame {
                         Message::Text(text) => {
                             let value: Value = serde_json::from_str(&text).map_err(|e| SimError::Protocol(e.to_string()))?;
-                            if let Some(interval) = self.on_frame(value).await? {
-                                heartbeat = tokio::time::interval(interval);
-                                heartbeat.tick().await;
+                            match self.on_frame(value).await {
+                                Ok(Some(interval)) => {
+                                    heartbeat = tokio::time::interval(interval);
+                                    heartbeat.tick().await;
+                                }
+                                Ok(None) => {}
+                                Err(SimError::Ws(_) | SimError::Io(_)) => return Ok(self),
+                                Err(e) => return Err(e),
                             }
                         }
                         Message::Close(_) => return Ok(self),
@@ -247,6 +262,32 @@ impl ChargePoint {
                 () = tokio::time::sleep_until(deadline) => return Ok(self),
             }
         }
+    }
+
+    /// Connects again (to `url`, e.g. another node behind the same
+    /// address) after the connection broke, as a real charger does: boots,
+    /// reports its connectors, and sends again the message that got no
+    /// answer; its transactions and meters go on where they were.
+    pub async fn reconnect(&mut self, url: &str) -> Result<(), SimError> {
+        self.config.url = url.to_owned();
+        self.ws = connect(&self.config).await?;
+        let mut first = VecDeque::new();
+        first.push_back(("BootNotification".to_owned(), json!({"chargePointVendor": "Plugway", "chargePointModel": "Sim-1",
+            "chargePointSerialNumber": format!("SIM-{}", self.config.id), "firmwareVersion": "1.0.0"})));
+        for (n, c) in self.connectors.iter().enumerate() {
+            let status = if c.transaction.is_some() {
+                "Charging"
+            } else {
+                "Available"
+            };
+            first.push_back(("StatusNotification".to_owned(), json!({"connectorId": n + 1, "errorCode": "NoError", "status": status, "timestamp": now()})));
+        }
+        if let Some((_, action, payload)) = self.in_flight.take() {
+            first.push_back((action, payload));
+        }
+        first.extend(self.queue.drain(..));
+        self.queue = first;
+        Ok(())
     }
 
     fn meter_due(&mut self) {
@@ -315,6 +356,9 @@ impl ChargePoint {
         ok: bool,
         result: &Value,
     ) -> Option<Duration> {
+        if action == "MeterValues" && ok {
+            self.meter_values_acknowledged += 1;
+        }
         match (action, ok) {
             ("BootNotification", true) => result
                 .get("interval")

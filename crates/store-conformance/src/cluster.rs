@@ -12,6 +12,7 @@ macro_rules! for_each_cluster_case {
         $m!(
             a_worker_lease_has_one_holder_until_it_lapses,
             a_shared_setting_keeps_its_first_value,
+            a_shared_rate_limit_lets_a_burst_through_then_paces,
         );
     };
 }
@@ -70,5 +71,45 @@ pub async fn a_shared_setting_keeps_its_first_value(store: &dyn Store) {
         store.claim_shared_setting(&name, "second").await.unwrap(),
         "first",
         "a second node is told the first's"
+    );
+}
+
+/// The shared per-key limit: a burst, then one per interval; keys apart.
+pub async fn a_shared_rate_limit_lets_a_burst_through_then_paces(store: &dyn Store) {
+    let key = format!("otp_send:{}", new_id().simple());
+    let other = format!("otp_send:{}", new_id().simple());
+    let second = chrono::Duration::seconds(1);
+    for _ in 0..3 {
+        assert_eq!(
+            store.take_rate_limit(&key, t0(), 6_000, 3).await.unwrap(),
+            None
+        );
+    }
+    let wait = store.take_rate_limit(&key, t0(), 6_000, 3).await.unwrap();
+    assert_eq!(wait, Some(6_000), "the fourth waits one interval");
+    assert_eq!(
+        store.take_rate_limit(&other, t0(), 6_000, 3).await.unwrap(),
+        None
+    );
+    // One interval later, one more; not two.
+    let later = t0() + second * 6;
+    assert_eq!(
+        store.take_rate_limit(&key, later, 6_000, 3).await.unwrap(),
+        None
+    );
+    assert!(store
+        .take_rate_limit(&key, later, 6_000, 3)
+        .await
+        .unwrap()
+        .is_some());
+    // Long after, the key holds nothing and is pruned.
+    let much_later = t0() + second * 3_600;
+    assert!(store.prune_rate_limits(much_later).await.unwrap() >= 2);
+    assert_eq!(
+        store
+            .take_rate_limit(&key, much_later, 6_000, 3)
+            .await
+            .unwrap(),
+        None
     );
 }

@@ -16,3 +16,12 @@ CREATE TABLE shared_settings (
     name  TEXT PRIMARY KEY NOT NULL,
     value TEXT NOT NULL
 ) STRICT;
+
+-- Per-address rate limits shared by the nodes (GCRA: the theoretical
+-- arrival time of the next request per key, milliseconds), so an address
+-- spread over nodes is cut at one node's count. Keys whose time has passed
+-- hold nothing and are pruned.
+CREATE TABLE rate_limits (
+    key TEXT PRIMARY KEY NOT NULL,
+    tat INTEGER NOT NULL
+) STRICT;

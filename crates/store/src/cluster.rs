@@ -23,4 +23,17 @@ pub trait ClusterStore: Send + Sync {
     /// The value of shared setting `name`: `value` when it had none (it is
     /// stored then), else the one stored first.
     async fn claim_shared_setting(&self, name: &str, value: &str) -> Result<String>;
+    /// Counts one request against `key`'s limit (GCRA): one request per
+    /// `interval_ms`, bursts of up to `burst`. `Ok(None)` when it is let
+    /// through, `Ok(Some(ms))` when it must wait that long; atomic, so
+    /// nodes sharing the database share the limit.
+    async fn take_rate_limit(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        interval_ms: i64,
+        burst: i64,
+    ) -> Result<Option<i64>>;
+    /// Forgets keys with nothing left to count at `now`; how many.
+    async fn prune_rate_limits(&self, now: DateTime<Utc>) -> Result<u64>;
 }

@@ -1,7 +1,8 @@
 //! Two real `plugway serve` nodes on one PostgreSQL database and one NATS
 //! (docs/cluster.md): a charger connected to node A is reached through
 //! node B (a raw command, and a driver-facing remote start), node B shows
-//! it online, and once it is gone both answer offline at once.
+//! it online, and once it is gone both answer offline at once; per-address
+//! limits are the cluster's, not each node's.
 
 use std::time::{Duration, Instant};
 
@@ -50,7 +51,14 @@ async fn a_command_through_the_other_node_reaches_the_charger() {
         ("PLUGWAY_NATS__STREAM", stream.as_str()),
         ("PLUGWAY_NATS__RETENTION_SECS", "60"),
     ];
-    let args = ["--database-url", url.as_str(), "--nats-url", nats.as_str()];
+    let args = [
+        "--dev",
+        "--dev-allow-postgres",
+        "--database-url",
+        url.as_str(),
+        "--nats-url",
+        nats.as_str(),
+    ];
     let a_dir = tempfile::tempdir().unwrap();
     let b_dir = tempfile::tempdir().unwrap();
     let a = Server::start_with_env(a_dir.path(), &args, &env);
@@ -222,8 +230,292 @@ async fn a_command_through_the_other_node_reaches_the_charger() {
         (200, Some(false)),
         "{seen}"
     );
+
+    // Codes sent to one address through both nodes in turn are cut at one
+    // node's count (10 a minute): the limit is the cluster's.
+    let mut statuses = Vec::new();
+    for n in 0..12 {
+        let node = if n % 2 == 0 { &a } else { &b };
+        let sent = http
+            .post(format!("{}/api/v1/user/otp-request", node.base))
+            .json(&json!({"phone": format!("+9768866{n:04}")}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(sent.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 429, 429],
+        "ten through the pair, not ten each"
+    );
     drop(a);
     drop(b);
     db.finish().await;
     plugway_events::testing::delete_stream(&nats, &stream).await;
+}
+
+/// Two nodes on one fresh schema and NATS, with an admin and an
+/// integration key.
+struct TwoNodes {
+    db: plugway_store_postgres::testing::TestDatabase,
+    nats: String,
+    stream: String,
+    a: Server,
+    b: Server,
+    admin: String,
+    crm: String,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+impl TwoNodes {
+    async fn start(name: &str) -> Option<Self> {
+        let nats = plugway_events::testing::nats_url(name)?;
+        let (db, url) = shared_database().await?;
+        let prefix = plugway_events::testing::unique("");
+        let stream = plugway_events::testing::unique("_EVENTS");
+        let secret = plugway_events::testing::unique("cluster-secret-of-at-least-32-bytes-");
+        let env = [
+            ("PLUGWAY_JWT_SECRET", secret.as_str()),
+            ("PLUGWAY_NATS__PREFIX", prefix.as_str()),
+            ("PLUGWAY_NATS__STREAM", stream.as_str()),
+            ("PLUGWAY_NATS__RETENTION_SECS", "60"),
+        ];
+        let args = ["--database-url", url.as_str(), "--nats-url", nats.as_str()];
+        let a_dir = tempfile::tempdir().unwrap();
+        let b_dir = tempfile::tempdir().unwrap();
+        let a = Server::start_with_env(a_dir.path(), &args, &env);
+        let b = Server::start_with_env(b_dir.path(), &args, &env);
+        let key = |role: &str| {
+            let out = plugway(
+                &[
+                    "api-key",
+                    "create",
+                    "--role",
+                    role,
+                    "--database-url",
+                    &url,
+                    "--data-dir",
+                    "data",
+                ],
+                a_dir.path(),
+            )
+            .output()
+            .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .last()
+                .unwrap()
+                .trim()
+                .to_owned()
+        };
+        Some(Self {
+            admin: key("admin"),
+            crm: key("integration"),
+            db,
+            nats,
+            stream,
+            a,
+            b,
+            _dirs: (a_dir, b_dir),
+        })
+    }
+
+    async fn finish(self) {
+        drop(self.a);
+        drop(self.b);
+        self.db.finish().await;
+        plugway_events::testing::delete_stream(&self.nats, &self.stream).await;
+    }
+}
+
+/// Polls `check` every 100 ms for up to 15 s.
+async fn eventually<F, Fut, T>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_node_killed_mid_transaction_loses_nothing() {
+    use plugway_store::ChargingStore as _;
+    let Some(mut nodes) = TwoNodes::start("cluster_kill").await else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    // The CRM's charge point and customer (seed 004), through node B.
+    let (status, cp) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{}/api/v1/webhooks/generate_charge_point", nodes.b.base),
+        &nodes.crm,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{cp}");
+    let id = cp["charging_point_id"].as_str().unwrap().to_owned();
+    let (status, customer) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{}/api/v1/webhooks/register_customer", nodes.b.base),
+        &nodes.crm,
+        Some(json!({"charging_point_id": id, "application": "store", "zoho_customer_id": "981"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{customer}");
+    let tag = customer["id_tag"].as_str().unwrap().to_owned();
+    let (status, _) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{}/api/v1/webhooks/unblock_customer", nodes.b.base),
+        &nodes.crm,
+        Some(json!({"zoho_customer_id": "981", "max_active_transaction_count": 1})),
+    )
+    .await;
+    assert_eq!(status, 204);
+
+    // The charger on node A; a transaction started through node B.
+    let mut config = plugway_sim::SimConfig::new(
+        &format!("{}/ocpp", nodes.a.base.replace("http", "ws")),
+        &id,
+        cp["password"].as_str().map(str::to_owned),
+    );
+    config.connectors = 1;
+    config.meter_interval = Duration::from_millis(200);
+    config.power_w = 36_000;
+    let charger = plugway_sim::ChargePoint::start(config).await.unwrap();
+    let running = tokio::spawn(charger.run(None));
+    let cp_id = plugway_domain::ChargePointId::parse(&id).unwrap();
+    let store = nodes.db.store.clone();
+    eventually("the charger online at B", || {
+        let http = http.clone();
+        let url = format!("{}/api/v1/charge-points/{id}", nodes.b.base);
+        let key = nodes.admin.clone();
+        async move {
+            let (_, seen) = call(&http, reqwest::Method::GET, url, &key, None).await;
+            seen["online"].as_bool().filter(|online| *online)
+        }
+    })
+    .await;
+    let (status, started) = call(
+        &http,
+        reqwest::Method::POST,
+        format!(
+            "{}/api/v1/charge-points/{id}/commands/RemoteStartTransaction",
+            nodes.b.base
+        ),
+        &nodes.admin,
+        Some(json!({"connectorId": 1, "idTag": tag})),
+    )
+    .await;
+    assert_eq!(
+        (status, started["response"]["status"].as_str()),
+        (200, Some("Accepted")),
+        "{started}"
+    );
+    let tx = eventually("the transaction's first readings", || {
+        let store = store.clone();
+        let cp_id = cp_id.clone();
+        async move {
+            let tx = store.list_transactions(&cp_id, 0, 1).await.ok()?.pop()?;
+            let samples = store.list_meter_samples(tx.id).await.ok()?;
+            (samples.len() >= 12).then_some(tx)
+        }
+    })
+    .await;
+
+    // Node A dies without a word; the charger reconnects through the
+    // address, which now reaches node B.
+    nodes.a.kill9();
+    let mut charger = running.await.unwrap().unwrap();
+    let before = store.list_meter_samples(tx.id).await.unwrap();
+    // Every MeterValues node A answered is stored (one energy reading each).
+    let stored = before
+        .iter()
+        .filter(|s| s.measurand.as_deref() == Some("Energy.Active.Import.Register"))
+        .count();
+    assert!(charger.meter_values_acknowledged >= 5);
+    assert!(
+        u64::try_from(stored).unwrap() >= charger.meter_values_acknowledged,
+        "{stored} stored, {} acknowledged",
+        charger.meter_values_acknowledged
+    );
+    charger
+        .reconnect(&format!("{}/ocpp", nodes.b.base.replace("http", "ws")))
+        .await
+        .unwrap();
+    let running = tokio::spawn(charger.run(None));
+    eventually("readings through node B", || {
+        let store = store.clone();
+        let seen = before.len();
+        async move { (store.list_meter_samples(tx.id).await.ok()?.len() >= seen + 12).then_some(()) }
+    })
+    .await;
+    let (status, stopped) = call(
+        &http,
+        reqwest::Method::POST,
+        format!(
+            "{}/api/v1/charge-points/{id}/commands/RemoteStopTransaction",
+            nodes.b.base
+        ),
+        &nodes.admin,
+        Some(json!({"transactionId": tx.id})),
+    )
+    .await;
+    assert_eq!(
+        (status, stopped["response"]["status"].as_str()),
+        (200, Some("Accepted")),
+        "{stopped}"
+    );
+    let done = eventually("the transaction stopped", || {
+        let store = store.clone();
+        let cp_id = cp_id.clone();
+        async move {
+            let tx = store.list_transactions(&cp_id, 0, 1).await.ok()?.pop()?;
+            tx.meter_stop.is_some().then_some(tx)
+        }
+    })
+    .await;
+    running.abort();
+
+    // One transaction, started on A and stopped on B; every reading A
+    // acknowledged is still there, and the readings run on without a step
+    // back; the stop reading is the last one's.
+    assert_eq!(done.id, tx.id);
+    let after = store.list_meter_samples(tx.id).await.unwrap();
+    let energy: Vec<i64> = after
+        .iter()
+        .filter(|s| s.measurand.as_deref() == Some("Energy.Active.Import.Register"))
+        .map(|s| s.value.parse().unwrap())
+        .collect();
+    for sample in &before {
+        assert!(
+            after.contains(sample),
+            "a reading A acknowledged is gone: {sample:?}"
+        );
+    }
+    assert!(energy.windows(2).all(|w| w[0] <= w[1]), "{energy:?}");
+    let last = *energy.last().unwrap();
+    assert!(
+        done.meter_stop.unwrap() >= last,
+        "{:?} < {last}",
+        done.meter_stop
+    );
+    assert!(last > done.meter_start, "energy was metered");
+    nodes.finish().await;
 }
