@@ -37,10 +37,13 @@ pub const PRESENCE_EVERY: Duration = Duration::from_secs(20);
 /// How long a node's word about its chargers holds.
 pub const PRESENCE_TTL: Duration = Duration::from_secs(60);
 
-/// A command relayed to the holding node.
+/// A command relayed to the holding node, with how long its sender waits:
+/// the holding node does not start one its sender has given up on.
 #[derive(Debug, Serialize, Deserialize)]
 struct Relayed {
     command: ChargerCommand,
+    /// Milliseconds the sender waits for the answer.
+    wait_ms: u64,
 }
 
 /// The holding node's reply.
@@ -53,6 +56,11 @@ struct Reply {
 #[derive(Debug, Serialize, Deserialize)]
 struct Presence {
     node: String,
+    /// When the connection it claims began (Unix ms): a claim only closes a
+    /// connection here that began earlier, so a late message never closes
+    /// the newer one.
+    #[serde(default)]
+    since_ms: i64,
     /// Chargers it now holds.
     #[serde(default)]
     holds: Vec<String>,
@@ -69,7 +77,15 @@ struct Seen {
     /// Charger → (node, when that node last said so).
     remote: HashMap<String, (String, Instant)>,
     /// This node's command subscriptions, by charger.
-    serving: HashMap<String, tokio::task::JoinHandle<()>>,
+    serving: HashMap<String, Serving>,
+}
+
+/// One charger's connection here, as the cluster sees it.
+#[derive(Debug)]
+struct Serving {
+    generation: u64,
+    since_ms: i64,
+    task: tokio::task::JoinHandle<()>,
 }
 
 /// This node's place in the cluster.
@@ -151,11 +167,21 @@ impl Cluster {
                 drop(seen);
                 if !news.complete {
                     for id in &news.holds {
-                        if let Ok(cp) = ChargePointId::parse(id) {
-                            if registry.evict(&cp) {
-                                if let Some(task) = cluster.seen().serving.remove(cp.as_str()) {
-                                    task.abort();
+                        // Only a connection here that began before the
+                        // claimed one is stale.
+                        let stale = {
+                            let mut seen = cluster.seen();
+                            match seen.serving.get(id) {
+                                Some(ours) if ours.since_ms <= news.since_ms => {
+                                    seen.serving.remove(id)
                                 }
+                                _ => None,
+                            }
+                        };
+                        let Some(stale) = stale else { continue };
+                        stale.task.abort();
+                        if let Ok(cp) = ChargePointId::parse(id) {
+                            if registry.evict_generation(&cp, stale.generation) {
                                 tracing::info!(charge_point = %cp, node = %news.node, "the charger reconnected to another node; closed its stale connection here");
                             }
                         }
@@ -173,9 +199,11 @@ impl Cluster {
                     break;
                 };
                 let holds: Vec<String> = cluster.seen().serving.keys().cloned().collect();
+                let since_ms = 0;
                 cluster
                     .announce(Presence {
                         node: cluster.node.clone(),
+                        since_ms,
                         holds,
                         released: Vec::new(),
                         complete: true,
@@ -200,40 +228,89 @@ impl Cluster {
         }
     }
 
-    /// A charger connected here: serve its commands from the cluster and
-    /// claim it (a stale connection elsewhere is closed).
-    pub async fn hold(self: &Arc<Self>, state: &OcppState, id: &ChargePointId) {
+    /// A charger connected here (its registration `generation`, at
+    /// `since_ms`): serve its commands from the cluster and claim it (a
+    /// stale connection elsewhere is closed).
+    pub async fn hold(
+        self: &Arc<Self>,
+        state: &OcppState,
+        id: &ChargePointId,
+        generation: u64,
+        since_ms: i64,
+    ) {
         let subject = self.command_subject(id.as_str());
         let mut subscription = match self.client.subscribe(subject).await {
             Ok(s) => s,
             Err(e) => {
-                tracing::warn!(charge_point = %id, error = %e, "could not serve this charger's commands to the cluster");
+                // Unreachable from the other nodes: better it reconnects.
+                tracing::warn!(charge_point = %id, error = %e, "could not serve this charger's commands to the cluster; closing its connection");
+                state.registry.evict_generation(id, generation);
                 return;
             }
         };
-        let state = state.clone();
+        let serving_state = state.clone();
         let client = self.client.clone();
         let cp = id.clone();
         let task = tokio::spawn(async move {
             while let Some(message) = subscription.next().await {
+                // Nothing behind this subscription any more (the charger
+                // moved): stop serving rather than answer "offline" over
+                // the node that holds it.
+                if !serving_state.registry.is_current(&cp, generation) {
+                    break;
+                }
                 let Some(reply_to) = message.reply.clone() else {
                     continue;
                 };
-                let result = match serde_json::from_slice::<Relayed>(&message.payload) {
-                    Ok(relayed) => state.send_local(cp.as_str(), relayed.command).await,
-                    Err(e) => Err(GatewayError::Invalid(format!("a relayed command: {e}"))),
-                };
-                let body = serde_json::to_vec(&Reply { result }).unwrap_or_default();
-                if let Err(e) = client.publish(reply_to, body.into()).await {
-                    tracing::warn!(charge_point = %cp, error = %e, "could not reply to a relayed command");
-                }
+                // Each command on its own, as on one node: a busy charger
+                // answers Busy, a slow one does not hold up the next.
+                let (state, client, cp) = (serving_state.clone(), client.clone(), cp.clone());
+                tokio::spawn(async move {
+                    let result = match serde_json::from_slice::<Relayed>(&message.payload) {
+                        Ok(relayed) => {
+                            let wait = Duration::from_millis(relayed.wait_ms);
+                            match tokio::time::timeout(
+                                wait,
+                                state.send_local(cp.as_str(), relayed.command),
+                            )
+                            .await
+                            {
+                                Ok(result) => result,
+                                Err(_) => Err(GatewayError::Timeout),
+                            }
+                        }
+                        Err(e) => Err(GatewayError::Invalid(format!("a relayed command: {e}"))),
+                    };
+                    let body = serde_json::to_vec(&Reply { result }).unwrap_or_default();
+                    if let Err(e) = client.publish(reply_to, body.into()).await {
+                        tracing::warn!(charge_point = %cp, error = %e, "could not reply to a relayed command");
+                    }
+                });
             }
         });
-        if let Some(old) = self.seen().serving.insert(id.as_str().to_owned(), task) {
-            old.abort();
+        {
+            let mut seen = self.seen();
+            // Replaced or closed while we subscribed: serve nothing.
+            if !state.registry.is_current(id, generation) {
+                task.abort();
+                return;
+            }
+            // Ours now, whoever held it before.
+            seen.remote.remove(id.as_str());
+            if let Some(old) = seen.serving.insert(
+                id.as_str().to_owned(),
+                Serving {
+                    generation,
+                    since_ms,
+                    task,
+                },
+            ) {
+                old.task.abort();
+            }
         }
         self.announce(Presence {
             node: self.node.clone(),
+            since_ms,
             holds: vec![id.as_str().to_owned()],
             released: Vec::new(),
             complete: false,
@@ -242,12 +319,19 @@ impl Cluster {
     }
 
     /// The charger's connection here ended.
-    pub async fn release(&self, id: &ChargePointId) {
-        if let Some(task) = self.seen().serving.remove(id.as_str()) {
-            task.abort();
-        }
+    pub async fn release(&self, id: &ChargePointId, generation: u64) {
+        let ours = {
+            let mut seen = self.seen();
+            match seen.serving.get(id.as_str()) {
+                Some(s) if s.generation == generation => seen.serving.remove(id.as_str()),
+                _ => None,
+            }
+        };
+        let Some(ours) = ours else { return };
+        ours.task.abort();
         self.announce(Presence {
             node: self.node.clone(),
+            since_ms: 0,
             holds: Vec::new(),
             released: vec![id.as_str().to_owned()],
             complete: false,
@@ -261,12 +345,21 @@ impl Cluster {
         charge_point: &str,
         command: ChargerCommand,
     ) -> Result<ChargerAnswer, GatewayError> {
-        let body = serde_json::to_vec(&Relayed { command })
-            .map_err(|e| GatewayError::Invalid(e.to_string()))?;
-        let request = self
-            .client
-            .request(self.command_subject(charge_point), body.into());
-        match tokio::time::timeout(self.call_timeout, request).await {
+        let wait = self.call_timeout;
+        let body = serde_json::to_vec(&Relayed {
+            command,
+            // The holding node gives up a little before we do.
+            wait_ms: u64::try_from(wait.saturating_sub(Duration::from_secs(1)).as_millis())
+                .unwrap_or(u64::MAX),
+        })
+        .map_err(|e| GatewayError::Invalid(e.to_string()))?;
+        let request = self.client.send_request(
+            self.command_subject(charge_point),
+            async_nats::Request::new()
+                .payload(body.into())
+                .timeout(Some(wait)),
+        );
+        match tokio::time::timeout(wait + Duration::from_secs(1), request).await {
             Err(_) => Err(GatewayError::Timeout),
             Ok(Err(e)) => match e.kind() {
                 async_nats::RequestErrorKind::NoResponders => Err(GatewayError::Offline),

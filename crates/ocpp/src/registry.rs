@@ -106,19 +106,32 @@ impl Registry {
         current
     }
 
-    /// Drops the session of a charger that connected to another node (its
-    /// connection here is stale) and signals it to close; true if there was one.
-    pub fn evict(&self, id: &ChargePointId) -> bool {
-        let old = self
-            .inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
+    /// Drops the session `generation` of a charger (it connected to another
+    /// node: its connection here is stale) and signals it to close; true if
+    /// that session was still the current one.
+    pub fn evict_generation(&self, id: &ChargePointId, generation: u64) -> bool {
+        let old = {
+            let mut map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            if map.get(id).is_some_and(|e| e.generation == generation) {
+                map.remove(id)
+            } else {
+                None
+            }
+        };
         if let Some(old) = &old {
             old.closed.notify_one();
         }
         metrics::gauge!("plugway_ocpp_connections").set(self.len() as f64);
         old.is_some()
+    }
+
+    /// Whether session `generation` is still the charger's current one here.
+    pub fn is_current(&self, id: &ChargePointId, generation: u64) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .is_some_and(|e| e.generation == generation)
     }
 
     /// Connected sessions.

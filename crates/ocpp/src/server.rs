@@ -165,7 +165,10 @@ async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
     let (tx, mut outbound) = mpsc::channel(state.config.outbound_queue.max(1));
     let registration = state.registry.register(&session.id, tx);
     if let Some(cluster) = state.cluster.get() {
-        cluster.hold(&state, &session.id).await;
+        let since_ms = state.clock.now().timestamp_millis();
+        cluster
+            .hold(&state, &session.id, registration.generation, since_ms)
+            .await;
     }
     if session.known {
         if let Err(e) = state
@@ -265,7 +268,7 @@ async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
         .unregister(&session.id, registration.generation);
     if current {
         if let Some(cluster) = state.cluster.get() {
-            cluster.release(&session.id).await;
+            cluster.release(&session.id, registration.generation).await;
         }
     }
     if current && session.known {

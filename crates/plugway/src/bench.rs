@@ -17,6 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+pub mod cluster;
 mod network_gen;
 pub mod payments;
 pub mod search;
@@ -43,6 +44,9 @@ pub enum BenchCommand {
     /// Wallet payments of purchases per second over HTTP, with wallets
     /// racing to overdraw, then the books checked.
     Payments(payments::PaymentsArgs),
+    /// Two nodes on one PostgreSQL and NATS: a command's round trip through
+    /// the node holding the charger and through the other one (relayed).
+    Cluster(cluster::ClusterArgs),
 }
 
 /// `bench startup` flags.
@@ -81,6 +85,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Search(args) => search::run(args).await,
         BenchCommand::Sessions(args) => sessions::run(args).await,
         BenchCommand::Payments(args) => payments::run(args).await,
+        BenchCommand::Cluster(args) => cluster::run(args).await,
     }
 }
 

@@ -119,7 +119,7 @@ pub async fn event_bus(config: &Config) -> anyhow::Result<Messaging> {
         .with_context(|| format!("cannot connect to NATS at {url}"))?;
     if signer.is_none() {
         tracing::warn!(
-            "NATS without [nats] account keys: events go to NATS, but drivers get no NATS credentials (the sign-in's `nats` has empty user and pass); apps use /api/v1/user/events"
+            "NATS without [nats] account keys: events go to NATS, but drivers get no NATS credentials (the sign-in's `nats` has empty user and pass); apps use /api/v1/user/events. Commands to chargers travel over this NATS too: anyone who can publish on it can command chargers, so keep it on a private network (docs/cluster.md)"
         );
     }
     let access = plugway_app::NatsAccess {
@@ -235,9 +235,10 @@ pub fn build_state_with_bus(
     Ok((app, ocpp))
 }
 
-/// Every node on one database must sign with one secret (a token one node
-/// issues must verify on the others): the first node to start stores the
-/// secret's fingerprint, and a node whose secret differs refuses to start.
+/// Every node of a cluster must sign with one secret (a token one node
+/// issues must verify on the others): the first node to start with NATS
+/// stores the secret's fingerprint, and a node whose secret differs refuses
+/// to start. (A single node without NATS may change its secret freely.)
 async fn check_shared_secret(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
     let secret = secrets::server_secret(config.jwt_secret.as_ref(), &config.data_dir)?;
     let fingerprint =
@@ -250,7 +251,9 @@ async fn check_shared_secret(config: &Config, store: &dyn Store) -> anyhow::Resu
         anyhow::bail!(
             "this node's server secret differs from the one this database was first served with: \
              tokens would not verify across nodes. Give every node the same jwt_secret \
-             (PLUGWAY_JWT_SECRET), or the first node's data directory server.key"
+             (PLUGWAY_JWT_SECRET), or the first node's data directory server.key; to change \
+             the secret of the whole cluster, stop every node and delete the row \
+             'server_secret_fingerprint' of the table shared_settings"
         );
     }
     Ok(())
@@ -310,7 +313,10 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         );
     }
     let store = crate::open_store(&config).await?;
-    check_shared_secret(&config, store.as_ref()).await?;
+    if config.nats_url.is_some() {
+        // Nodes meet on NATS: they must sign alike.
+        check_shared_secret(&config, store.as_ref()).await?;
+    }
     let messaging = event_bus(&config).await?;
     let (state, ocpp) =
         build_state_with_bus(&config, store.clone(), messaging.bus, messaging.access)?;

@@ -159,6 +159,8 @@ pub struct ChargePoint {
     pub stopped: u64,
     /// MeterValues the central system acknowledged (a CALLRESULT came).
     pub meter_values_acknowledged: u64,
+    /// The last run ended because the connection broke (not closed).
+    pub disconnected: bool,
 }
 
 impl ChargePoint {
@@ -182,6 +184,7 @@ impl ChargePoint {
             started: 0,
             stopped: 0,
             meter_values_acknowledged: 0,
+            disconnected: false,
         };
         cp.enqueue("BootNotification", json!({"chargePointVendor": "Plugway", "chargePointModel": "Sim-1",
             "chargePointSerialNumber": format!("SIM-{}", cp.config.id), "firmwareVersion": "1.0.0"}));
@@ -228,6 +231,7 @@ impl ChargePoint {
         let mut meter = tokio::time::interval(Duration::from_millis(200));
         loop {
             if self.pump().await.is_err() {
+                self.disconnected = true;
                 return Ok(self);
             }
             let deadline = until.map_or_else(
@@ -239,7 +243,10 @@ impl ChargePoint {
                     let Some(frame) = frame else { return Ok(self) };
                     // A connection that breaks (its node killed) ends the
                     // run with the charger's state kept, to reconnect.
-                    let Ok(frame) = frame else { return Ok(self) };
+                    let Ok(frame) = frame else {
+                        self.disconnected = true;
+                        return Ok(self);
+                    };
                     match frame {
                         Message::Text(text) => {
                             let value: Value = serde_json::from_str(&text).map_err(|e| SimError::Protocol(e.to_string()))?;
@@ -249,7 +256,10 @@ impl ChargePoint {
                                     heartbeat.tick().await;
                                 }
                                 Ok(None) => {}
-                                Err(SimError::Ws(_) | SimError::Io(_)) => return Ok(self),
+                                Err(SimError::Ws(_) | SimError::Io(_)) => {
+                                    self.disconnected = true;
+                                    return Ok(self);
+                                }
                                 Err(e) => return Err(e),
                             }
                         }
@@ -270,6 +280,7 @@ impl ChargePoint {
     /// answer; its transactions and meters go on where they were.
     pub async fn reconnect(&mut self, url: &str) -> Result<(), SimError> {
         self.config.url = url.to_owned();
+        self.disconnected = false;
         self.ws = connect(&self.config).await?;
         let mut first = VecDeque::new();
         first.push_back(("BootNotification".to_owned(), json!({"chargePointVendor": "Plugway", "chargePointModel": "Sim-1",

@@ -105,6 +105,8 @@ async fn a_command_through_the_other_node_reaches_the_charger() {
             "data",
             "--database-url",
             &url,
+            "--nats-url",
+            &nats,
         ],
         c_dir.path(),
     )
@@ -198,8 +200,44 @@ async fn a_command_through_the_other_node_reaches_the_charger() {
     let (status, on_a) = call(&http, reqwest::Method::POST, command(&a), &key, Some(bad)).await;
     assert_eq!((status, &on_a), (422, &refused));
 
+    // The charger reconnects through node B while its connection to A is
+    // still open (as after a network blip): A closes its stale one, and a
+    // command through A now goes to B.
+    let mut config = plugway_sim::SimConfig::new(
+        &format!("{}/ocpp", b.base.replace("http", "ws")),
+        "CLUSTER-CP1",
+        cp["password"].as_str().map(str::to_owned),
+    );
+    config.connectors = 1;
+    let moved = plugway_sim::ChargePoint::start(config).await.unwrap();
+    let moved = tokio::spawn(moved.run(None));
+    let old = tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("node A closes the stale connection")
+        .unwrap();
+    assert!(old.is_ok());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = call(
+            &http,
+            reqwest::Method::POST,
+            command(&a),
+            &key,
+            Some(json!({"key": ["HeartbeatInterval"]})),
+        )
+        .await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "through A after the move: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // The charger goes away: offline through either node, at once.
-    running.abort();
+    moved.abort();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (status, body) = call(
@@ -443,6 +481,7 @@ async fn a_node_killed_mid_transaction_loses_nothing() {
     // address, which now reaches node B.
     nodes.a.kill9();
     let mut charger = running.await.unwrap().unwrap();
+    assert!(charger.disconnected, "the connection broke");
     let before = store.list_meter_samples(tx.id).await.unwrap();
     // Every MeterValues node A answered is stored (one energy reading each).
     let stored = before
