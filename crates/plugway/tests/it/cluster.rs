@@ -36,62 +36,17 @@ async fn call(
 
 #[tokio::test]
 async fn a_command_through_the_other_node_reaches_the_charger() {
-    let Some(nats) = plugway_events::testing::nats_url("cluster") else {
+    // Development mode (OTP 0000) for the code requests at the end.
+    let Some(nodes) = TwoNodes::start("cluster", &["--dev", "--dev-allow-postgres"]).await else {
         return;
     };
-    let Some((db, url)) = shared_database().await else {
-        return;
-    };
-    let prefix = plugway_events::testing::unique("");
-    let stream = plugway_events::testing::unique("_EVENTS");
-    let secret = plugway_events::testing::unique("cluster-secret-of-at-least-32-bytes-");
-    let env = [
-        ("PLUGWAY_JWT_SECRET", secret.as_str()),
-        ("PLUGWAY_NATS__PREFIX", prefix.as_str()),
-        ("PLUGWAY_NATS__STREAM", stream.as_str()),
-        ("PLUGWAY_NATS__RETENTION_SECS", "60"),
-    ];
-    let args = [
-        "--dev",
-        "--dev-allow-postgres",
-        "--database-url",
-        url.as_str(),
-        "--nats-url",
-        nats.as_str(),
-    ];
-    let a_dir = tempfile::tempdir().unwrap();
-    let b_dir = tempfile::tempdir().unwrap();
-    let a = Server::start_with_env(a_dir.path(), &args, &env);
-    let b = Server::start_with_env(b_dir.path(), &args, &env);
-    let key = {
-        let out = plugway(
-            &[
-                "api-key",
-                "create",
-                "--role",
-                "admin",
-                "--database-url",
-                &url,
-                "--data-dir",
-                "data",
-            ],
-            a_dir.path(),
-        )
-        .output()
-        .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .last()
-            .unwrap()
-            .trim()
-            .to_owned()
-    };
+    let (a, b, key, url, nats) = (
+        &nodes.a,
+        &nodes.b,
+        nodes.admin.clone(),
+        nodes.url.clone(),
+        nodes.nats.clone(),
+    );
     let http = reqwest::Client::new();
     // A node with another secret would issue tokens the others refuse: it
     // does not start.
@@ -151,7 +106,7 @@ async fn a_command_through_the_other_node_reaches_the_charger() {
         let (status, body) = call(
             &http,
             reqwest::Method::POST,
-            command(&b),
+            command(b),
             &key,
             Some(json!({"key": ["HeartbeatInterval"]})),
         )
@@ -165,7 +120,7 @@ async fn a_command_through_the_other_node_reaches_the_charger() {
     let (status, through_a) = call(
         &http,
         reqwest::Method::POST,
-        command(&a),
+        command(a),
         &key,
         Some(json!({"key": ["HeartbeatInterval"]})),
     )
@@ -190,14 +145,14 @@ async fn a_command_through_the_other_node_reaches_the_charger() {
     let (status, refused) = call(
         &http,
         reqwest::Method::POST,
-        command(&b),
+        command(b),
         &key,
         Some(bad.clone()),
     )
     .await;
     assert_eq!(status, 422, "{refused}");
     assert_eq!(refused["code"], "invalid_command");
-    let (status, on_a) = call(&http, reqwest::Method::POST, command(&a), &key, Some(bad)).await;
+    let (status, on_a) = call(&http, reqwest::Method::POST, command(a), &key, Some(bad)).await;
     assert_eq!((status, &on_a), (422, &refused));
 
     // The charger reconnects through node B while its connection to A is
@@ -221,7 +176,7 @@ async fn a_command_through_the_other_node_reaches_the_charger() {
         let (status, body) = call(
             &http,
             reqwest::Method::POST,
-            command(&a),
+            command(a),
             &key,
             Some(json!({"key": ["HeartbeatInterval"]})),
         )
@@ -243,7 +198,7 @@ async fn a_command_through_the_other_node_reaches_the_charger() {
         let (status, body) = call(
             &http,
             reqwest::Method::POST,
-            command(&b),
+            command(b),
             &key,
             Some(json!({})),
         )
@@ -287,16 +242,14 @@ async fn a_command_through_the_other_node_reaches_the_charger() {
         [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 429, 429],
         "ten through the pair, not ten each"
     );
-    drop(a);
-    drop(b);
-    db.finish().await;
-    plugway_events::testing::delete_stream(&nats, &stream).await;
+    nodes.finish().await;
 }
 
 /// Two nodes on one fresh schema and NATS, with an admin and an
 /// integration key.
 struct TwoNodes {
     db: plugway_store_postgres::testing::TestDatabase,
+    url: String,
     nats: String,
     stream: String,
     a: Server,
@@ -307,7 +260,7 @@ struct TwoNodes {
 }
 
 impl TwoNodes {
-    async fn start(name: &str) -> Option<Self> {
+    async fn start(name: &str, extra: &[&str]) -> Option<Self> {
         let nats = plugway_events::testing::nats_url(name)?;
         let (db, url) = shared_database().await?;
         let prefix = plugway_events::testing::unique("");
@@ -319,7 +272,8 @@ impl TwoNodes {
             ("PLUGWAY_NATS__STREAM", stream.as_str()),
             ("PLUGWAY_NATS__RETENTION_SECS", "60"),
         ];
-        let args = ["--database-url", url.as_str(), "--nats-url", nats.as_str()];
+        let mut args = vec!["--database-url", url.as_str(), "--nats-url", nats.as_str()];
+        args.extend_from_slice(extra);
         let a_dir = tempfile::tempdir().unwrap();
         let b_dir = tempfile::tempdir().unwrap();
         let a = Server::start_with_env(a_dir.path(), &args, &env);
@@ -357,6 +311,7 @@ impl TwoNodes {
             admin: key("admin"),
             crm: key("integration"),
             db,
+            url,
             nats,
             stream,
             a,
@@ -392,7 +347,7 @@ where
 #[tokio::test]
 async fn a_node_killed_mid_transaction_loses_nothing() {
     use plugway_store::ChargingStore as _;
-    let Some(mut nodes) = TwoNodes::start("cluster_kill").await else {
+    let Some(mut nodes) = TwoNodes::start("cluster_kill", &[]).await else {
         return;
     };
     let http = reqwest::Client::new();
