@@ -737,6 +737,7 @@ macro_rules! impl_sql_roaming_store {
             ) -> ::plugway_store::Result<Vec<::plugway_store::DriverSession>> {
                 let rows = ::sqlx::query(&format!(
                     "SELECT {DRIVER_SESSION_COLUMNS} FROM ocpi_driver_sessions WHERE user_id = $1 \
+                     AND NOT (status = 'AUTHORIZED' AND session_id IS NULL) \
                      ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
                 ))
                 .bind(user.to_text())

@@ -301,7 +301,8 @@ pub trait RoamingStore: Send + Sync {
         party_code: &str,
         evse_uid: &str,
     ) -> Result<Option<DriverSession>>;
-    /// A driver's sessions on partners' chargers, newest first.
+    /// A driver's sessions on partners' chargers, newest first (a real-time
+    /// authorization that no session followed is not one).
     async fn list_driver_sessions(
         &self,
         user: UserId,

@@ -355,6 +355,10 @@ async fn plugway_registers_with_an_independent_cpo(backend: Backend, name: &str)
     // The CPO's Session carrying that reference is taken as one we agreed
     // to; one without it (a start we were not asked about) is not.
     let reference = info.authorization_reference.unwrap();
+    // An authorization is not a session in the driver's list until the
+    // partner's Session names it.
+    let listed = app.store.list_driver_sessions(user, 0, 50).await.unwrap();
+    assert!(listed.iter().all(|s| s.id != reference), "{listed:?}");
     let session = json!({
         "country_code": "NL", "party_id": "XWC", "id": "XW-RT-1", "start_date_time": "2026-12-06T10:00:00Z",
         "kwh": 1.5, "cdr_token": {"country_code": "MN", "party_id": "PWA", "uid": tag.as_str(),
