@@ -14,7 +14,7 @@
 use plugway_domain::ledger::{AccountKind, AccountRef};
 use plugway_ocpi::tokens::{AuthorizationInfo, LocationReferences};
 use plugway_ocpi::{Token, Validate};
-use plugway_store::{DriverSession, IdTagRecord, OcpiParty};
+use plugway_store::{DriverSession, IdTagRecord, OcpiParty, PartyRole};
 use serde_json::Value;
 
 use super::cpo::{check_window, Page, PageRequest};
@@ -52,19 +52,18 @@ pub fn token_of(app: &App, tag: &IdTagRecord) -> Token {
     }
 }
 
-fn check_cpo(party: &OcpiParty) -> AppResult<()> {
-    if party.roles.iter().any(|r| r.role == "CPO") {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(
-            "our drivers' tokens are for the CPOs they charge at",
-        ))
-    }
+/// The party's CPO role: our drivers' tokens are for CPOs only.
+fn cpo_role(party: &OcpiParty) -> AppResult<&PartyRole> {
+    party
+        .roles
+        .iter()
+        .find(|r| r.role == "CPO")
+        .ok_or_else(|| AppError::forbidden("our drivers' tokens are for the CPOs they charge at"))
 }
 
 /// A page of our drivers' tokens, oldest change first (for a CPO only).
 pub async fn list(app: &App, party: &OcpiParty, request: PageRequest) -> AppResult<Page<Token>> {
-    check_cpo(party)?;
+    cpo_role(party)?;
     check_window(&request)?;
     let limit = request.limit(app.settings.ocpi.page_limit);
     let (tags, total) = app
@@ -94,7 +93,7 @@ pub async fn authorize(
     token_type: &str,
     body: Option<Value>,
 ) -> AppResult<AuthorizationInfo> {
-    check_cpo(party)?;
+    let code = cpo_role(party)?;
     let location = match body {
         None | Some(Value::Null) => None,
         Some(body) => {
@@ -144,11 +143,6 @@ pub async fn authorize(
     let reference = match allowed {
         "ALLOWED" => {
             let now = app.clock.now();
-            let code = party
-                .roles
-                .iter()
-                .find(|r| r.role == "CPO")
-                .ok_or_else(|| AppError::forbidden("only a CPO asks to authorize a token"))?;
             let row = DriverSession {
                 id: app.ids.new_uuid(now).to_string(),
                 user_id: user,

@@ -111,17 +111,38 @@ struct Target {
     route: OcpiRoute,
 }
 
+/// Whom a pass pushes to, read once per pass.
+struct Targets {
+    /// Partner eMSPs taking our Locations.
+    locations: Vec<Target>,
+    /// Partner eMSPs taking our Tariffs.
+    tariffs: Vec<Target>,
+    /// Partner CPOs taking our drivers' Tokens.
+    tokens: Vec<Target>,
+}
+
+impl Targets {
+    async fn read(app: &App) -> AppResult<Self> {
+        let parties = app.store.list_ocpi_parties().await?;
+        Ok(Self {
+            locations: targets(app, &parties, "EMSP", ModuleId::Locations),
+            tariffs: targets(app, &parties, "EMSP", ModuleId::Tariffs),
+            tokens: targets(app, &parties, "CPO", ModuleId::Tokens),
+        })
+    }
+}
+
 /// Connected partners that play `role` and take `module` as receivers.
-async fn targets(app: &App, role: &str, module: ModuleId) -> AppResult<Vec<Target>> {
+fn targets(app: &App, parties: &[OcpiParty], role: &str, module: ModuleId) -> Vec<Target> {
     let mut out = Vec::new();
-    for party in app.store.list_ocpi_parties().await? {
+    for party in parties {
         if party.state != PartyState::Connected || party.outgoing_token.is_none() {
             continue;
         }
         let Some(code) = party.roles.iter().find(|r| r.role == role) else {
             continue;
         };
-        let Some(url) = parties::endpoint(&party, module, InterfaceRole::Receiver) else {
+        let Some(url) = parties::endpoint(party, module, InterfaceRole::Receiver) else {
             continue;
         };
         let route = OcpiRoute {
@@ -131,12 +152,12 @@ async fn targets(app: &App, role: &str, module: ModuleId) -> AppResult<Vec<Targe
             to_party_id: code.party_code.clone(),
         };
         out.push(Target {
-            party,
+            party: party.clone(),
             url: url.trim_end_matches('/').to_owned(),
             route,
         });
     }
-    Ok(out)
+    out
 }
 
 /// An object's digest: what it says, whenever it was said.
@@ -345,21 +366,21 @@ async fn locations_for(
 async fn push_sites(
     app: &App,
     state: &mut PushState,
+    to: &Targets,
     sites: &BTreeSet<SiteId>,
     only: Option<OcpiPartyId>,
 ) -> AppResult<PushReport> {
     let mut report = PushReport::default();
-    let locations_to = targets(app, "EMSP", ModuleId::Locations).await?;
-    let tariffs_to = targets(app, "EMSP", ModuleId::Tariffs).await?;
+    let (locations_to, tariffs_to) = (&to.locations, &to.tariffs);
     let now = Instant::now();
     // A partner that left (or stopped taking a module) is not retried.
     state.retry.retain(|(party, module, _)| {
-        let to = if *module == LOCATIONS {
-            &locations_to
+        let receivers = if *module == LOCATIONS {
+            locations_to
         } else {
-            &tariffs_to
+            tariffs_to
         };
-        to.iter().any(|t| t.party.id == *party)
+        receivers.iter().any(|t| t.party.id == *party)
     });
     let wanted: Vec<SiteId> = sites
         .iter()
@@ -373,8 +394,8 @@ async fn push_sites(
     }
     let locations = cpo::locations_of(app, &wanted).await?;
     let tariffs = cpo::tariffs_of(app, &wanted).await?;
-    for (module, to) in [(LOCATIONS, &locations_to), (TARIFFS, &tariffs_to)] {
-        for target in to {
+    for (module, receivers) in [(LOCATIONS, locations_to), (TARIFFS, tariffs_to)] {
+        for target in receivers {
             let party = target.party.id;
             if only.is_some_and(|p| p != party) {
                 continue;
@@ -516,10 +537,11 @@ pub async fn pass(app: &App, state: &mut PushState) -> AppResult<PushReport> {
         return Ok(report);
     }
     let (newest, oldest) = app.store.network_change_bounds().await?;
-    let emsps: Vec<OcpiPartyId> = targets(app, "EMSP", ModuleId::Locations)
-        .await?
-        .into_iter()
-        .chain(targets(app, "EMSP", ModuleId::Tariffs).await?)
+    let to = Targets::read(app).await?;
+    let emsps: Vec<OcpiPartyId> = to
+        .locations
+        .iter()
+        .chain(&to.tariffs)
         .map(|t| t.party.id)
         .collect();
     if emsps.is_empty() {
@@ -536,13 +558,13 @@ pub async fn pass(app: &App, state: &mut PushState) -> AppResult<PushReport> {
             || state.last_sweep.is_none_or(|t| t.elapsed() >= SWEEP_EVERY);
         if sweep_due {
             let sites = all_sites(app).await?;
-            report += push_sites(app, state, &sites, None).await?;
+            report += push_sites(app, state, &to, &sites, None).await?;
             state.feed = Some(newest);
             state.last_sweep = Some(Instant::now());
             state.swept = emsps.into_iter().collect();
         } else {
             let sites = changed_sites(app, state).await?;
-            report += push_sites(app, state, &sites, None).await?;
+            report += push_sites(app, state, &to, &sites, None).await?;
             // A partner that registered since the last sweep gets everything.
             let new: Vec<OcpiPartyId> = emsps
                 .into_iter()
@@ -551,7 +573,7 @@ pub async fn pass(app: &App, state: &mut PushState) -> AppResult<PushReport> {
             if !new.is_empty() {
                 let all = all_sites(app).await?;
                 for party in new {
-                    report += push_sites(app, state, &all, Some(party)).await?;
+                    report += push_sites(app, state, &to, &all, Some(party)).await?;
                     state.swept.insert(party);
                 }
             }
@@ -561,7 +583,7 @@ pub async fn pass(app: &App, state: &mut PushState) -> AppResult<PushReport> {
         .last_tokens
         .is_none_or(|t| t.elapsed() >= TOKENS_EVERY)
     {
-        report += push_tokens(app, state).await?;
+        report += push_tokens(app, state, &to.tokens).await?;
         state.last_tokens = Some(Instant::now());
     }
     Ok(report)
@@ -569,10 +591,10 @@ pub async fn pass(app: &App, state: &mut PushState) -> AppResult<PushReport> {
 
 /// Our drivers' tokens changed since each partner CPO last took one (all of
 /// them the first time).
-async fn push_tokens(app: &App, state: &mut PushState) -> AppResult<PushReport> {
+async fn push_tokens(app: &App, state: &mut PushState, to: &[Target]) -> AppResult<PushReport> {
     let mut report = PushReport::default();
     let now = Instant::now();
-    for target in targets(app, "CPO", ModuleId::Tokens).await? {
+    for target in to {
         let party = target.party.id;
         if state.down_until.get(&party).is_some_and(|t| *t > now) {
             continue;
@@ -605,7 +627,7 @@ async fn push_tokens(app: &App, state: &mut PushState) -> AppResult<PushReport> 
                     }
                 })
                 .collect();
-            let (done, missed) = push_changed(app, &target, TOKENS, objects).await?;
+            let (done, missed) = push_changed(app, target, TOKENS, objects).await?;
             report += done;
             if !missed.is_empty() {
                 state.down_until.insert(party, now + BACKOFF);

@@ -101,22 +101,8 @@ async fn a_command_through_the_other_node_reaches_the_charger() {
             node.base
         )
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let answer = loop {
-        let (status, body) = call(
-            &http,
-            reqwest::Method::POST,
-            command(b),
-            &key,
-            Some(json!({"key": ["HeartbeatInterval"]})),
-        )
-        .await;
-        if status == 200 || Instant::now() > deadline {
-            break (status, body);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert_eq!(answer.0, 200, "through node B: {}", answer.1);
+    let heartbeat = json!({"key": ["HeartbeatInterval"]});
+    let answer = answered(&http, command(b), &key, &heartbeat, 200).await;
     let (status, through_a) = call(
         &http,
         reqwest::Method::POST,
@@ -126,7 +112,7 @@ async fn a_command_through_the_other_node_reaches_the_charger() {
     )
     .await;
     assert_eq!(status, 200, "{through_a}");
-    assert_eq!(answer.1, through_a, "the same answer through either node");
+    assert_eq!(answer, through_a, "the same answer through either node");
     let (status, seen) = call(
         &http,
         reqwest::Method::GET,
@@ -171,45 +157,12 @@ async fn a_command_through_the_other_node_reaches_the_charger() {
         .expect("node A closes the stale connection")
         .unwrap();
     assert!(old.is_ok());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, body) = call(
-            &http,
-            reqwest::Method::POST,
-            command(a),
-            &key,
-            Some(json!({"key": ["HeartbeatInterval"]})),
-        )
-        .await;
-        if status == 200 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "through A after the move: {status} {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    answered(&http, command(a), &key, &heartbeat, 200).await;
 
     // The charger goes away: offline through either node, at once.
     moved.abort();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (status, body) = call(
-            &http,
-            reqwest::Method::POST,
-            command(b),
-            &key,
-            Some(json!({})),
-        )
-        .await;
-        if status == 409 {
-            assert_eq!(body["code"], "charge_point_offline", "{body}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "still {status}: {body}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let offline = answered(&http, command(b), &key, &json!({}), 409).await;
+    assert_eq!(offline["code"], "charge_point_offline", "{offline}");
     let (status, seen) = call(
         &http,
         reqwest::Method::GET,
@@ -329,12 +282,41 @@ impl TwoNodes {
 }
 
 /// Polls `check` every 100 ms for up to 15 s.
-async fn eventually<F, Fut, T>(what: &str, mut check: F) -> T
+async fn eventually<F, Fut, T>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + Duration::from_secs(15);
+    within(Duration::from_secs(15), what, check).await
+}
+
+/// POSTs `body` to `url` every 100 ms, for up to 10 s, until it answers
+/// `status`; that answer's body.
+async fn answered(
+    http: &reqwest::Client,
+    url: String,
+    key: &str,
+    body: &Value,
+    status: u16,
+) -> Value {
+    let what = format!("{url} answering {status}");
+    within(Duration::from_secs(10), &what, || {
+        let (url, body) = (url.clone(), body.clone());
+        async move {
+            let (got, answer) = call(http, reqwest::Method::POST, url, key, Some(body)).await;
+            (got == status).then_some(answer)
+        }
+    })
+    .await
+}
+
+/// Polls `check` every 100 ms for up to `limit`.
+async fn within<F, Fut, T>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
     loop {
         if let Some(found) = check().await {
             return found;
