@@ -2,7 +2,9 @@
 //! (docs/cluster.md): a charger connected to node A is reached through
 //! node B (a raw command, and a driver-facing remote start), node B shows
 //! it online, and once it is gone both answer offline at once; per-address
-//! limits are the cluster's, not each node's.
+//! limits are the cluster's, not each node's; a driver's session
+//! started through one node is finished through the other, and outlives
+//! the loss of the node its charger and stream were on.
 
 use std::time::{Duration, Instant};
 
@@ -493,5 +495,286 @@ async fn a_node_killed_mid_transaction_loses_nothing() {
         done.meter_stop
     );
     assert!(last > done.meter_start, "energy was metered");
+    nodes.finish().await;
+}
+
+/// Signs in with the development code through `node`: the access token.
+async fn driver_token(http: &reqwest::Client, node: &Server, phone: &str) -> String {
+    for (path, body) in [
+        ("otp-request", json!({"phone": phone})),
+        ("otp-check", json!({"phone": phone, "code": "0000"})),
+    ] {
+        let response = http
+            .post(format!("{}/api/v1/user/{path}", node.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        if path == "otp-check" {
+            let reply: Value = response.json().await.unwrap();
+            return reply["token"].as_str().unwrap().to_owned();
+        }
+    }
+    unreachable!()
+}
+
+/// A driver's event stream on `node` (from after `last_id` when given):
+/// each (event, id, data) as it arrives; the channel closes with the stream.
+fn driver_events(
+    node: &Server,
+    token: &str,
+    last_id: Option<&str>,
+) -> tokio::sync::mpsc::UnboundedReceiver<(String, String, Value)> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut request = reqwest::Client::new()
+        .get(format!("{}/api/v1/user/events", node.base))
+        .bearer_auth(token)
+        .header("accept", "text/event-stream");
+    if let Some(id) = last_id {
+        request = request.header("last-event-id", id);
+    }
+    tokio::spawn(async move {
+        let mut response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let mut buffer = String::new();
+        while let Ok(Some(chunk)) = response.chunk().await {
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                let (mut event, mut id, mut data) = (String::new(), String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        id = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim());
+                    }
+                }
+                let data = serde_json::from_str(&data).unwrap_or(Value::Null);
+                if !event.is_empty() && tx.send((event, id, data)).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// The next CHARGING event on a driver's stream (within 20 s): its id and data.
+async fn next_charging(
+    events: &mut tokio::sync::mpsc::UnboundedReceiver<(String, String, Value)>,
+) -> Option<(String, Value)> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (event, id, data) = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("no CHARGING event within 20 s")?;
+        if event == "CHARGING" {
+            return Some((id, data));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_drivers_session_crosses_nodes_and_outlives_one() {
+    use plugway_store::ChargingStore as _;
+    let Some(mut nodes) =
+        TwoNodes::start("cluster_driver", &["--dev", "--dev-allow-postgres"]).await
+    else {
+        return;
+    };
+    let http = reqwest::Client::new();
+    let admin = nodes.admin.clone();
+    let post = |url: String, token: String, body: Value| {
+        let http = http.clone();
+        async move { call(&http, reqwest::Method::POST, url, &token, Some(body)).await }
+    };
+    // A host's approved site with one 50 kW EVSE at 500.50 MNT/kWh, made
+    // through node B; its charger connects to node A.
+    let (a, b) = (nodes.a.base.clone(), nodes.b.base.clone());
+    let host = driver_token(&http, &nodes.b, "+97688771001").await;
+    let profile = http
+        .put(format!("{b}/api/v1/host/profile"))
+        .bearer_auth(&host)
+        .json(
+            &json!({"owner_name": "Cluster Charging", "contact_name": "Ops",
+            "contact_number": "+97699112233", "contact_email": "ops@example.com"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let (status, site) = post(
+        format!("{b}/api/v1/host/sites"),
+        host.clone(),
+        json!({"name": "Cluster", "address": "Peace Avenue 1", "city": "Ulaanbaatar",
+            "province": "Ulaanbaatar", "country_code": "mn", "latitude": 47.9,
+            "longitude": 106.9, "time_zone": "Asia/Ulaanbaatar", "currency": "MNT"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{site}");
+    let site = site["id"].as_str().unwrap().to_owned();
+    let (status, _) = post(
+        format!("{b}/api/v1/admin/sites/{site}/approval"),
+        admin.clone(),
+        json!({"approval": "APPROVED"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, cp) = post(
+        format!("{b}/api/v1/charge-points"),
+        admin.clone(),
+        json!({"id": "CLUSTER-DRV1", "owner_id": profile["user_id"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{cp}");
+    let (status, evse) = post(
+        format!("{b}/api/v1/host/sites/{site}/evses"),
+        host.clone(),
+        json!({"evse_code": "E-1", "charge_point_id": "CLUSTER-DRV1", "ocpp_connector_id": 1,
+            "prices": {"per_kwh": 500.5},
+            "connectors": [{"standard": "CCS2", "format": "CABLE", "power_type": "DC",
+                "max_voltage": 500, "max_amperage": 200, "max_power_kw": 50}]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{evse}");
+    let evse = evse["id"].as_str().unwrap().to_owned();
+    let (status, _) = post(
+        format!("{b}/api/v1/admin/evses/{evse}/approval"),
+        admin.clone(),
+        json!({"approval": "APPROVED"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut config = plugway_sim::SimConfig::new(
+        &format!("{}/ocpp", a.replace("http", "ws")),
+        "CLUSTER-DRV1",
+        cp["password"].as_str().map(str::to_owned),
+    );
+    config.connectors = 1;
+    config.meter_interval = Duration::from_millis(200);
+    config.power_w = 36_000;
+    let charger = plugway_sim::ChargePoint::start(config).await.unwrap();
+    let running = tokio::spawn(charger.run(None));
+    let driver = driver_token(&http, &nodes.a, "+97688771002").await;
+
+    // 1. Started through B (relayed to the charger on A), finished
+    //    through A: one session, one purchase.
+    let started = answered(
+        &http,
+        format!("{b}/api/v1/devices/{evse}/start"),
+        &driver,
+        &json!({}),
+        200,
+    )
+    .await;
+    assert_eq!(started["state"], "charging", "{started}");
+    eventually("energy metered through A", || {
+        let (http, url, driver) = (
+            http.clone(),
+            format!("{a}/api/v1/sessions/active"),
+            driver.clone(),
+        );
+        async move {
+            let (_, active) = call(&http, reqwest::Method::GET, url, &driver, None).await;
+            (active[0]["energy"].as_f64()? > 0.0).then_some(())
+        }
+    })
+    .await;
+    let (status, first) = post(
+        format!("{a}/api/v1/devices/{evse}/finish"),
+        driver.clone(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+
+    // 2. Started through A with the driver's stream on A; A dies.
+    let mut events = driver_events(&nodes.a, &driver, None);
+    let started = answered(
+        &http,
+        format!("{a}/api/v1/devices/{evse}/start"),
+        &driver,
+        &json!({}),
+        200,
+    )
+    .await;
+    let session = started["id"].as_str().unwrap().to_owned();
+    let (_, on_a) = next_charging(&mut events).await.expect("CHARGING on A");
+    let (mut last_id, mut last) = next_charging(&mut events).await.expect("CHARGING on A");
+    assert!(last["energy"].as_f64() >= on_a["energy"].as_f64());
+    nodes.a.kill9();
+    while let Some((event, id, data)) = events.recv().await {
+        if event == "CHARGING" {
+            (last_id, last) = (id, data);
+        }
+    }
+    let mut charger = running.await.unwrap().unwrap();
+    assert!(charger.disconnected);
+    // The charger comes back through B; so does the driver's stream,
+    // resuming after the last event it saw, and the session goes on.
+    charger
+        .reconnect(&format!("{}/ocpp", b.replace("http", "ws")))
+        .await
+        .unwrap();
+    let running = tokio::spawn(charger.run(None));
+    let mut events = driver_events(&nodes.b, &driver, Some(&last_id));
+    let mut on_b = next_charging(&mut events).await.expect("CHARGING on B").1;
+    while on_b["energy"].as_f64() <= last["energy"].as_f64() {
+        on_b = next_charging(&mut events).await.expect("CHARGING on B").1;
+    }
+    assert_eq!(on_b["sessionId"], session.as_str(), "{on_b}");
+    let (status, second) = post(
+        format!("{b}/api/v1/devices/{evse}/finish"),
+        driver.clone(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{second}");
+    running.abort();
+
+    // Two purchases, each priced on its transaction's whole energy: the
+    // second's counts what A metered before it died and B after.
+    let cp_id = plugway_domain::ChargePointId::parse("CLUSTER-DRV1").unwrap();
+    let transactions = nodes
+        .db
+        .store
+        .list_transactions(&cp_id, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(transactions.len(), 2, "{transactions:?}");
+    for (purchase, tx) in [(&second, &transactions[0]), (&first, &transactions[1])] {
+        let (status, bought) = call(
+            &http,
+            reqwest::Method::GET,
+            format!("{b}/api/v1/purchases/{}", purchase["id"].as_str().unwrap()),
+            &driver,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{bought}");
+        let wh = tx.meter_stop.unwrap() - tx.meter_start;
+        assert!(wh > 0, "{tx:?}");
+        assert_eq!(
+            bought["energy"].as_f64(),
+            Some(wh as f64 / 1000.0),
+            "{bought}"
+        );
+        let priced = wh as f64 * 500.5 / 1000.0;
+        let amount = bought["amount"].as_f64().unwrap();
+        assert!(
+            (amount - priced).abs() <= 1.0,
+            "{amount} for {wh} Wh: {bought}"
+        );
+    }
+    let whole = transactions[0].meter_stop.unwrap() - transactions[0].meter_start;
+    assert!(
+        whole as f64 / 1000.0 >= on_b["energy"].as_f64().unwrap(),
+        "the purchase holds at least what the stream showed"
+    );
     nodes.finish().await;
 }
