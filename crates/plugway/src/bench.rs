@@ -94,6 +94,58 @@ struct Spawned {
     _child: tokio::process::Child,
     base: String,
     dir: tempfile::TempDir,
+    /// Its process id, for reading its memory and CPU from /proc.
+    pid: Option<u32>,
+}
+
+/// Flags that run a benchmark against a cluster of nodes (docs/cluster.md).
+#[derive(Debug, Args)]
+pub struct ClusterFlags {
+    /// Nodes to start on one PostgreSQL database (`--database-url`) and one
+    /// NATS (`--nats-url`); chargers are spread over them.
+    #[arg(long, default_value_t = 1)]
+    pub nodes: u32,
+    /// The NATS server the nodes meet on (with `--nodes` 2 or more).
+    #[arg(long, value_name = "URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+}
+
+/// The settings every node of one benchmark's cluster shares: NATS, a
+/// subject prefix and stream of its own, one server secret.
+fn cluster_env(nats_url: &str) -> Vec<(&'static str, String)> {
+    let tag = format!("bench{}", std::process::id());
+    vec![
+        ("PLUGWAY_NATS_URL", nats_url.to_owned()),
+        ("PLUGWAY_NATS__PREFIX", tag.clone()),
+        ("PLUGWAY_NATS__STREAM", tag.clone()),
+        (
+            "PLUGWAY_JWT_SECRET",
+            format!("{tag}-cluster-secret-of-32-bytes-or-more"),
+        ),
+    ]
+}
+
+/// Starts `flags.nodes` servers: one as [`spawn_server_with`] does, or a
+/// cluster on `database_url` (required then) and NATS.
+async fn spawn_nodes(
+    database_url: Option<&str>,
+    flags: &ClusterFlags,
+    env: &[(&str, &str)],
+) -> anyhow::Result<Vec<Spawned>> {
+    if flags.nodes <= 1 {
+        return Ok(vec![spawn_server_with(database_url, env).await?]);
+    }
+    let Some(url) = database_url else {
+        bail!("--nodes 2 or more needs --database-url: the nodes share one PostgreSQL database");
+    };
+    let shared = cluster_env(&flags.nats_url);
+    let mut all: Vec<(&str, &str)> = shared.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    all.extend_from_slice(env);
+    let mut nodes = Vec::new();
+    for _ in 0..flags.nodes {
+        nodes.push(spawn_server_with(Some(url), &all).await?);
+    }
+    Ok(nodes)
 }
 
 /// Starts `plugway serve --dev` with rate limits raised for load and waits
@@ -125,6 +177,7 @@ async fn spawn_server_with(
         cmd.args(["--database-url", url, "--dev-allow-postgres"]);
     }
     let mut child = cmd.spawn().context("cannot start plugway serve")?;
+    let pid = child.id();
     let stdout = child.stdout.take().context("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let base = tokio::time::timeout(Duration::from_secs(30), async {
@@ -144,6 +197,7 @@ async fn spawn_server_with(
         _child: child,
         base,
         dir,
+        pid,
     })
 }
 
@@ -513,6 +567,8 @@ pub struct OcppArgs {
     /// Keep the per-charger message log on (the default in production).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub message_log: bool,
+    #[command(flatten)]
+    pub cluster: ClusterFlags,
 }
 
 /// Resident memory of a process, bytes (Linux).
@@ -532,45 +588,46 @@ fn loopback_source(n: u32) -> std::net::SocketAddr {
 
 /// Runs the OCPP benchmark.
 pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
-    cmd.args([
-        "serve",
-        "--ocpp-auto-register",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-    ])
-    .arg(dir.path())
-    .env("RUST_LOG", "warn,plugway::serve=info")
-    .env(
-        "PLUGWAY_OCPP__MESSAGE_LOG",
-        if args.message_log { "1" } else { "0" },
+    let nodes = spawn_nodes(
+        args.database_url.as_deref(),
+        &args.cluster,
+        &[
+            ("PLUGWAY_OCPP_AUTO_REGISTER", "true"),
+            (
+                "PLUGWAY_OCPP__MESSAGE_LOG",
+                if args.message_log { "1" } else { "0" },
+            ),
+        ],
     )
-    .stdout(Stdio::piped())
-    .kill_on_drop(true);
-    if let Some(url) = &args.database_url {
-        cmd.args(["--database-url", url]);
-    }
-    let mut child = cmd.spawn()?;
-    let pid = child.id().context("server exited")?;
-    let mut lines = BufReader::new(child.stdout.take().context("no stdout")?).lines();
-    let mut base = String::new();
-    while let Some(line) = lines.next_line().await? {
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            base = format!(
-                "ws://{}/ocpp",
-                rest.split_whitespace().next().unwrap_or_default()
-            );
-            break;
-        }
-    }
-    if base.is_empty() {
-        bail!("plugway serve did not start");
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    .await?;
+    // Charge point n connects to node n mod N.
+    let bases: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("{}/ocpp", n.base.replace("http://", "ws://")))
+        .collect();
+    let node_of = |n: u32| {
+        bases
+            .get(n as usize % bases.len())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let rss = || {
+        nodes
+            .iter()
+            .filter_map(|n| n.pid.and_then(rss_bytes))
+            .sum::<u64>()
+    };
     println!(
-        "plugway bench ocpp: server {base} ({}, message log {})",
+        "plugway bench ocpp: {} ({}, message log {})",
+        if nodes.len() == 1 {
+            format!("server {}", node_of(0))
+        } else {
+            format!(
+                "{} nodes on one PostgreSQL and NATS {}, charge points spread over them",
+                nodes.len(),
+                args.cluster.nats_url
+            )
+        },
         if args.database_url.is_some() {
             "PostgreSQL"
         } else {
@@ -586,7 +643,8 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let tasks: Vec<_> = (0..args.connections)
         .map(|n| {
-            let mut config = plugway_sim::SimConfig::new(&base, &format!("LOAD-{n:05}"), None);
+            let mut config =
+                plugway_sim::SimConfig::new(&node_of(n), &format!("LOAD-{n:05}"), None);
             config.bind = Some(loopback_source(n));
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
@@ -620,14 +678,14 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
 
     // 2. Idle connections held, and the server's memory for them.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let before = rss_bytes(pid).unwrap_or_default();
+    let before = rss();
     let hold_until = std::time::Instant::now() + Duration::from_secs(3600);
     let connected = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let bar = progress(u64::from(args.idle), "idle connections");
     let mut holders = Vec::new();
     for n in 0..args.idle {
-        let mut config = plugway_sim::SimConfig::new(&base, &format!("IDLE-{n:06}"), None);
+        let mut config = plugway_sim::SimConfig::new(&node_of(n), &format!("IDLE-{n:06}"), None);
         config.bind = Some(loopback_source(n));
         let (connected, failed, bar) = (connected.clone(), failed.clone(), bar.clone());
         holders.push(tokio::spawn(async move {
@@ -654,11 +712,11 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = rss_bytes(pid).unwrap_or_default();
+    let after = rss();
     let held = connected.load(Ordering::Relaxed);
     let per = after.saturating_sub(before) as f64 / held.max(1) as f64;
     println!(
-        "idle connections held: {held} of {} ({} failed); server RSS {:.1} MiB -> {:.1} MiB: {:.1} KiB per connection",
+        "idle connections held: {held} of {} ({} failed); server RSS (all nodes) {:.1} MiB -> {:.1} MiB: {:.1} KiB per connection",
         args.idle,
         failed.load(Ordering::Relaxed),
         before as f64 / 1048576.0,
@@ -668,6 +726,6 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
     for h in holders {
         h.abort();
     }
-    child.kill().await?;
+    drop(nodes);
     Ok(())
 }

@@ -105,18 +105,9 @@ fn report(label: &str, times: &[Duration], took: Duration) {
 
 /// Runs the benchmark.
 pub async fn run(args: ClusterArgs) -> anyhow::Result<()> {
-    let prefix = format!("bench{}", std::process::id());
-    let secret = format!(
-        "bench-cluster-secret-{}-of-32-bytes-or-more",
-        std::process::id()
-    );
-    let env = [
-        ("PLUGWAY_NATS_URL", args.nats_url.as_str()),
-        ("PLUGWAY_NATS__PREFIX", prefix.as_str()),
-        ("PLUGWAY_NATS__STREAM", prefix.as_str()),
-        ("PLUGWAY_JWT_SECRET", secret.as_str()),
-        ("PLUGWAY_OCPP_AUTO_REGISTER", "true"),
-    ];
+    let shared = super::cluster_env(&args.nats_url);
+    let mut env: Vec<(&str, &str)> = shared.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("PLUGWAY_OCPP_AUTO_REGISTER", "true"));
     let holder: Spawned = spawn_server_with(Some(&args.database_url), &env).await?;
     let other: Spawned = spawn_server_with(Some(&args.database_url), &env).await?;
     let key = admin_key(&holder, Some(&args.database_url)).await?;

@@ -1,4 +1,6 @@
-//! `plugway bench sessions`: charging from the app at scale on one node.
+//! `plugway bench sessions`: charging from the app at scale, on one node or
+//! (`--nodes`) a cluster where every driver goes through another node than
+//! its charger's.
 //!
 //! It starts `plugway serve --dev`, makes one host with `--sessions`
 //! simulated chargers (each an EVSE on an approved site), signs in as many
@@ -25,7 +27,7 @@ use clap::Args;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
-use super::{ms, phone, post, progress, spawn_server_with};
+use super::{ms, phone, post, progress};
 
 /// `bench sessions` flags.
 #[derive(Debug, Args)]
@@ -44,6 +46,11 @@ pub struct SessionsArgs {
     /// Use an empty PostgreSQL database.
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+    /// With `--nodes` 2 or more, charger n connects to node n mod N and its
+    /// driver starts, streams and finishes through the next node, so every
+    /// command and event crosses NATS.
+    #[command(flatten)]
+    pub cluster: super::ClusterFlags,
 }
 
 /// CHARGING cadence the server runs with (the fastest seed 001 allows).
@@ -170,8 +177,9 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
         bail!("--sessions and --start-rate must be 1 or more, --duration at least 4");
     }
     let interval = INTERVAL_SECS.to_string();
-    let server = spawn_server_with(
+    let nodes = super::spawn_nodes(
         args.database_url.as_deref(),
+        &args.cluster,
         &[
             ("PLUGWAY_SESSIONS__EVENT_INTERVAL_SECS", interval.as_str()),
             ("PLUGWAY_SESSIONS__START_TIMEOUT_SECS", "120"),
@@ -179,13 +187,25 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
         ],
     )
     .await?;
+    let Some(server) = nodes.first() else {
+        bail!("no node started");
+    };
     let base = server.base.clone();
+    let node_count = nodes.len();
+    // Charger n's node, and the node its driver goes through.
+    let charger_node = |n: usize| nodes.get(n % node_count).map(|s| s.base.clone());
+    let driver_node = |n: usize| nodes.get((n + 1) % node_count).map(|s| s.base.clone());
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()?;
     println!(
-        "plugway bench sessions: {} sessions on {base} ({}), CHARGING every {INTERVAL_SECS} s",
+        "plugway bench sessions: {} sessions on {} ({}), CHARGING every {INTERVAL_SECS} s",
         args.sessions,
+        if node_count == 1 {
+            base.clone()
+        } else {
+            format!("{node_count} nodes (each driver through another node than its charger's)")
+        },
         if args.database_url.is_some() {
             "PostgreSQL"
         } else {
@@ -193,7 +213,7 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
         }
     );
 
-    let admin = super::admin_key(&server, args.database_url.as_deref()).await?;
+    let admin = super::admin_key(server, args.database_url.as_deref()).await?;
 
     // The host, its chargers and EVSEs.
     let host = sign_in(&http, &base, &phone(700_000, 0)).await?;
@@ -270,11 +290,16 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
 
     // The chargers connect and boot; the drivers sign in.
-    let ws = format!("{}/ocpp", base.replace("http://", "ws://"));
     let charge_until = Instant::now() + Duration::from_secs(args.duration + 600);
     let mut sims = Vec::new();
     let bar = progress(u64::from(args.sessions), "chargers booting");
     for (n, (cp, password, _)) in chargers.iter().enumerate() {
+        let ws = format!(
+            "{}/ocpp",
+            charger_node(n)
+                .unwrap_or_default()
+                .replace("http://", "ws://")
+        );
         let mut config = plugway_sim::SimConfig::new(&ws, cp, Some(password.clone()));
         config.connectors = 1;
         config.meter_interval = Duration::from_secs(1);
@@ -289,7 +314,8 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
     let bar = progress(u64::from(args.sessions), "drivers signing in");
     let mut drivers = Vec::new();
     for n in 0..args.sessions {
-        drivers.push(sign_in(&http, &base, &phone(800_000, u64::from(n))).await?);
+        let node = driver_node(n as usize).unwrap_or_default();
+        drivers.push(sign_in(&http, &node, &phone(800_000, u64::from(n))).await?);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -307,8 +333,8 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
         .zip(&chargers)
         .enumerate()
         .map(|(n, (token, (_, _, evse)))| {
-            let (http, base, token, evse) =
-                (http.clone(), base.clone(), token.clone(), evse.clone());
+            let base = driver_node(n).unwrap_or_default();
+            let (http, token, evse) = (http.clone(), token.clone(), evse.clone());
             let at = started + Duration::from_secs_f64(n as f64 / f64::from(args.start_rate));
             tokio::spawn(async move {
                 let (first_tx, first_rx) = tokio::sync::oneshot::channel();
@@ -397,10 +423,11 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
     let finishing: Vec<_> = drivers
         .iter()
         .zip(&chargers)
-        .map(|(token, (_, _, evse))| {
+        .enumerate()
+        .map(|(n, (token, (_, _, evse)))| {
             let (http, base, token, evse, gate) = (
                 http.clone(),
-                base.clone(),
+                driver_node(n).unwrap_or_default(),
                 token.clone(),
                 evse.clone(),
                 gate.clone(),
@@ -433,5 +460,6 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
     for sim in sims {
         sim.abort();
     }
+    drop(nodes);
     Ok(())
 }
