@@ -11,28 +11,49 @@ use serde_json::Value;
 use crate::context::App;
 use crate::error::{AppError, AppResult, ErrorKind};
 
-/// Sends an operator's OCPP 1.6 `action` with `payload` to `charge_point`
+/// Sends an operator's OCPP `action` with `payload` to `charge_point`
 /// (which the caller has already checked the operator may command) and
-/// returns the charger's answer.
+/// returns the charger's answer. The action is one of the version the
+/// charger last connected with: 1.6's for a 1.6 charger, 2.0.1's for a
+/// 2.0.1 station (a 1.6 name sent to a 2.0.1 station is refused with the
+/// name 2.0.1 gives it).
 pub async fn send_operator_command(
     state: &App,
     charge_point: &ChargePointId,
     action: &str,
     payload: Value,
 ) -> AppResult<ChargerAnswer> {
-    let action = Ocpp16Action::parse(action).ok_or_else(|| {
-        AppError::new(
-            ErrorKind::InvalidField,
-            "invalid_command",
-            format!("{action} is not a command the central system sends"),
-        )
-    })?;
+    let version = state.store.ocpp_version(charge_point).await?;
+    let command = if version.as_deref() == Some("2.0.1") {
+        match plugway_events::ocpp201_action(action) {
+            Some(action) => ChargerCommand::Ocpp201 {
+                action: action.to_owned(),
+                payload,
+            },
+            None => {
+                let hint = plugway_events::ocpp201_successor(action)
+                    .map(|a| format!("; 2.0.1 calls it {a}"))
+                    .unwrap_or_default();
+                return Err(AppError::new(
+                    ErrorKind::InvalidField,
+                    "invalid_command",
+                    format!("{action} is not a command an OCPP 2.0.1 CSMS sends{hint}"),
+                ));
+            }
+        }
+    } else {
+        let action = Ocpp16Action::parse(action).ok_or_else(|| {
+            AppError::new(
+                ErrorKind::InvalidField,
+                "invalid_command",
+                format!("{action} is not a command the central system sends"),
+            )
+        })?;
+        ChargerCommand::Ocpp16 { action, payload }
+    };
     state
         .chargers
-        .send(
-            charge_point.as_str(),
-            ChargerCommand::Ocpp16 { action, payload },
-        )
+        .send(charge_point.as_str(), command)
         .await
         .map_err(command_error)
 }

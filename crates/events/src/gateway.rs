@@ -60,6 +60,83 @@ pub enum ChargerCommand {
         /// Its request payload.
         payload: Value,
     },
+    /// An operator's own OCPP 2.0.1 command (one of [`OCPP201_ACTIONS`]),
+    /// sent as given once the central system has checked the payload
+    /// against the action's official schema.
+    Ocpp201 {
+        /// The action, as [`ocpp201_action`] spells it.
+        action: String,
+        /// Its request payload.
+        payload: Value,
+    },
+    /// Unlock a connector (1.6 UnlockConnector on `connector`; 2.0.1
+    /// UnlockConnector on EVSE `connector`, its connector 1).
+    Unlock {
+        /// The connector (1.6) or EVSE (2.0.1), 1-based.
+        connector: i64,
+    },
+}
+
+/// The OCPP 2.0.1 actions a CSMS sends to a charging station.
+pub const OCPP201_ACTIONS: [&str; 40] = [
+    "CancelReservation",
+    "CertificateSigned",
+    "ChangeAvailability",
+    "ClearCache",
+    "ClearChargingProfile",
+    "ClearDisplayMessage",
+    "ClearVariableMonitoring",
+    "CostUpdated",
+    "CustomerInformation",
+    "DataTransfer",
+    "DeleteCertificate",
+    "GetBaseReport",
+    "GetChargingProfiles",
+    "GetCompositeSchedule",
+    "GetDisplayMessages",
+    "GetInstalledCertificateIds",
+    "GetLocalListVersion",
+    "GetLog",
+    "GetMonitoringReport",
+    "GetReport",
+    "GetTransactionStatus",
+    "GetVariables",
+    "InstallCertificate",
+    "PublishFirmware",
+    "RequestStartTransaction",
+    "RequestStopTransaction",
+    "ReserveNow",
+    "Reset",
+    "SendLocalList",
+    "SetChargingProfile",
+    "SetDisplayMessage",
+    "SetMonitoringBase",
+    "SetMonitoringLevel",
+    "SetNetworkProfile",
+    "SetVariableMonitoring",
+    "SetVariables",
+    "TriggerMessage",
+    "UnlockConnector",
+    "UnpublishFirmware",
+    "UpdateFirmware",
+];
+
+/// A CSMS→station OCPP 2.0.1 action by its name on the wire (exact case).
+pub fn ocpp201_action(name: &str) -> Option<&'static str> {
+    OCPP201_ACTIONS.into_iter().find(|a| *a == name)
+}
+
+/// The 2.0.1 action that does what 1.6's `action` did, where the name
+/// changed (a hint for an operator who sends the old one).
+pub fn ocpp201_successor(action: &str) -> Option<&'static str> {
+    match action {
+        "RemoteStartTransaction" => Some("RequestStartTransaction"),
+        "RemoteStopTransaction" => Some("RequestStopTransaction"),
+        "GetConfiguration" => Some("GetVariables"),
+        "ChangeConfiguration" => Some("SetVariables"),
+        "GetDiagnostics" => Some("GetLog"),
+        _ => None,
+    }
 }
 
 macro_rules! actions {
@@ -115,6 +192,11 @@ actions!(
 );
 
 impl ChargerCommand {
+    /// Whether a 1.6 charger can be sent this command.
+    pub fn speaks_ocpp16(&self) -> bool {
+        !matches!(self, Self::Ocpp201 { .. })
+    }
+
     /// The OCPP 1.6 action and payload that carry this command.
     pub fn to_ocpp16(&self) -> (Ocpp16Action, Value) {
         use serde_json::json;
@@ -161,6 +243,13 @@ impl ChargerCommand {
                 }),
             ),
             Self::Ocpp16 { action, payload } => (*action, payload.clone()),
+            Self::Unlock { connector } => (
+                Ocpp16Action::UnlockConnector,
+                json!({"connectorId": connector}),
+            ),
+            // Not a 1.6 command: the central system refuses to send it to
+            // a 1.6 charger before this is asked (see `speaks_ocpp16`).
+            Self::Ocpp201 { payload, .. } => (Ocpp16Action::DataTransfer, payload.clone()),
         }
     }
 }

@@ -27,7 +27,8 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 pub use gateway::{
-    ChargerAnswer, ChargerCommand, ChargerGateway, GatewayError, NoChargers, Ocpp16Action,
+    ocpp201_action, ocpp201_successor, ChargerAnswer, ChargerCommand, ChargerGateway, GatewayError,
+    NoChargers, Ocpp16Action, OCPP201_ACTIONS,
 };
 pub use memory::InProcessBus;
 pub use nats::{NatsBus, NatsOptions};

@@ -87,11 +87,26 @@ impl OcppState {
         charge_point: &str,
         command: ChargerCommand,
     ) -> Result<ChargerAnswer, GatewayError> {
-        let (action, payload) = command.to_ocpp16();
-        check_request(action, &payload).map_err(|e| GatewayError::Invalid(e.description))?;
         let id = ChargePointId::parse(charge_point).map_err(|_| GatewayError::Offline)?;
+        let (action, payload) = match self.registry.version(&id) {
+            None => return Err(GatewayError::Offline),
+            Some(crate::OcppVersion::V201) => {
+                crate::v201::commands::request(self, &id, command).await?
+            }
+            Some(crate::OcppVersion::V16) => {
+                if let ChargerCommand::Ocpp201 { action, .. } = &command {
+                    return Err(GatewayError::Invalid(format!(
+                        "{action} is an OCPP 2.0.1 command and {id} speaks OCPP 1.6"
+                    )));
+                }
+                let (action, payload) = command.to_ocpp16();
+                check_request(action, &payload)
+                    .map_err(|e| GatewayError::Invalid(e.description))?;
+                (action.as_str(), payload)
+            }
+        };
         self.registry
-            .call(&id, action.as_str(), payload)
+            .call(&id, action, payload)
             .await
             .map(ChargerAnswer)
             .map_err(|e| match e {

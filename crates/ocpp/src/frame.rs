@@ -30,6 +30,12 @@ pub enum ErrorCode {
     TypeConstraintViolation,
     /// Anything else.
     GenericError,
+    /// The frame is not a valid RPC message (bad JSON, not an array, no
+    /// usable message id). 1.6 calls this a FormationViolation.
+    RpcFrameworkError,
+    /// The message type number is not 2, 3 or 4. 1.6 calls this a
+    /// ProtocolError.
+    MessageTypeNotSupported,
 }
 
 impl ErrorCode {
@@ -46,6 +52,28 @@ impl ErrorCode {
             Self::OccurenceConstraintViolation => "OccurenceConstraintViolation",
             Self::TypeConstraintViolation => "TypeConstraintViolation",
             Self::GenericError => "GenericError",
+            Self::RpcFrameworkError => "FormationViolation",
+            Self::MessageTypeNotSupported => "ProtocolError",
+        }
+    }
+
+    /// The wire form in OCPP-J 2.0.1, which fixed two spellings and split
+    /// framing errors out (OCPP-J 2.0.1, 4.3).
+    pub fn as_str_201(self) -> &'static str {
+        match self {
+            Self::FormationViolation => "FormatViolation",
+            Self::OccurenceConstraintViolation => "OccurrenceConstraintViolation",
+            Self::RpcFrameworkError => "RpcFrameworkError",
+            Self::MessageTypeNotSupported => "MessageTypeNotSupported",
+            other => other.as_str(),
+        }
+    }
+
+    /// The wire form in `version`.
+    pub fn wire(self, version: crate::OcppVersion) -> &'static str {
+        match version {
+            crate::OcppVersion::V16 => self.as_str(),
+            crate::OcppVersion::V201 => self.as_str_201(),
         }
     }
 }
@@ -118,14 +146,14 @@ pub fn parse(text: &str) -> Result<Frame, BadFrame> {
     let value: Value = serde_json::from_str(text).map_err(|_| {
         bad(
             None,
-            ErrorCode::FormationViolation,
+            ErrorCode::RpcFrameworkError,
             "the frame is not valid JSON",
         )
     })?;
     let Value::Array(items) = value else {
         return Err(bad(
             None,
-            ErrorCode::FormationViolation,
+            ErrorCode::RpcFrameworkError,
             "a frame must be a JSON array",
         ));
     };
@@ -136,7 +164,7 @@ pub fn parse(text: &str) -> Result<Frame, BadFrame> {
         _ => {
             return Err(bad(
                 None,
-                ErrorCode::FormationViolation,
+                ErrorCode::RpcFrameworkError,
                 "the message id must be a string",
             ))
         }
@@ -144,7 +172,7 @@ pub fn parse(text: &str) -> Result<Frame, BadFrame> {
     if id.is_empty() || id.len() > MAX_ID_LEN {
         return Err(bad(
             Some(id),
-            ErrorCode::FormationViolation,
+            ErrorCode::RpcFrameworkError,
             "the message id must be 1 to 36 characters",
         ));
     }
@@ -180,7 +208,7 @@ pub fn parse(text: &str) -> Result<Frame, BadFrame> {
         )),
         _ => Err(bad(
             Some(id),
-            ErrorCode::ProtocolError,
+            ErrorCode::MessageTypeNotSupported,
             "the message type must be 2, 3 or 4",
         )),
     }
@@ -196,9 +224,14 @@ pub fn call_result(id: &str, payload: &Value) -> String {
     json!([3, id, payload]).to_string()
 }
 
-/// A CALLERROR frame.
+/// A CALLERROR frame (OCPP 1.6 spelling).
 pub fn call_error(id: &str, error: &CallError) -> String {
-    json!([4, id, error.code.as_str(), error.description, {}]).to_string()
+    call_error_in(crate::OcppVersion::V16, id, error)
+}
+
+/// A CALLERROR frame in `version`'s spelling.
+pub fn call_error_in(version: crate::OcppVersion, id: &str, error: &CallError) -> String {
+    json!([4, id, error.code.wire(version), error.description, {}]).to_string()
 }
 
 #[cfg(test)]
@@ -224,12 +257,12 @@ mod tests {
             Frame::CallError { .. }
         ));
         let cases = [
-            ("nope", None, ErrorCode::FormationViolation),
-            ("{}", None, ErrorCode::FormationViolation),
+            ("nope", None, ErrorCode::RpcFrameworkError),
+            ("{}", None, ErrorCode::RpcFrameworkError),
             (
                 "[2, 5, \"Heartbeat\", {}]",
                 None,
-                ErrorCode::FormationViolation,
+                ErrorCode::RpcFrameworkError,
             ),
             (
                 r#"[2,"1","Heartbeat",[]]"#,
@@ -241,7 +274,11 @@ mod tests {
                 Some("1"),
                 ErrorCode::FormationViolation,
             ),
-            (r#"[9,"1",{}]"#, Some("1"), ErrorCode::ProtocolError),
+            (
+                r#"[9,"1",{}]"#,
+                Some("1"),
+                ErrorCode::MessageTypeNotSupported,
+            ),
         ];
         for (text, id, code) in cases {
             let err = parse(text).unwrap_err();
@@ -251,8 +288,23 @@ mod tests {
         let long = format!(r#"[2,"{}","Heartbeat",{{}}]"#, "x".repeat(37));
         assert_eq!(
             parse(&long).unwrap_err().error.code,
-            ErrorCode::FormationViolation
+            ErrorCode::RpcFrameworkError
         );
+        // 1.6 answers framing errors as it always did; 2.0.1 in its words.
+        let bad = parse("nope").unwrap_err().error;
+        assert_eq!(
+            call_error_in(crate::OcppVersion::V16, "-1", &bad),
+            r#"[4,"-1","FormationViolation","the frame is not valid JSON",{}]"#
+        );
+        assert_eq!(
+            call_error_in(crate::OcppVersion::V201, "-1", &bad),
+            r#"[4,"-1","RpcFrameworkError","the frame is not valid JSON",{}]"#
+        );
+        let bad = parse(r#"[9,"1",{}]"#).unwrap_err().error;
+        assert_eq!(bad.code.as_str(), "ProtocolError");
+        assert_eq!(bad.code.as_str_201(), "MessageTypeNotSupported");
+        let missing = CallError::new(ErrorCode::OccurenceConstraintViolation, "x");
+        assert_eq!(missing.code.as_str_201(), "OccurrenceConstraintViolation");
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub const INBOUND: [&str; 10] = [
     "StopTransaction",
 ];
 
-fn internal(e: impl std::fmt::Display) -> CallError {
+pub(crate) fn internal(e: impl std::fmt::Display) -> CallError {
     tracing::error!(error = %e, "OCPP handler failed");
     CallError::new(
         ErrorCode::InternalError,
@@ -57,19 +57,19 @@ fn internal(e: impl std::fmt::Display) -> CallError {
     )
 }
 
-fn to_value(v: &impl Serialize) -> Result<Value, CallError> {
+pub(crate) fn to_value(v: &impl Serialize) -> Result<Value, CallError> {
     serde_json::to_value(v).map_err(internal)
 }
 
 /// An enum's wire string.
-fn wire<T: Serialize>(v: &T) -> Option<String> {
+pub(crate) fn wire<T: Serialize>(v: &T) -> Option<String> {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
 }
 
 /// Time as we send it: UTC, millisecond precision, `Z`.
-fn now_ms(state: &OcppState) -> DateTime<Utc> {
+pub(crate) fn now_ms(state: &OcppState) -> DateTime<Utc> {
     state.clock.now().trunc_subsecs(3)
 }
 
@@ -205,7 +205,10 @@ async fn tag_state(state: &OcppState, tag: &str) -> Result<Option<IdTagState>, C
     Ok(tag_record(state, tag).await?.map(|r| r.state))
 }
 
-async fn tag_record(state: &OcppState, tag: &str) -> Result<Option<IdTagRecord>, CallError> {
+pub(crate) async fn tag_record(
+    state: &OcppState,
+    tag: &str,
+) -> Result<Option<IdTagRecord>, CallError> {
     let Ok(tag) = IdTag::parse(tag) else {
         return Ok(None);
     };
@@ -223,7 +226,7 @@ fn tag_info(status: plugway_domain::AuthorizationStatus, tag: Option<&IdTagState
 /// A tag's state for an Authorize or a StartTransaction: as stored, or as
 /// its issuer answers now when it is a card issued elsewhere that must be
 /// asked about (a roaming partner's token, OCPI real-time authorization).
-async fn tag_record_checked(
+pub(crate) async fn tag_record_checked(
     state: &OcppState,
     session: &Session,
     tag: &str,
@@ -440,7 +443,7 @@ async fn start(state: &OcppState, session: &Session, payload: &Value) -> Result<
 /// or one an EVSE is linked to. Connector 0 is the charge point itself and
 /// never is. A charger that has reported no connector at all (and has none
 /// linked) is taken at its word, as nothing says otherwise.
-async fn connector_known(
+pub(crate) async fn connector_known(
     state: &OcppState,
     session: &Session,
     connector: u32,
@@ -562,7 +565,12 @@ async fn stop(state: &OcppState, session: &Session, payload: &Value) -> Result<V
 }
 
 /// Tells the rest of Plugway what happened (`ocpp.<charge point>.<action>`).
-async fn publish(state: &OcppState, id: &plugway_domain::ChargePointId, action: &str, body: Value) {
+pub(crate) async fn publish(
+    state: &OcppState,
+    id: &plugway_domain::ChargePointId,
+    action: &str,
+    body: Value,
+) {
     let subject = format!("ocpp.{}.{action}", crate::subject_token(id));
     if let Err(e) = state
         .bus

@@ -26,6 +26,7 @@ pub mod handlers;
 pub mod log;
 pub mod registry;
 pub mod server;
+pub mod v201;
 pub mod validate;
 
 use std::sync::Arc;
@@ -126,9 +127,54 @@ impl OcppState {
     }
 }
 
+/// The OCPP version a connection speaks, negotiated at the handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OcppVersion {
+    /// OCPP 1.6J (`ocpp1.6`).
+    V16,
+    /// OCPP 2.0.1 (`ocpp2.0.1`).
+    V201,
+}
+
+impl OcppVersion {
+    /// Every version spoken, in the order we prefer them when a charger
+    /// offers several with no preference of its own.
+    pub const ALL: [Self; 2] = [Self::V201, Self::V16];
+
+    /// The WebSocket subprotocol.
+    pub fn subprotocol(self) -> &'static str {
+        match self {
+            Self::V16 => "ocpp1.6",
+            Self::V201 => "ocpp2.0.1",
+        }
+    }
+
+    /// As recorded on the charge point and shown in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V16 => "1.6",
+            Self::V201 => "2.0.1",
+        }
+    }
+
+    /// From a subprotocol name (case-insensitive).
+    pub fn from_subprotocol(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.subprotocol().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// From its recorded form.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == text)
+    }
+}
+
 /// One connection's view of its charge point.
 #[derive(Debug)]
 pub struct Session {
+    /// The version this connection speaks.
+    pub version: OcppVersion,
     /// The charge point.
     pub id: ChargePointId,
     /// Whether it is in the database (false only for auto-registration).

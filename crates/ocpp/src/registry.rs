@@ -49,6 +49,7 @@ pub struct Outbound {
 #[derive(Debug, Clone)]
 struct Entry {
     generation: u64,
+    version: crate::OcppVersion,
     tx: mpsc::Sender<Outbound>,
     closed: Arc<tokio::sync::Notify>,
 }
@@ -71,11 +72,17 @@ pub struct Registration {
 
 impl Registry {
     /// Registers a session, replacing (and signalling) any older one.
-    pub fn register(&self, id: &ChargePointId, tx: mpsc::Sender<Outbound>) -> Registration {
+    pub fn register(
+        &self,
+        id: &ChargePointId,
+        version: crate::OcppVersion,
+        tx: mpsc::Sender<Outbound>,
+    ) -> Registration {
         let generation = self.next.fetch_add(1, Ordering::Relaxed) + 1;
         let replaced = Arc::new(tokio::sync::Notify::new());
         let entry = Entry {
             generation,
+            version,
             tx,
             closed: replaced.clone(),
         };
@@ -142,6 +149,15 @@ impl Registry {
     /// True when nothing is connected.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The version a charger connected here speaks.
+    pub fn version(&self, id: &ChargePointId) -> Option<crate::OcppVersion> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .map(|e| e.version)
     }
 
     /// Whether the charge point is connected here.

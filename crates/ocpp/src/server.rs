@@ -15,10 +15,17 @@ use tokio::time::Instant;
 
 use crate::frame::{self, Frame};
 use crate::registry::{CallOutcome, OutboundError};
-use crate::{handlers, OcppState, Session};
+use crate::{handlers, OcppState, OcppVersion, Session};
 
-/// The subprotocol we speak.
+/// The 1.6 subprotocol (2.0.1's is `ocpp2.0.1`; see [`OcppVersion`]).
 pub const SUBPROTOCOL: &str = "ocpp1.6";
+
+/// The version to speak with a charger that offered `header` (a
+/// `Sec-WebSocket-Protocol` list): the first it lists that we speak, as
+/// RFC 6455 lists a client's subprotocols in its order of preference.
+pub fn negotiate(header: &str) -> Option<OcppVersion> {
+    header.split(',').find_map(OcppVersion::from_subprotocol)
+}
 
 /// `/ocpp/{chargePointId}`.
 pub fn router(state: OcppState) -> Router {
@@ -63,19 +70,17 @@ async fn upgrade(
     let Ok(id) = ChargePointId::parse(&raw_id) else {
         return refuse(StatusCode::NOT_FOUND, "no charge point has this id");
     };
-    let offered = headers
-        .get(header::SEC_WEBSOCKET_PROTOCOL)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|p| p.trim().eq_ignore_ascii_case(SUBPROTOCOL))
-        });
-    if !offered {
+    let Some(version) = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(negotiate)
+    else {
         return refuse(
             StatusCode::BAD_REQUEST,
-            "offer the ocpp1.6 subprotocol (Sec-WebSocket-Protocol)",
+            "offer the ocpp2.0.1 or ocpp1.6 subprotocol (Sec-WebSocket-Protocol)",
         );
-    }
+    };
     let cp = match state.store.find_charge_point(&id).await {
         Ok(cp) => cp,
         Err(e) => {
@@ -111,7 +116,7 @@ async fn upgrade(
         }
     }
     let max = state.config.max_message_bytes;
-    ws.protocols([SUBPROTOCOL])
+    ws.protocols([version.subprotocol()])
         .max_message_size(max)
         .max_frame_size(max)
         .read_buffer_size(4096)
@@ -122,6 +127,7 @@ async fn upgrade(
                 state,
                 socket,
                 Session {
+                    version,
                     id,
                     known,
                     registered: known,
@@ -163,7 +169,7 @@ async fn send(state: &OcppState, session: &Session, socket: &mut WebSocket, text
 /// One charge point's connection, from upgrade to close.
 async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
     let (tx, mut outbound) = mpsc::channel(state.config.outbound_queue.max(1));
-    let registration = state.registry.register(&session.id, tx);
+    let registration = state.registry.register(&session.id, session.version, tx);
     if let Some(cluster) = state.cluster.get() {
         let since_ms = state.clock.now().timestamp_millis();
         cluster
@@ -178,8 +184,15 @@ async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
         {
             tracing::warn!(error = %e, "could not record the connection");
         }
+        if let Err(e) = state
+            .store
+            .set_ocpp_version(&session.id, session.version.as_str())
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the OCPP version");
+        }
     }
-    tracing::info!(charge_point = %session.id, "charge point connected");
+    tracing::info!(charge_point = %session.id, version = session.version.as_str(), "charge point connected");
     let mut pending: Option<Pending> = None;
     let idle = tokio::time::sleep(state.config.idle_timeout);
     tokio::pin!(idle);
@@ -296,18 +309,27 @@ async fn on_text(
     match frame::parse(text) {
         Err(bad) => {
             let id = bad.id.unwrap_or_else(|| "-1".to_owned());
-            send(state, session, socket, frame::call_error(&id, &bad.error)).await
+            let answer = frame::call_error_in(session.version, &id, &bad.error);
+            send(state, session, socket, answer).await
         }
         Ok(Frame::Call {
             id,
             action,
             payload,
         }) => {
-            let answer = match handlers::handle(state, session, &action, &payload).await {
+            let handled = match session.version {
+                OcppVersion::V16 => handlers::handle(state, session, &action, &payload).await,
+                OcppVersion::V201 => {
+                    crate::v201::handlers::handle(state, session, &action, &payload).await
+                }
+            };
+            let answer = match handled {
                 Ok(result) => frame::call_result(&id, &result),
                 Err(error) => {
-                    metrics::counter!("plugway_ocpp_call_errors_total", "code" => error.code.as_str()).increment(1);
-                    frame::call_error(&id, &error)
+                    let code = error.code.wire(session.version);
+                    metrics::counter!("plugway_ocpp_call_errors_total", "code" => code)
+                        .increment(1);
+                    frame::call_error_in(session.version, &id, &error)
                 }
             };
             send(state, session, socket, answer).await

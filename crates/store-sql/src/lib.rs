@@ -29,6 +29,7 @@ mod ledger_macros;
 mod macros;
 mod network_macros;
 mod number_macros;
+mod ocpp201_macros;
 mod payment_macros;
 mod plan_macros;
 mod plan_usage_macros;

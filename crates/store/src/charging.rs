@@ -78,6 +78,8 @@ pub struct ChargePoint {
     pub diagnostics_status_at: Option<DateTime<Utc>>,
     /// Registered at.
     pub created_at: DateTime<Utc>,
+    /// The OCPP version it last connected with (`1.6` or `2.0.1`), once it has.
+    pub ocpp_version: Option<String>,
 }
 
 /// A StatusNotification.

@@ -22,6 +22,7 @@ mod content;
 mod ledger;
 mod network;
 mod numbers;
+mod ocpp201;
 mod payments;
 mod plan_usage;
 mod plans;
@@ -46,6 +47,7 @@ pub use content::*;
 pub use ledger::*;
 pub use network::*;
 pub use numbers::*;
+pub use ocpp201::*;
 pub use payments::*;
 pub use plan_usage::*;
 pub use plans::*;
@@ -408,6 +410,7 @@ pub trait Store:
     + NumberStore
     + RoamingStore
     + ClusterStore
+    + Ocpp201Store
     + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.

@@ -1,6 +1,8 @@
 //! Charge points for operators: register them (with the Basic-auth password
 //! they connect with), see their state, transactions, status history and
-//! message log, and send them any OCPP 1.6 command, waiting for the answer.
+//! message log, the device model and events a 2.0.1 station reported, and
+//! send them any command of the OCPP version they speak (1.6 or 2.0.1),
+//! waiting for the answer.
 //! Admins see every charge point; a host sees only their own (others are
 //! "not found", so their existence does not leak).
 
@@ -29,6 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(history))
         .routes(routes!(messages))
         .routes(routes!(command))
+        .routes(routes!(device_model))
+        .routes(routes!(station_events))
 }
 
 /// Registers a charge point with a fresh password; the store's conflict
@@ -151,6 +155,9 @@ pub struct ChargerView {
     pub connectors: Option<Vec<ConnectorView>>,
     /// Registered.
     pub created_at: DateTime<Utc>,
+    /// The OCPP version it last connected with: `1.6` or `2.0.1` (null
+    /// until it first connects).
+    pub ocpp_version: Option<String>,
 }
 
 fn view(state: &AppState, cp: ChargePoint, connectors: Option<Vec<StatusReport>>) -> ChargerView {
@@ -175,6 +182,7 @@ fn view(state: &AppState, cp: ChargePoint, connectors: Option<Vec<StatusReport>>
         diagnostics_status: cp.diagnostics_status,
         connectors: connectors.map(|c| c.into_iter().map(ConnectorView::from).collect()),
         created_at: cp.created_at,
+        ocpp_version: cp.ocpp_version,
     }
 }
 
@@ -385,14 +393,17 @@ pub struct CommandReply {
     pub response: serde_json::Value,
 }
 
-/// Sends an OCPP 1.6 command (CancelReservation, ChangeAvailability,
+/// Sends an OCPP command with the body as its payload and returns the
+/// charger's answer. The action is one of the version the charger speaks
+/// (`ocpp_version`). 1.6: CancelReservation, ChangeAvailability,
 /// ChangeConfiguration, ClearCache, ClearChargingProfile, DataTransfer,
 /// GetCompositeSchedule, GetConfiguration, GetDiagnostics,
 /// GetLocalListVersion, RemoteStartTransaction, RemoteStopTransaction,
 /// ReserveNow, Reset, SendLocalList, SetChargingProfile, TriggerMessage,
-/// UnlockConnector, UpdateFirmware) with the body as its payload, checked
-/// against the 1.6 schema, and returns the charger's answer. Roles: admin,
-/// owning host.
+/// UnlockConnector, UpdateFirmware, checked against the 1.6 schema. 2.0.1:
+/// every CSMS→station action (RequestStartTransaction, GetVariables,
+/// SetVariables, GetBaseReport, Reset, CertificateSigned, ...), checked
+/// against the official 2.0.1 schema. Roles: admin, owning host.
 #[utoipa::path(post, path = "/api/v1/charge-points/{id}/commands/{action}", tag = "charge points",
     security(("bearer" = [])), request_body = serde_json::Value,
     params(("id" = String, Path, description = "charge point id"), ("action" = String, Path, description = "OCPP action, e.g. Reset")),
@@ -416,4 +427,164 @@ async fn command(
         .await?
         .0;
     Ok(Json(CommandReply { action, response }))
+}
+
+/// Query of a station's device model.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeviceModelQuery {
+    /// Only this component (e.g. `SecurityCtrlr`).
+    pub component: Option<String>,
+    /// Page, from 1.
+    pub page: Option<i64>,
+    /// Rows per page (1 to 500, default 100).
+    pub size: Option<i64>,
+}
+
+/// The device model an OCPP 2.0.1 station reported (NotifyReport, after a
+/// GetBaseReport): each component's variables with their last reported
+/// attributes, ordered by component and variable. Roles: admin, owning host.
+#[utoipa::path(get, path = "/api/v1/charge-points/{id}/device-model", tag = "charge points", security(("bearer" = [])),
+    params(("id" = String, Path, description = "charge point id"), DeviceModelQuery),
+    responses((status = 200, body = Vec<DeviceVariableView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn device_model(
+    State(state): State<AppState>,
+    who: OperatorAccess,
+    Path(id): Path<String>,
+    Query(q): Query<DeviceModelQuery>,
+) -> ApiResult<Json<Vec<DeviceVariableView>>> {
+    let cp = visible(&state, &who, &id).await?;
+    let size = q.size.unwrap_or(100);
+    if !(1..=500).contains(&size) {
+        return Err(ApiError::invalid_field("size", "must be from 1 to 500"));
+    }
+    let page = q.page.unwrap_or(1);
+    if page < 1 {
+        return Err(ApiError::invalid_field("page", "must be 1 or more"));
+    }
+    let offset = (page - 1).saturating_mul(size);
+    let list = state
+        .store
+        .list_device_model(&cp.id, q.component.as_deref(), offset, size)
+        .await?;
+    Ok(Json(
+        list.into_iter().map(DeviceVariableView::from).collect(),
+    ))
+}
+
+/// One attribute of one variable of a station's device model.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceVariableView {
+    /// Component name.
+    pub component: String,
+    /// Component instance (empty when none).
+    pub component_instance: String,
+    /// The EVSE it belongs to (0 = the station).
+    pub evse_id: i64,
+    /// The connector it belongs to (0 = none).
+    pub connector_id: i64,
+    /// Variable name.
+    pub variable: String,
+    /// Variable instance (empty when none).
+    pub variable_instance: String,
+    /// `Actual`, `Target`, `MinSet` or `MaxSet`.
+    pub attribute_type: String,
+    /// The value (absent for write-only variables).
+    pub value: Option<String>,
+    /// `ReadOnly`, `WriteOnly` or `ReadWrite`.
+    pub mutability: Option<String>,
+    /// Data type.
+    pub data_type: Option<String>,
+    /// Unit.
+    pub unit: Option<String>,
+    /// When the station reported it.
+    pub reported_at: DateTime<Utc>,
+}
+
+impl From<plugway_store::DeviceVariable> for DeviceVariableView {
+    fn from(v: plugway_store::DeviceVariable) -> Self {
+        Self {
+            component: v.component,
+            component_instance: v.component_instance,
+            evse_id: v.evse_id,
+            connector_id: v.connector_id,
+            variable: v.variable,
+            variable_instance: v.variable_instance,
+            attribute_type: v.attribute_type,
+            value: v.value,
+            mutability: v.mutability,
+            data_type: v.data_type,
+            unit: v.unit,
+            reported_at: v.reported_at,
+        }
+    }
+}
+
+/// Query of a station's events.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StationEventQuery {
+    /// Only this kind (the OCPP action it came in, e.g.
+    /// `SecurityEventNotification`).
+    pub kind: Option<String>,
+    /// Only events older than this id (the next page: the last id seen).
+    pub before: Option<i64>,
+    /// Events to return (1 to 500, default 100).
+    pub limit: Option<i64>,
+}
+
+/// What a station reported that is neither a transaction, a status nor a
+/// reading, newest first: NotifyEvent, SecurityEventNotification,
+/// FirmwareStatusNotification, LogStatusNotification,
+/// ReservationStatusUpdate, charging limits and needs, certificate
+/// requests, ... with the payload as received. Roles: admin, owning host.
+#[utoipa::path(get, path = "/api/v1/charge-points/{id}/station-events", tag = "charge points", security(("bearer" = [])),
+    params(("id" = String, Path, description = "charge point id"), StationEventQuery),
+    responses((status = 200, body = Vec<StationEventView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn station_events(
+    State(state): State<AppState>,
+    who: OperatorAccess,
+    Path(id): Path<String>,
+    Query(q): Query<StationEventQuery>,
+) -> ApiResult<Json<Vec<StationEventView>>> {
+    let cp = visible(&state, &who, &id).await?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "must be from 1 to 500"));
+    }
+    let list = state
+        .store
+        .list_station_events(&cp.id, q.kind.as_deref(), q.before, limit)
+        .await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|e| StationEventView {
+                id: e.id,
+                kind: e.kind,
+                summary: e.summary,
+                body: serde_json::from_str(&e.body).unwrap_or(serde_json::Value::String(e.body)),
+                occurred_at: e.occurred_at,
+                received_at: e.received_at,
+            })
+            .collect(),
+    ))
+}
+
+/// One event a station reported.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StationEventView {
+    /// Its id (pass as `before` for the next page).
+    pub id: i64,
+    /// The OCPP action it came in.
+    pub kind: String,
+    /// A short line (the security event's type, the upload status, ...).
+    pub summary: Option<String>,
+    /// The payload as the station sent it.
+    pub body: serde_json::Value,
+    /// When it happened, by the station's clock.
+    pub occurred_at: DateTime<Utc>,
+    /// When it reached Plugway.
+    pub received_at: DateTime<Utc>,
 }

@@ -9,7 +9,7 @@
 //! the spec asks it to assume when none comes.
 
 use plugway_domain::{ApprovalState, ChargingSessionId, EvseId, SiteId};
-use plugway_events::{ChargerCommand, GatewayError, Ocpp16Action};
+use plugway_events::{ChargerCommand, GatewayError};
 use plugway_ocpi::commands::{
     display_text, CancelReservation, CommandResponse, CommandResult, ReserveNow, StartSession,
     StopSession, UnlockConnector,
@@ -17,7 +17,7 @@ use plugway_ocpi::commands::{
 use plugway_ocpi::Validate;
 use plugway_store::{Evse, OcpiParty, OcpiReservation};
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::parties::{self, invalid};
@@ -296,10 +296,7 @@ pub async fn receive(
                 party,
                 unlock.response_url,
                 cp,
-                ChargerCommand::Ocpp16 {
-                    action: Ocpp16Action::UnlockConnector,
-                    payload: json!({"connectorId": connector}),
-                },
+                ChargerCommand::Unlock { connector },
             );
             Ok(response("ACCEPTED", None))
         }

@@ -70,14 +70,16 @@ async fn the_handshake_checks_id_password_and_subprotocol(backend: Backend, name
         csms.connect_with("CP1", Some(PASSWORD), None).await.err(),
         Some(400)
     );
+    // A version we do not speak (2.0 without the .1) is refused; one we
+    // speak later in the list is taken.
     assert_eq!(
-        csms.connect_with("CP1", Some(PASSWORD), Some("ocpp2.0.1"))
+        csms.connect_with("CP1", Some(PASSWORD), Some("ocpp2.0"))
             .await
             .err(),
         Some(400)
     );
     let mut client = csms
-        .connect_with("CP1", Some(PASSWORD), Some("ocpp2.0.1, ocpp1.6"))
+        .connect_with("CP1", Some(PASSWORD), Some("ocpp2.0, ocpp1.6"))
         .await
         .unwrap();
     client.boot().await;

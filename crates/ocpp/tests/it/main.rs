@@ -12,6 +12,7 @@
 
 mod flows;
 mod sessions;
+mod v201;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -138,12 +139,18 @@ impl Csms {
                     .headers()
                     .get("sec-websocket-protocol")
                     .map(|v| v.to_str().unwrap().to_owned());
-                assert_eq!(
-                    proto.as_deref(),
-                    Some("ocpp1.6"),
-                    "the server selects ocpp1.6"
-                );
-                Ok(Client { ws, next_id: 0 })
+                // The server picks the first version offered that it speaks.
+                let first = subprotocol.and_then(|p| {
+                    p.split(',')
+                        .map(str::trim)
+                        .find(|p| matches!(*p, "ocpp1.6" | "ocpp2.0.1"))
+                });
+                assert_eq!(proto.as_deref(), first, "the server's choice");
+                Ok(Client {
+                    ws,
+                    next_id: 0,
+                    subprotocol: proto.unwrap_or_default(),
+                })
             }
             Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
             Err(e) => panic!("connect failed: {e}"),
@@ -155,11 +162,20 @@ impl Csms {
             .await
             .unwrap()
     }
+
+    /// Connects as an OCPP 2.0.1 station.
+    pub async fn connect_201(&self, id: &str) -> Client {
+        self.connect_with(id, Some(PASSWORD), Some("ocpp2.0.1"))
+            .await
+            .unwrap()
+    }
 }
 
 pub struct Client {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     next_id: u64,
+    /// The subprotocol the server selected.
+    pub subprotocol: String,
 }
 
 impl Client {

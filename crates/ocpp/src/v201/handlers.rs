@@ -1,0 +1,791 @@
+//! What the CSMS does with each request a 2.0.1 station sends. Every
+//! payload is checked against its official schema first; what is
+//! acknowledged is durable first, as for 1.6.
+//!
+//! 2.0.1 counts EVSEs where 1.6 counts connectors: a station's EVSE `n` is
+//! our connector `n` (the EVSE listed on the map links to it), so bookings,
+//! sessions and the map work the same for both versions. A transaction's
+//! station-chosen id (a string) is linked to our integer one
+//! (`ocpp201_transactions`), and its events drive the same charging engine
+//! as 1.6's StartTransaction, MeterValues, StatusNotification and
+//! StopTransaction.
+
+use chrono::{DateTime, Utc};
+use plugway_domain::charging::authorize;
+use plugway_domain::{AuthorizationStatus, IdTagState};
+use plugway_store::{
+    BootInfo, DeviceVariable, MeterSample, NewChargePoint, NewTransaction, StationEvent,
+    StatusReport, StoreError, Transaction, TransactionStop,
+};
+use rust_ocpp::v2_0_1::datatypes::meter_value_type::MeterValueType;
+use rust_ocpp::v2_0_1::enumerations::transaction_event_enum_type::TransactionEventEnumType;
+use rust_ocpp::v2_0_1::messages::authorize::AuthorizeRequest;
+use rust_ocpp::v2_0_1::messages::boot_notification::BootNotificationRequest;
+use rust_ocpp::v2_0_1::messages::firmware_status_notification::FirmwareStatusNotificationRequest;
+use rust_ocpp::v2_0_1::messages::log_status_notification::LogStatusNotificationRequest;
+use rust_ocpp::v2_0_1::messages::meter_values::MeterValuesRequest;
+use rust_ocpp::v2_0_1::messages::notify_report::NotifyReportRequest;
+use rust_ocpp::v2_0_1::messages::security_event_notification::SecurityEventNotificationRequest;
+use rust_ocpp::v2_0_1::messages::status_notification::StatusNotificationRequest;
+use rust_ocpp::v2_0_1::messages::transaction_event::TransactionEventRequest;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use super::schemas::{self, Part};
+use crate::frame::{CallError, ErrorCode};
+use crate::handlers::{connector_known, internal, now_ms, publish, tag_record_checked, wire};
+use crate::{OcppState, Session};
+
+/// Checks `payload` against `action`'s request schema and reads it.
+fn decode<T: DeserializeOwned>(action: &str, payload: &Value) -> Result<T, CallError> {
+    schemas::check(action, Part::Request, payload)?;
+    // The schema passed, so a failure here is rust-ocpp's type disagreeing
+    // with the schema: say so rather than blame the station.
+    T::deserialize(payload).map_err(|e| {
+        tracing::warn!(action, error = %e, "a payload that passed its schema did not decode");
+        CallError::new(ErrorCode::FormationViolation, e.to_string())
+    })
+}
+
+/// Handles one CALL from a 2.0.1 station.
+pub async fn handle(
+    state: &OcppState,
+    session: &mut Session,
+    action: &str,
+    payload: &Value,
+) -> Result<Value, CallError> {
+    if !super::INBOUND.contains(&action) {
+        let code = if schemas::is_action(action) {
+            ErrorCode::NotSupported
+        } else {
+            ErrorCode::NotImplemented
+        };
+        return Err(CallError::new(
+            code,
+            format!("{action} is not an action a charging station may send"),
+        ));
+    }
+    if !session.registered && action != "BootNotification" {
+        return Err(CallError::new(
+            ErrorCode::SecurityError,
+            "send BootNotification first",
+        ));
+    }
+    match action {
+        "BootNotification" => boot(state, session, payload).await,
+        "Heartbeat" => {
+            schemas::check(action, Part::Request, payload)?;
+            state
+                .store
+                .record_heartbeat(&session.id, state.clock.now())
+                .await
+                .map_err(internal)?;
+            Ok(json!({"currentTime": time(now_ms(state))}))
+        }
+        "StatusNotification" => status(state, session, payload).await,
+        "Authorize" => authorize_token(state, session, payload).await,
+        "TransactionEvent" => transaction_event(state, session, payload).await,
+        "MeterValues" => {
+            let req: MeterValuesRequest = decode(action, payload)?;
+            let samples = samples(session, i64::from(req.evse_id), None, &req.meter_value);
+            state.sessions.meter_samples(&samples);
+            state.samples.store(samples).await.map_err(internal)?;
+            Ok(json!({}))
+        }
+        "NotifyReport" => notify_report(state, session, payload).await,
+        "FirmwareStatusNotification" => {
+            let req: FirmwareStatusNotificationRequest = decode(action, payload)?;
+            let status = wire(&req.status).unwrap_or_default();
+            state
+                .store
+                .set_firmware_status(&session.id, &status, state.clock.now())
+                .await
+                .map_err(internal)?;
+            keep(state, session, action, Some(status), payload, None).await?;
+            Ok(json!({}))
+        }
+        "LogStatusNotification" => {
+            let req: LogStatusNotificationRequest = decode(action, payload)?;
+            // 1.6's DiagnosticsStatusNotification, in 2.0.1's words.
+            let status = wire(&req.status).unwrap_or_default();
+            state
+                .store
+                .set_diagnostics_status(&session.id, &status, state.clock.now())
+                .await
+                .map_err(internal)?;
+            keep(state, session, action, Some(status), payload, None).await?;
+            Ok(json!({}))
+        }
+        "SecurityEventNotification" => {
+            let req: SecurityEventNotificationRequest = decode(action, payload)?;
+            tracing::info!(charge_point = %session.id, kind = %req.kind, "security event");
+            keep(
+                state,
+                session,
+                action,
+                Some(req.kind.clone()),
+                payload,
+                Some(req.timestamp),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        "NotifyEvent" => {
+            schemas::check(action, Part::Request, payload)?;
+            let summary = payload
+                .get("eventData")
+                .and_then(Value::as_array)
+                .map(|events| {
+                    events
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "{}.{}={}",
+                                e.pointer("/component/name")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("?"),
+                                e.pointer("/variable/name")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("?"),
+                                e.get("actualValue").and_then(Value::as_str).unwrap_or(""),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                });
+            let at = timestamp(payload, "generatedAt");
+            keep(state, session, action, summary, payload, at).await?;
+            Ok(json!({}))
+        }
+        "DataTransfer" => {
+            schemas::check(action, Part::Request, payload)?;
+            let vendor = payload
+                .get("vendorId")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            tracing::info!(charge_point = %session.id, vendor, "DataTransfer from a station (no vendor extensions here)");
+            Ok(json!({"status": "UnknownVendorId"}))
+        }
+        "SignCertificate" => {
+            // No certificate authority is configured for stations yet: the
+            // request is kept and refused, as the spec allows.
+            schemas::check(action, Part::Request, payload)?;
+            let kind = payload
+                .get("certificateType")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            keep(state, session, action, kind, payload, None).await?;
+            Ok(json!({"status": "Rejected", "statusInfo": {"reasonCode": "NoCA"}}))
+        }
+        "Get15118EVCertificate" => {
+            schemas::check(action, Part::Request, payload)?;
+            keep(state, session, action, None, payload, None).await?;
+            Ok(
+                json!({"status": "Failed", "exiResponse": "", "statusInfo": {"reasonCode": "NoV2GRoot"}}),
+            )
+        }
+        "GetCertificateStatus" => {
+            schemas::check(action, Part::Request, payload)?;
+            Ok(json!({"status": "Failed", "statusInfo": {"reasonCode": "NoOCSP"}}))
+        }
+        "NotifyEVChargingNeeds" => {
+            // No charging schedule will follow (load management is not in
+            // yet): Rejected tells the station to charge as it would.
+            schemas::check(action, Part::Request, payload)?;
+            keep(state, session, action, None, payload, None).await?;
+            Ok(json!({"status": "Rejected"}))
+        }
+        "NotifyEVChargingSchedule" => {
+            schemas::check(action, Part::Request, payload)?;
+            keep(
+                state,
+                session,
+                action,
+                None,
+                payload,
+                timestamp(payload, "timeBase"),
+            )
+            .await?;
+            Ok(json!({"status": "Accepted"}))
+        }
+        "ReservationStatusUpdate" => {
+            schemas::check(action, Part::Request, payload)?;
+            let summary = payload
+                .get("reservationUpdateStatus")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            keep(state, session, action, summary, payload, None).await?;
+            Ok(json!({}))
+        }
+        // The rest is kept as received for whoever looks at the station.
+        "ClearedChargingLimit"
+        | "NotifyChargingLimit"
+        | "NotifyCustomerInformation"
+        | "NotifyDisplayMessages"
+        | "NotifyMonitoringReport"
+        | "PublishFirmwareStatusNotification"
+        | "ReportChargingProfiles" => {
+            schemas::check(action, Part::Request, payload)?;
+            let at = timestamp(payload, "generatedAt");
+            keep(state, session, action, None, payload, at).await?;
+            Ok(json!({}))
+        }
+        _ => Err(CallError::new(
+            ErrorCode::NotImplemented,
+            format!("{action} is not implemented"),
+        )),
+    }
+}
+
+/// Time as 2.0.1 wants it: RFC 3339, UTC, milliseconds.
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A date field of a payload already checked against its schema.
+fn timestamp(payload: &Value, field: &str) -> Option<DateTime<Utc>> {
+    payload
+        .get(field)
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Stores a station's report as received.
+async fn keep(
+    state: &OcppState,
+    session: &Session,
+    kind: &str,
+    summary: Option<String>,
+    payload: &Value,
+    occurred_at: Option<DateTime<Utc>>,
+) -> Result<(), CallError> {
+    let now = state.clock.now();
+    let event = StationEvent {
+        id: 0,
+        charge_point_id: session.id.clone(),
+        kind: kind.to_owned(),
+        summary: summary.map(|s| s.chars().take(500).collect()),
+        body: payload.to_string(),
+        occurred_at: occurred_at.unwrap_or(now),
+        received_at: now,
+    };
+    state
+        .store
+        .record_station_event(&event)
+        .await
+        .map_err(internal)?;
+    publish(state, &session.id, kind, json!({"summary": event.summary})).await;
+    Ok(())
+}
+
+async fn boot(
+    state: &OcppState,
+    session: &mut Session,
+    payload: &Value,
+) -> Result<Value, CallError> {
+    let req: BootNotificationRequest = decode("BootNotification", payload)?;
+    let now = state.clock.now();
+    if !session.known {
+        // --ocpp-auto-register: the first BootNotification registers it.
+        let cp = NewChargePoint {
+            id: session.id.clone(),
+            password_hash: None,
+            owner: None,
+            created_at: now,
+        };
+        match state.store.create_charge_point(&cp).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(internal(e)),
+        }
+        tracing::warn!(charge_point = %session.id, "AUTO-REGISTERED an unknown charging station at its BootNotification");
+        session.known = true;
+        state
+            .store
+            .set_connected(&session.id, true, now)
+            .await
+            .map_err(internal)?;
+        state
+            .store
+            .set_ocpp_version(&session.id, session.version.as_str())
+            .await
+            .map_err(internal)?;
+    }
+    let station = &req.charging_station;
+    let modem = station.modem.as_ref();
+    let info = BootInfo {
+        vendor: station.vendor_name.clone(),
+        model: station.model.clone(),
+        serial_number: station.serial_number.clone(),
+        charge_box_serial_number: None,
+        firmware_version: station.firmware_version.clone(),
+        iccid: modem.and_then(|m| m.iccid.clone()),
+        imsi: modem.and_then(|m| m.imsi.clone()),
+        meter_type: None,
+        meter_serial_number: None,
+    };
+    state
+        .store
+        .record_boot(&session.id, &info, now)
+        .await
+        .map_err(internal)?;
+    session.registered = true;
+    if state.config.crm_boot_notifications {
+        let body = json!({
+            "charging_point_id": session.id.as_str(),
+            "ocpp_protocol": "ocpp2.0.1",
+            "vendor": info.vendor,
+            "model": info.model,
+            "serial_number": info.serial_number,
+            "fw_version": info.firmware_version,
+            "iccid": info.iccid,
+            "imsi": info.imsi,
+            "last_heartbeat_timestamp": now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "description": wire(&req.reason).map(|r| format!("boot reason {r}")).unwrap_or_default(),
+        });
+        state
+            .store
+            .enqueue_outbox(
+                plugway_store::OUTBOX_CRM_BOOT_NOTIFICATION,
+                &body.to_string(),
+                now,
+            )
+            .await
+            .map_err(internal)?;
+    }
+    publish(
+        state,
+        &session.id,
+        "BootNotification",
+        json!({"vendor": info.vendor, "model": info.model, "ocppVersion": "2.0.1"}),
+    )
+    .await;
+    Ok(json!({
+        "currentTime": time(now_ms(state)),
+        "interval": state.config.heartbeat_interval_secs,
+        "status": "Accepted",
+    }))
+}
+
+/// A connector's 2.0.1 status in the 1.6 words the rest of Plugway reads
+/// (the map, bookings, waiting time): Occupied is a car at the connector,
+/// which 1.6 calls Preparing until a transaction says it charges.
+fn status_16(connector_status: &str) -> &'static str {
+    match connector_status {
+        "Available" => "Available",
+        "Occupied" => "Preparing",
+        "Reserved" => "Reserved",
+        "Unavailable" => "Unavailable",
+        "Faulted" => "Faulted",
+        _ => "Unavailable",
+    }
+}
+
+/// Records a connector status and tells the engine, as a 1.6
+/// StatusNotification does.
+async fn record_status(
+    state: &OcppState,
+    session: &Session,
+    evse: i64,
+    status: &str,
+    at: DateTime<Utc>,
+) -> Result<(), CallError> {
+    let report = StatusReport {
+        connector_id: evse,
+        status: status.to_owned(),
+        error_code: if status == "Faulted" {
+            "OtherError".to_owned()
+        } else {
+            "NoError".to_owned()
+        },
+        info: None,
+        vendor_id: None,
+        vendor_error_code: None,
+        timestamp: at,
+        received_at: state.clock.now(),
+    };
+    state
+        .store
+        .record_status(&session.id, &report)
+        .await
+        .map_err(internal)?;
+    publish(
+        state,
+        &session.id,
+        "StatusNotification",
+        json!({"connectorId": evse, "status": status, "errorCode": report.error_code}),
+    )
+    .await;
+    state
+        .sessions
+        .connector_status(&session.id, evse, status, at)
+        .await
+        .map_err(internal)
+}
+
+async fn status(state: &OcppState, session: &Session, payload: &Value) -> Result<Value, CallError> {
+    let req: StatusNotificationRequest = decode("StatusNotification", payload)?;
+    let status = status_16(&wire(&req.connector_status).unwrap_or_default());
+    record_status(
+        state,
+        session,
+        i64::from(req.evse_id),
+        status,
+        req.timestamp,
+    )
+    .await?;
+    Ok(json!({}))
+}
+
+/// 2.0.1's AuthorizationStatusEnumType for ours: the same words, with
+/// Unknown for a token nobody issued.
+fn status_201(status: AuthorizationStatus, known: bool) -> &'static str {
+    match status {
+        AuthorizationStatus::Accepted => "Accepted",
+        AuthorizationStatus::Blocked => "Blocked",
+        AuthorizationStatus::Expired => "Expired",
+        AuthorizationStatus::ConcurrentTx => "ConcurrentTx",
+        AuthorizationStatus::Invalid if !known => "Unknown",
+        AuthorizationStatus::Invalid => "Invalid",
+    }
+}
+
+fn id_token_info(status: AuthorizationStatus, tag: Option<&IdTagState>) -> Value {
+    let mut info = serde_json::Map::new();
+    info.insert(
+        "status".to_owned(),
+        json!(status_201(status, tag.is_some())),
+    );
+    if let Some(expiry) = tag.and_then(|t| t.expiry) {
+        info.insert("cacheExpiryDateTime".to_owned(), json!(time(expiry)));
+    }
+    if let Some(parent) = tag.and_then(|t| t.parent_id_tag.as_ref()) {
+        info.insert(
+            "groupIdToken".to_owned(),
+            json!({"idToken": parent.as_str(), "type": "Central"}),
+        );
+    }
+    Value::Object(info)
+}
+
+async fn authorize_token(
+    state: &OcppState,
+    session: &Session,
+    payload: &Value,
+) -> Result<Value, CallError> {
+    let req: AuthorizeRequest = decode("Authorize", payload)?;
+    let tag = tag_record_checked(state, session, &req.id_token.id_token, None)
+        .await?
+        .map(|r| r.state);
+    let status =
+        plugway_domain::charging::authorize_without_concurrency(tag.as_ref(), state.clock.now());
+    Ok(json!({"idTokenInfo": id_token_info(status, tag.as_ref())}))
+}
+
+/// Meter values as stored samples: the multiplier applied, the unit kept
+/// (Wh unless the station says otherwise), so they read as 1.6's do.
+fn samples(
+    session: &Session,
+    evse: i64,
+    transaction_id: Option<i64>,
+    values: &[MeterValueType],
+) -> Vec<MeterSample> {
+    values
+        .iter()
+        .flat_map(|mv| {
+            mv.sampled_value.iter().map(move |sv| {
+                let unit = sv.unit_of_measure.as_ref();
+                let multiplier = unit.and_then(|u| u.multiplier).unwrap_or(0);
+                let mut value = sv.value;
+                if multiplier != 0 {
+                    let scale =
+                        rust_decimal::Decimal::from(10_i64.pow(multiplier.unsigned_abs().min(9)));
+                    value = if multiplier > 0 {
+                        value.checked_mul(scale).unwrap_or(value)
+                    } else {
+                        value.checked_div(scale).unwrap_or(value)
+                    };
+                }
+                MeterSample {
+                    charge_point_id: session.id.clone(),
+                    connector_id: evse,
+                    transaction_id,
+                    timestamp: mv.timestamp,
+                    value: value.normalize().to_string(),
+                    context: sv.context.as_ref().and_then(wire),
+                    // A signed reading still carries its plain value here.
+                    format: None,
+                    measurand: sv.measurand.as_ref().and_then(wire),
+                    phase: sv.phase.as_ref().and_then(wire),
+                    location: sv.location.as_ref().and_then(wire),
+                    unit: unit.and_then(|u| u.unit.clone()),
+                }
+            })
+        })
+        .collect()
+}
+
+/// The energy register (Wh) among `samples`, the one with `context` when
+/// there is one, else the last.
+fn register_wh(samples: &[MeterSample], context: &str) -> Option<i64> {
+    let registers: Vec<(&MeterSample, i64)> = samples
+        .iter()
+        .filter_map(|s| plugway_app::sessions::energy_register_wh(s).map(|wh| (s, wh)))
+        .collect();
+    registers
+        .iter()
+        .find(|(s, _)| s.context.as_deref() == Some(context))
+        .or_else(|| registers.last())
+        .map(|(_, wh)| *wh)
+}
+
+async fn transaction_event(
+    state: &OcppState,
+    session: &Session,
+    payload: &Value,
+) -> Result<Value, CallError> {
+    let req: TransactionEventRequest = decode("TransactionEvent", payload)?;
+    let remote_id = req.transaction_info.transaction_id.clone();
+    let seq_no = i64::from(req.seq_no);
+    let token = req.id_token.as_ref().map(|t| t.id_token.clone());
+    let linked = state
+        .store
+        .find_remote_transaction(&session.id, &remote_id)
+        .await
+        .map_err(internal)?;
+    // The token's verdict, asked once per event that carries one.
+    let mut verdict: Option<(AuthorizationStatus, Option<IdTagState>)> = None;
+    let tx: Transaction = match linked {
+        Some(link) => state
+            .store
+            .find_transaction(link.transaction_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| internal("a linked transaction is missing"))?,
+        None => {
+            // The first event of this transaction we hear of (Started, or a
+            // later one whose Started never reached us): open ours.
+            let evse = req.evse.as_ref().map_or(1, |e| i64::from(e.id));
+            let tag_text = token.clone().unwrap_or_default();
+            let record = if tag_text.is_empty() {
+                None
+            } else {
+                tag_record_checked(state, session, &tag_text, Some(evse)).await?
+            };
+            let tag_user = record.as_ref().and_then(|r| r.user);
+            let tag = record.map(|r| r.state);
+            let active = match &tag {
+                Some(t) => state
+                    .store
+                    .count_active_transactions_for_tag(&t.id_tag.key())
+                    .await
+                    .map_err(internal)?,
+                None => 0,
+            };
+            let on_a_real_connector =
+                connector_known(state, session, u32::try_from(evse).unwrap_or(0)).await?;
+            let status = if on_a_real_connector {
+                authorize(tag.as_ref(), active, state.clock.now())
+            } else {
+                metrics::counter!("plugway_ocpp_unknown_connector_starts_total").increment(1);
+                tracing::warn!(charge_point = %session.id, evse, "a transaction on an EVSE the station never reported; refused");
+                AuthorizationStatus::Invalid
+            };
+            let begin = samples(
+                session,
+                evse,
+                None,
+                req.meter_value.as_deref().unwrap_or_default(),
+            );
+            let meter_start = register_wh(&begin, "Transaction.Begin").unwrap_or_else(|| {
+                metrics::counter!("plugway_ocpp201_transactions_without_start_reading_total").increment(1);
+                tracing::warn!(charge_point = %session.id, transaction = %remote_id, "a transaction's first event has no energy register; it starts at 0 Wh");
+                0
+            });
+            let opened = state
+                .store
+                .start_transaction(&NewTransaction {
+                    charge_point_id: session.id.clone(),
+                    connector_id: evse,
+                    id_tag: tag_text,
+                    meter_start,
+                    started_at: req.timestamp,
+                    reservation_id: req.reservation_id.map(i64::from),
+                    auth_status: status.as_str().to_owned(),
+                    received_at: state.clock.now(),
+                })
+                .await
+                .map_err(internal)?;
+            let link = state
+                .store
+                .link_remote_transaction(&session.id, &remote_id, opened.id, seq_no)
+                .await
+                .map_err(internal)?;
+            let tx = if link.transaction_id == opened.id {
+                opened
+            } else {
+                state
+                    .store
+                    .find_transaction(link.transaction_id)
+                    .await
+                    .map_err(internal)?
+                    .ok_or_else(|| internal("a linked transaction is missing"))?
+            };
+            let accepted = status == AuthorizationStatus::Accepted && tx.stopped_at.is_none();
+            if tx.stopped_at.is_none() {
+                state
+                    .sessions
+                    .transaction_started(&tx, accepted, tag_user)
+                    .await
+                    .map_err(internal)?;
+                publish(state, &session.id, "StartTransaction", json!({"transactionId": tx.id, "remoteTransactionId": remote_id, "connectorId": evse, "idTag": tx.id_tag, "status": status.as_str()})).await;
+            }
+            if token.is_some() {
+                verdict = Some((status, tag));
+            }
+            tx
+        }
+    };
+    // Readings of this event, stored before the answer.
+    let readings = samples(
+        session,
+        tx.connector_id,
+        Some(tx.id),
+        req.meter_value.as_deref().unwrap_or_default(),
+    );
+    if !readings.is_empty() {
+        state.sessions.meter_samples(&readings);
+        state
+            .samples
+            .store(readings.clone())
+            .await
+            .map_err(internal)?;
+    }
+    // What the car is doing, as the connector status 1.6 would report.
+    let charging_state = req.transaction_info.charging_state.as_ref().and_then(wire);
+    let derived = match charging_state.as_deref() {
+        Some("Charging") => Some("Charging"),
+        Some("SuspendedEV") => Some("SuspendedEV"),
+        Some("SuspendedEVSE") => Some("SuspendedEVSE"),
+        Some("EVConnected") => Some("Preparing"),
+        _ => None,
+    };
+    let ended = req.event_type == TransactionEventEnumType::Ended;
+    if let Some(status) = derived.filter(|_| !ended) {
+        record_status(state, session, tx.connector_id, status, req.timestamp).await?;
+    }
+    if ended && tx.stopped_at.is_none() {
+        let meter_stop = match register_wh(&readings, "Transaction.End") {
+            Some(wh) => wh,
+            None => last_register(state, &tx).await?,
+        };
+        let stopped = state
+            .store
+            .stop_transaction(
+                tx.id,
+                &TransactionStop {
+                    meter_stop: meter_stop.max(tx.meter_start),
+                    stopped_at: req.timestamp,
+                    reason: req
+                        .transaction_info
+                        .stopped_reason
+                        .as_ref()
+                        .and_then(wire)
+                        .or_else(|| Some("Local".to_owned())),
+                    id_tag: token.clone(),
+                },
+            )
+            .await
+            .map_err(internal)?;
+        state
+            .sessions
+            .transaction_stopped(&stopped)
+            .await
+            .map_err(internal)?;
+        publish(state, &session.id, "StopTransaction", json!({"transactionId": stopped.id, "remoteTransactionId": remote_id, "meterStop": stopped.meter_stop})).await;
+    }
+    state
+        .store
+        .note_seq_no(&session.id, &remote_id, seq_no)
+        .await
+        .map_err(internal)?;
+    // An event with a token is answered with the token's standing.
+    let info = match (verdict, &token) {
+        (Some((status, tag)), _) => Some(id_token_info(status, tag.as_ref())),
+        (None, Some(text)) => {
+            let tag = crate::handlers::tag_record(state, text)
+                .await?
+                .map(|r| r.state);
+            let status = plugway_domain::charging::authorize_without_concurrency(
+                tag.as_ref(),
+                state.clock.now(),
+            );
+            Some(id_token_info(status, tag.as_ref()))
+        }
+        (None, None) => None,
+    };
+    Ok(match info {
+        Some(info) => json!({"idTokenInfo": info}),
+        None => json!({}),
+    })
+}
+
+/// The last energy register stored for `tx` (its start when none came):
+/// the stop reading of an Ended event that carries none.
+async fn last_register(state: &OcppState, tx: &Transaction) -> Result<i64, CallError> {
+    let stored = state
+        .store
+        .list_meter_samples(tx.id)
+        .await
+        .map_err(internal)?;
+    Ok(stored
+        .iter()
+        .filter_map(plugway_app::sessions::energy_register_wh)
+        .max()
+        .unwrap_or(tx.meter_start))
+}
+
+async fn notify_report(
+    state: &OcppState,
+    session: &Session,
+    payload: &Value,
+) -> Result<Value, CallError> {
+    let req: NotifyReportRequest = decode("NotifyReport", payload)?;
+    let mut variables = Vec::new();
+    for data in req.report_data.iter().flatten() {
+        let evse = data.component.evse.as_ref();
+        for attribute in &data.variable_attribute {
+            variables.push(DeviceVariable {
+                component: data.component.name.clone(),
+                component_instance: data.component.instance.clone().unwrap_or_default(),
+                evse_id: evse.map_or(0, |e| i64::from(e.id)),
+                connector_id: evse.and_then(|e| e.connector_id).map_or(0, i64::from),
+                variable: data.variable.name.clone(),
+                variable_instance: data.variable.instance.clone().unwrap_or_default(),
+                attribute_type: attribute
+                    .kind
+                    .as_ref()
+                    .and_then(wire)
+                    .unwrap_or_else(|| "Actual".to_owned()),
+                value: attribute.value.clone(),
+                mutability: attribute.mutability.as_ref().and_then(wire),
+                data_type: data
+                    .variable_characteristics
+                    .as_ref()
+                    .and_then(|c| wire(&c.data_type)),
+                unit: data
+                    .variable_characteristics
+                    .as_ref()
+                    .and_then(|c| c.unit.clone()),
+                reported_at: req.generated_at,
+            });
+        }
+    }
+    state
+        .store
+        .upsert_device_model(&session.id, &variables)
+        .await
+        .map_err(internal)?;
+    tracing::debug!(charge_point = %session.id, request = req.request_id, seq = req.seq_no, attributes = variables.len(), "device model reported");
+    Ok(json!({}))
+}
