@@ -263,8 +263,11 @@ async fn detail(
 /// A transaction.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TransactionView {
-    /// OCPP transactionId.
+    /// Plugway's transaction id (1.6's transactionId).
     pub id: i64,
+    /// The id an OCPP 2.0.1 station gave the transaction (its
+    /// `transactionId`, for RequestStopTransaction); null for 1.6.
+    pub station_transaction_id: Option<String>,
     /// Connector.
     pub connector_id: i64,
     /// idTag that started it.
@@ -290,6 +293,7 @@ impl From<Transaction> for TransactionView {
         Self {
             energy_wh: t.meter_stop.map(|stop| stop - t.meter_start),
             id: t.id,
+            station_transaction_id: None,
             connector_id: t.connector_id,
             id_tag: t.id_tag,
             auth_status: t.auth_status,
@@ -315,7 +319,13 @@ async fn transactions(
     let cp = visible(&state, &who, &id).await?;
     let (_, size, offset) = q.resolve()?;
     let list = state.store.list_transactions(&cp.id, offset, size).await?;
-    Ok(Json(list.into_iter().map(TransactionView::from).collect()))
+    let mut views: Vec<TransactionView> = list.into_iter().map(TransactionView::from).collect();
+    if cp.ocpp_version.is_some_and(|v| v != "1.6") {
+        for view in &mut views {
+            view.station_transaction_id = state.store.remote_transaction_id(view.id).await?;
+        }
+    }
+    Ok(Json(views))
 }
 
 /// A connector's status and error history, newest first (up to 100). Roles:
