@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use plugway_sim::{ChargePoint, SimConfig};
+use plugway_sim::{ChargePoint, SimConfig, SimVersion};
 
 /// `simulate` flags.
 #[derive(Debug, Args)]
@@ -30,6 +30,15 @@ pub struct SimulateArgs {
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     pub duration: Option<u64>,
+    /// The OCPP version the chargers speak: 1.6 or 2.0.1 (a 2.0.1 station's
+    /// connectors are its EVSEs).
+    #[arg(long = "ocpp", default_value = "1.6", value_parser = parse_version)]
+    pub version: SimVersion,
+}
+
+fn parse_version(text: &str) -> Result<SimVersion, String> {
+    SimVersion::parse(text)
+        .ok_or_else(|| format!("{text:?} is not an OCPP version we speak (1.6 or 2.0.1)"))
 }
 
 /// Runs the chargers until they stop.
@@ -46,6 +55,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         };
         let mut config = SimConfig::new(&args.url, &id, args.password.clone());
         config.connectors = args.connectors;
+        config.version = args.version;
         config.meter_interval = Duration::from_secs(args.meter_interval.max(1));
         tasks.push(tokio::spawn(async move {
             match ChargePoint::start(config).await {
@@ -58,8 +68,10 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         }));
     }
     println!(
-        "{} virtual charge point(s) connecting to {}",
-        args.chargers, args.url
+        "{} virtual charge point(s) speaking {} connecting to {}",
+        args.chargers,
+        args.version.subprotocol(),
+        args.url
     );
     let mut failed = 0;
     for task in tasks {

@@ -1,12 +1,15 @@
-//! Virtual charge points that speak real OCPP 1.6J over WebSocket.
+//! Virtual charge points that speak real OCPP 1.6J or 2.0.1 over WebSocket.
 //!
-//! A [`ChargePoint`] connects with Basic auth and the `ocpp1.6`
-//! subprotocol, boots, reports every connector Available, heartbeats at the
-//! interval the central system gives, and obeys the central system: remote
-//! start (StatusNotification Preparing → StartTransaction → Charging, then
-//! meter values while charging), remote stop (StopTransaction → Available),
-//! and plausible answers to the other commands. [`flood`] drives one
-//! connection as fast as the central system answers, for load tests.
+//! A [`ChargePoint`] connects with Basic auth and the `ocpp1.6` (or, with
+//! [`SimVersion::V201`], `ocpp2.0.1`) subprotocol, boots, reports every
+//! connector (EVSE) Available, heartbeats at the interval the central
+//! system gives, and obeys the central system: remote start (1.6:
+//! StatusNotification Preparing → StartTransaction → Charging, then meter
+//! values while charging; 2.0.1: Occupied → TransactionEvent Started, then
+//! Updated with readings), remote stop (StopTransaction or TransactionEvent
+//! Ended → Available), and plausible answers to the other commands.
+//! [`flood`] drives one 1.6 connection as fast as the central system
+//! answers, for load tests.
 
 #![cfg_attr(
     test,
@@ -47,9 +50,40 @@ pub enum SimError {
     Protocol(String),
 }
 
+/// The OCPP version a virtual charge point speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SimVersion {
+    /// OCPP 1.6J.
+    #[default]
+    V16,
+    /// OCPP 2.0.1 (its connectors are EVSEs 1..n, each with connector 1).
+    V201,
+}
+
+impl SimVersion {
+    /// The WebSocket subprotocol.
+    pub fn subprotocol(self) -> &'static str {
+        match self {
+            Self::V16 => "ocpp1.6",
+            Self::V201 => "ocpp2.0.1",
+        }
+    }
+
+    /// From `1.6` or `2.0.1`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "1.6" | "1.6J" | "ocpp1.6" => Some(Self::V16),
+            "2.0.1" | "ocpp2.0.1" => Some(Self::V201),
+            _ => None,
+        }
+    }
+}
+
 /// How a virtual charge point behaves.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
+    /// The OCPP version it speaks.
+    pub version: SimVersion,
     /// Base URL, e.g. `ws://127.0.0.1:8080/ocpp`.
     pub url: String,
     /// Charge point id.
@@ -71,6 +105,7 @@ impl SimConfig {
     /// A charge point `id` at `url` with sensible defaults.
     pub fn new(url: &str, id: &str, password: Option<String>) -> Self {
         Self {
+            version: SimVersion::V16,
             url: url.trim_end_matches('/').to_owned(),
             id: id.to_owned(),
             password,
@@ -89,7 +124,9 @@ pub async fn connect(config: &SimConfig) -> Result<Ws, SimError> {
     let headers = request.headers_mut();
     headers.insert(
         "sec-websocket-protocol",
-        "ocpp1.6"
+        config
+            .version
+            .subprotocol()
             .parse()
             .map_err(|_| SimError::Protocol("header".into()))?,
     );
@@ -132,7 +169,11 @@ fn now() -> String {
 /// One connector's state.
 #[derive(Debug, Clone, Default)]
 struct Connector {
-    transaction: Option<i64>,
+    /// The running transaction: 1.6's id from the central system, or the
+    /// id a 2.0.1 station gives it itself.
+    transaction: Option<String>,
+    /// The running 2.0.1 transaction's next TransactionEvent seqNo.
+    seq_no: i64,
     id_tag: Option<String>,
     /// A reservation held by ReserveNow: (reservation id, the id tag that
     /// may use it). Only that tag may start here while it lasts.
@@ -186,17 +227,123 @@ impl ChargePoint {
             meter_values_acknowledged: 0,
             disconnected: false,
         };
-        cp.enqueue("BootNotification", json!({"chargePointVendor": "Plugway", "chargePointModel": "Sim-1",
-            "chargePointSerialNumber": format!("SIM-{}", cp.config.id), "firmwareVersion": "1.0.0"}));
-        cp.enqueue("StatusNotification", json!({"connectorId": 0, "errorCode": "NoError", "status": "Available", "timestamp": now()}));
-        for c in 1..=cp.config.connectors {
-            cp.enqueue("StatusNotification", json!({"connectorId": c, "errorCode": "NoError", "status": "Available", "timestamp": now()}));
+        let (action, payload) = cp.boot_message();
+        cp.enqueue(action, payload);
+        cp.status(0, "Available");
+        for c in 1..=cp.config.connectors as usize {
+            cp.status(c, "Available");
         }
         Ok(cp)
     }
 
     fn enqueue(&mut self, action: &str, payload: Value) {
         self.queue.push_back((action.to_owned(), payload));
+    }
+
+    fn v201(&self) -> bool {
+        self.config.version == SimVersion::V201
+    }
+
+    fn boot_message(&self) -> (&'static str, Value) {
+        let serial = format!(
+            "SIM-{}",
+            self.config.id.chars().take(20).collect::<String>()
+        );
+        match self.config.version {
+            SimVersion::V16 => (
+                "BootNotification",
+                json!({"chargePointVendor": "Plugway", "chargePointModel": "Sim-1",
+                "chargePointSerialNumber": serial, "firmwareVersion": "1.0.0"}),
+            ),
+            SimVersion::V201 => (
+                "BootNotification",
+                json!({"reason": "PowerUp", "chargingStation": {
+                "vendorName": "Plugway", "model": "Sim-201", "serialNumber": serial, "firmwareVersion": "1.0.0"}}),
+            ),
+        }
+    }
+
+    /// Reports connector `connector` (0: the charge point) in 1.6's words;
+    /// a 2.0.1 station reports its EVSEs' connectors in its own (Occupied
+    /// while a car is there), and nothing for the station itself.
+    fn status(&mut self, connector: usize, status: &str) {
+        match self.config.version {
+            SimVersion::V16 => self.enqueue(
+                "StatusNotification",
+                json!({"connectorId": connector,
+                "errorCode": "NoError", "status": status, "timestamp": now()}),
+            ),
+            SimVersion::V201 => {
+                if connector == 0 {
+                    return;
+                }
+                let status = match status {
+                    "Available" | "Reserved" | "Unavailable" | "Faulted" => status,
+                    _ => "Occupied",
+                };
+                self.enqueue(
+                    "StatusNotification",
+                    json!({"timestamp": now(), "connectorStatus": status,
+                    "evseId": connector, "connectorId": 1}),
+                );
+            }
+        }
+    }
+
+    /// A 2.0.1 TransactionEvent for the transaction on `connector`, with
+    /// its energy register (and power while charging) as of now.
+    fn transaction_event(
+        &mut self,
+        connector: usize,
+        event_type: &str,
+        trigger: &str,
+        mut extra: Value,
+    ) {
+        let power = self.config.power_w;
+        let Some(c) = self.connectors.get_mut(connector.saturating_sub(1)) else {
+            return;
+        };
+        let Some(tx) = c.transaction.clone() else {
+            return;
+        };
+        let context = match event_type {
+            "Started" => "Transaction.Begin",
+            "Ended" => "Transaction.End",
+            _ => "Sample.Periodic",
+        };
+        let mut sampled = vec![json!({"value": c.meter_wh, "context": context,
+            "measurand": "Energy.Active.Import.Register", "unitOfMeasure": {"unit": "Wh"}})];
+        if event_type != "Ended" {
+            sampled.push(json!({"value": power, "context": context,
+                "measurand": "Power.Active.Import", "unitOfMeasure": {"unit": "W"}}));
+        }
+        let seq_no = c.seq_no;
+        c.seq_no += 1;
+        let mut info = json!({"transactionId": tx});
+        if let (Some(info), Some(more)) = (
+            info.as_object_mut(),
+            extra
+                .get_mut("transactionInfo")
+                .and_then(Value::as_object_mut),
+        ) {
+            info.append(more);
+        }
+        let mut event = json!({"eventType": event_type, "timestamp": now(), "triggerReason": trigger,
+            "seqNo": seq_no, "transactionInfo": info,
+            "meterValue": [{"timestamp": now(), "sampledValue": sampled}]});
+        if let (Some(event), Some(extra)) = (event.as_object_mut(), extra.as_object_mut()) {
+            extra.remove("transactionInfo");
+            event.append(extra);
+        }
+        self.enqueue("TransactionEvent", event);
+    }
+
+    /// A transaction id of the station's own, unique across restarts.
+    fn new_transaction_id(&mut self) -> String {
+        self.next_id += 1;
+        #[allow(clippy::disallowed_methods)]
+        let millis = chrono::Utc::now().timestamp_millis();
+        format!("TX-{millis}-{}", self.next_id)
     }
 
     async fn send(&mut self, value: Value) -> Result<(), SimError> {
@@ -282,22 +429,30 @@ impl ChargePoint {
         self.config.url = url.to_owned();
         self.disconnected = false;
         self.ws = connect(&self.config).await?;
-        let mut first = VecDeque::new();
-        first.push_back(("BootNotification".to_owned(), json!({"chargePointVendor": "Plugway", "chargePointModel": "Sim-1",
-            "chargePointSerialNumber": format!("SIM-{}", self.config.id), "firmwareVersion": "1.0.0"})));
-        for (n, c) in self.connectors.iter().enumerate() {
-            let status = if c.transaction.is_some() {
-                "Charging"
-            } else {
-                "Available"
-            };
-            first.push_back(("StatusNotification".to_owned(), json!({"connectorId": n + 1, "errorCode": "NoError", "status": status, "timestamp": now()})));
+        let pending: Vec<_> = self
+            .in_flight
+            .take()
+            .into_iter()
+            .map(|(_, a, p)| (a, p))
+            .chain(self.queue.drain(..))
+            .collect();
+        let (action, payload) = self.boot_message();
+        self.enqueue(action, payload);
+        let statuses: Vec<_> = self
+            .connectors
+            .iter()
+            .map(|c| {
+                if c.transaction.is_some() {
+                    "Charging"
+                } else {
+                    "Available"
+                }
+            })
+            .collect();
+        for (n, status) in statuses.into_iter().enumerate() {
+            self.status(n + 1, status);
         }
-        if let Some((_, action, payload)) = self.in_flight.take() {
-            first.push_back((action, payload));
-        }
-        first.extend(self.queue.drain(..));
-        self.queue = first;
+        self.queue.extend(pending);
         Ok(())
     }
 
@@ -306,7 +461,7 @@ impl ChargePoint {
         let power = i64::from(self.config.power_w);
         let mut due = Vec::new();
         for (n, c) in self.connectors.iter_mut().enumerate() {
-            if let (Some(tx), Some(last)) = (c.transaction, c.last_meter) {
+            if let (Some(tx), Some(last)) = (c.transaction.clone(), c.last_meter) {
                 if last.elapsed() >= interval {
                     let hours = last.elapsed().as_secs_f64() / 3600.0;
                     c.meter_wh += (power as f64 * hours).round() as i64;
@@ -316,6 +471,16 @@ impl ChargePoint {
             }
         }
         for (connector, tx, wh) in due {
+            if self.v201() {
+                self.transaction_event(
+                    connector,
+                    "Updated",
+                    "MeterValuePeriodic",
+                    json!({"transactionInfo": {"chargingState": "Charging"}}),
+                );
+                continue;
+            }
+            let tx: i64 = tx.parse().unwrap_or_default();
             self.enqueue("MeterValues", json!({"connectorId": connector, "transactionId": tx, "meterValue": [{"timestamp": now(),
                 "sampledValue": [{"value": wh.to_string(), "measurand": "Energy.Active.Import.Register", "unit": "Wh", "context": "Sample.Periodic"},
                                  {"value": format!("{:.1}", power as f64 / 1000.0), "measurand": "Power.Active.Import", "unit": "kW"}]}]}));
@@ -367,8 +532,41 @@ impl ChargePoint {
         ok: bool,
         result: &Value,
     ) -> Option<Duration> {
-        if action == "MeterValues" && ok {
+        let updated = action == "TransactionEvent"
+            && payload.get("eventType").and_then(Value::as_str) == Some("Updated");
+        if (action == "MeterValues" || updated) && ok {
             self.meter_values_acknowledged += 1;
+        }
+        if action == "TransactionEvent"
+            && payload.get("eventType").and_then(Value::as_str) == Some("Started")
+            && ok
+        {
+            let connector = payload
+                .pointer("/evse/id")
+                .and_then(Value::as_u64)
+                .unwrap_or(1) as usize;
+            let accepted = result
+                .pointer("/idTokenInfo/status")
+                .and_then(Value::as_str)
+                == Some("Accepted");
+            if accepted {
+                self.started += 1;
+            } else {
+                // Refused: end it at once, as a station must.
+                self.transaction_event(
+                    connector,
+                    "Ended",
+                    "Deauthorized",
+                    json!({"transactionInfo": {"stoppedReason": "DeAuthorized"}}),
+                );
+                if let Some(c) = self.connectors.get_mut(connector.saturating_sub(1)) {
+                    c.transaction = None;
+                    c.id_tag = None;
+                    c.last_meter = None;
+                }
+                self.status(connector, "Available");
+            }
+            return None;
         }
         match (action, ok) {
             ("BootNotification", true) => result
@@ -388,7 +586,7 @@ impl ChargePoint {
                     (self.connectors.get_mut(connector.saturating_sub(1)), tx)
                 {
                     if accepted {
-                        c.transaction = Some(tx);
+                        c.transaction = Some(tx.to_string());
                         c.last_meter = Some(Instant::now());
                         self.started += 1;
                         self.enqueue("StatusNotification", json!({"connectorId": connector, "errorCode": "NoError", "status": "Charging", "timestamp": now()}));
@@ -407,6 +605,9 @@ impl ChargePoint {
 
     /// Answers a CALL from the central system; Err is (code, description).
     fn on_call(&mut self, action: &str, payload: &Value) -> Result<Value, (&'static str, String)> {
+        if self.v201() {
+            return self.on_call_201(action, payload);
+        }
         match action {
             "RemoteStartTransaction" => {
                 let tag = payload
@@ -451,11 +652,9 @@ impl ChargePoint {
             }
             "RemoteStopTransaction" => {
                 let tx = payload.get("transactionId").and_then(Value::as_i64);
-                let Some(n) = self
-                    .connectors
-                    .iter()
-                    .position(|c| c.transaction.is_some() && c.transaction == tx)
-                else {
+                let Some(n) = self.connectors.iter().position(|c| {
+                    c.transaction.is_some() && c.transaction == tx.map(|t| t.to_string())
+                }) else {
                     return Ok(json!({"status": "Rejected"}));
                 };
                 if let Some(c) = self.connectors.get_mut(n) {
@@ -537,6 +736,215 @@ impl ChargePoint {
                         "BootNotification",
                         json!({"chargePointVendor": "Plugway", "chargePointModel": "Sim-1"}),
                     ),
+                    _ => return Ok(json!({"status": "NotImplemented"})),
+                }
+                Ok(json!({"status": "Accepted"}))
+            }
+            other => Err((
+                "NotImplemented",
+                format!("the simulator does not implement {other}"),
+            )),
+        }
+    }
+
+    /// Answers a CALL from a 2.0.1 CSMS; Err is (code, description).
+    fn on_call_201(
+        &mut self,
+        action: &str,
+        payload: &Value,
+    ) -> Result<Value, (&'static str, String)> {
+        match action {
+            "RequestStartTransaction" => {
+                let token = payload.get("idToken").cloned().unwrap_or(json!({}));
+                let tag = token
+                    .get("idToken")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let wanted = payload
+                    .get("evseId")
+                    .and_then(Value::as_u64)
+                    .map(|c| c as usize);
+                let usable = |k: &Connector| {
+                    k.transaction.is_none()
+                        && k.id_tag.is_none()
+                        && k.reservation.as_ref().is_none_or(|(_, t)| *t == tag)
+                };
+                let free = match wanted {
+                    Some(c) => self
+                        .connectors
+                        .get(c.saturating_sub(1))
+                        .filter(|k| usable(k))
+                        .map(|_| c),
+                    None => self.connectors.iter().position(usable).map(|i| i + 1),
+                };
+                let Some(evse) = free else {
+                    return Ok(json!({"status": "Rejected"}));
+                };
+                let tx = self.new_transaction_id();
+                let reservation = self.connectors.get_mut(evse - 1).and_then(|c| {
+                    c.id_tag = Some(tag.clone());
+                    c.transaction = Some(tx.clone());
+                    c.seq_no = 0;
+                    c.last_meter = Some(Instant::now());
+                    c.reservation.take().map(|(id, _)| id)
+                });
+                self.status(evse, "Preparing");
+                let mut info = json!({"chargingState": "Charging"});
+                if let (Some(info), Some(id)) = (info.as_object_mut(), payload.get("remoteStartId"))
+                {
+                    info.insert("remoteStartId".to_owned(), id.clone());
+                }
+                let mut extra = json!({"idToken": token, "evse": {"id": evse, "connectorId": 1},
+                    "transactionInfo": info});
+                if let (Some(extra), Some(id)) = (extra.as_object_mut(), reservation) {
+                    extra.insert("reservationId".to_owned(), json!(id));
+                }
+                self.transaction_event(evse, "Started", "RemoteStart", extra);
+                Ok(json!({"status": "Accepted", "transactionId": tx}))
+            }
+            "RequestStopTransaction" => {
+                let tx = payload.get("transactionId").and_then(Value::as_str);
+                let Some(n) = self
+                    .connectors
+                    .iter()
+                    .position(|c| c.transaction.is_some() && c.transaction.as_deref() == tx)
+                else {
+                    return Ok(json!({"status": "Rejected"}));
+                };
+                self.transaction_event(
+                    n + 1,
+                    "Ended",
+                    "RemoteStop",
+                    json!({"transactionInfo": {"stoppedReason": "Remote"}}),
+                );
+                if let Some(c) = self.connectors.get_mut(n) {
+                    c.transaction = None;
+                    c.id_tag = None;
+                    c.last_meter = None;
+                }
+                self.stopped += 1;
+                self.status(n + 1, "Available");
+                Ok(json!({"status": "Accepted"}))
+            }
+            "ReserveNow" => {
+                let evse = payload.get("evseId").and_then(Value::as_u64).unwrap_or(0) as usize;
+                let id = payload.get("id").and_then(Value::as_i64).unwrap_or(0);
+                let tag = payload
+                    .pointer("/idToken/idToken")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let Some(c) = self.connectors.get_mut(evse.wrapping_sub(1)) else {
+                    return Ok(json!({"status": "Rejected"}));
+                };
+                if c.transaction.is_some() || c.id_tag.is_some() {
+                    return Ok(json!({"status": "Occupied"}));
+                }
+                c.reservation = Some((id, tag));
+                self.status(evse, "Reserved");
+                Ok(json!({"status": "Accepted"}))
+            }
+            "CancelReservation" => {
+                let id = payload.get("reservationId").and_then(Value::as_i64);
+                let Some(n) = self
+                    .connectors
+                    .iter()
+                    .position(|c| c.reservation.as_ref().map(|(r, _)| *r) == id)
+                else {
+                    return Ok(json!({"status": "Rejected"}));
+                };
+                if let Some(c) = self.connectors.get_mut(n) {
+                    c.reservation = None;
+                }
+                self.status(n + 1, "Available");
+                Ok(json!({"status": "Accepted"}))
+            }
+            "Reset"
+            | "ChangeAvailability"
+            | "ClearChargingProfile"
+            | "SetChargingProfile"
+            | "ClearCache"
+            | "SendLocalList"
+            | "CertificateSigned"
+            | "InstallCertificate"
+            | "DeleteCertificate"
+            | "SetNetworkProfile" => Ok(json!({"status": "Accepted"})),
+            "UnlockConnector" => Ok(json!({"status": "Unlocked"})),
+            "GetLocalListVersion" => Ok(json!({"versionNumber": 0})),
+            "GetVariables" => {
+                let heartbeat = self.heartbeat.as_secs().to_string();
+                let results: Vec<Value> = payload
+                    .get("getVariableData")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|d| {
+                        let known = d.pointer("/component/name").and_then(Value::as_str) == Some("OCPPCommCtrlr")
+                            && d.pointer("/variable/name").and_then(Value::as_str) == Some("HeartbeatInterval");
+                        let mut r = json!({"attributeStatus": if known { "Accepted" } else { "UnknownVariable" },
+                            "component": d.get("component").cloned().unwrap_or(json!({})),
+                            "variable": d.get("variable").cloned().unwrap_or(json!({}))});
+                        if let (true, Some(r)) = (known, r.as_object_mut()) {
+                            r.insert("attributeValue".to_owned(), json!(heartbeat));
+                        }
+                        r
+                    })
+                    .collect();
+                Ok(json!({"getVariableResult": results}))
+            }
+            "SetVariables" => {
+                let results: Vec<Value> = payload
+                    .get("setVariableData")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|d| {
+                        json!({"attributeStatus": "Accepted",
+                        "component": d.get("component").cloned().unwrap_or(json!({})),
+                        "variable": d.get("variable").cloned().unwrap_or(json!({}))})
+                    })
+                    .collect();
+                Ok(json!({"setVariableResult": results}))
+            }
+            "GetBaseReport" => {
+                let request = payload.get("requestId").cloned().unwrap_or(json!(0));
+                let data: Vec<Value> = (1..=self.config.connectors)
+                    .map(|evse| json!({"component": {"name": "EVSE", "evse": {"id": evse}},
+                        "variable": {"name": "Power"},
+                        "variableAttribute": [{"type": "MaxSet", "value": self.config.power_w.to_string(), "mutability": "ReadOnly"}],
+                        "variableCharacteristics": {"dataType": "decimal", "unit": "W", "supportsMonitoring": false}}))
+                    .collect();
+                self.enqueue(
+                    "NotifyReport",
+                    json!({"requestId": request, "generatedAt": now(), "seqNo": 0,
+                    "tbc": false, "reportData": data}),
+                );
+                Ok(json!({"status": "Accepted"}))
+            }
+            "GetInstalledCertificateIds" => Ok(json!({"status": "NotFound"})),
+            "GetCompositeSchedule" => Ok(json!({"status": "Rejected"})),
+            "GetLog" => Ok(json!({"status": "Rejected"})),
+            "UpdateFirmware" => Ok(json!({"status": "Rejected"})),
+            "DataTransfer" => Ok(json!({"status": "UnknownVendorId"})),
+            "TriggerMessage" => {
+                match payload.get("requestedMessage").and_then(Value::as_str) {
+                    Some("Heartbeat") => self.enqueue("Heartbeat", json!({})),
+                    Some("StatusNotification") => {
+                        let evse = payload
+                            .pointer("/evse/id")
+                            .and_then(Value::as_u64)
+                            .unwrap_or(1) as usize;
+                        let busy = self
+                            .connectors
+                            .get(evse.saturating_sub(1))
+                            .is_some_and(|c| c.transaction.is_some());
+                        self.status(evse, if busy { "Charging" } else { "Available" });
+                    }
+                    Some("BootNotification") => {
+                        let (action, payload) = self.boot_message();
+                        self.enqueue(action, payload);
+                    }
                     _ => return Ok(json!({"status": "NotImplemented"})),
                 }
                 Ok(json!({"status": "Accepted"}))

@@ -19,6 +19,7 @@ crate::on_both_backends!(
     starts_fail_with_a_clear_reason,
     charging_events_reach_the_driver_over_nats_and_only_them,
     impossible_energy_is_held_for_review_not_billed,
+    a_driver_cannot_tell_a_201_charger,
 );
 
 const CENTRE: (f64, f64) = (47.9185, 106.9177);
@@ -790,4 +791,110 @@ async fn impossible_energy_is_held_for_review_not_billed(backend: Backend, name:
     assert_eq!(twice["newBalance"], paid["newBalance"], "paid once");
     running.abort();
     app.finish().await;
+}
+
+/// The same app flow against a charger that speaks OCPP 2.0.1: start,
+/// live CHARGING events, finish and a purchase priced on the station's
+/// own meter, with nothing in the driver's API that says which version.
+async fn a_driver_cannot_tell_a_201_charger(backend: Backend, name: &str) {
+    let Some(app) = TestApp::spawn(backend, name, options()).await else {
+        return;
+    };
+    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    let (_, _, evses, running) = charger_site_with(&app, &admin, "SESS-201", |c| {
+        c.version = plugway_sim::SimVersion::V201;
+        c.meter_interval = Duration::from_millis(300);
+        c.power_w = 36_000;
+    })
+    .await;
+    let driver = app.otp_sign_in("+97688000521").await;
+    let token = driver["token"].as_str().unwrap().to_owned();
+    let mut events = sse(&app, &token, None);
+    let (status, started) = app
+        .post(
+            &format!("/api/v1/devices/{}/start", evses[0]),
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    assert_eq!(started["state"], "charging");
+    let session = started["id"].as_str().unwrap().to_owned();
+    let (_, first) = next_of(&mut events, "CHARGING").await;
+    assert!(
+        metered(&app, &token, &session, 0.01).await,
+        "the station's readings count"
+    );
+    let mut later = first.clone();
+    for _ in 0..30 {
+        later = next_of(&mut events, "CHARGING").await.1;
+        if later["energy"].as_f64() > first["energy"].as_f64() {
+            break;
+        }
+    }
+    assert!(
+        later["energy"].as_f64() > first["energy"].as_f64(),
+        "{first} then {later}"
+    );
+    let (status, finished) = app
+        .post(
+            &format!("/api/v1/devices/{}/finish", evses[0]),
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{finished}");
+    let (_, purchases) = app
+        .get("/api/v1/purchases?page=1&page-size=10", Some(&token))
+        .await;
+    assert_eq!(purchases["count"], 1, "{purchases}");
+    let purchase = &purchases["results"][0];
+    assert_eq!(purchase["id"], finished["id"]);
+    let (_, transactions) = app
+        .get("/api/v1/charge-points/SESS-201/transactions", Some(&admin))
+        .await;
+    let tx = &transactions[0];
+    assert!(
+        tx["station_transaction_id"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("TX-")),
+        "{tx}"
+    );
+    assert_eq!(tx["stop_reason"], "Remote");
+    let energy_wh = tx["energy_wh"].as_i64().unwrap();
+    assert!(energy_wh > 0, "{tx}");
+    assert_eq!(
+        purchase["energy"].as_f64().unwrap(),
+        energy_wh as f64 / 1000.0
+    );
+    let expected_minor = (energy_wh * 50_050 + 500) / 1000;
+    assert_eq!(
+        purchase["amount"].as_f64().unwrap(),
+        expected_minor as f64 / 100.0,
+        "{purchase}"
+    );
+    // The station reports the EVSE free right after its Ended event.
+    let mut cp = Value::Null;
+    for _ in 0..100 {
+        cp = app
+            .get("/api/v1/charge-points/SESS-201", Some(&admin))
+            .await
+            .1;
+        let connector_1 = cp["connectors"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["connector_id"] == 1).cloned());
+        if connector_1.is_some_and(|c| c["status"] == "Available") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(cp["ocpp_version"], "2.0.1");
+    let free = cp["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["connector_id"] == 1)
+        .unwrap();
+    assert_eq!(free["status"], "Available", "{cp}");
+    running.abort();
 }
