@@ -181,6 +181,10 @@ pub struct Session {
     pub known: bool,
     /// Whether it may send requests other than BootNotification.
     pub registered: bool,
+    /// A 2.0.1 station's connector statuses by (EVSE, connector), as it
+    /// last reported them on this connection: an EVSE's status combines
+    /// its connectors'.
+    pub connector_statuses: std::collections::HashMap<(i64, i64), String>,
 }
 
 /// A charge point id made safe as one NATS subject token.

@@ -66,7 +66,13 @@ impl LogSink {
     }
 }
 
-/// Deletes log entries older than `retention`, hourly, forever.
+/// How long what 2.0.1 stations report (security events and the like) is
+/// kept at least, whatever the message log's retention: an audit trail
+/// outlives the frames.
+const STATION_EVENTS_KEPT_DAYS: i64 = 90;
+
+/// Deletes log entries older than `retention`, and station events older
+/// than the longer of that and 90 days, hourly, forever.
 pub async fn purge_loop(
     store: Arc<dyn Store>,
     clock: Arc<dyn plugway_domain::Clock>,
@@ -79,6 +85,12 @@ pub async fn purge_loop(
             Ok(n) if n > 0 => tracing::info!(deleted = n, "OCPP message log purged"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "OCPP message log purge failed"),
+        }
+        let kept = retention.max(chrono::Duration::days(STATION_EVENTS_KEPT_DAYS));
+        match store.purge_station_events(clock.now() - kept).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "station events purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "station events purge failed"),
         }
     }
 }

@@ -131,6 +131,7 @@ async fn upgrade(
                     id,
                     known,
                     registered: known,
+                    connector_statuses: Default::default(),
                 },
             )
         })

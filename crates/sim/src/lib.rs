@@ -957,14 +957,19 @@ impl ChargePoint {
     }
 }
 
-/// Sends MeterValues back to back on one connection (after booting it)
-/// until `until`, calling `answered` with each answer's latency as it comes.
+/// Sends MeterValues back to back on one OCPP 1.6 connection (after
+/// booting it) until `until`, calling `answered` with each answer's latency
+/// as it comes. (`config.version` is taken as 1.6.)
 pub async fn flood(
     config: &SimConfig,
     until: Instant,
     mut answered: impl FnMut(Duration),
 ) -> Result<(), SimError> {
-    let mut ws = connect(config).await?;
+    let config = SimConfig {
+        version: SimVersion::V16,
+        ..config.clone()
+    };
+    let mut ws = connect(&config).await?;
     let boot = json!([2, "boot", "BootNotification", {"chargePointVendor": "Plugway", "chargePointModel": "Load-1"}]);
     ws.send(Message::Text(boot.to_string().into())).await?;
     wait_answer(&mut ws, "boot").await?;
@@ -1004,7 +1009,13 @@ async fn wait_answer(ws: &mut Ws, id: &str) -> Result<(), SimError> {
 /// Connects and boots, returning the open connection.
 pub async fn connect_booted(config: &SimConfig) -> Result<Ws, SimError> {
     let mut ws = connect(config).await?;
-    let boot = json!([2, "boot", "BootNotification", {"chargePointVendor": "Plugway", "chargePointModel": "Idle-1"}]);
+    let boot = match config.version {
+        SimVersion::V16 => {
+            json!([2, "boot", "BootNotification", {"chargePointVendor": "Plugway", "chargePointModel": "Idle-1"}])
+        }
+        SimVersion::V201 => json!([2, "boot", "BootNotification", {"reason": "PowerUp",
+            "chargingStation": {"vendorName": "Plugway", "model": "Idle-201"}}]),
+    };
     ws.send(Message::Text(boot.to_string().into())).await?;
     wait_answer(&mut ws, "boot").await?;
     Ok(ws)

@@ -58,32 +58,93 @@ pub async fn a_station_transaction_links_once_and_counts_its_events(store: &dyn 
         None
     );
     let linked = store
-        .link_remote_transaction(&cp, "tx-a", first.id, 0)
+        .link_remote_transaction(&cp, "tx-a", first.id, 0, false)
         .await
+        .unwrap()
         .unwrap();
-    assert_eq!((linked.transaction_id, linked.last_seq_no), (first.id, 0));
+    assert_eq!(
+        (
+            linked.transaction_id,
+            linked.last_seq_no,
+            linked.start_missing
+        ),
+        (first.id, 0, false)
+    );
     let again = store
-        .link_remote_transaction(&cp, "tx-a", second.id, 5)
+        .link_remote_transaction(&cp, "tx-a", second.id, 5, true)
         .await
         .unwrap();
-    assert_eq!(again, linked, "the first link stands");
+    assert_eq!(again.as_ref(), Some(&linked), "the first link stands");
+    // Our transaction already belongs to another of the station's ids.
+    assert_eq!(
+        store
+            .link_remote_transaction(&cp, "tx-b", first.id, 0, false)
+            .await
+            .unwrap(),
+        None
+    );
     store.note_seq_no(&cp, "tx-a", 3).await.unwrap();
     store.note_seq_no(&cp, "tx-a", 2).await.unwrap();
     let found = store.find_remote_transaction(&cp, "tx-a").await.unwrap();
     assert_eq!(found.map(|f| f.last_seq_no), Some(3));
     assert_eq!(
         store
-            .remote_transaction_id(first.id)
+            .remote_transaction_id(&cp, first.id)
             .await
             .unwrap()
             .as_deref(),
         Some("tx-a")
     );
-    assert_eq!(store.remote_transaction_id(second.id).await.unwrap(), None);
+    assert_eq!(
+        store.remote_transaction_id(&cp, second.id).await.unwrap(),
+        None
+    );
+
+    // A start reading that came late is set once, on the open transaction.
+    let late = store
+        .link_remote_transaction(&cp, "tx-c", second.id, 0, true)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(late.start_missing);
+    assert!(store.settle_start_reading(&cp, "tx-c", 4200).await.unwrap());
+    assert!(!store.settle_start_reading(&cp, "tx-c", 9999).await.unwrap());
+    let settled = store.find_transaction(second.id).await.unwrap().unwrap();
+    assert_eq!(settled.meter_start, 4200);
+    assert!(
+        !store
+            .find_remote_transaction(&cp, "tx-c")
+            .await
+            .unwrap()
+            .unwrap()
+            .start_missing
+    );
+    // So is the token a tokenless start turned out to be for.
+    store
+        .authorize_remote_transaction(second.id, "late-card", "Accepted")
+        .await
+        .unwrap();
+    let authorized = store.find_transaction(second.id).await.unwrap().unwrap();
+    assert_eq!(
+        (authorized.id_tag.as_str(), authorized.auth_status.as_str()),
+        ("late-card", "Accepted")
+    );
+    assert_eq!(
+        store
+            .count_active_transactions_for_tag("LATE-CARD")
+            .await
+            .unwrap(),
+        1,
+        "counted under its tag from now on"
+    );
     // Another station may use the same id for its own transaction.
     let other = make_charge_point(store, &unique_cp()).await;
     assert_eq!(
         store.find_remote_transaction(&other, "tx-a").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.remote_transaction_id(&other, first.id).await.unwrap(),
         None
     );
 }
@@ -194,4 +255,17 @@ pub async fn station_events_list_newest_first_by_kind(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(older.iter().map(|e| e.id).collect::<Vec<_>>(), [ids[1]]);
+    // Retention: what reached us before the cut goes.
+    assert!(
+        store
+            .purge_station_events(t0() + chrono::Duration::seconds(1))
+            .await
+            .unwrap()
+            >= 3
+    );
+    assert!(store
+        .list_station_events(&cp, None, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -6,12 +6,15 @@ ALTER TABLE charge_points ADD COLUMN ocpp_version TEXT;
 
 -- A 2.0.1 station names its transactions itself (a string); our
 -- transactions, sessions and purchases keep their integer id. One row
--- links the two, with the highest seqNo of the transaction's events seen.
+-- links the two, with the highest seqNo of the transaction's events seen,
+-- and whether the start reading is still to come (the first event carried
+-- no energy register: the first reading that arrives is the start).
 CREATE TABLE ocpp201_transactions (
     charge_point_id TEXT NOT NULL REFERENCES charge_points (id),
     remote_id       TEXT NOT NULL,
     transaction_id  BIGINT NOT NULL UNIQUE REFERENCES transactions (id),
     last_seq_no     BIGINT NOT NULL,
+    start_missing   BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (charge_point_id, remote_id)
 );
 

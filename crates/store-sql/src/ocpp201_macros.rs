@@ -40,37 +40,21 @@ macro_rules! impl_sql_ocpp201_store {
                 remote_id: &str,
                 transaction_id: i64,
                 seq_no: i64,
-            ) -> ::plugway_store::Result<::plugway_store::RemoteTransaction> {
+                start_missing: bool,
+            ) -> ::plugway_store::Result<Option<::plugway_store::RemoteTransaction>> {
                 ::sqlx::query(
-                    "INSERT INTO ocpp201_transactions (charge_point_id, remote_id, transaction_id, last_seq_no) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    "INSERT INTO ocpp201_transactions (charge_point_id, remote_id, transaction_id, last_seq_no, start_missing) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
                 )
                 .bind(charge_point.as_str())
                 .bind(remote_id)
                 .bind(transaction_id)
                 .bind(seq_no)
+                .bind(i64::from(start_missing))
                 .execute(&self.writer)
                 .await
                 .map_err($crate::map_err)?;
-                let row: Option<(i64, i64)> = ::sqlx::query_as(
-                    "SELECT transaction_id, last_seq_no FROM ocpp201_transactions \
-                     WHERE charge_point_id = $1 AND remote_id = $2",
-                )
-                .bind(charge_point.as_str())
-                .bind(remote_id)
-                .fetch_optional(&self.writer)
-                .await
-                .map_err($crate::map_err)?;
-                let (transaction_id, last_seq_no) = row.ok_or_else(|| {
-                    ::plugway_store::StoreError::Other(
-                        "the transaction is linked to another station's transaction".to_owned(),
-                    )
-                })?;
-                Ok(::plugway_store::RemoteTransaction {
-                    remote_id: remote_id.to_owned(),
-                    transaction_id,
-                    last_seq_no,
-                })
+                self.find_remote_transaction(charge_point, remote_id).await
             }
 
             async fn find_remote_transaction(
@@ -79,8 +63,8 @@ macro_rules! impl_sql_ocpp201_store {
                 remote_id: &str,
             ) -> ::plugway_store::Result<Option<::plugway_store::RemoteTransaction>> {
                 // The writer: a link made a moment ago must be seen.
-                let row: Option<(i64, i64)> = ::sqlx::query_as(
-                    "SELECT transaction_id, last_seq_no FROM ocpp201_transactions \
+                let row: Option<(i64, i64, i64)> = ::sqlx::query_as(
+                    "SELECT transaction_id, last_seq_no, start_missing FROM ocpp201_transactions \
                      WHERE charge_point_id = $1 AND remote_id = $2",
                 )
                 .bind(charge_point.as_str())
@@ -88,22 +72,79 @@ macro_rules! impl_sql_ocpp201_store {
                 .fetch_optional(&self.writer)
                 .await
                 .map_err($crate::map_err)?;
-                Ok(row.map(|(transaction_id, last_seq_no)| ::plugway_store::RemoteTransaction {
+                Ok(row.map(|(transaction_id, last_seq_no, start_missing)| ::plugway_store::RemoteTransaction {
                     remote_id: remote_id.to_owned(),
                     transaction_id,
                     last_seq_no,
+                    start_missing: start_missing != 0,
                 }))
+            }
+
+            async fn settle_start_reading(
+                &self,
+                charge_point: &::plugway_domain::ChargePointId,
+                remote_id: &str,
+                meter_start: i64,
+            ) -> ::plugway_store::Result<bool> {
+                let mut tx = self.writer.begin().await.map_err($crate::map_err)?;
+                let claimed = ::sqlx::query(
+                    "UPDATE ocpp201_transactions SET start_missing = 0 \
+                     WHERE charge_point_id = $1 AND remote_id = $2 AND start_missing <> 0",
+                )
+                .bind(charge_point.as_str())
+                .bind(remote_id)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::map_err)?;
+                if claimed.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                let set = ::sqlx::query(
+                    "UPDATE transactions SET meter_start = $2 WHERE stopped_at IS NULL AND id = \
+                     (SELECT transaction_id FROM ocpp201_transactions WHERE charge_point_id = $1 AND remote_id = $3)",
+                )
+                .bind(charge_point.as_str())
+                .bind(meter_start)
+                .bind(remote_id)
+                .execute(&mut *tx)
+                .await
+                .map_err($crate::map_err)?;
+                tx.commit().await.map_err($crate::map_err)?;
+                Ok(set.rows_affected() == 1)
+            }
+
+            async fn authorize_remote_transaction(
+                &self,
+                transaction_id: i64,
+                id_tag: &str,
+                auth_status: &str,
+            ) -> ::plugway_store::Result<()> {
+                ::sqlx::query(
+                    "UPDATE transactions SET id_tag = $2, tag_key = $3, auth_status = $4 \
+                     WHERE id = $1 AND stopped_at IS NULL",
+                )
+                .bind(transaction_id)
+                .bind(id_tag)
+                .bind(id_tag.to_ascii_uppercase())
+                .bind(auth_status)
+                .execute(&self.writer)
+                .await
+                .map_err($crate::map_err)?;
+                Ok(())
             }
 
             async fn remote_transaction_id(
                 &self,
+                charge_point: &::plugway_domain::ChargePointId,
                 transaction_id: i64,
             ) -> ::plugway_store::Result<Option<String>> {
+                // The writer: a stop right after a start must find the link.
                 ::sqlx::query_scalar(
-                    "SELECT remote_id FROM ocpp201_transactions WHERE transaction_id = $1",
+                    "SELECT remote_id FROM ocpp201_transactions WHERE charge_point_id = $1 AND transaction_id = $2",
                 )
+                .bind(charge_point.as_str())
                 .bind(transaction_id)
-                .fetch_optional(&self.reader)
+                .fetch_optional(&self.writer)
                 .await
                 .map_err($crate::map_err)
             }
@@ -223,6 +264,18 @@ macro_rules! impl_sql_ocpp201_store {
                 .fetch_one(&self.writer)
                 .await
                 .map_err($crate::map_err)
+            }
+
+            async fn purge_station_events(
+                &self,
+                before: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::plugway_store::Result<u64> {
+                let done = ::sqlx::query("DELETE FROM station_events WHERE received_at < $1")
+                    .bind($crate::to_ms(before))
+                    .execute(&self.writer)
+                    .await
+                    .map_err($crate::map_err)?;
+                Ok(done.rows_affected())
             }
 
             async fn list_station_events(

@@ -18,6 +18,9 @@ pub struct RemoteTransaction {
     pub transaction_id: i64,
     /// The highest `seqNo` of its TransactionEvents seen.
     pub last_seq_no: i64,
+    /// Its first event carried no energy register: the transaction's
+    /// start reading is the first one that arrives.
+    pub start_missing: bool,
 }
 
 /// One attribute of one variable of a station's device model.
@@ -76,23 +79,46 @@ pub trait Ocpp201Store: Send + Sync {
     async fn set_ocpp_version(&self, charge_point: &ChargePointId, version: &str) -> Result<()>;
     /// The version it last connected with.
     async fn ocpp_version(&self, charge_point: &ChargePointId) -> Result<Option<String>>;
-    /// Links the station's `remote_id` to our `transaction_id` at `seq_no`,
-    /// unless it is linked already; the link as it stands.
+    /// Links the station's `remote_id` to our `transaction_id` at `seq_no`
+    /// (with its start reading still to come when `start_missing`), unless
+    /// it is linked already; the link as it stands, or None when
+    /// `transaction_id` is linked to another of the station's ids.
     async fn link_remote_transaction(
         &self,
         charge_point: &ChargePointId,
         remote_id: &str,
         transaction_id: i64,
         seq_no: i64,
-    ) -> Result<RemoteTransaction>;
+        start_missing: bool,
+    ) -> Result<Option<RemoteTransaction>>;
+    /// Sets the start reading of an open transaction whose first event had
+    /// none (its link's `start_missing`), once; true when it was set.
+    async fn settle_start_reading(
+        &self,
+        charge_point: &ChargePointId,
+        remote_id: &str,
+        meter_start: i64,
+    ) -> Result<bool>;
+    /// Records the token an open transaction turned out to be for (its
+    /// first event had none, or one that was refused), with the verdict.
+    async fn authorize_remote_transaction(
+        &self,
+        transaction_id: i64,
+        id_tag: &str,
+        auth_status: &str,
+    ) -> Result<()>;
     /// The link of the station's `remote_id`.
     async fn find_remote_transaction(
         &self,
         charge_point: &ChargePointId,
         remote_id: &str,
     ) -> Result<Option<RemoteTransaction>>;
-    /// The station's id of our transaction, when a 2.0.1 station named it.
-    async fn remote_transaction_id(&self, transaction_id: i64) -> Result<Option<String>>;
+    /// The id `charge_point` (a 2.0.1 station) gave our transaction.
+    async fn remote_transaction_id(
+        &self,
+        charge_point: &ChargePointId,
+        transaction_id: i64,
+    ) -> Result<Option<String>>;
     /// Raises the highest `seqNo` seen for the station's `remote_id`.
     async fn note_seq_no(
         &self,
@@ -117,6 +143,8 @@ pub trait Ocpp201Store: Send + Sync {
     ) -> Result<Vec<DeviceVariable>>;
     /// Stores a station's event; its id.
     async fn record_station_event(&self, event: &StationEvent) -> Result<i64>;
+    /// Deletes station events that reached us before `before`; how many.
+    async fn purge_station_events(&self, before: DateTime<Utc>) -> Result<u64>;
     /// A charge point's events, newest first, optionally of one kind, with
     /// ids below `before` when given.
     async fn list_station_events(

@@ -322,7 +322,8 @@ async fn transactions(
     let mut views: Vec<TransactionView> = list.into_iter().map(TransactionView::from).collect();
     if cp.ocpp_version.is_some_and(|v| v != "1.6") {
         for view in &mut views {
-            view.station_transaction_id = state.store.remote_transaction_id(view.id).await?;
+            view.station_transaction_id =
+                state.store.remote_transaction_id(&cp.id, view.id).await?;
         }
     }
     Ok(Json(views))

@@ -597,6 +597,29 @@ impl SessionEngine {
         }
     }
 
+    /// `tx`'s start reading became known after it started (an OCPP 2.0.1
+    /// station whose first event carried no energy register): its session
+    /// counts energy from there.
+    pub async fn start_reading_settled(&self, tx: &Transaction) -> Result<(), StoreError> {
+        let Some(session) = self.store.find_session_by_transaction(tx.id).await? else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        self.change(session.id, |s| {
+            if s.purchase_id.is_some() {
+                return None;
+            }
+            s.meter_start_wh = Some(tx.meter_start);
+            if s.last_meter_wh.is_none_or(|wh| wh < tx.meter_start) {
+                s.last_meter_wh = Some(tx.meter_start);
+            }
+            s.updated_at = now;
+            Some(())
+        })
+        .await?;
+        Ok(())
+    }
+
     /// A connector's status changed: waiting time starts or ends, and hosts hear of it.
     pub async fn connector_status(
         self: &Arc<Self>,

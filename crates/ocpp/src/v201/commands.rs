@@ -48,7 +48,7 @@ pub async fn request(
         ChargerCommand::RemoteStop { transaction_id } => {
             let remote = state
                 .store
-                .remote_transaction_id(transaction_id)
+                .remote_transaction_id(charge_point, transaction_id)
                 .await
                 .map_err(|e| GatewayError::Invalid(e.to_string()))?
                 .ok_or_else(|| GatewayError::Rejected {

@@ -423,17 +423,41 @@ async fn record_status(
         .map_err(internal)
 }
 
-async fn status(state: &OcppState, session: &Session, payload: &Value) -> Result<Value, CallError> {
+/// An EVSE's status from its connectors': a car at any of them holds the
+/// EVSE; else a fault, a reservation, or unavailability shows; else it is
+/// free.
+fn combined_status<'a>(statuses: impl Iterator<Item = &'a str>) -> &'static str {
+    let rank = |s: &str| match s {
+        "Occupied" => 5,
+        "Faulted" => 4,
+        "Reserved" => 3,
+        "Unavailable" => 2,
+        "Available" => 1,
+        _ => 0,
+    };
+    let best = statuses.max_by_key(|s| rank(s)).unwrap_or("Unavailable");
+    status_16(best)
+}
+
+async fn status(
+    state: &OcppState,
+    session: &mut Session,
+    payload: &Value,
+) -> Result<Value, CallError> {
     let req: StatusNotificationRequest = decode("StatusNotification", payload)?;
-    let status = status_16(&wire(&req.connector_status).unwrap_or_default());
-    record_status(
-        state,
-        session,
-        i64::from(req.evse_id),
-        status,
-        req.timestamp,
-    )
-    .await?;
+    let evse = i64::from(req.evse_id);
+    let reported = wire(&req.connector_status).unwrap_or_default();
+    session
+        .connector_statuses
+        .insert((evse, i64::from(req.connector_id)), reported);
+    let status = combined_status(
+        session
+            .connector_statuses
+            .iter()
+            .filter(|((e, _), _)| *e == evse)
+            .map(|(_, s)| s.as_str()),
+    );
+    record_status(state, session, evse, status, req.timestamp).await?;
     Ok(json!({}))
 }
 
@@ -525,102 +549,124 @@ fn samples(
         .collect()
 }
 
-/// The energy register (Wh) among `samples`, the one with `context` when
-/// there is one, else the last.
-fn register_wh(samples: &[MeterSample], context: &str) -> Option<i64> {
-    let registers: Vec<(&MeterSample, i64)> = samples
+/// The energy registers (Wh) among `samples`, in the station's time order.
+fn registers(samples: &[MeterSample]) -> Vec<(DateTime<Utc>, i64)> {
+    let mut found: Vec<(DateTime<Utc>, i64)> = samples
         .iter()
-        .filter_map(|s| plugway_app::sessions::energy_register_wh(s).map(|wh| (s, wh)))
+        .filter_map(|s| plugway_app::sessions::energy_register_wh(s).map(|wh| (s.timestamp, wh)))
         .collect();
-    registers
-        .iter()
-        .find(|(s, _)| s.context.as_deref() == Some(context))
-        .or_else(|| registers.last())
-        .map(|(_, wh)| *wh)
+    found.sort_by_key(|(at, _)| *at);
+    found
 }
 
-async fn transaction_event(
+/// The start reading among a transaction's first readings: the one marked
+/// `Transaction.Begin`, else the earliest.
+fn start_register(samples: &[MeterSample]) -> Option<i64> {
+    samples
+        .iter()
+        .filter(|s| s.context.as_deref() == Some("Transaction.Begin"))
+        .find_map(plugway_app::sessions::energy_register_wh)
+        .or_else(|| registers(samples).first().map(|(_, wh)| *wh))
+}
+
+/// The token an event names, unless it names none: 2.0.1's
+/// `NoAuthorization` type (and an empty token) means no token at all.
+fn named_token(req: &TransactionEventRequest) -> Option<String> {
+    let token = req.id_token.as_ref()?;
+    let kind = wire(&token.kind).unwrap_or_default();
+    (kind != "NoAuthorization" && !token.id_token.is_empty()).then(|| token.id_token.clone())
+}
+
+/// A token's verdict for a transaction on `evse`: the status, the tag's
+/// state and its driver.
+async fn verdict_for(
     state: &OcppState,
     session: &Session,
-    payload: &Value,
-) -> Result<Value, CallError> {
-    let req: TransactionEventRequest = decode("TransactionEvent", payload)?;
-    let remote_id = req.transaction_info.transaction_id.clone();
-    let seq_no = i64::from(req.seq_no);
-    let token = req.id_token.as_ref().map(|t| t.id_token.clone());
-    let linked = state
-        .store
-        .find_remote_transaction(&session.id, &remote_id)
-        .await
-        .map_err(internal)?;
-    // The token's verdict, asked once per event that carries one.
-    let mut verdict: Option<(AuthorizationStatus, Option<IdTagState>)> = None;
-    let tx: Transaction = match linked {
-        Some(link) => state
+    token: &str,
+    evse: i64,
+) -> Result<
+    (
+        AuthorizationStatus,
+        Option<IdTagState>,
+        Option<plugway_domain::UserId>,
+    ),
+    CallError,
+> {
+    let record = tag_record_checked(state, session, token, Some(evse)).await?;
+    let tag_user = record.as_ref().and_then(|r| r.user);
+    let tag = record.map(|r| r.state);
+    let active = match &tag {
+        Some(t) => state
             .store
-            .find_transaction(link.transaction_id)
+            .count_active_transactions_for_tag(&t.id_tag.key())
             .await
-            .map_err(internal)?
-            .ok_or_else(|| internal("a linked transaction is missing"))?,
-        None => {
-            // The first event of this transaction we hear of (Started, or a
-            // later one whose Started never reached us): open ours.
-            let evse = req.evse.as_ref().map_or(1, |e| i64::from(e.id));
-            let tag_text = token.clone().unwrap_or_default();
-            let record = if tag_text.is_empty() {
-                None
-            } else {
-                tag_record_checked(state, session, &tag_text, Some(evse)).await?
-            };
-            let tag_user = record.as_ref().and_then(|r| r.user);
-            let tag = record.map(|r| r.state);
-            let active = match &tag {
-                Some(t) => state
-                    .store
-                    .count_active_transactions_for_tag(&t.id_tag.key())
-                    .await
-                    .map_err(internal)?,
-                None => 0,
-            };
-            let on_a_real_connector =
-                connector_known(state, session, u32::try_from(evse).unwrap_or(0)).await?;
-            let status = if on_a_real_connector {
-                authorize(tag.as_ref(), active, state.clock.now())
-            } else {
-                metrics::counter!("plugway_ocpp_unknown_connector_starts_total").increment(1);
-                tracing::warn!(charge_point = %session.id, evse, "a transaction on an EVSE the station never reported; refused");
-                AuthorizationStatus::Invalid
-            };
-            let begin = samples(
-                session,
-                evse,
-                None,
-                req.meter_value.as_deref().unwrap_or_default(),
-            );
-            let meter_start = register_wh(&begin, "Transaction.Begin").unwrap_or_else(|| {
-                metrics::counter!("plugway_ocpp201_transactions_without_start_reading_total").increment(1);
-                tracing::warn!(charge_point = %session.id, transaction = %remote_id, "a transaction's first event has no energy register; it starts at 0 Wh");
-                0
-            });
-            let opened = state
-                .store
-                .start_transaction(&NewTransaction {
-                    charge_point_id: session.id.clone(),
-                    connector_id: evse,
-                    id_tag: tag_text,
-                    meter_start,
-                    started_at: req.timestamp,
-                    reservation_id: req.reservation_id.map(i64::from),
-                    auth_status: status.as_str().to_owned(),
-                    received_at: state.clock.now(),
-                })
-                .await
-                .map_err(internal)?;
-            let link = state
-                .store
-                .link_remote_transaction(&session.id, &remote_id, opened.id, seq_no)
-                .await
-                .map_err(internal)?;
+            .map_err(internal)?,
+        None => 0,
+    };
+    let on_a_real_connector =
+        connector_known(state, session, u32::try_from(evse).unwrap_or(0)).await?;
+    let status = if on_a_real_connector {
+        authorize(tag.as_ref(), active, state.clock.now())
+    } else {
+        metrics::counter!("plugway_ocpp_unknown_connector_starts_total").increment(1);
+        tracing::warn!(charge_point = %session.id, evse, "a transaction on an EVSE the station never reported; refused");
+        AuthorizationStatus::Invalid
+    };
+    Ok((status, tag, tag_user))
+}
+
+/// Opens our transaction for the station's `remote_id` (its first event we
+/// hear of) and links the two; the transaction and its link.
+async fn open_transaction(
+    state: &OcppState,
+    session: &Session,
+    req: &TransactionEventRequest,
+    remote_id: &str,
+    token: Option<&str>,
+    status: AuthorizationStatus,
+) -> Result<(Transaction, plugway_store::RemoteTransaction), CallError> {
+    let evse = req.evse.as_ref().map_or(1, |e| i64::from(e.id));
+    let first = samples(
+        session,
+        evse,
+        None,
+        req.meter_value.as_deref().unwrap_or_default(),
+    );
+    let start = start_register(&first);
+    if start.is_none() {
+        metrics::counter!("plugway_ocpp201_transactions_without_start_reading_total").increment(1);
+        tracing::info!(charge_point = %session.id, transaction = %remote_id, "a transaction's first event has no energy register; its first reading will be its start");
+    }
+    // The station's clock may repeat a start time (a tokenless start on
+    // the same EVSE in the same millisecond): step past a transaction
+    // already linked to another of its ids.
+    for nudge in 0..5 {
+        let opened = state
+            .store
+            .start_transaction(&NewTransaction {
+                charge_point_id: session.id.clone(),
+                connector_id: evse,
+                id_tag: token.unwrap_or_default().to_owned(),
+                meter_start: start.unwrap_or(0),
+                started_at: req.timestamp + chrono::Duration::milliseconds(nudge),
+                reservation_id: req.reservation_id.map(i64::from),
+                auth_status: status.as_str().to_owned(),
+                received_at: state.clock.now(),
+            })
+            .await
+            .map_err(internal)?;
+        let linked = state
+            .store
+            .link_remote_transaction(
+                &session.id,
+                remote_id,
+                opened.id,
+                i64::from(req.seq_no),
+                start.is_none(),
+            )
+            .await
+            .map_err(internal)?;
+        if let Some(link) = linked {
             let tx = if link.transaction_id == opened.id {
                 opened
             } else {
@@ -631,84 +677,182 @@ async fn transaction_event(
                     .map_err(internal)?
                     .ok_or_else(|| internal("a linked transaction is missing"))?
             };
-            let accepted = status == AuthorizationStatus::Accepted && tx.stopped_at.is_none();
+            return Ok((tx, link));
+        }
+    }
+    Err(internal("could not record the station's transaction"))
+}
+
+async fn transaction_event(
+    state: &OcppState,
+    session: &Session,
+    payload: &Value,
+) -> Result<Value, CallError> {
+    let req: TransactionEventRequest = decode("TransactionEvent", payload)?;
+    let remote_id = req.transaction_info.transaction_id.clone();
+    let seq_no = i64::from(req.seq_no);
+    let token = named_token(&req);
+    let linked = state
+        .store
+        .find_remote_transaction(&session.id, &remote_id)
+        .await
+        .map_err(internal)?;
+    // The token's verdict, when this event decided it.
+    let mut verdict: Option<(AuthorizationStatus, Option<IdTagState>)> = None;
+    let (mut tx, link, repeat) = match linked {
+        Some(link) => {
+            let tx = state
+                .store
+                .find_transaction(link.transaction_id)
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| internal("a linked transaction is missing"))?;
+            // seqNo only grows within a transaction: one not above the
+            // highest seen is an event we already took (its answer was lost).
+            let repeat = seq_no <= link.last_seq_no;
+            (tx, link, repeat)
+        }
+        None => {
+            // The first event of this transaction we hear of (Started, or a
+            // later one whose Started never reached us): open ours.
+            let evse = req.evse.as_ref().map_or(1, |e| i64::from(e.id));
+            let (status, tag, tag_user) = match &token {
+                Some(token) => verdict_for(state, session, token, evse).await?,
+                None => (AuthorizationStatus::Invalid, None, None),
+            };
+            let (tx, link) =
+                open_transaction(state, session, &req, &remote_id, token.as_deref(), status)
+                    .await?;
             if tx.stopped_at.is_none() {
                 state
                     .sessions
-                    .transaction_started(&tx, accepted, tag_user)
+                    .transaction_started(&tx, status == AuthorizationStatus::Accepted, tag_user)
                     .await
                     .map_err(internal)?;
-                publish(state, &session.id, "StartTransaction", json!({"transactionId": tx.id, "remoteTransactionId": remote_id, "connectorId": evse, "idTag": tx.id_tag, "status": status.as_str()})).await;
+                publish(state, &session.id, "StartTransaction", json!({"transactionId": tx.id, "remoteTransactionId": remote_id, "connectorId": tx.connector_id, "idTag": tx.id_tag, "status": status.as_str()})).await;
             }
             if token.is_some() {
                 verdict = Some((status, tag));
             }
-            tx
+            // Its readings are taken below like any event's.
+            (tx, link, false)
         }
     };
-    // Readings of this event, stored before the answer.
-    let readings = samples(
-        session,
-        tx.connector_id,
-        Some(tx.id),
-        req.meter_value.as_deref().unwrap_or_default(),
-    );
-    if !readings.is_empty() {
-        state.sessions.meter_samples(&readings);
-        state
-            .samples
-            .store(readings.clone())
-            .await
-            .map_err(internal)?;
-    }
-    // What the car is doing, as the connector status 1.6 would report.
-    let charging_state = req.transaction_info.charging_state.as_ref().and_then(wire);
-    let derived = match charging_state.as_deref() {
-        Some("Charging") => Some("Charging"),
-        Some("SuspendedEV") => Some("SuspendedEV"),
-        Some("SuspendedEVSE") => Some("SuspendedEVSE"),
-        Some("EVConnected") => Some("Preparing"),
-        _ => None,
-    };
+    let open = tx.stopped_at.is_none();
+    // A token that arrives after the transaction began (the car was
+    // plugged in first, or the first token was refused): decided now, and
+    // the transaction becomes the driver's session from here.
     let ended = req.event_type == TransactionEventEnumType::Ended;
-    if let Some(status) = derived.filter(|_| !ended) {
-        record_status(state, session, tx.connector_id, status, req.timestamp).await?;
+    if let (Some(text), true, false, false) = (&token, open, repeat, ended) {
+        let undecided = tx.auth_status != AuthorizationStatus::Accepted.as_str()
+            || !tx.id_tag.eq_ignore_ascii_case(text);
+        if verdict.is_none() && undecided {
+            let (status, tag, tag_user) =
+                verdict_for(state, session, text, tx.connector_id).await?;
+            state
+                .store
+                .authorize_remote_transaction(tx.id, text, status.as_str())
+                .await
+                .map_err(internal)?;
+            tx.id_tag = text.clone();
+            tx.auth_status = status.as_str().to_owned();
+            if status == AuthorizationStatus::Accepted {
+                state
+                    .sessions
+                    .transaction_started(&tx, true, tag_user)
+                    .await
+                    .map_err(internal)?;
+            }
+            verdict = Some((status, tag));
+        }
     }
-    if ended && tx.stopped_at.is_none() {
-        let meter_stop = match register_wh(&readings, "Transaction.End") {
-            Some(wh) => wh,
-            None => last_register(state, &tx).await?,
-        };
-        let stopped = state
-            .store
-            .stop_transaction(
-                tx.id,
-                &TransactionStop {
-                    meter_stop: meter_stop.max(tx.meter_start),
-                    stopped_at: req.timestamp,
-                    reason: req
-                        .transaction_info
-                        .stopped_reason
-                        .as_ref()
-                        .and_then(wire)
-                        .or_else(|| Some("Local".to_owned())),
-                    id_tag: token.clone(),
-                },
-            )
-            .await
-            .map_err(internal)?;
+    if !repeat {
+        // Readings of this event, stored before the answer.
+        let readings = samples(
+            session,
+            tx.connector_id,
+            Some(tx.id),
+            req.meter_value.as_deref().unwrap_or_default(),
+        );
+        // The first reading of a transaction that began without one is its start.
+        if link.start_missing && open {
+            if let Some(start) = start_register(&readings) {
+                if state
+                    .store
+                    .settle_start_reading(&session.id, &remote_id, start)
+                    .await
+                    .map_err(internal)?
+                {
+                    tx.meter_start = start;
+                    state
+                        .sessions
+                        .start_reading_settled(&tx)
+                        .await
+                        .map_err(internal)?;
+                }
+            }
+        }
+        if !readings.is_empty() {
+            state.sessions.meter_samples(&readings);
+            state
+                .samples
+                .store(readings.clone())
+                .await
+                .map_err(internal)?;
+        }
+        if open && !ended {
+            // What the car is doing, as the connector status 1.6 would report.
+            let charging_state = req.transaction_info.charging_state.as_ref().and_then(wire);
+            let derived = match charging_state.as_deref() {
+                Some("Charging") => Some("Charging"),
+                Some("SuspendedEV") => Some("SuspendedEV"),
+                Some("SuspendedEVSE") => Some("SuspendedEVSE"),
+                Some("EVConnected") => Some("Preparing"),
+                _ => None,
+            };
+            if let Some(status) = derived {
+                record_status(state, session, tx.connector_id, status, req.timestamp).await?;
+            }
+        }
+        if open && ended {
+            // The stop reading: the latest of this event's, or of those stored.
+            let here = registers(&readings).last().map(|(_, wh)| *wh);
+            let stored = last_register(state, &tx).await?;
+            let meter_stop = here.map_or(stored, |wh| wh.max(stored));
+            let stopped = state
+                .store
+                .stop_transaction(
+                    tx.id,
+                    &TransactionStop {
+                        meter_stop: meter_stop.max(tx.meter_start),
+                        stopped_at: req.timestamp,
+                        reason: req
+                            .transaction_info
+                            .stopped_reason
+                            .as_ref()
+                            .and_then(wire)
+                            .or_else(|| Some("Local".to_owned())),
+                        id_tag: token.clone(),
+                    },
+                )
+                .await
+                .map_err(internal)?;
+            state
+                .sessions
+                .transaction_stopped(&stopped)
+                .await
+                .map_err(internal)?;
+            publish(state, &session.id, "StopTransaction", json!({"transactionId": stopped.id, "remoteTransactionId": remote_id, "meterStop": stopped.meter_stop})).await;
+            // The transaction is over; the car may still be plugged in
+            // (1.6's Finishing) until the station reports the EVSE free.
+            record_status(state, session, tx.connector_id, "Finishing", req.timestamp).await?;
+        }
         state
-            .sessions
-            .transaction_stopped(&stopped)
+            .store
+            .note_seq_no(&session.id, &remote_id, seq_no)
             .await
             .map_err(internal)?;
-        publish(state, &session.id, "StopTransaction", json!({"transactionId": stopped.id, "remoteTransactionId": remote_id, "meterStop": stopped.meter_stop})).await;
     }
-    state
-        .store
-        .note_seq_no(&session.id, &remote_id, seq_no)
-        .await
-        .map_err(internal)?;
     // An event with a token is answered with the token's standing.
     let info = match (verdict, &token) {
         (Some((status, tag)), _) => Some(id_token_info(status, tag.as_ref())),

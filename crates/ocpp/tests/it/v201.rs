@@ -19,6 +19,8 @@ crate::on_both_backends!(
     a_station_reports_and_broken_payloads_get_201_errors,
     a_201_transaction_is_a_session_priced_once,
     commands_reach_a_201_station_in_its_words,
+    a_token_and_a_reading_that_come_late_still_bill_right,
+    an_evse_shows_its_busiest_connector,
 );
 
 /// Sends a CALL and returns the CALLRESULT payload, checked against the
@@ -605,5 +607,159 @@ async fn commands_reach_a_201_station_in_its_words(backend: Backend, name: &str)
         matches!(unknown, Err(GatewayError::Rejected { .. })),
         "{unknown:?}"
     );
+    csms.finish().await;
+}
+
+/// A car plugged in before the driver badged: the transaction starts with
+/// no token and no energy register; the token comes in a later event and
+/// the first reading after it. The driver's session and purchase still
+/// count from the first reading, not from zero; a repeated event counts
+/// once; a NoAuthorization token is no token.
+async fn a_token_and_a_reading_that_come_late_still_bill_right(backend: Backend, name: &str) {
+    let Some(csms) = Csms::start(backend, name, OcppConfig::default()).await else {
+        return;
+    };
+    let id = csms.add("V201-E").await;
+    let user = plugway_store_conformance::make_user(csms.store.as_ref(), "+97688002002").await;
+    csms.store
+        .upsert_id_tag(&IdTagRecord {
+            state: IdTagState {
+                id_tag: IdTag::parse("LATECARD").unwrap(),
+                parent_id_tag: None,
+                expiry: None,
+                max_active_transactions: -1,
+            },
+            user: Some(user.id),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    let mut cp = csms.connect_201("V201-E").await;
+    boot(&mut cp).await;
+    let base = Utc::now();
+    let energy = |offset: i64, wh: i64| json!([{"timestamp": at(base, offset), "sampledValue": [{"value": wh, "measurand": "Energy.Active.Import.Register"}]}]);
+    // Plugged in: no token, no reading.
+    let started = ok(
+        &mut cp,
+        "TransactionEvent",
+        json!({"eventType": "Started", "timestamp": at(base, -300),
+        "triggerReason": "CablePluggedIn", "seqNo": 0,
+        "transactionInfo": {"transactionId": "late-1", "chargingState": "EVConnected"},
+        "evse": {"id": 1, "connectorId": 1}}),
+    )
+    .await;
+    assert_eq!(started, json!({}));
+    let link = csms
+        .store
+        .find_remote_transaction(&id, "late-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(link.start_missing);
+    assert!(csms
+        .store
+        .find_session_by_transaction(link.transaction_id)
+        .await
+        .unwrap()
+        .is_none());
+    // The driver badges: the transaction becomes theirs.
+    let authorized = json!({"eventType": "Updated", "timestamp": at(base, -290), "triggerReason": "Authorized",
+        "seqNo": 1, "transactionInfo": {"transactionId": "late-1", "chargingState": "Charging"},
+        "idToken": {"idToken": "LATECARD", "type": "ISO14443"}, "meterValue": energy(-290, 250_000)});
+    let answer = ok(&mut cp, "TransactionEvent", authorized.clone()).await;
+    assert_eq!(answer["idTokenInfo"]["status"], "Accepted");
+    let session = csms
+        .store
+        .find_session_by_transaction(link.transaction_id)
+        .await
+        .unwrap()
+        .expect("the driver's session");
+    assert_eq!(session.user_id, Some(user.id));
+    let tx = csms
+        .store
+        .find_transaction(link.transaction_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((tx.id_tag.as_str(), tx.meter_start), ("LATECARD", 250_000));
+    // The same event again (its answer was lost): nothing new.
+    ok(&mut cp, "TransactionEvent", authorized).await;
+    let stored = csms.store.list_meter_samples(tx.id).await.unwrap().len();
+    assert_eq!(stored, 1, "a repeated event's readings count once");
+    // Readings go on; it ends with its register at 254 kWh.
+    ok(
+        &mut cp,
+        "TransactionEvent",
+        json!({"eventType": "Updated", "timestamp": at(base, -100),
+        "triggerReason": "MeterValuePeriodic", "seqNo": 2,
+        "transactionInfo": {"transactionId": "late-1", "chargingState": "Charging"},
+        "meterValue": energy(-100, 252_000)}),
+    )
+    .await;
+    ok(&mut cp, "TransactionEvent", json!({"eventType": "Ended", "timestamp": at(base, 0),
+        "triggerReason": "EVDeparted", "seqNo": 3,
+        "transactionInfo": {"transactionId": "late-1", "stoppedReason": "EVDisconnected"},
+        "meterValue": [{"timestamp": at(base, 0), "sampledValue": [
+            {"value": 254_000, "measurand": "Energy.Active.Import.Register", "context": "Transaction.End"}]}]})).await;
+    let finished = csms
+        .store
+        .find_charging_session(session.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(finished.state, SessionState::Finished);
+    let purchase = csms
+        .store
+        .find_purchase(finished.purchase_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        purchase.cost.energy_wh, 4000,
+        "from the first reading, not from zero"
+    );
+
+    // Free vend: a NoAuthorization token is no token, and gets no verdict.
+    let free = ok(&mut cp, "TransactionEvent", json!({"eventType": "Started", "timestamp": at(base, 10),
+        "triggerReason": "CablePluggedIn", "seqNo": 0, "transactionInfo": {"transactionId": "free-1"},
+        "idToken": {"idToken": "", "type": "NoAuthorization"}, "evse": {"id": 1, "connectorId": 1},
+        "meterValue": energy(10, 254_000)})).await;
+    assert_eq!(free, json!({}));
+    csms.finish().await;
+}
+
+/// An EVSE with two connectors (CCS and CHAdeMO): a car at one holds the
+/// EVSE whatever the other reports.
+async fn an_evse_shows_its_busiest_connector(backend: Backend, name: &str) {
+    let Some(csms) = Csms::start(backend, name, OcppConfig::default()).await else {
+        return;
+    };
+    let id = csms.add("V201-F").await;
+    let mut cp = csms.connect_201("V201-F").await;
+    boot(&mut cp).await;
+    let now = Utc::now();
+    let report = |connector: i64, status: &str, offset: i64| json!({"timestamp": at(now, offset), "connectorStatus": status, "evseId": 1, "connectorId": connector});
+    let evse_1 = || async {
+        csms.store
+            .list_connectors(&id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.connector_id == 1)
+            .map(|c| c.status)
+    };
+    ok(&mut cp, "StatusNotification", report(1, "Available", 0)).await;
+    ok(&mut cp, "StatusNotification", report(2, "Available", 1)).await;
+    assert_eq!(evse_1().await.as_deref(), Some("Available"));
+    ok(&mut cp, "StatusNotification", report(1, "Occupied", 2)).await;
+    ok(&mut cp, "StatusNotification", report(2, "Unavailable", 3)).await;
+    assert_eq!(
+        evse_1().await.as_deref(),
+        Some("Preparing"),
+        "the car at connector 1 holds it"
+    );
+    ok(&mut cp, "StatusNotification", report(1, "Available", 4)).await;
+    assert_eq!(evse_1().await.as_deref(), Some("Unavailable"));
     csms.finish().await;
 }
