@@ -25,6 +25,18 @@ pub fn check_request(action: Ocpp16Action, payload: &Value) -> Result<(), CallEr
         decode::<T>(p, validated).map(drop)
     }
     match action {
+        // The Security Whitepaper's: checked against its schemas.
+        Ocpp16Action::CertificateSigned
+        | Ocpp16Action::DeleteCertificate
+        | Ocpp16Action::ExtendedTriggerMessage
+        | Ocpp16Action::GetInstalledCertificateIds
+        | Ocpp16Action::GetLog
+        | Ocpp16Action::InstallCertificate
+        | Ocpp16Action::SignedUpdateFirmware => crate::v201::schemas::check_security16(
+            action.as_str(),
+            crate::v201::schemas::Part::Request,
+            payload,
+        ),
         Ocpp16Action::CancelReservation => {
             typed::<m::cancel_reservation::CancelReservationRequest>(payload)
         }
@@ -178,6 +190,37 @@ mod tests {
             (
                 "UpdateFirmware",
                 json!({"location": "https://example.com/fw.bin", "retrieveDate": "2026-01-01T00:00:00Z"}),
+            ),
+            // The Security Whitepaper's.
+            (
+                "CertificateSigned",
+                json!({"certificateChain": "-----BEGIN CERTIFICATE-----"}),
+            ),
+            (
+                "DeleteCertificate",
+                json!({"certificateHashData": {"hashAlgorithm": "SHA256", "issuerNameHash": "a",
+                    "issuerKeyHash": "b", "serialNumber": "c"}}),
+            ),
+            (
+                "ExtendedTriggerMessage",
+                json!({"requestedMessage": "SignChargePointCertificate"}),
+            ),
+            (
+                "GetInstalledCertificateIds",
+                json!({"certificateType": "CentralSystemRootCertificate"}),
+            ),
+            (
+                "GetLog",
+                json!({"logType": "SecurityLog", "requestId": 1, "log": {"remoteLocation": "https://example.com/logs"}}),
+            ),
+            (
+                "InstallCertificate",
+                json!({"certificateType": "ManufacturerRootCertificate", "certificate": "-----BEGIN CERTIFICATE-----"}),
+            ),
+            (
+                "SignedUpdateFirmware",
+                json!({"requestId": 1, "firmware": {"location": "https://example.com/fw.bin",
+                    "retrieveDateTime": "2026-01-01T00:00:00Z", "signingCertificate": "x", "signature": "y"}}),
             ),
         ];
         assert_eq!(

@@ -36,7 +36,7 @@ use crate::validate::{decode, typed_only, validated};
 use crate::{OcppState, Session};
 
 /// Actions a charge point may send (OCPP 1.6, Charge Point → Central System).
-pub const INBOUND: [&str; 10] = [
+pub const INBOUND: [&str; 14] = [
     "Authorize",
     "BootNotification",
     "DataTransfer",
@@ -47,6 +47,11 @@ pub const INBOUND: [&str; 10] = [
     "StartTransaction",
     "StatusNotification",
     "StopTransaction",
+    // The Security Whitepaper's (edition 3).
+    "LogStatusNotification",
+    "SecurityEventNotification",
+    "SignCertificate",
+    "SignedFirmwareStatusNotification",
 ];
 
 pub(crate) fn internal(e: impl std::fmt::Display) -> CallError {
@@ -155,6 +160,10 @@ pub async fn handle(
             Ok(json!({}))
         }
         "StartTransaction" => start(state, session, payload).await,
+        "LogStatusNotification"
+        | "SecurityEventNotification"
+        | "SignCertificate"
+        | "SignedFirmwareStatusNotification" => security(state, session, action, payload).await,
         "StatusNotification" => status(state, session, payload).await,
         "StopTransaction" => stop(state, session, payload).await,
         _ => Err(CallError::new(
@@ -562,6 +571,54 @@ async fn stop(state: &OcppState, session: &Session, payload: &Value) -> Result<V
         None => None,
     };
     to_value(&StopTransactionResponse { id_tag_info })
+}
+
+/// The Security Whitepaper's messages from a 1.6 charger, checked against
+/// their schemas: kept as a 2.0.1 station's are, the firmware and log
+/// statuses recorded as 1.6's own, and a certificate request signed.
+async fn security(
+    state: &OcppState,
+    session: &Session,
+    action: &str,
+    payload: &Value,
+) -> Result<Value, CallError> {
+    use crate::v201::schemas::{check_security16, Part};
+    check_security16(action, Part::Request, payload)?;
+    let text = |field: &str| {
+        payload
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let now = state.clock.now();
+    match action {
+        "SignCertificate" => {
+            return crate::certificates::sign_certificate(state, session, payload).await;
+        }
+        "SignedFirmwareStatusNotification" => {
+            let status = text("status").unwrap_or_default();
+            state
+                .store
+                .set_firmware_status(&session.id, &status, now)
+                .await
+                .map_err(internal)?;
+        }
+        "LogStatusNotification" => {
+            let status = text("status").unwrap_or_default();
+            state
+                .store
+                .set_diagnostics_status(&session.id, &status, now)
+                .await
+                .map_err(internal)?;
+        }
+        _ => {}
+    }
+    let summary = text("type").or_else(|| text("status"));
+    let at = text("timestamp")
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    crate::v201::handlers::keep(state, session, action, summary, payload, at).await?;
+    Ok(json!({}))
 }
 
 /// Tells the rest of Plugway what happened (`ocpp.<charge point>.<action>`).

@@ -19,11 +19,13 @@
 )]
 
 pub mod batcher;
+pub mod certificates;
 pub mod cluster;
 pub mod commands;
 pub mod frame;
 pub mod handlers;
 pub mod log;
+pub mod pki;
 pub mod registry;
 pub mod server;
 pub mod v201;
@@ -62,6 +64,9 @@ pub struct OcppConfig {
     pub crm_boot_notifications: bool,
     /// Keep every frame in the message log.
     pub message_log: bool,
+    /// The CA that signs stations' certificates (SignCertificate), when
+    /// one is configured.
+    pub station_ca: Option<Arc<pki::StationCa>>,
 }
 
 impl Default for OcppConfig {
@@ -76,6 +81,7 @@ impl Default for OcppConfig {
             outbound_queue: 16,
             crm_boot_notifications: false,
             message_log: true,
+            station_ca: None,
         }
     }
 }

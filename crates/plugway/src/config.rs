@@ -646,6 +646,11 @@ pub struct OcppSettings {
     pub message_log: bool,
     /// Days the message log is kept.
     pub message_log_days: i64,
+    /// The certificate (PEM) of the CA that signs charging stations'
+    /// certificates (SignCertificate → CertificateSigned); with `ca_key`.
+    pub ca_cert: Option<std::path::PathBuf>,
+    /// That CA's private key (PEM).
+    pub ca_key: Option<std::path::PathBuf>,
 }
 
 impl Default for OcppSettings {
@@ -658,6 +663,8 @@ impl Default for OcppSettings {
             max_message_bytes: 64 * 1024,
             message_log: true,
             message_log_days: 7,
+            ca_cert: None,
+            ca_key: None,
         }
     }
 }

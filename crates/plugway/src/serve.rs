@@ -202,7 +202,7 @@ pub fn build_state_with_bus(
         bus.clone(),
         clock.clone(),
         sessions.clone(),
-    );
+    )?;
     let app = AppState::new(AppParts {
         store,
         bus,
@@ -266,10 +266,18 @@ fn ocpp_state(
     bus: Arc<dyn EventBus>,
     clock: Arc<dyn plugway_domain::Clock>,
     sessions: Arc<plugway_app::sessions::SessionEngine>,
-) -> plugway_ocpp::OcppState {
+) -> anyhow::Result<plugway_ocpp::OcppState> {
     let o = &config.ocpp;
     let std_secs = std::time::Duration::from_secs;
-    plugway_ocpp::OcppState::new(
+    let station_ca = match (&o.ca_cert, &o.ca_key) {
+        (Some(cert), Some(key)) => Some(Arc::new(
+            plugway_ocpp::pki::StationCa::load(cert, key)
+                .map_err(|e| anyhow::anyhow!("[ocpp] ca_cert / ca_key: {e}"))?,
+        )),
+        (None, None) => None,
+        _ => anyhow::bail!("[ocpp] ca_cert and ca_key go together: set both, or neither"),
+    };
+    Ok(plugway_ocpp::OcppState::new(
         store,
         bus,
         clock,
@@ -283,9 +291,10 @@ fn ocpp_state(
             outbound_queue: 16,
             crm_boot_notifications: config.crm_webhook_url.is_some(),
             message_log: o.message_log,
+            station_ca,
         },
         sessions,
-    )
+    ))
 }
 
 /// Runs the server until SIGINT or SIGTERM, then stops accepting, lets

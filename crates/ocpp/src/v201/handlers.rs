@@ -167,15 +167,8 @@ pub async fn handle(
             Ok(json!({"status": "UnknownVendorId"}))
         }
         "SignCertificate" => {
-            // No certificate authority is configured for stations yet: the
-            // request is kept and refused, as the spec allows.
             schemas::check(action, Part::Request, payload)?;
-            let kind = payload
-                .get("certificateType")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            keep(state, session, action, kind, payload, None).await?;
-            Ok(json!({"status": "Rejected", "statusInfo": {"reasonCode": "NoCA"}}))
+            crate::certificates::sign_certificate(state, session, payload).await
         }
         "Get15118EVCertificate" => {
             schemas::check(action, Part::Request, payload)?;
@@ -252,7 +245,7 @@ fn timestamp(payload: &Value, field: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Stores a station's report as received.
-async fn keep(
+pub(crate) async fn keep(
     state: &OcppState,
     session: &Session,
     kind: &str,

@@ -20,19 +20,39 @@ pub enum Part {
 }
 
 macro_rules! schemas {
-    ($($action:ident),* $(,)?) => {
+    ($name:ident, $dir:literal, $($action:ident),* $(,)?) => {
         /// Every action with a schema, with its request and response schema text.
-        const SCHEMAS: &[(&str, &str, &str)] = &[
+        const $name: &[(&str, &str, &str)] = &[
             $((
                 stringify!($action),
-                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/v201/", stringify!($action), "Request.json")),
-                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/v201/", stringify!($action), "Response.json")),
+                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/", $dir, "/", stringify!($action), "Request.json")),
+                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/", $dir, "/", stringify!($action), "Response.json")),
             )),*
         ];
     };
 }
 
+// The 1.6 Security Whitepaper's messages (edition 3), which 1.6's own
+// schemas and rust-ocpp do not have.
 schemas!(
+    SECURITY16,
+    "v16-security",
+    CertificateSigned,
+    DeleteCertificate,
+    ExtendedTriggerMessage,
+    GetInstalledCertificateIds,
+    GetLog,
+    InstallCertificate,
+    LogStatusNotification,
+    SecurityEventNotification,
+    SignCertificate,
+    SignedFirmwareStatusNotification,
+    SignedUpdateFirmware,
+);
+
+schemas!(
+    SCHEMAS,
+    "v201",
     Authorize,
     BootNotification,
     CancelReservation,
@@ -102,9 +122,18 @@ schemas!(
 /// Compiled validators, by action and part. A schema that does not parse
 /// or compile would be a build defect; the unit test below compiles every
 /// one, and one missing here checks as "no such action".
-static VALIDATORS: LazyLock<HashMap<(&'static str, Part), Validator>> = LazyLock::new(|| {
+static VALIDATORS: LazyLock<HashMap<(&'static str, Part), Validator>> =
+    LazyLock::new(|| compile(SCHEMAS));
+
+/// The 1.6 Security Whitepaper's validators.
+static VALIDATORS_16: LazyLock<HashMap<(&'static str, Part), Validator>> =
+    LazyLock::new(|| compile(SECURITY16));
+
+fn compile(
+    schemas: &[(&'static str, &'static str, &'static str)],
+) -> HashMap<(&'static str, Part), Validator> {
     let mut all = HashMap::new();
-    for (action, request, response) in SCHEMAS {
+    for (action, request, response) in schemas {
         for (part, text) in [(Part::Request, request), (Part::Response, response)] {
             let compiled = serde_json::from_str::<Value>(text)
                 .map_err(|e| e.to_string())
@@ -119,13 +148,13 @@ static VALIDATORS: LazyLock<HashMap<(&'static str, Part), Validator>> = LazyLock
                     all.insert((*action, part), validator);
                 }
                 Err(e) => {
-                    tracing::error!(action, ?part, error = %e, "an OCPP 2.0.1 schema does not compile")
+                    tracing::error!(action, ?part, error = %e, "an OCPP schema does not compile")
                 }
             }
         }
     }
     all
-});
+}
 
 /// Whether `action` has a schema (is an OCPP 2.0.1 action at all).
 pub fn is_action(action: &str) -> bool {
@@ -135,10 +164,30 @@ pub fn is_action(action: &str) -> bool {
 /// Checks `payload` against `action`'s `part` schema; the CALLERROR to
 /// answer with when it breaks it (the first rule broken, with where).
 pub fn check(action: &str, part: Part, payload: &Value) -> Result<(), CallError> {
-    let Some(validator) = VALIDATORS.get(&(action, part)) else {
+    check_in(&VALIDATORS, "OCPP 2.0.1", action, part, payload)
+}
+
+/// Whether `action` is one of the 1.6 Security Whitepaper's.
+pub fn is_security16_action(action: &str) -> bool {
+    SECURITY16.iter().any(|(a, _, _)| *a == action)
+}
+
+/// [`check`] for the 1.6 Security Whitepaper's messages.
+pub fn check_security16(action: &str, part: Part, payload: &Value) -> Result<(), CallError> {
+    check_in(&VALIDATORS_16, "OCPP 1.6 security", action, part, payload)
+}
+
+fn check_in(
+    validators: &HashMap<(&'static str, Part), Validator>,
+    what: &str,
+    action: &str,
+    part: Part,
+    payload: &Value,
+) -> Result<(), CallError> {
+    let Some(validator) = validators.get(&(action, part)) else {
         return Err(CallError::new(
             ErrorCode::NotImplemented,
-            format!("{action} is not an OCPP 2.0.1 action"),
+            format!("{action} is not an {what} action"),
         ));
     };
     match validator.iter_errors(payload).next() {
@@ -167,6 +216,12 @@ mod tests {
     #[test]
     fn every_schema_compiles_and_checks() {
         assert_eq!(SCHEMAS.len(), 64);
+        assert_eq!(VALIDATORS_16.len(), 2 * SECURITY16.len());
+        assert_eq!(
+            check_security16("SignCertificate", Part::Request, &json!({"csr": "x"})),
+            Ok(())
+        );
+        assert!(check_security16("SignCertificate", Part::Request, &json!({})).is_err());
         assert_eq!(
             VALIDATORS.len(),
             128,

@@ -21,6 +21,7 @@ crate::on_both_backends!(
     commands_reach_a_201_station_in_its_words,
     a_token_and_a_reading_that_come_late_still_bill_right,
     an_evse_shows_its_busiest_connector,
+    stations_of_both_versions_get_their_certificates_signed,
 );
 
 /// Sends a CALL and returns the CALLRESULT payload, checked against the
@@ -761,5 +762,175 @@ async fn an_evse_shows_its_busiest_connector(backend: Backend, name: &str) {
     );
     ok(&mut cp, "StatusNotification", report(1, "Available", 4)).await;
     assert_eq!(evse_1().await.as_deref(), Some("Unavailable"));
+    csms.finish().await;
+}
+
+/// A CA as an operator would make one: (certificate, key), PEM.
+fn station_ca() -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Acme Station CA");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// A station's certificate signing request for `cn`.
+fn csr(cn: &str) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params.serialize_request(&key).unwrap().pem().unwrap()
+}
+
+/// SignCertificate → CertificateSigned, in 2.0.1 and in the 1.6 Security
+/// Whitepaper: a request for the station's own identity is signed by the
+/// configured CA and the chain sent back; one for another identity is
+/// refused; 1.6's other security messages are stored.
+async fn stations_of_both_versions_get_their_certificates_signed(backend: Backend, name: &str) {
+    let (cert, key) = station_ca();
+    let config = OcppConfig {
+        station_ca: Some(std::sync::Arc::new(
+            plugway_ocpp::pki::StationCa::from_pem(&cert, &key).unwrap(),
+        )),
+        ..OcppConfig::default()
+    };
+    let Some(csms) = Csms::start(backend, name, config).await else {
+        return;
+    };
+    let id = csms.add("V201-G").await;
+    let mut cs = csms.connect_201("V201-G").await;
+    boot(&mut cs).await;
+    let refused = ok(
+        &mut cs,
+        "SignCertificate",
+        json!({"csr": csr("SOMEONE-ELSE"), "certificateType": "ChargingStationCertificate"}),
+    )
+    .await;
+    assert_eq!(refused["status"], "Rejected");
+    assert_eq!(refused["statusInfo"]["reasonCode"], "InvalidIdentity");
+    let accepted = ok(
+        &mut cs,
+        "SignCertificate",
+        json!({"csr": csr("V201-G"), "certificateType": "ChargingStationCertificate"}),
+    )
+    .await;
+    assert_eq!(accepted, json!({"status": "Accepted"}));
+    let (action, payload) = answer_next(&mut cs, json!({"status": "Accepted"})).await;
+    assert_eq!(action, "CertificateSigned");
+    assert_eq!(payload["certificateType"], "ChargingStationCertificate");
+    let chain = pem::parse_many(payload["certificateChain"].as_str().unwrap()).unwrap();
+    assert_eq!(chain.len(), 2, "the leaf, then the CA");
+    assert_eq!(
+        plugway_ocpp::pki::common_name(chain[0].contents()).as_deref(),
+        Some("V201-G")
+    );
+    assert_eq!(
+        plugway_ocpp::pki::common_name(chain[1].contents()).as_deref(),
+        Some("Acme Station CA")
+    );
+    // Its delivery is on the station's record.
+    let mut delivered = Vec::new();
+    for _ in 0..50 {
+        delivered = csms
+            .store
+            .list_station_events(&id, Some("CertificateSigned"), None, 5)
+            .await
+            .unwrap();
+        if !delivered.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        delivered[0].summary.as_deref(),
+        Some("certificate sent: Accepted")
+    );
+
+    // A 1.6 charger with the Security Whitepaper: the same CA, 1.6's words.
+    let id16 = csms.add("V16-SEC").await;
+    let mut cp = csms.connect("V16-SEC").await;
+    cp.boot().await;
+    assert_eq!(
+        cp.ok("SignCertificate", json!({"csr": csr("V16-SEC")}))
+            .await,
+        json!({"status": "Accepted"})
+    );
+    let (action, payload) = answer_next(&mut cp, json!({"status": "Accepted"})).await;
+    assert_eq!(action, "CertificateSigned");
+    assert!(
+        payload.get("certificateType").is_none(),
+        "1.6 has no type: {payload}"
+    );
+    assert!(payload["certificateChain"]
+        .as_str()
+        .unwrap()
+        .contains("BEGIN CERTIFICATE"));
+    assert_eq!(
+        cp.ok("SignCertificate", json!({"csr": "garbage"})).await,
+        json!({"status": "Rejected"})
+    );
+    cp.ok(
+        "SecurityEventNotification",
+        json!({"type": "FirmwareUpdated", "timestamp": at(Utc::now(), 0)}),
+    )
+    .await;
+    cp.ok(
+        "LogStatusNotification",
+        json!({"status": "Uploaded", "requestId": 4}),
+    )
+    .await;
+    cp.ok(
+        "SignedFirmwareStatusNotification",
+        json!({"status": "SignatureVerified", "requestId": 5}),
+    )
+    .await;
+    assert_eq!(
+        cp.error_code(
+            "SecurityEventNotification",
+            json!({"type": "FirmwareUpdated"})
+        )
+        .await,
+        "OccurenceConstraintViolation",
+        "held to the Whitepaper's schema, in 1.6's spelling"
+    );
+    let stored = csms.store.find_charge_point(&id16).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.firmware_status.as_deref(),
+            stored.diagnostics_status.as_deref()
+        ),
+        (Some("SignatureVerified"), Some("Uploaded"))
+    );
+    let events = csms
+        .store
+        .list_station_events(&id16, Some("SecurityEventNotification"), None, 5)
+        .await
+        .unwrap();
+    assert_eq!(events[0].summary.as_deref(), Some("FirmwareUpdated"));
+    // And the central system's Whitepaper commands go out checked.
+    let state = csms.state.clone();
+    let pending = tokio::spawn(async move {
+        state
+            .send_local(
+                "V16-SEC",
+                ChargerCommand::Ocpp16 {
+                    action: plugway_events::Ocpp16Action::GetInstalledCertificateIds,
+                    payload: json!({"certificateType": "CentralSystemRootCertificate"}),
+                },
+            )
+            .await
+    });
+    let (action, _) = answer_next(&mut cp, json!({"status": "NotFound"})).await;
+    assert_eq!(action, "GetInstalledCertificateIds");
+    assert_eq!(pending.await.unwrap().unwrap().status(), Some("NotFound"));
     csms.finish().await;
 }
