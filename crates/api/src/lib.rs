@@ -302,6 +302,7 @@ pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     cert: &std::path::Path,
     key: &std::path::Path,
+    client_ca: Option<&str>,
     state: AppState,
     extra: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -309,7 +310,9 @@ pub async fn serve_tls(
     use tower::ServiceExt as _;
     // One process-wide crypto provider; a second install is a harmless no-op.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(std::sync::Arc::new(
+        tls_config(cert, key, client_ca)?,
+    ));
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
     let shutdown = close_streams_then(state.clone(), shutdown);
@@ -325,6 +328,51 @@ pub async fn serve_tls(
         .handle(handle)
         .serve(axum::ServiceExt::<http::Request<hyper::body::Incoming>>::into_make_service_with_connect_info::<std::net::SocketAddr>(per_request))
         .await
+}
+
+/// The server's TLS configuration: its certificate chain and key (PEM
+/// files), HTTP/2 and HTTP/1.1, and, with `client_ca` (PEM), client
+/// certificates issued by that CA verified when a client presents one
+/// (charging stations on OCPP security profile 3; browsers and apps present
+/// none and are served as before). axum-server hands each request the
+/// verified certificates (`axum_server::tls::TlsInfo`).
+fn tls_config(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    client_ca: Option<&str>,
+) -> std::io::Result<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let invalid = |what: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, what);
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| invalid(format!("{}: {e}", cert.display())))?;
+    let private = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| invalid(format!("{}: {e}", key.display())))?;
+    let builder = rustls::ServerConfig::builder();
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(pem) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for ca in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                let ca = ca.map_err(|e| invalid(format!("the station CA: {e}")))?;
+                roots
+                    .add(ca)
+                    .map_err(|e| invalid(format!("the station CA: {e}")))?;
+            }
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder(std::sync::Arc::new(roots))
+                    .allow_unauthenticated()
+                    .build()
+                    .map_err(|e| invalid(format!("the station CA: {e}")))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
+        .with_single_cert(chain, private)
+        .map_err(|e| invalid(format!("the TLS certificate and key: {e}")))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 /// Waits for `shutdown`, then ends the live event streams: they never end

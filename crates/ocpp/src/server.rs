@@ -64,6 +64,8 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
 async fn upgrade(
     State(state): State<OcppState>,
     Path(raw_id): Path<String>,
+    // axum-server puts each TLS connection's facts on its requests (as an Arc).
+    tls: Option<axum::Extension<std::sync::Arc<axum_server::tls::TlsInfo>>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -93,6 +95,25 @@ async fn upgrade(
         (None, false) => return refuse(StatusCode::NOT_FOUND, "no charge point has this id"),
         (None, true) => {
             tracing::warn!(charge_point = %id, "unknown charge point accepted (--ocpp-auto-register)")
+        }
+        (Some(cp), _) if cp.security_profile >= 3 => {
+            // Security profile 3: the client certificate is the credential.
+            // The TLS layer verified it against the station CA; its common
+            // name must be this charge point's id.
+            let presented = tls
+                .as_ref()
+                .and_then(|axum::Extension(info)| info.peer_certificates.first())
+                .and_then(|der| crate::pki::common_name(der));
+            if presented.as_deref() != Some(id.as_str()) {
+                metrics::counter!("plugway_ocpp_auth_failures_total").increment(1);
+                let over_tls = tls.is_some();
+                let certificates = tls.as_ref().map_or(0, |t| t.0.peer_certificates.len());
+                tracing::warn!(charge_point = %id, presented = ?presented, over_tls, certificates, "security profile 3 without this charge point's client certificate");
+                return refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "this charge point signs in with its client certificate (security profile 3), issued by the station CA for its id",
+                );
+            }
         }
         (Some(cp), auto) => {
             let presented = basic_auth(&headers).filter(|(user, _)| user == id.as_str());

@@ -398,13 +398,29 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         startup_ms = started.elapsed().as_millis() as u64,
         "plugway listening on {scheme}://{local}"
     );
+    // Security profile 3: stations' client certificates are checked
+    // against the CA that signs them.
+    let station_ca_pem = ocpp
+        .config
+        .station_ca
+        .as_ref()
+        .map(|ca| ca.certificate_pem().to_owned());
     let ocpp_routes = plugway_ocpp::router(ocpp);
     let stop = shutdown.clone().wait();
     let tls = config.tls_cert.clone().zip(config.tls_key.clone());
     let server = async move {
         match tls {
             Some((cert, key)) => {
-                plugway_api::serve_tls(listener, &cert, &key, state, ocpp_routes, stop).await
+                plugway_api::serve_tls(
+                    listener,
+                    &cert,
+                    &key,
+                    station_ca_pem.as_deref(),
+                    state,
+                    ocpp_routes,
+                    stop,
+                )
+                .await
             }
             None => plugway_api::serve(listener, state, ocpp_routes, stop).await,
         }

@@ -35,6 +35,12 @@ pub async fn a_charge_point_remembers_its_ocpp_version(store: &dyn Store) {
     store.set_ocpp_version(&cp, "1.6").await.unwrap();
     let found = store.find_charge_point(&cp).await.unwrap().unwrap();
     assert_eq!(found.ocpp_version.as_deref(), Some("1.6"));
+    assert_eq!(found.security_profile, 1, "Basic auth until told otherwise");
+    assert!(store.set_security_profile(&cp, 3).await.unwrap());
+    let found = store.find_charge_point(&cp).await.unwrap().unwrap();
+    assert_eq!(found.security_profile, 3);
+    let nobody = plugway_domain::ChargePointId::parse("NOBODY-V201").unwrap();
+    assert!(!store.set_security_profile(&nobody, 3).await.unwrap());
 }
 
 /// The station's id maps to one of ours, the first link wins, and the

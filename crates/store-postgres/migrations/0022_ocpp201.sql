@@ -4,6 +4,11 @@
 -- negotiated from the subprotocols it offered.
 ALTER TABLE charge_points ADD COLUMN ocpp_version TEXT;
 
+-- Its OCPP security profile: 1 and 2 sign in with Basic auth (2 over TLS),
+-- 3 with a client certificate issued by the configured station CA whose
+-- common name is its id.
+ALTER TABLE charge_points ADD COLUMN security_profile BIGINT NOT NULL DEFAULT 1;
+
 -- A 2.0.1 station names its transactions itself (a string); our
 -- transactions, sessions and purchases keep their integer id. One row
 -- links the two, with the highest seqNo of the transaction's events seen,

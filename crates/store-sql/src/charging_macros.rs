@@ -5,7 +5,7 @@ macro_rules! impl_sql_charging_store {
         const CP_COLUMNS: &str = "id, password_hash, owner_id, booted, vendor, model, serial_number, \
              charge_box_serial_number, firmware_version, iccid, imsi, meter_type, meter_serial_number, \
              last_boot_at, last_heartbeat_at, connected, firmware_status, firmware_status_at, \
-             diagnostics_status, diagnostics_status_at, created_at, ocpp_version";
+             diagnostics_status, diagnostics_status_at, created_at, ocpp_version, security_profile";
         const STATUS_COLUMNS: &str =
             "connector_id, status, error_code, info, vendor_id, vendor_error_code, timestamp, received_at";
         const TAG_COLUMNS: &str =
@@ -51,6 +51,7 @@ macro_rules! impl_sql_charging_store {
                 diagnostics_status_at: from_ms_opt(row.try_get("diagnostics_status_at").map_err(map_err)?),
                 created_at: from_ms(row.try_get("created_at").map_err(map_err)?),
                 ocpp_version: row.try_get("ocpp_version").map_err(map_err)?,
+                security_profile: row.try_get("security_profile").map_err(map_err)?,
             })
         }
 

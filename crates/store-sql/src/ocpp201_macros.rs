@@ -34,6 +34,20 @@ macro_rules! impl_sql_ocpp201_store {
                 Ok(found.flatten())
             }
 
+            async fn set_security_profile(
+                &self,
+                charge_point: &::plugway_domain::ChargePointId,
+                profile: i64,
+            ) -> ::plugway_store::Result<bool> {
+                let done = ::sqlx::query("UPDATE charge_points SET security_profile = $2 WHERE id = $1")
+                    .bind(charge_point.as_str())
+                    .bind(profile)
+                    .execute(&self.writer)
+                    .await
+                    .map_err($crate::map_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn link_remote_transaction(
                 &self,
                 charge_point: &::plugway_domain::ChargePointId,

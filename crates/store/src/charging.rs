@@ -80,6 +80,8 @@ pub struct ChargePoint {
     pub created_at: DateTime<Utc>,
     /// The OCPP version it last connected with (`1.6` or `2.0.1`), once it has.
     pub ocpp_version: Option<String>,
+    /// Its OCPP security profile: 1 or 2 (Basic auth), 3 (client certificate).
+    pub security_profile: i64,
 }
 
 /// A StatusNotification.

@@ -79,6 +79,13 @@ pub trait Ocpp201Store: Send + Sync {
     async fn set_ocpp_version(&self, charge_point: &ChargePointId, version: &str) -> Result<()>;
     /// The version it last connected with.
     async fn ocpp_version(&self, charge_point: &ChargePointId) -> Result<Option<String>>;
+    /// Sets its security profile (1 to 3); false when there is no such
+    /// charge point.
+    async fn set_security_profile(
+        &self,
+        charge_point: &ChargePointId,
+        profile: i64,
+    ) -> Result<bool>;
     /// Links the station's `remote_id` to our `transaction_id` at `seq_no`
     /// (with its start reading still to come when `start_missing`), unless
     /// it is linked already; the link as it stands, or None when

@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(messages))
         .routes(routes!(command))
         .routes(routes!(device_model))
+        .routes(routes!(security_profile))
         .routes(routes!(station_events))
 }
 
@@ -158,6 +159,10 @@ pub struct ChargerView {
     /// The OCPP version it last connected with: `1.6` or `2.0.1` (null
     /// until it first connects).
     pub ocpp_version: Option<String>,
+    /// Its OCPP security profile: 1 or 2 (HTTP Basic auth; 2 over TLS), 3
+    /// (a client certificate from the station CA, whose common name is
+    /// its id).
+    pub security_profile: i64,
 }
 
 fn view(state: &AppState, cp: ChargePoint, connectors: Option<Vec<StatusReport>>) -> ChargerView {
@@ -183,6 +188,7 @@ fn view(state: &AppState, cp: ChargePoint, connectors: Option<Vec<StatusReport>>
         connectors: connectors.map(|c| c.into_iter().map(ConnectorView::from).collect()),
         created_at: cp.created_at,
         ocpp_version: cp.ocpp_version,
+        security_profile: cp.security_profile,
     }
 }
 
@@ -598,4 +604,53 @@ pub struct StationEventView {
     pub occurred_at: DateTime<Utc>,
     /// When it reached Plugway.
     pub received_at: DateTime<Utc>,
+}
+
+/// Body of a security profile change.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SecurityProfileBody {
+    /// 1 or 2: the charge point signs in with HTTP Basic auth (its
+    /// password; 2 when TLS is in front). 3: with a client certificate
+    /// issued by the configured station CA (`[ocpp] ca_cert`) whose common
+    /// name is its id, over Plugway's own TLS (`--tls-cert`).
+    pub security_profile: i64,
+}
+
+/// Sets how a charge point signs in (OCPP security profiles 1 to 3). It
+/// takes effect at its next connection. Roles: admin.
+#[utoipa::path(put, path = "/api/v1/charge-points/{id}/security-profile", tag = "charge points",
+    security(("bearer" = [])), request_body = SecurityProfileBody,
+    params(("id" = String, Path, description = "charge point id")),
+    responses((status = 200, body = ChargerView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "not 1, 2 or 3")))]
+async fn security_profile(
+    State(state): State<AppState>,
+    _admin: AdminAccess,
+    Path(id): Path<String>,
+    Json(body): Json<SecurityProfileBody>,
+) -> ApiResult<Json<ChargerView>> {
+    if !(1..=3).contains(&body.security_profile) {
+        return Err(ApiError::invalid_field(
+            "security_profile",
+            "must be 1, 2 or 3",
+        ));
+    }
+    let id = ChargePointId::parse(&id).map_err(|_| {
+        ApiError::not_found("charge_point_not_found", "no charge point has this id")
+    })?;
+    if !state
+        .store
+        .set_security_profile(&id, body.security_profile)
+        .await?
+    {
+        return Err(ApiError::not_found(
+            "charge_point_not_found",
+            "no charge point has this id",
+        ));
+    }
+    let cp = state.store.find_charge_point(&id).await?.ok_or_else(|| {
+        ApiError::not_found("charge_point_not_found", "no charge point has this id")
+    })?;
+    let connectors = state.store.list_connectors(&id).await?;
+    Ok(Json(view(&state, cp, Some(connectors))))
 }
