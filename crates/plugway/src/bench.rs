@@ -567,6 +567,9 @@ pub struct OcppArgs {
     /// Keep the per-charger message log on (the default in production).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub message_log: bool,
+    /// The OCPP version the load speaks: 1.6 or 2.0.1.
+    #[arg(long = "ocpp", default_value = "1.6", value_parser = crate::simulate::parse_version)]
+    pub version: plugway_sim::SimVersion,
     #[command(flatten)]
     pub cluster: ClusterFlags,
 }
@@ -618,7 +621,7 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
             .sum::<u64>()
     };
     println!(
-        "plugway bench ocpp: {} ({}, message log {})",
+        "plugway bench ocpp: {} over {} ({}, message log {})",
         if nodes.len() == 1 {
             format!("server {}", node_of(0))
         } else {
@@ -628,6 +631,7 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
                 args.cluster.nats_url
             )
         },
+        args.version.subprotocol(),
         if args.database_url.is_some() {
             "PostgreSQL"
         } else {
@@ -646,6 +650,7 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
             let mut config =
                 plugway_sim::SimConfig::new(&node_of(n), &format!("LOAD-{n:05}"), None);
             config.bind = Some(loopback_source(n));
+            config.version = args.version;
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let result = plugway_sim::flood(&config, until, |d| latencies.push(d)).await;
@@ -687,6 +692,7 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
     for n in 0..args.idle {
         let mut config = plugway_sim::SimConfig::new(&node_of(n), &format!("IDLE-{n:06}"), None);
         config.bind = Some(loopback_source(n));
+        config.version = args.version;
         let (connected, failed, bar) = (connected.clone(), failed.clone(), bar.clone());
         holders.push(tokio::spawn(async move {
             match plugway_sim::connect_booted(&config).await {

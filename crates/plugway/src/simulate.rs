@@ -36,7 +36,7 @@ pub struct SimulateArgs {
     pub version: SimVersion,
 }
 
-fn parse_version(text: &str) -> Result<SimVersion, String> {
+pub(crate) fn parse_version(text: &str) -> Result<SimVersion, String> {
     SimVersion::parse(text)
         .ok_or_else(|| format!("{text:?} is not an OCPP version we speak (1.6 or 2.0.1)"))
 }

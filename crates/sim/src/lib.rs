@@ -957,20 +957,22 @@ impl ChargePoint {
     }
 }
 
-/// Sends MeterValues back to back on one OCPP 1.6 connection (after
-/// booting it) until `until`, calling `answered` with each answer's latency
-/// as it comes. (`config.version` is taken as 1.6.)
+/// Sends MeterValues back to back on one connection (after booting it)
+/// until `until`, in the version of `config`, calling `answered` with each
+/// answer's latency as it comes.
 pub async fn flood(
     config: &SimConfig,
     until: Instant,
     mut answered: impl FnMut(Duration),
 ) -> Result<(), SimError> {
-    let config = SimConfig {
-        version: SimVersion::V16,
-        ..config.clone()
+    let mut ws = connect(config).await?;
+    let boot = match config.version {
+        SimVersion::V16 => {
+            json!([2, "boot", "BootNotification", {"chargePointVendor": "Plugway", "chargePointModel": "Load-1"}])
+        }
+        SimVersion::V201 => json!([2, "boot", "BootNotification", {"reason": "PowerUp",
+            "chargingStation": {"vendorName": "Plugway", "model": "Load-201"}}]),
     };
-    let mut ws = connect(&config).await?;
-    let boot = json!([2, "boot", "BootNotification", {"chargePointVendor": "Plugway", "chargePointModel": "Load-1"}]);
     ws.send(Message::Text(boot.to_string().into())).await?;
     wait_answer(&mut ws, "boot").await?;
     let mut n: u64 = 0;
@@ -979,8 +981,16 @@ pub async fn flood(
         n += 1;
         wh += 10;
         let id = n.to_string();
-        let frame = json!([2, id, "MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": now(),
-            "sampledValue": [{"value": wh.to_string(), "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]}]);
+        let frame = match config.version {
+            SimVersion::V16 => {
+                json!([2, id, "MeterValues", {"connectorId": 1, "meterValue": [{"timestamp": now(),
+                "sampledValue": [{"value": wh.to_string(), "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]}])
+            }
+            SimVersion::V201 => {
+                json!([2, id, "MeterValues", {"evseId": 1, "meterValue": [{"timestamp": now(),
+                "sampledValue": [{"value": wh, "measurand": "Energy.Active.Import.Register", "unitOfMeasure": {"unit": "Wh"}}]}]}])
+            }
+        };
         let sent = Instant::now();
         ws.send(Message::Text(frame.to_string().into())).await?;
         wait_answer(&mut ws, &id).await?;
