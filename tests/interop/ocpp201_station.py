@@ -4,12 +4,16 @@ which checks every message in both directions against the official OCPP
 2.0.1 JSON schemas. Plugway's interop test runs it against a real
 `plugway serve`.
 
-It boots, heartbeats, reports status, authorizes, runs a whole transaction
-(TransactionEvent Started, Updated, Ended, with meter values), reports a
-security event, its firmware status and (on GetBaseReport) its device
-model, then waits for the CSMS to start and stop a second transaction
-remotely. Exit status 0 only if every step succeeded and every message
-passed the schemas.
+Before anything else it sends broken frames and checks the CALLERROR codes
+it gets (the connection must stay). It boots, heartbeats, reports status,
+authorizes, runs a whole transaction (TransactionEvent Started, Updated,
+Ended, with meter values), reports a security event and its firmware
+status, has its certificate signed (SignCertificate with a real CSR, then
+the CSMS's CertificateSigned, checked), answers GetBaseReport with its
+device model and Get/SetVariables, then charges for a driver's app: a
+RequestStartTransaction, readings every second while it charges, until
+the RequestStopTransaction. Exit status 0 only if every step succeeded and
+every message passed the schemas.
 
 Usage: ocpp201_station.py --url ws://127.0.0.1:8080/ocpp/CS1 --id CS1
        --password PW --id-token TAG --wait 60
@@ -22,7 +26,13 @@ import sys
 import uuid
 from datetime import datetime, timezone
 
+import json
+
 import websockets
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint as Cp
 from ocpp.v201 import call, call_result
@@ -45,6 +55,8 @@ class Station(Cp):
         self.remote_started = asyncio.Event()
         self.remote_stopped = asyncio.Event()
         self.reported = asyncio.Event()
+        self.certified = asyncio.Event()
+        self.metering = None
 
     async def must(self, payload):
         # suppress=False: a CALLERROR from the CSMS raises.
@@ -112,6 +124,15 @@ class Station(Cp):
             await self.meter()
             print(f"REMOTE-START-DONE {self.tx_id}", flush=True)
             self.remote_started.set()
+            self.metering = asyncio.create_task(self.meter_while_charging())
+
+    async def meter_while_charging(self):
+        # Readings every second while the driver charges, as a station
+        # configured with a short SampledDataTxUpdatedInterval sends them.
+        while self.tx_id is not None:
+            await asyncio.sleep(1)
+            if self.tx_id is not None:
+                await self.meter()
 
     @on("RequestStopTransaction")
     async def on_request_stop(self, transaction_id, **kwargs):
@@ -122,8 +143,32 @@ class Station(Cp):
     @after("RequestStopTransaction")
     async def after_request_stop(self, transaction_id, **kwargs):
         if self.tx_id is not None and transaction_id == self.tx_id:
+            if self.metering is not None:
+                self.metering.cancel()
             await self.stop_tx("Remote", "RemoteStop")
             self.remote_stopped.set()
+
+    @on("CertificateSigned")
+    async def on_certificate_signed(self, certificate_chain, certificate_type=None, **kwargs):
+        # The leaf must be ours: our identity, our key.
+        chain = x509.load_pem_x509_certificates(certificate_chain.encode())
+        leaf = chain[0]
+        cn = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+        ours = leaf.public_key().public_bytes(serialization.Encoding.DER,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo)
+        mine = self.csr_key.public_key().public_bytes(serialization.Encoding.DER,
+                                                      serialization.PublicFormat.SubjectPublicKeyInfo)
+        ok = cn == self.id and ours == mine and len(chain) == 2
+        log.info("<- CertificateSigned for %s (%d certificates): %s", cn, len(chain), ok)
+        if ok:
+            self.certified.set()
+        return call_result.CertificateSigned(status="Accepted" if ok else "Rejected")
+
+    @on("SetVariables")
+    async def on_set_variables(self, set_variable_data, **kwargs):
+        return call_result.SetVariables(set_variable_result=[
+            {"attribute_status": "Accepted", "component": d["component"], "variable": d["variable"]}
+            for d in set_variable_data])
 
     @on("GetBaseReport")
     async def on_get_base_report(self, request_id, report_base, **kwargs):
@@ -156,6 +201,20 @@ async def main(args) -> int:
                                   additional_headers={"Authorization": f"Basic {token}"}, proxy=None) as ws:
         if ws.subprotocol != "ocpp2.0.1":
             raise RuntimeError(f"server selected {ws.subprotocol!r}")
+        # Broken frames first, on the raw connection: each gets its CALLERROR
+        # and the connection stays.
+        for frame, code in [
+            ("this is not json", "RpcFrameworkError"),
+            (json.dumps([2, "neg-1", "Heartbeat", {"extra": 1}]), "FormatViolation"),
+            (json.dumps([2, "neg-2", "Authorize", {"idToken": {"type": "ISO14443"}}]), "OccurrenceConstraintViolation"),
+            (json.dumps([2, "neg-3", "MeterValues", {"evseId": "one", "meterValue": []}]), "TypeConstraintViolation"),
+            (json.dumps([2, "neg-4", "RequestStartTransaction", {}]), "NotSupported"),
+        ]:
+            await ws.send(frame)
+            answer = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if answer[0] != 4 or answer[2] != code:
+                raise RuntimeError(f"{frame!r} was answered {answer}, not {code}")
+        print("NEGATIVE-DONE", flush=True)
         cs = Station(args.id, ws)
         listener = asyncio.create_task(cs.start())
         try:
@@ -179,6 +238,19 @@ async def main(args) -> int:
                                                         tech_info="interop"))
             await cs.must(call.FirmwareStatusNotification(status="Installed"))
             await cs.must(call.DataTransfer(vendor_id="org.example", message_id="ping", data="hello"))
+            # A certificate for its own identity, from a CSR it makes.
+            cs.csr_key = ec.generate_private_key(ec.SECP256R1())
+            csr = (x509.CertificateSigningRequestBuilder()
+                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, args.id),
+                                            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Interop CPO")]))
+                   .sign(cs.csr_key, hashes.SHA256()))
+            signing = await cs.must(call.SignCertificate(
+                csr=csr.public_bytes(serialization.Encoding.PEM).decode(),
+                certificate_type="ChargingStationCertificate"))
+            if signing.status != "Accepted":
+                raise RuntimeError(f"certificate request refused: {signing}")
+            await asyncio.wait_for(cs.certified.wait(), args.wait)
+            print("CERTIFICATE-DONE", flush=True)
             print("LOCAL-SEQUENCE-DONE", flush=True)
             await asyncio.wait_for(cs.reported.wait(), args.wait)
             print("REPORT-DONE", flush=True)

@@ -499,7 +499,7 @@ async fn a_node_killed_mid_transaction_loses_nothing() {
 }
 
 /// Signs in with the development code through `node`: the access token.
-async fn driver_token(http: &reqwest::Client, node: &Server, phone: &str) -> String {
+pub(crate) async fn driver_token(http: &reqwest::Client, node: &Server, phone: &str) -> String {
     for (path, body) in [
         ("otp-request", json!({"phone": phone})),
         ("otp-check", json!({"phone": phone, "code": "0000"})),
@@ -521,7 +521,7 @@ async fn driver_token(http: &reqwest::Client, node: &Server, phone: &str) -> Str
 
 /// A driver's event stream on `node` (from after `last_id` when given):
 /// each (event, id, data) as it arrives; the channel closes with the stream.
-fn driver_events(
+pub(crate) fn driver_events(
     node: &Server,
     token: &str,
     last_id: Option<&str>,
@@ -563,7 +563,7 @@ fn driver_events(
 }
 
 /// The next CHARGING event on a driver's stream (within 20 s): its id and data.
-async fn next_charging(
+pub(crate) async fn next_charging(
     events: &mut tokio::sync::mpsc::UnboundedReceiver<(String, String, Value)>,
 ) -> Option<(String, Value)> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

@@ -210,13 +210,46 @@ async fn the_python_ocpp_charge_point_runs_a_whole_session_against_plugway() {
     assert!(server.terminate().success());
 }
 
+/// A station CA (certificate, key), PEM, for the certificate round trip.
+fn station_ca() -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Interop Station CA");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let cert = params.self_signed(&key).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// The Python `ocpp` package's 2.0.1 station against the real binary: its
+/// broken frames get 2.0.1's CALLERRORs on a connection that stays; an RFID
+/// transaction; its certificate signed by the station CA; GetBaseReport,
+/// GetVariables and SetVariables; then a driver charges on it from the app
+/// (RequestStartTransaction, live CHARGING events from its readings, the
+/// stop from the app) and is billed for what it metered.
 #[tokio::test]
 async fn the_python_ocpp_201_station_runs_a_whole_session_against_plugway() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let crm = api_key(dir.path(), "integration");
     let admin = api_key(dir.path(), "admin");
-    let mut server = Server::start(dir.path(), &[]);
+    let (ca_cert, ca_key) = station_ca();
+    std::fs::write(dir.path().join("station-ca.pem"), ca_cert).unwrap();
+    std::fs::write(dir.path().join("station-ca.key"), ca_key).unwrap();
+    let mut server = Server::start_with_env(
+        dir.path(),
+        &["--dev"],
+        &[
+            ("PLUGWAY_OCPP__CA_CERT", "station-ca.pem"),
+            ("PLUGWAY_OCPP__CA_KEY", "station-ca.key"),
+            ("PLUGWAY_SESSIONS__EVENT_INTERVAL_SECS", "2"),
+        ],
+    );
     let http = reqwest::Client::new();
     let post = |path: &str, key: &str, body: Value| {
         let request = http
@@ -239,13 +272,67 @@ async fn the_python_ocpp_201_station_runs_a_whole_session_against_plugway() {
         async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
     };
 
-    // The same CRM set-up as a 1.6 charger: the version is the station's choice.
-    let (status, cp) = post("/api/v1/webhooks/generate_charge_point", &crm, json!({})).await;
+    // A host's approved site whose EVSE is the station's EVSE 1, at
+    // 500.50 MNT/kWh; the version is the station's choice, not set here.
+    let host = crate::cluster::driver_token(&http, &server, "+97688772001").await;
+    let profile = http
+        .put(format!("{}/api/v1/host/profile", server.base))
+        .bearer_auth(&host)
+        .json(
+            &json!({"owner_name": "Interop Charging", "contact_name": "Ops",
+            "contact_number": "+97699112233", "contact_email": "ops@example.com"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let (status, site) = post(
+        "/api/v1/host/sites",
+        &host,
+        json!({"name": "Interop", "address": "Peace Avenue 1", "city": "Ulaanbaatar",
+            "province": "Ulaanbaatar", "country_code": "mn", "latitude": 47.9,
+            "longitude": 106.9, "time_zone": "Asia/Ulaanbaatar", "currency": "MNT"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{site}");
+    let site = site["id"].as_str().unwrap().to_owned();
+    let (status, _) = post(
+        &format!("/api/v1/admin/sites/{site}/approval"),
+        &admin,
+        json!({"approval": "APPROVED"}),
+    )
+    .await;
     assert_eq!(status, 200);
-    let (id, password) = (
-        cp["charging_point_id"].as_str().unwrap().to_owned(),
-        cp["password"].as_str().unwrap().to_owned(),
-    );
+    let id = "PY-201".to_owned();
+    let (status, cp) = post(
+        "/api/v1/charge-points",
+        &admin,
+        json!({"id": id, "owner_id": profile["user_id"]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{cp}");
+    let password = cp["password"].as_str().unwrap().to_owned();
+    let (status, evse) = post(
+        &format!("/api/v1/host/sites/{site}/evses"),
+        &host,
+        json!({"evse_code": "PY-1", "charge_point_id": id, "ocpp_connector_id": 1,
+            "prices": {"per_kwh": 500.5},
+            "connectors": [{"standard": "CCS2", "format": "CABLE", "power_type": "DC",
+                "max_voltage": 500, "max_amperage": 200, "max_power_kw": 50}]}),
+    )
+    .await;
+    assert_eq!(status, 201, "{evse}");
+    let evse = evse["id"].as_str().unwrap().to_owned();
+    let (status, _) = post(
+        &format!("/api/v1/admin/evses/{evse}/approval"),
+        &admin,
+        json!({"approval": "APPROVED"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // An RFID card for it from the CRM (seed 004).
     let (status, customer) = post(
         "/api/v1/webhooks/register_customer",
         &crm,
@@ -293,6 +380,8 @@ async fn the_python_ocpp_201_station_runs_a_whole_session_against_plugway() {
             Err(e) => panic!("the Python station never printed {needle}: {e}"),
         }
     };
+    wait_for("NEGATIVE-DONE");
+    wait_for("CERTIFICATE-DONE");
     wait_for("LOCAL-SEQUENCE-DONE");
 
     // 1.6's names are refused with 2.0.1's; 2.0.1's go as given.
@@ -322,39 +411,68 @@ async fn the_python_ocpp_201_station_runs_a_whole_session_against_plugway() {
         "{asked}"
     );
     wait_for("REPORT-DONE");
-    let (status, started) = post(
-        &format!("/api/v1/charge-points/{id}/commands/RequestStartTransaction"),
+    let variable =
+        json!({"component": {"name": "SecurityCtrlr"}, "variable": {"name": "SecurityProfile"}});
+    let (status, read) = post(
+        &format!("/api/v1/charge-points/{id}/commands/GetVariables"),
         &admin,
-        json!({"idToken": {"idToken": tag, "type": "ISO14443"}, "remoteStartId": 12, "evseId": 1}),
+        json!({"getVariableData": [variable]}),
     )
     .await;
+    assert_eq!(status, 200, "{read}");
     assert_eq!(
-        (status, started["response"]["status"].as_str()),
-        (200, Some("Accepted")),
-        "{started}"
+        read["response"]["getVariableResult"][0]["attributeValue"],
+        "1"
     );
-    let line = wait_for("REMOTE-START-DONE");
-    let station_tx = line.split_whitespace().last().unwrap().to_owned();
-    let transactions = get(format!("/api/v1/charge-points/{id}/transactions")).await;
-    let active = transactions
-        .as_array()
+    let (status, written) = post(
+        &format!("/api/v1/charge-points/{id}/commands/SetVariables"),
+        &admin,
+        json!({"setVariableData": [{"component": {"name": "OCPPCommCtrlr"},
+            "variable": {"name": "HeartbeatInterval"}, "attributeValue": "120"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{written}");
+    assert_eq!(
+        written["response"]["setVariableResult"][0]["attributeStatus"],
+        "Accepted"
+    );
+
+    // A driver charges on it from the app, watching the live events.
+    let driver = crate::cluster::driver_token(&http, &server, "+97688772002").await;
+    let mut events = crate::cluster::driver_events(&server, &driver, None);
+    let (status, started) =
+        post(&format!("/api/v1/devices/{evse}/start"), &driver, json!({})).await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!(started["state"], "charging");
+    let station_tx = wait_for("REMOTE-START-DONE")
+        .split_whitespace()
+        .last()
         .unwrap()
-        .iter()
-        .find(|t| t["stopped_at"].is_null())
-        .expect("a remote-started transaction")
-        .clone();
-    assert_eq!(active["station_transaction_id"], station_tx.as_str());
-    let (status, stopped) = post(
-        &format!("/api/v1/charge-points/{id}/commands/RequestStopTransaction"),
-        &admin,
-        json!({"transactionId": station_tx}),
+        .to_owned();
+    let (_, first) = crate::cluster::next_charging(&mut events)
+        .await
+        .expect("a CHARGING event");
+    let mut later = first.clone();
+    for _ in 0..10 {
+        later = crate::cluster::next_charging(&mut events)
+            .await
+            .expect("CHARGING events")
+            .1;
+        if later["energy"].as_f64() > first["energy"].as_f64() {
+            break;
+        }
+    }
+    assert!(
+        later["energy"].as_f64() > first["energy"].as_f64(),
+        "the station's readings move the app's figures: {first} then {later}"
+    );
+    let (status, finished) = post(
+        &format!("/api/v1/devices/{evse}/finish"),
+        &driver,
+        json!({}),
     )
     .await;
-    assert_eq!(
-        (status, stopped["response"]["status"].as_str()),
-        (200, Some("Accepted")),
-        "{stopped}"
-    );
+    assert_eq!(status, 200, "{finished}");
     wait_for("REMOTE-STOP-DONE");
     let exit = child.wait().unwrap();
     assert!(
@@ -362,20 +480,51 @@ async fn the_python_ocpp_201_station_runs_a_whole_session_against_plugway() {
         "the Python station failed (its schema checks or a step): {exit:?}"
     );
 
-    // What Plugway stored of it.
+    // What Plugway stored and billed.
     let transactions = get(format!("/api/v1/charge-points/{id}/transactions")).await;
-    let done: Vec<(&str, i64)> = transactions
+    let done: Vec<(&str, &str)> = transactions
         .as_array()
         .unwrap()
         .iter()
         .map(|t| {
             (
                 t["stop_reason"].as_str().unwrap_or("-"),
-                t["energy_wh"].as_i64().unwrap_or(-1),
+                t["station_transaction_id"].as_str().unwrap_or("-"),
             )
         })
         .collect();
-    assert_eq!(done, vec![("Remote", 750), ("Local", 1250)]);
+    assert_eq!(done.len(), 2, "{transactions}");
+    assert_eq!(done[0], ("Remote", station_tx.as_str()));
+    assert_eq!(done[1].0, "Local");
+    assert_eq!(transactions[1]["energy_wh"], 1250);
+    let metered = transactions[0]["energy_wh"].as_i64().unwrap();
+    assert!(
+        metered >= 1250,
+        "a start reading, an update, readings each second, the end: {metered}"
+    );
+    let purchase = http
+        .get(format!(
+            "{}/api/v1/purchases/{}",
+            server.base,
+            finished["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&driver)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        purchase["energy"].as_f64(),
+        Some(metered as f64 / 1000.0),
+        "{purchase}"
+    );
+    let priced = metered as f64 * 500.5 / 1000.0;
+    assert!(
+        (purchase["amount"].as_f64().unwrap() - priced).abs() <= 1.0,
+        "{purchase}"
+    );
     let detail = get(format!("/api/v1/charge-points/{id}")).await;
     assert_eq!(
         (
@@ -392,11 +541,26 @@ async fn the_python_ocpp_201_station_runs_a_whole_session_against_plugway() {
     .await;
     assert_eq!(model[0]["variable"], "SecurityProfile", "{model}");
     assert_eq!(model[0]["value"], "1");
-    let events = get(format!(
-        "/api/v1/charge-points/{id}/station-events?kind=SecurityEventNotification"
-    ))
-    .await;
-    assert_eq!(events[0]["summary"], "StartupOfTheDevice", "{events}");
-    assert_eq!(events[0]["body"]["techInfo"], "interop");
+    let events = get(format!("/api/v1/charge-points/{id}/station-events")).await;
+    let kinds: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "SecurityEventNotification",
+        "SignCertificate",
+        "CertificateSigned",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    let delivered = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "CertificateSigned")
+        .unwrap();
+    assert_eq!(delivered["summary"], "certificate sent: Accepted");
     assert!(server.terminate().success());
 }
