@@ -270,6 +270,37 @@ async fn authorize_tag(
     })
 }
 
+/// `--ocpp-auto-register`: an unknown charger's first BootNotification (in
+/// either version) registers it, connected, with the version it speaks.
+pub(crate) async fn register_at_boot(
+    state: &OcppState,
+    session: &mut Session,
+    now: DateTime<Utc>,
+) -> Result<(), CallError> {
+    let cp = NewChargePoint {
+        id: session.id.clone(),
+        password_hash: None,
+        owner: None,
+        created_at: now,
+    };
+    match state.store.create_charge_point(&cp).await {
+        Ok(()) | Err(StoreError::Conflict(_)) => {}
+        Err(e) => return Err(internal(e)),
+    }
+    tracing::warn!(charge_point = %session.id, version = session.version.as_str(), "AUTO-REGISTERED an unknown charge point at its BootNotification");
+    session.known = true;
+    state
+        .store
+        .set_connected(&session.id, true, now)
+        .await
+        .map_err(internal)?;
+    state
+        .store
+        .set_ocpp_version(&session.id, session.version.as_str())
+        .await
+        .map_err(internal)
+}
+
 async fn boot(
     state: &OcppState,
     session: &mut Session,
@@ -278,24 +309,7 @@ async fn boot(
     let req: BootNotificationRequest = decode(payload, validated)?;
     let now = state.clock.now();
     if !session.known {
-        // --ocpp-auto-register: the first BootNotification registers it.
-        let cp = NewChargePoint {
-            id: session.id.clone(),
-            password_hash: None,
-            owner: None,
-            created_at: now,
-        };
-        match state.store.create_charge_point(&cp).await {
-            Ok(()) | Err(StoreError::Conflict(_)) => {}
-            Err(e) => return Err(internal(e)),
-        }
-        tracing::warn!(charge_point = %session.id, "AUTO-REGISTERED an unknown charge point at its BootNotification");
-        session.known = true;
-        state
-            .store
-            .set_connected(&session.id, true, now)
-            .await
-            .map_err(internal)?;
+        register_at_boot(state, session, now).await?;
     }
     let info = BootInfo {
         vendor: req.charge_point_vendor.clone(),

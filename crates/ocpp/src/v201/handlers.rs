@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 use plugway_domain::charging::authorize;
 use plugway_domain::{AuthorizationStatus, IdTagState};
 use plugway_store::{
-    BootInfo, DeviceVariable, MeterSample, NewChargePoint, NewTransaction, StationEvent,
-    StatusReport, StoreError, Transaction, TransactionStop,
+    BootInfo, DeviceVariable, MeterSample, NewTransaction, StationEvent, StatusReport, Transaction,
+    TransactionStop,
 };
 use rust_ocpp::v2_0_1::datatypes::meter_value_type::MeterValueType;
 use rust_ocpp::v2_0_1::enumerations::transaction_event_enum_type::TransactionEventEnumType;
@@ -280,29 +280,7 @@ async fn boot(
     let req: BootNotificationRequest = decode("BootNotification", payload)?;
     let now = state.clock.now();
     if !session.known {
-        // --ocpp-auto-register: the first BootNotification registers it.
-        let cp = NewChargePoint {
-            id: session.id.clone(),
-            password_hash: None,
-            owner: None,
-            created_at: now,
-        };
-        match state.store.create_charge_point(&cp).await {
-            Ok(()) | Err(StoreError::Conflict(_)) => {}
-            Err(e) => return Err(internal(e)),
-        }
-        tracing::warn!(charge_point = %session.id, "AUTO-REGISTERED an unknown charging station at its BootNotification");
-        session.known = true;
-        state
-            .store
-            .set_connected(&session.id, true, now)
-            .await
-            .map_err(internal)?;
-        state
-            .store
-            .set_ocpp_version(&session.id, session.version.as_str())
-            .await
-            .map_err(internal)?;
+        crate::handlers::register_at_boot(state, session, now).await?;
     }
     let station = &req.charging_station;
     let modem = station.modem.as_ref();

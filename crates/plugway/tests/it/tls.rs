@@ -46,15 +46,15 @@ async fn tls_serves_https_with_the_configured_certificate() {
     assert!(server.terminate().success());
 }
 
-/// A CA (certificate, key) and a certificate it issues for `cn`
-/// (certificate and key, PEM), as an operator's PKI would.
-struct Pki {
-    ca_cert: rcgen::Certificate,
-    ca_key: rcgen::KeyPair,
+/// A station CA (certificate, key), and the certificates it issues for
+/// stations (certificate and key, PEM), as an operator's PKI would.
+pub(crate) struct Pki {
+    pub(crate) ca_cert: rcgen::Certificate,
+    pub(crate) ca_key: rcgen::KeyPair,
 }
 
 impl Pki {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let ca_key = rcgen::KeyPair::generate().unwrap();
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         params
