@@ -353,13 +353,17 @@ fn tls_config(
     let builder = match client_ca {
         None => builder.with_no_client_auth(),
         Some(pem) => {
+            // The issuing CA only (the file's first certificate): a chain
+            // pasted after it must not make its root trusted for every
+            // certificate under it.
             let mut roots = rustls::RootCertStore::empty();
-            for ca in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-                let ca = ca.map_err(|e| invalid(format!("the station CA: {e}")))?;
-                roots
-                    .add(ca)
-                    .map_err(|e| invalid(format!("the station CA: {e}")))?;
-            }
+            let ca = CertificateDer::pem_slice_iter(pem.as_bytes())
+                .next()
+                .ok_or_else(|| invalid("the station CA file has no certificate".to_owned()))?
+                .map_err(|e| invalid(format!("the station CA: {e}")))?;
+            roots
+                .add(ca)
+                .map_err(|e| invalid(format!("the station CA: {e}")))?;
             let verifier =
                 rustls::server::WebPkiClientVerifier::builder(std::sync::Arc::new(roots))
                     .allow_unauthenticated()

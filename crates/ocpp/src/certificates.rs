@@ -35,10 +35,13 @@ pub async fn sign_certificate(
     let now = state.clock.now();
     let outcome = match &state.config.station_ca {
         None => Err("NoCA".to_owned()),
+        // Let in without a password (auto-registration): nothing says it is
+        // the charger its id names, so no certificate says so either.
+        Some(_) if !session.authenticated => Err("NotAuthenticated".to_owned()),
         Some(ca) => {
-            // Serials only need to be unique per CA: the time in
-            // microseconds, as a station cannot ask twice in one.
-            let serial = u64::try_from(now.timestamp_micros()).unwrap_or_default();
+            // Random serials: unique per CA across nodes and clocks.
+            #[allow(clippy::disallowed_methods)]
+            let serial = *uuid::Uuid::new_v4().as_bytes();
             ca.sign(csr, session.id.as_str(), usage, serial, now)
                 .map_err(|e: SignError| {
                     tracing::warn!(charge_point = %session.id, error = %e, "certificate request refused");

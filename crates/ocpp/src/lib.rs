@@ -187,6 +187,10 @@ pub struct Session {
     pub known: bool,
     /// Whether it may send requests other than BootNotification.
     pub registered: bool,
+    /// Whether it proved its identity (its password, or on security
+    /// profile 3 its client certificate) rather than being let in by
+    /// auto-registration.
+    pub authenticated: bool,
     /// A 2.0.1 station's connector statuses by (EVSE, connector), as it
     /// last reported them on this connection: an EVSE's status combines
     /// its connectors'.

@@ -10,8 +10,8 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rcgen::{
-    CertificateParams, CertificateSigningRequestParams, DnType, DnValue, ExtendedKeyUsagePurpose,
-    IsCa, KeyPair, KeyUsagePurpose, SerialNumber,
+    CertificateParams, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+    SerialNumber,
 };
 
 /// How long a station's certificate is valid.
@@ -131,29 +131,51 @@ impl StationCa {
     /// must be that identity, so a station cannot get a certificate that
     /// names another), valid from `now` for [`STATION_CERT_DAYS`]; the
     /// chain, leaf first, then the CA.
+    ///
+    /// Of the request only the key (proved by the request's signature) and
+    /// the identity are taken: the certificate is built here, with the
+    /// station's id as its only name, so a station cannot ask for extra
+    /// names (alternative DNS names, organisations) or a CA's powers, and
+    /// extensions its firmware adds to the request do not get in the way.
     pub fn sign(
         &self,
         csr_pem: &str,
         identity: &str,
         usage: CertificateUse,
-        serial: u64,
+        serial: [u8; 16],
         now: DateTime<Utc>,
     ) -> Result<String, SignError> {
-        let mut csr = CertificateSigningRequestParams::from_pem(csr_pem)
+        use x509_parser::prelude::FromDer as _;
+        let der = pem::parse(csr_pem).map_err(|_| SignError::InvalidCsr)?;
+        let (_, request) =
+            x509_parser::certification_request::X509CertificationRequest::from_der(der.contents())
+                .map_err(|_| SignError::InvalidCsr)?;
+        request
+            .verify_signature()
             .map_err(|_| SignError::InvalidCsr)?;
-        let cn = csr
-            .params
-            .distinguished_name
-            .get(&DnType::CommonName)
-            .and_then(text)
-            .unwrap_or_default();
-        if cn != identity {
+        let info = &request.certification_request_info;
+        let mut names = info.subject.iter_common_name();
+        let cn = names
+            .next()
+            .and_then(|n| n.as_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        if cn != identity || names.next().is_some() {
             return Err(SignError::WrongIdentity(cn));
         }
-        let params = &mut csr.params;
+        let key = rcgen::SubjectPublicKeyInfo::from_der(info.subject_pki.raw)
+            .map_err(|_| SignError::InvalidCsr)?;
+        let mut params = CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, identity);
         params.not_before = offset_time(now - chrono::Duration::minutes(5))?;
         params.not_after = offset_time(now + chrono::Duration::days(STATION_CERT_DAYS))?;
-        params.serial_number = Some(SerialNumber::from_slice(&serial.to_be_bytes()));
+        // Positive (top bit clear), 16 random bytes: unique per CA.
+        let mut serial = serial;
+        if let Some(first) = serial.first_mut() {
+            *first &= 0x7f;
+        }
+        params.serial_number = Some(SerialNumber::from_slice(&serial));
         params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![
             KeyUsagePurpose::DigitalSignature,
@@ -164,8 +186,8 @@ impl StationCa {
             CertificateUse::V2g => ExtendedKeyUsagePurpose::ServerAuth,
         }];
         params.use_authority_key_identifier_extension = true;
-        let signed = csr
-            .signed_by(&self.issuer, &self.key)
+        let signed = params
+            .signed_by(&key, &self.issuer, &self.key)
             .map_err(|e| SignError::Internal(e.to_string()))?;
         Ok(format!("{}{}", signed.pem(), self.chain_pem))
     }
@@ -198,7 +220,8 @@ mod tests {
 
     fn csr(cn: &str) -> String {
         let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        // Names beyond its id, which it must not get.
+        let mut params = CertificateParams::new(vec!["csms.example.com".to_owned()]).unwrap();
         params.distinguished_name.push(DnType::CommonName, cn);
         params
             .distinguished_name
@@ -216,7 +239,7 @@ mod tests {
                 &csr("CS-1"),
                 "CS-1",
                 CertificateUse::ChargingStation,
-                7,
+                [7; 16],
                 now,
             )
             .unwrap();
@@ -238,18 +261,23 @@ mod tests {
             "Plugway Test Station CA"
         );
         assert!(!leaf.is_ca());
+        assert!(
+            leaf.subject_alternative_name().unwrap().is_none(),
+            "no names but its id"
+        );
+        assert_eq!(leaf.subject().iter().count(), 1, "{}", leaf.subject());
         assert_eq!(
             ca.sign(
                 &csr("CS-2"),
                 "CS-1",
                 CertificateUse::ChargingStation,
-                8,
+                [8; 16],
                 now
             ),
             Err(SignError::WrongIdentity("CS-2".to_owned()))
         );
         assert_eq!(
-            ca.sign("not a csr", "CS-1", CertificateUse::V2g, 9, now),
+            ca.sign("not a csr", "CS-1", CertificateUse::V2g, [9; 16], now),
             Err(SignError::InvalidCsr)
         );
         let other_key = KeyPair::generate().unwrap().serialize_pem();

@@ -91,10 +91,14 @@ async fn upgrade(
         }
     };
     let known = cp.is_some();
-    match (&cp, state.config.auto_register) {
+    // Whether it proved who it is (a password or a client certificate), not
+    // merely let in by auto-registration: only such a charger is issued a
+    // certificate for its id.
+    let authenticated = match (&cp, state.config.auto_register) {
         (None, false) => return refuse(StatusCode::NOT_FOUND, "no charge point has this id"),
         (None, true) => {
-            tracing::warn!(charge_point = %id, "unknown charge point accepted (--ocpp-auto-register)")
+            tracing::warn!(charge_point = %id, "unknown charge point accepted (--ocpp-auto-register)");
+            false
         }
         (Some(cp), _) if cp.security_profile >= 3 => {
             // Security profile 3: the client certificate is the credential.
@@ -114,6 +118,7 @@ async fn upgrade(
                     "this charge point signs in with its client certificate (security profile 3), issued by the station CA for its id",
                 );
             }
+            true
         }
         (Some(cp), auto) => {
             let presented = basic_auth(&headers).filter(|(user, _)| user == id.as_str());
@@ -134,6 +139,14 @@ async fn upgrade(
                     "wrong charge point id or password (HTTP Basic)",
                 );
             }
+            cp.password_hash.is_some()
+        }
+    };
+    // Recorded before the upgrade is answered, so a charger that reconnects
+    // in another version is recorded in the order it connected.
+    if known {
+        if let Err(e) = state.store.set_ocpp_version(&id, version.as_str()).await {
+            tracing::warn!(error = %e, "could not record the OCPP version");
         }
     }
     let max = state.config.max_message_bytes;
@@ -152,6 +165,7 @@ async fn upgrade(
                     id,
                     known,
                     registered: known,
+                    authenticated,
                     connector_statuses: Default::default(),
                 },
             )
@@ -205,13 +219,6 @@ async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
             .await
         {
             tracing::warn!(error = %e, "could not record the connection");
-        }
-        if let Err(e) = state
-            .store
-            .set_ocpp_version(&session.id, session.version.as_str())
-            .await
-        {
-            tracing::warn!(error = %e, "could not record the OCPP version");
         }
     }
     tracing::info!(charge_point = %session.id, version = session.version.as_str(), "charge point connected");

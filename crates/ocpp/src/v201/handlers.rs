@@ -679,8 +679,12 @@ async fn transaction_event(
                 .map_err(internal)?
                 .ok_or_else(|| internal("a linked transaction is missing"))?;
             // seqNo only grows within a transaction: one not above the
-            // highest seen is an event we already took (its answer was lost).
-            let repeat = seq_no <= link.last_seq_no;
+            // highest seen is an event we already took (its answer was
+            // lost). Not an Ended while the transaction is open: a station
+            // that restarted its numbering must still be able to end it
+            // (ending is idempotent anyway).
+            let ends = req.event_type == TransactionEventEnumType::Ended;
+            let repeat = seq_no <= link.last_seq_no && !(ends && tx.stopped_at.is_none());
             (tx, link, repeat)
         }
         None => {
@@ -714,9 +718,10 @@ async fn transaction_event(
     // plugged in first, or the first token was refused): decided now, and
     // the transaction becomes the driver's session from here.
     let ended = req.event_type == TransactionEventEnumType::Ended;
-    if let (Some(text), true, false, false) = (&token, open, repeat, ended) {
-        let undecided = tx.auth_status != AuthorizationStatus::Accepted.as_str()
-            || !tx.id_tag.eq_ignore_ascii_case(text);
+    // (Once a transaction is accepted its token stands: a stop token or a
+    // group member's card in a later event does not replace it.)
+    if let (Some(text), true, false) = (&token, open, ended) {
+        let undecided = tx.auth_status != AuthorizationStatus::Accepted.as_str();
         if verdict.is_none() && undecided {
             let (status, tag, tag_user) =
                 verdict_for(state, session, text, tx.connector_id).await?;
@@ -815,8 +820,17 @@ async fn transaction_event(
                 .map_err(internal)?;
             publish(state, &session.id, "StopTransaction", json!({"transactionId": stopped.id, "remoteTransactionId": remote_id, "meterStop": stopped.meter_stop})).await;
             // The transaction is over; the car may still be plugged in
-            // (1.6's Finishing) until the station reports the EVSE free.
-            record_status(state, session, tx.connector_id, "Finishing", req.timestamp).await?;
+            // (1.6's Finishing) until the station reports the EVSE free,
+            // unless it already has on this connection.
+            let reported: Vec<&String> = session
+                .connector_statuses
+                .iter()
+                .filter(|((evse, _), _)| *evse == tx.connector_id)
+                .map(|(_, status)| status)
+                .collect();
+            if reported.is_empty() || reported.iter().any(|s| *s == "Occupied") {
+                record_status(state, session, tx.connector_id, "Finishing", req.timestamp).await?;
+            }
         }
         state
             .store

@@ -22,6 +22,7 @@ crate::on_both_backends!(
     a_token_and_a_reading_that_come_late_still_bill_right,
     an_evse_shows_its_busiest_connector,
     stations_of_both_versions_get_their_certificates_signed,
+    a_station_let_in_without_a_password_gets_no_certificate,
 );
 
 /// Sends a CALL and returns the CALLRESULT payload, checked against the
@@ -693,11 +694,18 @@ async fn a_token_and_a_reading_that_come_late_still_bill_right(backend: Backend,
         &mut cp,
         "TransactionEvent",
         json!({"eventType": "Updated", "timestamp": at(base, -100),
-        "triggerReason": "MeterValuePeriodic", "seqNo": 2,
+        "triggerReason": "StopAuthorized", "seqNo": 2,
         "transactionInfo": {"transactionId": "late-1", "chargingState": "Charging"},
+        "idToken": {"idToken": "SOMEONE", "type": "ISO14443"},
         "meterValue": energy(-100, 252_000)}),
     )
     .await;
+    // Another card in a later event does not take the transaction over.
+    let still = csms.store.find_transaction(tx.id).await.unwrap().unwrap();
+    assert_eq!(
+        (still.id_tag.as_str(), still.auth_status.as_str()),
+        ("LATECARD", "Accepted")
+    );
     ok(&mut cp, "TransactionEvent", json!({"eventType": "Ended", "timestamp": at(base, 0),
         "triggerReason": "EVDeparted", "seqNo": 3,
         "transactionInfo": {"transactionId": "late-1", "stoppedReason": "EVDisconnected"},
@@ -839,7 +847,7 @@ async fn stations_of_both_versions_get_their_certificates_signed(backend: Backen
     );
     // Its delivery is on the station's record.
     let mut delivered = Vec::new();
-    for _ in 0..50 {
+    for _ in 0..200 {
         delivered = csms
             .store
             .list_station_events(&id, Some("CertificateSigned"), None, 5)
@@ -850,6 +858,7 @@ async fn stations_of_both_versions_get_their_certificates_signed(backend: Backen
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    assert!(!delivered.is_empty(), "the delivery was never recorded");
     assert_eq!(
         delivered[0].summary.as_deref(),
         Some("certificate sent: Accepted")
@@ -932,5 +941,35 @@ async fn stations_of_both_versions_get_their_certificates_signed(backend: Backen
     let (action, _) = answer_next(&mut cp, json!({"status": "NotFound"})).await;
     assert_eq!(action, "GetInstalledCertificateIds");
     assert_eq!(pending.await.unwrap().unwrap().status(), Some("NotFound"));
+    csms.finish().await;
+}
+
+/// With auto-registration a charger is let in on its word alone: it may
+/// charge, but the CA does not vouch for an identity nobody proved.
+async fn a_station_let_in_without_a_password_gets_no_certificate(backend: Backend, name: &str) {
+    let (cert, key) = station_ca();
+    let config = OcppConfig {
+        auto_register: true,
+        station_ca: Some(std::sync::Arc::new(
+            plugway_ocpp::pki::StationCa::from_pem(&cert, &key).unwrap(),
+        )),
+        ..OcppConfig::default()
+    };
+    let Some(csms) = Csms::start(backend, name, config).await else {
+        return;
+    };
+    let mut cs = csms
+        .connect_with("V201-AUTO", None, Some("ocpp2.0.1"))
+        .await
+        .unwrap();
+    boot(&mut cs).await;
+    let refused = ok(
+        &mut cs,
+        "SignCertificate",
+        json!({"csr": csr("V201-AUTO"), "certificateType": "ChargingStationCertificate"}),
+    )
+    .await;
+    assert_eq!(refused["status"], "Rejected");
+    assert_eq!(refused["statusInfo"]["reasonCode"], "NotAuthenticated");
     csms.finish().await;
 }
