@@ -214,6 +214,18 @@ pub fn parse(text: &str) -> Result<Frame, BadFrame> {
     }
 }
 
+/// Whether any string in `value` (keys included) holds a NUL character:
+/// valid JSON and within every OCPP schema, but no text column stores it
+/// (PostgreSQL refuses it), so it is refused at the edge as bad input.
+pub fn contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
+    }
+}
+
 /// A CALL frame.
 pub fn call(id: &str, action: &str, payload: &Value) -> String {
     json!([2, id, action, payload]).to_string()

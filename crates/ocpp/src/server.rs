@@ -347,6 +347,10 @@ async fn on_text(
             payload,
         }) => {
             let handled = match session.version {
+                _ if frame::contains_nul(&payload) => Err(crate::frame::CallError::new(
+                    crate::frame::ErrorCode::PropertyConstraintViolation,
+                    "text may not contain the NUL character",
+                )),
                 OcppVersion::V16 => handlers::handle(state, session, &action, &payload).await,
                 OcppVersion::V201 => {
                     crate::v201::handlers::handle(state, session, &action, &payload).await

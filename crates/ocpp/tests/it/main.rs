@@ -11,6 +11,7 @@
 )]
 
 mod flows;
+mod fuzz;
 mod sessions;
 mod v201;
 
