@@ -34,8 +34,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// Human message.
     pub message: String,
-    /// Field at fault.
-    pub field: Option<&'static str>,
+    /// Field at fault (a name, or a path into the body).
+    pub field: Option<std::borrow::Cow<'static, str>>,
     /// Seconds to wait, for 429 and 503.
     pub retry_after: Option<u64>,
 }
@@ -106,7 +106,7 @@ impl ApiError {
     /// 422 for one bad field.
     pub fn invalid_field(field: &'static str, message: impl Into<String>) -> Self {
         Self {
-            field: Some(field),
+            field: Some(field.into()),
             ..Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_field",
@@ -121,7 +121,7 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             code: self.code.to_owned(),
             message: self.message,
-            field: self.field.map(str::to_owned),
+            field: self.field.map(std::borrow::Cow::into_owned),
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after {
@@ -155,7 +155,7 @@ impl From<AppError> for ApiError {
             status,
             code: e.code,
             message: e.message,
-            field: e.field,
+            field: e.field.map(std::borrow::Cow::Borrowed),
             retry_after: e.retry_after,
         }
     }

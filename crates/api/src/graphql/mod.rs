@@ -308,8 +308,8 @@ pub fn gql_error(e: ApiError) -> async_graphql::Error {
     async_graphql::Error::new(e.message).extend_with(|_, ext| {
         ext.set("code", code);
         ext.set("reason", reason);
-        if let Some(field) = field {
-            ext.set("field", field);
+        if let Some(field) = &field {
+            ext.set("field", field.as_ref());
         }
     })
 }

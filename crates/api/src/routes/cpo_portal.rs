@@ -182,7 +182,7 @@ impl IntoResponse for FaceError {
             data: None,
             message: self.error.message,
             code: self.error.code.to_owned(),
-            field: self.error.field.map(str::to_owned),
+            field: self.error.field.map(std::borrow::Cow::into_owned),
             errors,
             error_count,
         };

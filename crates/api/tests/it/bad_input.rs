@@ -41,6 +41,29 @@ async fn malformed_requests_get_4xx_and_change_nothing(backend: Backend, name: &
         StatusCode::BAD_REQUEST,
         "invalid_json",
     );
+    // A NUL character is valid JSON but no database column takes it: a 422,
+    // not a database failure.
+    let nul = read(
+        raw("{\"phone\":\"+9768666\\u00001488\"}", json_ct)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_error(&nul, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    assert_eq!(nul.1["field"], "phone", "{}", nul.1);
+    let nested = read(
+        app.http
+            .post(&url)
+            .header("content-type", "application/json")
+            .body("{\"phone\": \"+97686661488\", \"owner\": {\"names\": [\"a\", \"b\\u0000\"]}}")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_error(&nested, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    assert_eq!(nested.1["field"], "owner.names.1", "{}", nested.1);
     assert_error(
         &read(
             raw("{\"phone\":\"+97686661488\"}", None)

@@ -85,7 +85,7 @@ impl From<ApiError> for LegacyError {
             status: e.status,
             code: e.code.to_owned(),
             detail: e.message,
-            field: e.field.map(str::to_owned),
+            field: e.field.map(std::borrow::Cow::into_owned),
         }
     }
 }
