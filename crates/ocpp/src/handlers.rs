@@ -78,24 +78,25 @@ pub(crate) fn now_ms(state: &OcppState) -> DateTime<Utc> {
     state.clock.now().trunc_subsecs(3)
 }
 
-/// Handles one CALL from a registered (or registering) session.
-pub async fn handle(
-    state: &OcppState,
-    session: &mut Session,
+/// Whether a charger may send `action` now, in either version: one of the
+/// actions a charger sends (`inbound`); one only the central system sends
+/// (`csms_action`) is NotSupported, an unknown one NotImplemented; and
+/// nothing but BootNotification before it is registered.
+pub(crate) fn admit(
+    session: &Session,
     action: &str,
-    payload: &Value,
-) -> Result<Value, CallError> {
-    if !INBOUND.contains(&action) {
-        // Actions only the central system sends: a charger sending one gets
-        // NotSupported.
-        let code = if plugway_events::Ocpp16Action::parse(action).is_some() {
+    inbound: &[&str],
+    csms_action: bool,
+) -> Result<(), CallError> {
+    if !inbound.contains(&action) {
+        let code = if csms_action {
             ErrorCode::NotSupported
         } else {
             ErrorCode::NotImplemented
         };
         return Err(CallError::new(
             code,
-            format!("{action} is not an action a charge point may send"),
+            format!("{action} is not an action a charger may send"),
         ));
     }
     if !session.registered && action != "BootNotification" {
@@ -104,6 +105,22 @@ pub async fn handle(
             "send BootNotification first",
         ));
     }
+    Ok(())
+}
+
+/// Handles one CALL from a registered (or registering) session.
+pub async fn handle(
+    state: &OcppState,
+    session: &mut Session,
+    action: &str,
+    payload: &Value,
+) -> Result<Value, CallError> {
+    admit(
+        session,
+        action,
+        &INBOUND,
+        plugway_events::Ocpp16Action::parse(action).is_some(),
+    )?;
     match action {
         "Authorize" => authorize_tag(state, session, payload).await,
         "BootNotification" => boot(state, session, payload).await,
@@ -378,31 +395,12 @@ async fn boot(
 
 async fn start(state: &OcppState, session: &Session, payload: &Value) -> Result<Value, CallError> {
     let req: StartTransactionRequest = decode(payload, validated)?;
-    let record = tag_record_checked(
-        state,
-        session,
-        &req.id_tag,
-        Some(i64::from(req.connector_id)),
-    )
-    .await?;
-    let tag_user = record.as_ref().and_then(|r| r.user);
-    let tag = record.map(|r| r.state);
-    let active = match &tag {
-        Some(t) => state
-            .store
-            .count_active_transactions_for_tag(&t.id_tag.key())
-            .await
-            .map_err(internal)?,
-        None => 0,
-    };
-    let on_a_real_connector = connector_known(state, session, req.connector_id).await?;
-    let status = if on_a_real_connector {
-        authorize(tag.as_ref(), active, state.clock.now())
-    } else {
-        metrics::counter!("plugway_ocpp_unknown_connector_starts_total").increment(1);
-        tracing::warn!(charge_point = %session.id, connector = req.connector_id, "StartTransaction on a connector the charger never reported; answered Invalid");
-        AuthorizationStatus::Invalid
-    };
+    let StartVerdict {
+        status,
+        tag,
+        user: tag_user,
+        real_connector: on_a_real_connector,
+    } = start_verdict(state, session, &req.id_tag, i64::from(req.connector_id)).await?;
     // The transaction is recorded whatever the verdict: the charger needs an
     // id either way, and stops a refused one itself.
     let tx = state
@@ -462,6 +460,57 @@ async fn start(state: &OcppState, session: &Session, payload: &Value) -> Result<
     })
 }
 
+/// The verdict on a transaction a tag starts on a connector.
+pub(crate) struct StartVerdict {
+    /// The answer.
+    pub status: AuthorizationStatus,
+    /// The tag's state, when it is known.
+    pub tag: Option<IdTagState>,
+    /// Its driver, when it has one.
+    pub user: Option<plugway_domain::UserId>,
+    /// Whether the connector is one the charger has.
+    pub real_connector: bool,
+}
+
+/// The verdict on a transaction `tag` starts on `connector` (a 1.6
+/// connector, a 2.0.1 EVSE), in either version: the tag's standing (asked
+/// of its issuer when it is a roaming partner's), its limit of active
+/// transactions, and whether the connector exists at all (one the charger
+/// never reported is refused).
+pub(crate) async fn start_verdict(
+    state: &OcppState,
+    session: &Session,
+    tag: &str,
+    connector: i64,
+) -> Result<StartVerdict, CallError> {
+    let record = tag_record_checked(state, session, tag, Some(connector)).await?;
+    let user = record.as_ref().and_then(|r| r.user);
+    let tag = record.map(|r| r.state);
+    let active = match &tag {
+        Some(t) => state
+            .store
+            .count_active_transactions_for_tag(&t.id_tag.key())
+            .await
+            .map_err(internal)?,
+        None => 0,
+    };
+    let real_connector =
+        connector_known(state, session, u32::try_from(connector).unwrap_or(0)).await?;
+    let status = if real_connector {
+        authorize(tag.as_ref(), active, state.clock.now())
+    } else {
+        metrics::counter!("plugway_ocpp_unknown_connector_starts_total").increment(1);
+        tracing::warn!(charge_point = %session.id, connector, "a transaction on a connector the charger never reported; refused");
+        AuthorizationStatus::Invalid
+    };
+    Ok(StartVerdict {
+        status,
+        tag,
+        user,
+        real_connector,
+    })
+}
+
 /// Whether `connector` is one the charger has: one it reported a status for,
 /// or one an EVSE is linked to. Connector 0 is the charge point itself and
 /// never is. A charger that has reported no connector at all (and has none
@@ -509,9 +558,21 @@ async fn status(state: &OcppState, session: &Session, payload: &Value) -> Result
         timestamp: req.timestamp.unwrap_or(now),
         received_at: now,
     };
+    apply_status(state, session, &report).await?;
+    Ok(json!({}))
+}
+
+/// A connector's status as reported (in 1.6's words, whichever version
+/// reported it): stored, told to the rest of Plugway, and to the charging
+/// engine (waiting time, a session whose stop never came).
+pub(crate) async fn apply_status(
+    state: &OcppState,
+    session: &Session,
+    report: &StatusReport,
+) -> Result<(), CallError> {
     state
         .store
-        .record_status(&session.id, &report)
+        .record_status(&session.id, report)
         .await
         .map_err(internal)?;
     publish(state, &session.id, "StatusNotification", json!({"connectorId": report.connector_id, "status": report.status, "errorCode": report.error_code})).await;
@@ -524,8 +585,7 @@ async fn status(state: &OcppState, session: &Session, payload: &Value) -> Result
             report.timestamp,
         )
         .await
-        .map_err(internal)?;
-    Ok(json!({}))
+        .map_err(internal)
 }
 
 async fn stop(state: &OcppState, session: &Session, payload: &Value) -> Result<Value, CallError> {

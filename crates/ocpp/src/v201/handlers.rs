@@ -11,7 +11,6 @@
 //! StopTransaction.
 
 use chrono::{DateTime, Utc};
-use plugway_domain::charging::authorize;
 use plugway_domain::{AuthorizationStatus, IdTagState};
 use plugway_store::{
     BootInfo, DeviceVariable, MeterSample, NewTransaction, StationEvent, StatusReport, Transaction,
@@ -33,7 +32,7 @@ use serde_json::{json, Value};
 
 use super::schemas::{self, Part};
 use crate::frame::{CallError, ErrorCode};
-use crate::handlers::{connector_known, internal, now_ms, publish, tag_record_checked, wire};
+use crate::handlers::{internal, now_ms, publish, tag_record_checked, wire};
 use crate::{OcppState, Session};
 
 /// Checks `payload` against `action`'s request schema and reads it.
@@ -54,23 +53,7 @@ pub async fn handle(
     action: &str,
     payload: &Value,
 ) -> Result<Value, CallError> {
-    if !super::INBOUND.contains(&action) {
-        let code = if schemas::is_action(action) {
-            ErrorCode::NotSupported
-        } else {
-            ErrorCode::NotImplemented
-        };
-        return Err(CallError::new(
-            code,
-            format!("{action} is not an action a charging station may send"),
-        ));
-    }
-    if !session.registered && action != "BootNotification" {
-        return Err(CallError::new(
-            ErrorCode::SecurityError,
-            "send BootNotification first",
-        ));
-    }
+    crate::handlers::admit(session, action, &super::INBOUND, schemas::is_action(action))?;
     match action {
         "BootNotification" => boot(state, session, payload).await,
         "Heartbeat" => {
@@ -375,23 +358,7 @@ async fn record_status(
         timestamp: at,
         received_at: state.clock.now(),
     };
-    state
-        .store
-        .record_status(&session.id, &report)
-        .await
-        .map_err(internal)?;
-    publish(
-        state,
-        &session.id,
-        "StatusNotification",
-        json!({"connectorId": evse, "status": status, "errorCode": report.error_code}),
-    )
-    .await;
-    state
-        .sessions
-        .connector_status(&session.id, evse, status, at)
-        .await
-        .map_err(internal)
+    crate::handlers::apply_status(state, session, &report).await
 }
 
 /// An EVSE's status from its connectors': a car at any of them holds the
@@ -548,44 +515,6 @@ fn named_token(req: &TransactionEventRequest) -> Option<String> {
     (kind != "NoAuthorization" && !token.id_token.is_empty()).then(|| token.id_token.clone())
 }
 
-/// A token's verdict for a transaction on `evse`: the status, the tag's
-/// state and its driver.
-async fn verdict_for(
-    state: &OcppState,
-    session: &Session,
-    token: &str,
-    evse: i64,
-) -> Result<
-    (
-        AuthorizationStatus,
-        Option<IdTagState>,
-        Option<plugway_domain::UserId>,
-    ),
-    CallError,
-> {
-    let record = tag_record_checked(state, session, token, Some(evse)).await?;
-    let tag_user = record.as_ref().and_then(|r| r.user);
-    let tag = record.map(|r| r.state);
-    let active = match &tag {
-        Some(t) => state
-            .store
-            .count_active_transactions_for_tag(&t.id_tag.key())
-            .await
-            .map_err(internal)?,
-        None => 0,
-    };
-    let on_a_real_connector =
-        connector_known(state, session, u32::try_from(evse).unwrap_or(0)).await?;
-    let status = if on_a_real_connector {
-        authorize(tag.as_ref(), active, state.clock.now())
-    } else {
-        metrics::counter!("plugway_ocpp_unknown_connector_starts_total").increment(1);
-        tracing::warn!(charge_point = %session.id, evse, "a transaction on an EVSE the station never reported; refused");
-        AuthorizationStatus::Invalid
-    };
-    Ok((status, tag, tag_user))
-}
-
 /// Opens our transaction for the station's `remote_id` (its first event we
 /// hear of) and links the two; the transaction and its link.
 async fn open_transaction(
@@ -692,7 +621,10 @@ async fn transaction_event(
             // later one whose Started never reached us): open ours.
             let evse = req.evse.as_ref().map_or(1, |e| i64::from(e.id));
             let (status, tag, tag_user) = match &token {
-                Some(token) => verdict_for(state, session, token, evse).await?,
+                Some(token) => {
+                    let v = crate::handlers::start_verdict(state, session, token, evse).await?;
+                    (v.status, v.tag, v.user)
+                }
                 None => (AuthorizationStatus::Invalid, None, None),
             };
             let (tx, link) =
@@ -723,8 +655,12 @@ async fn transaction_event(
     if let (Some(text), true, false) = (&token, open, ended) {
         let undecided = tx.auth_status != AuthorizationStatus::Accepted.as_str();
         if verdict.is_none() && undecided {
-            let (status, tag, tag_user) =
-                verdict_for(state, session, text, tx.connector_id).await?;
+            let crate::handlers::StartVerdict {
+                status,
+                tag,
+                user: tag_user,
+                ..
+            } = crate::handlers::start_verdict(state, session, text, tx.connector_id).await?;
             state
                 .store
                 .authorize_remote_transaction(tx.id, text, status.as_str())
