@@ -143,8 +143,11 @@ async fn upgrade(
         }
     };
     // Recorded before the upgrade is answered, so a charger that reconnects
-    // in another version is recorded in the order it connected.
-    if known {
+    // in another version is recorded in the order it connected; and only
+    // when it changed, so a reconnect costs no write (the charge point was
+    // just read).
+    let recorded = cp.as_ref().and_then(|c| c.ocpp_version.as_deref());
+    if known && recorded != Some(version.as_str()) {
         if let Err(e) = state.store.set_ocpp_version(&id, version.as_str()).await {
             tracing::warn!(error = %e, "could not record the OCPP version");
         }
