@@ -603,6 +603,54 @@ impl ChargePoint {
         }
     }
 
+    /// The connector to start `tag` on: `wanted`, or the first, that is
+    /// free and not reserved for somebody else's tag (1-based).
+    fn free_connector(&self, wanted: Option<usize>, tag: &str) -> Option<usize> {
+        let usable = |k: &Connector| {
+            k.transaction.is_none()
+                && k.id_tag.is_none()
+                && k.reservation.as_ref().is_none_or(|(_, t)| t == tag)
+        };
+        match wanted {
+            Some(c) => self
+                .connectors
+                .get(c.saturating_sub(1))
+                .filter(|k| usable(k))
+                .map(|_| c),
+            None => self.connectors.iter().position(usable).map(|i| i + 1),
+        }
+    }
+
+    /// Holds `connector` (1-based) for `tag` under reservation `id`; the
+    /// answer's payload (the same words in both versions).
+    fn reserve(&mut self, connector: usize, id: i64, tag: String) -> Value {
+        let Some(c) = self.connectors.get_mut(connector.wrapping_sub(1)) else {
+            return json!({"status": "Rejected"});
+        };
+        if c.transaction.is_some() || c.id_tag.is_some() {
+            return json!({"status": "Occupied"});
+        }
+        c.reservation = Some((id, tag));
+        self.status(connector, "Reserved");
+        json!({"status": "Accepted"})
+    }
+
+    /// Lets reservation `id` go; the answer's payload.
+    fn cancel_reservation(&mut self, id: Option<i64>) -> Value {
+        let Some(n) = self
+            .connectors
+            .iter()
+            .position(|c| c.reservation.as_ref().map(|(r, _)| *r) == id)
+        else {
+            return json!({"status": "Rejected"});
+        };
+        if let Some(c) = self.connectors.get_mut(n) {
+            c.reservation = None;
+        }
+        self.status(n + 1, "Available");
+        json!({"status": "Accepted"})
+    }
+
     /// Answers a CALL from the central system; Err is (code, description).
     fn on_call(&mut self, action: &str, payload: &Value) -> Result<Value, (&'static str, String)> {
         if self.v201() {
@@ -619,21 +667,7 @@ impl ChargePoint {
                     .get("connectorId")
                     .and_then(Value::as_u64)
                     .map(|c| c as usize);
-                // Free, and not reserved for somebody else's tag.
-                let usable = |k: &Connector| {
-                    k.transaction.is_none()
-                        && k.id_tag.is_none()
-                        && k.reservation.as_ref().is_none_or(|(_, t)| *t == tag)
-                };
-                let free = match wanted {
-                    Some(c) => self
-                        .connectors
-                        .get(c.saturating_sub(1))
-                        .filter(|k| usable(k))
-                        .map(|_| c),
-                    None => self.connectors.iter().position(usable).map(|i| i + 1),
-                };
-                let Some(connector) = free else {
+                let Some(connector) = self.free_connector(wanted, &tag) else {
                     return Ok(json!({"status": "Rejected"}));
                 };
                 if let Some(c) = self.connectors.get_mut(connector - 1) {
@@ -693,30 +727,11 @@ impl ChargePoint {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
-                let Some(c) = self.connectors.get_mut(connector.wrapping_sub(1)) else {
-                    return Ok(json!({"status": "Rejected"}));
-                };
-                if c.transaction.is_some() || c.id_tag.is_some() {
-                    return Ok(json!({"status": "Occupied"}));
-                }
-                c.reservation = Some((id, tag));
-                self.enqueue("StatusNotification", json!({"connectorId": connector, "errorCode": "NoError", "status": "Reserved", "timestamp": now()}));
-                Ok(json!({"status": "Accepted"}))
+                Ok(self.reserve(connector, id, tag))
             }
             "CancelReservation" => {
                 let id = payload.get("reservationId").and_then(Value::as_i64);
-                let Some(n) = self
-                    .connectors
-                    .iter()
-                    .position(|c| c.reservation.as_ref().map(|(r, _)| *r) == id)
-                else {
-                    return Ok(json!({"status": "Rejected"}));
-                };
-                if let Some(c) = self.connectors.get_mut(n) {
-                    c.reservation = None;
-                }
-                self.enqueue("StatusNotification", json!({"connectorId": n + 1, "errorCode": "NoError", "status": "Available", "timestamp": now()}));
-                Ok(json!({"status": "Accepted"}))
+                Ok(self.cancel_reservation(id))
             }
             "GetCompositeSchedule" => Ok(json!({"status": "Rejected"})),
             "GetDiagnostics" => Ok(json!({})),
@@ -765,20 +780,7 @@ impl ChargePoint {
                     .get("evseId")
                     .and_then(Value::as_u64)
                     .map(|c| c as usize);
-                let usable = |k: &Connector| {
-                    k.transaction.is_none()
-                        && k.id_tag.is_none()
-                        && k.reservation.as_ref().is_none_or(|(_, t)| *t == tag)
-                };
-                let free = match wanted {
-                    Some(c) => self
-                        .connectors
-                        .get(c.saturating_sub(1))
-                        .filter(|k| usable(k))
-                        .map(|_| c),
-                    None => self.connectors.iter().position(usable).map(|i| i + 1),
-                };
-                let Some(evse) = free else {
+                let Some(evse) = self.free_connector(wanted, &tag) else {
                     return Ok(json!({"status": "Rejected"}));
                 };
                 let tx = self.new_transaction_id();
@@ -835,30 +837,11 @@ impl ChargePoint {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
-                let Some(c) = self.connectors.get_mut(evse.wrapping_sub(1)) else {
-                    return Ok(json!({"status": "Rejected"}));
-                };
-                if c.transaction.is_some() || c.id_tag.is_some() {
-                    return Ok(json!({"status": "Occupied"}));
-                }
-                c.reservation = Some((id, tag));
-                self.status(evse, "Reserved");
-                Ok(json!({"status": "Accepted"}))
+                Ok(self.reserve(evse, id, tag))
             }
             "CancelReservation" => {
                 let id = payload.get("reservationId").and_then(Value::as_i64);
-                let Some(n) = self
-                    .connectors
-                    .iter()
-                    .position(|c| c.reservation.as_ref().map(|(r, _)| *r) == id)
-                else {
-                    return Ok(json!({"status": "Rejected"}));
-                };
-                if let Some(c) = self.connectors.get_mut(n) {
-                    c.reservation = None;
-                }
-                self.status(n + 1, "Available");
-                Ok(json!({"status": "Accepted"}))
+                Ok(self.cancel_reservation(id))
             }
             "Reset"
             | "ChangeAvailability"
