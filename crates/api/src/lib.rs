@@ -65,6 +65,7 @@ pub use plugway_app::App as AppState;
         (name = "graphql", description = "Seed 003's GraphQL queries over locations, EVSEs and connectors"),
         (name = "discovery", description = "Drivers find chargers: map, search, detail, bookmarks, ratings"),
         (name = "network", description = "Hosts: profile, sites, EVSEs, photos, nearby places"),
+        (name = "load", description = "Site load management: a site's power limit, shared among its sessions as charging profiles, and every sharing"),
         (name = "notifications", description = "Users' notifications (stored and pushed through FCM); admins send them"),
         (name = "content", description = "Seed 000's banners, app info and amenities; admins edit them"),
         (name = "operations", description = "Health, readiness, metrics"),
@@ -115,6 +116,7 @@ pub fn api_router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(routes::webhooks::router())
         .merge(routes::network::router(max_upload_bytes))
         .merge(routes::revisions::router())
+        .merge(routes::load::router())
         .merge(routes::roaming::router())
         .merge(routes::site_import::router(max_upload_bytes))
         .merge(graphql::openapi_router())

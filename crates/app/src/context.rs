@@ -61,6 +61,8 @@ pub struct AppSettings {
     pub metrics_token_digest: Option<String>,
     /// Who we are in OCPI and where partners reach us (`[ocpi]`).
     pub ocpi: crate::roaming::OcpiSettings,
+    /// Site load management's timings.
+    pub load: crate::load::LoadSettings,
 }
 
 impl Default for AppSettings {
@@ -84,6 +86,7 @@ impl Default for AppSettings {
             search_index: crate::search_index::SearchIndexSettings::default(),
             metrics_token_digest: None,
             ocpi: crate::roaming::OcpiSettings::default(),
+            load: crate::load::LoadSettings::default(),
         }
     }
 }
@@ -155,6 +158,8 @@ pub struct Inner {
     pub live: std::sync::OnceLock<Arc<crate::live::LiveHub>>,
     /// The in-memory search index (loaded on first use or at start).
     pub search_index: Arc<crate::search_index::SearchIndex>,
+    /// Site load management.
+    pub load: Arc<crate::load::LoadManager>,
 }
 
 impl App {
@@ -170,11 +175,22 @@ impl App {
         );
         let search_index =
             crate::search_index::SearchIndex::new(parts.store.clone(), parts.settings.search_index);
+        let load = crate::load::LoadManager::new(
+            parts.store.clone(),
+            parts.chargers.clone(),
+            parts.bus.clone(),
+            parts.clock.clone(),
+            parts.settings.load.clone(),
+        );
+        // Transactions and readings reach the load manager through the
+        // session engine, which the central system calls.
+        parts.sessions.set_load_manager(load.clone());
         Self(Arc::new(Inner {
             parts,
             limits,
             live: std::sync::OnceLock::new(),
             search_index,
+            load,
         }))
     }
 }
@@ -203,6 +219,11 @@ impl App {
     /// The rate limiters.
     pub fn limits(&self) -> &RateLimits {
         &self.0.limits
+    }
+
+    /// Site load management.
+    pub fn load(&self) -> &Arc<crate::load::LoadManager> {
+        &self.0.load
     }
 
     /// The in-memory search index.

@@ -45,6 +45,7 @@ pub mod error;
 pub mod event_access;
 pub mod images;
 pub mod live;
+pub mod load;
 pub mod network;
 pub mod notify;
 pub mod operators;

@@ -79,6 +79,8 @@ pub fn spawn(app: &App, setup: WorkerSetup) {
             }
         });
     }
+    // Time-of-day power limits: sites shared again at their boundaries.
+    tokio::spawn(app.load().clone().run(crate::node_id(app).to_owned()));
     // Plan renewals and expiries.
     tokio::spawn(crate::plans::run(app.clone(), Duration::from_secs(60)));
 }

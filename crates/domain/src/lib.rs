@@ -21,6 +21,7 @@ pub mod commission;
 pub mod coupon;
 pub mod ids;
 pub mod ledger;
+pub mod load;
 pub mod network;
 pub mod notifications;
 pub mod otp;

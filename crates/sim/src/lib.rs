@@ -94,8 +94,17 @@ pub struct SimConfig {
     pub connectors: u32,
     /// Seconds between meter values while charging.
     pub meter_interval: Duration,
-    /// Charging power, W (energy grows by this much per hour).
+    /// Charging power, W (energy grows by this much per hour) while no
+    /// charging profile limits it.
     pub power_w: u32,
+    /// Phases drawn (a limit in amperes is per phase).
+    pub phases: u8,
+    /// Volts per phase.
+    pub phase_voltage: f64,
+    /// Whether it takes charging profiles (else it answers Rejected).
+    pub accepts_profiles: bool,
+    /// The static limit set on it at installation, W: it never draws more.
+    pub static_limit_w: Option<u32>,
     /// Local address to connect from (spreads many connections over
     /// loopback addresses).
     pub bind: Option<SocketAddr>,
@@ -112,6 +121,10 @@ impl SimConfig {
             connectors: 2,
             meter_interval: Duration::from_secs(10),
             power_w: 11_000,
+            phases: 3,
+            phase_voltage: 230.0,
+            accepts_profiles: true,
+            static_limit_w: None,
             bind: None,
         }
     }
@@ -180,6 +193,12 @@ struct Connector {
     reservation: Option<(i64, String)>,
     meter_wh: i64,
     last_meter: Option<Instant>,
+    /// The TxDefaultProfile's limit (its id, watts): what a transaction
+    /// without a TxProfile may draw.
+    default_limit: Option<(i64, f64)>,
+    /// A TxProfile's limit: (its id, the transaction it is for, watts); it
+    /// lapses with that transaction.
+    tx_limit: Option<(i64, String, f64)>,
 }
 
 /// A running virtual charge point.
@@ -202,6 +221,30 @@ pub struct ChargePoint {
     pub meter_values_acknowledged: u64,
     /// The last run ended because the connection broke (not closed).
     pub disconnected: bool,
+    draws: Draws,
+}
+
+/// What each connector of a running simulated charger may draw now (the
+/// limit in force) and draws (0 without a transaction), in watts, readable
+/// while it runs.
+#[derive(Debug, Clone, Default)]
+pub struct Draws(std::sync::Arc<std::sync::Mutex<Vec<(f64, f64)>>>);
+
+impl Draws {
+    /// Each connector's (limit, draw).
+    pub fn get(&self) -> Vec<(f64, f64)> {
+        self.0.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    /// The sum of the connectors' limits.
+    pub fn limit_total(&self) -> f64 {
+        self.get().iter().map(|(limit, _)| limit).sum()
+    }
+
+    /// The sum of the connectors' draws.
+    pub fn draw_total(&self) -> f64 {
+        self.get().iter().map(|(_, draw)| draw).sum()
+    }
 }
 
 impl ChargePoint {
@@ -226,6 +269,7 @@ impl ChargePoint {
             stopped: 0,
             meter_values_acknowledged: 0,
             disconnected: false,
+            draws: Draws::default(),
         };
         let (action, payload) = cp.boot_message();
         cp.enqueue(action, payload);
@@ -233,7 +277,134 @@ impl ChargePoint {
         for c in 1..=cp.config.connectors as usize {
             cp.status(c, "Available");
         }
+        cp.publish_draws();
         Ok(cp)
+    }
+
+    /// A handle on what its connectors draw, for watching it run.
+    pub fn draws(&self) -> Draws {
+        self.draws.clone()
+    }
+
+    /// What connector `c` draws now: its power, under its static limit and
+    /// the charging profile in force (the transaction's TxProfile, else the
+    /// connector's TxDefaultProfile); 0 without a transaction.
+    fn draw_w(&self, c: &Connector) -> f64 {
+        if c.transaction.is_none() {
+            return 0.0;
+        }
+        self.limit_w(c)
+    }
+
+    /// What connector `c` may draw: its power, under its static limit and
+    /// the profile in force.
+    fn limit_w(&self, c: &Connector) -> f64 {
+        let mut w = f64::from(self.config.power_w);
+        if let Some(limit) = self.config.static_limit_w {
+            w = w.min(f64::from(limit));
+        }
+        let profile = match (&c.tx_limit, &c.transaction) {
+            (Some((_, for_tx, limit)), Some(tx)) if for_tx == tx => Some(*limit),
+            _ => c.default_limit.map(|(_, limit)| limit),
+        };
+        profile.map_or(w, |limit| w.min(limit))
+    }
+
+    /// Publishes the connectors' limits and draws to the [`Draws`] handle.
+    fn publish_draws(&self) {
+        let now: Vec<(f64, f64)> = self
+            .connectors
+            .iter()
+            .map(|c| (self.limit_w(c), self.draw_w(c)))
+            .collect();
+        if let Ok(mut draws) = self.draws.0.lock() {
+            *draws = now;
+        }
+    }
+
+    /// Takes a SetChargingProfile (1.6's `csChargingProfiles` or 2.0.1's
+    /// `chargingProfile`, with the schedule's first period as the limit).
+    fn set_charging_profile(&mut self, connector: u64, profile: &Value, v201: bool) -> Value {
+        if !self.config.accepts_profiles {
+            return json!({"status": "Rejected"});
+        }
+        let schedule = if v201 {
+            profile.pointer("/chargingSchedule/0")
+        } else {
+            profile.get("chargingSchedule")
+        };
+        let (Some(schedule), Some(purpose)) = (
+            schedule,
+            profile
+                .get("chargingProfilePurpose")
+                .and_then(Value::as_str),
+        ) else {
+            return json!({"status": "Rejected"});
+        };
+        let id = profile
+            .get(if v201 { "id" } else { "chargingProfileId" })
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let period = schedule.pointer("/chargingSchedulePeriod/0");
+        let limit = period
+            .and_then(|p| p.get("limit"))
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
+        let phases = period
+            .and_then(|p| p.get("numberPhases"))
+            .and_then(Value::as_u64)
+            .map_or(f64::from(self.config.phases), |p| p as f64);
+        let watts = match schedule.get("chargingRateUnit").and_then(Value::as_str) {
+            Some("W") => limit,
+            Some("A") => limit * self.config.phase_voltage * phases,
+            _ => return json!({"status": "Rejected"}),
+        };
+        let transaction = profile.get("transactionId").map(|t| match t {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+        let targets: Vec<usize> = if connector == 0 {
+            (0..self.connectors.len()).collect()
+        } else {
+            vec![connector as usize - 1]
+        };
+        for n in targets {
+            let Some(c) = self.connectors.get_mut(n) else {
+                return json!({"status": "Rejected"});
+            };
+            match purpose {
+                "TxDefaultProfile" => c.default_limit = Some((id, watts)),
+                "TxProfile" => {
+                    // Only for the transaction running there.
+                    match (&c.transaction, transaction.as_ref()) {
+                        (Some(tx), Some(wanted)) if tx == wanted => {
+                            c.tx_limit = Some((id, tx.clone(), watts));
+                        }
+                        _ => return json!({"status": "Rejected"}),
+                    }
+                }
+                _ => return json!({"status": "Rejected"}),
+            }
+        }
+        self.publish_draws();
+        json!({"status": "Accepted"})
+    }
+
+    /// Clears the profile with `id` wherever it is set.
+    fn clear_charging_profile(&mut self, id: Option<i64>) -> Value {
+        let mut cleared = false;
+        for c in &mut self.connectors {
+            if c.default_limit.is_some_and(|(p, _)| Some(p) == id) {
+                c.default_limit = None;
+                cleared = true;
+            }
+            if c.tx_limit.as_ref().is_some_and(|(p, _, _)| Some(*p) == id) {
+                c.tx_limit = None;
+                cleared = true;
+            }
+        }
+        self.publish_draws();
+        json!({"status": if cleared { "Accepted" } else { "Unknown" }})
     }
 
     fn enqueue(&mut self, action: &str, payload: Value) {
@@ -299,7 +470,11 @@ impl ChargePoint {
         trigger: &str,
         mut extra: Value,
     ) {
-        let power = self.config.power_w;
+        let power = self
+            .connectors
+            .get(connector.saturating_sub(1))
+            .map_or(0.0, |c| self.draw_w(c))
+            .round() as i64;
         let Some(c) = self.connectors.get_mut(connector.saturating_sub(1)) else {
             return;
         };
@@ -458,19 +633,19 @@ impl ChargePoint {
 
     fn meter_due(&mut self) {
         let interval = self.config.meter_interval;
-        let power = i64::from(self.config.power_w);
+        let powers: Vec<f64> = self.connectors.iter().map(|c| self.draw_w(c)).collect();
         let mut due = Vec::new();
-        for (n, c) in self.connectors.iter_mut().enumerate() {
+        for ((n, c), power) in self.connectors.iter_mut().enumerate().zip(powers) {
             if let (Some(tx), Some(last)) = (c.transaction.clone(), c.last_meter) {
                 if last.elapsed() >= interval {
                     let hours = last.elapsed().as_secs_f64() / 3600.0;
-                    c.meter_wh += (power as f64 * hours).round() as i64;
+                    c.meter_wh += (power * hours).round() as i64;
                     c.last_meter = Some(Instant::now());
-                    due.push((n + 1, tx, c.meter_wh));
+                    due.push((n + 1, tx, c.meter_wh, power));
                 }
             }
         }
-        for (connector, tx, wh) in due {
+        for (connector, tx, wh, power) in due {
             if self.v201() {
                 self.transaction_event(
                     connector,
@@ -483,7 +658,7 @@ impl ChargePoint {
             let tx: i64 = tx.parse().unwrap_or_default();
             self.enqueue("MeterValues", json!({"connectorId": connector, "transactionId": tx, "meterValue": [{"timestamp": now(),
                 "sampledValue": [{"value": wh.to_string(), "measurand": "Energy.Active.Import.Register", "unit": "Wh", "context": "Sample.Periodic"},
-                                 {"value": format!("{:.1}", power as f64 / 1000.0), "measurand": "Power.Active.Import", "unit": "kW"}]}]}));
+                                 {"value": format!("{:.3}", power / 1000.0), "measurand": "Power.Active.Import", "unit": "kW"}]}]}));
         }
     }
 
@@ -504,6 +679,7 @@ impl ChargePoint {
                     .to_owned();
                 let payload = frame.get(3).cloned().unwrap_or(json!({}));
                 let answer = self.on_call(&action, &payload);
+                self.publish_draws();
                 match answer {
                     Ok(result) => self.send(json!([3, id, result])).await?,
                     Err((code, why)) => self.send(json!([4, id, code, why, {}])).await?,
@@ -519,7 +695,9 @@ impl ChargePoint {
                     return Ok(None);
                 }
                 let result = frame.get(2).cloned().unwrap_or(Value::Null);
-                Ok(self.on_result(&action, &payload, kind == Some(3), &result))
+                let interval = self.on_result(&action, &payload, kind == Some(3), &result);
+                self.publish_draws();
+                Ok(interval)
             }
             _ => Err(SimError::Protocol(format!("unexpected frame {frame}"))),
         }
@@ -701,11 +879,21 @@ impl ChargePoint {
                 }
                 Ok(json!({"status": "Accepted"}))
             }
-            "Reset"
-            | "ChangeAvailability"
-            | "ClearChargingProfile"
-            | "SetChargingProfile"
-            | "ClearCache" => Ok(json!({"status": "Accepted"})),
+            "SetChargingProfile" => {
+                let connector = payload
+                    .get("connectorId")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0);
+                let profile = payload
+                    .get("csChargingProfiles")
+                    .cloned()
+                    .unwrap_or(json!({}));
+                Ok(self.set_charging_profile(connector, &profile, false))
+            }
+            "ClearChargingProfile" => {
+                Ok(self.clear_charging_profile(payload.get("id").and_then(Value::as_i64)))
+            }
+            "Reset" | "ChangeAvailability" | "ClearCache" => Ok(json!({"status": "Accepted"})),
             "UnlockConnector" => Ok(json!({"status": "Unlocked"})),
             "ChangeConfiguration" => Ok(json!({"status": "Accepted"})),
             "GetConfiguration" => Ok(
@@ -843,15 +1031,15 @@ impl ChargePoint {
                 let id = payload.get("reservationId").and_then(Value::as_i64);
                 Ok(self.cancel_reservation(id))
             }
-            "Reset"
-            | "ChangeAvailability"
-            | "ClearChargingProfile"
-            | "SetChargingProfile"
-            | "ClearCache"
-            | "SendLocalList"
-            | "CertificateSigned"
-            | "InstallCertificate"
-            | "DeleteCertificate"
+            "SetChargingProfile" => {
+                let evse = payload.get("evseId").and_then(Value::as_u64).unwrap_or(0);
+                let profile = payload.get("chargingProfile").cloned().unwrap_or(json!({}));
+                Ok(self.set_charging_profile(evse, &profile, true))
+            }
+            "ClearChargingProfile" => Ok(self
+                .clear_charging_profile(payload.get("chargingProfileId").and_then(Value::as_i64))),
+            "Reset" | "ChangeAvailability" | "ClearCache" | "SendLocalList"
+            | "CertificateSigned" | "InstallCertificate" | "DeleteCertificate"
             | "SetNetworkProfile" => Ok(json!({"status": "Accepted"})),
             "UnlockConnector" => Ok(json!({"status": "Unlocked"})),
             "GetLocalListVersion" => Ok(json!({"versionNumber": 0})),

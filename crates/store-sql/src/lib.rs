@@ -26,6 +26,7 @@ mod charging_macros;
 mod cluster_macros;
 mod content_macros;
 mod ledger_macros;
+mod load_macros;
 mod macros;
 mod network_macros;
 mod number_macros;

@@ -20,6 +20,7 @@ mod charging_sessions;
 mod cluster;
 mod content;
 mod ledger;
+mod load;
 mod network;
 mod numbers;
 mod ocpp201;
@@ -45,6 +46,7 @@ pub use charging_sessions::*;
 pub use cluster::*;
 pub use content::*;
 pub use ledger::*;
+pub use load::*;
 pub use network::*;
 pub use numbers::*;
 pub use ocpp201::*;
@@ -411,6 +413,7 @@ pub trait Store:
     + RoamingStore
     + ClusterStore
     + Ocpp201Store
+    + LoadStore
     + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.

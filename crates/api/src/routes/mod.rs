@@ -17,6 +17,7 @@ pub mod discovery;
 pub mod events;
 pub mod health;
 pub mod legacy;
+pub mod load;
 pub mod network;
 pub mod notifications;
 pub mod ocpi;

@@ -535,6 +535,23 @@ pub async fn start_simulator_with(
     owner: Option<&str>,
     configure: impl FnOnce(&mut plugway_sim::SimConfig),
 ) -> tokio::task::JoinHandle<Result<plugway_sim::ChargePoint, plugway_sim::SimError>> {
+    start_simulator_watched(app, admin, id, owner, configure)
+        .await
+        .0
+}
+
+/// [`start_simulator_with`], with a handle on what the charger's connectors
+/// may draw and draw as it runs.
+pub async fn start_simulator_watched(
+    app: &TestApp,
+    admin: &str,
+    id: &str,
+    owner: Option<&str>,
+    configure: impl FnOnce(&mut plugway_sim::SimConfig),
+) -> (
+    tokio::task::JoinHandle<Result<plugway_sim::ChargePoint, plugway_sim::SimError>>,
+    plugway_sim::Draws,
+) {
     let (status, created) = app
         .post(
             "/api/v1/charge-points",
@@ -551,13 +568,14 @@ pub async fn start_simulator_with(
     config.meter_interval = std::time::Duration::from_millis(300);
     configure(&mut config);
     let sim = plugway_sim::ChargePoint::start(config).await.unwrap();
+    let draws = sim.draws();
     let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let running = tokio::spawn(sim.run(Some(until)));
     let path = format!("/api/v1/charge-points/{id}");
     for _ in 0..100 {
         let detail = app.get(&path, Some(admin)).await.1;
         if detail["vendor"] == "Plugway" && detail["online"] == true {
-            return running;
+            return (running, draws);
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }

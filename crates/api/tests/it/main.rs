@@ -20,6 +20,7 @@ mod charging_sessions;
 mod content;
 mod cpo_accounts;
 mod graphql;
+mod load_management;
 mod network;
 mod notifications;
 mod ocpi;

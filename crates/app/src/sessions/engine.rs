@@ -73,6 +73,8 @@ pub struct SessionEngine {
     settings: SessionSettings,
     live: LiveMeters,
     remote: std::sync::OnceLock<Arc<dyn RemoteAuthorizer>>,
+    /// Site load management, told of starts, stops and power readings.
+    load: std::sync::OnceLock<Arc<crate::load::LoadManager>>,
 }
 
 /// Asks a card's issuer, at the moment a charger asks us, whether the card
@@ -112,7 +114,13 @@ impl SessionEngine {
             settings,
             live: LiveMeters::default(),
             remote: std::sync::OnceLock::new(),
+            load: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Sets the load manager told of starts, stops and readings (once).
+    pub fn set_load_manager(&self, load: Arc<crate::load::LoadManager>) {
+        let _ = self.load.set(load);
     }
 
     /// Sets who answers for cards issued elsewhere (once; later calls are
@@ -470,6 +478,9 @@ impl SessionEngine {
         {
             return Ok(None);
         }
+        if let (true, Some(load)) = (accepted, self.load.get()) {
+            load.transaction_changed(tx, crate::load::Reason::SessionStarted);
+        }
         let now = self.clock.now();
         let pending = self
             .store
@@ -691,6 +702,9 @@ impl SessionEngine {
     /// Meter samples arrived (already stored by the central system).
     pub fn meter_samples(&self, samples: &[MeterSample]) {
         self.live.record(samples);
+        if let Some(load) = self.load.get() {
+            load.meter_samples(samples);
+        }
     }
 
     /// A StopTransaction was applied to `tx`: finishes its session and
@@ -700,6 +714,9 @@ impl SessionEngine {
         tx: &Transaction,
     ) -> Result<Option<Purchase>, StoreError> {
         self.live.forget(tx.id);
+        if let Some(load) = self.load.get() {
+            load.transaction_changed(tx, crate::load::Reason::SessionStopped);
+        }
         let Some(session) = self.store.find_session_by_transaction(tx.id).await? else {
             return Ok(None);
         };

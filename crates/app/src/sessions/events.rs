@@ -15,6 +15,8 @@ pub enum EventKind {
     Session,
     /// A connector's status changed (for hosts and admins).
     Status,
+    /// A session's power allowance changed (site load management).
+    Power,
 }
 
 impl EventKind {
@@ -24,6 +26,7 @@ impl EventKind {
             Self::Charging => "CHARGING",
             Self::Session => "SESSION",
             Self::Status => "STATUS",
+            Self::Power => "POWER",
         }
     }
 }
