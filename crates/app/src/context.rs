@@ -62,7 +62,7 @@ pub struct AppSettings {
     /// Who we are in OCPI and where partners reach us (`[ocpi]`).
     pub ocpi: crate::roaming::OcpiSettings,
     /// Site load management's timings.
-    pub load: crate::load::LoadSettings,
+    pub load: crate::load::engine::LoadSettings,
 }
 
 impl Default for AppSettings {
@@ -86,7 +86,7 @@ impl Default for AppSettings {
             search_index: crate::search_index::SearchIndexSettings::default(),
             metrics_token_digest: None,
             ocpi: crate::roaming::OcpiSettings::default(),
-            load: crate::load::LoadSettings::default(),
+            load: crate::load::engine::LoadSettings::default(),
         }
     }
 }
@@ -159,7 +159,7 @@ pub struct Inner {
     /// The in-memory search index (loaded on first use or at start).
     pub search_index: Arc<crate::search_index::SearchIndex>,
     /// Site load management.
-    pub load: Arc<crate::load::LoadManager>,
+    pub load: Arc<crate::load::engine::LoadManager>,
 }
 
 impl App {
@@ -175,7 +175,7 @@ impl App {
         );
         let search_index =
             crate::search_index::SearchIndex::new(parts.store.clone(), parts.settings.search_index);
-        let load = crate::load::LoadManager::new(
+        let load = crate::load::engine::LoadManager::new(
             parts.store.clone(),
             parts.chargers.clone(),
             parts.bus.clone(),
@@ -222,7 +222,7 @@ impl App {
     }
 
     /// Site load management.
-    pub fn load(&self) -> &Arc<crate::load::LoadManager> {
+    pub fn load(&self) -> &Arc<crate::load::engine::LoadManager> {
         &self.0.load
     }
 

@@ -18,6 +18,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 pub mod cluster;
+pub mod load;
 mod network_gen;
 pub mod payments;
 pub mod search;
@@ -47,6 +48,10 @@ pub enum BenchCommand {
     /// Two nodes on one PostgreSQL and NATS: a command's round trip through
     /// the node holding the charger and through the other one (relayed).
     Cluster(cluster::ClusterArgs),
+    /// Site load management: on one site of `--chargers` chargers, the time
+    /// from a session's start to every changed charger's new charging
+    /// profile acknowledged.
+    Load(load::LoadArgs),
 }
 
 /// `bench startup` flags.
@@ -86,6 +91,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Sessions(args) => sessions::run(args).await,
         BenchCommand::Payments(args) => payments::run(args).await,
         BenchCommand::Cluster(args) => cluster::run(args).await,
+        BenchCommand::Load(args) => load::run(args).await,
     }
 }
 

@@ -35,7 +35,7 @@ fn site_fields(name: &str, lat: f64, lng: f64) -> SiteFields {
     }
 }
 
-fn new_site(host: UserId, name: &str, lat: f64, lng: f64) -> Site {
+pub(crate) fn new_site(host: UserId, name: &str, lat: f64, lng: f64) -> Site {
     Site::pending(SiteId(new_id()), host, site_fields(name, lat, lng), t0())
 }
 

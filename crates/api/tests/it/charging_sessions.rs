@@ -110,7 +110,7 @@ pub(crate) async fn charger_site_with(
 }
 
 /// Reads Server-Sent Events into a channel of (event, id, data).
-fn sse(
+pub(crate) fn sse(
     app: &TestApp,
     token: &str,
     last_id: Option<&str>,
@@ -158,7 +158,7 @@ fn sse(
     rx
 }
 
-async fn next_of(
+pub(crate) async fn next_of(
     rx: &mut mpsc::UnboundedReceiver<(String, String, Value)>,
     kind: &str,
 ) -> (String, Value) {

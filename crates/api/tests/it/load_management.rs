@@ -219,9 +219,14 @@ async fn four_chargers_share_32_kw_and_never_exceed_it(backend: Backend, name: &
     let mut drivers = Vec::new();
     let mut last = sharing["id"].as_i64().unwrap();
     let mut shares = Vec::new();
+    let mut first_driver_events = None;
     for (n, evse) in evses.iter().enumerate() {
         let driver = app.otp_sign_in(&format!("+9768800071{n}")).await;
         let token = driver["token"].as_str().unwrap().to_owned();
+        if n == 0 {
+            first_driver_events = Some(crate::charging_sessions::sse(&app, &token, None));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         let (status, session) = app
             .post(
                 &format!("/api/v1/devices/{evse}/start"),
@@ -237,6 +242,14 @@ async fn four_chargers_share_32_kw_and_never_exceed_it(backend: Backend, name: &
     }
     // One session on A: 32 − 8 (D) − 2 × 4 (B, C idle) = 16 kW.
     assert_eq!(allowed(&shares[0], "LM-A").0, 16_000, "{}", shares[0]);
+    // Its driver hears of each change: 16 kW, then 10, then 8.
+    let mut events = first_driver_events.unwrap();
+    for kw in [16.0, 10.0, 8.0] {
+        let (_, power) = crate::charging_sessions::next_of(&mut events, "POWER").await;
+        assert_eq!(power["allowedKw"], kw, "{power}");
+        assert_eq!(power["chargePointId"], "LM-A");
+        assert_eq!(power["reason"], "session_started");
+    }
     // Two: (32 − 8 − 4) / 2 = 10 kW each; A was lowered.
     assert_eq!(
         allowed(&shares[1], "LM-A"),

@@ -74,7 +74,7 @@ pub struct SessionEngine {
     live: LiveMeters,
     remote: std::sync::OnceLock<Arc<dyn RemoteAuthorizer>>,
     /// Site load management, told of starts, stops and power readings.
-    load: std::sync::OnceLock<Arc<crate::load::LoadManager>>,
+    load: std::sync::OnceLock<Arc<crate::load::engine::LoadManager>>,
 }
 
 /// Asks a card's issuer, at the moment a charger asks us, whether the card
@@ -119,7 +119,7 @@ impl SessionEngine {
     }
 
     /// Sets the load manager told of starts, stops and readings (once).
-    pub fn set_load_manager(&self, load: Arc<crate::load::LoadManager>) {
+    pub fn set_load_manager(&self, load: Arc<crate::load::engine::LoadManager>) {
         let _ = self.load.set(load);
     }
 
@@ -479,7 +479,7 @@ impl SessionEngine {
             return Ok(None);
         }
         if let (true, Some(load)) = (accepted, self.load.get()) {
-            load.transaction_changed(tx, crate::load::Reason::SessionStarted);
+            load.transaction_changed(tx, crate::load::engine::Reason::SessionStarted);
         }
         let now = self.clock.now();
         let pending = self
@@ -715,7 +715,7 @@ impl SessionEngine {
     ) -> Result<Option<Purchase>, StoreError> {
         self.live.forget(tx.id);
         if let Some(load) = self.load.get() {
-            load.transaction_changed(tx, crate::load::Reason::SessionStopped);
+            load.transaction_changed(tx, crate::load::engine::Reason::SessionStopped);
         }
         let Some(session) = self.store.find_session_by_transaction(tx.id).await? else {
             return Ok(None);

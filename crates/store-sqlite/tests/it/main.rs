@@ -37,6 +37,7 @@ conformance::for_each_vehicle_case!(conformance_tests);
 conformance::for_each_roaming_case!(conformance_tests);
 conformance::for_each_cluster_case!(conformance_tests);
 conformance::for_each_ocpp201_case!(conformance_tests);
+conformance::for_each_load_case!(conformance_tests);
 conformance::for_each_operator_case!(conformance_tests);
 conformance::for_each_revision_case!(conformance_tests);
 
