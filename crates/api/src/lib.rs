@@ -284,10 +284,20 @@ pub async fn serve(
     extra: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt as _;
     use tower::ServiceExt as _;
     let shutdown = close_streams_then(state.clone(), shutdown);
     let app = service(state, extra);
     let per_request = tower::service_fn(move |request: Request| app.clone().oneshot(request));
+    // Small frames go out at once: without TCP_NODELAY an OCPP call written
+    // while the peer still holds back its ACK of the previous one waits for
+    // its delayed ACK (40 ms on Linux), which was most of a charging
+    // profile's round trip. axum-server (the TLS listener) sets it already.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(
         listener,
         axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(
