@@ -181,6 +181,7 @@ impl App {
             parts.bus.clone(),
             parts.clock.clone(),
             parts.settings.load.clone(),
+            parts.ids.new_uuid(parts.clock.now()).simple().to_string(),
         );
         // Transactions and readings reach the load manager through the
         // session engine, which the central system calls.

@@ -327,10 +327,101 @@ impl Circuit {
     }
 }
 
+/// The units a charger takes charging schedules in, as it declares them:
+/// OCPP 1.6's `ChargingScheduleAllowedChargingRateUnit` configuration key
+/// (`Current`, `Power`, or both, comma separated) or 2.0.1's
+/// `SmartChargingCtrlr.RateUnit` variable (`A`, `W`, or both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateUnits {
+    /// Amperes (per phase on AC).
+    pub amps: bool,
+    /// Watts.
+    pub watts: bool,
+}
+
+/// The unit a charging schedule is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateUnit {
+    /// Amperes (`A`): per phase on AC, of the DC current on DC.
+    Amps,
+    /// Watts (`W`).
+    Watts,
+}
+
+impl RateUnit {
+    /// OCPP's `chargingRateUnit` (both versions).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Amps => "A",
+            Self::Watts => "W",
+        }
+    }
+}
+
+impl RateUnits {
+    /// From the declared value (either version's words); `None` when it
+    /// names no unit we know, which means the charger did not tell.
+    pub fn parse(declared: &str) -> Option<Self> {
+        let mut units = Self {
+            amps: false,
+            watts: false,
+        };
+        for word in declared.split(',').map(str::trim) {
+            match word {
+                "Current" | "A" => units.amps = true,
+                "Power" | "W" => units.watts = true,
+                _ => {}
+            }
+        }
+        (units.amps || units.watts).then_some(units)
+    }
+
+    /// The unit for a connector: amperes on AC and watts on DC (how
+    /// chargers are built to limit them) when the charger takes it, else
+    /// the one it takes. Undeclared units (`None`) get that default.
+    pub fn choose(declared: Option<Self>, dc: bool) -> RateUnit {
+        let preferred = if dc { RateUnit::Watts } else { RateUnit::Amps };
+        match declared {
+            Some(Self { amps: true, .. }) if preferred == RateUnit::Amps => RateUnit::Amps,
+            Some(Self { watts: true, .. }) if preferred == RateUnit::Watts => RateUnit::Watts,
+            Some(Self { amps: true, .. }) => RateUnit::Amps,
+            Some(Self { watts: true, .. }) => RateUnit::Watts,
+            _ => preferred,
+        }
+    }
+}
+
+/// `w` watts as DC amperes at `max_voltage`, rounded down to 0.1 A (for a
+/// DC charger that takes only amperes: at a lower battery voltage it draws
+/// less than `w`, never more).
+pub fn dc_amps(w: i64, max_voltage: i32) -> f64 {
+    let amps = w.max(0) as f64 / f64::from(max_voltage.max(1));
+    (amps * 10.0).floor() / 10.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_chargers_declared_units_pick_the_schedules_unit() {
+        let both = RateUnits::parse("Current,Power");
+        assert_eq!(both, RateUnits::parse(" A , W "));
+        assert_eq!(RateUnits::choose(both, false), RateUnit::Amps);
+        assert_eq!(RateUnits::choose(both, true), RateUnit::Watts);
+        let power = RateUnits::parse("Power");
+        assert_eq!(RateUnits::choose(power, false), RateUnit::Watts);
+        let current = RateUnits::parse("A");
+        assert_eq!(RateUnits::choose(current, true), RateUnit::Amps);
+        assert_eq!(RateUnits::parse(""), None);
+        assert_eq!(RateUnits::parse("Kilowatts"), None);
+        assert_eq!(RateUnits::choose(None, false), RateUnit::Amps);
+        assert_eq!(RateUnits::choose(None, true), RateUnit::Watts);
+        // 50 kW at 400 V DC: 125 A; never rounded up.
+        assert_eq!(dc_amps(50_000, 400), 125.0);
+        assert_eq!(dc_amps(10_001, 300), 33.3);
+    }
 
     fn t(h: u32, m: u32) -> NaiveTime {
         NaiveTime::from_hms_opt(h, m, 0).unwrap()

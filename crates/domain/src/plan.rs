@@ -23,10 +23,13 @@
 //!   subscription and cycle and applied when a session is priced at its
 //!   end ([`PlanTerms::cycle_at`], [`free_energy_wh`],
 //!   [`draw_included_energy`], [`included_energy_credit`] and
-//!   [`crate::tariff::Cost::with_included_energy`]).
+//!   [`crate::tariff::Cost::with_included_energy`]);
+//! - `priority_charging`: on a site whose power is shared
+//!   ([`crate::load`]), the subscriber's session ranks with booked ones.
 //!
 //! Several subscriptions combine ([`PlanBenefits::combine`]): the largest
-//! discount, the sum of included energy, a fee waived by any.
+//! discount, the sum of included energy, a fee waived or a priority given
+//! by any.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -81,12 +84,20 @@ pub struct PlanBenefits {
     pub included_wh_per_cycle: i64,
     /// The tariff's session fee is not charged.
     pub waive_session_fee: bool,
+    /// Where a site's power is shared (load management), a subscriber's
+    /// session weighs as a booked one: its minimum comes first and it gets
+    /// twice the share of the rest.
+    #[serde(default)]
+    pub priority_charging: bool,
 }
 
 impl PlanBenefits {
     /// Whether it gives anything.
     pub fn is_empty(&self) -> bool {
-        self.discount_per_kwh == 0 && self.included_wh_per_cycle == 0 && !self.waive_session_fee
+        self.discount_per_kwh == 0
+            && self.included_wh_per_cycle == 0
+            && !self.waive_session_fee
+            && !self.priority_charging
     }
 
     /// Checks the ranges.
@@ -117,6 +128,7 @@ impl PlanBenefits {
                     .included_wh_per_cycle
                     .saturating_add(b.included_wh_per_cycle.max(0)),
                 waive_session_fee: acc.waive_session_fee || b.waive_session_fee,
+                priority_charging: acc.priority_charging || b.priority_charging,
             })
     }
 
@@ -538,6 +550,7 @@ mod tests {
             discount_per_kwh: 100,
             included_wh_per_cycle: 0,
             waive_session_fee: true,
+            priority_charging: false,
         };
         let applied = benefits.apply_to_tariff(&tariff, Currency::MNT);
         assert_eq!(applied.energy_price_per_kwh, 400);
@@ -562,18 +575,21 @@ mod tests {
             discount_per_kwh: 50,
             included_wh_per_cycle: 1_000,
             waive_session_fee: false,
+            priority_charging: true,
         };
         let b = PlanBenefits {
             discount_per_kwh: 80,
             included_wh_per_cycle: 2_000,
             waive_session_fee: true,
+            priority_charging: false,
         };
         assert_eq!(
             PlanBenefits::combine(&[a, b]),
             PlanBenefits {
                 discount_per_kwh: 80,
                 included_wh_per_cycle: 3_000,
-                waive_session_fee: true
+                waive_session_fee: true,
+                priority_charging: true,
             }
         );
         assert!(PlanBenefits::combine(&[]).is_empty());
@@ -693,7 +709,7 @@ mod tests {
             ) {
                 let mut tariff = Tariff::simple(Currency::MNT, SiteTimeZone::utc(), price, 0, 0);
                 tariff.session_fee = fee;
-                let benefits = PlanBenefits { discount_per_kwh: discount, included_wh_per_cycle: 0, waive_session_fee: waive };
+                let benefits = PlanBenefits { discount_per_kwh: discount, included_wh_per_cycle: 0, waive_session_fee: waive, priority_charging: false };
                 let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
                 let usage = crate::Usage {
                     started_at: start,

@@ -105,6 +105,11 @@ pub struct SimConfig {
     pub accepts_profiles: bool,
     /// The static limit set on it at installation, W: it never draws more.
     pub static_limit_w: Option<u32>,
+    /// The units its schedules may be in, as 1.6's
+    /// `ChargingScheduleAllowedChargingRateUnit` says them (`Current`,
+    /// `Power`, or both; 2.0.1's `SmartChargingCtrlr.RateUnit` reads the
+    /// same as `A`/`W`); a profile in another unit is Rejected.
+    pub rate_units: String,
     /// Local address to connect from (spreads many connections over
     /// loopback addresses).
     pub bind: Option<SocketAddr>,
@@ -125,6 +130,7 @@ impl SimConfig {
             phase_voltage: 230.0,
             accepts_profiles: true,
             static_limit_w: None,
+            rate_units: "Current,Power".to_owned(),
             bind: None,
         }
     }
@@ -354,9 +360,10 @@ impl ChargePoint {
             .and_then(|p| p.get("numberPhases"))
             .and_then(Value::as_u64)
             .map_or(f64::from(self.config.phases), |p| p as f64);
+        let takes = |word: &str| self.config.rate_units.split(',').any(|u| u.trim() == word);
         let watts = match schedule.get("chargingRateUnit").and_then(Value::as_str) {
-            Some("W") => limit,
-            Some("A") => limit * self.config.phase_voltage * phases,
+            Some("W") if takes("Power") => limit,
+            Some("A") if takes("Current") => limit * self.config.phase_voltage * phases,
             _ => return json!({"status": "Rejected"}),
         };
         let transaction = profile.get("transactionId").map(|t| match t {
@@ -896,9 +903,39 @@ impl ChargePoint {
             "Reset" | "ChangeAvailability" | "ClearCache" => Ok(json!({"status": "Accepted"})),
             "UnlockConnector" => Ok(json!({"status": "Unlocked"})),
             "ChangeConfiguration" => Ok(json!({"status": "Accepted"})),
-            "GetConfiguration" => Ok(
-                json!({"configurationKey": [{"key": "HeartbeatInterval", "readonly": false, "value": self.heartbeat.as_secs().to_string()}]}),
-            ),
+            "GetConfiguration" => {
+                let all = [
+                    (
+                        "HeartbeatInterval",
+                        false,
+                        self.heartbeat.as_secs().to_string(),
+                    ),
+                    (
+                        "ChargingScheduleAllowedChargingRateUnit",
+                        true,
+                        self.config.rate_units.clone(),
+                    ),
+                ];
+                let asked: Option<Vec<&str>> = payload
+                    .get("key")
+                    .and_then(Value::as_array)
+                    .map(|keys| keys.iter().filter_map(Value::as_str).collect());
+                let known: Vec<Value> = all
+                    .iter()
+                    .filter(|(k, ..)| asked.as_ref().is_none_or(|a| a.contains(k)))
+                    .map(|(k, readonly, v)| json!({"key": k, "readonly": readonly, "value": v}))
+                    .collect();
+                let unknown: Vec<&str> = asked
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|a| !all.iter().any(|(k, ..)| k == a))
+                    .collect();
+                let mut answer = json!({"configurationKey": known});
+                if let (false, Some(a)) = (unknown.is_empty(), answer.as_object_mut()) {
+                    a.insert("unknownKey".to_owned(), json!(unknown));
+                }
+                Ok(answer)
+            }
             "GetLocalListVersion" => Ok(json!({"listVersion": 0})),
             "SendLocalList" => Ok(json!({"status": "Accepted"})),
             "ReserveNow" => {
@@ -1051,13 +1088,25 @@ impl ChargePoint {
                     .into_iter()
                     .flatten()
                     .map(|d| {
-                        let known = d.pointer("/component/name").and_then(Value::as_str) == Some("OCPPCommCtrlr")
-                            && d.pointer("/variable/name").and_then(Value::as_str) == Some("HeartbeatInterval");
-                        let mut r = json!({"attributeStatus": if known { "Accepted" } else { "UnknownVariable" },
+                        let name = (
+                            d.pointer("/component/name").and_then(Value::as_str),
+                            d.pointer("/variable/name").and_then(Value::as_str),
+                        );
+                        let value = match name {
+                            (Some("OCPPCommCtrlr"), Some("HeartbeatInterval")) => Some(heartbeat.clone()),
+                            (Some("SmartChargingCtrlr"), Some("RateUnit")) => Some(
+                                self.config
+                                    .rate_units
+                                    .replace("Current", "A")
+                                    .replace("Power", "W"),
+                            ),
+                            _ => None,
+                        };
+                        let mut r = json!({"attributeStatus": if value.is_some() { "Accepted" } else { "UnknownVariable" },
                             "component": d.get("component").cloned().unwrap_or(json!({})),
                             "variable": d.get("variable").cloned().unwrap_or(json!({}))});
-                        if let (true, Some(r)) = (known, r.as_object_mut()) {
-                            r.insert("attributeValue".to_owned(), json!(heartbeat));
+                        if let (Some(v), Some(r)) = (value, r.as_object_mut()) {
+                            r.insert("attributeValue".to_owned(), json!(v));
                         }
                         r
                     })

@@ -11,6 +11,7 @@ macro_rules! for_each_cluster_case {
     ($m:ident) => {
         $m!(
             a_worker_lease_has_one_holder_until_it_lapses,
+            a_released_lease_is_free_at_once,
             a_shared_setting_keeps_its_first_value,
             a_shared_rate_limit_lets_a_burst_through_then_paces,
         );
@@ -58,6 +59,34 @@ pub async fn a_worker_lease_has_one_holder_until_it_lapses(store: &dyn Store) {
         .try_worker_lease(&job, "node-a", t0() + minute * 3, t0() + minute * 4)
         .await
         .unwrap());
+}
+
+/// A lease given up is free for another at once; only its holder can give
+/// it up.
+pub async fn a_released_lease_is_free_at_once(store: &dyn Store) {
+    let job = format!("job-{}", new_id().simple());
+    let hour = chrono::Duration::hours(1);
+    assert!(store
+        .try_worker_lease(&job, "node-a", t0(), t0() + hour)
+        .await
+        .unwrap());
+    assert!(
+        !store.release_worker_lease(&job, "node-b").await.unwrap(),
+        "not node-b's to give up"
+    );
+    assert!(!store
+        .try_worker_lease(&job, "node-b", t0(), t0() + hour)
+        .await
+        .unwrap());
+    assert!(store.release_worker_lease(&job, "node-a").await.unwrap());
+    assert!(
+        store
+            .try_worker_lease(&job, "node-b", t0(), t0() + hour)
+            .await
+            .unwrap(),
+        "free before its term ends"
+    );
+    assert!(!store.release_worker_lease(&job, "node-a").await.unwrap());
 }
 
 /// The first node's value of a shared setting stands; later ones read it.

@@ -41,6 +41,7 @@ async fn subscriber(store: &dyn Store, phone: &str) -> (UserId, CustomerPlanId) 
             discount_per_kwh: 0,
             included_wh_per_cycle: INCLUDED_WH,
             waive_session_fee: false,
+            priority_charging: false,
         },
     };
     let plan = store.insert_plan(&terms, t0()).await.unwrap();

@@ -22,6 +22,7 @@ fn terms(name: &str, amount: i64) -> PlanTerms {
             discount_per_kwh: 25,
             included_wh_per_cycle: 10_000,
             waive_session_fee: true,
+            priority_charging: true,
         },
     }
 }

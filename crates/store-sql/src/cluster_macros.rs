@@ -28,6 +28,20 @@ macro_rules! impl_sql_cluster_store {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn release_worker_lease(
+                &self,
+                name: &str,
+                holder: &str,
+            ) -> ::plugway_store::Result<bool> {
+                let done = ::sqlx::query("DELETE FROM worker_leases WHERE name = $1 AND holder = $2")
+                    .bind(name)
+                    .bind(holder)
+                    .execute(&self.writer)
+                    .await
+                    .map_err($crate::map_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn claim_shared_setting(
                 &self,
                 name: &str,

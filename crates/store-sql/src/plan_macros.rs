@@ -4,9 +4,9 @@
 macro_rules! impl_sql_plan_store {
     ($store:ty, $db:ty) => {
         const PLAN_COLUMNS: &str = "id, name, amount, currency, payment_cycle_days, total_valid_months, \
-             is_cancellable, discount_per_kwh, included_wh_per_cycle, waive_session_fee, active, created_at, updated_at";
+             is_cancellable, discount_per_kwh, included_wh_per_cycle, waive_session_fee, priority_charging, active, created_at, updated_at";
         const CUSTOMER_PLAN_COLUMNS: &str = "id, user_id, plan_id, name, amount, currency, payment_cycle_days, \
-             total_valid_months, is_cancellable, discount_per_kwh, included_wh_per_cycle, waive_session_fee, status, \
+             total_valid_months, is_cancellable, discount_per_kwh, included_wh_per_cycle, waive_session_fee, priority_charging, status, \
              started_at, end_at, cycles_paid, next_charge_at, paid_until, ended_reason, ended_at, updated_at";
         /// Subscriptions with work due at $1 that no worker holds.
         const CUSTOMER_PLAN_DUE: &str =
@@ -28,6 +28,7 @@ macro_rules! impl_sql_plan_store {
                     discount_per_kwh: row.try_get("discount_per_kwh").map_err(map_err)?,
                     included_wh_per_cycle: row.try_get("included_wh_per_cycle").map_err(map_err)?,
                     waive_session_fee: row.try_get("waive_session_fee").map_err(map_err)?,
+                    priority_charging: row.try_get("priority_charging").map_err(map_err)?,
                 },
             })
         }
@@ -77,8 +78,8 @@ macro_rules! impl_sql_plan_store {
                 use $crate::{map_err, to_ms};
                 let row = ::sqlx::query(&format!(
                     "INSERT INTO plans (name, amount, currency, payment_cycle_days, total_valid_months, is_cancellable, \
-                     discount_per_kwh, included_wh_per_cycle, waive_session_fee, active, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, TRUE, $10, $10) RETURNING {PLAN_COLUMNS}"
+                     discount_per_kwh, included_wh_per_cycle, waive_session_fee, priority_charging, active, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, TRUE, $11, $11) RETURNING {PLAN_COLUMNS}"
                 ))
                 .bind(&t.name)
                 .bind(t.amount)
@@ -89,6 +90,7 @@ macro_rules! impl_sql_plan_store {
                 .bind(t.benefits.discount_per_kwh)
                 .bind(t.benefits.included_wh_per_cycle)
                 .bind(t.benefits.waive_session_fee)
+                .bind(t.benefits.priority_charging)
                 .bind(to_ms(now))
                 .fetch_one(&self.writer)
                 .await
@@ -145,7 +147,7 @@ macro_rules! impl_sql_plan_store {
                 let row = ::sqlx::query(&format!(
                     "UPDATE plans SET name = $2, amount = $3, currency = $4, payment_cycle_days = $5, \
                      total_valid_months = $6, is_cancellable = $7, discount_per_kwh = $8, included_wh_per_cycle = $9, \
-                     waive_session_fee = $10, updated_at = $11 WHERE id = $1 AND active = TRUE RETURNING {PLAN_COLUMNS}"
+                     waive_session_fee = $10, priority_charging = $11, updated_at = $12 WHERE id = $1 AND active = TRUE RETURNING {PLAN_COLUMNS}"
                 ))
                 .bind(id.0)
                 .bind(&t.name)
@@ -157,6 +159,7 @@ macro_rules! impl_sql_plan_store {
                 .bind(t.benefits.discount_per_kwh)
                 .bind(t.benefits.included_wh_per_cycle)
                 .bind(t.benefits.waive_session_fee)
+                .bind(t.benefits.priority_charging)
                 .bind(to_ms(now))
                 .fetch_optional(&self.writer)
                 .await
@@ -196,8 +199,8 @@ macro_rules! impl_sql_plan_store {
                 let row = ::sqlx::query(&format!(
                     "INSERT INTO customer_plans (user_id, plan_id, name, amount, currency, payment_cycle_days, \
                      total_valid_months, is_cancellable, discount_per_kwh, included_wh_per_cycle, waive_session_fee, \
-                     status, started_at, end_at, cycles_paid, next_charge_at, paid_until, lease_until, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12, $13, 1, $14, $15, 0, $12) \
+                     priority_charging, status, started_at, end_at, cycles_paid, next_charge_at, paid_until, lease_until, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $13, $14, 1, $15, $16, 0, $13) \
                      RETURNING {CUSTOMER_PLAN_COLUMNS}"
                 ))
                 .bind(new.user_id.to_text())
@@ -211,6 +214,7 @@ macro_rules! impl_sql_plan_store {
                 .bind(t.benefits.discount_per_kwh)
                 .bind(t.benefits.included_wh_per_cycle)
                 .bind(t.benefits.waive_session_fee)
+                .bind(t.benefits.priority_charging)
                 .bind(started)
                 .bind(end)
                 .bind(next)

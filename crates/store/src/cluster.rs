@@ -20,6 +20,9 @@ pub trait ClusterStore: Send + Sync {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Gives up `holder`'s lease of `name` before it lapses (another may
+    /// take it at once); true when it held it.
+    async fn release_worker_lease(&self, name: &str, holder: &str) -> Result<bool>;
     /// The value of shared setting `name`: `value` when it had none (it is
     /// stored then), else the one stored first.
     async fn claim_shared_setting(&self, name: &str, value: &str) -> Result<String>;

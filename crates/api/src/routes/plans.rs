@@ -42,7 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"id": 1, "name": "Globalnet Bronze", "amount": "500.00", "payment_cycle": 30,
     "total_valid_months": 12, "is_cancellable": false, "currency": "MNT", "discount_per_kwh": "0.00",
-    "included_kwh_per_cycle": 0.0, "waive_session_fee": false}))]
+    "included_kwh_per_cycle": 0.0, "waive_session_fee": false, "priority_charging": false}))]
 pub struct PlanView {
     /// Its integer id.
     pub id: i64,
@@ -64,6 +64,9 @@ pub struct PlanView {
     pub included_kwh_per_cycle: f64,
     /// Subscribers pay no session fee.
     pub waive_session_fee: bool,
+    /// Subscribers' sessions rank with booked ones where a site's power is
+    /// shared (docs/load-management.md).
+    pub priority_charging: bool,
 }
 
 pub(crate) fn plan_view(p: &Plan) -> PlanView {
@@ -80,6 +83,7 @@ pub(crate) fn plan_view(p: &Plan) -> PlanView {
         discount_per_kwh: format_decimal(t.benefits.discount_per_kwh, digits),
         included_kwh_per_cycle: t.benefits.included_wh_per_cycle as f64 / 1000.0,
         waive_session_fee: t.benefits.waive_session_fee,
+        priority_charging: t.benefits.priority_charging,
     }
 }
 
@@ -109,6 +113,9 @@ pub struct PlanBody {
     pub included_kwh_per_cycle: Option<Value>,
     /// Subscribers pay no session fee (default false).
     pub waive_session_fee: Option<bool>,
+    /// Subscribers' sessions rank with booked ones where a site's power is
+    /// shared (default false).
+    pub priority_charging: Option<bool>,
 }
 
 /// A decimal JSON value (number or string) in units of `10^-digits`.
@@ -157,6 +164,9 @@ impl PlanBody {
         }
         if let Some(w) = self.waive_session_fee {
             base.benefits.waive_session_fee = w;
+        }
+        if let Some(p) = self.priority_charging {
+            base.benefits.priority_charging = p;
         }
         base.validate()?;
         Ok(base)

@@ -22,6 +22,7 @@ use plugway_domain::ApiKeyRole;
 crate::on_both_backends!(
     four_chargers_share_32_kw_and_never_exceed_it,
     what_a_car_leaves_unused_goes_to_the_others,
+    a_priority_plan_weighs_twice,
     power_limits_are_checked_and_private,
 );
 
@@ -461,6 +462,137 @@ async fn what_a_car_leaves_unused_goes_to_the_others(backend: Backend, name: &st
         .unwrap();
     assert_eq!(a["measured_w"], 5_000, "{measured}");
     assert!(limit_of(&draws[1]) > 13_900.0);
+    for sim in running {
+        sim.abort();
+    }
+    app.finish().await;
+}
+
+async fn a_priority_plan_weighs_twice(backend: Backend, name: &str) {
+    let Some(app) = TestApp::spawn(backend, name, crate::charging_sessions::options()).await else {
+        return;
+    };
+    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    let (host, host_id) = sign_in_host(&app, "+97688000751", "Grid Park").await;
+    let mut running = Vec::new();
+    let mut draws = Vec::new();
+    for id in ["LP-A", "LP-B"] {
+        let (sim, watched) = start_simulator_watched(&app, &admin, id, Some(&host_id), |c| {
+            c.connectors = 1;
+            c.power_w = 22_000;
+            // LP-B takes schedules in watts only, as it declares.
+            if id == "LP-B" {
+                c.rate_units = "Power".into();
+            }
+        })
+        .await;
+        running.push(sim);
+        draws.push(watched);
+    }
+    let (site, evses) = site_with(&app, &admin, &host, &["LP-A", "LP-B"]).await;
+    let (status, plan) = app
+        .post(
+            "/api/v1/plans/",
+            json!({"name": "Fast lane", "amount": 100, "priority_charging": true}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{plan}");
+    assert_eq!(plan["priority_charging"], true, "{plan}");
+    let (status, set) = app
+        .put(
+            &format!("/api/v1/host/sites/{site}/power-limit"),
+            json!({"max_power_kw": 30}),
+            Some(&host),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    let mut last = set["sharing"]["id"].as_i64().unwrap();
+    // LP-B's driver starts first; LP-A's driver, who bought the plan, second.
+    let plain = app.otp_sign_in("+97688000752").await;
+    let subscriber = app.otp_sign_in("+97688000753").await;
+    let subscriber_id = subscriber["userId"].as_str().unwrap();
+    let (status, _) = app
+        .post(
+            &format!("/api/v1/admin/wallets/{subscriber_id}/credit"),
+            json!({"amount": 1000, "reason": "test"}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, bought) = app
+        .post(
+            "/api/v1/purchase-plan/",
+            json!({"plan": plan["id"]}),
+            subscriber["token"].as_str(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{bought}");
+    for (driver, evse) in [(&plain, &evses[1]), (&subscriber, &evses[0])] {
+        let (status, session) = app
+            .post(
+                &format!("/api/v1/devices/{evse}/start"),
+                json!({}),
+                driver["token"].as_str(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{session}");
+        last = sharing_after(&app, &host, &site, last, "session_started").await["id"]
+            .as_i64()
+            .unwrap();
+    }
+    // 30 kW by weight, 2 to 1: the subscriber 20, the other 10.
+    let (_, page) = app
+        .get(
+            &format!("/api/v1/host/sites/{site}/load-changes?limit=1"),
+            Some(&host),
+        )
+        .await;
+    let newest = &page["items"][0];
+    assert_eq!(newest["id"], last, "{page}");
+    assert_eq!(allowed(newest, "LP-A").0, 20_000, "{newest}");
+    assert_eq!(
+        allowed(newest, "LP-B"),
+        (10_000, "accepted".into()),
+        "{newest}"
+    );
+    // LP-A's in amperes per phase (28.8 A; the simulator draws it at 230 V), LP-B's in watts.
+    assert!(
+        (19_800.0..=20_000.0).contains(&limit_of(&draws[0])),
+        "{}",
+        limit_of(&draws[0])
+    );
+    assert_eq!(limit_of(&draws[1]), 10_000.0);
+
+    // Another node (or this one after a restart) knows nothing in memory:
+    // it takes the allowances from the newest recorded sharing, so sharing
+    // the same limit again sends nothing (without them, every connector
+    // would look unknown and be sent a profile).
+    let core = &app.state;
+    let other_node = plugway_app::load::LoadManager::new(
+        core.store.clone(),
+        core.chargers.clone(),
+        core.bus.clone(),
+        core.clock.clone(),
+        plugway_app::load::LoadSettings::default(),
+        "another-node".to_owned(),
+    );
+    let site_id = plugway_domain::SiteId(site.parse().unwrap());
+    let again = other_node
+        .rebalance(site_id, plugway_app::load::Reason::LimitSet, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let outcomes: Vec<&str> = again
+        .allocations
+        .iter()
+        .map(|a| a.outcome.as_str())
+        .collect();
+    assert_eq!(outcomes, ["unchanged", "unchanged"], "{again:?}");
+    assert_eq!(
+        again.allocations.iter().map(|a| a.allowed_w).sum::<i64>(),
+        30_000
+    );
     for sim in running {
         sim.abort();
     }

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use plugway_domain::load::{share, Circuit, Claim, PowerLimit};
+use plugway_domain::load::{dc_amps, share, Circuit, Claim, PowerLimit, RateUnit, RateUnits};
 use plugway_domain::{ChargePointId, Clock, PowerType, SiteId};
 use plugway_events::{ChargerCommand, ChargerGateway, EventBus, GatewayError, Ocpp16Action};
 use plugway_store::{Evse, LoadAllocation, LoadChange, MeterSample, Store, Transaction};
@@ -71,6 +71,9 @@ const UNDER_DRAW: f64 = 0.8;
 const AT_CAP: f64 = 0.95;
 /// Headroom over a car's measured draw when its cap is lowered to it.
 const HEADROOM_W: i64 = 1_000;
+/// How long a session's plan priority is taken as read: a plan bought or
+/// ended during a session counts from the first sharing after this.
+const PRIORITY_READ_EVERY: Duration = Duration::from_secs(60);
 
 /// One connector of a managed site, as a sharing sees it.
 #[derive(Debug, Clone)]
@@ -84,6 +87,9 @@ struct Slot {
     connected: bool,
     version_201: bool,
     transaction: Option<Transaction>,
+    /// The running session ranks first: it was booked, or its driver's plan
+    /// gives priority charging.
+    priority: bool,
     /// Its latest power reading.
     measured_w: Option<i64>,
     /// That reading, if it came once the car had adjusted to its allowance.
@@ -106,6 +112,17 @@ struct Memory {
     measured_at: HashMap<SiteId, Instant>,
     /// The budget each site was last shared with (the schedule check).
     budget: HashMap<SiteId, i64>,
+    /// The newest sharing of each site this node made or read: when the
+    /// site's newest recorded sharing is another (this node restarted, or
+    /// another node shared it since), its allowances are taken from it.
+    seen: HashMap<SiteId, i64>,
+    /// The units each charger said its schedules may be in (`None`: it did
+    /// not say); asked before its first profile, asked again after it
+    /// refuses one.
+    rate_units: HashMap<ChargePointId, Option<RateUnits>>,
+    /// Whether a transaction's driver holds a priority plan, and when that
+    /// was read (read again after [`PRIORITY_READ_EVERY`]).
+    plan_priority: HashMap<i64, (bool, Instant)>,
     /// A lock per site: one sharing at a time.
     locks: HashMap<SiteId, Arc<tokio::sync::Mutex<()>>>,
 }
@@ -139,7 +156,16 @@ pub struct LoadManager {
     clock: Arc<dyn Clock>,
     settings: LoadSettings,
     memory: Mutex<Memory>,
+    /// This manager's name on the site leases that keep a site's sharings
+    /// one at a time across the nodes of a cluster.
+    holder: String,
 }
+
+/// How long a node may hold a site's sharing lease: it gives it up when
+/// the sharing ends, so this only matters when a node dies mid-sharing.
+const SITE_LEASE_TERM: chrono::Duration = chrono::Duration::minutes(2);
+/// How long a sharing waits for another node's sharing of the same site.
+const SITE_LEASE_WAIT: Duration = Duration::from_secs(30);
 
 /// What a sharing was for (recorded with it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,13 +199,15 @@ impl Reason {
 }
 
 impl LoadManager {
-    /// A manager over the application's ports.
+    /// A manager over the application's ports; `holder` names it on site
+    /// leases (unique per process of a cluster).
     pub fn new(
         store: Arc<dyn Store>,
         chargers: Arc<dyn ChargerGateway>,
         bus: Arc<dyn EventBus>,
         clock: Arc<dyn Clock>,
         settings: LoadSettings,
+        holder: String,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
@@ -188,6 +216,7 @@ impl LoadManager {
             clock,
             settings,
             memory: Mutex::default(),
+            holder,
         })
     }
 
@@ -221,6 +250,7 @@ impl LoadManager {
             let mut memory = self.memory();
             memory.power.remove(&tx.id);
             memory.capped.remove(&tx.id);
+            memory.plan_priority.remove(&tx.id);
         }
         let (this, cp, connector) = (self.clone(), tx.charge_point_id.clone(), tx.connector_id);
         tokio::spawn(async move {
@@ -358,6 +388,96 @@ impl LoadManager {
     ) -> AppResult<Option<LoadChange>> {
         let lock = self.site_lock(site);
         let _one_at_a_time = lock.lock().await;
+        let lease = format!("load-site:{}", site.to_text());
+        self.take_site_lease(&lease).await?;
+        let shared = self.rebalance_held(site, reason, requested_by).await;
+        if let Err(e) = self.store.release_worker_lease(&lease, &self.holder).await {
+            // It lapses on its own within SITE_LEASE_TERM.
+            tracing::warn!(site = %site.to_text(), error = %e, "a site's sharing lease was not given up");
+        }
+        shared
+    }
+
+    /// Waits until this node holds `lease` (another node may be sharing
+    /// the same site: its chargers can be on several nodes).
+    async fn take_site_lease(&self, lease: &str) -> AppResult<()> {
+        let deadline = Instant::now() + SITE_LEASE_WAIT;
+        loop {
+            let now = self.clock.now();
+            if self
+                .store
+                .try_worker_lease(lease, &self.holder, now, now + SITE_LEASE_TERM)
+                .await?
+            {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(crate::AppError::unavailable(
+                    "site_power_busy",
+                    "another node is sharing this site's power; try again",
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Takes the allowances of `site`'s newest recorded sharing when this
+    /// node did not make or read it, so a node that restarted, or that
+    /// shares a site another node shared last, knows what each charger
+    /// holds and still lowers before it raises.
+    async fn adopt_newest_sharing(&self, site: SiteId) -> AppResult<()> {
+        let Some(newest) = self
+            .store
+            .list_load_changes(site, None, 1)
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(());
+        };
+        let mut memory = self.memory();
+        if memory.seen.get(&site) == Some(&newest.id) {
+            return Ok(());
+        }
+        let since = (self.clock.now() - newest.at).to_std().unwrap_or_default();
+        for a in &newest.allocations {
+            let cp = ChargePointId::from_stored(a.charge_point_id.clone());
+            let key = (cp.clone(), a.connector_id);
+            match a.outcome.as_str() {
+                "accepted" | "unchanged" => {
+                    memory.allowed.insert(
+                        key,
+                        Allowance {
+                            site,
+                            allowed_w: a.allowed_w,
+                            transaction: a.transaction_id,
+                            acked: Instant::now(),
+                        },
+                    );
+                }
+                "rejected" | "no_answer" | "fallback" => {
+                    memory.allowed.remove(&key);
+                    if let Some(left) = self.settings.hold_for.checked_sub(since) {
+                        memory.held.insert(cp, Instant::now() + left);
+                    }
+                }
+                // Offline or cleared: what it holds is not known.
+                _ => {
+                    memory.allowed.remove(&key);
+                }
+            }
+        }
+        memory.seen.insert(site, newest.id);
+        Ok(())
+    }
+
+    async fn rebalance_held(
+        &self,
+        site: SiteId,
+        reason: Reason,
+        requested_by: Option<String>,
+    ) -> AppResult<Option<LoadChange>> {
+        self.adopt_newest_sharing(site).await?;
         let Some(site_row) = self.store.find_site(site).await? else {
             return Ok(None);
         };
@@ -417,7 +537,11 @@ impl LoadManager {
             allocations,
         };
         change.id = self.store.append_load_change(&change).await?;
-        self.memory().budget.insert(site, budget);
+        {
+            let mut memory = self.memory();
+            memory.budget.insert(site, budget);
+            memory.seen.insert(site, change.id);
+        }
         self.tell_drivers(&slots, &change).await;
         Ok(Some(change))
     }
@@ -443,6 +567,34 @@ impl LoadManager {
             }
             None => false,
         }
+    }
+
+    /// Whether the driver of `tx` (an app session's) holds a plan giving
+    /// priority charging, as read at most [`PRIORITY_READ_EVERY`] ago (a
+    /// sharing of 50 sessions would otherwise read 100 rows). A lookup that
+    /// fails ranks it as others: a sharing does not wait on plans.
+    async fn plan_priority(&self, tx: &Transaction) -> bool {
+        if let Some((priority, at)) = self.memory().plan_priority.get(&tx.id) {
+            if at.elapsed() < PRIORITY_READ_EVERY {
+                return *priority;
+            }
+        }
+        let driver = match self.store.find_session_by_transaction(tx.id).await {
+            Ok(Some(session)) => session.user_id,
+            Ok(None) => None,
+            Err(_) => return false,
+        };
+        let priority = match driver {
+            Some(driver) => match self.store.plan_benefits_at(driver, self.clock.now()).await {
+                Ok(all) => all.iter().any(|b| b.benefits.priority_charging),
+                Err(_) => return false,
+            },
+            None => false,
+        };
+        self.memory()
+            .plan_priority
+            .insert(tx.id, (priority, Instant::now()));
+        priority
     }
 
     /// The site's linked connectors, with their chargers' state, open
@@ -501,7 +653,12 @@ impl LoadManager {
                 .map(|c| c.max_voltage)
                 .max()
                 .unwrap_or(230);
+            let priority = match &transaction {
+                Some(tx) => tx.reservation_id.is_some() || self.plan_priority(tx).await,
+                None => false,
+            };
             slots.push(Slot {
+                priority,
                 connected: self.chargers.is_connected(cp.as_str()) || evse.charger_connected,
                 version_201: versions.get(&cp).copied().unwrap_or(false),
                 charge_point: cp,
@@ -557,7 +714,7 @@ impl LoadManager {
                         Claim::Session {
                             floor_w: limit.min_session_w,
                             cap_w,
-                            weight: if tx.reservation_id.is_some() { 2 } else { 1 },
+                            weight: if slot.priority { 2 } else { 1 },
                         }
                     }
                     None => Claim::Idle {
@@ -566,14 +723,15 @@ impl LoadManager {
                 }
             })
             .collect();
-        // Floors go to sessions in order: booked first, then the earliest.
+        // Floors go to sessions in order: booked or a plan's priority
+        // first, then the earliest.
         let mut order: Vec<usize> = (0..slots.len()).collect();
         order.sort_by_key(|&i| {
             let slot = slots.get(i);
             let tx = slot.and_then(|s| s.transaction.as_ref());
             (
                 tx.is_none(),
-                tx.is_none_or(|t| t.reservation_id.is_none()),
+                !slot.is_some_and(|s| s.priority),
                 tx.map(|t| t.started_at),
             )
         });
@@ -669,7 +827,7 @@ impl LoadManager {
             Some(command) => command,
             None => return "rejected",
         };
-        match self
+        let outcome = match self
             .chargers
             .send(slot.charge_point.as_str(), command)
             .await
@@ -679,20 +837,88 @@ impl LoadManager {
             Err(GatewayError::Offline) => "offline",
             Err(GatewayError::Timeout | GatewayError::Busy) => "no_answer",
             Err(_) => "rejected",
+        };
+        if outcome == "rejected" {
+            // Its firmware may have changed what it takes: ask next time.
+            self.memory().rate_units.remove(&slot.charge_point);
         }
+        outcome
+    }
+
+    /// The units `slot`'s charger takes schedules in, asked once (1.6:
+    /// GetConfiguration of `ChargingScheduleAllowedChargingRateUnit`;
+    /// 2.0.1: GetVariables of `SmartChargingCtrlr.RateUnit`) and kept. A
+    /// charger that does not say gets amperes on AC and watts on DC.
+    async fn rate_units(&self, slot: &Slot) -> Option<RateUnits> {
+        if let Some(known) = self.memory().rate_units.get(&slot.charge_point) {
+            return *known;
+        }
+        let command = if slot.version_201 {
+            ChargerCommand::Ocpp201 {
+                action: "GetVariables".to_owned(),
+                payload: json!({"getVariableData": [{
+                    "component": {"name": "SmartChargingCtrlr"},
+                    "variable": {"name": "RateUnit"}}]}),
+            }
+        } else {
+            ChargerCommand::Ocpp16 {
+                action: Ocpp16Action::GetConfiguration,
+                payload: json!({"key": ["ChargingScheduleAllowedChargingRateUnit"]}),
+            }
+        };
+        let declared = match self
+            .chargers
+            .send(slot.charge_point.as_str(), command)
+            .await
+        {
+            Ok(answer) => {
+                let value = if slot.version_201 {
+                    answer
+                        .0
+                        .pointer("/getVariableResult/0")
+                        .filter(|r| r.get("attributeStatus") == Some(&json!("Accepted")))
+                        .and_then(|r| r.get("attributeValue"))
+                } else {
+                    answer
+                        .0
+                        .get("configurationKey")
+                        .and_then(Value::as_array)
+                        .and_then(|keys| {
+                            keys.iter().find(|k| {
+                                k.get("key").and_then(Value::as_str)
+                                    == Some("ChargingScheduleAllowedChargingRateUnit")
+                            })
+                        })
+                        .and_then(|k| k.get("value"))
+                };
+                value.and_then(Value::as_str).and_then(RateUnits::parse)
+            }
+            // Not known now; asked again at its next profile.
+            Err(_) => return None,
+        };
+        self.memory()
+            .rate_units
+            .insert(slot.charge_point.clone(), declared);
+        declared
     }
 
     /// The SetChargingProfile that gives `slot` `w` watts, in the unit its
-    /// connector takes: amperes per phase for AC, watts for DC.
+    /// charger takes ([`RateUnits::choose`]): amperes per phase for AC and
+    /// watts for DC unless it declared only the other.
     async fn profile_command(&self, slot: &Slot, w: i64) -> Option<ChargerCommand> {
-        let (unit, limit, phases) = match slot.power_type {
-            PowerType::Dc => ("W", w as f64, None),
-            ac => {
-                let phases = if ac == PowerType::Ac1Phase { 1 } else { 3 };
-                let circuit = Circuit::ac(phases, slot.max_voltage);
-                ("A", circuit.amps(w), Some(phases))
-            }
+        let dc = slot.power_type == PowerType::Dc;
+        let unit = RateUnits::choose(self.rate_units(slot).await, dc);
+        let phases = match slot.power_type {
+            PowerType::Dc => None,
+            PowerType::Ac1Phase => Some(1),
+            _ => Some(3),
         };
+        let limit = match (unit, phases) {
+            (RateUnit::Watts, _) => w as f64,
+            (RateUnit::Amps, Some(phases)) => Circuit::ac(phases, slot.max_voltage).amps(w),
+            (RateUnit::Amps, None) => dc_amps(w, slot.max_voltage),
+        };
+        let unit = unit.code();
         let mut period = json!({"startPeriod": 0, "limit": limit});
         if let (Some(phases), Some(p)) = (phases, period.as_object_mut()) {
             p.insert("numberPhases".into(), json!(phases));
@@ -815,7 +1041,11 @@ impl LoadManager {
             allocations,
         };
         change.id = self.store.append_load_change(&change).await?;
-        self.memory().budget.remove(&site);
+        {
+            let mut memory = self.memory();
+            memory.budget.remove(&site);
+            memory.seen.insert(site, change.id);
+        }
         Ok(Some(change))
     }
 

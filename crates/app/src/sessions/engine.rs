@@ -478,9 +478,23 @@ impl SessionEngine {
         {
             return Ok(None);
         }
+        let linked = self.link_started(tx, accepted, tag_user).await;
+        // After the link (even a failed one: the charger runs the
+        // transaction), so the sharing knows whose session it is: a plan's
+        // priority.
         if let (true, Some(load)) = (accepted, self.load.get()) {
             load.transaction_changed(tx, crate::load::engine::Reason::SessionStarted);
         }
+        linked
+    }
+
+    /// [`Self::transaction_started`] for a transaction no session has yet.
+    async fn link_started(
+        &self,
+        tx: &Transaction,
+        accepted: bool,
+        tag_user: Option<UserId>,
+    ) -> Result<Option<ChargingSession>, StoreError> {
         let now = self.clock.now();
         let pending = self
             .store

@@ -23,7 +23,8 @@ use super::{phone, post, progress};
 /// `bench load` flags.
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// Chargers on the site (one connector each).
+    /// Chargers on the site (one connector each), 1 to 100 (a site's most
+    /// EVSEs).
     #[arg(long, default_value_t = 50)]
     pub chargers: u32,
     /// The site's limit in kW [default: 4 kW per charger].
@@ -56,8 +57,9 @@ async fn newest_sharing(
 
 /// Runs the benchmark.
 pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
-    if args.chargers == 0 {
-        bail!("--chargers must be 1 or more");
+    let most = plugway_app::network::MAX_EVSES_PER_SITE;
+    if args.chargers == 0 || args.chargers as usize > most {
+        bail!("--chargers must be from 1 to {most} (a site has at most {most} EVSEs)");
     }
     let limit_kw = args.limit_kw.unwrap_or(4.0 * f64::from(args.chargers));
     if !limit_kw.is_finite() || limit_kw <= 0.0 {
