@@ -22,6 +22,7 @@ pub mod coupon;
 pub mod ids;
 pub mod ledger;
 pub mod load;
+pub mod meter_quirks;
 pub mod network;
 pub mod notifications;
 pub mod otp;

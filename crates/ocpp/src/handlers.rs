@@ -190,7 +190,19 @@ pub async fn handle(
     }
 }
 
+/// The sampled values as stored, corrected by the charger's meter quirks.
 fn samples(
+    session: &Session,
+    connector_id: i64,
+    transaction_id: Option<i64>,
+    values: &[MeterValue],
+) -> Vec<MeterSample> {
+    let mut samples = as_sent(session, connector_id, transaction_id, values);
+    crate::quirks::correct_samples(session, &mut samples);
+    samples
+}
+
+fn as_sent(
     session: &Session,
     connector_id: i64,
     transaction_id: Option<i64>,
@@ -345,6 +357,7 @@ async fn boot(
         .await
         .map_err(internal)?;
     session.registered = true;
+    crate::quirks::booted(state, session, &info.vendor, &info.model);
     if state.config.crm_boot_notifications {
         // Seed 004's boot notification, delivered (with retries) from the outbox.
         let cp = state
@@ -409,7 +422,7 @@ async fn start(state: &OcppState, session: &Session, payload: &Value) -> Result<
             charge_point_id: session.id.clone(),
             connector_id: i64::from(req.connector_id),
             id_tag: req.id_tag.clone(),
-            meter_start: i64::from(req.meter_start),
+            meter_start: crate::quirks::correct_register(session, i64::from(req.meter_start)),
             started_at: req.timestamp,
             reservation_id: req.reservation_id.map(i64::from),
             auth_status: status.as_str().to_owned(),
@@ -435,7 +448,7 @@ async fn start(state: &OcppState, session: &Session, payload: &Value) -> Result<
         tx
     } else {
         let stop = TransactionStop {
-            meter_stop: i64::from(req.meter_start),
+            meter_stop: tx.meter_start,
             stopped_at: req.timestamp,
             reason: Some("Other".to_owned()),
             id_tag: None,
@@ -611,7 +624,7 @@ async fn stop(state: &OcppState, session: &Session, payload: &Value) -> Result<V
         .stop_transaction(
             transaction_id,
             &TransactionStop {
-                meter_stop: i64::from(req.meter_stop),
+                meter_stop: crate::quirks::correct_register(session, i64::from(req.meter_stop)),
                 stopped_at: req.timestamp,
                 reason: req.reason.as_ref().and_then(wire),
                 id_tag: req.id_tag.clone(),

@@ -26,6 +26,7 @@ pub mod frame;
 pub mod handlers;
 pub mod log;
 pub mod pki;
+pub mod quirks;
 pub mod registry;
 pub mod server;
 pub mod v201;
@@ -67,6 +68,9 @@ pub struct OcppConfig {
     /// The CA that signs stations' certificates (SignCertificate), when
     /// one is configured.
     pub station_ca: Option<Arc<pki::StationCa>>,
+    /// Known meter deviations per charger model, corrected as values come
+    /// in (docs/ocpp.md, "Meter quirks").
+    pub meter_quirks: Arc<Vec<plugway_domain::meter_quirks::MeterQuirks>>,
 }
 
 impl Default for OcppConfig {
@@ -82,6 +86,7 @@ impl Default for OcppConfig {
             crm_boot_notifications: false,
             message_log: true,
             station_ca: None,
+            meter_quirks: Arc::default(),
         }
     }
 }
@@ -195,6 +200,11 @@ pub struct Session {
     /// last reported them on this connection: an EVSE's status combines
     /// its connectors'.
     pub connector_statuses: std::collections::HashMap<(i64, i64), String>,
+    /// Its vendor and model as it last booted (stored, or this
+    /// connection's BootNotification), for its meter quirks and counters.
+    pub model: Option<(String, String)>,
+    /// Its model's known meter deviations, if configured.
+    pub meter_quirks: Option<plugway_domain::meter_quirks::MeterQuirks>,
 }
 
 /// A charge point id made safe as one NATS subject token.

@@ -152,6 +152,13 @@ async fn upgrade(
             tracing::warn!(error = %e, "could not record the OCPP version");
         }
     }
+    let model = cp
+        .as_ref()
+        .and_then(|c| c.boot.as_ref())
+        .map(|b| (b.vendor.clone(), b.model.clone()));
+    let meter_quirks = model
+        .as_ref()
+        .and_then(|(vendor, model)| crate::quirks::profile(&state, vendor, model));
     let max = state.config.max_message_bytes;
     ws.protocols([version.subprotocol()])
         .max_message_size(max)
@@ -170,6 +177,8 @@ async fn upgrade(
                     registered: known,
                     authenticated,
                     connector_statuses: Default::default(),
+                    model,
+                    meter_quirks,
                 },
             )
         })

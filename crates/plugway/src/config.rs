@@ -651,6 +651,11 @@ pub struct OcppSettings {
     pub ca_cert: Option<std::path::PathBuf>,
     /// That CA's private key (PEM).
     pub ca_key: Option<std::path::PathBuf>,
+    /// Charger models' known meter deviations, corrected as their values
+    /// come in: `[[ocpp.meter_quirks]]` with `vendor`, `model` (`*` for
+    /// every model), `energy_in_kwh`, `measurand_aliases`
+    /// (docs/ocpp.md, "Meter quirks").
+    pub meter_quirks: Vec<plugway_domain::meter_quirks::MeterQuirks>,
 }
 
 impl Default for OcppSettings {
@@ -665,6 +670,7 @@ impl Default for OcppSettings {
             message_log_days: 7,
             ca_cert: None,
             ca_key: None,
+            meter_quirks: Vec::new(),
         }
     }
 }
@@ -927,6 +933,11 @@ impl Config {
         }
         self.listen_addr()?;
         self.region()?;
+        for (n, quirks) in self.ocpp.meter_quirks.iter().enumerate() {
+            quirks
+                .validate()
+                .map_err(|e| anyhow::anyhow!("[[ocpp.meter_quirks]] number {}: {e}", n + 1))?;
+        }
         self.sessions.settings()?;
         self.qpay.setup()?;
         self.razorpay.gateway()?;
@@ -1078,6 +1089,54 @@ mod tests {
             jail.set_env("PLUGWAY_METRICS_TOKEN", " ");
             let c = load(None, serde_json::json!({})).unwrap();
             assert!(c.validate().is_err(), "an empty token would let anyone in");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn meter_quirks_are_read_from_the_file_as_the_readme_writes_them() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "plugway.toml",
+                r#"
+[[ocpp.meter_quirks]]
+vendor = "Acme"
+model = "AC22"
+energy_in_kwh = true
+measurand_aliases = { "Energy.Active.Import.Interval" = "Energy.Active.Import.Register" }
+
+[[ocpp.meter_quirks]]
+vendor = "Acme"
+model = "*"
+"#,
+            )?;
+            let c = load(None, serde_json::json!({})).unwrap();
+            c.validate().unwrap();
+            let q = &c.ocpp.meter_quirks;
+            let (exact, every) = (q.first().unwrap(), q.get(1).unwrap());
+            assert_eq!(q.len(), 2);
+            assert!(exact.energy_in_kwh && !every.energy_in_kwh);
+            assert_eq!(
+                exact
+                    .measurand_aliases
+                    .get("Energy.Active.Import.Interval")
+                    .map(String::as_str),
+                Some("Energy.Active.Import.Register")
+            );
+            // A misspelt key is an error, not a quirk silently ignored.
+            jail.create_file(
+                "plugway.toml",
+                "[[ocpp.meter_quirks]]\nvendor = \"Acme\"\nmodel = \"X\"\nenergy_in_kWh = true\n",
+            )?;
+            assert!(load(None, serde_json::json!({})).is_err());
+            // No model: refused at start-up, naming the profile.
+            jail.create_file(
+                "plugway.toml",
+                "[[ocpp.meter_quirks]]\nvendor = \"Acme\"\nmodel = \"\"\n",
+            )?;
+            let c = load(None, serde_json::json!({})).unwrap();
+            let refused = c.validate().unwrap_err().to_string();
+            assert!(refused.contains("meter_quirks]] number 1"), "{refused}");
             Ok(())
         });
     }

@@ -292,6 +292,7 @@ fn ocpp_state(
             crm_boot_notifications: config.crm_webhook_url.is_some(),
             message_log: o.message_log,
             station_ca,
+            meter_quirks: Arc::new(o.meter_quirks.clone()),
         },
         sessions,
     ))

@@ -284,6 +284,7 @@ async fn boot(
         .await
         .map_err(internal)?;
     session.registered = true;
+    crate::quirks::booted(state, session, &info.vendor, &info.model);
     if state.config.crm_boot_notifications {
         let body = json!({
             "charging_point_id": session.id.as_str(),
@@ -447,6 +448,18 @@ async fn authorize_token(
 /// Meter values as stored samples: the multiplier applied, the unit kept
 /// (Wh unless the station says otherwise), so they read as 1.6's do.
 fn samples(
+    session: &Session,
+    evse: i64,
+    transaction_id: Option<i64>,
+    values: &[MeterValueType],
+) -> Vec<MeterSample> {
+    let mut samples = as_sent(session, evse, transaction_id, values);
+    crate::quirks::correct_samples(session, &mut samples);
+    samples
+}
+
+/// [`samples`] before the station's meter quirks are corrected.
+fn as_sent(
     session: &Session,
     evse: i64,
     transaction_id: Option<i64>,

@@ -21,6 +21,7 @@ crate::on_both_backends!(
     central_system_calls_get_answers_timeouts_and_offline,
     a_new_connection_replaces_the_old,
     auto_registration_waits_for_boot,
+    a_models_meter_quirks_are_corrected_as_its_values_come_in,
 );
 
 fn ts(offset_secs: i64) -> String {
@@ -538,5 +539,98 @@ async fn auto_registration_waits_for_boot(backend: Backend, name: &str) {
     let stored = csms.store.find_charge_point(&id).await.unwrap().unwrap();
     assert!(stored.boot.is_some() && stored.connected);
     assert!(cp.ok("Heartbeat", json!({})).await["currentTime"].is_string());
+    csms.finish().await;
+}
+
+async fn a_models_meter_quirks_are_corrected_as_its_values_come_in(backend: Backend, name: &str) {
+    // The harness's chargers boot as vendor "avt", model "avt_plus": this
+    // model sends kWh labelled Wh and calls its register an interval.
+    let quirks: plugway_domain::meter_quirks::MeterQuirks = serde_json::from_value(json!({
+        "vendor": "AVT", "model": "avt_plus", "energy_in_kwh": true,
+        "measurand_aliases": {"Energy.Active.Import.Interval": "Energy.Active.Import.Register"}}))
+    .unwrap();
+    let config = OcppConfig {
+        meter_quirks: std::sync::Arc::new(vec![quirks]),
+        ..OcppConfig::default()
+    };
+    let Some(csms) = Csms::start(backend, name, config).await else {
+        return;
+    };
+    csms.add("CP1").await;
+    csms.add("CP2").await;
+    tag(&csms, "TAG1", -1, None).await;
+    let available = json!({"connectorId": 1, "errorCode": "NoError", "status": "Available"});
+
+    let mut cp = csms.connect("CP1").await;
+    cp.boot().await;
+    cp.ok("StatusNotification", available.clone()).await;
+    let started = cp
+        .ok(
+            "StartTransaction",
+            json!({"connectorId": 1, "idTag": "TAG1", "meterStart": 10, "timestamp": ts(0)}),
+        )
+        .await;
+    let tx = started["transactionId"].as_i64().unwrap();
+    let meter = json!({"connectorId": 1, "transactionId": tx, "meterValue": [{"timestamp": ts(1), "sampledValue": [
+        {"value": "12.5", "unit": "Wh"},
+        {"value": "12.75", "measurand": "Energy.Active.Import.Interval"},
+        {"value": "7.4", "measurand": "Power.Active.Import", "unit": "kW"}]}]});
+    cp.ok("MeterValues", meter).await;
+    let stored: Vec<(Option<String>, String)> = csms
+        .store
+        .list_meter_samples(tx)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.measurand, s.value))
+        .collect();
+    let register = Some("Energy.Active.Import.Register".to_owned());
+    assert_eq!(
+        stored,
+        [
+            (None, "12500".to_owned()),
+            (register.clone(), "12750".to_owned()),
+            (Some("Power.Active.Import".to_owned()), "7.4".to_owned()),
+        ]
+    );
+    drop(cp);
+
+    // Reconnected without a boot: the stored model still picks the profile.
+    let mut cp = csms.connect("CP1").await;
+    let meter = json!({"connectorId": 1, "transactionId": tx, "meterValue": [{"timestamp": ts(2), "sampledValue": [
+        {"value": "14", "unit": "Wh"}]}]});
+    cp.ok("MeterValues", meter).await;
+    let stop = json!({"transactionId": tx, "meterStop": 15, "timestamp": ts(60), "idTag": "TAG1"});
+    cp.ok("StopTransaction", stop).await;
+    let t = csms.store.find_transaction(tx).await.unwrap().unwrap();
+    assert_eq!((t.meter_start, t.meter_stop), (10_000, Some(15_000)));
+    let last = csms.store.list_meter_samples(tx).await.unwrap();
+    assert_eq!(last.last().unwrap().value, "14000");
+
+    // Another model: its values are taken as they are.
+    let mut other = csms.connect("CP2").await;
+    other
+        .ok(
+            "BootNotification",
+            json!({"chargePointVendor": "avt", "chargePointModel": "avt_dc"}),
+        )
+        .await;
+    other.ok("StatusNotification", available).await;
+    let started = other
+        .ok(
+            "StartTransaction",
+            json!({"connectorId": 1, "idTag": "TAG1", "meterStart": 10, "timestamp": ts(0)}),
+        )
+        .await;
+    let tx2 = started["transactionId"].as_i64().unwrap();
+    let meter = json!({"connectorId": 1, "transactionId": tx2, "meterValue": [{"timestamp": ts(1), "sampledValue": [
+        {"value": "12.5", "unit": "Wh"}]}]});
+    other.ok("MeterValues", meter).await;
+    let t2 = csms.store.find_transaction(tx2).await.unwrap().unwrap();
+    assert_eq!(t2.meter_start, 10);
+    assert_eq!(
+        csms.store.list_meter_samples(tx2).await.unwrap()[0].value,
+        "12.5"
+    );
     csms.finish().await;
 }
