@@ -71,6 +71,9 @@ pub struct OcppConfig {
     /// Known meter deviations per charger model, corrected as values come
     /// in (docs/ocpp.md, "Meter quirks").
     pub meter_quirks: Arc<Vec<plugway_domain::meter_quirks::MeterQuirks>>,
+    /// How often this node adds its sampled-value counts to the
+    /// meter-data report.
+    pub meter_report_every: Duration,
 }
 
 impl Default for OcppConfig {
@@ -87,6 +90,7 @@ impl Default for OcppConfig {
             message_log: true,
             station_ca: None,
             meter_quirks: Arc::default(),
+            meter_report_every: Duration::from_secs(10),
         }
     }
 }
@@ -108,6 +112,8 @@ pub struct OcppState {
     pub samples: batcher::SampleBatcher,
     /// The message log writer.
     pub log: log::LogSink,
+    /// Sampled-value counts not yet in the meter-data report.
+    pub meter_counts: Arc<quirks::MeterCounts>,
     /// Charging sessions: what transactions, statuses and meter values mean for drivers.
     pub sessions: Arc<SessionEngine>,
     /// The other nodes, when this one runs in a cluster (set once, by
@@ -128,6 +134,11 @@ impl OcppState {
             sessions,
             samples: batcher::SampleBatcher::start(store.clone()),
             log: log::LogSink::start(store.clone(), config.message_log),
+            meter_counts: quirks::MeterCounts::start(
+                store.clone(),
+                clock.clone(),
+                config.meter_report_every,
+            ),
             registry: Registry::default(),
             cluster: Arc::default(),
             config: Arc::new(config),
@@ -205,6 +216,8 @@ pub struct Session {
     pub model: Option<(String, String)>,
     /// Its model's known meter deviations, if configured.
     pub meter_quirks: Option<plugway_domain::meter_quirks::MeterQuirks>,
+    /// Where its sampled values are counted (the node's meter-data report).
+    pub meter_counts: Arc<quirks::MeterCounts>,
 }
 
 /// A charge point id made safe as one NATS subject token.

@@ -7,13 +7,75 @@
 //! (`plugway_ocpp_meter_deviations_total{vendor,model,kind}`). The raw
 //! frame stays in the message log.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
 use plugway_domain::meter_quirks::{find, MeterQuirks};
-use plugway_store::MeterSample;
+use plugway_domain::{ChargePointId, Clock};
+use plugway_store::{MeterDataCounts, MeterSample, Store};
 
 use crate::{OcppState, Session};
 
-/// Units OCPP defines for sampled values (1.6's `UnitOfMeasure`; 2.0.1
-/// uses the same names).
+/// This node's sampled-value counts per charger (the meter-data report),
+/// added to the database every few seconds by [`MeterCounts::start`].
+#[derive(Debug, Default)]
+pub struct MeterCounts(Mutex<HashMap<ChargePointId, MeterDataCounts>>);
+
+impl MeterCounts {
+    /// Starts the task that adds the counts to the report every `every`
+    /// (a node that dies loses at most that long of counts).
+    pub fn start(store: Arc<dyn Store>, clock: Arc<dyn Clock>, every: Duration) -> Arc<Self> {
+        let counts = Arc::new(Self::default());
+        let weak = Arc::downgrade(&counts);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(counts) = weak.upgrade() else {
+                    return;
+                };
+                counts.flush(store.as_ref(), clock.as_ref()).await;
+            }
+        });
+        counts
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ChargePointId, MeterDataCounts>> {
+        // Counters only: a panic elsewhere cannot leave them torn.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a batch of a charger's sampled values.
+    pub fn count(&self, charge_point: &ChargePointId, counts: MeterDataCounts) {
+        if counts.is_empty() {
+            return;
+        }
+        self.lock()
+            .entry(charge_point.clone())
+            .or_default()
+            .add(&counts);
+    }
+
+    /// Adds what was counted since the last flush to today's rows; kept
+    /// for the next flush when the database refuses.
+    pub async fn flush(&self, store: &dyn Store, clock: &dyn Clock) {
+        let taken: Vec<(ChargePointId, MeterDataCounts)> = self.lock().drain().collect();
+        if taken.is_empty() {
+            return;
+        }
+        let day = clock.now().date_naive();
+        if let Err(e) = store.add_meter_data_counts(day, &taken).await {
+            tracing::warn!(error = %e, "meter-data counts not stored; kept for the next try");
+            for (charge_point, counts) in taken {
+                self.count(&charge_point, counts);
+            }
+        }
+    }
+}
+
+/// Units OCPP defines for sampled values (1.6's `UnitOfMeasure`, whose
+/// schema refuses any other; 2.0.1's unit is free text and its
+/// appendix lists these and a few more).
 const UNITS: &[&str] = &[
     "Wh",
     "kWh",
@@ -28,6 +90,8 @@ const UNITS: &[&str] = &[
     "A",
     "V",
     "Celsius",
+    // 1.6's schema spells it so.
+    "Celcius",
     "Fahrenheit",
     "K",
     "Percent",
@@ -71,9 +135,17 @@ fn labels(session: &Session) -> (String, String) {
 /// Corrects `samples` by the charger's profile and counts what no rule
 /// reads.
 pub fn correct_samples(session: &Session, samples: &mut [MeterSample]) {
+    let mut counts = MeterDataCounts {
+        received: samples.len() as i64,
+        ..MeterDataCounts::default()
+    };
     for sample in samples.iter_mut() {
         if let Some(quirks) = &session.meter_quirks {
-            for done in quirks.correct(&mut sample.measurand, &mut sample.unit, &mut sample.value) {
+            let done = quirks.correct(&mut sample.measurand, &mut sample.unit, &mut sample.value);
+            if !done.is_empty() {
+                counts.corrected += 1;
+            }
+            for done in done {
                 metrics::counter!("plugway_ocpp_meter_corrections_total",
                     "vendor" => quirks.vendor.clone(), "model" => quirks.model.clone(),
                     "quirk" => done.as_str())
@@ -90,6 +162,7 @@ pub fn correct_samples(session: &Session, samples: &mut [MeterSample]) {
             None
         };
         if let Some(kind) = kind {
+            counts.unreadable += 1;
             let (vendor, model) = labels(session);
             tracing::info!(charge_point = %session.id, %vendor, %model, kind, ?sample,
                 "a meter value no rule reads (it is stored, not billed)");
@@ -98,6 +171,7 @@ pub fn correct_samples(session: &Session, samples: &mut [MeterSample]) {
             .increment(1);
         }
     }
+    session.meter_counts.count(&session.id, counts);
 }
 
 /// A transaction's start or stop register (Wh) as the charger meant it.

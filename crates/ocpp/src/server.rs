@@ -159,6 +159,7 @@ async fn upgrade(
     let meter_quirks = model
         .as_ref()
         .and_then(|(vendor, model)| crate::quirks::profile(&state, vendor, model));
+    let meter_counts = state.meter_counts.clone();
     let max = state.config.max_message_bytes;
     ws.protocols([version.subprotocol()])
         .max_message_size(max)
@@ -179,6 +180,7 @@ async fn upgrade(
                     connector_statuses: Default::default(),
                     model,
                     meter_quirks,
+                    meter_counts,
                 },
             )
         })

@@ -293,6 +293,7 @@ fn ocpp_state(
             message_log: o.message_log,
             station_ca,
             meter_quirks: Arc::new(o.meter_quirks.clone()),
+            ..plugway_ocpp::OcppConfig::default()
         },
         sessions,
     ))

@@ -115,6 +115,7 @@ plugway_store_sql::impl_sql_roaming_store!(PostgresStore, sqlx::Postgres);
 plugway_store_sql::impl_sql_cluster_store!(PostgresStore);
 plugway_store_sql::impl_sql_ocpp201_store!(PostgresStore);
 plugway_store_sql::impl_sql_load_store!(PostgresStore, sqlx::Postgres);
+plugway_store_sql::impl_sql_meter_report_store!(PostgresStore);
 // Answered from the partial GiST index `sites_geo` (migration 0003).
 plugway_store_sql::impl_sql_network_store!(
     PostgresStore,

@@ -28,6 +28,7 @@ mod content_macros;
 mod ledger_macros;
 mod load_macros;
 mod macros;
+mod meter_report_macros;
 mod network_macros;
 mod number_macros;
 mod ocpp201_macros;

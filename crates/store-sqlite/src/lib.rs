@@ -92,6 +92,7 @@ plugway_store_sql::impl_sql_roaming_store!(SqliteStore, sqlx::Sqlite);
 plugway_store_sql::impl_sql_cluster_store!(SqliteStore);
 plugway_store_sql::impl_sql_ocpp201_store!(SqliteStore);
 plugway_store_sql::impl_sql_load_store!(SqliteStore, sqlx::Sqlite);
+plugway_store_sql::impl_sql_meter_report_store!(SqliteStore);
 // The R*Tree holds 32-bit floats rounded outwards, so this is a superset of
 // the box; callers check exact positions.
 plugway_store_sql::impl_sql_network_store!(

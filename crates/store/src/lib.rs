@@ -21,6 +21,7 @@ mod cluster;
 mod content;
 mod ledger;
 mod load;
+mod meter_report;
 mod network;
 mod numbers;
 mod ocpp201;
@@ -47,6 +48,7 @@ pub use cluster::*;
 pub use content::*;
 pub use ledger::*;
 pub use load::*;
+pub use meter_report::*;
 pub use network::*;
 pub use numbers::*;
 pub use ocpp201::*;
@@ -414,6 +416,7 @@ pub trait Store:
     + ClusterStore
     + Ocpp201Store
     + LoadStore
+    + MeterReportStore
     + std::fmt::Debug
 {
     /// Round-trips to the database: readiness.

@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(detail))
         .routes(routes!(transactions))
         .routes(routes!(history))
+        .routes(routes!(meter_report))
         .routes(routes!(messages))
         .routes(routes!(command))
         .routes(routes!(device_model))
@@ -352,6 +353,100 @@ async fn history(
         .connector_history(&cp.id, connector_id, 100)
         .await?;
     Ok(Json(list.into_iter().map(ConnectorView::from).collect()))
+}
+
+/// Query of the meter-data report.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MeterReportQuery {
+    /// Days back from today (UTC), today included: 1 to 366, default 30.
+    pub days: Option<i64>,
+}
+
+/// A charger's sampled values over some days.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct MeterCountsView {
+    /// Sampled values received.
+    pub received: i64,
+    /// Of those, corrected by the model's meter quirks (docs/ocpp.md).
+    pub corrected: i64,
+    /// Of those, read by no rule (not a number, an unknown unit): stored,
+    /// never billed.
+    pub unreadable: i64,
+}
+
+impl From<plugway_store::MeterDataCounts> for MeterCountsView {
+    fn from(c: plugway_store::MeterDataCounts) -> Self {
+        Self {
+            received: c.received,
+            corrected: c.corrected,
+            unreadable: c.unreadable,
+        }
+    }
+}
+
+/// One day of the report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeterReportDay {
+    /// The day (UTC), `YYYY-MM-DD`.
+    #[schema(value_type = String, example = "2026-12-07")]
+    pub day: chrono::NaiveDate,
+    /// Its counts.
+    #[serde(flatten)]
+    pub counts: MeterCountsView,
+}
+
+/// A charger's meter-data report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeterReport {
+    /// The charge point.
+    pub charge_point_id: String,
+    /// The first day covered (UTC).
+    #[schema(value_type = String, example = "2026-11-08")]
+    pub from: chrono::NaiveDate,
+    /// Days with values, oldest first.
+    pub days: Vec<MeterReportDay>,
+    /// The days added up.
+    pub totals: MeterCountsView,
+}
+
+/// What a charger's meters sent, per day: sampled values received, those
+/// its model's meter quirks corrected, and those no rule reads. Counted by
+/// every node, added every 10 s. Roles: admin, owning host.
+#[utoipa::path(get, path = "/api/v1/charge-points/{id}/meter-report", tag = "charge points",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "charge point id"), MeterReportQuery),
+    responses((status = 200, body = MeterReport), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn meter_report(
+    State(state): State<AppState>,
+    who: OperatorAccess,
+    Path(id): Path<String>,
+    Query(q): Query<MeterReportQuery>,
+) -> ApiResult<Json<MeterReport>> {
+    let days = q.days.unwrap_or(30);
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::invalid_field("days", "must be from 1 to 366"));
+    }
+    let cp = visible(&state, &who, &id).await?;
+    let from = state.clock.now().date_naive() - chrono::Duration::days(days - 1);
+    let rows = state.store.meter_data_report(&cp.id, from).await?;
+    let mut totals = plugway_store::MeterDataCounts::default();
+    for row in &rows {
+        totals.add(&row.counts);
+    }
+    Ok(Json(MeterReport {
+        charge_point_id: cp.id.as_str().to_owned(),
+        from,
+        days: rows
+            .into_iter()
+            .map(|r| MeterReportDay {
+                day: r.day,
+                counts: r.counts.into(),
+            })
+            .collect(),
+        totals: totals.into(),
+    }))
 }
 
 /// Query of the message log.

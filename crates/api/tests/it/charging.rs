@@ -323,6 +323,54 @@ async fn operators_command_their_chargers(backend: Backend, name: &str) {
         .await;
     assert_eq!(detail["online"], false);
 
+    // The meter-data report, as the nodes' counts add up: today and 40
+    // days ago; the default 30 days show today's only.
+    let cp_id = plugway_domain::ChargePointId::parse("CP-HOST-1").unwrap();
+    let today = app.clock_now().date_naive();
+    let counts = |received, corrected, unreadable| plugway_store::MeterDataCounts {
+        received,
+        corrected,
+        unreadable,
+    };
+    for (day, c) in [
+        (today, counts(10, 4, 1)),
+        (today, counts(2, 0, 0)),
+        (today - chrono::Duration::days(40), counts(5, 0, 5)),
+    ] {
+        app.store
+            .add_meter_data_counts(day, &[(cp_id.clone(), c)])
+            .await
+            .unwrap();
+    }
+    let path = "/api/v1/charge-points/CP-HOST-1/meter-report";
+    let (status, report) = app.get(path, Some(host_token)).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["days"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(
+        report["totals"],
+        json!({"received": 12, "corrected": 4, "unreadable": 1})
+    );
+    assert_eq!(report["days"][0]["day"], today.to_string());
+    let (_, longer) = app.get(&format!("{path}?days=60"), Some(&admin)).await;
+    assert_eq!(longer["totals"]["received"], 17, "{longer}");
+    assert_eq!(longer["days"][0]["unreadable"], 5, "oldest first: {longer}");
+    for bad in ["0", "367", "x"] {
+        let reply = app
+            .get(&format!("{path}?days={bad}"), Some(host_token))
+            .await;
+        assert!(reply.0.is_client_error(), "days={bad}: {reply:?}");
+    }
+    assert_error(
+        &app.get(&format!("{path}?days=0"), Some(host_token)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    );
+    assert_error(
+        &app.get(path, Some(other_token)).await,
+        StatusCode::NOT_FOUND,
+        "charge_point_not_found",
+    );
+
     // Offline: a clear 409, not a hang.
     let offline = app
         .post(

@@ -551,6 +551,7 @@ async fn a_models_meter_quirks_are_corrected_as_its_values_come_in(backend: Back
     .unwrap();
     let config = OcppConfig {
         meter_quirks: std::sync::Arc::new(vec![quirks]),
+        meter_report_every: Duration::from_millis(50),
         ..OcppConfig::default()
     };
     let Some(csms) = Csms::start(backend, name, config).await else {
@@ -624,7 +625,7 @@ async fn a_models_meter_quirks_are_corrected_as_its_values_come_in(backend: Back
         .await;
     let tx2 = started["transactionId"].as_i64().unwrap();
     let meter = json!({"connectorId": 1, "transactionId": tx2, "meterValue": [{"timestamp": ts(1), "sampledValue": [
-        {"value": "12.5", "unit": "Wh"}]}]});
+        {"value": "12.5", "unit": "Wh"}, {"value": "n/a", "unit": "Wh"}, {"value": "1,5", "unit": "kWh"}]}]});
     other.ok("MeterValues", meter).await;
     let t2 = csms.store.find_transaction(tx2).await.unwrap().unwrap();
     assert_eq!(t2.meter_start, 10);
@@ -632,5 +633,23 @@ async fn a_models_meter_quirks_are_corrected_as_its_values_come_in(backend: Back
         csms.store.list_meter_samples(tx2).await.unwrap()[0].value,
         "12.5"
     );
+
+    // The meter-data report: received, corrected, read by no rule.
+    let today = Utc::now().date_naive();
+    for (cp, expected) in [("CP1", (4, 3, 0)), ("CP2", (3, 0, 2))] {
+        let id = ChargePointId::parse(cp).unwrap();
+        let mut seen = None;
+        for _ in 0..100 {
+            let days = csms.store.meter_data_report(&id, today).await.unwrap();
+            seen = days
+                .first()
+                .map(|d| (d.counts.received, d.counts.corrected, d.counts.unreadable));
+            if seen == Some(expected) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(seen, Some(expected), "{cp}");
+    }
     csms.finish().await;
 }

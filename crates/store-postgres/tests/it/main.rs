@@ -31,5 +31,6 @@ conformance::for_each_roaming_case!(conformance_tests);
 conformance::for_each_cluster_case!(conformance_tests);
 conformance::for_each_ocpp201_case!(conformance_tests);
 conformance::for_each_load_case!(conformance_tests);
+conformance::for_each_meter_report_case!(conformance_tests);
 conformance::for_each_operator_case!(conformance_tests);
 conformance::for_each_revision_case!(conformance_tests);
