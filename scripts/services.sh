@@ -75,6 +75,18 @@ ensure_ocpi_python() {
   echo "export PLUGWAY_TEST_OCPI_PYTHON=$venv/bin/python"
 }
 
+# schemathesis, which fuzzes the whole HTTP API from its OpenAPI document
+# (crates/plugway/tests/it/api_fuzz.rs), in a venv of its own.
+ensure_schemathesis() {
+  local venv="$PWD/target/schemathesis-venv"
+  if [ ! -x "$venv/bin/schemathesis" ] || ! "$venv/bin/schemathesis" --version >/dev/null 2>&1; then
+    say "installing the API fuzzer (schemathesis)"
+    python3 -m venv "$venv" >/dev/null 2>&1 || { apt_install python3-venv && python3 -m venv "$venv"; } || return 1
+    "$venv/bin/pip" install -q -r tests/fuzz/requirements.txt >/dev/null || return 1
+  fi
+  echo "export PLUGWAY_TEST_SCHEMATHESIS=$venv/bin/schemathesis"
+}
+
 # An S3-compatible server (moto, from the same venv) for the media store's S3 test.
 ensure_s3() {
   local venv="$PWD/target/interop-venv"
@@ -88,6 +100,7 @@ ensure_s3() {
 status=0
 ensure_interop_python || { say "the Python test peers are not available: the interop and S3 tests will be skipped"; in_ci && status=1; }
 ensure_ocpi_python || { say "the OCPI test partner is not available: the OCPI interop tests will be skipped"; in_ci && status=1; }
+ensure_schemathesis || { say "schemathesis is not available: the API fuzzing test will be skipped"; in_ci && status=1; }
 if ensure_s3; then
   echo "export PLUGWAY_TEST_S3_URL=http://127.0.0.1:4566"
 else

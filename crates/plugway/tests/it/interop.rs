@@ -26,7 +26,7 @@ fn python() -> Option<String> {
     }
 }
 
-fn api_key(dir: &std::path::Path, role: &str) -> String {
+pub(crate) fn api_key(dir: &std::path::Path, role: &str) -> String {
     let out = plugway(
         &["api-key", "create", "--role", role, "--data-dir", "data"],
         dir,

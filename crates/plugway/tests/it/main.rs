@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod api_fuzz;
 mod cluster;
 mod durability;
 mod import;
