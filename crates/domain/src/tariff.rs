@@ -28,10 +28,16 @@
 //!
 //! **Energy** is what the meter register rose by: readings are taken in
 //! time order, starting from (`started_at`, `meter_start_wh`), and each step
-//! adds the rise from the reading before. A step down (a glitch, or a meter
-//! reset after a reboot) adds nothing and the register counts on from its
-//! new value, so energy never goes negative; when the register never goes
-//! backwards the total is just last reading − `meter_start_wh`. A reading
+//! adds the rise from the reading before ([`register_rise`]). A step down
+//! (a glitch, or a meter reset after a reboot) adds nothing and the
+//! register counts on from its new value, so energy never goes negative;
+//! when the register never goes backwards the total is just last reading −
+//! `meter_start_wh`. A step down from just under a point where registers
+//! wrap (10^6 to 10^12 Wh, 2^31 or 2^32 Wh) to just above zero is a
+//! rollover: the step adds what the register ran to its wrap and on from
+//! zero (at most 500 kWh in all; a bigger "rollover" is read as a reset,
+//! and a session whose energy is still impossible for its connector is
+//! held for review by [`crate::plausibility`]). A reading
 //! stamped before `started_at` is taken to be at `started_at`; one stamped
 //! after `ended_at` stays where it is (the charger's clock may run ahead of
 //! ours, and the energy is real). The energy of a step is spread evenly over
@@ -336,6 +342,48 @@ const SECONDS_PER_DAY: u32 = 86_400;
 /// millionths of a minor unit.
 const ENERGY_DENOMINATOR: i128 = 1_000_000;
 
+/// The most energy a step through a register's wrap may carry to be read
+/// as a rollover, Wh.
+const MAX_ROLLOVER_STEP_WH: i128 = 500_000;
+
+/// Where meter registers wrap, Wh, ascending: decimal counters of 7 to 13
+/// digits (a kWh register with 3 decimals is one of these in Wh) and 32-bit
+/// signed and unsigned ones.
+const REGISTER_WRAPS: [i128; 9] = [
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    2_147_483_648,
+    4_294_967_296,
+    10_000_000_000,
+    100_000_000_000,
+    1_000_000_000_000,
+];
+
+/// What a register rose by from `previous` to `next` (Wh): the difference
+/// when it went up; when it went down, what it ran through a wrap point if
+/// that reads as a rollover (it was within 500 kWh under one and is now
+/// that close above zero), else nothing (a reset or a glitch).
+pub fn register_rise(previous: i64, next: i64) -> i128 {
+    let (p, n) = (i128::from(previous), i128::from(next));
+    if n >= p {
+        return n - p;
+    }
+    if n < 0 {
+        return 0;
+    }
+    let Some(wrap) = REGISTER_WRAPS.iter().copied().find(|&w| w > p) else {
+        return 0;
+    };
+    let through = (wrap - p) + n;
+    if through <= MAX_ROLLOVER_STEP_WH {
+        through
+    } else {
+        0
+    }
+}
+
 /// What a session costs under a tariff. See the module documentation for
 /// the rules; this never panics, whatever the input.
 pub fn price(tariff: &Tariff, usage: &Usage) -> Cost {
@@ -354,7 +402,7 @@ pub fn price(tariff: &Tariff, usage: &Usage) -> Cost {
     let (mut energy_wh, mut energy_units) = (0_i128, 0_i128);
     let mut previous = (start, usage.meter_start_wh);
     for (at, wh) in readings {
-        let rise = (i128::from(wh) - i128::from(previous.1)).max(0);
+        let rise = register_rise(previous.1, wh);
         if rise > 0 {
             energy_wh = energy_wh.saturating_add(rise);
             let milli_wh = rise.saturating_mul(1_000);
@@ -1041,6 +1089,39 @@ mod tests {
     }
 
     #[test]
+    fn a_register_that_rolls_over_counts_through_its_wrap() {
+        // A 7-digit Wh register: 9,999,000 → 500 is 1,000 Wh to the wrap
+        // and 500 after it.
+        assert_eq!(register_rise(9_999_000, 500), 1_500);
+        // A 32-bit register.
+        assert_eq!(register_rise(4_294_967_000, 4), 300);
+        // Far under a wrap: a reset, nothing.
+        assert_eq!(register_rise(5_000_000, 10), 0);
+        // Near the wrap but far after it: not a rollover either.
+        assert_eq!(register_rise(9_999_000, 600_000), 0);
+        // Small registers reset rather than wrap.
+        assert_eq!(register_rise(9_000, 100), 0);
+        assert_eq!(register_rise(10, -5), 0);
+        assert_eq!(
+            register_rise(i64::MIN, i64::MAX),
+            i128::from(i64::MAX) - i128::from(i64::MIN)
+        );
+        let t = Tariff::simple(php(), SiteTimeZone::utc(), 1_000, 0, 0);
+        let mut u = usage(
+            at_ten(0),
+            at_ten(60),
+            &[
+                (at_ten(10), 9_999_500),
+                (at_ten(20), 700),
+                (at_ten(30), 1_200),
+            ],
+        );
+        u.meter_start_wh = 9_998_000;
+        let c = price(&t, &u);
+        assert_eq!(c.energy_wh, 1_500 + 500 + 700 + 500);
+    }
+
+    #[test]
     fn a_register_that_goes_back_adds_nothing_for_that_step() {
         let t = Tariff::simple(php(), SiteTimeZone::utc(), 1_000, 0, 0);
         // A reboot resets the register to zero; it counts on from there.
@@ -1692,7 +1773,7 @@ mod tests {
                 let mut previous = (start, u.meter_start_wh);
                 for r in &u.readings {
                     let (at, wh) = (r.at.timestamp(), r.energy_wh);
-                    let rise = i128::from((wh - previous.1).max(0));
+                    let rise = register_rise(previous.1, wh);
                     let steps = (at - previous.0) / 60;
                     if steps == 0 {
                         energy_units += rise * 1_000 * i128::from(reference_rates(&t, at).0);
