@@ -79,6 +79,7 @@ macro_rules! for_each_case {
             purchases_pay_once_and_hold_one_active_subscription,
             renewals_are_claimed_once_and_charged_once,
             included_energy_is_taken_once_per_cycle,
+            a_released_held_purchase_takes_its_allowance_with_it,
             racing_sessions_never_exceed_the_allowance,
         );
     };

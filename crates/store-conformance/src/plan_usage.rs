@@ -85,6 +85,47 @@ fn take(customer_plan: CustomerPlanId, cycle: i64, wh: i64) -> Vec<AllowanceUse>
     }]
 }
 
+/// A held purchase took nothing from the plan; its release takes the
+/// included energy in the same transaction, or (when the use no longer
+/// fits) changes nothing at all.
+pub async fn a_released_held_purchase_takes_its_allowance_with_it(store: &dyn Store) {
+    let (driver, cp_id) = subscriber(store, "+97688140021").await;
+    let at = t0() + Duration::hours(1);
+    let (session, mut p) = running(store, driver, "CP-UH", 1, 900_000).await;
+    p.payment_status = "held".into();
+    p.hold_reason = Some("more than the connector delivers".into());
+    store
+        .finish_charging_session_using_allowances(&session, &p, &[], at)
+        .await
+        .unwrap();
+    assert_eq!(store.plan_cycle_usage(cp_id, 1).await.unwrap(), 0);
+    let corrected = purchase_for(&session, None, 4_000, 30).cost;
+    let too_much = store
+        .review_held_purchase(p.id, Some(&corrected), &take(cp_id, 1, INCLUDED_WH + 1), at)
+        .await;
+    assert!(
+        matches!(
+            too_much,
+            Err(StoreError::Conflict(
+                plugway_store::Conflict::PlanAllowanceChanged
+            ))
+        ),
+        "{too_much:?}"
+    );
+    let still = store.find_purchase(p.id).await.unwrap().unwrap();
+    assert_eq!(still.payment_status, "held", "nothing changed");
+    assert_eq!(store.plan_cycle_usage(cp_id, 1).await.unwrap(), 0);
+    let released = store
+        .review_held_purchase(p.id, Some(&corrected), &take(cp_id, 1, 4_000), at)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(released.payment_status, "unpaid");
+    assert_eq!(store.plan_cycle_usage(cp_id, 1).await.unwrap(), 4_000);
+    let recorded = store.session_allowance_uses(session.id).await.unwrap();
+    assert_eq!(recorded.len(), 1);
+}
+
 /// Allowances are read per cycle; a session takes from one once (a repeat
 /// returns the first purchase and takes nothing); a use that no longer
 /// fits writes nothing; a renewed subscription's next cycle starts empty.

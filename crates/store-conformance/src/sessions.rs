@@ -339,7 +339,7 @@ pub async fn held_purchases_are_reviewed_once_and_do_not_accrue(store: &dyn Stor
 
     let corrected = purchase_for(&held[0].0, Some(host.id), 2_000, 1).cost;
     let released = store
-        .review_held_purchase(held[0].1.id, Some(&corrected))
+        .review_held_purchase(held[0].1.id, Some(&corrected), &[], t0())
         .await
         .unwrap()
         .expect("held, so reviewed");
@@ -352,24 +352,24 @@ pub async fn held_purchases_are_reviewed_once_and_do_not_accrue(store: &dyn Stor
         "the reason stays as the record"
     );
     let voided = store
-        .review_held_purchase(held[1].1.id, None)
+        .review_held_purchase(held[1].1.id, None, &[], t0())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(voided.payment_status, "void");
     // Once only; never a purchase that was not held.
     assert!(store
-        .review_held_purchase(held[0].1.id, None)
+        .review_held_purchase(held[0].1.id, None, &[], t0())
         .await
         .unwrap()
         .is_none());
     assert!(store
-        .review_held_purchase(held[1].1.id, Some(&corrected))
+        .review_held_purchase(held[1].1.id, Some(&corrected), &[], t0())
         .await
         .unwrap()
         .is_none());
     assert!(store
-        .review_held_purchase(PurchaseId(new_id()), None)
+        .review_held_purchase(PurchaseId(new_id()), None, &[], t0())
         .await
         .unwrap()
         .is_none());

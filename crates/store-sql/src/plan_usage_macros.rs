@@ -4,6 +4,67 @@
 #[macro_export]
 macro_rules! impl_sql_plan_usage_store {
     ($store:ty, $db:ty) => {
+        /// Inside `tx`: takes each use's energy from its allowance (in key
+        /// order, so racing sessions lock rows in the same order) and
+        /// records it against `session_id`; a use that no longer fits is
+        /// `PlanAllowanceChanged` (the caller's transaction is dropped,
+        /// which rolls it back).
+        async fn take_plan_allowances_in(
+            tx: &mut ::sqlx::Transaction<'_, $db>,
+            session_id: &str,
+            uses: &[::plugway_store::AllowanceUse],
+            now: ::chrono::DateTime<::chrono::Utc>,
+        ) -> ::plugway_store::Result<()> {
+            use $crate::{map_err, to_ms};
+            let mut uses: Vec<::plugway_store::AllowanceUse> =
+                uses.iter().copied().filter(|u| u.wh > 0).collect();
+            uses.sort_by_key(|u| (u.customer_plan, u.cycle));
+            for u in &uses {
+                ::sqlx::query(
+                    "INSERT INTO customer_plan_usage (customer_plan_id, cycle, used_wh, updated_at) \
+                     VALUES ($1, $2, 0, $3) ON CONFLICT (customer_plan_id, cycle) DO NOTHING",
+                )
+                .bind(u.customer_plan.0)
+                .bind(u.cycle)
+                .bind(to_ms(now))
+                .execute(&mut **tx)
+                .await
+                .map_err(map_err)?;
+                // The row lock this takes serializes racing sessions; the
+                // check runs against what the last committed one left.
+                let taken = ::sqlx::query(
+                    "UPDATE customer_plan_usage SET used_wh = used_wh + $3, updated_at = $4 \
+                     WHERE customer_plan_id = $1 AND cycle = $2 \
+                     AND used_wh + $3 <= (SELECT included_wh_per_cycle FROM customer_plans WHERE id = $1)",
+                )
+                .bind(u.customer_plan.0)
+                .bind(u.cycle)
+                .bind(u.wh)
+                .bind(to_ms(now))
+                .execute(&mut **tx)
+                .await
+                .map_err(map_err)?;
+                if taken.rows_affected() != 1 {
+                    return Err(::plugway_store::StoreError::Conflict(
+                        ::plugway_store::Conflict::PlanAllowanceChanged,
+                    ));
+                }
+                ::sqlx::query(
+                    "INSERT INTO customer_plan_usage_sessions (session_id, customer_plan_id, cycle, wh, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(session_id)
+                .bind(u.customer_plan.0)
+                .bind(u.cycle)
+                .bind(u.wh)
+                .bind(to_ms(now))
+                .execute(&mut **tx)
+                .await
+                .map_err(map_err)?;
+            }
+            Ok(())
+        }
+
         #[$crate::__private::async_trait]
         impl ::plugway_store::PlanUsageStore for $store {
             async fn plan_allowances_at(
@@ -107,54 +168,9 @@ macro_rules! impl_sql_plan_usage_store {
                     tx.rollback().await.map_err(map_err)?;
                     return Ok(stored);
                 }
-                // Allowance rows in key order, so racing sessions lock them
-                // in the same order.
-                let mut uses: Vec<::plugway_store::AllowanceUse> =
-                    uses.iter().copied().filter(|u| u.wh > 0).collect();
-                uses.sort_by_key(|u| (u.customer_plan, u.cycle));
-                for u in &uses {
-                    ::sqlx::query(
-                        "INSERT INTO customer_plan_usage (customer_plan_id, cycle, used_wh, updated_at) \
-                         VALUES ($1, $2, 0, $3) ON CONFLICT (customer_plan_id, cycle) DO NOTHING",
-                    )
-                    .bind(u.customer_plan.0)
-                    .bind(u.cycle)
-                    .bind(to_ms(now))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                    // The row lock this takes serializes racing sessions; the
-                    // check runs against what the last committed one left.
-                    let taken = ::sqlx::query(
-                        "UPDATE customer_plan_usage SET used_wh = used_wh + $3, updated_at = $4 \
-                         WHERE customer_plan_id = $1 AND cycle = $2 \
-                         AND used_wh + $3 <= (SELECT included_wh_per_cycle FROM customer_plans WHERE id = $1)",
-                    )
-                    .bind(u.customer_plan.0)
-                    .bind(u.cycle)
-                    .bind(u.wh)
-                    .bind(to_ms(now))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                    if taken.rows_affected() != 1 {
-                        tx.rollback().await.map_err(map_err)?;
-                        return Err(::plugway_store::StoreError::Conflict(
-                            ::plugway_store::Conflict::PlanAllowanceChanged,
-                        ));
-                    }
-                    ::sqlx::query(
-                        "INSERT INTO customer_plan_usage_sessions (session_id, customer_plan_id, cycle, wh, created_at) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(s.id.to_text())
-                    .bind(u.customer_plan.0)
-                    .bind(u.cycle)
-                    .bind(u.wh)
-                    .bind(to_ms(now))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
+                if let Err(e) = take_plan_allowances_in(&mut tx, &s.id.to_text(), uses, now).await {
+                    tx.rollback().await.map_err(map_err)?;
+                    return Err(e);
                 }
                 tx.commit().await.map_err(map_err)?;
                 Ok(stored)

@@ -329,8 +329,11 @@ macro_rules! impl_sql_charging_session_store {
                 &self,
                 id: ::plugway_domain::PurchaseId,
                 cost: Option<&::plugway_domain::tariff::Cost>,
+                uses: &[::plugway_store::AllowanceUse],
+                now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<Option<::plugway_store::Purchase>> {
                 use $crate::map_err;
+                let mut tx = self.writer.begin().await.map_err(map_err)?;
                 let changed = match cost {
                     Some(c) => ::sqlx::query(
                         "UPDATE purchases SET cost = $2, amount = $3, tax = $4, energy_wh = $5, payment_status = 'unpaid' \
@@ -341,26 +344,37 @@ macro_rules! impl_sql_charging_session_store {
                     .bind(c.total)
                     .bind(c.tax)
                     .bind(c.energy_wh)
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await,
                     None => ::sqlx::query("UPDATE purchases SET payment_status = 'void' WHERE id = $1 AND payment_status = 'held'")
                         .bind(id.to_text())
-                        .execute(&self.writer)
+                        .execute(&mut *tx)
                         .await,
                 }
                 .map_err(map_err)?
                 .rows_affected();
                 if changed == 0 {
+                    tx.rollback().await.map_err(map_err)?;
                     return Ok(None);
                 }
-                ::sqlx::query(&format!("SELECT {PURCHASE_COLUMNS} FROM purchases WHERE id = $1"))
+                let reviewed = ::sqlx::query(&format!("SELECT {PURCHASE_COLUMNS} FROM purchases WHERE id = $1"))
                     .bind(id.to_text())
-                    .fetch_optional(&self.writer)
+                    .fetch_optional(&mut *tx)
                     .await
                     .map_err(map_err)?
                     .as_ref()
                     .map(purchase_from_row)
-                    .transpose()
+                    .transpose()?;
+                if let (Some(p), Some(_)) = (&reviewed, cost) {
+                    // The released energy takes what the driver's plans
+                    // include, with the purchase, or neither happens.
+                    if let Err(e) = take_plan_allowances_in(&mut tx, &p.session_id.to_text(), uses, now).await {
+                        tx.rollback().await.map_err(map_err)?;
+                        return Err(e);
+                    }
+                }
+                tx.commit().await.map_err(map_err)?;
+                Ok(reviewed)
             }
 
             async fn find_purchase(

@@ -7,7 +7,7 @@ use plugway_domain::tariff::{Cost, Tariff};
 use plugway_domain::{ChargePointId, ChargingSessionId, EvseId, PurchaseId, SessionState, UserId};
 use serde::{Deserialize, Serialize};
 
-use crate::Result;
+use crate::{AllowanceUse, Result};
 
 /// Who started a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,12 +210,16 @@ pub trait ChargingSessionStore: Send + Sync {
     /// A purchase.
     async fn find_purchase(&self, id: PurchaseId) -> Result<Option<Purchase>>;
     /// Settles a purchase held for review: with `cost` it becomes unpaid at
-    /// that cost, without it void. `None` when no purchase with this id is
-    /// held (any more: a racing review settled it first).
+    /// that cost and takes `uses` from the driver's plan allowances (in one
+    /// transaction; `PlanAllowanceChanged` when one no longer fits, and
+    /// nothing is changed), without it void. `None` when no purchase with
+    /// this id is held (any more: a racing review settled it first).
     async fn review_held_purchase(
         &self,
         id: PurchaseId,
         cost: Option<&Cost>,
+        uses: &[AllowanceUse],
+        now: DateTime<Utc>,
     ) -> Result<Option<Purchase>>;
     /// A driver's purchases, newest first.
     async fn list_purchases(&self, user: UserId, offset: i64, limit: i64) -> Result<Vec<Purchase>>;

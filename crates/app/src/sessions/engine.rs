@@ -210,42 +210,74 @@ impl SessionEngine {
     /// priced.
     /// An admin's review of a purchase held for implausible energy: with
     /// `energy_wh` (the corrected figure) it is priced again with its frozen
-    /// tariff and becomes payable; without, it is voided and nobody pays.
-    /// `None` when the purchase is not held (any more).
+    /// tariff, takes the free energy the driver's plans included when the
+    /// session was priced (as a session that was never held would have), and
+    /// becomes payable; without, it is voided and nobody pays. `None` when
+    /// the purchase is not held (any more).
     pub async fn review_held(
         &self,
         purchase: &Purchase,
         energy_wh: Option<i64>,
     ) -> Result<Option<Purchase>, StoreError> {
-        let cost = match energy_wh {
-            None => None,
-            Some(energy) => {
-                // The corrected energy, from 0, read at the stop; the
-                // session's waiting as it was.
-                let session = self
-                    .store
-                    .find_charging_session(purchase.session_id)
-                    .await?;
-                let waiting = session.map(|s| s.waiting).unwrap_or_default();
-                let reading = MeterReading {
-                    at: purchase.stopped_at,
-                    energy_wh: energy,
-                };
-                Some(price(
-                    &purchase.tariff,
-                    &usage(
-                        &waiting,
-                        purchase.started_at,
-                        0,
-                        vec![reading],
-                        purchase.stopped_at,
-                    ),
-                ))
-            }
+        let now = self.clock.now();
+        let Some(energy) = energy_wh else {
+            return self.settle_held(purchase, None, &[], now).await;
         };
+        // The corrected energy, from 0, read at the stop; the session's
+        // waiting as it was.
+        let session = self
+            .store
+            .find_charging_session(purchase.session_id)
+            .await?;
+        let waiting = session
+            .as_ref()
+            .map(|s| s.waiting.clone())
+            .unwrap_or_default();
+        let reading = MeterReading {
+            at: purchase.stopped_at,
+            energy_wh: energy,
+        };
+        let base = price(
+            &purchase.tariff,
+            &usage(
+                &waiting,
+                purchase.started_at,
+                0,
+                vec![reading],
+                purchase.stopped_at,
+            ),
+        );
+        // Another session may take from the same allowance meanwhile: read
+        // again and retry, as a finishing session does.
+        let mut tries = 0;
+        loop {
+            let (cost, uses) = match &session {
+                // The cycle in force when the session was priced (its
+                // purchase made), as for a session never held.
+                Some(s) => self.included_energy(s, base, purchase.created_at).await?,
+                None => (base, Vec::new()),
+            };
+            match self.settle_held(purchase, Some(&cost), &uses, now).await {
+                Err(StoreError::Conflict(plugway_store::Conflict::PlanAllowanceChanged))
+                    if tries < CAS_TRIES =>
+                {
+                    tries += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn settle_held(
+        &self,
+        purchase: &Purchase,
+        cost: Option<&Cost>,
+        uses: &[AllowanceUse],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Purchase>, StoreError> {
         let reviewed = self
             .store
-            .review_held_purchase(purchase.id, cost.as_ref())
+            .review_held_purchase(purchase.id, cost, uses, now)
             .await?;
         if let Some(p) = &reviewed {
             tracing::info!(purchase = %p.id, status = %p.payment_status, "held purchase reviewed");
