@@ -39,9 +39,43 @@ pub fn implausible_energy(
     })
 }
 
+/// Below this much energy by the power readings, too little metered energy
+/// is not questioned (short sessions, sparse readings).
+pub const MIN_POWERED_WH: f64 = 500.0;
+
+/// Why a session's metered energy is too little to believe: its register
+/// rose by less than a hundredth of what its own power readings add up to
+/// (`powered_wh`), as a register in kWh labelled Wh does (a thousandth).
+/// Ordinary disagreement between a meter's energy and power (tens of
+/// percent) passes.
+pub fn too_little_energy(energy_wh: i64, powered_wh: f64) -> Option<String> {
+    (powered_wh.is_finite()
+        && powered_wh >= MIN_POWERED_WH
+        && (energy_wh as f64) < powered_wh / 100.0)
+        .then(|| {
+            format!(
+                "the register rose by {energy_wh} Wh while the charger's power readings add up to {} Wh: \
+                 a register in kWh labelled Wh? (a meter quirk profile corrects such a model)",
+                powered_wh.floor() as i64
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kwh_register_labelled_wh_is_too_little_for_its_power() {
+        // 11 kW for an hour, the register says 11 "Wh".
+        let reason = too_little_energy(11, 11_000.0).unwrap();
+        assert!(reason.contains("11000 Wh"), "{reason}");
+        // Meters and power readings disagree a little: fine.
+        assert_eq!(too_little_energy(8_000, 11_000.0), None);
+        // Too few readings to judge; a broken power reading.
+        assert_eq!(too_little_energy(0, 400.0), None);
+        assert_eq!(too_little_energy(0, f64::NAN), None);
+    }
 
     #[test]
     fn what_a_connector_can_deliver_passes() {

@@ -110,6 +110,10 @@ pub struct SimConfig {
     /// `Power`, or both; 2.0.1's `SmartChargingCtrlr.RateUnit` reads the
     /// same as `A`/`W`); a profile in another unit is Rejected.
     pub rate_units: String,
+    /// OCPP 1.6: sends its energy register (meterStart, meterStop, the
+    /// MeterValues register) in kWh while labelling it Wh, as some meters
+    /// do (docs/ocpp.md, "Meter quirks"). Its power readings stay right.
+    pub energy_in_kwh: bool,
     /// Local address to connect from (spreads many connections over
     /// loopback addresses).
     pub bind: Option<SocketAddr>,
@@ -131,6 +135,7 @@ impl SimConfig {
             accepts_profiles: true,
             static_limit_w: None,
             rate_units: "Current,Power".to_owned(),
+            energy_in_kwh: false,
             bind: None,
         }
     }
@@ -422,6 +427,25 @@ impl ChargePoint {
         self.config.version == SimVersion::V201
     }
 
+    /// A transaction's start or stop register as this meter writes it.
+    fn register(&self, wh: i64) -> i64 {
+        if self.config.energy_in_kwh {
+            wh / 1000
+        } else {
+            wh
+        }
+    }
+
+    /// A MeterValues register value as this meter writes it (always
+    /// labelled Wh).
+    fn register_value(&self, wh: i64) -> String {
+        if self.config.energy_in_kwh {
+            format!("{:.3}", wh as f64 / 1000.0)
+        } else {
+            wh.to_string()
+        }
+    }
+
     fn boot_message(&self) -> (&'static str, Value) {
         let serial = format!(
             "SIM-{}",
@@ -663,8 +687,9 @@ impl ChargePoint {
                 continue;
             }
             let tx: i64 = tx.parse().unwrap_or_default();
+            let value = self.register_value(wh);
             self.enqueue("MeterValues", json!({"connectorId": connector, "transactionId": tx, "meterValue": [{"timestamp": now(),
-                "sampledValue": [{"value": wh.to_string(), "measurand": "Energy.Active.Import.Register", "unit": "Wh", "context": "Sample.Periodic"},
+                "sampledValue": [{"value": value, "measurand": "Energy.Active.Import.Register", "unit": "Wh", "context": "Sample.Periodic"},
                                  {"value": format!("{:.3}", power / 1000.0), "measurand": "Power.Active.Import", "unit": "kW"}]}]}));
         }
     }
@@ -778,6 +803,7 @@ impl ChargePoint {
                     } else {
                         // Refused: end it at once, as a charger must.
                         let wh = c.meter_wh;
+                        let wh = self.register(wh);
                         self.enqueue("StopTransaction", json!({"transactionId": tx, "meterStop": wh, "timestamp": now(), "reason": "DeAuthorized"}));
                         self.enqueue("StatusNotification", json!({"connectorId": connector, "errorCode": "NoError", "status": "Available", "timestamp": now()}));
                     }
@@ -858,6 +884,11 @@ impl ChargePoint {
                 if let Some(c) = self.connectors.get_mut(connector - 1) {
                     c.id_tag = Some(tag.clone());
                     let meter = c.meter_wh;
+                    let meter = if self.config.energy_in_kwh {
+                        meter / 1000
+                    } else {
+                        meter
+                    };
                     // Starting with the reserved tag uses the reservation up.
                     let reservation = c.reservation.take().map(|(id, _)| id);
                     self.enqueue("StatusNotification", json!({"connectorId": connector, "errorCode": "NoError", "status": "Preparing", "timestamp": now()}));
@@ -881,6 +912,7 @@ impl ChargePoint {
                     c.transaction = None;
                     c.last_meter = None;
                     self.stopped += 1;
+                    let wh = self.register(wh);
                     self.enqueue("StopTransaction", json!({"transactionId": tx, "meterStop": wh, "timestamp": now(), "reason": "Remote", "idTag": tag}));
                     self.enqueue("StatusNotification", json!({"connectorId": n + 1, "errorCode": "NoError", "status": "Available", "timestamp": now()}));
                 }

@@ -19,6 +19,7 @@ crate::on_both_backends!(
     starts_fail_with_a_clear_reason,
     charging_events_reach_the_driver_over_nats_and_only_them,
     impossible_energy_is_held_for_review_not_billed,
+    a_kwh_register_labelled_wh_is_held_without_its_profile_and_billed_with_it,
     a_driver_cannot_tell_a_201_charger,
 );
 
@@ -814,6 +815,87 @@ async fn impossible_energy_is_held_for_review_not_billed(backend: Backend, name:
     assert_eq!(twice["newBalance"], paid["newBalance"], "paid once");
     running.abort();
     app.finish().await;
+}
+
+/// A charger whose meter sends kWh labelled Wh: without its model's quirk
+/// profile the register rises by a thousandth of what its power readings
+/// add up to and the purchase is held; with the profile its energy is
+/// billed as metered.
+async fn a_kwh_register_labelled_wh_is_held_without_its_profile_and_billed_with_it(
+    backend: Backend,
+    name: &str,
+) {
+    for with_profile in [false, true] {
+        let mut opts = options();
+        if with_profile {
+            // The simulator boots as vendor Plugway, model Sim-1.
+            opts.meter_quirks = vec![serde_json::from_value(
+                json!({"vendor": "Plugway", "model": "Sim-1", "energy_in_kwh": true}),
+            )
+            .unwrap()];
+        }
+        let Some(app) = TestApp::spawn(backend, &format!("{name}_{with_profile}"), opts).await
+        else {
+            return;
+        };
+        let admin = api_key(&app, ApiKeyRole::Admin).await;
+        // Without the profile: 3.6 MW, so the power readings soon add up to
+        // kWh (the register, read as Wh, stays tiny and within the 50 kW
+        // connector). With it: 40 kW, which the connector delivers.
+        let (_, _, evses, running) = charger_site_with(&app, &admin, "SESS-KWH", |c| {
+            c.energy_in_kwh = true;
+            c.meter_interval = Duration::from_millis(300);
+            c.power_w = if with_profile { 40_000 } else { 3_600_000 };
+        })
+        .await;
+        let driver = app.otp_sign_in("+97688000595").await;
+        let token = driver["token"].as_str().unwrap().to_owned();
+        let (status, session) = app
+            .post(
+                &format!("/api/v1/devices/{}/start", evses[0]),
+                json!({}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{session}");
+        let id = session["id"].as_str().unwrap();
+        // Without the profile 2 "Wh" on the register is 2 kWh drawn; with
+        // it, 20 Wh.
+        let enough = if with_profile { 0.02 } else { 0.002 };
+        assert!(metered(&app, &token, id, enough).await, "never metered");
+        let (status, finished) = app
+            .post(
+                &format!("/api/v1/devices/{}/finish", evses[0]),
+                json!({}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{finished}");
+        let purchase_id = finished["id"].as_str().unwrap();
+        let (_, purchases) = app
+            .get("/api/v1/purchases?page=1&page-size=10", Some(&token))
+            .await;
+        let purchase = &purchases["results"][0];
+        assert_eq!(purchase["id"], purchase_id);
+        if with_profile {
+            assert_eq!(purchase["status"], "unpaid", "{purchase}");
+            assert!(
+                purchase["energy"].as_f64().unwrap() >= 0.02,
+                "billed as metered, in Wh: {purchase}"
+            );
+        } else {
+            assert_eq!(purchase["status"], "held", "{purchase}");
+            assert!(
+                purchase["holdReason"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("power readings"),
+                "{purchase}"
+            );
+        }
+        running.abort();
+        app.finish().await;
+    }
 }
 
 /// The same app flow against a charger that speaks OCPP 2.0.1: start,

@@ -130,6 +130,8 @@ pub struct Options {
     /// Access-token lifetime (15 minutes when unset); tests that move the
     /// clock by hours keep their tokens with a longer one.
     pub access_ttl: Option<Duration>,
+    /// Charger models' meter quirks (`[[ocpp.meter_quirks]]`).
+    pub meter_quirks: Vec<plugway_domain::meter_quirks::MeterQuirks>,
 }
 
 /// A running app.
@@ -218,6 +220,7 @@ impl TestApp {
             plugway_ocpp::OcppConfig {
                 call_timeout: std::time::Duration::from_secs(2),
                 crm_boot_notifications: true,
+                meter_quirks: Arc::new(options.meter_quirks.clone()),
                 ..plugway_ocpp::OcppConfig::default()
             },
             sessions.clone(),

@@ -1107,16 +1107,7 @@ fn cap(slot: &Slot, allowed: Option<i64>) -> i64 {
 
 /// The sample as the whole charger's active power import, in watts.
 fn power_w(sample: &MeterSample) -> Option<i64> {
-    if sample.measurand.as_deref() != Some("Power.Active.Import") || sample.phase.is_some() {
-        return None;
-    }
-    let value: f64 = sample.value.trim().parse().ok()?;
-    let w = match sample.unit.as_deref().unwrap_or("W") {
-        "W" => value,
-        "kW" => value * 1000.0,
-        _ => return None,
-    };
-    (w.is_finite() && (0.0..1.0e10).contains(&w)).then(|| w.round() as i64)
+    crate::sessions::active_power_w(sample)
 }
 
 /// The site's local time of day at `now`.

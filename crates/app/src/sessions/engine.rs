@@ -772,10 +772,8 @@ impl SessionEngine {
         let (Some(meter_stop), Some(stopped_at)) = (tx.meter_stop, tx.stopped_at) else {
             return Ok(None);
         };
-        let mut readings: Vec<MeterReading> = self
-            .store
-            .list_meter_samples(tx.id)
-            .await?
+        let samples = self.store.list_meter_samples(tx.id).await?;
+        let mut readings: Vec<MeterReading> = samples
             .iter()
             .filter_map(|s| {
                 energy_register_wh(s).map(|wh| MeterReading {
@@ -785,6 +783,12 @@ impl SessionEngine {
             })
             .filter(|r| r.at >= tx.started_at && r.at <= stopped_at)
             .collect();
+        let mut power: Vec<(DateTime<Utc>, i64)> = samples
+            .iter()
+            .filter(|s| s.timestamp >= tx.started_at && s.timestamp <= stopped_at)
+            .filter_map(|s| super::active_power_w(s).map(|w| (s.timestamp, w)))
+            .collect();
+        let powered = super::powered_wh(&mut power);
         readings.sort_by_key(|r| r.at);
         readings.push(MeterReading {
             at: stopped_at,
@@ -817,9 +821,13 @@ impl SessionEngine {
         );
         // Energy that could not have flowed is not billed: the purchase is
         // held for an admin's review, and takes nothing from the plans.
-        let hold_reason = self
+        let hold_reason = match self
             .implausible(&finished, &base, tx.started_at, stopped_at)
-            .await?;
+            .await?
+        {
+            Some(why) => Some(why),
+            None => plugway_domain::plausibility::too_little_energy(base.energy_wh, powered),
+        };
         if let Some(why) = &hold_reason {
             metrics::counter!("plugway_purchases_held_total").increment(1);
             tracing::warn!(session = %finished.id, charge_point = %finished.charge_point_id, reason = %why,

@@ -88,6 +88,38 @@ pub fn energy_register_wh(sample: &MeterSample) -> Option<i64> {
     (wh.is_finite() && (0.0..9.0e15).contains(&wh)).then(|| wh.round() as i64)
 }
 
+/// The sample as the whole charger's active import power in W, if it is
+/// one: measurand `Power.Active.Import`, no phase, W or kW.
+pub fn active_power_w(sample: &MeterSample) -> Option<i64> {
+    if sample.measurand.as_deref() != Some("Power.Active.Import") || sample.phase.is_some() {
+        return None;
+    }
+    let value: f64 = sample.value.trim().parse().ok()?;
+    let w = match sample.unit.as_deref().unwrap_or("W") {
+        "W" => value,
+        "kW" => value * 1000.0,
+        _ => return None,
+    };
+    (w.is_finite() && (0.0..1.0e10).contains(&w)).then(|| w.round() as i64)
+}
+
+/// The energy a series of power readings `(at, W)` adds up to, Wh: each
+/// pair of neighbours by the trapezoid rule, nothing before the first or
+/// after the last (so it errs low).
+pub fn powered_wh(readings: &mut [(chrono::DateTime<chrono::Utc>, i64)]) -> f64 {
+    readings.sort_by_key(|(at, _)| *at);
+    readings
+        .windows(2)
+        .map(|pair| match pair {
+            [(a, wa), (b, wb)] => {
+                let hours = (*b - *a).num_milliseconds().max(0) as f64 / 3_600_000.0;
+                (*wa + *wb) as f64 / 2.0 * hours
+            }
+            _ => 0.0,
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +156,23 @@ mod tests {
         assert_eq!(energy_register_wh(&sample("-5", None, None)), None);
         assert_eq!(energy_register_wh(&sample("NaN", None, None)), None);
         assert_eq!(energy_register_wh(&sample("abc", None, None)), None);
+    }
+
+    #[test]
+    fn power_readings_add_up_to_energy() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap();
+        let mut readings = vec![
+            (t + chrono::Duration::minutes(30), 10_000),
+            (t, 10_000),
+            (t + chrono::Duration::minutes(60), 20_000),
+        ];
+        // Half an hour at 10 kW, half an hour from 10 to 20 kW.
+        assert_eq!(powered_wh(&mut readings), 5_000.0 + 7_500.0);
+        assert_eq!(powered_wh(&mut [(t, 7_000)]), 0.0);
+        let mut power = sample("7.4", Some("kW"), Some("Power.Active.Import"));
+        assert_eq!(active_power_w(&power), Some(7_400));
+        power.phase = Some("L1".into());
+        assert_eq!(active_power_w(&power), None);
     }
 
     #[test]

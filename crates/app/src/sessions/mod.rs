@@ -22,4 +22,4 @@ mod meters;
 
 pub use engine::{RemoteAuthorizer, SessionEngine, SessionSettings};
 pub use events::{charging_event, session_event, EventKind};
-pub use meters::{energy_register_wh, LiveMeters};
+pub use meters::{active_power_w, energy_register_wh, powered_wh, LiveMeters};
