@@ -401,6 +401,62 @@ async fn post(
     Ok(value)
 }
 
+/// Who registers and lists a benchmark's chargers.
+struct Lister<'a> {
+    http: &'a reqwest::Client,
+    base: &'a str,
+    admin: &'a str,
+    host: &'a str,
+    host_id: &'a str,
+}
+
+impl Lister<'_> {
+    /// Registers charge point `cp` for the host and lists its connector 1
+    /// on `site` as an approved EVSE `evse_code` with `prices` and
+    /// `connector` (the API's shapes); its password and the EVSE's id.
+    async fn listed_charger(
+        &self,
+        site: &str,
+        cp: &str,
+        evse_code: &str,
+        prices: serde_json::Value,
+        connector: serde_json::Value,
+    ) -> anyhow::Result<(String, String)> {
+        let (http, base) = (self.http, self.base);
+        let created = post(
+            http,
+            format!("{base}/api/v1/charge-points"),
+            serde_json::json!({"id": cp, "owner_id": self.host_id}),
+            Some(self.admin),
+        )
+        .await?;
+        let password = sessions::field(&created, "password")
+            .as_str()
+            .context("charge point password")?
+            .to_owned();
+        let evse = post(
+            http,
+            format!("{base}/api/v1/host/sites/{site}/evses"),
+            serde_json::json!({"evse_code": evse_code, "charge_point_id": cp, "ocpp_connector_id": 1,
+                "prices": prices, "connectors": [connector]}),
+            Some(self.host),
+        )
+        .await?;
+        let evse = sessions::field(&evse, "id")
+            .as_str()
+            .context("evse id")?
+            .to_owned();
+        post(
+            http,
+            format!("{base}/api/v1/admin/evses/{evse}/approval"),
+            serde_json::json!({"approval": "APPROVED"}),
+            Some(self.admin),
+        )
+        .await?;
+        Ok((password, evse))
+    }
+}
+
 /// A valid Mongolian mobile number for index `n` (Unitel's 88 range).
 fn phone(base: u64, n: u64) -> String {
     format!("+97688{:06}", (base + n) % 1_000_000)

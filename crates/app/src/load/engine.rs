@@ -270,7 +270,10 @@ impl LoadManager {
         {
             let mut memory = self.memory();
             for sample in samples {
-                let (Some(tx), Some(w)) = (sample.transaction_id, power_w(sample)) else {
+                let (Some(tx), Some(w)) = (
+                    sample.transaction_id,
+                    crate::sessions::active_power_w(sample),
+                ) else {
                     continue;
                 };
                 let newer = memory
@@ -1105,54 +1108,7 @@ fn cap(slot: &Slot, allowed: Option<i64>) -> i64 {
     }
 }
 
-/// The sample as the whole charger's active power import, in watts.
-fn power_w(sample: &MeterSample) -> Option<i64> {
-    crate::sessions::active_power_w(sample)
-}
-
 /// The site's local time of day at `now`.
 fn local_time(site: &plugway_store::Site, now: DateTime<Utc>) -> chrono::NaiveTime {
     now.with_timezone(&site.fields.time_zone.tz()).time()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample(measurand: Option<&str>, value: &str, unit: Option<&str>) -> MeterSample {
-        MeterSample {
-            charge_point_id: ChargePointId::parse("CP1").unwrap(),
-            connector_id: 1,
-            transaction_id: Some(1),
-            timestamp: Utc::now(),
-            value: value.into(),
-            context: None,
-            format: None,
-            measurand: measurand.map(Into::into),
-            phase: None,
-            location: None,
-            unit: unit.map(Into::into),
-        }
-    }
-
-    #[test]
-    fn power_readings_in_w_and_kw_and_nothing_else() {
-        assert_eq!(
-            power_w(&sample(Some("Power.Active.Import"), "7.5", Some("kW"))),
-            Some(7_500)
-        );
-        assert_eq!(
-            power_w(&sample(Some("Power.Active.Import"), "7360", None)),
-            Some(7_360)
-        );
-        assert_eq!(power_w(&sample(None, "7360", None)), None);
-        assert_eq!(
-            power_w(&sample(Some("Power.Active.Import"), "-1", None)),
-            None
-        );
-        assert_eq!(
-            power_w(&sample(Some("Power.Active.Import"), "NaN", None)),
-            None
-        );
-    }
 }

@@ -169,10 +169,15 @@ mod tests {
         // Half an hour at 10 kW, half an hour from 10 to 20 kW.
         assert_eq!(powered_wh(&mut readings), 5_000.0 + 7_500.0);
         assert_eq!(powered_wh(&mut [(t, 7_000)]), 0.0);
-        let mut power = sample("7.4", Some("kW"), Some("Power.Active.Import"));
-        assert_eq!(active_power_w(&power), Some(7_400));
-        power.phase = Some("L1".into());
-        assert_eq!(active_power_w(&power), None);
+        let power = |value, unit| sample(value, unit, Some("Power.Active.Import"));
+        assert_eq!(active_power_w(&power("7.4", Some("kW"))), Some(7_400));
+        assert_eq!(active_power_w(&power("7360", None)), Some(7_360));
+        assert_eq!(active_power_w(&sample("7360", None, None)), None);
+        assert_eq!(active_power_w(&power("-1", None)), None);
+        assert_eq!(active_power_w(&power("NaN", None)), None);
+        let mut phase = power("7.4", Some("kW"));
+        phase.phase = Some("L1".into());
+        assert_eq!(active_power_w(&phase), None);
     }
 
     #[test]

@@ -115,6 +115,13 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     )
     .await?;
 
+    let lister = super::Lister {
+        http: &http,
+        base: &base,
+        admin: &admin,
+        host: &host,
+        host_id: &host_id,
+    };
     let bar = progress(u64::from(args.chargers), "chargers and EVSEs");
     let until = Instant::now() + Duration::from_secs(3600);
     let mut evses = Vec::new();
@@ -122,36 +129,16 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let ws = format!("{}/ocpp", base.replace("http://", "ws://"));
     for n in 0..args.chargers {
         let cp = format!("LOAD-{n:04}");
-        let created = post(
-            &http,
-            format!("{base}/api/v1/charge-points"),
-            json!({"id": cp, "owner_id": host_id}),
-            Some(&admin),
-        )
-        .await?;
-        let password = field(&created, "password")
-            .as_str()
-            .context("charge point password")?
-            .to_owned();
-        let evse = post(
-            &http,
-            format!("{base}/api/v1/host/sites/{site}/evses"),
-            json!({
-            "evse_code": format!("L-{n}"), "charge_point_id": cp, "ocpp_connector_id": 1,
-            "prices": {"per_kwh": 500, "waiting_per_minute": 0},
-            "connectors": [{"standard": "TYPE_2", "format": "SOCKET", "power_type": "AC_3_PHASE",
-                            "max_voltage": 400, "max_amperage": 32, "max_power_kw": 22}]}),
-            Some(&host),
-        )
-        .await?;
-        let evse = field(&evse, "id").as_str().context("evse id")?.to_owned();
-        post(
-            &http,
-            format!("{base}/api/v1/admin/evses/{evse}/approval"),
-            json!({"approval": "APPROVED"}),
-            Some(&admin),
-        )
-        .await?;
+        let (password, evse) = lister
+            .listed_charger(
+                &site,
+                &cp,
+                &format!("L-{n}"),
+                json!({"per_kwh": 500, "waiting_per_minute": 0}),
+                json!({"standard": "TYPE_2", "format": "SOCKET", "power_type": "AC_3_PHASE",
+                       "max_voltage": 400, "max_amperage": 32, "max_power_kw": 22}),
+            )
+            .await?;
         let mut config = plugway_sim::SimConfig::new(&ws, &cp, Some(password));
         config.connectors = 1;
         config.power_w = 22_000;

@@ -232,6 +232,13 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
         .as_str()
         .context("host profile")?
         .to_owned();
+    let lister = super::Lister {
+        http: &http,
+        base: &base,
+        admin: &admin,
+        host: &host,
+        host_id: &host_id,
+    };
     let bar = progress(u64::from(args.sessions), "chargers and EVSEs");
     let mut chargers = Vec::new();
     let mut site = String::new();
@@ -254,36 +261,16 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
             .await?;
         }
         let cp = format!("BENCH-{n:05}");
-        let created = post(
-            &http,
-            format!("{base}/api/v1/charge-points"),
-            json!({"id": cp, "owner_id": host_id}),
-            Some(&admin),
-        )
-        .await?;
-        let password = field(&created, "password")
-            .as_str()
-            .context("charge point password")?
-            .to_owned();
-        let evse = post(
-            &http,
-            format!("{base}/api/v1/host/sites/{site}/evses"),
-            json!({
-            "evse_code": format!("E-{n}"), "charge_point_id": cp, "ocpp_connector_id": 1,
-            "prices": {"per_kwh": 500.5, "waiting_per_minute": 20},
-            "connectors": [{"standard": "CCS2", "format": "CABLE", "power_type": "DC",
-                            "max_voltage": 500, "max_amperage": 200, "max_power_kw": 50}]}),
-            Some(&host),
-        )
-        .await?;
-        let evse = field(&evse, "id").as_str().context("evse id")?.to_owned();
-        post(
-            &http,
-            format!("{base}/api/v1/admin/evses/{evse}/approval"),
-            json!({"approval": "APPROVED"}),
-            Some(&admin),
-        )
-        .await?;
+        let (password, evse) = lister
+            .listed_charger(
+                &site,
+                &cp,
+                &format!("E-{n}"),
+                json!({"per_kwh": 500.5, "waiting_per_minute": 20}),
+                json!({"standard": "CCS2", "format": "CABLE", "power_type": "DC",
+                       "max_voltage": 500, "max_amperage": 200, "max_power_kw": 50}),
+            )
+            .await?;
         chargers.push((cp, password, evse));
         bar.inc(1);
     }
