@@ -48,6 +48,10 @@ pub struct HostEarnings {
     pub totals: Vec<PeriodEarnings>,
     /// The commission rate applied, basis points.
     pub commission_bps: i64,
+    /// Sessions in the range whose purchase is held for review
+    /// (implausible energy): in no figure above until an admin releases
+    /// them.
+    pub held_sessions: i64,
 }
 
 /// `host`'s earnings (on one EVSE with `evse`) from sessions stopped in
@@ -131,5 +135,9 @@ pub async fn host_earnings(
         periods: periods.into_iter().map(settle).collect::<AppResult<_>>()?,
         totals: totals.into_iter().map(settle).collect::<AppResult<_>>()?,
         commission_bps: bps,
+        held_sessions: state
+            .store
+            .count_host_held_purchases(host, evse, from, to)
+            .await?,
     })
 }

@@ -337,6 +337,13 @@ pub async fn held_purchases_are_reviewed_once_and_do_not_accrue(store: &dyn Stor
         0
     );
 
+    assert_eq!(
+        store
+            .count_host_held_purchases(host.id, None, from, to)
+            .await
+            .unwrap(),
+        2
+    );
     let corrected = purchase_for(&held[0].0, Some(host.id), 2_000, 1).cost;
     let released = store
         .review_held_purchase(held[0].1.id, Some(&corrected), &[], t0())
@@ -375,6 +382,14 @@ pub async fn held_purchases_are_reviewed_once_and_do_not_accrue(store: &dyn Stor
         .is_none());
     let stored = store.find_purchase(held[0].1.id).await.unwrap().unwrap();
     assert_eq!(stored, released);
+    assert_eq!(
+        store
+            .count_host_held_purchases(host.id, None, from, to)
+            .await
+            .unwrap(),
+        0,
+        "released and voided: none held"
+    );
     let rows = store
         .host_earnings(host.id, None, from, to, false)
         .await

@@ -255,6 +255,15 @@ pub trait ChargingSessionStore: Send + Sync {
         to: DateTime<Utc>,
         by_evse: bool,
     ) -> Result<Vec<EarningsRow>>;
+    /// How many of a host's purchases stopped in `[from, to)` (on one EVSE
+    /// with `evse`) are held for review: they earn nothing until released.
+    async fn count_host_held_purchases(
+        &self,
+        host: UserId,
+        evse: Option<EvseId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<i64>;
 
     /// Sets (or with `None` clears) an EVSE's full tariff; without one the
     /// EVSE's simple prices apply.

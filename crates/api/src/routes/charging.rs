@@ -461,6 +461,10 @@ pub struct EarningsView {
     pub totals: Vec<EarningsPeriod>,
     /// The commission rate applied, basis points.
     pub commission_bps: i64,
+    /// Sessions in the range whose purchase is held for review (energy
+    /// that could not have flowed): in no figure above until an admin
+    /// releases them.
+    pub held_sessions: i64,
 }
 
 struct Range {
@@ -578,6 +582,7 @@ async fn earnings(
         periods: earnings.periods.into_iter().map(view).collect(),
         totals: earnings.totals.into_iter().map(view).collect(),
         commission_bps: earnings.commission_bps,
+        held_sessions: earnings.held_sessions,
     }))
 }
 

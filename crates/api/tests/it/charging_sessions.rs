@@ -767,6 +767,7 @@ async fn impossible_energy_is_held_for_review_not_billed(backend: Backend, name:
         earnings["totals"].as_array().unwrap().is_empty(),
         "{earnings}"
     );
+    assert_eq!(earnings["heldSessions"], 1, "held apart: {earnings}");
 
     // The admin's review: bad decisions change nothing; a release prices the
     // corrected 2 kWh with the session's tariff (500.5 a kWh), 1 of them
