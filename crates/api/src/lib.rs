@@ -292,7 +292,7 @@ pub async fn serve(
     // Small frames go out at once: without TCP_NODELAY an OCPP call written
     // while the peer still holds back its ACK of the previous one waits for
     // its delayed ACK (40 ms on Linux), which was most of a charging
-    // profile's round trip. axum-server (the TLS listener) sets it already.
+    // profile's round trip. The TLS listener (`serve_tls`) sets it too.
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "TCP_NODELAY not set");
@@ -336,7 +336,12 @@ pub async fn serve_tls(
     let per_request = tower::service_fn(move |request: http::Request<hyper::body::Incoming>| {
         app.clone().oneshot(request.map(Body::new))
     });
-    axum_server::from_tcp_rustls(listener.into_std()?, config)?
+    // TCP_NODELAY as on the plain listener (see `serve`): axum-server's
+    // rustls acceptor leaves it unset.
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
+        .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    axum_server::from_tcp(listener.into_std()?)?
+        .acceptor(acceptor)
         .handle(handle)
         .serve(axum::ServiceExt::<http::Request<hyper::body::Incoming>>::into_make_service_with_connect_info::<std::net::SocketAddr>(per_request))
         .await

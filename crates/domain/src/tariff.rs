@@ -32,12 +32,11 @@
 //! (a glitch, or a meter reset after a reboot) adds nothing and the
 //! register counts on from its new value, so energy never goes negative;
 //! when the register never goes backwards the total is just last reading −
-//! `meter_start_wh`. A step down from just under a point where registers
-//! wrap (10^6 to 10^12 Wh, 2^31 or 2^32 Wh) to just above zero is a
-//! rollover: the step adds what the register ran to its wrap and on from
-//! zero (at most 500 kWh in all; a bigger "rollover" is read as a reset,
-//! and a session whose energy is still impossible for its connector is
-//! held for review by [`crate::plausibility`]). A reading
+//! `meter_start_wh`. A step down from the top hundredth under a point
+//! where registers wrap (10^6 to 10^12 Wh, 2^31 or 2^32 Wh) to the bottom
+//! hundredth above zero is a rollover: the step adds what the register ran
+//! to its wrap and on from zero (at most 500 kWh in all; anything else is
+//! read as a reset). A reading
 //! stamped before `started_at` is taken to be at `started_at`; one stamped
 //! after `ended_at` stays where it is (the charger's clock may run ahead of
 //! ours, and the energy is real). The energy of a step is spread evenly over
@@ -363,8 +362,10 @@ const REGISTER_WRAPS: [i128; 9] = [
 
 /// What a register rose by from `previous` to `next` (Wh): the difference
 /// when it went up; when it went down, what it ran through a wrap point if
-/// that reads as a rollover (it was within 500 kWh under one and is now
-/// that close above zero), else nothing (a reset or a glitch).
+/// that reads as a rollover (it was in the top hundredth of the range under
+/// the wrap and is now in the bottom hundredth above zero, and the step is
+/// at most 500 kWh), else nothing (a reset or a glitch: a meter that
+/// restarts from 0 mid-range is never billed the rest of its range).
 pub fn register_rise(previous: i64, next: i64) -> i128 {
     let (p, n) = (i128::from(previous), i128::from(next));
     if n >= p {
@@ -376,8 +377,9 @@ pub fn register_rise(previous: i64, next: i64) -> i128 {
     let Some(wrap) = REGISTER_WRAPS.iter().copied().find(|&w| w > p) else {
         return 0;
     };
+    let near = wrap / 100;
     let through = (wrap - p) + n;
-    if through <= MAX_ROLLOVER_STEP_WH {
+    if wrap - p <= near && n <= near && through <= MAX_ROLLOVER_STEP_WH {
         through
     } else {
         0
@@ -1097,6 +1099,10 @@ mod tests {
         assert_eq!(register_rise(4_294_967_000, 4), 300);
         // Far under a wrap: a reset, nothing.
         assert_eq!(register_rise(5_000_000, 10), 0);
+        // 300 kWh under the 10^6 wrap is not "just under" it: a meter that
+        // restarts from 0 there is reset, not rolled over.
+        assert_eq!(register_rise(700_000, 0), 0);
+        assert_eq!(register_rise(995_000, 0), 5_000);
         // Near the wrap but far after it: not a rollover either.
         assert_eq!(register_rise(9_999_000, 600_000), 0);
         // Small registers reset rather than wrap.

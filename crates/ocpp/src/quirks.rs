@@ -59,7 +59,10 @@ impl MeterCounts {
     /// Adds what was counted since the last flush to today's rows; kept
     /// for the next flush when the database refuses.
     pub async fn flush(&self, store: &dyn Store, clock: &dyn Clock) {
-        let taken: Vec<(ChargePointId, MeterDataCounts)> = self.lock().drain().collect();
+        let mut taken: Vec<(ChargePointId, MeterDataCounts)> = self.lock().drain().collect();
+        // In key order, so two nodes adding to the same rows lock them in
+        // the same order (no deadlock on PostgreSQL).
+        taken.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
         if taken.is_empty() {
             return;
         }

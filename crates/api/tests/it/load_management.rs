@@ -23,6 +23,7 @@ crate::on_both_backends!(
     four_chargers_share_32_kw_and_never_exceed_it,
     what_a_car_leaves_unused_goes_to_the_others,
     a_priority_plan_weighs_twice,
+    a_charger_offline_when_the_limit_goes_is_cleared_at_its_next_session,
     power_limits_are_checked_and_private,
 );
 
@@ -596,6 +597,72 @@ async fn a_priority_plan_weighs_twice(backend: Backend, name: &str) {
     for sim in running {
         sim.abort();
     }
+    app.finish().await;
+}
+
+async fn a_charger_offline_when_the_limit_goes_is_cleared_at_its_next_session(
+    backend: Backend,
+    name: &str,
+) {
+    let Some(app) = TestApp::spawn(backend, name, crate::charging_sessions::options()).await else {
+        return;
+    };
+    let admin = api_key(&app, ApiKeyRole::Admin).await;
+    let (host, host_id) = sign_in_host(&app, "+97688000761", "Grid Park").await;
+    let mut saved = None;
+    let (sim, _) = start_simulator_watched(&app, &admin, "LC-A", Some(&host_id), |c| {
+        c.connectors = 1;
+        saved = Some(c.clone());
+    })
+    .await;
+    let (site, evses) = site_with(&app, &admin, &host, &["LC-A"]).await;
+    let limit = format!("/api/v1/host/sites/{site}/power-limit");
+    let (status, set) = app
+        .put(&limit, json!({"max_power_kw": 10}), Some(&host))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    let last = set["sharing"]["id"].as_i64().unwrap();
+    assert_eq!(allowed(&set["sharing"], "LC-A").1, "accepted", "{set}");
+
+    // The charger drops off; the limit goes while it is away.
+    sim.abort();
+    let detail = "/api/v1/charge-points/LC-A";
+    for _ in 0..100 {
+        if app.get(detail, Some(&admin)).await.1["online"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, _) = app.delete(&limit, Some(&host)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let removed = sharing_after(&app, &host, &site, last, "limit_removed").await;
+    assert_eq!(allowed(&removed, "LC-A").1, "offline", "{removed}");
+    let last = removed["id"].as_i64().unwrap();
+
+    // Back, and a driver starts: its default profile from the limit is
+    // cleared then, though the site has no limit any more.
+    let back = plugway_sim::ChargePoint::start(saved.unwrap())
+        .await
+        .unwrap();
+    let running = tokio::spawn(back.run(Some(std::time::Instant::now() + Duration::from_secs(30))));
+    for _ in 0..100 {
+        if app.get(detail, Some(&admin)).await.1["online"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let driver = app.otp_sign_in("+97688000762").await;
+    let (status, session) = app
+        .post(
+            &format!("/api/v1/devices/{}/start", evses[0]),
+            json!({}),
+            driver["token"].as_str(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let cleared = sharing_after(&app, &host, &site, last, "limit_removed").await;
+    assert_eq!(allowed(&cleared, "LC-A").1, "cleared", "{cleared}");
+    running.abort();
     app.finish().await;
 }
 

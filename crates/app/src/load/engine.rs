@@ -71,6 +71,22 @@ const UNDER_DRAW: f64 = 0.8;
 const AT_CAP: f64 = 0.95;
 /// Headroom over a car's measured draw when its cap is lowered to it.
 const HEADROOM_W: i64 = 1_000;
+/// Readings and priorities older than this belong to transactions that
+/// stopped elsewhere (or never will): forgotten, so memory stays bounded.
+const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
+
+impl Memory {
+    /// Forgets what [`STALE_AFTER`] made stale.
+    fn prune(&mut self) {
+        self.power.retain(|_, r| r.received.elapsed() < STALE_AFTER);
+        let power = &self.power;
+        self.capped.retain(|tx| power.contains_key(tx));
+        self.plan_priority
+            .retain(|_, (_, at)| at.elapsed() < STALE_AFTER);
+        self.pruned_at = Some(Instant::now());
+    }
+}
+
 /// How long a session's plan priority is taken as read: a plan bought or
 /// ended during a session counts from the first sharing after this.
 const PRIORITY_READ_EVERY: Duration = Duration::from_secs(60);
@@ -110,8 +126,6 @@ struct Memory {
     held: HashMap<ChargePointId, Instant>,
     /// When a site was last shared again for a power reading.
     measured_at: HashMap<SiteId, Instant>,
-    /// The budget each site was last shared with (the schedule check).
-    budget: HashMap<SiteId, i64>,
     /// The newest sharing of each site this node made or read: when the
     /// site's newest recorded sharing is another (this node restarted, or
     /// another node shared it since), its allowances are taken from it.
@@ -123,6 +137,10 @@ struct Memory {
     /// Whether a transaction's driver holds a priority plan, and when that
     /// was read (read again after [`PRIORITY_READ_EVERY`]).
     plan_priority: HashMap<i64, (bool, Instant)>,
+    /// When readings and priorities of transactions that never stopped
+    /// here (their charger moved to another node, a stop never came) were
+    /// last forgotten.
+    pruned_at: Option<Instant>,
     /// A lock per site: one sharing at a time.
     locks: HashMap<SiteId, Arc<tokio::sync::Mutex<()>>>,
 }
@@ -163,7 +181,10 @@ pub struct LoadManager {
 
 /// How long a node may hold a site's sharing lease: it gives it up when
 /// the sharing ends, so this only matters when a node dies mid-sharing.
-const SITE_LEASE_TERM: chrono::Duration = chrono::Duration::minutes(2);
+/// Longer than any sharing (three rounds of a unit query and two profiles
+/// per charger, each at most the call timeout), so a slow sharing never
+/// loses it to another node midway.
+const SITE_LEASE_TERM: chrono::Duration = chrono::Duration::minutes(10);
 /// How long a sharing waits for another node's sharing of the same site.
 const SITE_LEASE_WAIT: Duration = Duration::from_secs(30);
 
@@ -225,7 +246,8 @@ impl LoadManager {
         self.memory.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The site a charger's connector belongs to, if that site has a limit.
+    /// The site a charger's connector belongs to, if that site has a limit
+    /// or still has profiles of a removed one to clear.
     async fn managed_site_of(
         &self,
         charge_point: &ChargePointId,
@@ -236,11 +258,25 @@ impl LoadManager {
             .find_evse_by_port(charge_point, connector)
             .await
             .ok()??;
-        self.store
-            .find_power_limit(evse.site_id)
-            .await
-            .ok()?
-            .map(|l| l.site_id)
+        let site = evse.site_id;
+        if self.store.find_power_limit(site).await.ok()?.is_some() {
+            return Some(site);
+        }
+        // No limit: a connector that was offline (or busy) when the limit
+        // went still holds its profiles; they are cleared at its next
+        // transaction, when the sharing finds no limit.
+        self.uncleared(site).await.then_some(site)
+    }
+
+    /// Whether `site`'s newest recorded sharing left a connector with a
+    /// profile not known to be cleared.
+    async fn uncleared(&self, site: SiteId) -> bool {
+        match self.store.list_load_changes(site, None, 1).await {
+            Ok(newest) => newest
+                .first()
+                .is_some_and(|c| c.allocations.iter().any(|a| a.outcome != "cleared")),
+            Err(_) => false,
+        }
     }
 
     /// A transaction started or stopped on a charger: its site (if managed)
@@ -269,6 +305,12 @@ impl LoadManager {
         let mut wake = Vec::new();
         {
             let mut memory = self.memory();
+            if memory
+                .pruned_at
+                .is_none_or(|at| at.elapsed() >= STALE_AFTER / 10)
+            {
+                memory.prune();
+            }
             for sample in samples {
                 let (Some(tx), Some(w)) = (
                     sample.transaction_id,
@@ -337,13 +379,20 @@ impl LoadManager {
                 continue;
             };
             let budget = limit.limit.budget_at(local_time(&site, self.clock.now()));
-            let last = self.memory().budget.get(&limit.site_id).copied();
-            if last.is_some_and(|b| b != budget) {
+            // The budget the site was last shared with, as recorded: right
+            // after a restart, and on whichever node holds the schedule
+            // lease (a budget in memory would be this node's only).
+            let last = self
+                .store
+                .list_load_changes(limit.site_id, None, 1)
+                .await?
+                .into_iter()
+                .next()
+                .map(|c| c.budget_w);
+            if last != Some(budget) {
                 self.rebalance(limit.site_id, Reason::Schedule, None)
                     .await?;
                 shared += 1;
-            } else if last.is_none() {
-                self.memory().budget.insert(limit.site_id, budget);
             }
         }
         Ok(shared)
@@ -399,6 +448,21 @@ impl LoadManager {
             tracing::warn!(site = %site.to_text(), error = %e, "a site's sharing lease was not given up");
         }
         shared
+    }
+
+    /// [`Self::rebalance`] on a task of its own, awaited: a request that is
+    /// dropped (its client went away) does not cut a sharing short, which
+    /// would leave lowered profiles unraised and the site's lease held.
+    pub async fn rebalance_detached(
+        self: &Arc<Self>,
+        site: SiteId,
+        reason: Reason,
+        requested_by: Option<String>,
+    ) -> AppResult<Option<LoadChange>> {
+        let this = self.clone();
+        tokio::spawn(async move { this.rebalance(site, reason, requested_by).await })
+            .await
+            .map_err(crate::AppError::internal)?
     }
 
     /// Waits until this node holds `lease` (another node may be sharing
@@ -489,12 +553,21 @@ impl LoadManager {
         };
         let now = self.clock.now();
         let budget = limit.limit.budget_at(local_time(&site_row, now));
-        let slots = self.slots(site).await?;
+        let mut slots = self.slots(site).await?;
         // Lower first; if a charger refused, it is held and the sharing made
         // again without it, before anything is raised.
         let mut outcomes: HashMap<usize, &'static str> = HashMap::new();
         let mut allowed = Vec::new();
-        for _attempt in 0..3 {
+        for attempt in 0..3 {
+            if attempt > 0 {
+                // Who went offline or was held since the last attempt.
+                let before = slots.len();
+                slots = self.slots(site).await?;
+                if slots.len() != before {
+                    // The outcomes are by position: an EVSE came or went.
+                    outcomes.clear();
+                }
+            }
             allowed = self.allocate(&limit.limit, budget, &slots);
             let (lower, raise) = self.changes(&slots, &allowed);
             let refused = self
@@ -540,11 +613,7 @@ impl LoadManager {
             allocations,
         };
         change.id = self.store.append_load_change(&change).await?;
-        {
-            let mut memory = self.memory();
-            memory.budget.insert(site, budget);
-            memory.seen.insert(site, change.id);
-        }
+        self.memory().seen.insert(site, change.id);
         self.tell_drivers(&slots, &change).await;
         Ok(Some(change))
     }
@@ -809,7 +878,10 @@ impl LoadManager {
                         },
                     );
                 }
-                "offline" => {}
+                // Gone mid-sharing: it may still draw its old allowance, so
+                // nothing is raised until the sharing is made again with it
+                // counted there (the slots are read again).
+                "offline" => refused = true,
                 _ => {
                     refused = true;
                     memory.held.insert(
@@ -975,6 +1047,17 @@ impl LoadManager {
         requested_by: Option<String>,
     ) -> AppResult<Option<LoadChange>> {
         let slots = self.slots(site).await?;
+        // What this node gave, and what the newest record left uncleared
+        // (another node's sharing, or a clear a charger missed offline).
+        let recorded: std::collections::HashSet<(String, i64)> = self
+            .store
+            .list_load_changes(site, None, 1)
+            .await?
+            .into_iter()
+            .flat_map(|c| c.allocations)
+            .filter(|a| a.outcome != "cleared")
+            .map(|a| (a.charge_point_id, a.connector_id))
+            .collect();
         let had: Vec<bool> = {
             let memory = self.memory();
             slots
@@ -983,6 +1066,7 @@ impl LoadManager {
                     memory
                         .allowed
                         .contains_key(&(s.charge_point.clone(), s.connector))
+                        || recorded.contains(&(s.charge_point.as_str().to_owned(), s.connector))
                 })
                 .collect()
         };
@@ -1022,9 +1106,11 @@ impl LoadManager {
                     Err(_) => outcome = "no_answer",
                 }
             }
-            self.memory()
-                .allowed
-                .remove(&(slot.charge_point.clone(), slot.connector));
+            if outcome == "cleared" {
+                self.memory()
+                    .allowed
+                    .remove(&(slot.charge_point.clone(), slot.connector));
+            }
             allocations.push(LoadAllocation {
                 charge_point_id: slot.charge_point.as_str().to_owned(),
                 connector_id: slot.connector,
@@ -1044,11 +1130,7 @@ impl LoadManager {
             allocations,
         };
         change.id = self.store.append_load_change(&change).await?;
-        {
-            let mut memory = self.memory();
-            memory.budget.remove(&site);
-            memory.seen.insert(site, change.id);
-        }
+        self.memory().seen.insert(site, change.id);
         Ok(Some(change))
     }
 

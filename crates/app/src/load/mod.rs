@@ -45,7 +45,7 @@ pub async fn set_power_limit(
     state.store.set_power_limit(&stored).await?;
     let change = state
         .load()
-        .rebalance(site, Reason::LimitSet, Some(who))
+        .rebalance_detached(site, Reason::LimitSet, Some(who))
         .await?;
     Ok((stored, change))
 }
@@ -66,7 +66,7 @@ pub async fn remove_power_limit(
     }
     state
         .load()
-        .rebalance(site, Reason::LimitRemoved, Some(who))
+        .rebalance_detached(site, Reason::LimitRemoved, Some(who))
         .await
 }
 
