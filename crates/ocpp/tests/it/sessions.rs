@@ -13,6 +13,7 @@ use crate::{Backend, Csms};
 
 crate::on_both_backends!(
     an_rfid_start_is_a_session_priced_once,
+    a_register_that_rolls_over_and_resets_bills_the_true_energy,
     a_transaction_on_a_held_connector_closes_the_stale_session,
     a_connector_available_without_a_stop_closes_its_session,
 );
@@ -159,6 +160,65 @@ async fn an_rfid_start_is_a_session_priced_once(backend: Backend, name: &str) {
             .purchase_id,
         Some(purchase.id)
     );
+    csms.finish().await;
+}
+
+/// A meter near its 7-digit wrap rolls over mid-session, and later
+/// restarts from 0 after a reboot: the purchase is what actually flowed.
+async fn a_register_that_rolls_over_and_resets_bills_the_true_energy(
+    backend: Backend,
+    name: &str,
+) {
+    let Some(csms) = Csms::start(backend, name, OcppConfig::default()).await else {
+        return;
+    };
+    let base = Utc::now();
+    let at = |offset_secs: i64| {
+        (base + chrono::Duration::seconds(offset_secs))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    csms.add("CP-WRAP").await;
+    let driver = card(&csms, "CARD9", "+97688001009").await;
+    let mut cp = csms.connect("CP-WRAP").await;
+    cp.boot().await;
+    cp.ok(
+        "StatusNotification",
+        json!({"connectorId": 1, "errorCode": "NoError", "status": "Available"}),
+    )
+    .await;
+    let start =
+        json!({"connectorId": 1, "idTag": "CARD9", "meterStart": 995_000, "timestamp": at(-600)});
+    let tx = cp.ok("StartTransaction", start).await["transactionId"]
+        .as_i64()
+        .unwrap();
+    // +4.5 kWh; through the 1,000,000 Wh wrap, +0.5 + 0.3 kWh; a reboot
+    // resets the register to 0 (that step adds nothing), +0.2 kWh; the stop
+    // at 700, +0.5 kWh.
+    for (offset, wh) in [(-500, 999_500), (-400, 300), (-300, 0), (-200, 200)] {
+        cp.ok(
+            "MeterValues",
+            json!({"connectorId": 1, "transactionId": tx, "meterValue": [{"timestamp": at(offset),
+            "sampledValue": [{"value": wh.to_string(), "unit": "Wh"}]}]}),
+        )
+        .await;
+    }
+    let stop = json!({"transactionId": tx, "meterStop": 700, "timestamp": at(0), "reason": "Local"});
+    cp.ok("StopTransaction", stop).await;
+    let session = csms
+        .store
+        .find_session_by_transaction(tx)
+        .await
+        .unwrap()
+        .unwrap();
+    let purchase = csms
+        .store
+        .find_purchase(session.purchase_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(purchase.cost.energy_wh, 4_500 + 800 + 200 + 500);
+    assert_eq!(purchase.payment_status, "unpaid", "{purchase:?}");
+    assert_eq!(purchase.user_id, Some(driver));
     csms.finish().await;
 }
 
