@@ -12,6 +12,10 @@
 //! - `measurand_aliases`: measurands it sends under a wrong name, e.g.
 //!   `{"Energy.Active.Import.Interval" = "Energy.Active.Import.Register"}`
 //!   for a meter that labels its register as an interval.
+//! - `extra_fields`: names of properties its firmware adds to messages
+//!   outside the schema (e.g. `vendorSerial`); they are dropped wherever
+//!   they appear in a message before it is checked, instead of the whole
+//!   message being refused with a CALLERROR.
 //!
 //! The raw frames stay in the message log as received; what is stored as
 //! meter values and billed is the corrected reading.
@@ -36,6 +40,9 @@ pub struct MeterQuirks {
     /// Measurands sent under a wrong name: sent → meant.
     #[serde(default)]
     pub measurand_aliases: BTreeMap<String, String>,
+    /// Properties it adds outside the schema, dropped wherever they appear.
+    #[serde(default)]
+    pub extra_fields: Vec<String>,
 }
 
 /// What a correction changed, for the counters (`quirk` label).
@@ -105,6 +112,12 @@ impl MeterQuirks {
             return Err(ValidationError::new(
                 "model",
                 "is required (`*` for every model of the vendor)",
+            ));
+        }
+        if self.extra_fields.iter().any(|f| f.trim().is_empty()) {
+            return Err(ValidationError::new(
+                "extra_fields",
+                "names an empty property",
             ));
         }
         for (sent, meant) in &self.measurand_aliases {
@@ -205,6 +218,7 @@ mod tests {
                 "Energy.Active.Import.Interval".to_owned(),
                 "Energy.Active.Import.Register".to_owned(),
             )]),
+            extra_fields: Vec::new(),
         }
     }
 
@@ -264,6 +278,9 @@ mod tests {
         let mut bad = kwh_model();
         bad.vendor = " ".into();
         assert_eq!(bad.validate().unwrap_err().field, "vendor");
+        let mut bad = kwh_model();
+        bad.extra_fields.push(String::new());
+        assert_eq!(bad.validate().unwrap_err().field, "extra_fields");
         let mut bad = kwh_model();
         bad.measurand_aliases
             .insert("X".into(), "Energy.Imported".into());

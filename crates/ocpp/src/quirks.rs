@@ -177,6 +177,39 @@ pub fn correct_samples(session: &Session, samples: &mut [MeterSample]) {
     session.meter_counts.count(&session.id, counts);
 }
 
+/// Drops the properties the charger's model is known to add outside the
+/// schema (its profile's `extra_fields`) from an incoming message, before
+/// it is checked; each counted as a correction (`quirk="extra_field"`).
+pub fn drop_extra_fields(session: &Session, payload: &mut serde_json::Value) {
+    let Some(quirks) = &session.meter_quirks else {
+        return;
+    };
+    if quirks.extra_fields.is_empty() {
+        return;
+    }
+    let dropped = strip(payload, &quirks.extra_fields);
+    if dropped > 0 {
+        metrics::counter!("plugway_ocpp_meter_corrections_total",
+            "vendor" => quirks.vendor.clone(), "model" => quirks.model.clone(),
+            "quirk" => "extra_field")
+        .increment(dropped as u64);
+    }
+}
+
+/// Removes the properties called `names` at every depth; how many.
+fn strip(value: &mut serde_json::Value, names: &[String]) -> usize {
+    match value {
+        serde_json::Value::Object(map) => {
+            let before = map.len();
+            map.retain(|k, _| !names.iter().any(|n| n == k));
+            let dropped = before - map.len();
+            dropped + map.values_mut().map(|v| strip(v, names)).sum::<usize>()
+        }
+        serde_json::Value::Array(items) => items.iter_mut().map(|v| strip(v, names)).sum(),
+        _ => 0,
+    }
+}
+
 /// A transaction's start or stop register (Wh) as the charger meant it.
 pub fn correct_register(session: &Session, wh: i64) -> i64 {
     match &session.meter_quirks {
@@ -188,5 +221,23 @@ pub fn correct_register(session: &Session, wh: i64) -> i64 {
             quirks.correct_register_wh(wh)
         }
         _ => wh,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_fields_are_dropped_wherever_they_are() {
+        let names = vec!["vendorSerial".to_owned()];
+        let mut payload = serde_json::json!({"connectorId": 1, "vendorSerial": "x",
+            "meterValue": [{"sampledValue": [{"value": "1", "vendorSerial": 2}]}]});
+        assert_eq!(strip(&mut payload, &names), 2);
+        assert_eq!(
+            payload,
+            serde_json::json!({"connectorId": 1, "meterValue": [{"sampledValue": [{"value": "1"}]}]})
+        );
+        assert_eq!(strip(&mut payload, &names), 0);
     }
 }

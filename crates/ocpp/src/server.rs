@@ -358,8 +358,9 @@ async fn on_text(
         Ok(Frame::Call {
             id,
             action,
-            payload,
+            mut payload,
         }) => {
+            crate::quirks::drop_extra_fields(session, &mut payload);
             let handled = match session.version {
                 _ if frame::contains_nul(&payload) => Err(crate::frame::CallError::new(
                     crate::frame::ErrorCode::PropertyConstraintViolation,

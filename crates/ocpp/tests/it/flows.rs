@@ -546,7 +546,7 @@ async fn a_models_meter_quirks_are_corrected_as_its_values_come_in(backend: Back
     // The harness's chargers boot as vendor "avt", model "avt_plus": this
     // model sends kWh labelled Wh and calls its register an interval.
     let quirks: plugway_domain::meter_quirks::MeterQuirks = serde_json::from_value(json!({
-        "vendor": "AVT", "model": "avt_plus", "energy_in_kwh": true,
+        "vendor": "AVT", "model": "avt_plus", "energy_in_kwh": true, "extra_fields": ["vendorExtra"],
         "measurand_aliases": {"Energy.Active.Import.Interval": "Energy.Active.Import.Register"}}))
     .unwrap();
     let config = OcppConfig {
@@ -572,8 +572,9 @@ async fn a_models_meter_quirks_are_corrected_as_its_values_come_in(backend: Back
         )
         .await;
     let tx = started["transactionId"].as_i64().unwrap();
-    let meter = json!({"connectorId": 1, "transactionId": tx, "meterValue": [{"timestamp": ts(1), "sampledValue": [
-        {"value": "12.5", "unit": "Wh"},
+    // Its firmware also adds a property the schema does not have.
+    let meter = json!({"connectorId": 1, "transactionId": tx, "vendorExtra": true, "meterValue": [{"timestamp": ts(1), "sampledValue": [
+        {"value": "12.5", "unit": "Wh", "vendorExtra": 7},
         {"value": "12.75", "measurand": "Energy.Active.Import.Interval"},
         {"value": "7.4", "measurand": "Power.Active.Import", "unit": "kW"}]}]});
     cp.ok("MeterValues", meter).await;
@@ -617,6 +618,14 @@ async fn a_models_meter_quirks_are_corrected_as_its_values_come_in(backend: Back
         )
         .await;
     other.ok("StatusNotification", available).await;
+    // Without the profile, a property outside the schema is refused.
+    let refused = other
+        .call(
+            "StatusNotification",
+            json!({"connectorId": 1, "errorCode": "NoError", "status": "Available", "vendorExtra": true}),
+        )
+        .await;
+    assert_eq!(refused[0], 4, "a CALLERROR: {refused}");
     let started = other
         .ok(
             "StartTransaction",

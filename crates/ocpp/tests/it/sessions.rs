@@ -165,10 +165,7 @@ async fn an_rfid_start_is_a_session_priced_once(backend: Backend, name: &str) {
 
 /// A meter near its 7-digit wrap rolls over mid-session, and later
 /// restarts from 0 after a reboot: the purchase is what actually flowed.
-async fn a_register_that_rolls_over_and_resets_bills_the_true_energy(
-    backend: Backend,
-    name: &str,
-) {
+async fn a_register_that_rolls_over_and_resets_bills_the_true_energy(backend: Backend, name: &str) {
     let Some(csms) = Csms::start(backend, name, OcppConfig::default()).await else {
         return;
     };
@@ -202,7 +199,8 @@ async fn a_register_that_rolls_over_and_resets_bills_the_true_energy(
         )
         .await;
     }
-    let stop = json!({"transactionId": tx, "meterStop": 700, "timestamp": at(0), "reason": "Local"});
+    let stop =
+        json!({"transactionId": tx, "meterStop": 700, "timestamp": at(0), "reason": "Local"});
     cp.ok("StopTransaction", stop).await;
     let session = csms
         .store
