@@ -644,6 +644,19 @@ fn rss_bytes(pid: u32) -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// The CPU time a process has used, user and system, from
+/// `/proc/PID/stat` (fields 14 and 15, in clock ticks of 1/100 s: Linux's
+/// USER_HZ for /proc on every architecture it runs on).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some((user + system) as f64 / 100.0)
+}
+
 /// Loopback source addresses, so more than one address's worth of
 /// ephemeral ports can connect to one server port.
 fn loopback_source(n: u32) -> std::net::SocketAddr {
@@ -702,7 +715,15 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
         if args.message_log { "on" } else { "off" }
     );
 
+    let cpu = || {
+        nodes
+            .iter()
+            .filter_map(|n| n.pid.and_then(cpu_seconds))
+            .sum::<f64>()
+    };
+
     // 1. MeterValues throughput: every answer means the samples are committed.
+    let cpu_before = cpu();
     let until = std::time::Instant::now() + Duration::from_secs(args.duration);
     let bar = progress(args.duration, "MeterValues load");
     let ticker = tick_every_second(&bar);
@@ -734,14 +755,23 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
     }
     ticker.abort();
     bar.finish_and_clear();
+    let server_cpu = cpu() - cpu_before;
+    let answered = latencies.len() as u64;
     PhaseResult {
         name: "MeterValues answered (persisted)",
-        ok: latencies.len() as u64,
+        ok: answered,
         errors,
         elapsed: started.elapsed(),
         latencies,
     }
     .print();
+    // The server's own CPU (all nodes), connections included, per answer:
+    // the figure to compare builds by, since the load generator shares the
+    // machine's cores.
+    println!(
+        "server CPU during the load: {server_cpu:.2} s (all nodes): {:.1} µs per answered MeterValues",
+        server_cpu * 1e6 / answered.max(1) as f64
+    );
 
     // 2. Idle connections held, and the server's memory for them.
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -796,4 +826,21 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
     }
     drop(nodes);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_process_cpu_time_is_read_from_proc() {
+        let pid = std::process::id();
+        let used = cpu_seconds(pid).unwrap();
+        // Spin until the kernel has counted at least one more tick.
+        let start = Instant::now();
+        while cpu_seconds(pid).unwrap() <= used && start.elapsed() < Duration::from_secs(5) {}
+        assert!(cpu_seconds(pid).unwrap() > used);
+        assert_eq!(cpu_seconds(u32::MAX), None);
+    }
 }
