@@ -90,8 +90,16 @@ ensure_schemathesis() {
 # An S3-compatible server (moto, from the same venv) for the media store's S3 test.
 ensure_s3() {
   local venv="$PWD/target/interop-venv"
-  port_open 4566 && return 0
   [ -x "$venv/bin/moto_server" ] || return 1
+  if port_open 4566; then
+    # A server left by another checkout whose venv is gone answers 500:
+    # only one that lists buckets is kept.
+    "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:4566/', timeout=5)" \
+      >/dev/null 2>&1 && return 0
+    say "restarting moto's S3 server (the one on 127.0.0.1:4566 does not answer)"
+    pkill -f "moto_server -H 127.0.0.1 -p 4566" 2>/dev/null
+    for _ in $(seq 1 20); do port_open 4566 || break; sleep 0.25; done
+  fi
   say "starting moto's S3 server"
   setsid nohup "$venv/bin/moto_server" -H 127.0.0.1 -p 4566 >/dev/null 2>&1 &
   wait_port 4566
