@@ -6,7 +6,8 @@
 //! 1.6 schemas ([`validate`]), handles requests ([`handlers`]) and sends the
 //! central system's own CALLs one at a time ([`registry`]). Meter samples are
 //! committed in groups ([`batcher`]); frames go to a per-charger log
-//! ([`log`]).
+//! ([`log`]); connections, disconnections and refused handshakes to a
+//! connection history ([`connections`]).
 
 #![cfg_attr(
     test,
@@ -22,6 +23,7 @@ pub mod batcher;
 pub mod certificates;
 pub mod cluster;
 pub mod commands;
+pub mod connections;
 pub mod frame;
 pub mod handlers;
 pub mod log;
@@ -112,6 +114,8 @@ pub struct OcppState {
     pub samples: batcher::SampleBatcher,
     /// The message log writer.
     pub log: log::LogSink,
+    /// The connection history writer.
+    pub connections: connections::ConnectionLog,
     /// Sampled-value counts not yet in the meter-data report.
     pub meter_counts: Arc<quirks::MeterCounts>,
     /// Charging sessions: what transactions, statuses and meter values mean for drivers.
@@ -134,6 +138,7 @@ impl OcppState {
             sessions,
             samples: batcher::SampleBatcher::start(store.clone()),
             log: log::LogSink::start(store.clone(), config.message_log),
+            connections: connections::ConnectionLog::start(store.clone()),
             meter_counts: quirks::MeterCounts::start(
                 store.clone(),
                 clock.clone(),

@@ -1,7 +1,7 @@
 //! The per-charger message log. Frames are queued and written in batches by
 //! one task; when the queue is full (the database is far behind) frames are
 //! dropped and counted rather than holding up chargers. Retention is applied
-//! by [`purge_loop`].
+//! by [`purge_loop`] (to the connection history too).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,8 +71,9 @@ impl LogSink {
 /// outlives the frames.
 const STATION_EVENTS_KEPT_DAYS: i64 = 90;
 
-/// Deletes log entries older than `retention`, and station events older
-/// than the longer of that and 90 days, hourly, forever.
+/// Deletes log entries and connection events older than `retention`, and
+/// station events older than the longer of that and 90 days, hourly,
+/// forever.
 pub async fn purge_loop(
     store: Arc<dyn Store>,
     clock: Arc<dyn plugway_domain::Clock>,
@@ -85,6 +86,11 @@ pub async fn purge_loop(
             Ok(n) if n > 0 => tracing::info!(deleted = n, "OCPP message log purged"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "OCPP message log purge failed"),
+        }
+        match store.purge_connection_events(clock.now() - retention).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "connection events purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "connection events purge failed"),
         }
         let kept = retention.max(chrono::Duration::days(STATION_EVENTS_KEPT_DAYS));
         match store.purge_station_events(clock.now() - kept).await {

@@ -10,6 +10,7 @@ use axum::routing::get;
 use axum::Router;
 use base64::Engine;
 use plugway_domain::ChargePointId;
+use plugway_store::{ConnectionEventKind, ConnectionRefusal, DisconnectReason};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -61,15 +62,38 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     Some((user.to_owned(), password.to_owned()))
 }
 
+/// Queues a refused handshake for the connection history (never waits).
+fn record_refusal(
+    state: &OcppState,
+    raw_id: &str,
+    refusal: ConnectionRefusal,
+    remote: Option<&str>,
+    version: Option<OcppVersion>,
+) {
+    state.connections.record(
+        raw_id,
+        ConnectionEventKind::Refused(refusal),
+        remote,
+        version.map(OcppVersion::as_str),
+        state.clock.now(),
+    );
+}
+
 async fn upgrade(
     State(state): State<OcppState>,
     Path(raw_id): Path<String>,
     // axum-server puts each TLS connection's facts on its requests (as an Arc).
     tls: Option<axum::Extension<std::sync::Arc<axum_server::tls::TlsInfo>>>,
+    // The peer, when the server was started with connect info (as
+    // `plugway serve` is); its absence only leaves the history without it.
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let remote = peer.map(|axum::Extension(info)| info.0.to_string());
+    let remote = remote.as_deref();
     let Ok(id) = ChargePointId::parse(&raw_id) else {
+        record_refusal(&state, &raw_id, ConnectionRefusal::InvalidId, remote, None);
         return refuse(StatusCode::NOT_FOUND, "no charge point has this id");
     };
     let Some(version) = headers
@@ -78,15 +102,24 @@ async fn upgrade(
         .filter_map(|v| v.to_str().ok())
         .find_map(negotiate)
     else {
+        record_refusal(
+            &state,
+            &raw_id,
+            ConnectionRefusal::NoSubprotocol,
+            remote,
+            None,
+        );
         return refuse(
             StatusCode::BAD_REQUEST,
             "offer the ocpp2.0.1 or ocpp1.6 subprotocol (Sec-WebSocket-Protocol)",
         );
     };
+    let refused = |refusal| record_refusal(&state, &raw_id, refusal, remote, Some(version));
     let cp = match state.store.find_charge_point(&id).await {
         Ok(cp) => cp,
         Err(e) => {
             tracing::error!(error = %e, "charge point lookup failed");
+            refused(ConnectionRefusal::ServerBusy);
             return refuse(StatusCode::SERVICE_UNAVAILABLE, "try again shortly");
         }
     };
@@ -95,7 +128,10 @@ async fn upgrade(
     // merely let in by auto-registration: only such a charger is issued a
     // certificate for its id.
     let authenticated = match (&cp, state.config.auto_register) {
-        (None, false) => return refuse(StatusCode::NOT_FOUND, "no charge point has this id"),
+        (None, false) => {
+            refused(ConnectionRefusal::UnknownId);
+            return refuse(StatusCode::NOT_FOUND, "no charge point has this id");
+        }
         (None, true) => {
             tracing::warn!(charge_point = %id, "unknown charge point accepted (--ocpp-auto-register)");
             false
@@ -112,6 +148,11 @@ async fn upgrade(
                 metrics::counter!("plugway_ocpp_auth_failures_total").increment(1);
                 let over_tls = tls.is_some();
                 let certificates = tls.as_ref().map_or(0, |t| t.0.peer_certificates.len());
+                refused(if certificates == 0 {
+                    ConnectionRefusal::NoClientCertificate
+                } else {
+                    ConnectionRefusal::WrongClientCertificate
+                });
                 tracing::warn!(charge_point = %id, presented = ?presented, over_tls, certificates, "security profile 3 without this charge point's client certificate");
                 return refuse(
                     StatusCode::UNAUTHORIZED,
@@ -121,19 +162,26 @@ async fn upgrade(
             true
         }
         (Some(cp), auto) => {
-            let presented = basic_auth(&headers).filter(|(user, _)| user == id.as_str());
-            let ok = match (&cp.password_hash, presented) {
-                (Some(stored), Some((_, password))) => ct_eq(
-                    plugway_domain::secret::secret_digest(&password).as_bytes(),
-                    stored.as_bytes(),
-                ),
+            // The charger is told only "wrong id or password" whatever the
+            // cause; the history keeps the cause for the operator.
+            let refusal = match (&cp.password_hash, basic_auth(&headers)) {
                 // Registered without a password (auto-registered): only while
                 // auto-registration is on.
-                (None, _) => auto,
-                (Some(_), None) => false,
+                (None, _) if auto => None,
+                (None, _) => Some(ConnectionRefusal::PasswordNotSet),
+                (Some(_), None) => Some(ConnectionRefusal::NoPassword),
+                (Some(_), Some((user, _))) if user != id.as_str() => {
+                    Some(ConnectionRefusal::WrongUser)
+                }
+                (Some(stored), Some((_, password))) => (!ct_eq(
+                    plugway_domain::secret::secret_digest(&password).as_bytes(),
+                    stored.as_bytes(),
+                ))
+                .then_some(ConnectionRefusal::WrongPassword),
             };
-            if !ok {
+            if let Some(refusal) = refusal {
                 metrics::counter!("plugway_ocpp_auth_failures_total").increment(1);
+                refused(refusal);
                 return refuse(
                     StatusCode::UNAUTHORIZED,
                     "wrong charge point id or password (HTTP Basic)",
@@ -160,6 +208,7 @@ async fn upgrade(
         .as_ref()
         .and_then(|(vendor, model)| crate::quirks::profile(&state, vendor, model));
     let meter_counts = state.meter_counts.clone();
+    let remote = remote.map(str::to_owned);
     let max = state.config.max_message_bytes;
     ws.protocols([version.subprotocol()])
         .max_message_size(max)
@@ -171,6 +220,7 @@ async fn upgrade(
             run(
                 state,
                 socket,
+                remote,
                 Session {
                     version,
                     id,
@@ -216,8 +266,36 @@ async fn send(state: &OcppState, session: &Session, socket: &mut WebSocket, text
     socket.send(Message::Text(text.into())).await.is_ok()
 }
 
-/// One charge point's connection, from upgrade to close.
-async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
+/// Queues a connection or disconnection for the history (never waits).
+fn record_connection(
+    state: &OcppState,
+    session: &Session,
+    remote: Option<&str>,
+    kind: ConnectionEventKind,
+) {
+    state.connections.record(
+        session.id.as_str(),
+        kind,
+        remote,
+        Some(session.version.as_str()),
+        state.clock.now(),
+    );
+}
+
+/// One charge point's connection, from upgrade to close. `remote` is the
+/// peer's address, for the connection history.
+async fn run(
+    state: OcppState,
+    mut socket: WebSocket,
+    remote: Option<String>,
+    mut session: Session,
+) {
+    record_connection(
+        &state,
+        &session,
+        remote.as_deref(),
+        ConnectionEventKind::Connected,
+    );
     let (tx, mut outbound) = mpsc::channel(state.config.outbound_queue.max(1));
     let registration = state.registry.register(&session.id, session.version, tx);
     if let Some(cluster) = state.cluster.get() {
@@ -244,7 +322,8 @@ async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
         state.config.ping_interval,
     );
     let far = Duration::from_secs(86_400 * 365);
-    loop {
+    // Each way out of the loop says why, for the connection history.
+    let ended = loop {
         let deadline = pending
             .as_ref()
             .map_or(Instant::now() + far, |p| p.deadline);
@@ -252,7 +331,7 @@ async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
             () = registration.replaced.notified() => {
                 tracing::info!(charge_point = %session.id, "replaced by a newer connection");
                 let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "replaced by a newer connection".into() }))).await;
-                break;
+                break DisconnectReason::Replaced;
             }
             incoming = socket.recv() => {
                 let message = match incoming {
@@ -263,24 +342,27 @@ async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
                             tracing::warn!(charge_point = %session.id, limit = state.config.max_message_bytes, "frame over the limit; closing with 1009");
                             let reason = format!("frames are at most {} bytes", state.config.max_message_bytes);
                             let _ = socket.send(Message::Close(Some(CloseFrame { code: 1009, reason: reason.into() }))).await;
+                            break DisconnectReason::FrameTooLarge;
                         }
-                        break;
+                        break DisconnectReason::ConnectionLost;
                     }
-                    None => break,
+                    // The stream ended without a close frame first.
+                    None => break DisconnectReason::ConnectionLost,
                 };
                 idle.as_mut().reset(Instant::now() + state.config.idle_timeout);
                 match message {
                     Message::Text(text) => {
+                        // It stops only when an answer could not be sent.
                         if !on_text(&state, &mut session, &mut socket, &mut pending, text.as_str()).await {
-                            break;
+                            break DisconnectReason::ConnectionLost;
                         }
                     }
                     Message::Binary(_) => {
                         // OCPP-J is text only.
                         let _ = socket.send(Message::Close(Some(CloseFrame { code: 1003, reason: "OCPP-J frames are text".into() }))).await;
-                        break;
+                        break DisconnectReason::BinaryFrame;
                     }
-                    Message::Close(_) => break,
+                    Message::Close(_) => break DisconnectReason::ClosedByCharger,
                     Message::Ping(_) | Message::Pong(_) => {}
                 }
             }
@@ -291,7 +373,7 @@ async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
                 let text = frame::call(&id, &call.action, &call.payload);
                 if !send(&state, &session, &mut socket, text).await {
                     let _ = call.reply.send(Err(OutboundError::Offline));
-                    break;
+                    break DisconnectReason::ConnectionLost;
                 }
                 pending = Some(Pending { id, reply: call.reply, deadline: Instant::now() + state.config.call_timeout });
             }
@@ -303,15 +385,15 @@ async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
             () = &mut idle => {
                 tracing::info!(charge_point = %session.id, "idle too long; closing");
                 let _ = socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: "idle timeout".into() }))).await;
-                break;
+                break DisconnectReason::IdleTimeout;
             }
             _ = ping.tick() => {
                 if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
-                    break;
+                    break DisconnectReason::ConnectionLost;
                 }
             }
         }
-    }
+    };
     if let Some(p) = pending.take() {
         let _ = p.reply.send(Err(OutboundError::Offline));
     }
@@ -336,7 +418,13 @@ async fn run(state: OcppState, mut socket: WebSocket, mut session: Session) {
             tracing::warn!(error = %e, "could not record the disconnection");
         }
     }
-    tracing::info!(charge_point = %session.id, "charge point disconnected");
+    record_connection(
+        &state,
+        &session,
+        remote.as_deref(),
+        ConnectionEventKind::Disconnected(ended),
+    );
+    tracing::info!(charge_point = %session.id, reason = ended.as_str(), "charge point disconnected");
 }
 
 /// Handles one text frame; false when the connection should close.

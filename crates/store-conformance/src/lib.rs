@@ -52,6 +52,7 @@ macro_rules! for_each_case {
             transactions_and_meter_samples,
             id_tags_and_crm_customers,
             ocpp_log_keeps_and_purges,
+            connection_events_list_newest_first_and_purge,
             outbox_claims_retries_and_delivers,
             sites_and_evses_follow_approval,
             site_search_filters,
@@ -1033,6 +1034,112 @@ pub async fn ocpp_log_keeps_and_purges(store: &dyn Store) {
         2
     );
     assert_eq!(store.list_ocpp_log(&id, 10).await.unwrap().len(), 3);
+}
+
+/// The connection history: per id newest first (by time, then by
+/// insertion among equal times), limited; refusals under any id for
+/// admins; every kind and reason round-trips; purged by time.
+pub async fn connection_events_list_newest_first_and_purge(store: &dyn Store) {
+    use plugway_store::{
+        ConnectionEvent, ConnectionEventKind as Kind, ConnectionRefusal, DisconnectReason,
+    };
+    let event = |id: &str, kind: Kind, days: i64| ConnectionEvent {
+        charge_point_id: id.to_owned(),
+        kind,
+        remote_addr: Some("192.0.2.7:50412".to_owned()),
+        ocpp_version: matches!(kind, Kind::Connected | Kind::Disconnected(_))
+            .then(|| "1.6".to_owned()),
+        at: t0() + Duration::days(days),
+    };
+    let history = [
+        event("CP-1", Kind::Refused(ConnectionRefusal::WrongPassword), 0),
+        event("CP-1", Kind::Connected, 1),
+        event("CP-1", Kind::Disconnected(DisconnectReason::Replaced), 2),
+        // The same instant as the disconnect: insertion order decides.
+        event("CP-1", Kind::Connected, 2),
+        event("NOBODY", Kind::Refused(ConnectionRefusal::UnknownId), 3),
+        event("CP-1", Kind::Disconnected(DisconnectReason::IdleTimeout), 4),
+    ];
+    for e in &history {
+        store.record_connection_event(e).await.unwrap();
+    }
+    // Recorded out of time order (another node's late write): listed by time.
+    let early = event("CP-1", Kind::Refused(ConnectionRefusal::NoPassword), -1);
+    store.record_connection_event(&early).await.unwrap();
+
+    assert_eq!(
+        store.list_connection_events("CP-1", 3).await.unwrap(),
+        vec![history[5].clone(), history[3].clone(), history[2].clone()]
+    );
+    let all = store.list_connection_events("CP-1", 100).await.unwrap();
+    assert_eq!(all.len(), 6, "NOBODY's refusal is not CP-1's: {all:?}");
+    assert_eq!(all.last(), Some(&early));
+    assert!(store
+        .list_connection_events("CP-2", 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.list_refused_connections(10).await.unwrap(),
+        vec![history[4].clone(), history[0].clone(), early.clone()]
+    );
+    assert_eq!(store.list_refused_connections(1).await.unwrap().len(), 1);
+
+    // Every refusal and disconnect reason is stored and read back as itself.
+    let mut kinds: Vec<Kind> = ConnectionRefusal::ALL
+        .into_iter()
+        .map(Kind::Refused)
+        .collect();
+    kinds.extend(DisconnectReason::ALL.into_iter().map(Kind::Disconnected));
+    for (i, kind) in kinds.iter().enumerate() {
+        let mut e = event("CP-ALL", *kind, 10);
+        e.at += Duration::seconds(i as i64);
+        e.remote_addr = None;
+        store.record_connection_event(&e).await.unwrap();
+    }
+    let mut read: Vec<Kind> = store
+        .list_connection_events("CP-ALL", 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    read.reverse();
+    assert_eq!(read, kinds);
+
+    // An id no charge point could have is kept, cut to the longest kept.
+    let long = "x".repeat(ConnectionEvent::MAX_ID_CHARS + 50);
+    store
+        .record_connection_event(&event(
+            &long,
+            Kind::Refused(ConnectionRefusal::InvalidId),
+            11,
+        ))
+        .await
+        .unwrap();
+    let cut = "x".repeat(ConnectionEvent::MAX_ID_CHARS);
+    assert_eq!(
+        store.list_connection_events(&cut, 10).await.unwrap().len(),
+        1
+    );
+
+    // Strictly older than the cutoff goes: the early refusal, days 0 and 1.
+    assert_eq!(
+        store
+            .purge_connection_events(t0() + Duration::days(2))
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store.list_connection_events("CP-1", 100).await.unwrap(),
+        vec![history[5].clone(), history[3].clone(), history[2].clone()]
+    );
+    assert_eq!(
+        store.list_refused_connections(100).await.unwrap().len(),
+        1 + ConnectionRefusal::ALL.len() + 1,
+        "NOBODY's, CP-ALL's and the long id's refusals remain"
+    );
 }
 
 /// The outbox: claimed once, retried later, delivered once.

@@ -55,6 +55,21 @@ macro_rules! impl_sql_charging_store {
             })
         }
 
+        fn connection_event_from_row(row: &Row) -> ::plugway_store::Result<::plugway_store::ConnectionEvent> {
+            use ::sqlx::Row as _;
+            use $crate::{from_ms, map_err};
+            let kind: String = row.try_get("kind").map_err(map_err)?;
+            let reason: Option<String> = row.try_get("reason").map_err(map_err)?;
+            Ok(::plugway_store::ConnectionEvent {
+                charge_point_id: row.try_get("charge_point_id").map_err(map_err)?,
+                kind: ::plugway_store::ConnectionEventKind::from_parts(&kind, reason.as_deref())
+                    .map_err(|e| ::plugway_store::StoreError::Other(e.to_string()))?,
+                remote_addr: row.try_get("remote_addr").map_err(map_err)?,
+                ocpp_version: row.try_get("ocpp_version").map_err(map_err)?,
+                at: from_ms(row.try_get("at").map_err(map_err)?),
+            })
+        }
+
         fn status_from_row(row: &Row) -> ::plugway_store::Result<::plugway_store::StatusReport> {
             use ::sqlx::Row as _;
             use $crate::{from_ms, map_err};
@@ -703,6 +718,83 @@ macro_rules! impl_sql_charging_store {
 
             async fn purge_ocpp_log(&self, before: ::chrono::DateTime<::chrono::Utc>) -> ::plugway_store::Result<u64> {
                 let done = ::sqlx::query("DELETE FROM ocpp_log WHERE at < $1")
+                    .bind($crate::to_ms(before))
+                    .execute(&self.writer)
+                    .await
+                    .map_err($crate::map_err)?;
+                Ok(done.rows_affected())
+            }
+
+            async fn record_connection_event(
+                &self,
+                event: &::plugway_store::ConnectionEvent,
+            ) -> ::plugway_store::Result<()> {
+                use $crate::{map_err, to_ms};
+                // Whatever was presented is kept, but only so much of it.
+                let id: String = event
+                    .charge_point_id
+                    .chars()
+                    .take(::plugway_store::ConnectionEvent::MAX_ID_CHARS)
+                    .collect();
+                ::sqlx::query(
+                    "INSERT INTO connection_events (charge_point_id, kind, reason, remote_addr, ocpp_version, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(event.kind.as_str())
+                .bind(event.kind.reason_str())
+                .bind(event.remote_addr.as_deref())
+                .bind(event.ocpp_version.as_deref())
+                .bind(to_ms(event.at))
+                .execute(&self.writer)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            async fn list_connection_events(
+                &self,
+                charge_point_id: &str,
+                limit: i64,
+            ) -> ::plugway_store::Result<Vec<::plugway_store::ConnectionEvent>> {
+                // Several nodes write with their own clocks: time first, the
+                // insertion order only among equal times.
+                ::sqlx::query(
+                    "SELECT charge_point_id, kind, reason, remote_addr, ocpp_version, at FROM connection_events \
+                     WHERE charge_point_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+                )
+                .bind(charge_point_id)
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::map_err)?
+                .iter()
+                .map(connection_event_from_row)
+                .collect()
+            }
+
+            async fn list_refused_connections(
+                &self,
+                limit: i64,
+            ) -> ::plugway_store::Result<Vec<::plugway_store::ConnectionEvent>> {
+                ::sqlx::query(
+                    "SELECT charge_point_id, kind, reason, remote_addr, ocpp_version, at FROM connection_events \
+                     WHERE kind = 'refused' ORDER BY at DESC, id DESC LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::map_err)?
+                .iter()
+                .map(connection_event_from_row)
+                .collect()
+            }
+
+            async fn purge_connection_events(
+                &self,
+                before: ::chrono::DateTime<::chrono::Utc>,
+            ) -> ::plugway_store::Result<u64> {
+                let done = ::sqlx::query("DELETE FROM connection_events WHERE at < $1")
                     .bind($crate::to_ms(before))
                     .execute(&self.writer)
                     .await

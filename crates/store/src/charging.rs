@@ -1,6 +1,7 @@
 //! The storage port for the central system: charge points, connectors,
 //! id tags and CRM customers, transactions, meter values, the OCPP message
-//! log and the outbox of messages to other systems.
+//! log, the connection history and the outbox of messages to other
+//! systems.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -242,6 +243,262 @@ pub struct OcppLogEntry {
     pub at: DateTime<Utc>,
 }
 
+/// A name read back from storage that no variant has (written by a newer
+/// version, or corrupted).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what}: {name:?}")]
+pub struct UnknownName {
+    /// What was being parsed ("connection refusal", ...).
+    pub what: &'static str,
+    /// The text that matched nothing.
+    pub name: String,
+}
+
+/// Why the OCPP server refused a charge point's WebSocket handshake. Its
+/// [`as_str`](Self::as_str) is the stored name; [`describe`](Self::describe)
+/// is the sentence an operator reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectionRefusal {
+    /// The id in the URL is not a valid charge point id.
+    InvalidId,
+    /// No charge point has the id (and auto-registration is off).
+    UnknownId,
+    /// It offered no OCPP subprotocol the server speaks.
+    NoSubprotocol,
+    /// It sent no HTTP Basic credentials.
+    NoPassword,
+    /// Its HTTP Basic user is not the charge point id of its URL.
+    WrongUser,
+    /// Its password does not match the stored one.
+    WrongPassword,
+    /// It has no password set and auto-registration is off, so nothing it
+    /// sends can let it in.
+    PasswordNotSet,
+    /// It is on security profile 3 and presented no client certificate.
+    NoClientCertificate,
+    /// It is on security profile 3 and its client certificate names
+    /// another id.
+    WrongClientCertificate,
+    /// The server could not look the charge point up (its database was
+    /// unavailable); the charger should try again.
+    ServerBusy,
+}
+
+impl ConnectionRefusal {
+    /// Every refusal.
+    pub const ALL: [Self; 10] = [
+        Self::InvalidId,
+        Self::UnknownId,
+        Self::NoSubprotocol,
+        Self::NoPassword,
+        Self::WrongUser,
+        Self::WrongPassword,
+        Self::PasswordNotSet,
+        Self::NoClientCertificate,
+        Self::WrongClientCertificate,
+        Self::ServerBusy,
+    ];
+
+    /// The stored name (snake_case).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidId => "invalid_id",
+            Self::UnknownId => "unknown_id",
+            Self::NoSubprotocol => "no_subprotocol",
+            Self::NoPassword => "no_password",
+            Self::WrongUser => "wrong_user",
+            Self::WrongPassword => "wrong_password",
+            Self::PasswordNotSet => "password_not_set",
+            Self::NoClientCertificate => "no_client_certificate",
+            Self::WrongClientCertificate => "wrong_client_certificate",
+            Self::ServerBusy => "server_busy",
+        }
+    }
+
+    /// What happened, for an operator.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::InvalidId => "the id is not a valid charge point id",
+            Self::UnknownId => "no charge point has this id",
+            Self::NoSubprotocol => "it offered no OCPP version the server speaks",
+            Self::NoPassword => "it sent no password (HTTP Basic)",
+            Self::WrongUser => "its HTTP Basic user is not its charge point id",
+            Self::WrongPassword => "wrong password",
+            Self::PasswordNotSet => "it has no password set and auto-registration is off",
+            Self::NoClientCertificate => "it presented no client certificate (security profile 3)",
+            Self::WrongClientCertificate => {
+                "its client certificate is not issued for this id (security profile 3)"
+            }
+            Self::ServerBusy => "the server could not look it up (database unavailable)",
+        }
+    }
+}
+
+impl std::str::FromStr for ConnectionRefusal {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownName {
+                what: "connection refusal",
+                name: s.to_owned(),
+            })
+    }
+}
+
+/// Why an accepted connection ended, as far as the server can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisconnectReason {
+    /// The charger sent a WebSocket close.
+    ClosedByCharger,
+    /// The connection dropped without a close (network loss, a failed
+    /// write, a reset).
+    ConnectionLost,
+    /// A newer connection for the same charge point took over (on this
+    /// node or another).
+    Replaced,
+    /// Nothing came from the charger (not even a pong) within the idle
+    /// timeout.
+    IdleTimeout,
+    /// The charger sent a frame over the size limit (closed with 1009).
+    FrameTooLarge,
+    /// The charger sent a binary frame; OCPP-J is text (closed with 1003).
+    BinaryFrame,
+}
+
+impl DisconnectReason {
+    /// Every reason.
+    pub const ALL: [Self; 6] = [
+        Self::ClosedByCharger,
+        Self::ConnectionLost,
+        Self::Replaced,
+        Self::IdleTimeout,
+        Self::FrameTooLarge,
+        Self::BinaryFrame,
+    ];
+
+    /// The stored name (snake_case).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClosedByCharger => "closed_by_charger",
+            Self::ConnectionLost => "connection_lost",
+            Self::Replaced => "replaced",
+            Self::IdleTimeout => "idle_timeout",
+            Self::FrameTooLarge => "frame_too_large",
+            Self::BinaryFrame => "binary_frame",
+        }
+    }
+
+    /// What happened, for an operator.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::ClosedByCharger => "closed by the charger",
+            Self::ConnectionLost => "the connection dropped without a close",
+            Self::Replaced => "replaced by a newer connection",
+            Self::IdleTimeout => "nothing heard from the charger within the idle timeout",
+            Self::FrameTooLarge => "the charger sent a frame over the size limit",
+            Self::BinaryFrame => "the charger sent a binary frame (OCPP-J is text)",
+        }
+    }
+}
+
+impl std::str::FromStr for DisconnectReason {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownName {
+                what: "disconnect reason",
+                name: s.to_owned(),
+            })
+    }
+}
+
+/// What happened to a connection. The reason travels with the kind, so a
+/// refusal always says why and a connection never carries one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectionEventKind {
+    /// The handshake succeeded and the WebSocket is open.
+    Connected,
+    /// An accepted connection ended.
+    Disconnected(DisconnectReason),
+    /// The handshake was refused.
+    Refused(ConnectionRefusal),
+}
+
+impl ConnectionEventKind {
+    /// The stored kind: "connected", "disconnected" or "refused".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connected => "connected",
+            Self::Disconnected(_) => "disconnected",
+            Self::Refused(_) => "refused",
+        }
+    }
+
+    /// The stored name of the reason, if the kind has one.
+    pub fn reason_str(self) -> Option<&'static str> {
+        match self {
+            Self::Connected => None,
+            Self::Disconnected(r) => Some(r.as_str()),
+            Self::Refused(r) => Some(r.as_str()),
+        }
+    }
+
+    /// The reason's sentence, if the kind has one.
+    pub fn describe(self) -> Option<&'static str> {
+        match self {
+            Self::Connected => None,
+            Self::Disconnected(r) => Some(r.describe()),
+            Self::Refused(r) => Some(r.describe()),
+        }
+    }
+
+    /// Back from the stored kind and reason ([`as_str`](Self::as_str) and
+    /// [`reason_str`](Self::reason_str)).
+    pub fn from_parts(kind: &str, reason: Option<&str>) -> Result<Self, UnknownName> {
+        let unknown = || UnknownName {
+            what: "connection event",
+            name: format!("{kind}/{}", reason.unwrap_or("-")),
+        };
+        match (kind, reason) {
+            ("connected", None) => Ok(Self::Connected),
+            ("disconnected", Some(r)) => r.parse().map(Self::Disconnected),
+            ("refused", Some(r)) => r.parse().map(Self::Refused),
+            _ => Err(unknown()),
+        }
+    }
+}
+
+/// A charge point connecting, disconnecting, or being refused at the
+/// handshake, for the operator console's connection history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionEvent {
+    /// The id as presented in the URL: a refused handshake may name no
+    /// known charge point, or be no valid id at all (hence not a
+    /// [`ChargePointId`]). Stored at most [`ConnectionEvent::MAX_ID_CHARS`]
+    /// characters long.
+    pub charge_point_id: String,
+    /// What happened, and why.
+    pub kind: ConnectionEventKind,
+    /// The peer's address (`ip:port`), when the server knows it.
+    pub remote_addr: Option<String>,
+    /// The negotiated OCPP version ("1.6", "2.0.1"), once there is one.
+    pub ocpp_version: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+impl ConnectionEvent {
+    /// The longest id kept: anything may be sent in a refused URL, and
+    /// what a scanner sends should not fill the table.
+    pub const MAX_ID_CHARS: usize = 128;
+}
+
 /// A message waiting to go to another system (e.g. the CRM).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxMessage {
@@ -369,6 +626,21 @@ pub trait ChargingStore: Send + Sync {
     async fn list_ocpp_log(&self, id: &ChargePointId, limit: i64) -> Result<Vec<OcppLogEntry>>;
     /// Deletes frames older than `before`; how many.
     async fn purge_ocpp_log(&self, before: DateTime<Utc>) -> Result<u64>;
+
+    /// Records a connection, disconnection or refused handshake.
+    async fn record_connection_event(&self, event: &ConnectionEvent) -> Result<()>;
+    /// The events recorded under `charge_point_id` (as presented), newest
+    /// first, at most `limit`.
+    async fn list_connection_events(
+        &self,
+        charge_point_id: &str,
+        limit: i64,
+    ) -> Result<Vec<ConnectionEvent>>;
+    /// Refused handshakes under any id, newest first, at most `limit`.
+    async fn list_refused_connections(&self, limit: i64) -> Result<Vec<ConnectionEvent>>;
+    /// Deletes connection events older than `before`; how many. Run with
+    /// the message log's retention by the OCPP log purge.
+    async fn purge_connection_events(&self, before: DateTime<Utc>) -> Result<u64>;
 
     /// Queues a message for delivery.
     async fn enqueue_outbox(&self, kind: &str, payload: &str, now: DateTime<Utc>) -> Result<i64>;

@@ -6,13 +6,16 @@ use std::time::Duration;
 use chrono::Utc;
 use plugway_domain::{ChargePointId, IdTag, IdTagState};
 use plugway_ocpp::{OcppConfig, OutboundError};
-use plugway_store::IdTagRecord;
+use plugway_store::{
+    ConnectionEvent, ConnectionEventKind as Kind, ConnectionRefusal, DisconnectReason, IdTagRecord,
+};
 use serde_json::json;
 
 use crate::{Backend, Csms, PASSWORD};
 
 crate::on_both_backends!(
     the_handshake_checks_id_password_and_subprotocol,
+    connections_and_refused_handshakes_are_recorded,
     a_whole_charging_session_is_stored,
     garbage_gets_the_right_callerror_and_the_connection_lives,
     oversized_and_binary_frames_are_closed_with_their_codes,
@@ -91,6 +94,76 @@ async fn the_handshake_checks_id_password_and_subprotocol(backend: Backend, name
         .unwrap()
         .unwrap();
     assert!(cp.connected);
+    csms.finish().await;
+}
+
+/// Polls until `id` has `n` connection events (they are written in the
+/// background), newest first.
+async fn connection_events(csms: &Csms, id: &str, n: usize) -> Vec<ConnectionEvent> {
+    for _ in 0..200 {
+        let events = csms.store.list_connection_events(id, 100).await.unwrap();
+        if events.len() >= n {
+            return events;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{id} never had {n} connection events");
+}
+
+async fn connections_and_refused_handshakes_are_recorded(backend: Backend, name: &str) {
+    let Some(csms) = Csms::start(backend, name, OcppConfig::default()).await else {
+        return;
+    };
+    csms.add("CP1").await;
+    let refused = [
+        ("CP1", Some("wrong"), Some("ocpp1.6"), 401),
+        ("NOPE", Some(PASSWORD), Some("ocpp1.6"), 404),
+        ("CP1", None, Some("ocpp1.6"), 401),
+        ("CP1", Some(PASSWORD), None, 400),
+    ];
+    for (id, password, subprotocol, status) in refused {
+        assert_eq!(
+            csms.connect_with(id, password, subprotocol).await.err(),
+            Some(status)
+        );
+    }
+    let mut client = csms.connect("CP1").await;
+    client.boot().await;
+    client.close().await;
+
+    let events = connection_events(&csms, "CP1", 5).await;
+    let kinds: Vec<Kind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            Kind::Disconnected(DisconnectReason::ClosedByCharger),
+            Kind::Connected,
+            Kind::Refused(ConnectionRefusal::NoSubprotocol),
+            Kind::Refused(ConnectionRefusal::NoPassword),
+            Kind::Refused(ConnectionRefusal::WrongPassword),
+        ],
+        "{events:?}"
+    );
+    for e in &events {
+        let addr = e.remote_addr.as_deref().unwrap_or_default();
+        assert!(addr.starts_with("127.0.0.1:"), "the peer: {e:?}");
+    }
+    // The version once it is negotiated; none when nothing could be.
+    assert_eq!(events[1].ocpp_version.as_deref(), Some("1.6"));
+    assert_eq!(events[0].ocpp_version.as_deref(), Some("1.6"));
+    assert_eq!(events[2].ocpp_version, None);
+    assert_eq!(events[4].ocpp_version.as_deref(), Some("1.6"));
+
+    // Refusals under any id, for admins: the unknown id among them.
+    let unknown = connection_events(&csms, "NOPE", 1).await;
+    assert_eq!(unknown[0].kind, Kind::Refused(ConnectionRefusal::UnknownId));
+    let all_refused = csms.store.list_refused_connections(10).await.unwrap();
+    assert_eq!(all_refused.len(), 4, "{all_refused:?}");
+    assert!(all_refused.contains(&unknown[0]));
+    assert_eq!(
+        ConnectionRefusal::UnknownId.describe(),
+        "no charge point has this id"
+    );
     csms.finish().await;
 }
 
@@ -516,6 +589,14 @@ async fn a_new_connection_replaces_the_old(backend: Backend, name: &str) {
             .unwrap()
             .connected,
         "still connected after the old one left"
+    );
+    // The history says why the first one ended.
+    let events = connection_events(&csms, "CP1", 3).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == Kind::Disconnected(DisconnectReason::Replaced)),
+        "{events:?}"
     );
     csms.finish().await;
 }

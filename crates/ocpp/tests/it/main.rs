@@ -80,8 +80,14 @@ impl Csms {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let app = plugway_ocpp::router(state.clone());
+        // With the peer's address on each request, as `plugway serve` has.
         tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .unwrap();
         });
         Some(Self {
             addr,
@@ -196,6 +202,15 @@ impl Client {
                 Ok(_) => {}
             }
         }
+    }
+
+    /// Closes the connection from the charger's side.
+    pub async fn close(mut self) {
+        self.ws.close(None).await.unwrap();
+        // Read to the server's answering close, so it has seen ours.
+        while let Ok(Some(Ok(_))) =
+            tokio::time::timeout(Duration::from_secs(10), self.ws.next()).await
+        {}
     }
 
     /// Sends a raw WebSocket message.
