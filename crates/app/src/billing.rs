@@ -378,8 +378,15 @@ pub struct RefundRequest {
 pub async fn refund_purchase(
     state: &App,
     purchase: &Purchase,
-    request: RefundRequest,
+    mut request: RefundRequest,
 ) -> AppResult<Refund> {
+    request.reason = request.reason.trim().to_owned();
+    if request.reason.is_empty() || request.reason.chars().count() > 200 {
+        return Err(AppError::invalid_field(
+            "reason",
+            "must be 1 to 200 characters",
+        ));
+    }
     let bill = state
         .store
         .find_paid_bill(PURCHASE, &purchase.id.to_text())

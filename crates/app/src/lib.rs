@@ -34,6 +34,7 @@
 pub mod access;
 pub mod accounts;
 pub mod api_keys;
+pub mod approvals;
 pub mod billing;
 pub mod bookings;
 pub mod chargers;

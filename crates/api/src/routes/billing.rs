@@ -844,13 +844,6 @@ async fn refund(
     Json(body): Json<RefundBody>,
 ) -> ApiResult<(StatusCode, Json<RefundView>)> {
     let purchase = any_purchase(&state, &id).await?;
-    let reason = body.reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(ApiError::invalid_field(
-            "reason",
-            "must be 1 to 200 characters",
-        ));
-    }
     let amount = body
         .amount
         .map(|a| {
@@ -869,7 +862,7 @@ async fn refund(
         RefundRequest {
             amount,
             destination: body.destination.unwrap_or_else(|| "wallet".into()),
-            reason,
+            reason: body.reason,
             idempotency_key: key,
         },
     )

@@ -1062,18 +1062,10 @@ pub struct Decision {
 
 impl Decision {
     fn parse(self) -> ApiResult<(ApprovalState, Option<String>)> {
-        let state = ApprovalState::parse("approval", &self.approval)?;
-        let reason = match self.reason {
-            Some(r) if !r.trim().is_empty() => Some(clean_text("reason", &r, 500, false)?),
-            _ => None,
-        };
-        if state == ApprovalState::Rejected && reason.is_none() {
-            return Err(ApiError::invalid_field(
-                "reason",
-                "say why the host's entry is rejected",
-            ));
-        }
-        Ok((state, reason.filter(|_| state == ApprovalState::Rejected)))
+        Ok(plugway_app::approvals::listing_decision(
+            &self.approval,
+            self.reason.as_deref(),
+        )?)
     }
 }
 
@@ -1090,14 +1082,7 @@ async fn approve_site(
 ) -> ApiResult<Json<SiteView>> {
     let id = parse_site_id(&id)?;
     let (approval, reason) = decision.parse()?;
-    state
-        .store
-        .set_site_approval(id, approval, reason.as_deref(), state.clock.now())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => site_not_found(),
-            other => other.into(),
-        })?;
+    plugway_app::approvals::decide_site(&state, id, approval, reason.as_deref()).await?;
     Ok(Json(site_view(&state, id).await?))
 }
 
@@ -1114,15 +1099,8 @@ async fn approve_evse(
 ) -> ApiResult<Json<EvseView>> {
     let id = parse_evse_id(&id)?;
     let (approval, reason) = decision.parse()?;
+    plugway_app::approvals::decide_evse(&state, id, approval, reason.as_deref()).await?;
     let not_found = || ApiError::not_found("evse_not_found", "no such EVSE");
-    state
-        .store
-        .set_evse_approval(id, approval, reason.as_deref(), state.clock.now())
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => not_found(),
-            other => other.into(),
-        })?;
     let evse = state.store.find_evse(id).await?.ok_or_else(not_found)?;
     let site = state
         .store

@@ -9,9 +9,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use plugway_domain::network::clean_text;
-use plugway_domain::ApprovalState;
-use plugway_store::{Revision, RevisionTarget, StoreError};
+use plugway_store::RevisionTarget;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -21,12 +19,11 @@ use crate::auth::{AdminAccess, OperatorAccess};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::routes::network::{
-    evse_conflict, managed_evse, managed_site, parse_evse_id, parse_site_id, site_not_found,
-    site_view,
+    managed_evse, managed_site, parse_evse_id, parse_site_id, site_not_found, site_view,
 };
 use crate::routes::{PageQuery, Paginated};
 use crate::AppState;
-use plugway_app::notify;
+use plugway_app::approvals::{self, open_revision, revision_error, Verdict};
 use plugway_app::revisions::{self, RevisionView};
 use plugway_app::views::{EvseView, SiteView};
 
@@ -56,73 +53,14 @@ pub struct RevisionDecision {
     pub reason: Option<String>,
 }
 
-enum Verdict {
-    Approve(i64),
-    Reject(Option<i64>, String),
-}
-
 impl RevisionDecision {
     fn parse(self) -> ApiResult<Verdict> {
-        let approval = ApprovalState::parse("approval", &self.approval)?;
-        if let Some(v) = self.version {
-            if v < 1 {
-                return Err(ApiError::invalid_field("version", "must be 1 or more"));
-            }
-        }
-        match approval {
-            ApprovalState::Approved => {
-                let version = self.version.ok_or_else(|| {
-                    ApiError::invalid_field("version", "give the revision's version you reviewed")
-                })?;
-                Ok(Verdict::Approve(version))
-            }
-            ApprovalState::Rejected => {
-                let reason = match self.reason {
-                    Some(r) if !r.trim().is_empty() => clean_text("reason", &r, 500, false)?,
-                    _ => {
-                        return Err(ApiError::invalid_field(
-                            "reason",
-                            "say why the host's changes are rejected",
-                        ))
-                    }
-                };
-                Ok(Verdict::Reject(self.version, reason))
-            }
-            ApprovalState::Pending => Err(ApiError::invalid_field(
-                "approval",
-                "must be APPROVED or REJECTED",
-            )),
-        }
+        Ok(Verdict::parse(
+            &self.approval,
+            self.version,
+            self.reason.as_deref(),
+        )?)
     }
-}
-
-fn no_open_revision() -> ApiError {
-    ApiError::conflict(
-        "no_open_revision",
-        "there are no changes waiting for review here: none were proposed, \
-         or the host withdrew them, or they were already decided",
-    )
-}
-
-/// Maps the store's refusals of a decision or a withdrawal.
-fn revision_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Conflict(plugway_store::Conflict::RevisionClosed) => no_open_revision(),
-        StoreError::Conflict(plugway_store::Conflict::RevisionChanged) => ApiError::conflict(
-            "revision_changed",
-            "the host changed the revision since that version; review it again",
-        ),
-        StoreError::NotFound => no_open_revision(),
-        other => evse_conflict(other),
-    }
-}
-
-async fn open_revision(state: &AppState, of: RevisionTarget) -> ApiResult<Revision> {
-    state
-        .store
-        .open_revision(of)
-        .await?
-        .ok_or_else(no_open_revision)
 }
 
 async fn decide(
@@ -132,19 +70,7 @@ async fn decide(
     decision: RevisionDecision,
 ) -> ApiResult<()> {
     let verdict = decision.parse()?;
-    let open = open_revision(state, of).await?;
-    let now = state.clock.now();
-    let decided = match verdict {
-        Verdict::Approve(version) => state.store.approve_revision(open.id, version, now).await,
-        Verdict::Reject(version, reason) => {
-            state
-                .store
-                .reject_revision(open.id, version, &reason, now)
-                .await
-        }
-    }
-    .map_err(revision_error)?;
-    notify::revision_decided(state, &decided, site_name).await;
+    approvals::decide_revision(state, of, site_name, verdict).await?;
     Ok(())
 }
 
@@ -245,7 +171,7 @@ async fn withdraw_site_revision(
         .store
         .withdraw_revision(open.id, state.clock.now())
         .await
-        .map_err(revision_error)?;
+        .map_err(|e| ApiError::from(revision_error(e)))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -264,6 +190,6 @@ async fn withdraw_evse_revision(
         .store
         .withdraw_revision(open.id, state.clock.now())
         .await
-        .map_err(revision_error)?;
+        .map_err(|e| ApiError::from(revision_error(e)))?;
     Ok(StatusCode::NO_CONTENT)
 }
