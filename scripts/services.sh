@@ -105,7 +105,19 @@ ensure_s3() {
   wait_port 4566
 }
 
+# Debian's Chromium and its WebDriver, for the console's browser tests
+# (crates/plugway/tests/it/console.rs).
+ensure_chromium() {
+  if ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
+    say "installing Chromium and chromedriver from Debian packages (the console's browser tests)"
+    apt_install chromium chromium-driver || return 1
+  fi
+  echo "export PLUGWAY_TEST_CHROMEDRIVER=$(command -v chromedriver)"
+  echo "export PLUGWAY_TEST_CHROMIUM=$(command -v chromium)"
+}
+
 status=0
+ensure_chromium || { say "Chromium is not available: the console's browser tests will be skipped"; in_ci && status=1; }
 ensure_interop_python || { say "the Python test peers are not available: the interop and S3 tests will be skipped"; in_ci && status=1; }
 ensure_ocpi_python || { say "the OCPI test partner is not available: the OCPI interop tests will be skipped"; in_ci && status=1; }
 ensure_schemathesis || { say "schemathesis is not available: the API fuzzing test will be skipped"; in_ci && status=1; }

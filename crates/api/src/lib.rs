@@ -16,6 +16,7 @@
 )]
 
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod graphql;
@@ -149,6 +150,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// other parts, such as the OCPP endpoint), fallbacks and the middleware stack.
 pub fn build(state: AppState, extra: Router) -> Router {
     let max_body = state.settings.max_body_bytes;
+    let state_for_console = state.clone();
     let (api, mut doc) = api_router(state.settings.max_upload_bytes).split_for_parts();
     routes::legacy::document(&mut doc);
     let _ = telemetry::prometheus();
@@ -162,6 +164,7 @@ pub fn build(state: AppState, extra: Router) -> Router {
     api.merge(legacy)
         .merge(routes::ocpi::router())
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
+        .nest("/console", console::router(state_for_console))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

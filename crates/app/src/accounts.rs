@@ -557,6 +557,94 @@ pub async fn sign_in_with_username(
     Ok((user, tokens))
 }
 
+/// Operator console sign-in: an admin or a host, by username or phone
+/// (verified) and password. The same limits as the other password sign-ins
+/// (per address, per account lock); a driver's right password is refused
+/// with `console_not_allowed` (the console is not theirs). Returns the
+/// account, its new session and the console cookie's token.
+pub async fn sign_in_to_console(
+    state: &App,
+    login: &str,
+    password: String,
+    ip: IpAddr,
+    user_agent: Option<String>,
+) -> AppResult<(User, SessionId, String)> {
+    state
+        .limits()
+        .credential_check
+        .check(ip, state.clock.now())
+        .await?;
+    let wrong = || {
+        AppError::unauthenticated(
+            "invalid_credentials",
+            "the username, phone or password is wrong",
+        )
+    };
+    let login = login.trim();
+    // A login with a digit and no letter is a phone; anything else a username.
+    let phone_like =
+        login.chars().any(|c| c.is_ascii_digit()) && !login.chars().any(|c| c.is_alphabetic());
+    let user = if phone_like {
+        match parse_phone(state, login) {
+            Ok(phone) => match state.store.find_phone(&phone).await? {
+                Some(claim) if claim.verified => state.store.find_user(claim.user_id).await?,
+                _ => None,
+            },
+            Err(_) => None,
+        }
+    } else {
+        match Username::parse(login) {
+            Ok(name) => state.store.find_user_by_username(&name).await?,
+            Err(_) => None,
+        }
+    };
+    let user = check_password(
+        state,
+        user,
+        password,
+        wrong,
+        "too many wrong passwords; sign-in is locked for a while",
+    )
+    .await?;
+    state.store.clear_failed_logins(user.id).await?;
+    if user.password_must_change {
+        return Err(AppError::forbidden(
+            "change your temporary password first (in the CPO portal), then sign in here",
+        )
+        .with_code("password_change_required"));
+    }
+    if !matches!(user.role, Role::Admin | Role::Host) {
+        return Err(AppError::forbidden(
+            "the console is for the network's admins and hosts; drivers use the app",
+        )
+        .with_code("console_not_allowed"));
+    }
+    let session = open_session(state, user.id, user_agent).await?;
+    let now = session.created_at;
+    let token = state.tokens.issue(
+        TokenKind::Console,
+        user.id,
+        session.id,
+        TokenId(new_uuid(state, now)),
+        now,
+    )?;
+    Ok((user, session.id, token))
+}
+
+/// Who holds a console cookie, and its session (see [`session_holder`]).
+pub async fn console_holder(state: &App, token: &str) -> AppResult<(User, SessionId)> {
+    session_holder(state, token, TokenKind::Console).await
+}
+
+/// Ends a session (a sign-out): every token naming it stops working.
+pub async fn sign_out(state: &App, session: SessionId) -> AppResult<()> {
+    state
+        .store
+        .revoke_session(session, state.clock.now())
+        .await?;
+    Ok(())
+}
+
 /// The password check both password sign-ins share: a locked account is
 /// refused before anything is compared; the hash is always computed (a
 /// dummy one for an unknown account), so the answer and its timing are the

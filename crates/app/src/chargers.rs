@@ -109,3 +109,169 @@ pub fn push_local_list(state: &App, customer: &CrmCustomer) {
         }
     });
 }
+
+/// The commands people send most, written once for both OCPP versions: a
+/// face (the console) asks for one of these and [`common_command`] writes
+/// the message the charger's version expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommonCommand {
+    /// Restart: `hard` reboots now (1.6 Hard, 2.0.1 Immediate); otherwise
+    /// when idle (1.6 Soft, 2.0.1 OnIdle).
+    Reset {
+        /// Restart at once rather than when idle.
+        hard: bool,
+    },
+    /// Release a connector's cable lock.
+    Unlock {
+        /// Connector (1.6) or EVSE (2.0.1, its connector 1).
+        connector: i64,
+    },
+    /// Take a connector (0: the whole charger) in or out of service.
+    Availability {
+        /// Connector (1.6) or EVSE (2.0.1); 0 for the whole charger.
+        connector: i64,
+        /// In service.
+        operative: bool,
+    },
+    /// Start charging for an id tag.
+    Start {
+        /// Connector (1.6) or EVSE (2.0.1).
+        connector: i64,
+        /// The tag to charge for.
+        id_tag: String,
+        /// 2.0.1's `remoteStartId`, to match the transaction it starts.
+        remote_start_id: i64,
+    },
+    /// Stop a transaction (the charger's own transaction id in 2.0.1).
+    Stop {
+        /// The transaction.
+        transaction: String,
+    },
+    /// Ask the charger to send a message now.
+    Trigger {
+        /// What to send: BootNotification, Heartbeat, StatusNotification
+        /// or MeterValues.
+        message: TriggeredMessage,
+    },
+}
+
+/// What a [`CommonCommand::Trigger`] asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggeredMessage {
+    /// BootNotification.
+    Boot,
+    /// Heartbeat.
+    Heartbeat,
+    /// StatusNotification.
+    Status,
+    /// MeterValues.
+    Meters,
+}
+
+impl TriggeredMessage {
+    /// From its OCPP name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "BootNotification" => Self::Boot,
+            "Heartbeat" => Self::Heartbeat,
+            "StatusNotification" => Self::Status,
+            "MeterValues" => Self::Meters,
+            _ => return None,
+        })
+    }
+
+    /// The OCPP name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Boot => "BootNotification",
+            Self::Heartbeat => "Heartbeat",
+            Self::Status => "StatusNotification",
+            Self::Meters => "MeterValues",
+        }
+    }
+}
+
+/// The action and payload of a common command for a charger speaking
+/// `version` ("2.0.1", or 1.6 otherwise). Stopping a 1.6 transaction needs
+/// its numeric id: a non-number is refused here rather than by the charger.
+pub fn common_command(
+    version: Option<&str>,
+    command: &CommonCommand,
+) -> AppResult<(&'static str, Value)> {
+    use serde_json::json;
+    let v201 = version == Some("2.0.1");
+    Ok(match command {
+        CommonCommand::Reset { hard } => (
+            "Reset",
+            if v201 {
+                json!({"type": if *hard { "Immediate" } else { "OnIdle" }})
+            } else {
+                json!({"type": if *hard { "Hard" } else { "Soft" }})
+            },
+        ),
+        CommonCommand::Unlock { connector } => (
+            "UnlockConnector",
+            if v201 {
+                json!({"evseId": connector, "connectorId": 1})
+            } else {
+                json!({"connectorId": connector})
+            },
+        ),
+        CommonCommand::Availability {
+            connector,
+            operative,
+        } => {
+            let kind = if *operative {
+                "Operative"
+            } else {
+                "Inoperative"
+            };
+            (
+                "ChangeAvailability",
+                match (v201, connector) {
+                    (true, 0) => json!({"operationalStatus": kind}),
+                    (true, evse) => json!({"operationalStatus": kind, "evse": {"id": evse}}),
+                    (false, c) => json!({"connectorId": c, "type": kind}),
+                },
+            )
+        }
+        CommonCommand::Start {
+            connector,
+            id_tag,
+            remote_start_id,
+        } => {
+            if v201 {
+                (
+                    "RequestStartTransaction",
+                    json!({"idToken": {"idToken": id_tag, "type": "Central"},
+                           "remoteStartId": remote_start_id, "evseId": connector}),
+                )
+            } else {
+                (
+                    "RemoteStartTransaction",
+                    json!({"idTag": id_tag, "connectorId": connector}),
+                )
+            }
+        }
+        CommonCommand::Stop { transaction } => {
+            if v201 {
+                (
+                    "RequestStopTransaction",
+                    json!({"transactionId": transaction}),
+                )
+            } else {
+                let id: i64 = transaction.trim().parse().map_err(|_| {
+                    AppError::invalid_field(
+                        "transaction_id",
+                        "an OCPP 1.6 transaction id is a number",
+                    )
+                })?;
+                ("RemoteStopTransaction", json!({"transactionId": id}))
+            }
+        }
+        CommonCommand::Trigger { message } => (
+            "TriggerMessage",
+            json!({"requestedMessage": message.as_str()}),
+        ),
+    })
+}

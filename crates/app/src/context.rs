@@ -63,6 +63,8 @@ pub struct AppSettings {
     pub ocpi: crate::roaming::OcpiSettings,
     /// Site load management's timings.
     pub load: crate::load::engine::LoadSettings,
+    /// The operator console's map and cookie (`[console]`).
+    pub console: crate::console::ConsoleSettings,
 }
 
 impl Default for AppSettings {
@@ -87,6 +89,7 @@ impl Default for AppSettings {
             metrics_token_digest: None,
             ocpi: crate::roaming::OcpiSettings::default(),
             load: crate::load::engine::LoadSettings::default(),
+            console: crate::console::ConsoleSettings::default(),
         }
     }
 }

@@ -66,7 +66,7 @@ pub async fn host_earnings(
 ) -> AppResult<HostEarnings> {
     let rows = state
         .store
-        .host_earnings(host, evse, from, to, false)
+        .host_earnings(Some(host), evse, from, to, false)
         .await?;
     let bps = state.sessions.settings().commission_bps;
     let mut periods: Vec<(String, String, [i64; 7])> = Vec::new();

@@ -39,6 +39,7 @@ pub mod billing;
 pub mod bookings;
 pub mod chargers;
 pub mod charging;
+pub mod console;
 pub mod context;
 pub mod crm_outbox;
 pub mod earnings;

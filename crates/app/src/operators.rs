@@ -62,6 +62,36 @@ fn username_taken() -> AppError {
     AppError::conflict("username_taken", "this username is already taken")
 }
 
+/// Creates a person who signs in with a username and password (the
+/// operator console, the CPO portal): a host, or an admin (the network's
+/// first admin comes this way, from `plugway user create`). The password
+/// is required here; every field is checked as for [`register`].
+pub async fn create_person(
+    state: &App,
+    input: OperatorRegistration,
+    role: Role,
+) -> AppResult<User> {
+    if input.password.is_none() {
+        return Err(AppError::invalid_field("password", "give a password"));
+    }
+    if role == Role::Driver {
+        return Err(AppError::invalid_field(
+            "role",
+            "must be admin or host (drivers sign up in the app)",
+        ));
+    }
+    let user = register(state, input).await?.user;
+    if role == Role::Admin {
+        state
+            .store
+            .set_role(user.id, Role::Admin, state.clock.now())
+            .await?;
+        tracing::info!(user = %user.id, "admin account created");
+        return Ok(User { role, ..user });
+    }
+    Ok(user)
+}
+
 /// Registers an operator: checks every field, then (for a temporary
 /// password) texts it, then writes the account and its profile in one
 /// transaction. Nothing is written when anything fails.

@@ -44,6 +44,43 @@ pub enum Command {
     /// (see docs/ocpi.md).
     #[command(subcommand)]
     Ocpi(OcpiCommand),
+    /// People who sign in to the operator console (`/console`) and the CPO
+    /// portal: create the first admin, or a host.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// Account subcommands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an admin or a host that signs in with a username and a
+    /// password. The password is read from standard input (its first line),
+    /// never from the command line, where other users of the machine could
+    /// read it.
+    Create(UserCreateArgs),
+}
+
+/// `user create` flags.
+#[derive(Debug, Clone, Args)]
+pub struct UserCreateArgs {
+    /// Database location.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// What it signs in with: 3 to 32 letters, digits, `.`, `_` or `-`.
+    #[arg(long, value_name = "NAME")]
+    pub username: String,
+    /// `admin` (everything) or `host` (its own sites and chargers).
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// The person's (or the operator's) name.
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// Contact e-mail.
+    #[arg(long, value_name = "EMAIL")]
+    pub email: String,
+    /// Contact phone number.
+    #[arg(long, value_name = "PHONE")]
+    pub phone: String,
 }
 
 /// OCPI subcommands.

@@ -90,6 +90,8 @@ pub struct Config {
     pub search: SearchConfig,
     /// `[ocpi]`: who we are to roaming partners (docs/ocpi.md).
     pub ocpi: OcpiConfig,
+    /// `[console]`: the operator console's map and cookie (docs/console.md).
+    pub console: ConsoleConfig,
 }
 
 impl Default for Config {
@@ -129,7 +131,45 @@ impl Default for Config {
             push: PushConfig::default(),
             search: SearchConfig::default(),
             ocpi: OcpiConfig::default(),
+            console: ConsoleConfig::default(),
         }
+    }
+}
+
+/// `[console]`: the operator console at `/console` (docs/console.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ConsoleConfig {
+    /// Map tiles, a URL template with `{z}`, `{x}`, `{y}` (and optionally
+    /// `{s}`), http or https. Unset: the map shows its markers without
+    /// tiles, so the console needs no outside server.
+    pub tile_url: Option<String>,
+    /// The attribution the tile provider requires, shown on the map.
+    pub tile_attribution: Option<String>,
+    /// Mark the session cookie `Secure` although this node serves plain
+    /// HTTP (a TLS-terminating proxy is in front). With `tls_cert` it is
+    /// always `Secure`.
+    pub secure_cookie: bool,
+}
+
+impl ConsoleConfig {
+    /// The console settings, checked.
+    pub fn settings(&self, tls: bool) -> anyhow::Result<plugway_app::console::ConsoleSettings> {
+        let settings = plugway_app::console::ConsoleSettings {
+            tile_url: self.tile_url.clone().filter(|u| !u.trim().is_empty()),
+            tile_attribution: self.tile_attribution.clone(),
+            secure_cookie: self.secure_cookie || tls,
+        };
+        if let Some(url) = &settings.tile_url {
+            if settings.tile_origin().is_none()
+                || !["{z}", "{x}", "{y}"].iter().all(|p| url.contains(p))
+            {
+                anyhow::bail!(
+                    "console.tile_url must be an http(s) URL template with {{z}}, {{x}} and {{y}}"
+                );
+            }
+        }
+        Ok(settings)
     }
 }
 
@@ -952,6 +992,7 @@ impl Config {
         }
         self.bookings.policy()?;
         self.search.settings()?;
+        self.console.settings(self.tls_cert.is_some())?;
         self.ocpi.settings(&self.listen)?;
         if self.money.referral_reward_credits < 0 {
             anyhow::bail!("money.referral_reward_credits must be 0 or more");

@@ -21,7 +21,9 @@ use plugway_store::Store;
 use plugway_store_postgres::{PostgresOptions, PostgresStore};
 use plugway_store_sqlite::SqliteStore;
 
-use crate::cli::{ApiKeyCommand, Cli, Command, DatabaseArgs, LedgerCommand, OcpiCommand};
+use crate::cli::{
+    ApiKeyCommand, Cli, Command, DatabaseArgs, LedgerCommand, OcpiCommand, UserCommand,
+};
 use crate::config::{Config, Database};
 
 /// Runs the command line; the process exit code.
@@ -120,7 +122,47 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ocpi(command) => ocpi(command).await,
+        Command::User(UserCommand::Create(args)) => create_user(args).await,
     }
+}
+
+/// `plugway user create`: an admin or host with a password from stdin.
+async fn create_user(args: crate::cli::UserCreateArgs) -> anyhow::Result<()> {
+    let role: plugway_domain::Role = args
+        .role
+        .parse()
+        .map_err(|e: plugway_domain::ValidationError| anyhow::anyhow!("--role: {}", e.message))?;
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("could not read the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let config = load_database_config(&args.database)?;
+    let store = open_store(&config).await?;
+    let bus: Arc<dyn plugway_events::EventBus> = Arc::new(plugway_events::InProcessBus::new());
+    let (app, _) = serve::build_state_with_bus(&config, store.clone(), bus, None)?;
+    let created = plugway_app::operators::create_person(
+        &app,
+        plugway_app::operators::OperatorRegistration {
+            username: args.username.clone(),
+            owner_name: args.name.clone(),
+            contact_name: args.name,
+            contact_number: args.phone,
+            contact_email: args.email,
+            ocpp_ready: true,
+            password: Some(password),
+            logo: None,
+        },
+        role,
+    )
+    .await;
+    store.close().await;
+    let user = created.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    println!(
+        "created {} {} (account {}); sign in at /console",
+        user.role, args.username, user.id
+    );
+    Ok(())
 }
 
 /// `plugway ocpi ...`: the use cases run in this process on the configured

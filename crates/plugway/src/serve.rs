@@ -181,6 +181,7 @@ pub fn build_state_with_bus(
         bookings: config.bookings.policy()?,
         search_index: config.search.settings()?,
         ocpi: config.ocpi.settings(&config.listen)?,
+        console: config.console.settings(config.tls_cert.is_some())?,
         metrics_token_digest: config
             .metrics_token
             .as_ref()

@@ -274,7 +274,7 @@ pub async fn finished_sessions_have_one_purchase_and_earnings(store: &dyn Store)
     let from = t0() - Duration::days(1);
     let to = t0() + Duration::days(1);
     let rows = store
-        .host_earnings(host.id, None, from, to, false)
+        .host_earnings(Some(host.id), None, from, to, false)
         .await
         .unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
@@ -297,7 +297,7 @@ pub async fn finished_sessions_have_one_purchase_and_earnings(store: &dyn Store)
         .unwrap();
     assert_eq!(listed.len(), 3);
     assert!(store
-        .host_earnings(driver.id, None, from, to, false)
+        .host_earnings(Some(driver.id), None, from, to, false)
         .await
         .unwrap()
         .is_empty());
@@ -330,7 +330,7 @@ pub async fn held_purchases_are_reviewed_once_and_do_not_accrue(store: &dyn Stor
     assert_eq!(
         accrued(
             store
-                .host_earnings(host.id, None, from, to, false)
+                .host_earnings(Some(host.id), None, from, to, false)
                 .await
                 .unwrap()
         ),
@@ -391,7 +391,7 @@ pub async fn held_purchases_are_reviewed_once_and_do_not_accrue(store: &dyn Stor
         "released and voided: none held"
     );
     let rows = store
-        .host_earnings(host.id, None, from, to, false)
+        .host_earnings(Some(host.id), None, from, to, false)
         .await
         .unwrap();
     assert_eq!(

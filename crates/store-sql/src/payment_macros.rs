@@ -103,6 +103,21 @@ macro_rules! impl_sql_payment_store {
                 rows.iter().map(invoice_from_row).collect()
             }
 
+            async fn list_failed_gateway_invoices(
+                &self,
+                limit: i64,
+            ) -> ::plugway_store::Result<Vec<::plugway_store::GatewayInvoice>> {
+                let rows = ::sqlx::query(&format!(
+                    "SELECT {INVOICE_COLUMNS} FROM gateway_invoices WHERE status NOT IN ('pending', 'success') \
+                     ORDER BY created_at DESC LIMIT $1"
+                ))
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                rows.iter().map(invoice_from_row).collect()
+            }
+
             async fn settle_gateway_invoice(
                 &self,
                 id: &str,

@@ -410,6 +410,25 @@ macro_rules! impl_sql_charging_session_store {
                 rows.iter().map(purchase_from_row).collect()
             }
 
+            async fn list_recent_purchases(
+                &self,
+                host: Option<::plugway_domain::UserId>,
+                offset: i64,
+                limit: i64,
+            ) -> ::plugway_store::Result<Vec<::plugway_store::Purchase>> {
+                let rows = ::sqlx::query(&format!(
+                    "SELECT {PURCHASE_COLUMNS} FROM purchases WHERE ($1 IS NULL OR host_id = $1) \
+                     ORDER BY stopped_at DESC, id DESC LIMIT $2 OFFSET $3"
+                ))
+                .bind(host.map(|h| h.to_text()))
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::map_err)?;
+                rows.iter().map(purchase_from_row).collect()
+            }
+
             async fn count_purchases(&self, user: ::plugway_domain::UserId) -> ::plugway_store::Result<i64> {
                 ::sqlx::query_scalar("SELECT COUNT(*) FROM purchases WHERE user_id = $1")
                     .bind(user.to_text())
@@ -479,7 +498,7 @@ macro_rules! impl_sql_charging_session_store {
 
             async fn host_earnings(
                 &self,
-                host: ::plugway_domain::UserId,
+                host: Option<::plugway_domain::UserId>,
                 evse: Option<::plugway_domain::EvseId>,
                 from: ::chrono::DateTime<::chrono::Utc>,
                 to: ::chrono::DateTime<::chrono::Utc>,
@@ -497,11 +516,11 @@ macro_rules! impl_sql_charging_session_store {
                      CAST(SUM(CASE WHEN payment_status IN ('paid', 'partially_refunded') THEN 1 ELSE 0 END) AS BIGINT) AS paid_sessions, \
                      CAST(SUM(CASE WHEN payment_status IN ('paid', 'partially_refunded') THEN amount ELSE 0 END) AS BIGINT) AS paid_amount, \
                      CAST(SUM(CASE WHEN payment_status IN ('paid', 'partially_refunded') THEN tax ELSE 0 END) AS BIGINT) AS paid_tax FROM purchases \
-                     WHERE host_id = $1 AND stopped_at >= $2 AND stopped_at < $3 AND ($4 IS NULL OR evse_id = $4) \
+                     WHERE ($1 IS NULL OR host_id = $1) AND stopped_at >= $2 AND stopped_at < $3 AND ($4 IS NULL OR evse_id = $4) \
                      AND payment_status NOT IN ('held', 'void') \
                      GROUP BY day, evse, currency ORDER BY day, evse, currency"
                 ))
-                .bind(host.to_text())
+                .bind(host.map(|h| h.to_text()))
                 .bind($crate::to_ms(from))
                 .bind($crate::to_ms(to))
                 .bind(evse.map(|e| e.to_text()))

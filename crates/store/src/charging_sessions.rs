@@ -223,6 +223,15 @@ pub trait ChargingSessionStore: Send + Sync {
     ) -> Result<Option<Purchase>>;
     /// A driver's purchases, newest first.
     async fn list_purchases(&self, user: UserId, offset: i64, limit: i64) -> Result<Vec<Purchase>>;
+    /// The newest purchases of the whole network, or of one host's
+    /// chargers, by stop time (the console's finished sessions).
+    async fn list_recent_purchases(
+        &self,
+        host: Option<UserId>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Purchase>>;
+
     /// How many purchases a driver has.
     async fn count_purchases(&self, user: UserId) -> Result<i64>;
     /// Records the driver's feedback (replacing earlier feedback).
@@ -246,10 +255,10 @@ pub trait ChargingSessionStore: Send + Sync {
         limit: i64,
     ) -> Result<Vec<Purchase>>;
     /// A host's earnings in `[from, to)` by UTC day (and by EVSE when
-    /// `by_evse`), by stop time.
+    /// `by_evse`), by stop time; with no host, the whole network's.
     async fn host_earnings(
         &self,
-        host: UserId,
+        host: Option<UserId>,
         evse: Option<EvseId>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,

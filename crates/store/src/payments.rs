@@ -55,6 +55,9 @@ pub trait PaymentStore: Send + Sync {
         before: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<GatewayInvoice>>;
+    /// Invoices that ended without the money (any status but `pending` and
+    /// `success`: the gateway's error, expiry or cancellation), newest first.
+    async fn list_failed_gateway_invoices(&self, limit: i64) -> Result<Vec<GatewayInvoice>>;
     /// Moves a pending invoice to `status`; false when it was no longer pending.
     async fn settle_gateway_invoice(
         &self,

@@ -25,6 +25,9 @@ pub enum TokenKind {
     /// lives as long as a refresh token, because seed 000's apps never
     /// refresh. A sign-out ends it with its session.
     Authkey,
+    /// The operator console's session cookie: names its session and lives
+    /// as long as a refresh token; sign-out ends it with its session.
+    Console,
 }
 
 /// What a Plugway token says.
@@ -76,6 +79,9 @@ fn invalid() -> AppError {
 pub struct TokenSigner {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Keys the console's CSRF tokens (derived from the same secret, so
+    /// every node of a cluster computes the same token for a session).
+    csrf_key: String,
     /// Lifetime of access tokens.
     pub access_ttl: Duration,
     /// Lifetime of refresh tokens (a session cannot outlive its last one).
@@ -97,9 +103,21 @@ impl TokenSigner {
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            csrf_key: super::hmac_hex(secret, b"plugway-console-csrf-v1"),
             access_ttl,
             refresh_ttl,
         }
+    }
+
+    /// The console's CSRF token of a session: an HMAC of the session id, so
+    /// it needs no storage, differs per session and dies with it.
+    pub fn csrf_token(&self, session: SessionId) -> String {
+        super::hmac_hex(self.csrf_key.as_bytes(), session.to_text().as_bytes())
+    }
+
+    /// Whether `presented` is the CSRF token of `session` (constant time).
+    pub fn csrf_matches(&self, session: SessionId, presented: &str) -> bool {
+        super::constant_time_eq(self.csrf_token(session).as_bytes(), presented.as_bytes())
     }
 
     /// Signs a token of `kind` for a session.
@@ -138,7 +156,7 @@ impl TokenSigner {
     ) -> Result<String, AppError> {
         let ttl = match kind {
             TokenKind::Access => self.access_ttl,
-            TokenKind::Refresh | TokenKind::Authkey => self.refresh_ttl,
+            TokenKind::Refresh | TokenKind::Authkey | TokenKind::Console => self.refresh_ttl,
         };
         let claims = Claims {
             sub: user.to_text(),
@@ -177,6 +195,7 @@ impl TokenSigner {
                     TokenKind::Access => "an access token is required here",
                     TokenKind::Refresh => "a refresh token is required here",
                     TokenKind::Authkey => "an authkey is required here",
+                    TokenKind::Console => "a console session is required here",
                 },
             ));
         }

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 mod api_fuzz;
 mod cluster;
+mod console;
 mod durability;
 mod import;
 mod interop;

@@ -1,0 +1,252 @@
+//! Drivers and hosts (admins): find an account by id, username or phone,
+//! or page through them; one account's wallet, purchases and bookings; and
+//! refunds with the same rules as the API ([`plugway_app::billing`]).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use maud::html;
+use plugway_app::billing::{self, RefundRequest};
+use plugway_domain::{PurchaseId, UserId, Username};
+use plugway_store::{BookingFilter, User};
+use serde::Deserialize;
+
+use super::layout::{csrf_field, page as shell};
+use super::{when, ConsoleError, ConsoleResult, Person};
+use crate::AppState;
+
+const PAGE: i64 = 50;
+
+/// `?q=` and `?page=` of the list.
+#[derive(Debug, Default, Deserialize)]
+pub struct Lookup {
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    page: Option<String>,
+}
+
+/// An account found by its id, username or phone.
+async fn find(state: &AppState, q: &str) -> ConsoleResult<Option<User>> {
+    if let Ok(id) = q.parse::<UserId>() {
+        return Ok(state.store.find_user(id).await?);
+    }
+    if let Ok(name) = Username::parse(q) {
+        if let Some(user) = state.store.find_user_by_username(&name).await? {
+            return Ok(Some(user));
+        }
+    }
+    if let Ok(phone) = plugway_app::accounts::parse_phone(state, q) {
+        if let Some(claim) = state.store.find_phone(&phone).await? {
+            return Ok(state.store.find_user(claim.user_id).await?);
+        }
+    }
+    Ok(None)
+}
+
+/// `GET /console/people`.
+pub async fn list(
+    State(state): State<AppState>,
+    person: Person,
+    Query(q): Query<Lookup>,
+) -> Response {
+    let result = async {
+        person.require_admin()?;
+        let query = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let number = q
+            .page
+            .as_deref()
+            .and_then(|p| p.parse::<i64>().ok())
+            .filter(|p| (1..=1_000_000).contains(p))
+            .unwrap_or(1);
+        let (users, count) = match query {
+            Some(text) => {
+                let found: Vec<User> = find(&state, text).await?.into_iter().collect();
+                let n = i64::try_from(found.len()).unwrap_or(0);
+                (found, n)
+            }
+            None => (
+                state.store.list_users((number - 1) * PAGE, PAGE).await?,
+                state.store.count_users().await?,
+            ),
+        };
+        let pages = (count + PAGE - 1) / PAGE;
+        Ok::<_, ConsoleError>(html! {
+            h1 { "Drivers and hosts" }
+            form.search method="get" action="/console/people" role="search" {
+                label for="q" { "Find by account id, username or phone " }
+                input #q name="q" type="search" value=(query.unwrap_or_default());
+                button type="submit" { "Find" }
+            }
+            @if query.is_some() && users.is_empty() { p { "No account matches." } }
+            div.scroll { table {
+                thead { tr { th scope="col" { "Account" } th scope="col" { "Name" } th scope="col" { "Role" }
+                    th scope="col" { "Username" } th scope="col" { "Since" } } }
+                tbody { @for u in &users { tr {
+                    td { a href={ "/console/people/" (u.id.to_text()) } { (u.id.to_text()) } }
+                    td { (u.name.clone().unwrap_or_default()) } td { (u.role.as_str()) }
+                    td { (u.username.as_ref().map(|n| n.as_str().to_owned()).unwrap_or_default()) }
+                    td { (when(u.created_at)) }
+                } } }
+            } }
+            @if query.is_none() && pages > 1 {
+                nav.pager aria-label="Pages" {
+                    @if number > 1 { a href={ "/console/people?page=" (number - 1) } { "← Previous" } } " "
+                    @if number < pages { a href={ "/console/people?page=" (number + 1) } { "Next →" } }
+                }
+            }
+        })
+    }
+    .await;
+    match result {
+        Ok(b) => shell(Some(&person), "Drivers and hosts", "/console/people", b).into_response(),
+        Err(e) => e.page(Some(&person)),
+    }
+}
+
+/// `GET /console/people/{id}`.
+pub async fn detail(
+    State(state): State<AppState>,
+    person: Person,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        person.require_admin()?;
+        let not_found = || ConsoleError::new(StatusCode::NOT_FOUND, "There is no such account.");
+        let id: UserId = id.parse().map_err(|_| not_found())?;
+        let user = state.store.find_user(id).await?.ok_or_else(not_found)?;
+        let phones = state.store.list_phones(id).await?;
+        let currency = state.settings.wallet_currency;
+        let balance = state
+            .store
+            .account_balance(&plugway_app::wallet::wallet(&state, id))
+            .await?;
+        let purchases = state.store.list_purchases(id, 0, 50).await?;
+        let bookings = state
+            .store
+            .list_bookings(
+                &BookingFilter {
+                    user: Some(id),
+                    newest_first: true,
+                    ..BookingFilter::default()
+                },
+                0,
+                20,
+            )
+            .await?;
+        Ok::<_, ConsoleError>(html! {
+            h1 { (user.name.clone().unwrap_or_else(|| user.id.to_text())) }
+            dl.facts {
+                dt { "Account" } dd { code { (user.id.to_text()) } }
+                dt { "Role" } dd { (user.role.as_str()) }
+                dt { "Phones" } dd { @for p in &phones { (p.phone.as_str()) @if !p.verified { " (unverified)" } " " } }
+                dt { "Wallet" } dd #wallet { (currency.to_major(balance)) " " (currency.code()) }
+            }
+            section aria-labelledby="purchases-title" {
+                h2 #purchases-title { "Purchases" }
+                @if purchases.is_empty() { p { "None." } } @else {
+                    div.scroll { table {
+                        thead { tr { th scope="col" { "Session" } th scope="col" { "Stopped" } th scope="col" { "Energy" }
+                            th scope="col" { "Amount" } th scope="col" { "Payment" } th scope="col" { "Refund" } } }
+                        tbody { @for p in &purchases { tr {
+                            td { a href={ "/console/sessions/" (p.id.to_text()) } { (p.id.to_text().get(..8).unwrap_or_default()) } }
+                            td { (when(p.stopped_at)) }
+                            td { (format!("{:.3} kWh", p.cost.energy_wh as f64 / 1000.0)) }
+                            td { (p.cost.currency.to_major(p.cost.total)) " " (p.cost.currency.code()) }
+                            td { (p.payment_status) }
+                            td { @if matches!(p.payment_status.as_str(), "paid" | "partially_refunded") {
+                                form.refund method="post" action={ "/console/purchases/" (p.id.to_text()) "/refund" } {
+                                    (csrf_field(&person))
+                                    input type="hidden" name="key" value=(plugway_app::security::random_secret());
+                                    label { "Amount (blank: all) " input type="number" name="amount" min="0" step="any" size="6"; }
+                                    label { " to " select name="destination" { option value="wallet" { "wallet" } option value="gateway" { "card / gateway" } } }
+                                    label { " reason " input type="text" name="reason" maxlength="200" required; }
+                                    button type="submit" { "Refund" }
+                                }
+                            } }
+                        } } }
+                    } }
+                }
+            }
+            section aria-labelledby="bookings-title" {
+                h2 #bookings-title { "Bookings" }
+                @if bookings.is_empty() { p { "None." } } @else {
+                    ul { @for b in &bookings { li { (when(b.slot.starts_at)) " – " (when(b.slot.ends_at)) ": " (b.status.as_str()) } } }
+                }
+            }
+        })
+    }
+    .await;
+    match result {
+        Ok(b) => shell(Some(&person), "Account", "/console/people", b).into_response(),
+        Err(e) => e.page(Some(&person)),
+    }
+}
+
+/// A refund form.
+#[derive(Debug, Default, Deserialize)]
+pub struct RefundForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    amount: Option<String>,
+    #[serde(default)]
+    destination: Option<String>,
+    #[serde(default)]
+    reason: String,
+    /// Set once per form shown, so a double submit refunds once.
+    #[serde(default)]
+    key: Option<String>,
+}
+
+/// `POST /console/purchases/{id}/refund`.
+pub async fn refund(
+    State(state): State<AppState>,
+    person: Person,
+    Path(id): Path<String>,
+    Form(form): Form<RefundForm>,
+) -> Response {
+    let result = async {
+        person.check_csrf(&state, &form.csrf)?;
+        person.require_admin()?;
+        let not_found = || ConsoleError::from(plugway_app::access::purchase_not_found());
+        let id: PurchaseId = id.parse().map_err(|_| not_found())?;
+        let purchase = state.store.find_purchase(id).await?.ok_or_else(not_found)?;
+        let amount = match form.amount.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(
+                text.parse::<f64>()
+                    .ok()
+                    .and_then(|a| purchase.cost.currency.to_minor(a))
+                    .filter(|m| *m > 0)
+                    .ok_or_else(|| {
+                        ConsoleError::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "The amount must be a positive amount.",
+                        )
+                    })?,
+            ),
+        };
+        billing::refund_purchase(
+            &state,
+            &purchase,
+            RefundRequest {
+                amount,
+                destination: form.destination.clone().unwrap_or_else(|| "wallet".into()),
+                reason: form.reason.clone(),
+                idempotency_key: form.key.clone().filter(|k| !k.is_empty() && k.len() <= 100),
+            },
+        )
+        .await?;
+        Ok::<_, ConsoleError>(purchase.user_id)
+    }
+    .await;
+    match result {
+        Ok(Some(user)) => {
+            Redirect::to(&format!("/console/people/{}", user.to_text())).into_response()
+        }
+        Ok(None) => Redirect::to("/console/people").into_response(),
+        Err(e) => e.page(Some(&person)),
+    }
+}
