@@ -170,3 +170,47 @@ pub async fn decide_revision(
     notify::revision_decided(state, &decided, site_name).await;
     Ok(decided)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_rejection_needs_a_reason_and_an_approval_keeps_none() {
+        assert_eq!(
+            listing_decision("APPROVED", Some("fine")).unwrap(),
+            (ApprovalState::Approved, None)
+        );
+        let (state, reason) = listing_decision("REJECTED", Some("  no photos ")).unwrap();
+        assert_eq!(state, ApprovalState::Rejected);
+        assert_eq!(reason.as_deref(), Some("no photos"));
+        assert_eq!(
+            listing_decision("REJECTED", Some("   ")).unwrap_err().field,
+            Some("reason")
+        );
+        assert!(listing_decision("MAYBE", None).is_err());
+    }
+
+    #[test]
+    fn a_revision_is_approved_at_the_version_reviewed() {
+        assert_eq!(
+            Verdict::parse("APPROVED", Some(3), None).unwrap(),
+            Verdict::Approve(3)
+        );
+        assert_eq!(
+            Verdict::parse("APPROVED", None, None).unwrap_err().field,
+            Some("version")
+        );
+        assert_eq!(
+            Verdict::parse("APPROVED", Some(0), None).unwrap_err().field,
+            Some("version")
+        );
+        assert_eq!(
+            Verdict::parse("REJECTED", None, Some("wrong address")).unwrap(),
+            Verdict::Reject(None, "wrong address".into())
+        );
+        assert!(Verdict::parse("REJECTED", Some(2), None).is_err());
+        assert!(Verdict::parse("PENDING", Some(2), None).is_err());
+    }
+}

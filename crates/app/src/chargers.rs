@@ -275,3 +275,69 @@ pub fn common_command(
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn common_commands_are_written_in_the_chargers_version() {
+        let reset = CommonCommand::Reset { hard: true };
+        assert_eq!(
+            common_command(Some("1.6"), &reset).unwrap(),
+            ("Reset", json!({"type": "Hard"}))
+        );
+        assert_eq!(
+            common_command(Some("2.0.1"), &reset).unwrap(),
+            ("Reset", json!({"type": "Immediate"}))
+        );
+        let whole = CommonCommand::Availability {
+            connector: 0,
+            operative: false,
+        };
+        assert_eq!(
+            common_command(None, &whole).unwrap(),
+            (
+                "ChangeAvailability",
+                json!({"connectorId": 0, "type": "Inoperative"})
+            )
+        );
+        assert_eq!(
+            common_command(Some("2.0.1"), &whole).unwrap(),
+            (
+                "ChangeAvailability",
+                json!({"operationalStatus": "Inoperative"})
+            )
+        );
+        let start = CommonCommand::Start {
+            connector: 2,
+            id_tag: "TAG1".into(),
+            remote_start_id: 7,
+        };
+        assert_eq!(
+            common_command(Some("2.0.1"), &start).unwrap(),
+            (
+                "RequestStartTransaction",
+                json!({"idToken": {"idToken": "TAG1", "type": "Central"}, "remoteStartId": 7, "evseId": 2})
+            )
+        );
+        let stop = CommonCommand::Stop {
+            transaction: "abc".into(),
+        };
+        assert_eq!(
+            common_command(Some("1.6"), &stop).unwrap_err().field,
+            Some("transaction_id")
+        );
+        assert_eq!(
+            common_command(Some("2.0.1"), &stop).unwrap(),
+            ("RequestStopTransaction", json!({"transactionId": "abc"}))
+        );
+        assert_eq!(
+            TriggeredMessage::parse("Heartbeat"),
+            Some(TriggeredMessage::Heartbeat)
+        );
+        assert_eq!(TriggeredMessage::parse("Reset"), None);
+    }
+}

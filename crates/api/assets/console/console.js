@@ -29,11 +29,16 @@
         L.tileLayer(tiles, { maxZoom: 19, attribution: element.getAttribute("data-attribution") || "" }).addTo(map);
       }
       var points = [];
+      var markers = {};
+      var colour = function (site) {
+        if (site.chargers.length === 0) return "#6e7781";
+        return site.online === site.chargers.length ? "#116329" : "#a40e26";
+      };
       sites.forEach(function (site) {
-        var all = site.chargers.length > 0 && site.online === site.chargers.length;
         var marker = L.circleMarker([site.lat, site.lng], {
-          radius: 9, weight: 2, color: all ? "#116329" : "#a40e26", fillOpacity: 0.7
+          radius: 9, weight: 2, color: colour(site), fillOpacity: 0.7
         }).addTo(map);
+        markers[site.id] = marker;
         var list = document.createElement("div");
         var title = document.createElement("strong");
         title.textContent = site.name + " (" + site.online + "/" + site.chargers.length + " online)";
@@ -50,6 +55,21 @@
       });
       if (points.length) { map.fitBounds(points, { padding: [24, 24], maxZoom: 14 }); }
       else { map.setView([20, 0], 2); }
+      // Chargers come and go: the colours follow every five seconds.
+      setInterval(function () {
+        fetch("/console/chargers/map-data", { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : []; })
+          .then(function (fresh) {
+            fresh.forEach(function (site) {
+              var marker = markers[site.id];
+              if (marker) marker.setStyle({ color: colour(site) });
+            });
+            element.setAttribute("data-online", fresh.map(function (s) {
+              return s.online + "/" + s.chargers.length;
+            }).join(" "));
+          })
+          .catch(function () {});
+      }, 5000);
     };
     var css = document.createElement("link");
     css.rel = "stylesheet"; css.href = "/console/assets/leaflet.css";

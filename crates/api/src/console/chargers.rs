@@ -18,6 +18,8 @@ use crate::AppState;
 
 /// Chargers per page of the list.
 const PAGE: i64 = 50;
+/// Sites on the map (the first this many; a bigger network pages the table).
+const MAP_SITES: i64 = 2_000;
 /// Frames read for the log view (the filter applies to these).
 const LOG_WINDOW: i64 = 500;
 
@@ -138,29 +140,34 @@ async fn table_markup(state: &AppState, person: &Person, number: i64) -> Console
     })
 }
 
-async fn map_markup(state: &AppState, person: &Person) -> ConsoleResult<Markup> {
+/// The map's markers: each site of the person's with its chargers and how
+/// many are online now.
+async fn map_sites(state: &AppState, person: &Person) -> ConsoleResult<Vec<Value>> {
     let filter = SiteListFilter {
         host: person.manager().host(),
         approval: None,
         visible_only: false,
     };
-    let sites = state.store.list_sites(&filter, 0, 500).await?;
+    let sites = state.store.list_sites(&filter, 0, MAP_SITES).await?;
     let ids: Vec<_> = sites.iter().map(|s| s.id).collect();
     let evses = state.store.list_site_evses(&ids).await?;
-    let markers: Vec<Value> = sites
+    Ok(sites
         .iter()
         .map(|site| {
-            let chargers: Vec<String> = evses
+            let mut chargers: Vec<String> = evses
                 .iter()
                 .filter(|e| e.site_id == site.id)
                 .filter_map(|e| e.fields.charge_point_id.as_ref())
                 .map(|c| c.as_str().to_owned())
                 .collect();
+            chargers.sort_unstable();
+            chargers.dedup();
             let online = chargers
                 .iter()
                 .filter(|c| state.chargers.is_connected(c))
                 .count();
             serde_json::json!({
+                "id": site.id.to_text(),
                 "name": site.fields.name,
                 "lat": site.fields.coordinates.lat,
                 "lng": site.fields.coordinates.lng,
@@ -169,7 +176,19 @@ async fn map_markup(state: &AppState, person: &Person) -> ConsoleResult<Markup> 
                 "approval": site.approval.code(),
             })
         })
-        .collect();
+        .collect())
+}
+
+/// `GET /console/chargers/map-data`: the markers again, for the live map.
+pub async fn map_data(State(state): State<AppState>, person: Person) -> Response {
+    match map_sites(&state, &person).await {
+        Ok(markers) => axum::Json(markers).into_response(),
+        Err(e) => e.fragment(),
+    }
+}
+
+async fn map_markup(state: &AppState, person: &Person) -> ConsoleResult<Markup> {
+    let markers = map_sites(state, person).await?;
     // JSON inside a script element: `<` is escaped so no value can close it.
     let data = serde_json::to_string(&markers)
         .unwrap_or_else(|_| "[]".into())
@@ -178,7 +197,7 @@ async fn map_markup(state: &AppState, person: &Person) -> ConsoleResult<Markup> 
     Ok(html! {
         section aria-labelledby="map-title" {
             h2 #map-title { "Map of sites" }
-            p.hint { "Green: every charger of the site online; red: one or more offline. "
+            p.hint { "Green: every charger of the site online; red: one or more offline; grey: no charger linked yet. "
                 @if console.tile_url.is_none() { "(No tile server is set, so the map shows markers only.)" } }
             div #map role="region" aria-label="Map of sites"
                 data-tiles=[console.tile_url.as_deref()]
@@ -679,5 +698,47 @@ pub async fn command(
             .into_response()
         }
         Err(e) => e.fragment(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn entry(direction: &str, frame: &str) -> OcppLogEntry {
+        OcppLogEntry {
+            charge_point_id: ChargePointId::parse("CP-1").unwrap(),
+            direction: direction.into(),
+            frame: frame.into(),
+            at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn an_answer_is_named_after_the_call_it_answers() {
+        let log = [
+            entry("out", r#"[2,"a","Reset",{"type":"Soft"}]"#),
+            entry("in", r#"[3,"a",{"status":"Accepted"}]"#),
+            entry("in", r#"[2,"a","Heartbeat",{}]"#),
+            entry("out", r#"[3,"a",{"currentTime":"2026-01-01T00:00:00Z"}]"#),
+            entry("in", r#"[4,"b","NotImplemented","",{}]"#),
+            entry("in", "not json"),
+        ];
+        let named: Vec<(&str, Option<String>)> = frames(&log)
+            .iter()
+            .map(|f| (f.kind, f.action.clone()))
+            .collect();
+        assert_eq!(
+            named,
+            vec![
+                ("CALL", Some("Reset".into())),
+                ("RESULT", Some("Reset".into())),
+                ("CALL", Some("Heartbeat".into())),
+                ("RESULT", Some("Heartbeat".into())),
+                ("ERROR", None),
+                ("?", None),
+            ]
+        );
     }
 }

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/assets/{file}", get(assets::serve))
         .route("/chargers", get(chargers::list))
         .route("/chargers/table", get(chargers::table))
+        .route("/chargers/map-data", get(chargers::map_data))
         .route("/chargers/refused", get(chargers::refused))
         .route("/chargers/{id}", get(chargers::page))
         .route("/chargers/{id}/state", get(chargers::state_fragment))

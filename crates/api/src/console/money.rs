@@ -49,8 +49,8 @@ pub async fn page(State(state): State<AppState>, person: Person) -> Response {
                                 td { (r.sessions) }
                                 td { (format!("{:.3} kWh", r.energy_wh as f64 / 1000.0)) }
                                 td { (major(r.amount)) " " (r.currency) }
-                                td { (major(r.paid_amount)) " (" (r.paid_sessions) ")" }
-                                td { (major(r.tax)) }
+                                td { (major(r.paid_amount)) " " (r.currency) " (" (r.paid_sessions) " sessions)" }
+                                td { (major(r.tax)) " " (r.currency) }
                             }
                         } }
                     } }

@@ -125,6 +125,17 @@ pub async fn detail(
             Some(tx) => state.store.list_meter_samples(tx).await?,
             None => Vec::new(),
         };
+        // The register at the start and at the stop frame the readings, so
+        // the curve spans the whole session even when meter values came
+        // only in between.
+        let mut ends = Vec::new();
+        if let Some(start) = session.as_ref().and_then(|s| s.meter_start_wh) {
+            ends.push((purchase.started_at.timestamp(), start));
+            ends.push((
+                purchase.stopped_at.timestamp(),
+                start.saturating_add(purchase.cost.energy_wh),
+            ));
+        }
         Ok(html! {
             h1 { "Session " code { (short(&purchase.id.to_text())) } }
             dl.facts {
@@ -137,7 +148,7 @@ pub async fn detail(
             }
             section aria-labelledby="curve-title" {
                 h2 #curve-title { "Meter curve" }
-                (curve(&samples))
+                (curve(&samples, &ends))
             }
         })
     }
@@ -148,13 +159,23 @@ pub async fn detail(
     }
 }
 
+/// "45 s", "12 min", "2 h 05 min".
+fn duration(secs: i64) -> String {
+    match secs {
+        ..=119 => format!("{secs} s"),
+        120..=7199 => format!("{} min", secs / 60),
+        _ => format!("{} h {:02} min", secs / 3600, secs % 3600 / 60),
+    }
+}
+
 /// Energy (kWh since the first reading) and power over time, as an SVG
 /// chart drawn here: no chart library, nothing to load, and a table of the
 /// same figures for screen readers.
-fn curve(samples: &[MeterSample]) -> Markup {
+fn curve(samples: &[MeterSample], ends: &[(i64, i64)]) -> Markup {
     let mut energy: Vec<(i64, i64)> = samples
         .iter()
         .filter_map(|s| Some((s.timestamp.timestamp(), energy_register_wh(s)?)))
+        .chain(ends.iter().copied())
         .collect();
     energy.sort_unstable();
     energy.dedup_by_key(|(t, _)| *t);
@@ -199,12 +220,12 @@ fn curve(samples: &[MeterSample]) -> Markup {
                 polyline points=(energy_points) class="energy" {}
                 @if !power.is_empty() { polyline points=(power_points) class="power" {} }
                 text x=(pad) y=(pad - 8.0) class="label" { (kwh(top_wh as i64)) }
-                text x=(w - pad) y=(h - pad + 16.0) class="label end" { ((last.0 - first.0) / 60) " min" }
+                text x=(w - pad) y=(h - pad + 16.0) class="label end" { (duration(last.0 - first.0)) }
             }
             figcaption #curve-caption {
                 "Energy delivered (solid, up to " (kwh(top_wh as i64)) ")"
                 @if !power.is_empty() { " and power (dashed, up to " (format!("{:.1} kW", top_w / 1000.0)) ")" }
-                " over " ((last.0 - first.0) / 60) " minutes."
+                " over " (duration(last.0 - first.0)) "."
             }
         }
         details {

@@ -271,4 +271,25 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_console_cookie_is_no_access_token_and_csrf_tokens_belong_to_one_session() {
+        let s = signer(&[7; 32]);
+        let now = Utc::now();
+        let (u, sid, jti) = ids();
+        let cookie = s.issue(TokenKind::Console, u, sid, jti, now).unwrap();
+        assert!(s.verify(&cookie, TokenKind::Console, now).is_ok());
+        assert_eq!(
+            s.verify(&cookie, TokenKind::Access, now).unwrap_err().code,
+            "wrong_token_type"
+        );
+        let token = s.csrf_token(sid);
+        assert!(s.csrf_matches(sid, &token));
+        let (_, other, _) = ids();
+        assert!(!s.csrf_matches(other, &token));
+        assert!(!s.csrf_matches(sid, ""));
+        assert!(!s.csrf_matches(sid, &token[1..]));
+        // Another server secret: another token for the same session.
+        assert_ne!(signer(&[8; 32]).csrf_token(sid), token);
+    }
 }

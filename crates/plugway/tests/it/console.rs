@@ -86,7 +86,7 @@ async fn browser(driver: &Driver, chromium: &str) -> Client {
     caps.insert(
         "goog:chromeOptions".into(),
         json!({"binary": chromium, "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-            "--disable-dev-shm-usage", "--window-size=1280,1000", "--lang=en-US"]}),
+            "--disable-dev-shm-usage", "--window-size=1280,1100", "--lang=en-US"]}),
     );
     ClientBuilder::rustls()
         .unwrap()
@@ -186,6 +186,10 @@ async fn screenshot(client: &Client, name: &str) {
     let Ok(dir) = std::env::var("PLUGWAY_CONSOLE_SCREENSHOTS") else {
         return;
     };
+    client
+        .execute("window.scrollTo(0, 0)", Vec::new())
+        .await
+        .unwrap();
     let png = client.screenshot().await.unwrap();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
@@ -492,6 +496,46 @@ async fn an_operator_runs_the_network_from_the_console_in_a_real_browser() {
     })
     .await;
     screenshot(&client, "sessions").await;
+
+    // 4b. Finished: the session's page draws its meter curve.
+    let (status, finished) = call(
+        &http,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/devices/{}/finish", network.evse),
+        &driver_token,
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{finished}");
+    eventually("the finished session listed", || async {
+        client
+            .goto(&format!("{base}/console/sessions"))
+            .await
+            .ok()?;
+        let link = client
+            .find(Locator::Css("section[aria-labelledby=done-title] a"))
+            .await
+            .ok()?;
+        link.click().await.ok()
+    })
+    .await;
+    let points = client
+        .find(Locator::Css("figure.curve polyline.energy"))
+        .await
+        .unwrap()
+        .attr("points")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        points.split(' ').count() >= 2,
+        "a curve of readings: {points}"
+    );
+    screenshot(&client, "session").await;
+    client.goto(&format!("{base}/console/money")).await.unwrap();
+    let money = text_of(&client, "main").await.unwrap_or_default();
+    assert!(money.contains("balanced"), "{money}");
+    screenshot(&client, "money").await;
 
     // 5. The pending site, approved from the console.
     client
