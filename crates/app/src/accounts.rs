@@ -540,19 +540,8 @@ pub async fn sign_in_with_username(
             "the username or the password is wrong",
         )
     };
-    let user = match Username::parse(username) {
-        Ok(name) => state.store.find_user_by_username(&name).await?,
-        Err(_) => None,
-    };
-    let user = check_password(
-        state,
-        user,
-        password,
-        wrong,
-        "too many wrong passwords; sign-in is locked for a while",
-    )
-    .await?;
-    state.store.clear_failed_logins(user.id).await?;
+    let user = user_by_username(state, username).await?;
+    let user = username_password(state, user, password, wrong).await?;
     let tokens = start_session(state, user.id, user_agent, false).await?;
     Ok((user, tokens))
 }
@@ -593,20 +582,9 @@ pub async fn sign_in_to_console(
             Err(_) => None,
         }
     } else {
-        match Username::parse(login) {
-            Ok(name) => state.store.find_user_by_username(&name).await?,
-            Err(_) => None,
-        }
+        user_by_username(state, login).await?
     };
-    let user = check_password(
-        state,
-        user,
-        password,
-        wrong,
-        "too many wrong passwords; sign-in is locked for a while",
-    )
-    .await?;
-    state.store.clear_failed_logins(user.id).await?;
+    let user = username_password(state, user, password, wrong).await?;
     if user.password_must_change {
         return Err(AppError::forbidden(
             "change your temporary password first (in the CPO portal), then sign in here",
@@ -643,6 +621,34 @@ pub async fn sign_out(state: &App, session: SessionId) -> AppResult<()> {
         .revoke_session(session, state.clock.now())
         .await?;
     Ok(())
+}
+
+/// The account a username names; a name that cannot be one names none.
+async fn user_by_username(state: &App, raw: &str) -> AppResult<Option<User>> {
+    Ok(match Username::parse(raw) {
+        Ok(name) => state.store.find_user_by_username(&name).await?,
+        Err(_) => None,
+    })
+}
+
+/// [`check_password`] for the username sign-ins (the CPO portal, the
+/// console), clearing the failure count once it passes.
+async fn username_password(
+    state: &App,
+    user: Option<User>,
+    password: String,
+    wrong: impl Fn() -> AppError,
+) -> AppResult<User> {
+    let user = check_password(
+        state,
+        user,
+        password,
+        wrong,
+        "too many wrong passwords; sign-in is locked for a while",
+    )
+    .await?;
+    state.store.clear_failed_logins(user.id).await?;
+    Ok(user)
 }
 
 /// The password check both password sign-ins share: a locked account is

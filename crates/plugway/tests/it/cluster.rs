@@ -20,7 +20,7 @@ async fn shared_database() -> Option<(plugway_store_postgres::testing::TestDatab
     Some((db, url))
 }
 
-async fn call(
+pub(crate) async fn call(
     http: &reqwest::Client,
     method: reqwest::Method,
     url: String,
@@ -284,7 +284,7 @@ impl TwoNodes {
 }
 
 /// Polls `check` every 100 ms for up to 15 s.
-async fn eventually<F, Fut, T>(what: &str, check: F) -> T
+pub(crate) async fn eventually<F, Fut, T>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,

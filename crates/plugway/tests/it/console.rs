@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
+use crate::cluster::{call, driver_token, eventually};
 use crate::{plugway, Server};
 
 const PASSWORD: &str = "console-test-password-1";
@@ -140,38 +141,6 @@ fn create_person(dir: &std::path::Path, username: &str, role: &str) {
         ],
         &format!("{PASSWORD}\n"),
     );
-}
-
-async fn call(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = http.request(method, url).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-/// Polls `check` every 200 ms for up to 20 s.
-async fn eventually<F, Fut, T>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(found) = check().await {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "never: {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// The text of the first element matching `css`, if there is one.
@@ -340,27 +309,6 @@ async fn build_network(http: &reqwest::Client, base: &str, admin: &str) -> Netwo
     }
 }
 
-async fn driver_token(http: &reqwest::Client, base: &str, phone: &str) -> String {
-    let mut token = String::new();
-    for (path, body) in [
-        ("otp-request", json!({"phone": phone})),
-        ("otp-check", json!({"phone": phone, "code": "0000"})),
-    ] {
-        let response = http
-            .post(format!("{base}/api/v1/user/{path}"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{path}");
-        if path == "otp-check" {
-            let reply: Value = response.json().await.unwrap();
-            token = reply["token"].as_str().unwrap().to_owned();
-        }
-    }
-    token
-}
-
 #[tokio::test]
 async fn an_operator_runs_the_network_from_the_console_in_a_real_browser() {
     let Some((chromedriver, chromium)) = tools() else {
@@ -469,7 +417,7 @@ async fn an_operator_runs_the_network_from_the_console_in_a_real_browser() {
     screenshot(&client, "charger").await;
 
     // 4. A driver charges; the session's energy rises on the sessions page.
-    let driver_token = driver_token(&http, &base, "+97688771009").await;
+    let driver_token = driver_token(&http, &server, "+97688771009").await;
     let (status, started) = call(
         &http,
         reqwest::Method::POST,
