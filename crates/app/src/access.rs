@@ -95,3 +95,18 @@ pub async fn own_purchase(state: &App, user: UserId, id: PurchaseId) -> AppResul
         .filter(|p| p.user_id == Some(user))
         .ok_or_else(purchase_not_found)
 }
+
+/// A purchase made on the manager's chargers (any, for an admin); another
+/// host's is not found.
+pub async fn managed_purchase(
+    state: &App,
+    manager: Manager,
+    id: PurchaseId,
+) -> AppResult<Purchase> {
+    state
+        .store
+        .find_purchase(id)
+        .await?
+        .filter(|p| manager.manages(p.host_id))
+        .ok_or_else(purchase_not_found)
+}

@@ -585,18 +585,7 @@ pub async fn sign_in_to_console(
         user_by_username(state, login).await?
     };
     let user = username_password(state, user, password, wrong).await?;
-    if user.password_must_change {
-        return Err(AppError::forbidden(
-            "change your temporary password first (in the CPO portal), then sign in here",
-        )
-        .with_code("password_change_required"));
-    }
-    if !matches!(user.role, Role::Admin | Role::Host) {
-        return Err(AppError::forbidden(
-            "the console is for the network's admins and hosts; drivers use the app",
-        )
-        .with_code("console_not_allowed"));
-    }
+    may_use_console(&user)?;
     let session = open_session(state, user.id, user_agent).await?;
     let now = session.created_at;
     let token = state.tokens.issue(
@@ -609,9 +598,30 @@ pub async fn sign_in_to_console(
     Ok((user, session.id, token))
 }
 
-/// Who holds a console cookie, and its session (see [`session_holder`]).
+/// Who holds a console cookie, and its session (see [`session_holder`]):
+/// refused, as at sign-in, once the account may no longer use the console
+/// (made a driver, or sent a temporary password).
 pub async fn console_holder(state: &App, token: &str) -> AppResult<(User, SessionId)> {
-    session_holder(state, token, TokenKind::Console).await
+    let (user, session) = session_holder(state, token, TokenKind::Console).await?;
+    may_use_console(&user)?;
+    Ok((user, session))
+}
+
+/// The console is for admins and hosts whose password is their own.
+fn may_use_console(user: &User) -> AppResult<()> {
+    if user.password_must_change {
+        return Err(AppError::forbidden(
+            "change your temporary password first (in the CPO portal), then sign in here",
+        )
+        .with_code("password_change_required"));
+    }
+    if !matches!(user.role, Role::Admin | Role::Host) {
+        return Err(AppError::forbidden(
+            "the console is for the network's admins and hosts; drivers use the app",
+        )
+        .with_code("console_not_allowed"));
+    }
+    Ok(())
 }
 
 /// Ends a session (a sign-out): every token naming it stops working.

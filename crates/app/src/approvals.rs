@@ -126,15 +126,7 @@ pub fn revision_error(e: StoreError) -> AppError {
             "revision_changed",
             "the host changed the revision since that version; review it again",
         ),
-        StoreError::Conflict(plugway_store::Conflict::EvsePort) => AppError::conflict(
-            "charge_point_connector_taken",
-            "this OCPP connector is already an EVSE",
-        ),
-        StoreError::Conflict(_) => AppError::conflict(
-            "evse_code_taken",
-            "the site already has an EVSE with this code",
-        ),
-        other => other.into(),
+        other => crate::network::evse_conflict(other),
     }
 }
 

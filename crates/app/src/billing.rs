@@ -351,6 +351,36 @@ pub async fn grant_credits(
     Ok(state.store.account_balance(&account).await?)
 }
 
+/// Whether money was paid for the purchase that a refund could return.
+pub fn refundable(purchase: &Purchase) -> bool {
+    matches!(
+        purchase.payment_status.as_str(),
+        "paid" | "partially_refunded"
+    )
+}
+
+/// An amount to refund, in major units of the purchase's currency, as
+/// minor units: more than zero and representable, or refused.
+pub fn refund_amount(purchase: &Purchase, major: Option<f64>) -> AppResult<Option<i64>> {
+    major
+        .map(|a| {
+            purchase
+                .cost
+                .currency
+                .to_minor(a)
+                .filter(|m| *m > 0)
+                .ok_or_else(|| AppError::invalid_field("amount", "must be a positive amount"))
+        })
+        .transpose()
+}
+
+/// The scope of a purchase's refund idempotency keys: a client's key is
+/// stored as `{scope}:{key}`, so the same key sent for another purchase is
+/// another refund, whichever face sent it.
+pub fn refund_scope(purchase: &Purchase) -> String {
+    format!("refund:{}", purchase.id.to_text())
+}
+
 /// What an admin asks of a refund.
 #[derive(Debug)]
 pub struct RefundRequest {

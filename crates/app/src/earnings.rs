@@ -55,10 +55,11 @@ pub struct HostEarnings {
 }
 
 /// `host`'s earnings (on one EVSE with `evse`) from sessions stopped in
-/// `from..to`, by month with `by_month`, else by day.
+/// `from..to`, by month with `by_month`, else by day. With no host: the
+/// whole network's (hosts' shares and the platform's commission together).
 pub async fn host_earnings(
     state: &App,
-    host: UserId,
+    host: Option<UserId>,
     evse: Option<EvseId>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -66,7 +67,7 @@ pub async fn host_earnings(
 ) -> AppResult<HostEarnings> {
     let rows = state
         .store
-        .host_earnings(Some(host), evse, from, to, false)
+        .host_earnings(host, evse, from, to, false)
         .await?;
     let bps = state.sessions.settings().commission_bps;
     let mut periods: Vec<(String, String, [i64; 7])> = Vec::new();

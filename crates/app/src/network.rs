@@ -333,6 +333,22 @@ pub async fn check_charge_point_link(
     Ok(())
 }
 
+/// The store's conflicts on writing an EVSE, as people read them.
+pub fn evse_conflict(e: plugway_store::StoreError) -> AppError {
+    use plugway_store::{Conflict, StoreError};
+    match e {
+        StoreError::Conflict(Conflict::EvsePort) => AppError::conflict(
+            "charge_point_connector_taken",
+            "this OCPP connector is already an EVSE",
+        ),
+        StoreError::Conflict(_) => AppError::conflict(
+            "evse_code_taken",
+            "the site already has an EVSE with this code",
+        ),
+        other => other.into(),
+    }
+}
+
 /// No such device (seed 001 calls EVSEs devices), or not one drivers see.
 pub fn device_not_found() -> AppError {
     AppError::not_found("device_not_found", "no such device")

@@ -96,6 +96,14 @@ pub async fn create_person(
 /// password) texts it, then writes the account and its profile in one
 /// transaction. Nothing is written when anything fails.
 pub async fn register(state: &App, input: OperatorRegistration) -> AppResult<Registered> {
+    register_as(state, input, Role::Host).await
+}
+
+async fn register_as(
+    state: &App,
+    input: OperatorRegistration,
+    role: Role,
+) -> AppResult<Registered> {
     let username = Username::parse(&input.username)?;
     let owner_name = clean_text("cpo_owner_name", &input.owner_name, 120, false)?;
     let contact_name = clean_text("contact_name", &input.contact_name, 120, false)?;
@@ -164,7 +172,7 @@ pub async fn register(state: &App, input: OperatorRegistration) -> AppResult<Reg
             id,
             name: Some(contact_name.clone()),
             email: Some(contact_email.as_str().to_owned()),
-            role: Role::Host,
+            role,
             password_hash: Some(hash.clone()),
             referral_code: ReferralCode::generate(&mut rand::thread_rng()),
             created_at: now,

@@ -132,11 +132,19 @@ async fn create_user(args: crate::cli::UserCreateArgs) -> anyhow::Result<()> {
         .role
         .parse()
         .map_err(|e: plugway_domain::ValidationError| anyhow::anyhow!("--role: {}", e.message))?;
-    let mut password = String::new();
-    std::io::stdin()
-        .read_line(&mut password)
-        .context("could not read the password from standard input")?;
-    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    // At a terminal the password is asked for without echo; piped, it is
+    // the first line of standard input.
+    use std::io::IsTerminal as _;
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("password for {}: ", args.username))
+            .context("could not read the password")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("could not read the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
     let config = load_database_config(&args.database)?;
     let store = open_store(&config).await?;
     let bus: Arc<dyn plugway_events::EventBus> = Arc::new(plugway_events::InProcessBus::new());

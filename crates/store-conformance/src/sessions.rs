@@ -339,7 +339,7 @@ pub async fn held_purchases_are_reviewed_once_and_do_not_accrue(store: &dyn Stor
 
     assert_eq!(
         store
-            .count_host_held_purchases(host.id, None, from, to)
+            .count_host_held_purchases(Some(host.id), None, from, to)
             .await
             .unwrap(),
         2
@@ -384,7 +384,7 @@ pub async fn held_purchases_are_reviewed_once_and_do_not_accrue(store: &dyn Stor
     assert_eq!(stored, released);
     assert_eq!(
         store
-            .count_host_held_purchases(host.id, None, from, to)
+            .count_host_held_purchases(Some(host.id), None, from, to)
             .await
             .unwrap(),
         0,

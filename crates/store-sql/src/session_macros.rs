@@ -548,16 +548,16 @@ macro_rules! impl_sql_charging_session_store {
 
             async fn count_host_held_purchases(
                 &self,
-                host: ::plugway_domain::UserId,
+                host: Option<::plugway_domain::UserId>,
                 evse: Option<::plugway_domain::EvseId>,
                 from: ::chrono::DateTime<::chrono::Utc>,
                 to: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<i64> {
                 ::sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM purchases WHERE host_id = $1 AND stopped_at >= $2 AND stopped_at < $3 \
+                    "SELECT COUNT(*) FROM purchases WHERE ($1 IS NULL OR host_id = $1) AND stopped_at >= $2 AND stopped_at < $3 \
                      AND ($4 IS NULL OR evse_id = $4) AND payment_status = 'held'",
                 )
-                .bind(host.to_text())
+                .bind(host.map(|h| h.to_text()))
                 .bind($crate::to_ms(from))
                 .bind($crate::to_ms(to))
                 .bind(evse.map(|e| e.to_text()))

@@ -266,9 +266,10 @@ pub trait ChargingSessionStore: Send + Sync {
     ) -> Result<Vec<EarningsRow>>;
     /// How many of a host's purchases stopped in `[from, to)` (on one EVSE
     /// with `evse`) are held for review: they earn nothing until released.
+    /// With no host, the whole network's.
     async fn count_host_held_purchases(
         &self,
-        host: UserId,
+        host: Option<UserId>,
         evse: Option<EvseId>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,

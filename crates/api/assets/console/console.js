@@ -57,8 +57,12 @@
       else { map.setView([20, 0], 2); }
       // Chargers come and go: the colours follow every five seconds.
       setInterval(function () {
-        fetch("/console/chargers/map-data", { credentials: "same-origin" })
-          .then(function (r) { return r.ok ? r.json() : []; })
+        fetch("/console/map-data", { credentials: "same-origin", redirect: "manual" })
+          // A session that ended answers with the sign-in page: no update.
+          .then(function (r) {
+            var json = (r.headers.get("content-type") || "").indexOf("application/json") === 0;
+            return r.ok && json ? r.json() : [];
+          })
           .then(function (fresh) {
             fresh.forEach(function (site) {
               var marker = markers[site.id];

@@ -31,6 +31,9 @@ fn secure(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
+/// How long a sign-in form stays good.
+const GUARD_MINUTES: i64 = 10;
+
 fn cookie(name: &'static str, value: String, secure: bool, path: &'static str) -> Cookie<'static> {
     let mut c = Cookie::new(name, value);
     c.set_http_only(true);
@@ -60,13 +63,20 @@ fn sign_in_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let guard = plugway_app::security::random_secret();
-    let jar = jar.add(cookie(
+    // A guard still in the browser is reused, so two sign-in tabs both work.
+    let guard = jar
+        .get(PRE_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|g| g.len() >= 32 && g.len() <= 64)
+        .unwrap_or_else(plugway_app::security::random_secret);
+    let mut pre = cookie(
         PRE_COOKIE,
         guard.clone(),
         secure(state, headers),
         "/console",
-    ));
+    );
+    pre.set_max_age(cookie::time::Duration::minutes(GUARD_MINUTES));
+    let jar = jar.add(pre);
     let body = page(
         None,
         "Sign in",

@@ -65,12 +65,12 @@ async fn list_body(state: &AppState, person: &Person, number: i64) -> ConsoleRes
     Ok(html! {
         h1 { "Chargers" }
         @if person.is_admin() {
-            p { a href="/console/chargers/refused" { "Refused connections (unknown ids, wrong passwords)" } }
+            p { a href="/console/refused-connections" { "Refused connections (unknown ids, wrong passwords)" } }
         }
         (map)
         section aria-labelledby="table-title" {
             h2 #table-title { "All chargers" }
-            div #charger-table hx-get={ "/console/chargers/table?page=" (number) }
+            div #charger-table hx-get={ "/console/chargers-table?page=" (number) }
                 hx-trigger="every 3s" hx-swap="innerHTML" {
                 (table)
             }
@@ -78,7 +78,7 @@ async fn list_body(state: &AppState, person: &Person, number: i64) -> ConsoleRes
     })
 }
 
-/// `GET /console/chargers/table`: the table alone, for the live refresh.
+/// `GET /console/chargers-table`: the table alone, for the live refresh.
 pub async fn table(
     State(state): State<AppState>,
     person: Person,
@@ -179,7 +179,7 @@ async fn map_sites(state: &AppState, person: &Person) -> ConsoleResult<Vec<Value
         .collect())
 }
 
-/// `GET /console/chargers/map-data`: the markers again, for the live map.
+/// `GET /console/map-data`: the markers again, for the live map.
 pub async fn map_data(State(state): State<AppState>, person: Person) -> Response {
     match map_sites(&state, &person).await {
         Ok(markers) => axum::Json(markers).into_response(),
@@ -368,26 +368,27 @@ fn frames(log: &[OcppLogEntry]) -> Vec<Frame<'_>> {
             }
         })
         .collect();
-    // Name answers after their calls.
-    let calls: std::collections::HashMap<(String, String), String> = out
-        .iter()
-        .filter_map(|f| {
-            Some((
-                (f.unique_id.clone()?, f.entry.direction.clone()),
-                f.action.clone()?,
-            ))
-        })
-        .collect();
-    for f in &mut out {
-        if f.action.is_none() {
-            if let Some(id) = &f.unique_id {
-                // An answer travels the other way from its call.
+    // Name each answer after the latest call before it with its id, sent
+    // the other way. The log comes newest first, so walk it backwards: ids
+    // are reused (a charger's counter restarts at boot), and an earlier
+    // call with the same id must not name a later answer.
+    let mut calls: std::collections::HashMap<(String, String), String> =
+        std::collections::HashMap::new();
+    for f in out.iter_mut().rev() {
+        let Some(id) = f.unique_id.clone() else {
+            continue;
+        };
+        match &f.action {
+            Some(action) => {
+                calls.insert((id, f.entry.direction.clone()), action.clone());
+            }
+            None => {
                 let call_direction = if f.entry.direction == "in" {
                     "out"
                 } else {
                     "in"
                 };
-                f.action = calls.get(&(id.clone(), call_direction.to_owned())).cloned();
+                f.action = calls.get(&(id, call_direction.to_owned())).cloned();
             }
         }
     }
@@ -488,7 +489,7 @@ async fn history_markup(state: &AppState, cp: &ChargePoint) -> ConsoleResult<Mar
     })
 }
 
-/// `GET /console/chargers/refused`: every refused handshake, known id or
+/// `GET /console/refused-connections`: every refused handshake, known id or
 /// not (admins: an unknown id is nobody's charger yet).
 pub async fn refused(State(state): State<AppState>, person: Person) -> Response {
     let result = async {
@@ -671,9 +672,9 @@ pub async fn command(
     let result = async {
         person.check_csrf(&state, &form.csrf)?;
         let cp = visible(&state, &person, &id).await?;
-        // 2.0.1's remoteStartId only has to be unique enough to match its
-        // transaction; the clock's seconds are.
-        let remote_start_id = state.clock.now().timestamp() % 1_000_000_000;
+        // 2.0.1's remoteStartId only has to tell this start from others
+        // of the station: a random one does, even two in one second.
+        let remote_start_id = i64::from(rand::random::<u32>() % 1_000_000_000);
         let command = form.parse(remote_start_id)?;
         let (action, payload) = common_command(cp.ocpp_version.as_deref(), &command)?;
         tracing::info!(charge_point = %cp.id, action, by = %person.user.id, "console command");
@@ -717,27 +718,38 @@ mod tests {
 
     #[test]
     fn an_answer_is_named_after_the_call_it_answers() {
+        // Newest first, as the store lists it; the charger reused id "1"
+        // after a reboot, and "a" travels both ways.
         let log = [
-            entry("out", r#"[2,"a","Reset",{"type":"Soft"}]"#),
-            entry("in", r#"[3,"a",{"status":"Accepted"}]"#),
-            entry("in", r#"[2,"a","Heartbeat",{}]"#),
-            entry("out", r#"[3,"a",{"currentTime":"2026-01-01T00:00:00Z"}]"#),
-            entry("in", r#"[4,"b","NotImplemented","",{}]"#),
             entry("in", "not json"),
+            entry("in", r#"[4,"b","NotImplemented","",{}]"#),
+            entry("in", r#"[3,"1",{"idTagInfo":{"status":"Accepted"}}]"#),
+            entry("out", r#"[2,"1","Authorize",{"idTag":"T"}]"#),
+            entry("out", r#"[3,"a",{"currentTime":"2026-01-01T00:00:00Z"}]"#),
+            entry("in", r#"[2,"a","Heartbeat",{}]"#),
+            entry("in", r#"[3,"a",{"status":"Accepted"}]"#),
+            entry("out", r#"[2,"a","Reset",{"type":"Soft"}]"#),
+            entry("in", r#"[3,"1",{"status":"Accepted"}]"#),
+            entry("out", r#"[2,"1","ClearCache",{}]"#),
         ];
         let named: Vec<(&str, Option<String>)> = frames(&log)
             .iter()
             .map(|f| (f.kind, f.action.clone()))
             .collect();
+        let name = |kind, action: &str| (kind, Some(action.to_owned()));
         assert_eq!(
             named,
             vec![
-                ("CALL", Some("Reset".into())),
-                ("RESULT", Some("Reset".into())),
-                ("CALL", Some("Heartbeat".into())),
-                ("RESULT", Some("Heartbeat".into())),
-                ("ERROR", None),
                 ("?", None),
+                ("ERROR", None),
+                name("RESULT", "Authorize"),
+                name("CALL", "Authorize"),
+                name("RESULT", "Heartbeat"),
+                name("CALL", "Heartbeat"),
+                name("RESULT", "Reset"),
+                name("CALL", "Reset"),
+                name("RESULT", "ClearCache"),
+                name("CALL", "ClearCache"),
             ]
         );
     }

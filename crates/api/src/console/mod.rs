@@ -45,9 +45,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/sign-out", post(auth::sign_out))
         .route("/assets/{file}", get(assets::serve))
         .route("/chargers", get(chargers::list))
-        .route("/chargers/table", get(chargers::table))
-        .route("/chargers/map-data", get(chargers::map_data))
-        .route("/chargers/refused", get(chargers::refused))
+        .route("/chargers-table", get(chargers::table))
+        .route("/map-data", get(chargers::map_data))
+        .route("/refused-connections", get(chargers::refused))
         .route("/chargers/{id}", get(chargers::page))
         .route("/chargers/{id}/state", get(chargers::state_fragment))
         .route("/chargers/{id}/log", get(chargers::log_fragment))
@@ -83,7 +83,9 @@ async fn security_headers(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let asset = request.uri().path().starts_with("/console/assets/");
+    // Nested at /console, the path seen here has lost that prefix.
+    let path = request.uri().path();
+    let asset = path.starts_with("/assets/") || path.starts_with("/console/assets/");
     let mut response = next.run(request).await;
     let tiles = state.settings.console.tile_origin().unwrap_or_default();
     let policy = format!(
@@ -187,13 +189,21 @@ impl FromRequestParts<AppState> for Person {
             return Err(signed_out());
         };
         match plugway_app::accounts::console_holder(state, &token).await {
-            Ok((user, session)) if matches!(user.role, Role::Admin | Role::Host) => Ok(Self {
+            Ok((user, session)) => Ok(Self {
                 csrf: state.tokens.csrf_token(session),
                 user,
                 session,
             }),
-            Ok(_) => Err(signed_out()),
-            Err(e) if e.kind == plugway_app::ErrorKind::Unauthenticated => Err(signed_out()),
+            // Ended, expired, or no longer allowed in (a role or password
+            // change): the sign-in page says why on the next attempt.
+            Err(e)
+                if matches!(
+                    e.kind,
+                    plugway_app::ErrorKind::Unauthenticated | plugway_app::ErrorKind::Forbidden
+                ) =>
+            {
+                Err(signed_out())
+            }
             Err(e) => Err(ConsoleError::from(ApiError::from(e)).page(None)),
         }
     }
@@ -236,8 +246,8 @@ fn sign_in_again(headers: &HeaderMap) -> Response {
 /// A failure shown as a page (or, for htmx, as a fragment in place).
 #[derive(Debug)]
 pub struct ConsoleError {
-    status: StatusCode,
-    message: String,
+    pub(super) status: StatusCode,
+    pub(super) message: String,
 }
 
 impl ConsoleError {

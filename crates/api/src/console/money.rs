@@ -14,55 +14,80 @@ use crate::AppState;
 /// Days of revenue shown.
 const DAYS: i64 = 30;
 
+/// `?check=ledger`: run the ledger's full check (it reads every entry, so
+/// it runs on request rather than on every view).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct MoneyQuery {
+    #[serde(default)]
+    check: Option<String>,
+}
+
 /// `GET /console/money`.
-pub async fn page(State(state): State<AppState>, person: Person) -> Response {
+pub async fn page(
+    State(state): State<AppState>,
+    person: Person,
+    axum::extract::Query(q): axum::extract::Query<MoneyQuery>,
+) -> Response {
     let result = async {
         let now = state.clock.now();
         let from = now - Duration::days(DAYS);
         let host = person.manager().host();
-        let rows = state.store.host_earnings(host, None, from, now, false).await?;
-        let held = match host {
-            Some(h) => Some(state.store.count_host_held_purchases(h, None, from, now).await?),
-            None => None,
-        };
-        let (ledger, failed) = if person.is_admin() {
-            (
-                Some(state.store.verify_ledger().await?),
-                state.store.list_failed_gateway_invoices(50).await?,
-            )
+        // The API's earnings rule (gross, tax, commission, the host's net),
+        // for one host or the whole network.
+        let earnings =
+            plugway_app::earnings::host_earnings(&state, host, None, from, now, false).await?;
+        let check = person.is_admin() && q.check.as_deref() == Some("ledger");
+        let ledger = if check {
+            Some(state.store.verify_ledger().await?)
         } else {
-            (None, Vec::new())
+            None
         };
+        let failed = if person.is_admin() {
+            state.store.list_failed_gateway_invoices(50).await?
+        } else {
+            Vec::new()
+        };
+        let money = |m: i64, c: plugway_domain::Currency| format!("{} {}", c.to_major(m), c.code());
         Ok::<_, ConsoleError>(html! {
             h1 { "Money" }
             section aria-labelledby="rev-title" {
                 h2 #rev-title { "Charging by day, last " (DAYS) " days" @if host.is_some() { " (your sites)" } }
-                @if rows.is_empty() { p { "No charging was billed in this time." } } @else {
-                    div.scroll { table {
+                p.hint { "Gross is what drivers were billed, tax included; the commission is the platform's ("
+                    (format!("{:.2}", earnings.commission_bps as f64 / 100.0)) " % before tax); net is the hosts' share." }
+                @if earnings.periods.is_empty() { p { "No charging was billed in this time." } } @else {
+                    div.scroll { table.earnings {
                         thead { tr { th scope="col" { "Day (UTC)" } th scope="col" { "Sessions" } th scope="col" { "Energy" }
-                            th scope="col" { "Billed" } th scope="col" { "Paid" } th scope="col" { "Tax" } } }
-                        tbody { @for r in &rows {
-                            @let currency = plugway_domain::Currency::parse(&r.currency).ok();
-                            @let major = |m: i64| currency.map(|c| c.to_major(m).to_string()).unwrap_or_else(|| m.to_string());
-                            tr {
-                                td { (chrono::DateTime::from_timestamp(r.day * 86_400, 0).map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()) }
+                            th scope="col" { "Gross" } th scope="col" { "Tax" } th scope="col" { "Commission" }
+                            th scope="col" { "Net" } th scope="col" { "Net paid" } } }
+                        tbody { @for r in earnings.periods.iter().chain(earnings.totals.iter()) {
+                            tr class=(if r.period == "total" { "total" } else { "" }) {
+                                td { (r.period) }
                                 td { (r.sessions) }
                                 td { (format!("{:.3} kWh", r.energy_wh as f64 / 1000.0)) }
-                                td { (major(r.amount)) " " (r.currency) }
-                                td { (major(r.paid_amount)) " " (r.currency) " (" (r.paid_sessions) " sessions)" }
-                                td { (major(r.tax)) " " (r.currency) }
+                                td { (money(r.gross, r.currency)) }
+                                td { (money(r.tax, r.currency)) }
+                                td { (money(r.commission, r.currency)) }
+                                td { (money(r.net, r.currency)) }
+                                td { (money(r.paid_net, r.currency)) " (" (r.paid_sessions) " sessions)" }
                             }
                         } }
                     } }
                 }
-                @if let Some(held) = held { p { (held) " sessions are held for review and earn nothing until an admin releases them." } }
+                @if earnings.held_sessions > 0 {
+                    p { (earnings.held_sessions) " sessions are held for review and count in no figure until an admin releases them." }
+                }
             }
-            @if let Some(report) = ledger {
+            @if person.is_admin() {
                 section aria-labelledby="ledger-title" {
                     h2 #ledger-title { "Ledger" }
-                    p { "Double-entry check: " (badge(if report.is_clean() { "balanced" } else { "NOT balanced" }, report.is_clean())) " " (report.accounts) " accounts, " (report.entries) " entries; "
-                        (report.unbalanced_entries.len()) " unbalanced entries, " (report.mismatched_balances.len()) " mismatched balances, "
-                        (report.negative_balances.len()) " accounts below zero." }
+                    @match &ledger {
+                        Some(report) => p #ledger-report { "Double-entry check: " (badge(if report.is_clean() { "balanced" } else { "NOT balanced" }, report.is_clean()))
+                            " " (report.accounts) " accounts, " (report.entries) " entries; "
+                            (report.unbalanced_entries.len()) " unbalanced entries, " (report.mismatched_balances.len()) " mismatched balances, "
+                            (report.negative_balances.len()) " accounts below zero." },
+                        None => p { "The check reads every entry of the ledger. "
+                            a #check-ledger href="/console/money?check=ledger" { "Check the ledger now" } },
+                    }
                 }
                 section aria-labelledby="failed-title" {
                     h2 #failed-title { "Failed payments" }
@@ -73,7 +98,12 @@ pub async fn page(State(state): State<AppState>, person: Person) -> Response {
                             tbody { @for i in &failed { tr {
                                 td { (when(i.created_at)) }
                                 td { a href={ "/console/people/" (i.user_id.to_text()) } { (i.user_id.to_text()) } }
-                                td { (i.gateway) } td { (i.amount) " " (i.currency) } td { (i.status) } td { (i.purpose) }
+                                td { (i.gateway) }
+                                td { @match plugway_domain::Currency::parse(&i.currency) {
+                                    Ok(c) => (money(i.amount, c)),
+                                    Err(_) => { (i.amount) " " (i.currency) " (minor units)" },
+                                } }
+                                td { (i.status) } td { (i.purpose) }
                             } } }
                         } }
                     }

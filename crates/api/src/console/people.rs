@@ -155,15 +155,8 @@ pub async fn detail(
                             td { (format!("{:.3} kWh", p.cost.energy_wh as f64 / 1000.0)) }
                             td { (p.cost.currency.to_major(p.cost.total)) " " (p.cost.currency.code()) }
                             td { (p.payment_status) }
-                            td { @if matches!(p.payment_status.as_str(), "paid" | "partially_refunded") {
-                                form.refund method="post" action={ "/console/purchases/" (p.id.to_text()) "/refund" } {
-                                    (csrf_field(&person))
-                                    input type="hidden" name="key" value=(plugway_app::security::random_secret());
-                                    label { "Amount (blank: all) " input type="number" name="amount" min="0" step="any" size="6"; }
-                                    label { " to " select name="destination" { option value="wallet" { "wallet" } option value="gateway" { "card / gateway" } } }
-                                    label { " reason " input type="text" name="reason" maxlength="200" required; }
-                                    button type="submit" { "Refund" }
-                                }
+                            td { @if billing::refundable(p) {
+                                (refund_form(&person, p, &RefundForm::fresh()))
                             } }
                         } } }
                     } }
@@ -184,6 +177,33 @@ pub async fn detail(
     }
 }
 
+/// A purchase's refund form, filled with `values` (a retry keeps its
+/// idempotency key, so a refund whose gateway outcome was unknown is
+/// finished rather than made twice).
+fn refund_form(
+    person: &Person,
+    purchase: &plugway_store::Purchase,
+    values: &RefundForm,
+) -> maud::Markup {
+    html! {
+        form.refund method="post" action={ "/console/purchases/" (purchase.id.to_text()) "/refund" } {
+            (csrf_field(person))
+            input type="hidden" name="key" value=(values.key.clone().unwrap_or_default());
+            label { "Amount (blank: all) " input type="number" name="amount" min="0" step="any" size="6"
+                value=(values.amount.clone().unwrap_or_default()); }
+            label { " to " select name="destination" {
+                @for (value, label) in [("wallet", "wallet"), ("gateway", "card / gateway")] {
+                    @if values.destination.as_deref() == Some(value) {
+                        option value=(value) selected { (label) }
+                    } @else { option value=(value) { (label) } }
+                }
+            } }
+            label { " reason " input type="text" name="reason" maxlength="200" required value=(values.reason); }
+            button type="submit" { "Refund" }
+        }
+    }
+}
+
 /// A refund form.
 #[derive(Debug, Default, Deserialize)]
 pub struct RefundForm {
@@ -200,6 +220,16 @@ pub struct RefundForm {
     key: Option<String>,
 }
 
+impl RefundForm {
+    /// An empty form with a new idempotency key.
+    fn fresh() -> Self {
+        Self {
+            key: Some(plugway_app::security::random_secret()),
+            ..Self::default()
+        }
+    }
+}
+
 /// `POST /console/purchases/{id}/refund`.
 pub async fn refund(
     State(state): State<AppState>,
@@ -207,46 +237,76 @@ pub async fn refund(
     Path(id): Path<String>,
     Form(form): Form<RefundForm>,
 ) -> Response {
+    if let Err(e) = person
+        .check_csrf(&state, &form.csrf)
+        .and(person.require_admin())
+    {
+        return e.page(Some(&person));
+    }
+    let not_found = || ConsoleError::from(plugway_app::access::purchase_not_found());
+    let purchase = match id.parse::<PurchaseId>() {
+        Ok(id) => state
+            .store
+            .find_purchase(id)
+            .await
+            .map_err(ConsoleError::from),
+        Err(_) => Err(not_found()),
+    }
+    .and_then(|p| p.ok_or_else(not_found));
+    let purchase = match purchase {
+        Ok(p) => p,
+        Err(e) => return e.page(Some(&person)),
+    };
     let result = async {
-        person.check_csrf(&state, &form.csrf)?;
-        person.require_admin()?;
-        let not_found = || ConsoleError::from(plugway_app::access::purchase_not_found());
-        let id: PurchaseId = id.parse().map_err(|_| not_found())?;
-        let purchase = state.store.find_purchase(id).await?.ok_or_else(not_found)?;
         let amount = match form.amount.as_deref().map(str::trim) {
             None | Some("") => None,
-            Some(text) => Some(
-                text.parse::<f64>()
-                    .ok()
-                    .and_then(|a| purchase.cost.currency.to_minor(a))
-                    .filter(|m| *m > 0)
-                    .ok_or_else(|| {
-                        ConsoleError::new(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            "The amount must be a positive amount.",
-                        )
-                    })?,
-            ),
+            Some(text) => Some(text.parse::<f64>().map_err(|_| {
+                ConsoleError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "amount: must be a positive amount",
+                )
+            })?),
         };
+        let key = form
+            .key
+            .as_deref()
+            .filter(|k| !k.is_empty() && k.len() <= 100)
+            .map(|k| format!("{}:{k}", billing::refund_scope(&purchase)));
         billing::refund_purchase(
             &state,
             &purchase,
             RefundRequest {
-                amount,
+                amount: billing::refund_amount(&purchase, amount)?,
                 destination: form.destination.clone().unwrap_or_else(|| "wallet".into()),
                 reason: form.reason.clone(),
-                idempotency_key: form.key.clone().filter(|k| !k.is_empty() && k.len() <= 100),
+                idempotency_key: key,
             },
         )
         .await?;
-        Ok::<_, ConsoleError>(purchase.user_id)
+        Ok::<_, ConsoleError>(())
     }
     .await;
-    match result {
-        Ok(Some(user)) => {
+    match (result, purchase.user_id) {
+        (Ok(()), Some(user)) => {
             Redirect::to(&format!("/console/people/{}", user.to_text())).into_response()
         }
-        Ok(None) => Redirect::to("/console/people").into_response(),
-        Err(e) => e.page(Some(&person)),
+        (Ok(()), None) => Redirect::to("/console/people").into_response(),
+        // The form again, as sent and with the same key: a retry after a
+        // gateway that did not answer finishes that refund.
+        (Err(e), _) => {
+            let status = e.status;
+            let body = html! {
+                h1 { "The refund did not go through" }
+                p.error role="alert" { (e.message) }
+                p { "Purchase " code { (purchase.id.to_text()) } ": " (purchase.cost.currency.to_major(purchase.cost.total)) " " (purchase.cost.currency.code()) ", " (purchase.payment_status) "." }
+                (refund_form(&person, &purchase, &form))
+                @if let Some(user) = purchase.user_id { p { a href={ "/console/people/" (user.to_text()) } { "Back to the account" } } }
+            };
+            (
+                status,
+                shell(Some(&person), "Refund", "/console/people", body),
+            )
+                .into_response()
+        }
     }
 }

@@ -130,15 +130,25 @@ fn side_by_side(current: &Value, changes: &Value) -> Markup {
     }
 }
 
+/// Approve and reject are two forms: the reason box belongs to the
+/// rejection alone, so Enter in it can only reject, and an approval never
+/// carries a reason by accident.
 fn decision_form(person: &Person, action: &str, version: Option<i64>) -> Markup {
     html! {
-        form.decision method="post" action=(action) {
-            (csrf_field(person))
-            @if let Some(v) = version { input type="hidden" name="version" value=(v); }
-            label { "Reason (shown to the host when rejected) " input type="text" name="reason" maxlength="500"; }
-            button type="submit" name="approval" value="APPROVED" { "Approve" }
-            " "
-            button.danger type="submit" name="approval" value="REJECTED" { "Reject" }
+        div.decisions {
+            form.decision method="post" action=(action) {
+                (csrf_field(person))
+                @if let Some(v) = version { input type="hidden" name="version" value=(v); }
+                input type="hidden" name="approval" value="APPROVED";
+                button type="submit" { "Approve" }
+            }
+            form.decision method="post" action=(action) {
+                (csrf_field(person))
+                @if let Some(v) = version { input type="hidden" name="version" value=(v); }
+                input type="hidden" name="approval" value="REJECTED";
+                label { "Reason (shown to the host) " input type="text" name="reason" maxlength="500" required; }
+                button.danger type="submit" { "Reject" }
+            }
         }
     }
 }

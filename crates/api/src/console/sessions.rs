@@ -116,10 +116,8 @@ pub async fn detail(
     let result = async {
         let not_found = || ConsoleError::from(plugway_app::access::purchase_not_found());
         let id: PurchaseId = id.parse().map_err(|_| not_found())?;
-        let purchase = state.store.find_purchase(id).await?.ok_or_else(not_found)?;
-        if !person.manager().manages(purchase.host_id) {
-            return Err(not_found());
-        }
+        let purchase =
+            plugway_app::access::managed_purchase(&state, person.manager(), id).await?;
         let session = state.store.find_charging_session(purchase.session_id).await?;
         let samples = match session.as_ref().and_then(|s| s.transaction_id) {
             Some(tx) => state.store.list_meter_samples(tx).await?,
@@ -136,7 +134,7 @@ pub async fn detail(
                 start.saturating_add(purchase.cost.energy_wh),
             ));
         }
-        Ok(html! {
+        Ok::<_, ConsoleError>(html! {
             h1 { "Session " code { (short(&purchase.id.to_text())) } }
             dl.facts {
                 dt { "Charger" } dd { a href={ "/console/chargers/" (purchase.charge_point_id.as_str()) } { (purchase.charge_point_id.as_str()) } " #" (purchase.connector_id) }

@@ -844,18 +844,8 @@ async fn refund(
     Json(body): Json<RefundBody>,
 ) -> ApiResult<(StatusCode, Json<RefundView>)> {
     let purchase = any_purchase(&state, &id).await?;
-    let amount = body
-        .amount
-        .map(|a| {
-            purchase
-                .cost
-                .currency
-                .to_minor(a)
-                .filter(|m| *m > 0)
-                .ok_or_else(|| ApiError::invalid_field("amount", "must be a positive amount"))
-        })
-        .transpose()?;
-    let key = idempotency_key(&headers, &format!("refund:{id}"))?;
+    let amount = billing::refund_amount(&purchase, body.amount)?;
+    let key = idempotency_key(&headers, &billing::refund_scope(&purchase))?;
     let refund = billing::refund_purchase(
         &state,
         &purchase,

@@ -562,7 +562,12 @@ async fn earnings(
     };
     let range = earnings_range(&state, &who, &q).await?;
     let earnings = plugway_app::earnings::host_earnings(
-        &state, range.host, range.evse, range.from, range.to, by_month,
+        &state,
+        Some(range.host),
+        range.evse,
+        range.from,
+        range.to,
+        by_month,
     )
     .await?;
     let view = |e: plugway_app::earnings::PeriodEarnings| EarningsPeriod {

@@ -409,17 +409,7 @@ async fn delete_site(
 }
 
 pub(crate) fn evse_conflict(e: StoreError) -> ApiError {
-    match e {
-        StoreError::Conflict(plugway_store::Conflict::EvsePort) => ApiError::conflict(
-            "charge_point_connector_taken",
-            "this OCPP connector is already an EVSE",
-        ),
-        StoreError::Conflict(_) => ApiError::conflict(
-            "evse_code_taken",
-            "the site already has an EVSE with this code",
-        ),
-        other => other.into(),
-    }
+    plugway_app::network::evse_conflict(e).into()
 }
 
 /// Adds an EVSE to a site; it waits for an admin's approval.

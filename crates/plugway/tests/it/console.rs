@@ -455,7 +455,7 @@ async fn an_operator_runs_the_network_from_the_console_in_a_real_browser() {
     )
     .await;
     assert_eq!(status, 200, "{finished}");
-    eventually("the finished session listed", || async {
+    let session_page = eventually("the finished session listed", || async {
         client
             .goto(&format!("{base}/console/sessions"))
             .await
@@ -464,7 +464,9 @@ async fn an_operator_runs_the_network_from_the_console_in_a_real_browser() {
             .find(Locator::Css("section[aria-labelledby=done-title] a"))
             .await
             .ok()?;
-        link.click().await.ok()
+        let href = link.attr("href").await.ok()??;
+        link.click().await.ok()?;
+        Some(href)
     })
     .await;
     let points = client
@@ -481,8 +483,20 @@ async fn an_operator_runs_the_network_from_the_console_in_a_real_browser() {
     );
     screenshot(&client, "session").await;
     client.goto(&format!("{base}/console/money")).await.unwrap();
-    let money = text_of(&client, "main").await.unwrap_or_default();
-    assert!(money.contains("balanced"), "{money}");
+    client
+        .find(Locator::Css("#check-ledger"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let ledger = eventually("the ledger checked", || async {
+        text_of(&client, "#ledger-report").await
+    })
+    .await;
+    assert!(ledger.contains("balanced"), "{ledger}");
+    let money = text_of(&client, "table.earnings").await.unwrap_or_default();
+    assert!(money.contains("total"), "{money}");
     screenshot(&client, "money").await;
 
     // 5. The pending site, approved from the console.
@@ -493,7 +507,9 @@ async fn an_operator_runs_the_network_from_the_console_in_a_real_browser() {
     screenshot(&client, "approvals").await;
     let article = format!("article[data-site='{}']", network.pending_site);
     client
-        .find(Locator::Css(&format!("{article} button[value=APPROVED]")))
+        .find(Locator::Css(&format!(
+            "{article} form:has(input[value=APPROVED]) button"
+        )))
         .await
         .unwrap()
         .click()
@@ -523,7 +539,14 @@ async fn an_operator_runs_the_network_from_the_console_in_a_real_browser() {
         "{approved}"
     );
 
-    // 6. Sign out: the console is closed to this browser again.
+    // 6. Sign out: the console is closed to this browser again, and the
+    //    old cookie, replayed, opens nothing (the session ended on the server).
+    let old_cookie = client
+        .get_named_cookie("plugway_console")
+        .await
+        .unwrap()
+        .value()
+        .to_owned();
     client
         .find(Locator::Css("form.signout button"))
         .await
@@ -541,6 +564,18 @@ async fn an_operator_runs_the_network_from_the_console_in_a_real_browser() {
         .await
         .unwrap();
     assert!(client.find(Locator::Css("#login")).await.is_ok());
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let replayed = no_redirects
+        .get(format!("{base}/console/chargers"))
+        .header("cookie", format!("plugway_console={old_cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), 303);
+    assert_eq!(replayed.headers()["location"], "/console");
 
     // 7. Host B sees its own charger, not host A's; A's page is "not found".
     sign_in(&client, &base, "host-b").await;
@@ -558,6 +593,52 @@ async fn an_operator_runs_the_network_from_the_console_in_a_real_browser() {
         .find(Locator::Css("a[href='/console/approvals']"))
         .await
         .is_err());
+    // Nor any part of it: its live fragments, its commands (with host B's
+    // own good CSRF token), A's finished session.
+    let b_cookie = client
+        .get_named_cookie("plugway_console")
+        .await
+        .unwrap()
+        .value()
+        .to_owned();
+    client
+        .goto(&format!("{base}/console/chargers/CONSOLE-B"))
+        .await
+        .unwrap();
+    let b_csrf = client
+        .find(Locator::Css("form input[name=csrf]"))
+        .await
+        .unwrap()
+        .attr("value")
+        .await
+        .unwrap()
+        .unwrap();
+    let as_b = |request: reqwest::RequestBuilder| {
+        request
+            .header("cookie", format!("plugway_console={b_cookie}"))
+            .header("hx-request", "true")
+    };
+    for path in ["chargers/CONSOLE-A/state", "chargers/CONSOLE-A/log"] {
+        let response = as_b(no_redirects.get(format!("{base}/console/{path}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    let response = as_b(no_redirects.post(format!("{base}/console/chargers/CONSOLE-A/commands")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("command=reset&hard=true&csrf={b_csrf}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let response = no_redirects
+        .get(format!("{base}{session_page}"))
+        .header("cookie", format!("plugway_console={b_cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404, "{session_page}");
 
     // 8. A form posted without (or with a wrong) CSRF token is refused and
     //    sends nothing to the charger.
