@@ -634,6 +634,20 @@ pub struct OcppArgs {
     pub version: plugway_sim::SimVersion,
     #[command(flatten)]
     pub cluster: ClusterFlags,
+    /// Then run the same load against a peer central system and print the
+    /// ratios: `ocpp-rpc` (Node.js, from npm; needs node and npm).
+    #[arg(long, value_enum)]
+    pub peer: Option<Peer>,
+    /// Where the peer's server lives.
+    #[arg(long, value_name = "DIR", default_value = "bench/ocpp-rpc")]
+    pub peer_dir: std::path::PathBuf,
+}
+
+/// A central system to compare Plugway with.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Peer {
+    /// An in-memory ocpp-rpc server (bench/ocpp-rpc/server.js).
+    OcppRpc,
 }
 
 /// Resident memory of a process, bytes (Linux).
@@ -664,66 +678,44 @@ fn loopback_source(n: u32) -> std::net::SocketAddr {
     std::net::SocketAddr::from(([127, 0, 0, 2 + (block % 250) as u8], 0))
 }
 
-/// Runs the OCPP benchmark.
-pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
-    let nodes = spawn_nodes(
-        args.database_url.as_deref(),
-        &args.cluster,
-        &[
-            ("PLUGWAY_OCPP_AUTO_REGISTER", "true"),
-            (
-                "PLUGWAY_OCPP__MESSAGE_LOG",
-                if args.message_log { "1" } else { "0" },
-            ),
-        ],
-    )
-    .await?;
-    // Charge point n connects to node n mod N.
-    let bases: Vec<String> = nodes
-        .iter()
-        .map(|n| format!("{}/ocpp", n.base.replace("http://", "ws://")))
-        .collect();
-    let node_of = |n: u32| {
-        bases
-            .get(n as usize % bases.len())
+/// Where the OCPP load goes, and whose CPU and memory are counted.
+struct Target {
+    /// `ws://HOST:PORT/ocpp` of each node (charge point n goes to node n mod N).
+    bases: Vec<String>,
+    /// The server processes.
+    pids: Vec<u32>,
+}
+
+impl Target {
+    fn node_of(&self, n: u32) -> String {
+        self.bases
+            .get(n as usize % self.bases.len().max(1))
             .cloned()
             .unwrap_or_default()
-    };
-    let rss = || {
-        nodes
-            .iter()
-            .filter_map(|n| n.pid.and_then(rss_bytes))
-            .sum::<u64>()
-    };
-    println!(
-        "plugway bench ocpp: {} over {} ({}, message log {})",
-        if nodes.len() == 1 {
-            format!("server {}", node_of(0))
-        } else {
-            format!(
-                "{} nodes on one PostgreSQL and NATS {}, charge points spread over them",
-                nodes.len(),
-                args.cluster.nats_url
-            )
-        },
-        args.version.subprotocol(),
-        if args.database_url.is_some() {
-            "PostgreSQL"
-        } else {
-            "SQLite"
-        },
-        if args.message_log { "on" } else { "off" }
-    );
+    }
+    fn cpu(&self) -> f64 {
+        self.pids.iter().filter_map(|p| cpu_seconds(*p)).sum()
+    }
+    fn rss(&self) -> u64 {
+        self.pids.iter().filter_map(|p| rss_bytes(*p)).sum()
+    }
+}
 
-    let cpu = || {
-        nodes
-            .iter()
-            .filter_map(|n| n.pid.and_then(cpu_seconds))
-            .sum::<f64>()
-    };
+/// What one run against a target measured.
+struct Measured {
+    /// The servers' CPU per answered MeterValues, µs.
+    cpu_per_answer_us: f64,
+    /// Idle connections (handshake and BootNotification) accepted per second.
+    connections_per_second: f64,
+    /// The servers' memory per idle connection, KiB.
+    kib_per_connection: f64,
+}
 
-    // 1. MeterValues throughput: every answer means the samples are committed.
-    let cpu_before = cpu();
+/// The MeterValues load, then the idle connections, against `target`.
+async fn measure(target: &Target, args: &OcppArgs) -> anyhow::Result<Measured> {
+    // 1. MeterValues throughput: for Plugway every answer means the
+    //    samples are committed.
+    let cpu_before = target.cpu();
     let until = std::time::Instant::now() + Duration::from_secs(args.duration);
     let bar = progress(args.duration, "MeterValues load");
     let ticker = tick_every_second(&bar);
@@ -731,7 +723,7 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
     let tasks: Vec<_> = (0..args.connections)
         .map(|n| {
             let mut config =
-                plugway_sim::SimConfig::new(&node_of(n), &format!("LOAD-{n:05}"), None);
+                plugway_sim::SimConfig::new(&target.node_of(n), &format!("LOAD-{n:05}"), None);
             config.bind = Some(loopback_source(n));
             config.version = args.version;
             tokio::spawn(async move {
@@ -755,10 +747,10 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
     }
     ticker.abort();
     bar.finish_and_clear();
-    let server_cpu = cpu() - cpu_before;
+    let server_cpu = target.cpu() - cpu_before;
     let answered = latencies.len() as u64;
     PhaseResult {
-        name: "MeterValues answered (persisted)",
+        name: "MeterValues answered",
         ok: answered,
         errors,
         elapsed: started.elapsed(),
@@ -768,21 +760,24 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
     // The server's own CPU (all nodes), connections included, per answer:
     // the figure to compare builds by, since the load generator shares the
     // machine's cores.
+    let cpu_per_answer_us = server_cpu * 1e6 / answered.max(1) as f64;
     println!(
-        "server CPU during the load: {server_cpu:.2} s (all nodes): {:.1} µs per answered MeterValues",
-        server_cpu * 1e6 / answered.max(1) as f64
+        "server CPU during the load: {server_cpu:.2} s: {cpu_per_answer_us:.1} µs per answered MeterValues"
     );
 
-    // 2. Idle connections held, and the server's memory for them.
+    // 2. Idle connections: how fast they are accepted, and the server's
+    //    memory for them.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let before = rss();
+    let before = target.rss();
     let hold_until = std::time::Instant::now() + Duration::from_secs(3600);
     let connected = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let bar = progress(u64::from(args.idle), "idle connections");
     let mut holders = Vec::new();
+    let started = Instant::now();
     for n in 0..args.idle {
-        let mut config = plugway_sim::SimConfig::new(&node_of(n), &format!("IDLE-{n:06}"), None);
+        let mut config =
+            plugway_sim::SimConfig::new(&target.node_of(n), &format!("IDLE-{n:06}"), None);
         config.bind = Some(loopback_source(n));
         config.version = args.version;
         let (connected, failed, bar) = (connected.clone(), failed.clone(), bar.clone());
@@ -806,17 +801,21 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
     }
     while connected.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < u64::from(args.idle)
     {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let connecting = started.elapsed();
     bar.finish_and_clear();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = rss();
+    let after = rss_or(target, before);
     let held = connected.load(Ordering::Relaxed);
     let per = after.saturating_sub(before) as f64 / held.max(1) as f64;
+    let connections_per_second = held as f64 / connecting.as_secs_f64().max(1e-9);
     println!(
-        "idle connections held: {held} of {} ({} failed); server RSS (all nodes) {:.1} MiB -> {:.1} MiB: {:.1} KiB per connection",
+        "idle connections held: {held} of {} ({} failed) in {:.1} s: {connections_per_second:.0} per second; \
+         server RSS {:.1} MiB -> {:.1} MiB: {:.1} KiB per connection",
         args.idle,
         failed.load(Ordering::Relaxed),
+        connecting.as_secs_f64(),
         before as f64 / 1048576.0,
         after as f64 / 1048576.0,
         per / 1024.0
@@ -824,8 +823,153 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
     for h in holders {
         h.abort();
     }
+    Ok(Measured {
+        cpu_per_answer_us,
+        connections_per_second,
+        kib_per_connection: per / 1024.0,
+    })
+}
+
+fn rss_or(target: &Target, fallback: u64) -> u64 {
+    match target.rss() {
+        0 => fallback,
+        n => n,
+    }
+}
+
+/// Starts the ocpp-rpc peer (bench/ocpp-rpc, installed with npm on first
+/// use): the process and its `ws://.../ocpp` base.
+async fn spawn_ocpp_rpc(dir: &std::path::Path) -> anyhow::Result<(tokio::process::Child, String)> {
+    if !dir.join("server.js").exists() {
+        bail!(
+            "{} has no server.js: run the benchmark from the repository's root, or give --peer-dir",
+            dir.display()
+        );
+    }
+    if !dir.join("node_modules/ocpp-rpc").exists() {
+        println!("installing ocpp-rpc with npm in {}", dir.display());
+        let status = tokio::process::Command::new("npm")
+            .args(["ci", "--silent", "--no-audit", "--no-fund"])
+            .current_dir(dir)
+            .status()
+            .await
+            .context("could not run npm (Node.js and npm are needed for --peer ocpp-rpc)")?;
+        if !status.success() {
+            bail!("npm ci failed in {}", dir.display());
+        }
+    }
+    let mut child = tokio::process::Command::new("node")
+        .args(["server.js", "0"])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("could not start node")?;
+    let stdout = child.stdout.take().context("no stdout from node")?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .context("ocpp-rpc did not start within 20 s")??
+        .context("ocpp-rpc exited before listening")?;
+    let port = line
+        .strip_prefix("ocpp-rpc listening on ")
+        .context("unexpected output from the ocpp-rpc peer")?
+        .trim()
+        .to_owned();
+    Ok((child, format!("ws://127.0.0.1:{port}/ocpp")))
+}
+
+/// Runs the OCPP benchmark.
+pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
+    let nodes = spawn_nodes(
+        args.database_url.as_deref(),
+        &args.cluster,
+        &[
+            ("PLUGWAY_OCPP_AUTO_REGISTER", "true"),
+            (
+                "PLUGWAY_OCPP__MESSAGE_LOG",
+                if args.message_log { "1" } else { "0" },
+            ),
+        ],
+    )
+    .await?;
+    let target = Target {
+        bases: nodes
+            .iter()
+            .map(|n| format!("{}/ocpp", n.base.replace("http://", "ws://")))
+            .collect(),
+        pids: nodes.iter().filter_map(|n| n.pid).collect(),
+    };
+    println!(
+        "plugway bench ocpp: {} over {} ({}, message log {})",
+        if nodes.len() == 1 {
+            format!("server {}", target.node_of(0))
+        } else {
+            format!(
+                "{} nodes on one PostgreSQL and NATS {}, charge points spread over them",
+                nodes.len(),
+                args.cluster.nats_url
+            )
+        },
+        args.version.subprotocol(),
+        if args.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
+        if args.message_log { "on" } else { "off" }
+    );
+    let ours = measure(&target, &args).await?;
     drop(nodes);
+    let Some(peer) = args.peer else {
+        return Ok(());
+    };
+    match peer {
+        Peer::OcppRpc => {
+            let (child, base) = spawn_ocpp_rpc(&args.peer_dir).await?;
+            println!();
+            println!(
+                "ocpp-rpc (Node.js {}, strict schema checks, keeps nothing) on {base}, the same load:",
+                node_version().await.unwrap_or_else(|| "?".into())
+            );
+            let peer_target = Target {
+                bases: vec![base],
+                pids: child.id().into_iter().collect(),
+            };
+            let theirs = measure(&peer_target, &args).await?;
+            drop(child);
+            println!();
+            println!("                                  Plugway    ocpp-rpc   Plugway / ocpp-rpc");
+            println!(
+                "server CPU per MeterValues (µs) {:>9.1} {:>11.1} {:>12.2}",
+                ours.cpu_per_answer_us,
+                theirs.cpu_per_answer_us,
+                ours.cpu_per_answer_us / theirs.cpu_per_answer_us.max(1e-9)
+            );
+            println!(
+                "connections accepted per second {:>8.0} {:>11.0} {:>12.2}",
+                ours.connections_per_second,
+                theirs.connections_per_second,
+                ours.connections_per_second / theirs.connections_per_second.max(1e-9)
+            );
+            println!(
+                "memory per idle connection (KiB) {:>7.1} {:>11.1} {:>12.2}",
+                ours.kib_per_connection,
+                theirs.kib_per_connection,
+                ours.kib_per_connection / theirs.kib_per_connection.max(1e-9)
+            );
+        }
+    }
     Ok(())
+}
+
+async fn node_version() -> Option<String> {
+    let out = tokio::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .await
+        .ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 #[cfg(test)]
