@@ -598,6 +598,27 @@ pub async fn sign_in_to_console(
     Ok((user, session.id, token))
 }
 
+/// The account `text` names: its id, its username, or a phone it holds
+/// (verified or not: an operator looking someone up). None when nothing
+/// matches. (The CSV import's `site_import::find_host` takes an id or a
+/// phone only, and insists on a host.)
+pub async fn find_account(state: &App, text: &str) -> AppResult<Option<User>> {
+    let text = text.trim();
+    if let Ok(id) = text.parse::<UserId>() {
+        return Ok(state.store.find_user(id).await?);
+    }
+    if let Some(user) = user_by_username(state, text).await? {
+        return Ok(Some(user));
+    }
+    match parse_phone(state, text) {
+        Ok(phone) => match state.store.find_phone(&phone).await? {
+            Some(claim) => Ok(state.store.find_user(claim.user_id).await?),
+            None => Ok(None),
+        },
+        Err(_) => Ok(None),
+    }
+}
+
 /// Who holds a console cookie, and its session (see [`session_holder`]):
 /// refused, as at sign-in, once the account may no longer use the console
 /// (made a driver, or sent a temporary password).

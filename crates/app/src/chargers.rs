@@ -3,7 +3,7 @@
 //! and the gateway's failures become the reasons an operator can act on;
 //! and the CRM's changes to a customer, pushed to the charger's local list.
 
-use plugway_domain::ChargePointId;
+use plugway_domain::{ChargePointId, IdTag};
 use plugway_events::{ChargerAnswer, ChargerCommand, GatewayError, Ocpp16Action};
 use plugway_store::CrmCustomer;
 use serde_json::Value;
@@ -138,7 +138,7 @@ pub enum CommonCommand {
         /// Connector (1.6) or EVSE (2.0.1).
         connector: i64,
         /// The tag to charge for.
-        id_tag: String,
+        id_tag: IdTag,
         /// 2.0.1's `remoteStartId`, to match the transaction it starts.
         remote_start_id: i64,
     },
@@ -169,6 +169,9 @@ pub enum TriggeredMessage {
 }
 
 impl TriggeredMessage {
+    /// Every message a face may offer to trigger.
+    pub const ALL: [Self; 4] = [Self::Status, Self::Heartbeat, Self::Boot, Self::Meters];
+
     /// From its OCPP name.
     pub fn parse(name: &str) -> Option<Self> {
         Some(match name {
@@ -243,13 +246,13 @@ pub fn common_command(
             if v201 {
                 (
                     "RequestStartTransaction",
-                    json!({"idToken": {"idToken": id_tag, "type": "Central"},
+                    json!({"idToken": {"idToken": id_tag.as_str(), "type": "Central"},
                            "remoteStartId": remote_start_id, "evseId": connector}),
                 )
             } else {
                 (
                     "RemoteStartTransaction",
-                    json!({"idTag": id_tag, "connectorId": connector}),
+                    json!({"idTag": id_tag.as_str(), "connectorId": connector}),
                 )
             }
         }
@@ -313,7 +316,7 @@ mod tests {
         );
         let start = CommonCommand::Start {
             connector: 2,
-            id_tag: "TAG1".into(),
+            id_tag: IdTag::parse("TAG1").unwrap(),
             remote_start_id: 7,
         };
         assert_eq!(

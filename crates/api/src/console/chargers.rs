@@ -7,13 +7,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use maud::{html, Markup, PreEscaped};
 use plugway_app::chargers::{common_command, CommonCommand, TriggeredMessage};
-use plugway_domain::ChargePointId;
+use plugway_domain::{ChargePointId, IdTag};
 use plugway_store::{ChargePoint, OcppLogEntry, SiteListFilter};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::layout::{badge, csrf_field, page as shell};
-use super::{ago, when, ConsoleError, ConsoleResult, Person};
+use super::layout::{csrf_field, online_badge, pager};
+use super::{ago, fragment, kwh, page_number, when, ConsoleError, ConsoleResult, Person};
 use crate::AppState;
 
 /// Chargers per page of the list.
@@ -33,11 +33,7 @@ pub struct PageParam {
 impl PageParam {
     /// The page number, 1 or more; anything else is the first page.
     fn number(&self) -> i64 {
-        self.page
-            .as_deref()
-            .and_then(|p| p.parse::<i64>().ok())
-            .filter(|p| *p >= 1 && *p <= 1_000_000)
-            .unwrap_or(1)
+        page_number(self.page.as_deref())
     }
 }
 
@@ -53,10 +49,8 @@ pub async fn list(
     person: Person,
     Query(q): Query<PageParam>,
 ) -> Response {
-    match list_body(&state, &person, q.number()).await {
-        Ok(body) => shell(Some(&person), "Chargers", "/console/chargers", body).into_response(),
-        Err(e) => e.page(Some(&person)),
-    }
+    let body = list_body(&state, &person, q.number()).await;
+    person.page("Chargers", "/console/chargers", body)
 }
 
 async fn list_body(state: &AppState, person: &Person, number: i64) -> ConsoleResult<Markup> {
@@ -84,10 +78,7 @@ pub async fn table(
     person: Person,
     Query(q): Query<PageParam>,
 ) -> Response {
-    match table_markup(&state, &person, q.number()).await {
-        Ok(m) => m.into_response(),
-        Err(e) => e.fragment(),
-    }
+    fragment(table_markup(&state, &person, q.number()).await)
 }
 
 async fn table_markup(state: &AppState, person: &Person, number: i64) -> ConsoleResult<Markup> {
@@ -117,7 +108,7 @@ async fn table_markup(state: &AppState, person: &Person, number: i64) -> Console
                         @let boot = cp.boot.clone().unwrap_or_default();
                         tr data-charger=(cp.id.as_str()) {
                             th scope="row" { a href={ "/console/chargers/" (cp.id.as_str()) } { (cp.id.as_str()) } }
-                            td.online { (badge(if online { "online" } else { "offline" }, online)) }
+                            td.online { (online_badge(online)) }
                             td { @match cp.last_heartbeat_at { Some(at) => time datetime=(at.to_rfc3339()) title=(when(at)) { (ago(now, at)) }, None => "never" } }
                             td { (boot.vendor) " " (boot.model) }
                             td { (boot.firmware_version.unwrap_or_default()) }
@@ -130,13 +121,7 @@ async fn table_markup(state: &AppState, person: &Person, number: i64) -> Console
                 }
             }
         }
-        @if pages > 1 {
-            nav.pager aria-label="Pages" {
-                @if number > 1 { a href={ "/console/chargers?page=" (number - 1) } { "← Previous" } }
-                " "
-                @if number < pages { a href={ "/console/chargers?page=" (number + 1) } { "Next →" } }
-            }
-        }
+        (pager("/console/chargers", number, pages))
     })
 }
 
@@ -207,8 +192,8 @@ async fn map_markup(state: &AppState, person: &Person) -> ConsoleResult<Markup> 
     })
 }
 
-/// `GET /console/chargers/{id}`: one charger.
-pub async fn page_of(state: &AppState, person: &Person, raw: &str) -> ConsoleResult<Markup> {
+/// One charger's page.
+async fn page_of(state: &AppState, person: &Person, raw: &str) -> ConsoleResult<Markup> {
     let cp = visible(state, person, raw).await?;
     let id = cp.id.as_str().to_owned();
     let live = state_markup(state, &cp).await?;
@@ -233,7 +218,7 @@ pub async fn page_of(state: &AppState, person: &Person, raw: &str) -> ConsoleRes
                         th scope="col" { "Started" } th scope="col" { "Energy" } th scope="col" { "Stopped" } } }
                     tbody { @for t in &transactions { tr {
                         td { (t.id) } td { (t.connector_id) } td { (t.id_tag) } td { (when(t.started_at)) }
-                        td { @if let Some(stop) = t.meter_stop { (format!("{:.3} kWh", (stop - t.meter_start) as f64 / 1000.0)) } @else { "charging" } }
+                        td { @if let Some(stop) = t.meter_stop { (kwh(stop - t.meter_start)) } @else { "charging" } }
                         td { @if let Some(at) = t.stopped_at { (when(at)) " " (t.stop_reason.clone().unwrap_or_default()) } }
                     } } }
                 } }
@@ -265,16 +250,8 @@ pub async fn page(
     person: Person,
     Path(id): Path<String>,
 ) -> Response {
-    match page_of(&state, &person, &id).await {
-        Ok(body) => super::layout::page(
-            Some(&person),
-            &format!("Charger {id}"),
-            "/console/chargers",
-            body,
-        )
-        .into_response(),
-        Err(e) => e.page(Some(&person)),
-    }
+    let body = page_of(&state, &person, &id).await;
+    person.page(&format!("Charger {id}"), "/console/chargers", body)
 }
 
 async fn state_markup(state: &AppState, cp: &ChargePoint) -> ConsoleResult<Markup> {
@@ -284,7 +261,7 @@ async fn state_markup(state: &AppState, cp: &ChargePoint) -> ConsoleResult<Marku
     let now = state.clock.now();
     Ok(html! {
         dl.facts {
-            dt { "State" } dd #online { (badge(if online { "online" } else { "offline" }, online)) }
+            dt { "State" } dd #online { (online_badge(online)) }
             dt { "Last heard" } dd { @match cp.last_heartbeat_at { Some(at) => { (ago(now, at)) " (" (when(at)) ")" }, None => "never" } }
             dt { "Last boot" } dd { @match cp.last_boot_at { Some(at) => (when(at)), None => "never" } }
             dt { "Vendor / model" } dd { (boot.vendor) " " (boot.model) }
@@ -311,15 +288,13 @@ pub async fn state_fragment(
     person: Person,
     Path(id): Path<String>,
 ) -> Response {
-    let result = async {
-        let cp = visible(&state, &person, &id).await?;
-        state_markup(&state, &cp).await
-    }
-    .await;
-    match result {
-        Ok(m) => m.into_response(),
-        Err(e) => e.fragment(),
-    }
+    fragment(
+        async {
+            let cp = visible(&state, &person, &id).await?;
+            state_markup(&state, &cp).await
+        }
+        .await,
+    )
 }
 
 /// The message log's filter.
@@ -459,15 +434,13 @@ pub async fn log_fragment(
     Path(id): Path<String>,
     Query(filter): Query<LogFilter>,
 ) -> Response {
-    let result = async {
-        let cp = visible(&state, &person, &id).await?;
-        log_markup(&state, &cp, &filter).await
-    }
-    .await;
-    match result {
-        Ok(m) => m.into_response(),
-        Err(e) => e.fragment(),
-    }
+    fragment(
+        async {
+            let cp = visible(&state, &person, &id).await?;
+            log_markup(&state, &cp, &filter).await
+        }
+        .await,
+    )
 }
 
 async fn history_markup(state: &AppState, cp: &ChargePoint) -> ConsoleResult<Markup> {
@@ -510,69 +483,60 @@ pub async fn refused(State(state): State<AppState>, person: Person) -> Response 
         })
     }
     .await;
-    match result {
-        Ok(body) => shell(
-            Some(&person),
-            "Refused connections",
-            "/console/chargers",
-            body,
-        )
-        .into_response(),
-        Err(e) => e.page(Some(&person)),
+    person.page("Refused connections", "/console/chargers", result)
+}
+
+/// One command's form: it posts with htmx and shows the answer in
+/// `#answer` (a plain post without script).
+fn command_form(
+    person: &Person,
+    action: &str,
+    command: &str,
+    legend: &str,
+    fields: Markup,
+) -> Markup {
+    html! {
+        form hx-post=(action) hx-target="#answer" method="post" action=(action) {
+            (csrf_field(person)) input type="hidden" name="command" value=(command);
+            fieldset { legend { (legend) } (fields) }
+        }
     }
 }
 
 fn commands_markup(person: &Person, id: &str) -> Markup {
     let action = format!("/console/chargers/{id}/commands");
+    let form = |command, legend, fields| command_form(person, &action, command, legend, fields);
     html! {
         div.commands {
-            form hx-post=(action) hx-target="#answer" method="post" action=(action) {
-                (csrf_field(person)) input type="hidden" name="command" value="reset";
-                fieldset { legend { "Reset" }
-                    label { input type="radio" name="hard" value="false" checked; " when idle (soft)" }
-                    label { input type="radio" name="hard" value="true"; " now (hard)" }
-                    button type="submit" #reset { "Reset" }
+            (form("reset", "Reset", html! {
+                label { input type="radio" name="hard" value="false" checked; " when idle (soft)" }
+                label { input type="radio" name="hard" value="true"; " now (hard)" }
+                button type="submit" #reset { "Reset" }
+            }))
+            (form("unlock", "Unlock connector", html! {
+                label { "Connector " input type="number" name="connector" min="1" value="1" required; }
+                button type="submit" { "Unlock" }
+            }))
+            (form("availability", "Change availability", html! {
+                label { "Connector (0: all) " input type="number" name="connector" min="0" value="0" required; }
+                label { select name="operative" { option value="true" { "Operative" } option value="false" { "Inoperative" } } }
+                button type="submit" { "Change" }
+            }))
+            (form("start", "Remote start", html! {
+                label { "Connector " input type="number" name="connector" min="1" value="1" required; }
+                label { " Id tag " input type="text" name="id_tag" maxlength="20" required; }
+                button type="submit" { "Start" }
+            }))
+            (form("stop", "Remote stop", html! {
+                label { "Transaction " input type="text" name="transaction_id" maxlength="36" required; }
+                button type="submit" { "Stop" }
+            }))
+            (form("trigger", "Trigger message", html! {
+                select name="message" aria-label="Message" {
+                    @for m in TriggeredMessage::ALL { option { (m.as_str()) } }
                 }
-            }
-            form hx-post=(action) hx-target="#answer" method="post" action=(action) {
-                (csrf_field(person)) input type="hidden" name="command" value="unlock";
-                fieldset { legend { "Unlock connector" }
-                    label { "Connector " input type="number" name="connector" min="1" value="1" required; }
-                    button type="submit" { "Unlock" }
-                }
-            }
-            form hx-post=(action) hx-target="#answer" method="post" action=(action) {
-                (csrf_field(person)) input type="hidden" name="command" value="availability";
-                fieldset { legend { "Change availability" }
-                    label { "Connector (0: all) " input type="number" name="connector" min="0" value="0" required; }
-                    label { select name="operative" { option value="true" { "Operative" } option value="false" { "Inoperative" } } }
-                    button type="submit" { "Change" }
-                }
-            }
-            form hx-post=(action) hx-target="#answer" method="post" action=(action) {
-                (csrf_field(person)) input type="hidden" name="command" value="start";
-                fieldset { legend { "Remote start" }
-                    label { "Connector " input type="number" name="connector" min="1" value="1" required; }
-                    label { " Id tag " input type="text" name="id_tag" maxlength="20" required; }
-                    button type="submit" { "Start" }
-                }
-            }
-            form hx-post=(action) hx-target="#answer" method="post" action=(action) {
-                (csrf_field(person)) input type="hidden" name="command" value="stop";
-                fieldset { legend { "Remote stop" }
-                    label { "Transaction " input type="text" name="transaction_id" maxlength="36" required; }
-                    button type="submit" { "Stop" }
-                }
-            }
-            form hx-post=(action) hx-target="#answer" method="post" action=(action) {
-                (csrf_field(person)) input type="hidden" name="command" value="trigger";
-                fieldset { legend { "Trigger message" }
-                    select name="message" aria-label="Message" {
-                        @for m in ["StatusNotification", "Heartbeat", "BootNotification", "MeterValues"] { option { (m) } }
-                    }
-                    button type="submit" { "Trigger" }
-                }
-            }
+                button type="submit" { "Trigger" }
+            }))
         }
     }
 }
@@ -627,12 +591,9 @@ impl CommandForm {
             },
             "start" => {
                 let tag = self.id_tag.as_deref().map(str::trim).unwrap_or_default();
-                if tag.is_empty() || tag.len() > 20 || !tag.chars().all(|c| c.is_ascii_graphic()) {
-                    return Err(invalid("The id tag must be 1 to 20 printable characters."));
-                }
                 CommonCommand::Start {
                     connector: self.connector(1)?,
-                    id_tag: tag.to_owned(),
+                    id_tag: IdTag::parse(tag).map_err(plugway_app::AppError::from)?,
                     remote_start_id,
                 }
             }
@@ -680,26 +641,21 @@ pub async fn command(
         tracing::info!(charge_point = %cp.id, action, by = %person.user.id, "console command");
         let answer =
             plugway_app::chargers::send_operator_command(&state, &cp.id, action, payload).await?;
-        Ok::<_, ConsoleError>((action, answer.0))
+        let answer = answer.0;
+        let status = answer
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("answered")
+            .to_owned();
+        Ok::<_, ConsoleError>(html! {
+            div.answer role="status" {
+                p { strong { (action) } " answered: " span #answer-status { (status) } }
+                code { (answer.to_string()) }
+            }
+        })
     }
     .await;
-    match result {
-        Ok((action, answer)) => {
-            let status = answer
-                .get("status")
-                .and_then(Value::as_str)
-                .unwrap_or("answered")
-                .to_owned();
-            html! {
-                div.answer role="status" {
-                    p { strong { (action) } " answered: " span #answer-status { (status) } }
-                    code { (answer.to_string()) }
-                }
-            }
-            .into_response()
-        }
-        Err(e) => e.fragment(),
-    }
+    fragment(result)
 }
 
 #[cfg(test)]

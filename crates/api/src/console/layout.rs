@@ -69,3 +69,21 @@ pub fn csrf_field(person: &Person) -> Markup {
 pub fn badge(text: &str, good: bool) -> Markup {
     html! { span class={ "badge " (if good { "ok" } else { "bad" }) } { (text) } }
 }
+
+/// A charger's connection state as a badge.
+pub fn online_badge(online: bool) -> Markup {
+    badge(if online { "online" } else { "offline" }, online)
+}
+
+/// Previous and next links of a list paged at `path?page=N`.
+pub fn pager(path: &str, number: i64, pages: i64) -> Markup {
+    html! {
+        @if pages > 1 {
+            nav.pager aria-label="Pages" {
+                @if number > 1 { a href={ (path) "?page=" (number - 1) } { "← Previous" } }
+                " "
+                @if number < pages { a href={ (path) "?page=" (number + 1) } { "Next →" } }
+            }
+        }
+    }
+}

@@ -165,6 +165,14 @@ impl Person {
         }
     }
 
+    /// A page of `section` titled `title`, or the failure as a page.
+    pub fn page(&self, title: &str, section: &str, body: ConsoleResult<maud::Markup>) -> Response {
+        match body {
+            Ok(body) => layout::page(Some(self), title, section, body).into_response(),
+            Err(e) => e.page(Some(self)),
+        }
+    }
+
     /// Refuses a person who is not an admin (as "not found", like the API).
     pub fn require_admin(&self) -> Result<(), ConsoleError> {
         if self.is_admin() {
@@ -313,6 +321,31 @@ impl IntoResponse for ConsoleError {
 
 /// A console handler's result: a page or fragment, or the failure.
 pub type ConsoleResult<T = Response> = Result<T, ConsoleError>;
+
+/// A live fragment, or the failure in its place.
+pub fn fragment(body: ConsoleResult<maud::Markup>) -> Response {
+    match body {
+        Ok(markup) => markup.into_response(),
+        Err(e) => e.fragment(),
+    }
+}
+
+/// A `?page=` value as a page number: 1 or more; anything else is the first.
+pub fn page_number(raw: Option<&str>) -> i64 {
+    raw.and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| (1..=1_000_000).contains(p))
+        .unwrap_or(1)
+}
+
+/// Energy for people: kWh with Wh precision.
+pub fn kwh(wh: i64) -> String {
+    format!("{:.3} kWh", wh as f64 / 1000.0)
+}
+
+/// An amount in minor units, written in major units with its currency.
+pub fn money(minor: i64, currency: plugway_domain::Currency) -> String {
+    format!("{} {}", currency.to_major(minor), currency.code())
+}
 
 /// Formats a time for people: UTC, to the second.
 pub fn when(at: chrono::DateTime<chrono::Utc>) -> String {

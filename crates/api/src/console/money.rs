@@ -3,12 +3,12 @@
 //! admins, roaming partners and API keys.
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::Duration;
 use maud::html;
 
-use super::layout::{badge, page as shell};
-use super::{when, ConsoleError, Person};
+use super::layout::badge;
+use super::{kwh, money, when, ConsoleError, Person};
 use crate::AppState;
 
 /// Days of revenue shown.
@@ -47,7 +47,6 @@ pub async fn page(
         } else {
             Vec::new()
         };
-        let money = |m: i64, c: plugway_domain::Currency| format!("{} {}", c.to_major(m), c.code());
         Ok::<_, ConsoleError>(html! {
             h1 { "Money" }
             section aria-labelledby="rev-title" {
@@ -63,7 +62,7 @@ pub async fn page(
                             tr class=(if r.period == "total" { "total" } else { "" }) {
                                 td { (r.period) }
                                 td { (r.sessions) }
-                                td { (format!("{:.3} kWh", r.energy_wh as f64 / 1000.0)) }
+                                td { (kwh(r.energy_wh)) }
                                 td { (money(r.gross, r.currency)) }
                                 td { (money(r.tax, r.currency)) }
                                 td { (money(r.commission, r.currency)) }
@@ -112,10 +111,7 @@ pub async fn page(
         })
     }
     .await;
-    match result {
-        Ok(b) => shell(Some(&person), "Money", "/console/money", b).into_response(),
-        Err(e) => e.page(Some(&person)),
-    }
+    person.page("Money", "/console/money", result)
 }
 
 /// `GET /console/roaming`: partners and API keys (admins).
@@ -156,8 +152,5 @@ pub async fn roaming(State(state): State<AppState>, person: Person) -> Response 
         })
     }
     .await;
-    match result {
-        Ok(b) => shell(Some(&person), "Roaming and keys", "/console/roaming", b).into_response(),
-        Err(e) => e.page(Some(&person)),
-    }
+    person.page("Roaming and keys", "/console/roaming", result)
 }

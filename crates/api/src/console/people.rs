@@ -8,12 +8,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::html;
 use plugway_app::billing::{self, RefundRequest};
-use plugway_domain::{PurchaseId, UserId, Username};
+use plugway_domain::{PurchaseId, UserId};
 use plugway_store::{BookingFilter, User};
 use serde::Deserialize;
 
-use super::layout::{csrf_field, page as shell};
-use super::{when, ConsoleError, ConsoleResult, Person};
+use super::layout::{csrf_field, page as shell, pager};
+use super::{kwh, money, page_number, when, ConsoleError, Person};
 use crate::AppState;
 
 const PAGE: i64 = 50;
@@ -27,24 +27,6 @@ pub struct Lookup {
     page: Option<String>,
 }
 
-/// An account found by its id, username or phone.
-async fn find(state: &AppState, q: &str) -> ConsoleResult<Option<User>> {
-    if let Ok(id) = q.parse::<UserId>() {
-        return Ok(state.store.find_user(id).await?);
-    }
-    if let Ok(name) = Username::parse(q) {
-        if let Some(user) = state.store.find_user_by_username(&name).await? {
-            return Ok(Some(user));
-        }
-    }
-    if let Ok(phone) = plugway_app::accounts::parse_phone(state, q) {
-        if let Some(claim) = state.store.find_phone(&phone).await? {
-            return Ok(state.store.find_user(claim.user_id).await?);
-        }
-    }
-    Ok(None)
-}
-
 /// `GET /console/people`.
 pub async fn list(
     State(state): State<AppState>,
@@ -54,15 +36,13 @@ pub async fn list(
     let result = async {
         person.require_admin()?;
         let query = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
-        let number = q
-            .page
-            .as_deref()
-            .and_then(|p| p.parse::<i64>().ok())
-            .filter(|p| (1..=1_000_000).contains(p))
-            .unwrap_or(1);
+        let number = page_number(q.page.as_deref());
         let (users, count) = match query {
             Some(text) => {
-                let found: Vec<User> = find(&state, text).await?.into_iter().collect();
+                let found: Vec<User> = plugway_app::accounts::find_account(&state, text)
+                    .await?
+                    .into_iter()
+                    .collect();
                 let n = i64::try_from(found.len()).unwrap_or(0);
                 (found, n)
             }
@@ -90,19 +70,11 @@ pub async fn list(
                     td { (when(u.created_at)) }
                 } } }
             } }
-            @if query.is_none() && pages > 1 {
-                nav.pager aria-label="Pages" {
-                    @if number > 1 { a href={ "/console/people?page=" (number - 1) } { "← Previous" } } " "
-                    @if number < pages { a href={ "/console/people?page=" (number + 1) } { "Next →" } }
-                }
-            }
+            @if query.is_none() { (pager("/console/people", number, pages)) }
         })
     }
     .await;
-    match result {
-        Ok(b) => shell(Some(&person), "Drivers and hosts", "/console/people", b).into_response(),
-        Err(e) => e.page(Some(&person)),
-    }
+    person.page("Drivers and hosts", "/console/people", result)
 }
 
 /// `GET /console/people/{id}`.
@@ -141,7 +113,7 @@ pub async fn detail(
                 dt { "Account" } dd { code { (user.id.to_text()) } }
                 dt { "Role" } dd { (user.role.as_str()) }
                 dt { "Phones" } dd { @for p in &phones { (p.phone.as_str()) @if !p.verified { " (unverified)" } " " } }
-                dt { "Wallet" } dd #wallet { (currency.to_major(balance)) " " (currency.code()) }
+                dt { "Wallet" } dd #wallet { (money(balance, currency)) }
             }
             section aria-labelledby="purchases-title" {
                 h2 #purchases-title { "Purchases" }
@@ -152,8 +124,8 @@ pub async fn detail(
                         tbody { @for p in &purchases { tr {
                             td { a href={ "/console/sessions/" (p.id.to_text()) } { (p.id.to_text().get(..8).unwrap_or_default()) } }
                             td { (when(p.stopped_at)) }
-                            td { (format!("{:.3} kWh", p.cost.energy_wh as f64 / 1000.0)) }
-                            td { (p.cost.currency.to_major(p.cost.total)) " " (p.cost.currency.code()) }
+                            td { (kwh(p.cost.energy_wh)) }
+                            td { (money(p.cost.total, p.cost.currency)) }
                             td { (p.payment_status) }
                             td { @if billing::refundable(p) {
                                 (refund_form(&person, p, &RefundForm::fresh()))
@@ -171,10 +143,7 @@ pub async fn detail(
         })
     }
     .await;
-    match result {
-        Ok(b) => shell(Some(&person), "Account", "/console/people", b).into_response(),
-        Err(e) => e.page(Some(&person)),
-    }
+    person.page("Account", "/console/people", result)
 }
 
 /// A purchase's refund form, filled with `values` (a retry keeps its
@@ -298,7 +267,7 @@ pub async fn refund(
             let body = html! {
                 h1 { "The refund did not go through" }
                 p.error role="alert" { (e.message) }
-                p { "Purchase " code { (purchase.id.to_text()) } ": " (purchase.cost.currency.to_major(purchase.cost.total)) " " (purchase.cost.currency.code()) ", " (purchase.payment_status) "." }
+                p { "Purchase " code { (purchase.id.to_text()) } ": " (money(purchase.cost.total, purchase.cost.currency)) ", " (purchase.payment_status) "." }
                 (refund_form(&person, &purchase, &form))
                 @if let Some(user) = purchase.user_id { p { a href={ "/console/people/" (user.to_text()) } { "Back to the account" } } }
             };

@@ -14,7 +14,7 @@ use plugway_store::{EvseListFilter, RevisionTarget, SiteListFilter};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::layout::{csrf_field, page as shell};
+use super::layout::csrf_field;
 use super::{when, ConsoleError, ConsoleResult, Person};
 use crate::AppState;
 
@@ -23,10 +23,11 @@ const SHOWN: i64 = 100;
 
 /// `GET /console/approvals`.
 pub async fn page(State(state): State<AppState>, person: Person) -> Response {
-    match body(&state, &person).await {
-        Ok(b) => shell(Some(&person), "Approvals", "/console/approvals", b).into_response(),
-        Err(e) => e.page(Some(&person)),
-    }
+    person.page(
+        "Approvals",
+        "/console/approvals",
+        body(&state, &person).await,
+    )
 }
 
 async fn body(state: &AppState, person: &Person) -> ConsoleResult<Markup> {

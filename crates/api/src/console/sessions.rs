@@ -2,14 +2,13 @@
 //! finished ones with their meter curve.
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::{html, Markup};
 use plugway_app::sessions::{active_power_w, energy_register_wh};
 use plugway_domain::PurchaseId;
 use plugway_store::MeterSample;
 
-use super::layout::page as shell;
-use super::{when, ConsoleError, ConsoleResult, Person};
+use super::{fragment, kwh, money, when, ConsoleError, ConsoleResult, Person};
 use crate::AppState;
 
 /// Active sessions read for the live table (an admin's whole network).
@@ -49,26 +48,15 @@ pub async fn page(State(state): State<AppState>, person: Person) -> Response {
         })
     }
     .await;
-    match result {
-        Ok(body) => shell(Some(&person), "Sessions", "/console/sessions", body).into_response(),
-        Err(e) => e.page(Some(&person)),
-    }
+    person.page("Sessions", "/console/sessions", result)
 }
 
 fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
-fn kwh(wh: i64) -> String {
-    format!("{:.3} kWh", wh as f64 / 1000.0)
-}
-
-fn money(minor: i64, currency: plugway_domain::Currency) -> String {
-    format!("{} {}", currency.to_major(minor), currency.code())
-}
-
 async fn active_markup(state: &AppState, person: &Person) -> ConsoleResult<Markup> {
-    let host = person.manager().host();
+    let manager = person.manager();
     let sessions = state
         .store
         .list_active_charging_sessions(None, ACTIVE_LIMIT)
@@ -76,7 +64,7 @@ async fn active_markup(state: &AppState, person: &Person) -> ConsoleResult<Marku
     let now = state.clock.now();
     let mine: Vec<_> = sessions
         .into_iter()
-        .filter(|s| host.is_none() || s.host_id == host)
+        .filter(|s| manager.manages(s.host_id))
         .collect();
     Ok(html! {
         @if mine.is_empty() { p { "Nobody is charging." } } @else {
@@ -101,10 +89,7 @@ async fn active_markup(state: &AppState, person: &Person) -> ConsoleResult<Marku
 
 /// `GET /console/sessions/active`: the live table, for the refresh.
 pub async fn active_fragment(State(state): State<AppState>, person: Person) -> Response {
-    match active_markup(&state, &person).await {
-        Ok(m) => m.into_response(),
-        Err(e) => e.fragment(),
-    }
+    fragment(active_markup(&state, &person).await)
 }
 
 /// `GET /console/sessions/{purchase id}`: a finished session and its curve.
@@ -151,10 +136,7 @@ pub async fn detail(
         })
     }
     .await;
-    match result {
-        Ok(body) => shell(Some(&person), "Session", "/console/sessions", body).into_response(),
-        Err(e) => e.page(Some(&person)),
-    }
+    person.page("Session", "/console/sessions", result)
 }
 
 /// "45 s", "12 min", "2 h 05 min".
