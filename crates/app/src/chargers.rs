@@ -110,6 +110,37 @@ pub fn push_local_list(state: &App, customer: &CrmCustomer) {
     });
 }
 
+/// A charger's meter data over its last days: what it sent, what a quirk
+/// corrected, what no rule could read, per UTC day and in total.
+#[derive(Debug, Clone)]
+pub struct MeterReport {
+    /// The first day covered.
+    pub from: chrono::NaiveDate,
+    /// The days with data, oldest first.
+    pub days: Vec<plugway_store::MeterDataDay>,
+    /// All of them together.
+    pub totals: plugway_store::MeterDataCounts,
+}
+
+/// The meter-data report of `charge_point` (which the caller has checked
+/// the manager may see) for the last `days` days, today included: 1 to 366.
+pub async fn meter_report(
+    state: &App,
+    charge_point: &ChargePointId,
+    days: i64,
+) -> AppResult<MeterReport> {
+    if !(1..=366).contains(&days) {
+        return Err(AppError::invalid_field("days", "must be from 1 to 366"));
+    }
+    let from = state.clock.now().date_naive() - chrono::Duration::days(days - 1);
+    let days = state.store.meter_data_report(charge_point, from).await?;
+    let mut totals = plugway_store::MeterDataCounts::default();
+    for day in &days {
+        totals.add(&day.counts);
+    }
+    Ok(MeterReport { from, days, totals })
+}
+
 /// The commands people send most, written once for both OCPP versions: a
 /// face (the console) asks for one of these and [`common_command`] writes
 /// the message the charger's version expects.

@@ -424,28 +424,20 @@ async fn meter_report(
     Path(id): Path<String>,
     Query(q): Query<MeterReportQuery>,
 ) -> ApiResult<Json<MeterReport>> {
-    let days = q.days.unwrap_or(30);
-    if !(1..=366).contains(&days) {
-        return Err(ApiError::invalid_field("days", "must be from 1 to 366"));
-    }
     let cp = visible(&state, &who, &id).await?;
-    let from = state.clock.now().date_naive() - chrono::Duration::days(days - 1);
-    let rows = state.store.meter_data_report(&cp.id, from).await?;
-    let mut totals = plugway_store::MeterDataCounts::default();
-    for row in &rows {
-        totals.add(&row.counts);
-    }
+    let report = plugway_app::chargers::meter_report(&state, &cp.id, q.days.unwrap_or(30)).await?;
     Ok(Json(MeterReport {
         charge_point_id: cp.id.as_str().to_owned(),
-        from,
-        days: rows
+        from: report.from,
+        days: report
+            .days
             .into_iter()
             .map(|r| MeterReportDay {
                 day: r.day,
                 counts: r.counts.into(),
             })
             .collect(),
-        totals: totals.into(),
+        totals: report.totals.into(),
     }))
 }
 
