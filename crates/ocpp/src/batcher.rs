@@ -1,54 +1,149 @@
-//! Group commit. Every MeterValues answer waits until its samples are
-//! durable, but concurrent chargers share one database commit: a writer task
-//! takes everything queued while the previous commit ran and stores it in one
-//! transaction, then releases all the waiting answers at once.
+//! Group commit. An answer that means "stored" (MeterValues, a
+//! BootNotification) waits until its write is durable, but concurrent
+//! chargers share one database commit: a writer task takes everything queued
+//! while the previous commit ran and stores it in one transaction, then
+//! releases all the waiting answers at once. One writer per kind of write:
+//! meter samples, and presence (connect, boot, heartbeat, disconnect).
 
+use std::future::Future;
 use std::sync::Arc;
 
-use plugway_store::{MeterSample, Store, StoreError};
+use plugway_store::{MeterSample, PresenceChange, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
-/// Most samples written in one commit.
-const MAX_BATCH: usize = 5000;
+/// What a queued write is told once its batch is committed: one result per
+/// item it queued.
+type Ack<R> = oneshot::Sender<Result<Vec<R>, String>>;
 
-type Ack = oneshot::Sender<Result<(), String>>;
-
-/// Queues samples for the writer task.
-#[derive(Debug, Clone)]
-pub struct SampleBatcher {
-    tx: mpsc::Sender<(Vec<MeterSample>, Ack)>,
+/// A writer task that commits what is queued in batches.
+#[derive(Debug)]
+pub struct GroupCommit<T, R> {
+    tx: mpsc::Sender<(Vec<T>, Ack<R>)>,
 }
 
-impl SampleBatcher {
-    /// Starts the writer task.
-    pub fn start(store: Arc<dyn Store>) -> Self {
-        let (tx, mut rx) = mpsc::channel::<(Vec<MeterSample>, Ack)>(4096);
+impl<T, R> Clone for GroupCommit<T, R> {
+    fn clone(&self) -> Self {
+        Self {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+fn stopped(what: &str) -> StoreError {
+    StoreError::Unavailable(format!("the {what} writer stopped"))
+}
+
+impl<T: Send + 'static, R: Clone + Send + 'static> GroupCommit<T, R> {
+    /// Starts the writer task: `commit` stores one batch (at most
+    /// `max_batch` items, unless one submission is larger) in one
+    /// transaction and returns a result per item. `what` names it in
+    /// metrics and errors.
+    pub fn start<F, Fut>(what: &'static str, max_batch: usize, commit: F) -> Self
+    where
+        F: Fn(Vec<T>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Vec<R>, StoreError>> + Send,
+    {
+        let (tx, mut rx) = mpsc::channel::<(Vec<T>, Ack<R>)>(4096);
         tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut samples = first.0;
-                let mut acks = vec![first.1];
-                while samples.len() < MAX_BATCH {
+            while let Some((mut items, ack)) = rx.recv().await {
+                let mut sizes = vec![items.len()];
+                let mut acks = vec![ack];
+                while items.len() < max_batch {
                     match rx.try_recv() {
                         Ok((more, ack)) => {
-                            samples.extend(more);
+                            sizes.push(more.len());
+                            items.extend(more);
                             acks.push(ack);
                         }
                         Err(_) => break,
                     }
                 }
-                let result = store
-                    .insert_meter_samples(&samples)
-                    .await
-                    .map_err(|e| e.to_string());
-                metrics::counter!("plugway_meter_samples_stored_total")
-                    .increment(samples.len() as u64);
-                metrics::histogram!("plugway_meter_commit_batch_size").record(acks.len() as f64);
-                for ack in acks {
-                    let _ = ack.send(result.clone());
+                let count = items.len();
+                let result = match commit(items).await {
+                    Ok(results) if results.len() == count => Ok(results),
+                    Ok(results) => Err(format!(
+                        "the {what} commit answered {} results for {count} writes",
+                        results.len()
+                    )),
+                    Err(e) => Err(e.to_string()),
+                };
+                metrics::histogram!("plugway_group_commit_writes", "writer" => what)
+                    .record(acks.len() as f64);
+                match result {
+                    Ok(results) => {
+                        let mut results = results.into_iter();
+                        for (ack, size) in acks.into_iter().zip(sizes) {
+                            let _ = ack.send(Ok(results.by_ref().take(size).collect()));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, writes = count, "{what}: a group commit failed");
+                        for ack in acks {
+                            let _ = ack.send(Err(e.clone()));
+                        }
+                    }
                 }
             }
         });
         Self { tx }
+    }
+
+    /// Queues `items` behind everything queued before them; the receiver
+    /// answers once they are committed. Waits only while the queue is full.
+    pub async fn queue(&self, items: Vec<T>) -> Result<Committed<R>, StoreError> {
+        let (ack, done) = oneshot::channel();
+        self.tx
+            .send((items, ack))
+            .await
+            .map_err(|_| stopped("group commit"))?;
+        Ok(Committed(done))
+    }
+
+    /// Stores `items`; returns once they are committed, a result per item.
+    pub async fn commit(&self, items: Vec<T>) -> Result<Vec<R>, StoreError> {
+        self.queue(items).await?.wait().await
+    }
+}
+
+/// Queued writes, committed when [`Committed::wait`] returns.
+#[derive(Debug)]
+pub struct Committed<R>(oneshot::Receiver<Result<Vec<R>, String>>);
+
+impl<R> Committed<R> {
+    /// Waits for the commit: a result per queued item.
+    pub async fn wait(self) -> Result<Vec<R>, StoreError> {
+        self.0
+            .await
+            .map_err(|_| stopped("group commit"))?
+            .map_err(StoreError::Other)
+    }
+}
+
+/// Most meter samples written in one commit.
+const MAX_SAMPLES: usize = 5000;
+/// Most presence changes written in one commit.
+const MAX_PRESENCE: usize = 2000;
+
+/// Meter samples: every MeterValues answer means they are committed.
+#[derive(Debug, Clone)]
+pub struct SampleBatcher(GroupCommit<MeterSample, ()>);
+
+impl SampleBatcher {
+    /// Starts the writer task.
+    pub fn start(store: Arc<dyn Store>) -> Self {
+        Self(GroupCommit::start(
+            "meter samples",
+            MAX_SAMPLES,
+            move |samples| {
+                let store = store.clone();
+                async move {
+                    store.insert_meter_samples(&samples).await?;
+                    metrics::counter!("plugway_meter_samples_stored_total")
+                        .increment(samples.len() as u64);
+                    Ok(vec![(); samples.len()])
+                }
+            },
+        ))
     }
 
     /// Stores samples; returns once they are committed.
@@ -56,13 +151,41 @@ impl SampleBatcher {
         if samples.is_empty() {
             return Ok(());
         }
-        let (ack, done) = oneshot::channel();
-        self.tx
-            .send((samples, ack))
-            .await
-            .map_err(|_| StoreError::Unavailable("meter writer stopped".into()))?;
-        done.await
-            .map_err(|_| StoreError::Unavailable("meter writer stopped".into()))?
-            .map_err(StoreError::Other)
+        self.0.commit(samples).await.map(drop)
+    }
+}
+
+/// Presence changes (connected, version, boot, heartbeat, auto-registration)
+/// of every connection, in the order they were queued: a reconnect storm
+/// costs a few commits a second, not several per charger.
+#[derive(Debug, Clone)]
+pub struct PresenceWriter(GroupCommit<PresenceChange, bool>);
+
+impl PresenceWriter {
+    /// Starts the writer task.
+    pub fn start(store: Arc<dyn Store>) -> Self {
+        Self(GroupCommit::start(
+            "presence",
+            MAX_PRESENCE,
+            move |changes| {
+                let store = store.clone();
+                async move { store.apply_presence(&changes).await }
+            },
+        ))
+    }
+
+    /// Writes `changes` in order; returns once they are committed, whether
+    /// each found its charge point.
+    pub async fn commit(&self, changes: Vec<PresenceChange>) -> Result<Vec<bool>, StoreError> {
+        self.0.commit(changes).await
+    }
+
+    /// Queues `changes` without waiting for their commit (what nothing is
+    /// answered on: a connection opening or closing). The writer logs a
+    /// failed commit.
+    pub async fn queue(&self, changes: Vec<PresenceChange>) {
+        if let Err(e) = self.0.queue(changes).await {
+            tracing::warn!(error = %e, "could not record a charge point's presence");
+        }
     }
 }

@@ -6,8 +6,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use plugway_domain::charging::authorize;
 use plugway_domain::{AuthorizationStatus, IdTag, IdTagState};
 use plugway_store::{
-    BootInfo, IdTagRecord, MeterSample, NewChargePoint, NewTransaction, StatusReport, StoreError,
-    TransactionStop,
+    BootInfo, IdTagRecord, MeterSample, NewChargePoint, NewTransaction, PresenceChange,
+    StatusReport, TransactionStop,
 };
 use rust_ocpp::v1_6::messages::authorize::{AuthorizeRequest, AuthorizeResponse};
 use rust_ocpp::v1_6::messages::boot_notification::{
@@ -155,11 +155,7 @@ pub async fn handle(
         "Heartbeat" => {
             let _: rust_ocpp::v1_6::messages::heart_beat::HeartbeatRequest =
                 decode(payload, typed_only)?;
-            state
-                .store
-                .record_heartbeat(&session.id, state.clock.now())
-                .await
-                .map_err(internal)?;
+            store_heartbeat(state, session).await?;
             to_value(&HeartbeatResponse {
                 current_time: now_ms(state),
             })
@@ -299,34 +295,58 @@ async fn authorize_tag(
     })
 }
 
+/// Stores a BootNotification (registering an unknown charger first, when
+/// auto-registration let it in) through the presence writer: answered once
+/// committed, sharing the commit with every other charger booting now.
 /// `--ocpp-auto-register`: an unknown charger's first BootNotification (in
 /// either version) registers it, connected, with the version it speaks.
-pub(crate) async fn register_at_boot(
+pub(crate) async fn store_boot(
     state: &OcppState,
     session: &mut Session,
+    info: BootInfo,
     now: DateTime<Utc>,
 ) -> Result<(), CallError> {
-    let cp = NewChargePoint {
-        id: session.id.clone(),
-        password_hash: None,
-        owner: None,
-        created_at: now,
-    };
-    match state.store.create_charge_point(&cp).await {
-        Ok(()) | Err(StoreError::Conflict(_)) => {}
-        Err(e) => return Err(internal(e)),
+    let id = session.id.clone();
+    let mut changes = Vec::with_capacity(4);
+    if !session.known {
+        tracing::warn!(charge_point = %id, version = session.version.as_str(), "AUTO-REGISTERED an unknown charge point at its BootNotification");
+        changes.push(PresenceChange::Register(NewChargePoint {
+            id: id.clone(),
+            password_hash: None,
+            owner: None,
+            created_at: now,
+        }));
+        changes.push(PresenceChange::Connected {
+            id: id.clone(),
+            connected: true,
+            at: now,
+        });
+        changes.push(PresenceChange::Version {
+            id: id.clone(),
+            version: session.version.as_str().to_owned(),
+        });
     }
-    tracing::warn!(charge_point = %session.id, version = session.version.as_str(), "AUTO-REGISTERED an unknown charge point at its BootNotification");
+    changes.push(PresenceChange::Boot { id, info, at: now });
+    let found = state.presence.commit(changes).await.map_err(internal)?;
     session.known = true;
+    if found.last() == Some(&true) {
+        Ok(())
+    } else {
+        // Deleted while connected.
+        Err(internal("the charge point is no longer registered"))
+    }
+}
+
+/// Records a heartbeat; answered once committed.
+pub(crate) async fn store_heartbeat(state: &OcppState, session: &Session) -> Result<(), CallError> {
     state
-        .store
-        .set_connected(&session.id, true, now)
+        .presence
+        .commit(vec![PresenceChange::Heartbeat {
+            id: session.id.clone(),
+            at: state.clock.now(),
+        }])
         .await
-        .map_err(internal)?;
-    state
-        .store
-        .set_ocpp_version(&session.id, session.version.as_str())
-        .await
+        .map(drop)
         .map_err(internal)
 }
 
@@ -337,9 +357,6 @@ async fn boot(
 ) -> Result<Value, CallError> {
     let req: BootNotificationRequest = decode(payload, validated)?;
     let now = state.clock.now();
-    if !session.known {
-        register_at_boot(state, session, now).await?;
-    }
     let info = BootInfo {
         vendor: req.charge_point_vendor.clone(),
         model: req.charge_point_model.clone(),
@@ -351,11 +368,7 @@ async fn boot(
         meter_type: req.meter_type.clone(),
         meter_serial_number: req.meter_serial_number.clone(),
     };
-    state
-        .store
-        .record_boot(&session.id, &info, now)
-        .await
-        .map_err(internal)?;
+    store_boot(state, session, info.clone(), now).await?;
     session.registered = true;
     crate::quirks::booted(state, session, &info.vendor, &info.model);
     if state.config.crm_boot_notifications {

@@ -76,6 +76,15 @@ pub struct OcppConfig {
     /// How often this node adds its sampled-value counts to the
     /// meter-data report.
     pub meter_report_every: Duration,
+    /// Connections this node admits at once that have not yet had their
+    /// first request answered (the costly part of connecting: the lookup,
+    /// the presence writes, the BootNotification). Beyond it a handshake is
+    /// answered 503 with `Retry-After`, so a reconnect storm queues at the
+    /// chargers rather than in this node's memory.
+    pub max_pending_connections: usize,
+    /// How long an admitted connection may take to send its first request
+    /// before its place is given to another.
+    pub admission_timeout: Duration,
 }
 
 impl Default for OcppConfig {
@@ -93,6 +102,8 @@ impl Default for OcppConfig {
             station_ca: None,
             meter_quirks: Arc::default(),
             meter_report_every: Duration::from_secs(10),
+            max_pending_connections: 10_000,
+            admission_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -112,6 +123,8 @@ pub struct OcppState {
     pub registry: Registry,
     /// Group commit of meter samples.
     pub samples: batcher::SampleBatcher,
+    /// Group commit of connections, boots and heartbeats.
+    pub presence: batcher::PresenceWriter,
     /// The message log writer.
     pub log: log::LogSink,
     /// The connection history writer.
@@ -123,6 +136,9 @@ pub struct OcppState {
     /// The other nodes, when this one runs in a cluster (set once, by
     /// [`cluster::Cluster::join`]).
     pub cluster: Arc<std::sync::OnceLock<Arc<cluster::Cluster>>>,
+    /// Places for connections not yet past their first request
+    /// ([`OcppConfig::max_pending_connections`]).
+    pub admission: Arc<tokio::sync::Semaphore>,
 }
 
 impl OcppState {
@@ -137,6 +153,7 @@ impl OcppState {
         Self {
             sessions,
             samples: batcher::SampleBatcher::start(store.clone()),
+            presence: batcher::PresenceWriter::start(store.clone()),
             log: log::LogSink::start(store.clone(), config.message_log),
             connections: connections::ConnectionLog::start(store.clone()),
             meter_counts: quirks::MeterCounts::start(
@@ -146,6 +163,9 @@ impl OcppState {
             ),
             registry: Registry::default(),
             cluster: Arc::default(),
+            admission: Arc::new(tokio::sync::Semaphore::new(
+                config.max_pending_connections.max(1),
+            )),
             config: Arc::new(config),
             store,
             bus,

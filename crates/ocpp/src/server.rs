@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::Router;
 use base64::Engine;
 use plugway_domain::ChargePointId;
-use plugway_store::{ConnectionEventKind, ConnectionRefusal, DisconnectReason};
+use plugway_store::{ConnectionEventKind, ConnectionRefusal, DisconnectReason, PresenceChange};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -27,6 +27,10 @@ pub const SUBPROTOCOL: &str = "ocpp1.6";
 pub fn negotiate(header: &str) -> Option<OcppVersion> {
     header.split(',').find_map(OcppVersion::from_subprotocol)
 }
+
+/// The longest `Retry-After` a deferred handshake is given, seconds: each
+/// is given a random wait from 1 to this, spreading a storm's retries.
+const RETRY_AFTER_MAX_SECS: u64 = 5;
 
 /// `/ocpp/{chargePointId}`.
 pub fn router(state: OcppState) -> Router {
@@ -115,6 +119,22 @@ async fn upgrade(
         );
     };
     let refused = |refusal| record_refusal(&state, &raw_id, refusal, remote, Some(version));
+    // Admission first, before any database work: a storm beyond what this
+    // node takes at once is told to come back, each charger after its own
+    // few seconds so that they do not all come back together.
+    let Ok(admission) = state.admission.clone().try_acquire_owned() else {
+        metrics::counter!("plugway_ocpp_handshakes_deferred_total").increment(1);
+        refused(ConnectionRefusal::TooManyConnecting);
+        let mut response = refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many chargers connecting at once; try again after Retry-After seconds",
+        );
+        let wait = rand::Rng::gen_range(&mut rand::thread_rng(), 1..=RETRY_AFTER_MAX_SECS);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(wait));
+        return response;
+    };
     let cp = match state.store.find_charge_point(&id).await {
         Ok(cp) => cp,
         Err(e) => {
@@ -190,15 +210,19 @@ async fn upgrade(
             cp.password_hash.is_some()
         }
     };
-    // Recorded before the upgrade is answered, so a charger that reconnects
-    // in another version is recorded in the order it connected; and only
-    // when it changed, so a reconnect costs no write (the charge point was
-    // just read).
-    let recorded = cp.as_ref().and_then(|c| c.ocpp_version.as_deref());
-    if known && recorded != Some(version.as_str()) {
-        if let Err(e) = state.store.set_ocpp_version(&id, version.as_str()).await {
-            tracing::warn!(error = %e, "could not record the OCPP version");
-        }
+    // Queued before the upgrade is answered, so a charger that reconnects
+    // in another version is recorded in the order it connected. Always
+    // queued, not only when the row just read differs: an earlier
+    // connection's change may still be in the queue. The statement writes
+    // only when the version changed.
+    if known {
+        state
+            .presence
+            .queue(vec![PresenceChange::Version {
+                id: id.clone(),
+                version: version.as_str().to_owned(),
+            }])
+            .await;
     }
     let model = cp
         .as_ref()
@@ -221,6 +245,7 @@ async fn upgrade(
                 state,
                 socket,
                 remote,
+                admission,
                 Session {
                     version,
                     id,
@@ -288,8 +313,14 @@ async fn run(
     state: OcppState,
     mut socket: WebSocket,
     remote: Option<String>,
+    admission: tokio::sync::OwnedSemaphorePermit,
     mut session: Session,
 ) {
+    // Held until the first request is answered (or the connection ends, or
+    // it waits too long to send one).
+    let mut admission = Some(admission);
+    let admission_ends = tokio::time::sleep(state.config.admission_timeout);
+    tokio::pin!(admission_ends);
     record_connection(
         &state,
         &session,
@@ -305,11 +336,14 @@ async fn run(
             .await;
     }
     if session.known {
-        if let Err(e) = state
-            .store
-            .set_connected(&session.id, true, state.clock.now())
-            .await
-        {
+        // Committed before its first frame is read, as before the writes
+        // were batched: whatever it sends next finds it connected.
+        let opened = PresenceChange::Connected {
+            id: session.id.clone(),
+            connected: true,
+            at: state.clock.now(),
+        };
+        if let Err(e) = state.presence.commit(vec![opened]).await {
             tracing::warn!(error = %e, "could not record the connection");
         }
     }
@@ -356,6 +390,7 @@ async fn run(
                         if !on_text(&state, &mut session, &mut socket, &mut pending, text.as_str()).await {
                             break DisconnectReason::ConnectionLost;
                         }
+                        admission = None;
                     }
                     Message::Binary(_) => {
                         // OCPP-J is text only.
@@ -381,6 +416,9 @@ async fn run(
                 if let Some(p) = pending.take() {
                     let _ = p.reply.send(Err(OutboundError::Timeout));
                 }
+            }
+            () = &mut admission_ends, if admission.is_some() => {
+                admission = None;
             }
             () = &mut idle => {
                 tracing::info!(charge_point = %session.id, "idle too long; closing");
@@ -410,13 +448,14 @@ async fn run(
         }
     }
     if current && session.known {
-        if let Err(e) = state
-            .store
-            .set_connected(&session.id, false, state.clock.now())
-            .await
-        {
-            tracing::warn!(error = %e, "could not record the disconnection");
-        }
+        state
+            .presence
+            .queue(vec![PresenceChange::Connected {
+                id: session.id.clone(),
+                connected: false,
+                at: state.clock.now(),
+            }])
+            .await;
     }
     record_connection(
         &state,

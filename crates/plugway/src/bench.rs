@@ -634,6 +634,10 @@ pub struct OcppArgs {
     pub version: plugway_sim::SimVersion,
     #[command(flatten)]
     pub cluster: ClusterFlags,
+    /// Then drop every idle connection at once and reconnect them all
+    /// together (a reconnect storm), timing until every one is booted again.
+    #[arg(long)]
+    pub storm: bool,
     /// Then run the same load against a peer central system and print the
     /// ratios: `ocpp-rpc` (Node.js, from npm; needs node and npm).
     #[arg(long, value_enum)]
@@ -672,9 +676,11 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
 }
 
 /// Loopback source addresses, so more than one address's worth of
-/// ephemeral ports can connect to one server port.
+/// ephemeral ports can connect to one server port: 5,000 connections an
+/// address leaves room in its ~28,000 ports for retries and for sockets
+/// lingering in TIME_WAIT.
 fn loopback_source(n: u32) -> std::net::SocketAddr {
-    let block = n / 20_000;
+    let block = n / 5_000;
     std::net::SocketAddr::from(([127, 0, 0, 2 + (block % 250) as u8], 0))
 }
 
@@ -709,6 +715,95 @@ struct Measured {
     connections_per_second: f64,
     /// The servers' memory per idle connection, KiB.
     kib_per_connection: f64,
+    /// With `--storm`: seconds until every dropped connection was back and
+    /// booted.
+    storm_seconds: Option<f64>,
+}
+
+/// What [`connect_idle`] did.
+struct Connected {
+    /// The tasks holding the connections open.
+    holders: Vec<tokio::task::JoinHandle<()>>,
+    /// How many connected and booted.
+    held: u64,
+    /// Handshakes the server deferred (503) on the way.
+    deferred: u64,
+    /// Other failed tries, retried after a second.
+    retried: u64,
+    /// Until the last was booted.
+    took: Duration,
+}
+
+/// Opens `count` connections (ids `IDLE-n`) that boot and then stay open,
+/// from the `source_block`th block of loopback source addresses (a storm
+/// reconnects from other addresses than the dropped connections', whose
+/// ports linger in TIME_WAIT, as a real site's chargers each have their
+/// own). Paced: a short pause every 500 handshakes.
+async fn connect_idle(
+    target: &Target,
+    args: &OcppArgs,
+    pace: bool,
+    source_block: u32,
+    label: &'static str,
+) -> Connected {
+    let count = args.idle;
+    let hold_until = std::time::Instant::now() + Duration::from_secs(3600);
+    let give_up = std::time::Instant::now() + Duration::from_secs(300);
+    let connected = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let deferred = Arc::new(AtomicU64::new(0));
+    let retried = Arc::new(AtomicU64::new(0));
+    let bar = progress(u64::from(count), label);
+    let mut holders = Vec::new();
+    let started = Instant::now();
+    for n in 0..count {
+        let mut config =
+            plugway_sim::SimConfig::new(&target.node_of(n), &format!("IDLE-{n:06}"), None);
+        config.bind = Some(loopback_source(n + source_block * 100_000));
+        config.version = args.version;
+        let (connected, failed, deferred, retried, bar) = (
+            connected.clone(),
+            failed.clone(),
+            deferred.clone(),
+            retried.clone(),
+            bar.clone(),
+        );
+        holders.push(tokio::spawn(async move {
+            match plugway_sim::connect_booted_patiently(&config, give_up).await {
+                Ok((ws, tries)) => {
+                    deferred.fetch_add(u64::from(tries.deferred), Ordering::Relaxed);
+                    retried.fetch_add(u64::from(tries.failed), Ordering::Relaxed);
+                    connected.fetch_add(1, Ordering::Relaxed);
+                    bar.inc(1);
+                    let _ = plugway_sim::hold_open(ws, hold_until).await;
+                }
+                Err(_) => {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                    bar.inc(1);
+                }
+            }
+        }));
+        // Pace the handshakes a little so the accept queue is never the limit.
+        if pace && n % 500 == 499 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    while connected.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < u64::from(count) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let took = started.elapsed();
+    bar.finish_and_clear();
+    let failed = failed.load(Ordering::Relaxed);
+    if failed > 0 {
+        eprintln!("{label}: {failed} of {count} could not connect within 300 s");
+    }
+    Connected {
+        holders,
+        held: connected.load(Ordering::Relaxed),
+        deferred: deferred.load(Ordering::Relaxed),
+        retried: retried.load(Ordering::Relaxed),
+        took,
+    }
 }
 
 /// The MeterValues load, then the idle connections, against `target`.
@@ -769,64 +864,60 @@ async fn measure(target: &Target, args: &OcppArgs) -> anyhow::Result<Measured> {
     //    memory for them.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = target.rss();
-    let hold_until = std::time::Instant::now() + Duration::from_secs(3600);
-    let connected = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
-    let bar = progress(u64::from(args.idle), "idle connections");
-    let mut holders = Vec::new();
-    let started = Instant::now();
-    for n in 0..args.idle {
-        let mut config =
-            plugway_sim::SimConfig::new(&target.node_of(n), &format!("IDLE-{n:06}"), None);
-        config.bind = Some(loopback_source(n));
-        config.version = args.version;
-        let (connected, failed, bar) = (connected.clone(), failed.clone(), bar.clone());
-        holders.push(tokio::spawn(async move {
-            match plugway_sim::connect_booted(&config).await {
-                Ok(ws) => {
-                    connected.fetch_add(1, Ordering::Relaxed);
-                    bar.inc(1);
-                    let _ = plugway_sim::hold_open(ws, hold_until).await;
-                }
-                Err(_) => {
-                    failed.fetch_add(1, Ordering::Relaxed);
-                    bar.inc(1);
-                }
-            }
-        }));
-        // Pace the handshakes a little so the accept queue is never the limit.
-        if n % 500 == 499 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-    while connected.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < u64::from(args.idle)
-    {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let connecting = started.elapsed();
-    bar.finish_and_clear();
+    let Connected {
+        holders,
+        held,
+        deferred,
+        retried,
+        took: connecting,
+    } = connect_idle(target, args, true, 0, "idle connections").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = rss_or(target, before);
-    let held = connected.load(Ordering::Relaxed);
     let per = after.saturating_sub(before) as f64 / held.max(1) as f64;
     let connections_per_second = held as f64 / connecting.as_secs_f64().max(1e-9);
     println!(
-        "idle connections held: {held} of {} ({} failed) in {:.1} s: {connections_per_second:.0} per second; \
+        "idle connections held: {held} of {} ({deferred} handshakes deferred, {retried} failed and retried) in {:.1} s: {connections_per_second:.0} per second; \
          server RSS {:.1} MiB -> {:.1} MiB: {:.1} KiB per connection",
         args.idle,
-        failed.load(Ordering::Relaxed),
         connecting.as_secs_f64(),
         before as f64 / 1048576.0,
         after as f64 / 1048576.0,
         per / 1024.0
     );
-    for h in holders {
+    for h in &holders {
         h.abort();
     }
+    // 3. The storm: every connection dropped at once (the sockets close
+    //    without a WebSocket close, as when a site's network comes back),
+    //    then every charger reconnecting and booting together.
+    let storm_seconds = if args.storm {
+        for h in holders {
+            let _ = h.await;
+        }
+        let storm = connect_idle(target, args, false, 1, "reconnect storm").await;
+        let took = storm.took;
+        println!(
+            "reconnect storm: {} of {} back and booted in {:.1} s ({:.0} per second), {} handshakes deferred (503 + Retry-After), {} failed and retried",
+            storm.held,
+            args.idle,
+            took.as_secs_f64(),
+            storm.held as f64 / took.as_secs_f64().max(1e-9),
+            storm.deferred,
+            storm.retried,
+        );
+        let holders = storm.holders;
+        for h in holders {
+            h.abort();
+        }
+        Some(took.as_secs_f64())
+    } else {
+        None
+    };
     Ok(Measured {
         cpu_per_answer_us,
         connections_per_second,
         kib_per_connection: per / 1024.0,
+        storm_seconds,
     })
 }
 
@@ -958,6 +1049,12 @@ pub async fn ocpp(args: OcppArgs) -> anyhow::Result<()> {
                 theirs.kib_per_connection,
                 ours.kib_per_connection / theirs.kib_per_connection.max(1e-9)
             );
+            if let (Some(a), Some(b)) = (ours.storm_seconds, theirs.storm_seconds) {
+                println!(
+                    "reconnect storm, all back (s)    {a:>7.1} {b:>11.1} {:>12.2}",
+                    a / b.max(1e-9)
+                );
+            }
         }
     }
     Ok(())

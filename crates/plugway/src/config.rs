@@ -686,6 +686,10 @@ pub struct OcppSettings {
     pub message_log: bool,
     /// Days the message log is kept.
     pub message_log_days: i64,
+    /// Chargers admitted at once that have not had their first request
+    /// answered; more are answered 503 with `Retry-After` (a reconnect
+    /// storm waits at the chargers, not in memory).
+    pub max_pending_connections: usize,
     /// The certificate (PEM) of the CA that signs charging stations'
     /// certificates (SignCertificate → CertificateSigned); with `ca_key`.
     pub ca_cert: Option<std::path::PathBuf>,
@@ -708,6 +712,7 @@ impl Default for OcppSettings {
             max_message_bytes: 64 * 1024,
             message_log: true,
             message_log_days: 7,
+            max_pending_connections: 10_000,
             ca_cert: None,
             ca_key: None,
             meter_quirks: Vec::new(),

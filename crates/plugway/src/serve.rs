@@ -292,12 +292,32 @@ fn ocpp_state(
             outbound_queue: 16,
             crm_boot_notifications: config.crm_webhook_url.is_some(),
             message_log: o.message_log,
+            max_pending_connections: o.max_pending_connections.max(1),
             station_ca,
             meter_quirks: Arc::new(o.meter_quirks.clone()),
             ..plugway_ocpp::OcppConfig::default()
         },
         sessions,
     ))
+}
+
+/// Handshakes the kernel queues before they are accepted. Tokio's default
+/// (1,024) overflows when a site's chargers all reconnect at once, and a
+/// dropped SYN costs its charger a 1 s, then 3 s retransmission; the kernel
+/// caps this at `net.core.somaxconn` (4,096 on current Linux).
+const LISTEN_BACKLOG: u32 = 8192;
+
+/// A listening socket on `addr` with [`LISTEN_BACKLOG`].
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As TcpListener::bind does: a restarted server can rebind at once.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Runs the server until SIGINT or SIGTERM, then stops accepting, lets
@@ -307,9 +327,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     // Bound first: with port 0 only the socket knows the address partners
     // are told when [ocpi] public_url is unset.
     let addr = config.listen_addr()?;
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = listen(addr).with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     let scheme = if config.tls_cert.is_some() {
         "https"

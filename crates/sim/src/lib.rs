@@ -1283,6 +1283,54 @@ pub async fn connect_booted(config: &SimConfig) -> Result<Ws, SimError> {
     Ok(ws)
 }
 
+/// How a patient connection got in.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Persisted {
+    /// Handshakes the server answered 503 (try later).
+    pub deferred: u32,
+    /// Other failed tries (refused, reset, timed out).
+    pub failed: u32,
+}
+
+/// [`connect_booted`] as a real charger does it: a handshake answered
+/// `503` is retried after the server's `Retry-After` (1 s if it gave none),
+/// and any other failure after a second, until `until`.
+pub async fn connect_booted_patiently(
+    config: &SimConfig,
+    until: Instant,
+) -> Result<(Ws, Persisted), SimError> {
+    let mut tries = Persisted::default();
+    loop {
+        let wait = match connect_booted(config).await {
+            Ok(ws) => return Ok((ws, tries)),
+            Err(SimError::Ws(tokio_tungstenite::tungstenite::Error::Http(response)))
+                if response.status() == 503 =>
+            {
+                tries.deferred += 1;
+                let secs = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(1);
+                Duration::from_secs(secs)
+            }
+            Err(e) if Instant::now() + Duration::from_secs(1) >= until => return Err(e),
+            Err(_) => {
+                tries.failed += 1;
+                Duration::from_secs(1)
+            }
+        };
+        if Instant::now() + wait >= until {
+            return Err(SimError::Protocol(format!(
+                "deferred {} times; out of time",
+                tries.deferred
+            )));
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
 /// Keeps a connection open (answering pings) until `until`.
 pub async fn hold_open(mut ws: Ws, until: Instant) -> Result<(), SimError> {
     let deadline = tokio::time::Instant::from_std(until);

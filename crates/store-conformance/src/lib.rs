@@ -48,6 +48,7 @@ macro_rules! for_each_case {
             push_tokens_follow_their_session,
             users_list_in_pages,
             charge_points_boot_and_report,
+            presence_changes_apply_in_order_in_one_batch,
             connector_status_and_history,
             transactions_and_meter_samples,
             id_tags_and_crm_customers,
@@ -1006,6 +1007,81 @@ pub async fn id_tags_and_crm_customers(store: &dyn Store) {
         store.set_crm_customer_limit("nope", 1, t0()).await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// A batch of presence changes: applied in order, one flag per change,
+/// auto-registration idempotent, a missing charge point reported rather
+/// than failing the batch.
+pub async fn presence_changes_apply_in_order_in_one_batch(store: &dyn Store) {
+    use plugway_store::PresenceChange as P;
+    let id = cp_id("AUTO-1");
+    let register = P::Register(plugway_store::NewChargePoint {
+        id: id.clone(),
+        password_hash: None,
+        owner: None,
+        created_at: t0(),
+    });
+    let boot = plugway_store::BootInfo {
+        vendor: "Acme".into(),
+        model: "AC22".into(),
+        ..Default::default()
+    };
+    let later = t0() + Duration::minutes(5);
+    let found = store
+        .apply_presence(&[
+            register.clone(),
+            P::Connected {
+                id: id.clone(),
+                connected: true,
+                at: t0(),
+            },
+            P::Version {
+                id: id.clone(),
+                version: "2.0.1".into(),
+            },
+            P::Boot {
+                id: id.clone(),
+                info: boot.clone(),
+                at: t0(),
+            },
+            P::Heartbeat {
+                id: cp_id("NOBODY"),
+                at: later,
+            },
+            // Registering again changes nothing.
+            register,
+            P::Heartbeat {
+                id: id.clone(),
+                at: later,
+            },
+            P::Version {
+                id: id.clone(),
+                version: "1.6".into(),
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(found, vec![true, true, true, true, false, true, true, true]);
+    let cp = store.find_charge_point(&id).await.unwrap().unwrap();
+    assert!(cp.connected && cp.password_hash.is_none());
+    assert_eq!(cp.boot, Some(boot));
+    assert_eq!(cp.last_boot_at, Some(t0()));
+    assert_eq!(cp.last_heartbeat_at, Some(later));
+    assert_eq!(cp.ocpp_version.as_deref(), Some("1.6"));
+    // Closing keeps the last sign of life.
+    let found = store
+        .apply_presence(&[P::Connected {
+            id: id.clone(),
+            connected: false,
+            at: later + Duration::minutes(1),
+        }])
+        .await
+        .unwrap();
+    assert_eq!(found, vec![true]);
+    let cp = store.find_charge_point(&id).await.unwrap().unwrap();
+    assert!(!cp.connected);
+    assert_eq!(cp.last_heartbeat_at, Some(later));
+    assert_eq!(store.apply_presence(&[]).await.unwrap(), Vec::<bool>::new());
 }
 
 /// The message log and its retention.

@@ -174,6 +174,80 @@ macro_rules! impl_sql_charging_store {
             Ok(())
         }
 
+        /// One presence change's statement; whether its charge point was there.
+        async fn presence_statement(
+            conn: &mut <$db as ::sqlx::Database>::Connection,
+            change: &::plugway_store::PresenceChange,
+        ) -> ::plugway_store::Result<bool> {
+            use ::plugway_store::PresenceChange;
+            use $crate::{map_err, to_ms};
+            let done = match change {
+                PresenceChange::Register(cp) => {
+                    ::sqlx::query(
+                        "INSERT INTO charge_points (id, password_hash, owner_id, created_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (id) DO NOTHING",
+                    )
+                    .bind(cp.id.as_str())
+                    .bind(cp.password_hash.as_deref())
+                    .bind(cp.owner.map(|o| o.to_text()))
+                    .bind(to_ms(cp.created_at))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(map_err)?;
+                    return Ok(true);
+                }
+                PresenceChange::Connected { id, connected, at } => ::sqlx::query(
+                    "UPDATE charge_points SET connected = $2, \
+                     last_heartbeat_at = CASE WHEN $2 THEN $3 ELSE last_heartbeat_at END WHERE id = $1",
+                )
+                .bind(id.as_str())
+                .bind(*connected)
+                .bind(to_ms(*at))
+                .execute(&mut *conn)
+                .await,
+                // Written only when it changed, so a reconnect in the same
+                // version rewrites nothing.
+                PresenceChange::Version { id, version } => {
+                    ::sqlx::query(
+                        "UPDATE charge_points SET ocpp_version = $2 WHERE id = $1 \
+                         AND (ocpp_version IS NULL OR ocpp_version <> $2)",
+                    )
+                    .bind(id.as_str())
+                    .bind(version.as_str())
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(map_err)?;
+                    return Ok(true);
+                }
+                PresenceChange::Boot { id, info: b, at } => ::sqlx::query(
+                    "UPDATE charge_points SET booted = TRUE, vendor = $2, model = $3, serial_number = $4, \
+                     charge_box_serial_number = $5, firmware_version = $6, iccid = $7, imsi = $8, meter_type = $9, \
+                     meter_serial_number = $10, last_boot_at = $11, last_heartbeat_at = $11 WHERE id = $1",
+                )
+                .bind(id.as_str())
+                .bind(&b.vendor)
+                .bind(&b.model)
+                .bind(b.serial_number.as_deref())
+                .bind(b.charge_box_serial_number.as_deref())
+                .bind(b.firmware_version.as_deref())
+                .bind(b.iccid.as_deref())
+                .bind(b.imsi.as_deref())
+                .bind(b.meter_type.as_deref())
+                .bind(b.meter_serial_number.as_deref())
+                .bind(to_ms(*at))
+                .execute(&mut *conn)
+                .await,
+                PresenceChange::Heartbeat { id, at } => {
+                    ::sqlx::query("UPDATE charge_points SET last_heartbeat_at = $2 WHERE id = $1")
+                        .bind(id.as_str())
+                        .bind(to_ms(*at))
+                        .execute(&mut *conn)
+                        .await
+                }
+            };
+            Ok(done.map_err(map_err)?.rows_affected() > 0)
+        }
+
         #[$crate::__private::async_trait]
         impl ::plugway_store::ChargingStore for $store {
             async fn create_charge_point(&self, cp: &::plugway_store::NewChargePoint) -> ::plugway_store::Result<()> {
@@ -238,26 +312,26 @@ macro_rules! impl_sql_charging_store {
                 b: &::plugway_store::BootInfo,
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<()> {
-                let done = ::sqlx::query(
-                    "UPDATE charge_points SET booted = TRUE, vendor = $2, model = $3, serial_number = $4, \
-                     charge_box_serial_number = $5, firmware_version = $6, iccid = $7, imsi = $8, meter_type = $9, \
-                     meter_serial_number = $10, last_boot_at = $11, last_heartbeat_at = $11 WHERE id = $1",
-                )
-                .bind(id.as_str())
-                .bind(&b.vendor)
-                .bind(&b.model)
-                .bind(b.serial_number.as_deref())
-                .bind(b.charge_box_serial_number.as_deref())
-                .bind(b.firmware_version.as_deref())
-                .bind(b.iccid.as_deref())
-                .bind(b.imsi.as_deref())
-                .bind(b.meter_type.as_deref())
-                .bind(b.meter_serial_number.as_deref())
-                .bind($crate::to_ms(now))
-                .execute(&self.writer)
-                .await
-                .map_err($crate::map_err)?;
-                one_row(done.rows_affected())
+                let change = ::plugway_store::PresenceChange::Boot { id: id.clone(), info: b.clone(), at: now };
+                let mut conn = self.writer.acquire().await.map_err($crate::map_err)?;
+                if presence_statement(&mut conn, &change).await? {
+                    Ok(())
+                } else {
+                    Err(::plugway_store::StoreError::NotFound)
+                }
+            }
+
+            async fn apply_presence(
+                &self,
+                changes: &[::plugway_store::PresenceChange],
+            ) -> ::plugway_store::Result<Vec<bool>> {
+                let mut tx = self.writer.begin().await.map_err($crate::map_err)?;
+                let mut found = Vec::with_capacity(changes.len());
+                for change in changes {
+                    found.push(presence_statement(&mut tx, change).await?);
+                }
+                tx.commit().await.map_err($crate::map_err)?;
+                Ok(found)
             }
 
             async fn record_heartbeat(
@@ -265,13 +339,9 @@ macro_rules! impl_sql_charging_store {
                 id: &::plugway_domain::ChargePointId,
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<()> {
-                ::sqlx::query("UPDATE charge_points SET last_heartbeat_at = $2 WHERE id = $1")
-                    .bind(id.as_str())
-                    .bind($crate::to_ms(now))
-                    .execute(&self.writer)
-                    .await
-                    .map_err($crate::map_err)?;
-                Ok(())
+                let change = ::plugway_store::PresenceChange::Heartbeat { id: id.clone(), at: now };
+                let mut conn = self.writer.acquire().await.map_err($crate::map_err)?;
+                presence_statement(&mut conn, &change).await.map(drop)
             }
 
             async fn set_connected(
@@ -280,17 +350,9 @@ macro_rules! impl_sql_charging_store {
                 connected: bool,
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<()> {
-                ::sqlx::query(
-                    "UPDATE charge_points SET connected = $2, \
-                     last_heartbeat_at = CASE WHEN $2 THEN $3 ELSE last_heartbeat_at END WHERE id = $1",
-                )
-                .bind(id.as_str())
-                .bind(connected)
-                .bind($crate::to_ms(now))
-                .execute(&self.writer)
-                .await
-                .map_err($crate::map_err)?;
-                Ok(())
+                let change = ::plugway_store::PresenceChange::Connected { id: id.clone(), connected, at: now };
+                let mut conn = self.writer.acquire().await.map_err($crate::map_err)?;
+                presence_statement(&mut conn, &change).await.map(drop)
             }
 
             async fn set_firmware_status(

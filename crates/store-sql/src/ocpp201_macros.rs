@@ -9,16 +9,12 @@ macro_rules! impl_sql_ocpp201_store {
                 charge_point: &::plugway_domain::ChargePointId,
                 version: &str,
             ) -> ::plugway_store::Result<()> {
-                ::sqlx::query(
-                    "UPDATE charge_points SET ocpp_version = $2 WHERE id = $1 \
-                     AND (ocpp_version IS NULL OR ocpp_version <> $2)",
-                )
-                .bind(charge_point.as_str())
-                .bind(version)
-                .execute(&self.writer)
-                .await
-                .map_err($crate::map_err)?;
-                Ok(())
+                use ::plugway_store::ChargingStore as _;
+                let change = ::plugway_store::PresenceChange::Version {
+                    id: charge_point.clone(),
+                    version: version.to_owned(),
+                };
+                self.apply_presence(std::slice::from_ref(&change)).await.map(drop)
             }
 
             async fn ocpp_version(

@@ -29,6 +29,49 @@ pub struct NewChargePoint {
     pub created_at: DateTime<Utc>,
 }
 
+/// One write to a charge point's presence: what connecting, booting and
+/// heartbeats record. The OCPP layer queues these from every connection and
+/// writes each batch in one transaction (group commit), so a reconnect storm
+/// costs a few commits a second rather than several per charger.
+#[derive(Debug, Clone)]
+pub enum PresenceChange {
+    /// An unknown charger let in by auto-registration; nothing when its id
+    /// is already registered.
+    Register(NewChargePoint),
+    /// A connection opened (which also counts as a sign of life) or closed.
+    Connected {
+        /// The charge point.
+        id: ChargePointId,
+        /// Opened or closed.
+        connected: bool,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The OCPP version it connected with.
+    Version {
+        /// The charge point.
+        id: ChargePointId,
+        /// "1.6" or "2.0.1".
+        version: String,
+    },
+    /// Its BootNotification: boot data, and alive.
+    Boot {
+        /// The charge point.
+        id: ChargePointId,
+        /// What it told.
+        info: BootInfo,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A heartbeat: alive.
+    Heartbeat {
+        /// The charge point.
+        id: ChargePointId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
 /// What a BootNotification told us.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BootInfo {
@@ -282,11 +325,14 @@ pub enum ConnectionRefusal {
     /// The server could not look the charge point up (its database was
     /// unavailable); the charger should try again.
     ServerBusy,
+    /// As many chargers were connecting at once as the node admits; it was
+    /// told to try again after a few seconds (`Retry-After`).
+    TooManyConnecting,
 }
 
 impl ConnectionRefusal {
     /// Every refusal.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::InvalidId,
         Self::UnknownId,
         Self::NoSubprotocol,
@@ -297,6 +343,7 @@ impl ConnectionRefusal {
         Self::NoClientCertificate,
         Self::WrongClientCertificate,
         Self::ServerBusy,
+        Self::TooManyConnecting,
     ];
 
     /// The stored name (snake_case).
@@ -312,6 +359,7 @@ impl ConnectionRefusal {
             Self::NoClientCertificate => "no_client_certificate",
             Self::WrongClientCertificate => "wrong_client_certificate",
             Self::ServerBusy => "server_busy",
+            Self::TooManyConnecting => "too_many_connecting",
         }
     }
 
@@ -330,6 +378,9 @@ impl ConnectionRefusal {
                 "its client certificate is not issued for this id (security profile 3)"
             }
             Self::ServerBusy => "the server could not look it up (database unavailable)",
+            Self::TooManyConnecting => {
+                "too many chargers were connecting at once; it was told to retry in a few seconds"
+            }
         }
     }
 }
@@ -537,6 +588,10 @@ pub trait ChargingStore: Send + Sync {
         boot: &BootInfo,
         now: DateTime<Utc>,
     ) -> Result<()>;
+    /// Applies presence changes in their order, in one transaction. For
+    /// each, whether its charge point was there (a `Register` always is
+    /// afterwards); the whole batch fails or commits together.
+    async fn apply_presence(&self, changes: &[PresenceChange]) -> Result<Vec<bool>>;
     /// Marks it alive.
     async fn record_heartbeat(&self, id: &ChargePointId, now: DateTime<Utc>) -> Result<()>;
     /// Records a connection opening or closing.

@@ -58,11 +58,7 @@ pub async fn handle(
         "BootNotification" => boot(state, session, payload).await,
         "Heartbeat" => {
             schemas::check(action, Part::Request, payload)?;
-            state
-                .store
-                .record_heartbeat(&session.id, state.clock.now())
-                .await
-                .map_err(internal)?;
+            crate::handlers::store_heartbeat(state, session).await?;
             Ok(json!({"currentTime": time(now_ms(state))}))
         }
         "StatusNotification" => status(state, session, payload).await,
@@ -262,9 +258,6 @@ async fn boot(
 ) -> Result<Value, CallError> {
     let req: BootNotificationRequest = decode("BootNotification", payload)?;
     let now = state.clock.now();
-    if !session.known {
-        crate::handlers::register_at_boot(state, session, now).await?;
-    }
     let station = &req.charging_station;
     let modem = station.modem.as_ref();
     let info = BootInfo {
@@ -278,11 +271,7 @@ async fn boot(
         meter_type: None,
         meter_serial_number: None,
     };
-    state
-        .store
-        .record_boot(&session.id, &info, now)
-        .await
-        .map_err(internal)?;
+    crate::handlers::store_boot(state, session, info.clone(), now).await?;
     session.registered = true;
     crate::quirks::booted(state, session, &info.vendor, &info.model);
     if state.config.crm_boot_notifications {

@@ -25,6 +25,7 @@ crate::on_both_backends!(
     a_new_connection_replaces_the_old,
     auto_registration_waits_for_boot,
     a_models_meter_quirks_are_corrected_as_its_values_come_in,
+    past_the_admission_bound_a_handshake_is_told_to_retry,
 );
 
 fn ts(offset_secs: i64) -> String {
@@ -740,6 +741,70 @@ async fn a_models_meter_quirks_are_corrected_as_its_values_come_in(backend: Back
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(seen, Some(expected), "{cp}");
+    }
+    csms.finish().await;
+}
+
+/// The status and `Retry-After` of a handshake refused at `csms`.
+async fn refused_handshake(csms: &Csms, id: &str) -> (u16, Option<u64>) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut request = format!("ws://{}/ocpp/{id}", csms.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", "ocpp1.6".parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => (
+            r.status().as_u16(),
+            r.headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()?.parse().ok()),
+        ),
+        other => panic!("expected a refused handshake, got {other:?}"),
+    }
+}
+
+async fn past_the_admission_bound_a_handshake_is_told_to_retry(backend: Backend, name: &str) {
+    use plugway_store::{ConnectionEventKind as Kind, ConnectionRefusal};
+    let config = OcppConfig {
+        max_pending_connections: 1,
+        admission_timeout: Duration::from_millis(300),
+        ..OcppConfig::default()
+    };
+    let Some(csms) = Csms::start(backend, name, config).await else {
+        return;
+    };
+    for id in ["CP1", "CP2", "CP3"] {
+        csms.add(id).await;
+    }
+    // CP1 is admitted and holds the one place until its first answer.
+    let mut first = csms.connect("CP1").await;
+    let (status, retry_after) = refused_handshake(&csms, "CP2").await;
+    assert_eq!(status, 503);
+    let wait = retry_after.expect("a Retry-After header");
+    assert!((1..=5).contains(&wait), "Retry-After {wait}");
+    first.ok("Heartbeat", json!({})).await;
+    // Its place is free again: CP2 gets in, and holds it, silent...
+    let _second = csms.connect("CP2").await;
+    assert_eq!(refused_handshake(&csms, "CP3").await.0, 503);
+    // ...only until the admission timeout.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let mut third = csms.connect("CP3").await;
+    third.ok("Heartbeat", json!({})).await;
+    // The operator sees why CP2 was turned away (the history is written
+    // in the background).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let events = csms.store.list_connection_events("CP2", 10).await.unwrap();
+        if events
+            .iter()
+            .any(|e| e.kind == Kind::Refused(ConnectionRefusal::TooManyConnecting))
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{events:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     csms.finish().await;
 }
