@@ -1,5 +1,6 @@
 //! The per-charger message log. Frames are queued and written in batches by
-//! one task; when the queue is full (the database is far behind) frames are
+//! one task, each charger's frames of a batch as one compact block
+//! (`plugway_store::log_block`); when the queue is full (the database is far behind) frames are
 //! dropped and counted rather than holding up chargers. Retention is applied
 //! by [`purge_loop`] (to the connection history too).
 
@@ -11,8 +12,10 @@ use plugway_domain::ChargePointId;
 use plugway_store::{OcppLogEntry, Store};
 use tokio::sync::mpsc;
 
-/// How long the writer gathers frames before a commit.
-const GATHER: Duration = Duration::from_millis(50);
+/// How long the writer gathers frames before a commit: the longer, the
+/// more of a charger's frames share one stored block (a call and its answer
+/// at least), and the fewer rows the log costs.
+const GATHER: Duration = Duration::from_millis(250);
 /// Most frames in one commit.
 const MAX_BATCH: usize = 20_000;
 

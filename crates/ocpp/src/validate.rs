@@ -2,11 +2,10 @@
 //! types. rust-ocpp's serde accepts unknown fields and leaves length limits
 //! to an opt-in `validate()`; the official schemas forbid additional
 //! properties. So a payload passes only if it deserializes, validates, and
-//! re-serializes without losing a key (a lost key is one the type does not
-//! know).
+//! no key was ignored on the way (an ignored key is one the type does not
+//! know): `serde_ignored` reports those during the one deserialization.
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::frame::{CallError, ErrorCode};
@@ -17,20 +16,36 @@ pub fn decode<T>(
     check: impl FnOnce(&T) -> Result<(), String>,
 ) -> Result<T, CallError>
 where
-    T: DeserializeOwned + Serialize,
+    T: DeserializeOwned,
 {
-    // Deserialize from the borrowed value: no copy of the payload.
-    let typed = T::deserialize(payload).map_err(classify)?;
+    // Deserialize from the borrowed value: no copy of the payload, and the
+    // path of an unknown key is only written out when there is one.
+    let mut unknown: Option<String> = None;
+    let typed: T = serde_ignored::deserialize(payload, |path| {
+        unknown.get_or_insert_with(|| pointer(&path));
+    })
+    .map_err(classify)?;
     check(&typed).map_err(|e| CallError::new(ErrorCode::PropertyConstraintViolation, e))?;
-    let round_trip = serde_json::to_value(&typed)
-        .map_err(|e| CallError::new(ErrorCode::InternalError, e.to_string()))?;
-    if let Some(path) = unknown_key(payload, &round_trip, String::new()) {
+    if let Some(path) = unknown {
         return Err(CallError::new(
             ErrorCode::FormationViolation,
             format!("additional property {path} is not allowed"),
         ));
     }
     Ok(typed)
+}
+
+/// A key's path as a JSON pointer (`/meterValue/0/sampledValue/0/bogus`).
+fn pointer(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}/{index}", pointer(parent)),
+        Path::Map { parent, key } => format!("{}/{key}", pointer(parent)),
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => pointer(parent),
+    }
 }
 
 /// `validator`'s check as a `decode` check.
@@ -58,27 +73,6 @@ fn classify(e: serde_json::Error) -> CallError {
         ErrorCode::FormationViolation
     };
     CallError::new(code, text)
-}
-
-/// The first key of `input` that is missing from `known` (recursively), as a path.
-fn unknown_key(input: &Value, known: &Value, path: String) -> Option<String> {
-    match (input, known) {
-        (Value::Object(i), Value::Object(k)) => i.iter().find_map(|(key, v)| {
-            let here = format!("{path}/{key}");
-            match k.get(key) {
-                // A null the type read as "absent" is a type error, not an unknown key.
-                None if v.is_null() => None,
-                None => Some(here),
-                Some(kv) => unknown_key(v, kv, here),
-            }
-        }),
-        (Value::Array(i), Value::Array(k)) => i
-            .iter()
-            .zip(k.iter())
-            .enumerate()
-            .find_map(|(n, (iv, kv))| unknown_key(iv, kv, format!("{path}/{n}"))),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

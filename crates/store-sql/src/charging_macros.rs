@@ -734,19 +734,21 @@ macro_rules! impl_sql_charging_store {
             }
 
             async fn append_ocpp_log(&self, entries: &[::plugway_store::OcppLogEntry]) -> ::plugway_store::Result<()> {
-                use $crate::{map_err, to_ms};
-                if entries.is_empty() {
+                use $crate::map_err;
+                let blocks = ::plugway_store::log_block::blocks(entries);
+                if blocks.is_empty() {
                     return Ok(());
                 }
                 let mut tx = self.writer.begin().await.map_err(map_err)?;
-                for chunk in entries.chunks(1000) {
-                    let mut builder =
-                        ::sqlx::QueryBuilder::<$db>::new("INSERT INTO ocpp_log (charge_point_id, direction, frame, at) ");
-                    builder.push_values(chunk, |mut b, e| {
-                        b.push_bind(e.charge_point_id.as_str().to_owned())
-                            .push_bind(e.direction.clone())
-                            .push_bind(e.frame.clone())
-                            .push_bind(to_ms(e.at));
+                for chunk in blocks.chunks(1000) {
+                    let mut builder = ::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO ocpp_log_blocks (charge_point_id, frames, last_at, body) ",
+                    );
+                    builder.push_values(chunk, |mut b, block| {
+                        b.push_bind(block.charge_point_id.as_str())
+                            .push_bind(block.frames)
+                            .push_bind(block.last_at_ms)
+                            .push_bind(block.body.as_str());
                     });
                     builder.build().execute(&mut *tx).await.map_err(map_err)?;
                 }
@@ -759,32 +761,56 @@ macro_rules! impl_sql_charging_store {
                 limit: i64,
             ) -> ::plugway_store::Result<Vec<::plugway_store::OcppLogEntry>> {
                 use ::sqlx::Row as _;
-                use $crate::{from_ms, map_err};
-                ::sqlx::query("SELECT charge_point_id, direction, frame, at FROM ocpp_log WHERE charge_point_id = $1 ORDER BY id DESC LIMIT $2")
+                use $crate::map_err;
+                // Blocks newest first, a page at a time, until enough frames.
+                const PAGE: i64 = 32;
+                let wanted = usize::try_from(limit).unwrap_or(0);
+                let mut frames = Vec::new();
+                let mut before = i64::MAX;
+                while frames.len() < wanted {
+                    let rows = ::sqlx::query(
+                        "SELECT id, body FROM ocpp_log_blocks WHERE charge_point_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+                    )
                     .bind(id.as_str())
-                    .bind(limit)
+                    .bind(before)
+                    .bind(PAGE)
                     .fetch_all(&self.reader)
                     .await
-                    .map_err(map_err)?
-                    .iter()
-                    .map(|row| {
-                        Ok(::plugway_store::OcppLogEntry {
-                            charge_point_id: ::plugway_domain::ChargePointId::from_stored(row.try_get("charge_point_id").map_err(map_err)?),
-                            direction: row.try_get("direction").map_err(map_err)?,
-                            frame: row.try_get("frame").map_err(map_err)?,
-                            at: from_ms(row.try_get("at").map_err(map_err)?),
-                        })
-                    })
-                    .collect()
+                    .map_err(map_err)?;
+                    for row in &rows {
+                        before = row.try_get("id").map_err(map_err)?;
+                        let body: String = row.try_get("body").map_err(map_err)?;
+                        let block = ::plugway_store::log_block::decode(id, &body)?;
+                        frames.extend(block.into_iter().rev());
+                    }
+                    if rows.len() < PAGE as usize {
+                        break;
+                    }
+                }
+                frames.truncate(wanted);
+                Ok(frames)
             }
 
             async fn purge_ocpp_log(&self, before: ::chrono::DateTime<::chrono::Utc>) -> ::plugway_store::Result<u64> {
-                let done = ::sqlx::query("DELETE FROM ocpp_log WHERE at < $1")
-                    .bind($crate::to_ms(before))
-                    .execute(&self.writer)
+                use ::sqlx::Row as _;
+                use $crate::map_err;
+                let before = $crate::to_ms(before);
+                let mut tx = self.writer.begin().await.map_err(map_err)?;
+                let frames: i64 = ::sqlx::query(
+                    "SELECT CAST(COALESCE(SUM(frames), 0) AS BIGINT) AS n FROM ocpp_log_blocks WHERE last_at < $1",
+                )
+                .bind(before)
+                .fetch_one(&mut *tx)
+                .await
+                .and_then(|row| row.try_get("n"))
+                .map_err(map_err)?;
+                ::sqlx::query("DELETE FROM ocpp_log_blocks WHERE last_at < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
                     .await
-                    .map_err($crate::map_err)?;
-                Ok(done.rows_affected())
+                    .map_err(map_err)?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(u64::try_from(frames).unwrap_or(0))
             }
 
             async fn record_connection_event(

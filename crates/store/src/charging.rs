@@ -679,7 +679,8 @@ pub trait ChargingStore: Send + Sync {
     async fn append_ocpp_log(&self, entries: &[OcppLogEntry]) -> Result<()>;
     /// A charge point's latest frames, newest first.
     async fn list_ocpp_log(&self, id: &ChargePointId, limit: i64) -> Result<Vec<OcppLogEntry>>;
-    /// Deletes frames older than `before`; how many.
+    /// Deletes frames older than `before` (a write batch's frames go
+    /// together, when the newest is; see [`crate::log_block`]); how many.
     async fn purge_ocpp_log(&self, before: DateTime<Utc>) -> Result<u64>;
 
     /// Records a connection, disconnection or refused handshake.

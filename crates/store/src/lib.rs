@@ -21,6 +21,7 @@ mod cluster;
 mod content;
 mod ledger;
 mod load;
+pub mod log_block;
 mod meter_report;
 mod network;
 mod numbers;

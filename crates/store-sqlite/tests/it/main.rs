@@ -56,6 +56,70 @@ async fn reopening_applies_no_migration_twice_and_keeps_data() {
     assert_eq!(found.map(|u| u.id), Some(user.id));
 }
 
+/// Migration 0027 moves the per-frame message log into blocks: every frame
+/// comes back in its order with its time, whatever it holds.
+#[tokio::test]
+async fn the_message_log_moves_into_blocks_at_migration_0027() {
+    use plugway_store::ChargingStore as _;
+    use std::str::FromStr as _;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/plugway.db", dir.path().display());
+    let migrations = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"));
+    let mut before = sqlx::migrate::Migrator::new(migrations).await.unwrap();
+    let earlier: Vec<_> = before
+        .migrations
+        .iter()
+        .filter(|m| m.version < 27)
+        .cloned()
+        .collect();
+    assert_eq!(earlier.len(), 26);
+    before.migrations = earlier.into();
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+        .unwrap()
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    before.run(&pool).await.unwrap();
+    let frames = [
+        ("CP-1", "in", "[2,\"1\",\"Heartbeat\",{}]", 1_000),
+        ("CP-2", "in", "x", 1_500),
+        ("CP-1", "out", "two\nlines, ünïcode", 2_000),
+    ];
+    for (cp, direction, frame, at) in frames {
+        sqlx::query(
+            "INSERT INTO ocpp_log (charge_point_id, direction, frame, at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(cp)
+        .bind(direction)
+        .bind(frame)
+        .bind(at)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+    let store = SqliteStore::open(&url).await.unwrap();
+    let cp1 = plugway_domain::ChargePointId::parse("CP-1").unwrap();
+    let log: Vec<_> = store
+        .list_ocpp_log(&cp1, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.direction, e.frame, e.at.timestamp_millis()))
+        .collect();
+    assert_eq!(
+        log,
+        vec![
+            ("out".to_owned(), "two\nlines, ünïcode".to_owned(), 2_000),
+            (
+                "in".to_owned(),
+                "[2,\"1\",\"Heartbeat\",{}]".to_owned(),
+                1_000
+            ),
+        ]
+    );
+    plugway_store::Store::close(&store).await;
+}
+
 /// `verify_ledger` finds what tampering did: a balance that no longer
 /// matches its postings, an entry that no longer sums to zero, a wallet
 /// below zero.
