@@ -1082,6 +1082,55 @@ pub async fn presence_changes_apply_in_order_in_one_batch(store: &dyn Store) {
     assert!(!cp.connected);
     assert_eq!(cp.last_heartbeat_at, Some(later));
     assert_eq!(store.apply_presence(&[]).await.unwrap(), Vec::<bool>::new());
+    // Many chargers' changes interleaved, as a storm's batch is: each
+    // charger's in its order, with the others' between them.
+    let ids: Vec<_> = (0..3).map(|n| cp_id(&format!("STORM-{n}"))).collect();
+    let mut batch = Vec::new();
+    for id in &ids {
+        batch.push(P::Register(plugway_store::NewChargePoint {
+            id: id.clone(),
+            password_hash: None,
+            owner: None,
+            created_at: t0(),
+        }));
+    }
+    for id in &ids {
+        batch.push(P::Connected {
+            id: id.clone(),
+            connected: true,
+            at: t0(),
+        });
+        batch.push(P::Boot {
+            id: id.clone(),
+            info: plugway_store::BootInfo::default(),
+            at: t0(),
+        });
+    }
+    // The first drops and comes back; the last drops.
+    batch.push(P::Connected {
+        id: ids[0].clone(),
+        connected: false,
+        at: later,
+    });
+    batch.push(P::Connected {
+        id: ids[0].clone(),
+        connected: true,
+        at: later,
+    });
+    batch.push(P::Connected {
+        id: ids[2].clone(),
+        connected: false,
+        at: later,
+    });
+    let found = store.apply_presence(&batch).await.unwrap();
+    assert!(found.iter().all(|f| *f), "{found:?}");
+    let connected: Vec<bool> =
+        futures::future::join_all(ids.iter().map(|id| store.find_charge_point(id)))
+            .await
+            .into_iter()
+            .map(|cp| cp.unwrap().unwrap().connected)
+            .collect();
+    assert_eq!(connected, vec![true, true, false]);
 }
 
 /// The message log and its retention.

@@ -174,78 +174,102 @@ macro_rules! impl_sql_charging_store {
             Ok(())
         }
 
-        /// One presence change's statement; whether its charge point was there.
-        async fn presence_statement(
+        /// Applies presence changes that are all of one kind and each of
+        /// another charge point, in one statement; the ids it found (every
+        /// id for a registration, which leaves an existing row alone, and
+        /// for a version, which writes only a change).
+        async fn presence_set_statement(
             conn: &mut <$db as ::sqlx::Database>::Connection,
-            change: &::plugway_store::PresenceChange,
-        ) -> ::plugway_store::Result<bool> {
-            use ::plugway_store::PresenceChange;
+            changes: &[&::plugway_store::PresenceChange],
+        ) -> ::plugway_store::Result<::std::collections::HashSet<String>> {
+            use ::plugway_store::PresenceChange as P;
+            use ::sqlx::Row as _;
             use $crate::{map_err, to_ms};
-            let done = match change {
-                PresenceChange::Register(cp) => {
-                    ::sqlx::query(
-                        "INSERT INTO charge_points (id, password_hash, owner_id, created_at) VALUES ($1, $2, $3, $4) \
-                         ON CONFLICT (id) DO NOTHING",
-                    )
-                    .bind(cp.id.as_str())
-                    .bind(cp.password_hash.as_deref())
-                    .bind(cp.owner.map(|o| o.to_text()))
-                    .bind(to_ms(cp.created_at))
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(map_err)?;
-                    return Ok(true);
-                }
-                PresenceChange::Connected { id, connected, at } => ::sqlx::query(
-                    "UPDATE charge_points SET connected = $2, \
-                     last_heartbeat_at = CASE WHEN $2 THEN $3 ELSE last_heartbeat_at END WHERE id = $1",
-                )
-                .bind(id.as_str())
-                .bind(*connected)
-                .bind(to_ms(*at))
-                .execute(&mut *conn)
-                .await,
-                // Written only when it changed, so a reconnect in the same
-                // version rewrites nothing.
-                PresenceChange::Version { id, version } => {
-                    ::sqlx::query(
-                        "UPDATE charge_points SET ocpp_version = $2 WHERE id = $1 \
-                         AND (ocpp_version IS NULL OR ocpp_version <> $2)",
-                    )
-                    .bind(id.as_str())
-                    .bind(version.as_str())
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(map_err)?;
-                    return Ok(true);
-                }
-                PresenceChange::Boot { id, info: b, at } => ::sqlx::query(
-                    "UPDATE charge_points SET booted = TRUE, vendor = $2, model = $3, serial_number = $4, \
-                     charge_box_serial_number = $5, firmware_version = $6, iccid = $7, imsi = $8, meter_type = $9, \
-                     meter_serial_number = $10, last_boot_at = $11, last_heartbeat_at = $11 WHERE id = $1",
-                )
-                .bind(id.as_str())
-                .bind(&b.vendor)
-                .bind(&b.model)
-                .bind(b.serial_number.as_deref())
-                .bind(b.charge_box_serial_number.as_deref())
-                .bind(b.firmware_version.as_deref())
-                .bind(b.iccid.as_deref())
-                .bind(b.imsi.as_deref())
-                .bind(b.meter_type.as_deref())
-                .bind(b.meter_serial_number.as_deref())
-                .bind(to_ms(*at))
-                .execute(&mut *conn)
-                .await,
-                PresenceChange::Heartbeat { id, at } => {
-                    ::sqlx::query("UPDATE charge_points SET last_heartbeat_at = $2 WHERE id = $1")
-                        .bind(id.as_str())
-                        .bind(to_ms(*at))
-                        .execute(&mut *conn)
-                        .await
-                }
+            let Some(first) = changes.first() else {
+                return Ok(Default::default());
             };
-            Ok(done.map_err(map_err)?.rows_affected() > 0)
+            let every_id = || changes.iter().map(|c| c.charge_point_id().as_str().to_owned()).collect();
+            let mut q = ::sqlx::QueryBuilder::<$db>::new("");
+            // UPDATE ... FROM (VALUES ...) AS v: VALUES columns are column1,
+            // column2, ... on both databases.
+            match first {
+                P::Register(_) => {
+                    q.push("INSERT INTO charge_points (id, password_hash, owner_id, created_at) ");
+                    q.push_values(changes, |mut b, c| {
+                        if let P::Register(cp) = c {
+                            b.push_bind(cp.id.as_str().to_owned())
+                                .push_bind(cp.password_hash.clone())
+                                .push_bind(cp.owner.map(|o| o.to_text()))
+                                .push_bind(to_ms(cp.created_at));
+                        }
+                    });
+                    q.push(" ON CONFLICT (id) DO NOTHING");
+                    q.build().execute(&mut *conn).await.map_err(map_err)?;
+                    return Ok(every_id());
+                }
+                P::Version { .. } => {
+                    q.push("UPDATE charge_points SET ocpp_version = v.column2 FROM (");
+                    q.push_values(changes, |mut b, c| {
+                        if let P::Version { id, version } = c {
+                            b.push_bind(id.as_str().to_owned()).push_bind(version.clone());
+                        }
+                    });
+                    q.push(") AS v WHERE charge_points.id = v.column1 \
+                            AND (charge_points.ocpp_version IS NULL OR charge_points.ocpp_version <> v.column2)");
+                    q.build().execute(&mut *conn).await.map_err(map_err)?;
+                    return Ok(every_id());
+                }
+                P::Connected { .. } => {
+                    q.push(
+                        "UPDATE charge_points SET connected = v.column2, \
+                         last_heartbeat_at = CASE WHEN v.column2 THEN v.column3 ELSE charge_points.last_heartbeat_at END FROM (",
+                    );
+                    q.push_values(changes, |mut b, c| {
+                        if let P::Connected { id, connected, at } = c {
+                            b.push_bind(id.as_str().to_owned()).push_bind(*connected).push_bind(to_ms(*at));
+                        }
+                    });
+                }
+                P::Boot { .. } => {
+                    q.push(
+                        "UPDATE charge_points SET booted = TRUE, vendor = v.column2, model = v.column3, \
+                         serial_number = v.column4, charge_box_serial_number = v.column5, firmware_version = v.column6, \
+                         iccid = v.column7, imsi = v.column8, meter_type = v.column9, meter_serial_number = v.column10, \
+                         last_boot_at = v.column11, last_heartbeat_at = v.column11 FROM (",
+                    );
+                    q.push_values(changes, |mut b, c| {
+                        if let P::Boot { id, info, at } = c {
+                            b.push_bind(id.as_str().to_owned())
+                                .push_bind(info.vendor.clone())
+                                .push_bind(info.model.clone())
+                                .push_bind(info.serial_number.clone())
+                                .push_bind(info.charge_box_serial_number.clone())
+                                .push_bind(info.firmware_version.clone())
+                                .push_bind(info.iccid.clone())
+                                .push_bind(info.imsi.clone())
+                                .push_bind(info.meter_type.clone())
+                                .push_bind(info.meter_serial_number.clone())
+                                .push_bind(to_ms(*at));
+                        }
+                    });
+                }
+                P::Heartbeat { .. } => {
+                    q.push("UPDATE charge_points SET last_heartbeat_at = v.column2 FROM (");
+                    q.push_values(changes, |mut b, c| {
+                        if let P::Heartbeat { id, at } = c {
+                            b.push_bind(id.as_str().to_owned()).push_bind(to_ms(*at));
+                        }
+                    });
+                }
+            }
+            q.push(") AS v WHERE charge_points.id = v.column1 RETURNING charge_points.id");
+            q.build()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(map_err)?
+                .iter()
+                .map(|row| row.try_get::<String, _>(0).map_err(map_err))
+                .collect()
         }
 
         #[$crate::__private::async_trait]
@@ -313,8 +337,7 @@ macro_rules! impl_sql_charging_store {
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<()> {
                 let change = ::plugway_store::PresenceChange::Boot { id: id.clone(), info: b.clone(), at: now };
-                let mut conn = self.writer.acquire().await.map_err($crate::map_err)?;
-                if presence_statement(&mut conn, &change).await? {
+                if self.apply_presence(std::slice::from_ref(&change)).await? == [true] {
                     Ok(())
                 } else {
                     Err(::plugway_store::StoreError::NotFound)
@@ -325,10 +348,27 @@ macro_rules! impl_sql_charging_store {
                 &self,
                 changes: &[::plugway_store::PresenceChange],
             ) -> ::plugway_store::Result<Vec<bool>> {
+                // Rows a statement binds at most: 11 binds a boot keeps it
+                // far below either database's parameter limit.
+                const ROWS: usize = 500;
+                let mut found = vec![false; changes.len()];
+                if changes.is_empty() {
+                    return Ok(found);
+                }
                 let mut tx = self.writer.begin().await.map_err($crate::map_err)?;
-                let mut found = Vec::with_capacity(changes.len());
-                for change in changes {
-                    found.push(presence_statement(&mut tx, change).await?);
+                for round in ::plugway_store::PresenceChange::rounds(changes) {
+                    for group in round.iter().filter(|g| !g.is_empty()) {
+                        for chunk in group.chunks(ROWS) {
+                            let batch: Vec<&::plugway_store::PresenceChange> =
+                                chunk.iter().filter_map(|&i| changes.get(i)).collect();
+                            let there = presence_set_statement(&mut tx, &batch).await?;
+                            for &i in chunk {
+                                if let (Some(flag), Some(change)) = (found.get_mut(i), changes.get(i)) {
+                                    *flag = there.contains(change.charge_point_id().as_str());
+                                }
+                            }
+                        }
+                    }
                 }
                 tx.commit().await.map_err($crate::map_err)?;
                 Ok(found)
@@ -340,8 +380,7 @@ macro_rules! impl_sql_charging_store {
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<()> {
                 let change = ::plugway_store::PresenceChange::Heartbeat { id: id.clone(), at: now };
-                let mut conn = self.writer.acquire().await.map_err($crate::map_err)?;
-                presence_statement(&mut conn, &change).await.map(drop)
+                self.apply_presence(std::slice::from_ref(&change)).await.map(drop)
             }
 
             async fn set_connected(
@@ -351,8 +390,7 @@ macro_rules! impl_sql_charging_store {
                 now: ::chrono::DateTime<::chrono::Utc>,
             ) -> ::plugway_store::Result<()> {
                 let change = ::plugway_store::PresenceChange::Connected { id: id.clone(), connected, at: now };
-                let mut conn = self.writer.acquire().await.map_err($crate::map_err)?;
-                presence_statement(&mut conn, &change).await.map(drop)
+                self.apply_presence(std::slice::from_ref(&change)).await.map(drop)
             }
 
             async fn set_firmware_status(

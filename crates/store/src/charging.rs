@@ -72,6 +72,53 @@ pub enum PresenceChange {
     },
 }
 
+impl PresenceChange {
+    /// The charge point it is about.
+    pub fn charge_point_id(&self) -> &ChargePointId {
+        match self {
+            Self::Register(cp) => &cp.id,
+            Self::Connected { id, .. }
+            | Self::Version { id, .. }
+            | Self::Boot { id, .. }
+            | Self::Heartbeat { id, .. } => id,
+        }
+    }
+
+    /// Its kind, 0 to 4, in the order of the variants.
+    pub fn kind(&self) -> usize {
+        match self {
+            Self::Register(_) => 0,
+            Self::Connected { .. } => 1,
+            Self::Version { .. } => 2,
+            Self::Boot { .. } => 3,
+            Self::Heartbeat { .. } => 4,
+        }
+    }
+
+    /// The batch's changes as rounds of at most one change per charge
+    /// point, each round's grouped by kind (indices into `changes`). A
+    /// charge point's changes stay in their order (its nth change is in
+    /// round n), so one set-based statement per kind and round applies the
+    /// batch as its order says, in a few statements rather than one each.
+    pub fn rounds(changes: &[Self]) -> Vec<[Vec<usize>; 5]> {
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut rounds: Vec<[Vec<usize>; 5]> = Vec::new();
+        for (index, change) in changes.iter().enumerate() {
+            let round = seen.entry(change.charge_point_id().as_str()).or_insert(0);
+            if rounds.len() <= *round {
+                rounds.push(Default::default());
+            }
+            if let Some(kinds) = rounds.get_mut(*round) {
+                if let Some(group) = kinds.get_mut(change.kind()) {
+                    group.push(index);
+                }
+            }
+            *round += 1;
+        }
+        rounds
+    }
+}
+
 /// What a BootNotification told us.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BootInfo {
