@@ -23,6 +23,9 @@ use serde_json::Value;
 use super::events::{charging_event, session_event, EventKind};
 use super::meters::{energy_register_wh, LiveMeters};
 
+/// Slices a round of CHARGING events is published in ([`SessionEngine::tick`]).
+pub const TICK_SLICES: usize = 8;
+
 /// How sessions behave; the binary fills it from the configuration.
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
@@ -997,18 +1000,24 @@ impl SessionEngine {
     /// One round of CHARGING events: every running session whose charger
     /// is connected to this node (`is_local`) gets one. Also fails pending
     /// starts older than the start timeout. Returns how many were published.
+    ///
+    /// The round is spread over `spread`: the sessions are published in
+    /// [`TICK_SLICES`] slices with a pause between, so thousands of events
+    /// do not all fall in one burst that delays the drivers starting then.
+    /// Each session keeps its place in the order, so its cadence holds.
     pub async fn tick(
         &self,
         is_local: &(dyn Fn(&ChargePointId) -> bool + Send + Sync),
+        spread: Duration,
     ) -> Result<usize, StoreError> {
-        let now = self.clock.now();
         let sessions = self
             .store
             .list_active_charging_sessions(None, 100_000)
             .await?;
         let timeout = chrono::Duration::from_std(self.settings.start_timeout)
             .unwrap_or(chrono::Duration::seconds(60));
-        let mut published = 0;
+        let now = self.clock.now();
+        let mut running = Vec::with_capacity(sessions.len());
         for session in sessions {
             if session.state == SessionState::Pending {
                 if now - session.created_at > timeout && session.transaction_id.is_none() {
@@ -1016,14 +1025,26 @@ impl SessionEngine {
                 }
                 continue;
             }
-            if session.transaction_id.is_none() || !is_local(&session.charge_point_id) {
-                continue;
+            if session.transaction_id.is_some() && is_local(&session.charge_point_id) {
+                running.push(session);
             }
-            // A session without a driver of ours may be a roaming partner's:
-            // publish_charging sends its progress to the partner.
-            self.publish_charging(&session, now).await;
-            if session.user_id.is_some() {
-                published += 1;
+        }
+        let slice = running.len().div_ceil(TICK_SLICES).max(1);
+        let pause = spread / u32::try_from(TICK_SLICES).unwrap_or(1);
+        let mut published = 0;
+        for (n, sessions) in running.chunks(slice).enumerate() {
+            if n > 0 && !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+            let now = self.clock.now();
+            for session in sessions {
+                // A session without a driver of ours may be a roaming
+                // partner's: publish_charging sends its progress to the
+                // partner.
+                self.publish_charging(session, now).await;
+                if session.user_id.is_some() {
+                    published += 1;
+                }
             }
         }
         metrics::gauge!("plugway_sessions_streamed").set(published as f64);
@@ -1041,7 +1062,9 @@ impl SessionEngine {
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;
-                if let Err(e) = engine.tick(is_local.as_ref()).await {
+                // Three quarters of the cadence, so a round ends before the next.
+                let spread = engine.settings.tick * 3 / 4;
+                if let Err(e) = engine.tick(is_local.as_ref(), spread).await {
                     tracing::warn!(error = %e, "session tick failed");
                 }
             }
