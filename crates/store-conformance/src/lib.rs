@@ -1133,6 +1133,35 @@ pub async fn presence_changes_apply_in_order_in_one_batch(store: &dyn Store) {
     assert_eq!(connected, vec![true, true, false]);
 }
 
+/// Frames as the message log held them before migration 0027, a row each:
+/// (charge point, direction, frame, time in ms). A migration test inserts
+/// them into the old table, migrates, and checks with
+/// [`legacy_log_frames_survive_migration_0027`].
+pub const LEGACY_LOG_FRAMES: [(&str, &str, &str, i64); 3] = [
+    ("CP-1", "in", "[2,\"1\",\"Heartbeat\",{}]", 1_000),
+    ("CP-2", "in", "x", 1_500),
+    ("CP-1", "out", "two\nlines, ünïcode", 2_000),
+];
+
+/// After migration 0027 over [`LEGACY_LOG_FRAMES`]: every frame comes back
+/// in its order with its time, whatever it holds.
+pub async fn legacy_log_frames_survive_migration_0027(store: &dyn Store) {
+    let log: Vec<_> = store
+        .list_ocpp_log(&cp_id("CP-1"), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.direction, e.frame, e.at.timestamp_millis()))
+        .collect();
+    let expected: Vec<_> = LEGACY_LOG_FRAMES
+        .iter()
+        .rev()
+        .filter(|f| f.0 == "CP-1")
+        .map(|f| (f.1.to_owned(), f.2.to_owned(), f.3))
+        .collect();
+    assert_eq!(log, expected);
+}
+
 /// The message log and its retention.
 pub async fn ocpp_log_keeps_and_purges(store: &dyn Store) {
     let id = cp_id("CP-1");

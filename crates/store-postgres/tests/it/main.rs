@@ -40,7 +40,6 @@ conformance::for_each_revision_case!(conformance_tests);
 /// frames in the old table, and every frame comes back in its order.
 #[tokio::test]
 async fn the_message_log_moves_into_blocks_at_migration_0027() {
-    use plugway_store::ChargingStore as _;
     use sqlx::Connection as _;
     let Some(db) =
         TestDatabase::create("the_message_log_moves_into_blocks_at_migration_0027").await
@@ -59,12 +58,7 @@ async fn the_message_log_moves_into_blocks_at_migration_0027() {
     for statement in setup {
         sqlx::query(&statement).execute(&mut conn).await.unwrap();
     }
-    let frames = [
-        ("CP-1", "in", "[2,\"1\",\"Heartbeat\",{}]", 1_000_i64),
-        ("CP-2", "in", "x", 1_500),
-        ("CP-1", "out", "two\nlines, ünïcode", 2_000),
-    ];
-    for (cp, direction, frame, at) in frames {
+    for (cp, direction, frame, at) in conformance::LEGACY_LOG_FRAMES {
         sqlx::query(
             "INSERT INTO ocpp_log (charge_point_id, direction, frame, at) VALUES ($1, $2, $3, $4)",
         )
@@ -86,25 +80,7 @@ async fn the_message_log_moves_into_blocks_at_migration_0027() {
     )
     .await
     .unwrap();
-    let cp1 = plugway_domain::ChargePointId::parse("CP-1").unwrap();
-    let log: Vec<_> = store
-        .list_ocpp_log(&cp1, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.direction, e.frame, e.at.timestamp_millis()))
-        .collect();
-    assert_eq!(
-        log,
-        vec![
-            ("out".to_owned(), "two\nlines, ünïcode".to_owned(), 2_000),
-            (
-                "in".to_owned(),
-                "[2,\"1\",\"Heartbeat\",{}]".to_owned(),
-                1_000
-            ),
-        ]
-    );
+    conformance::legacy_log_frames_survive_migration_0027(&store).await;
     plugway_store::Store::close(&store).await;
     db.finish().await;
 }

@@ -60,7 +60,6 @@ async fn reopening_applies_no_migration_twice_and_keeps_data() {
 /// comes back in its order with its time, whatever it holds.
 #[tokio::test]
 async fn the_message_log_moves_into_blocks_at_migration_0027() {
-    use plugway_store::ChargingStore as _;
     use std::str::FromStr as _;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/plugway.db", dir.path().display());
@@ -79,12 +78,7 @@ async fn the_message_log_moves_into_blocks_at_migration_0027() {
         .create_if_missing(true);
     let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
     before.run(&pool).await.unwrap();
-    let frames = [
-        ("CP-1", "in", "[2,\"1\",\"Heartbeat\",{}]", 1_000),
-        ("CP-2", "in", "x", 1_500),
-        ("CP-1", "out", "two\nlines, ünïcode", 2_000),
-    ];
-    for (cp, direction, frame, at) in frames {
+    for (cp, direction, frame, at) in conformance::LEGACY_LOG_FRAMES {
         sqlx::query(
             "INSERT INTO ocpp_log (charge_point_id, direction, frame, at) VALUES ($1, $2, $3, $4)",
         )
@@ -98,25 +92,7 @@ async fn the_message_log_moves_into_blocks_at_migration_0027() {
     }
     pool.close().await;
     let store = SqliteStore::open(&url).await.unwrap();
-    let cp1 = plugway_domain::ChargePointId::parse("CP-1").unwrap();
-    let log: Vec<_> = store
-        .list_ocpp_log(&cp1, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.direction, e.frame, e.at.timestamp_millis()))
-        .collect();
-    assert_eq!(
-        log,
-        vec![
-            ("out".to_owned(), "two\nlines, ünïcode".to_owned(), 2_000),
-            (
-                "in".to_owned(),
-                "[2,\"1\",\"Heartbeat\",{}]".to_owned(),
-                1_000
-            ),
-        ]
-    );
+    conformance::legacy_log_frames_survive_migration_0027(&store).await;
     plugway_store::Store::close(&store).await;
 }
 
