@@ -622,6 +622,10 @@ pub struct OcppArgs {
     /// Seconds of MeterValues load.
     #[arg(long, default_value_t = 10)]
     pub duration: u64,
+    /// Offered MeterValues per second in all, spread evenly over the
+    /// connections, instead of each connection sending back to back.
+    #[arg(long, value_name = "PER_SECOND")]
+    pub rate: Option<u32>,
     /// Idle connections to open and hold, to measure memory per connection
     /// (raise `ulimit -n` first for large numbers).
     #[arg(long, default_value_t = 10_000)]
@@ -815,6 +819,11 @@ async fn measure(target: &Target, args: &OcppArgs) -> anyhow::Result<Measured> {
     let bar = progress(args.duration, "MeterValues load");
     let ticker = tick_every_second(&bar);
     let started = Instant::now();
+    // With --rate, each connection's share of it.
+    let every = args
+        .rate
+        .filter(|r| *r > 0)
+        .map(|r| Duration::from_secs_f64(f64::from(args.connections.max(1)) / f64::from(r)));
     let tasks: Vec<_> = (0..args.connections)
         .map(|n| {
             let mut config =
@@ -822,17 +831,28 @@ async fn measure(target: &Target, args: &OcppArgs) -> anyhow::Result<Measured> {
             config.bind = Some(loopback_source(n));
             config.version = args.version;
             tokio::spawn(async move {
+                // Each answer's latency, and when it came.
                 let mut latencies = Vec::new();
-                let result = plugway_sim::flood(&config, until, |d| latencies.push(d)).await;
+                let result = plugway_sim::flood_every(&config, until, every, |d| {
+                    latencies.push((Instant::now(), d));
+                })
+                .await;
                 (latencies, result.err().map(|e| e.to_string()))
             })
         })
         .collect();
-    let mut latencies = Vec::new();
+    let mut timed = Vec::new();
     let mut errors = 0u64;
+    // When the last connection had its first answer: from then on every
+    // connection is sending, and the connections' handshakes and boots no
+    // longer share the machine with the load.
+    let mut all_sending = started;
     for t in tasks {
         let (l, err) = t.await?;
-        latencies.extend(l);
+        if let Some((first, _)) = l.first() {
+            all_sending = all_sending.max(*first);
+        }
+        timed.extend(l);
         if let Some(e) = err {
             if errors == 0 {
                 eprintln!("first error: {e}");
@@ -843,15 +863,39 @@ async fn measure(target: &Target, args: &OcppArgs) -> anyhow::Result<Measured> {
     ticker.abort();
     bar.finish_and_clear();
     let server_cpu = target.cpu() - cpu_before;
-    let answered = latencies.len() as u64;
+    let answered = timed.len() as u64;
+    let steady: Vec<Duration> = timed
+        .iter()
+        .filter(|(at, _)| *at > all_sending)
+        .map(|(_, d)| *d)
+        .collect();
+    let elapsed = started.elapsed();
     PhaseResult {
         name: "MeterValues answered",
         ok: answered,
         errors,
-        elapsed: started.elapsed(),
-        latencies,
+        elapsed,
+        latencies: timed.into_iter().map(|(_, d)| d).collect(),
     }
     .print();
+    if args.rate.is_some() {
+        // An offered rate is meant as a steady state: the same figures from
+        // when every connection was sending.
+        let ramp = all_sending.duration_since(started);
+        PhaseResult {
+            name: "  once all were sending",
+            ok: steady.len() as u64,
+            errors: 0,
+            elapsed: elapsed.saturating_sub(ramp),
+            latencies: steady,
+        }
+        .print();
+        println!(
+            "  (all {} connections were sending after {:.1} s)",
+            args.connections,
+            ramp.as_secs_f64()
+        );
+    }
     // The server's own CPU (all nodes), connections included, per answer:
     // the figure to compare builds by, since the load generator shares the
     // machine's cores.

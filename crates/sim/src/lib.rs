@@ -1215,6 +1215,18 @@ impl ChargePoint {
 pub async fn flood(
     config: &SimConfig,
     until: Instant,
+    answered: impl FnMut(Duration),
+) -> Result<(), SimError> {
+    flood_every(config, until, None, answered).await
+}
+
+/// [`flood`], but one MeterValues every `every` (when given) rather than
+/// back to back: a fixed offered rate. Latency is still counted from each
+/// send; a send due while an answer is late goes out when it arrives.
+pub async fn flood_every(
+    config: &SimConfig,
+    until: Instant,
+    every: Option<Duration>,
     mut answered: impl FnMut(Duration),
 ) -> Result<(), SimError> {
     let mut ws = connect(config).await?;
@@ -1229,7 +1241,21 @@ pub async fn flood(
     wait_answer(&mut ws, "boot").await?;
     let mut n: u64 = 0;
     let mut wh: u64 = 1000;
+    let mut pace = every.map(|d| {
+        // Start at a random point of the period so the connections' sends
+        // spread over it rather than all falling together.
+        let offset = d.mul_f64(f64::from(rand_fraction(&config.id)));
+        let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + offset, d);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval
+    });
     while Instant::now() < until {
+        if let Some(pace) = pace.as_mut() {
+            pace.tick().await;
+            if Instant::now() >= until {
+                break;
+            }
+        }
         n += 1;
         wh += 10;
         let id = n.to_string();
@@ -1250,6 +1276,15 @@ pub async fn flood(
     }
     let _ = ws.close(None).await;
     Ok(())
+}
+
+/// A fraction in [0, 1) that depends only on `seed`: where in its period a
+/// paced charger starts.
+fn rand_fraction(seed: &str) -> f32 {
+    let hash = seed.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    (hash % 10_000) as f32 / 10_000.0
 }
 
 async fn wait_answer(ws: &mut Ws, id: &str) -> Result<(), SimError> {
