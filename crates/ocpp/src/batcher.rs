@@ -19,28 +19,36 @@ type Ack<R> = oneshot::Sender<Result<Vec<R>, String>>;
 #[derive(Debug)]
 pub struct GroupCommit<T, R> {
     tx: mpsc::Sender<(Vec<T>, Ack<R>)>,
+    what: &'static str,
 }
 
 impl<T, R> Clone for GroupCommit<T, R> {
     fn clone(&self) -> Self {
         Self {
             tx: self.tx.clone(),
+            what: self.what,
         }
     }
 }
+
+/// How long one commit may take before its batch fails (and the writer
+/// goes on with the next), so a stuck statement cannot hold every waiting
+/// answer forever.
+const COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn stopped(what: &str) -> StoreError {
     StoreError::Unavailable(format!("the {what} writer stopped"))
 }
 
-impl<T: Send + 'static, R: Clone + Send + 'static> GroupCommit<T, R> {
+impl<T: Send + Sync + 'static, R: Clone + Send + 'static> GroupCommit<T, R> {
     /// Starts the writer task: `commit` stores one batch (at most
     /// `max_batch` items, unless one submission is larger) in one
     /// transaction and returns a result per item. `what` names it in
-    /// metrics and errors.
-    pub fn start<F, Fut>(what: &'static str, max_batch: usize, commit: F) -> Self
+    /// metrics and errors. With `retry`, a failed batch is tried once more
+    /// after a moment (for writes that are the same when applied twice).
+    pub fn start<F, Fut>(what: &'static str, max_batch: usize, retry: bool, commit: F) -> Self
     where
-        F: Fn(Vec<T>) -> Fut + Send + 'static,
+        F: Fn(Arc<Vec<T>>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Vec<R>, StoreError>> + Send,
     {
         let (tx, mut rx) = mpsc::channel::<(Vec<T>, Ack<R>)>(4096);
@@ -59,7 +67,26 @@ impl<T: Send + 'static, R: Clone + Send + 'static> GroupCommit<T, R> {
                     }
                 }
                 let count = items.len();
-                let result = match commit(items).await {
+                let items = Arc::new(items);
+                let attempt = || async {
+                    tokio::time::timeout(COMMIT_TIMEOUT, commit(items.clone()))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(StoreError::Unavailable(format!(
+                                "the {what} commit took over {} s",
+                                COMMIT_TIMEOUT.as_secs()
+                            )))
+                        })
+                };
+                let mut outcome = attempt().await;
+                if retry {
+                    if let Err(e) = &outcome {
+                        tracing::warn!(error = %e, writes = count, "{what}: a group commit failed; trying once more");
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                        outcome = attempt().await;
+                    }
+                }
+                let result = match outcome {
                     Ok(results) if results.len() == count => Ok(results),
                     Ok(results) => Err(format!(
                         "the {what} commit answered {} results for {count} writes",
@@ -85,7 +112,7 @@ impl<T: Send + 'static, R: Clone + Send + 'static> GroupCommit<T, R> {
                 }
             }
         });
-        Self { tx }
+        Self { tx, what }
     }
 
     /// Queues `items` behind everything queued before them; the receiver
@@ -95,8 +122,8 @@ impl<T: Send + 'static, R: Clone + Send + 'static> GroupCommit<T, R> {
         self.tx
             .send((items, ack))
             .await
-            .map_err(|_| stopped("group commit"))?;
-        Ok(Committed(done))
+            .map_err(|_| stopped(self.what))?;
+        Ok(Committed(done, self.what))
     }
 
     /// Stores `items`; returns once they are committed, a result per item.
@@ -107,14 +134,14 @@ impl<T: Send + 'static, R: Clone + Send + 'static> GroupCommit<T, R> {
 
 /// Queued writes, committed when [`Committed::wait`] returns.
 #[derive(Debug)]
-pub struct Committed<R>(oneshot::Receiver<Result<Vec<R>, String>>);
+pub struct Committed<R>(oneshot::Receiver<Result<Vec<R>, String>>, &'static str);
 
 impl<R> Committed<R> {
     /// Waits for the commit: a result per queued item.
     pub async fn wait(self) -> Result<Vec<R>, StoreError> {
         self.0
             .await
-            .map_err(|_| stopped("group commit"))?
+            .map_err(|_| stopped(self.1))?
             .map_err(StoreError::Other)
     }
 }
@@ -131,9 +158,12 @@ pub struct SampleBatcher(GroupCommit<MeterSample, ()>);
 impl SampleBatcher {
     /// Starts the writer task.
     pub fn start(store: Arc<dyn Store>) -> Self {
+        // Not retried: a commit that failed late may have landed, and a
+        // sample stored twice is a wrong reading; the charger resends.
         Self(GroupCommit::start(
             "meter samples",
             MAX_SAMPLES,
+            false,
             move |samples| {
                 let store = store.clone();
                 async move {
@@ -164,9 +194,12 @@ pub struct PresenceWriter(GroupCommit<PresenceChange, bool>);
 impl PresenceWriter {
     /// Starts the writer task.
     pub fn start(store: Arc<dyn Store>) -> Self {
+        // Retried once: every change is the same when applied twice, and a
+        // lost disconnect would leave a charger shown connected.
         Self(GroupCommit::start(
             "presence",
             MAX_PRESENCE,
+            true,
             move |changes| {
                 let store = store.clone();
                 async move { store.apply_presence(&changes).await }

@@ -442,11 +442,9 @@ async fn run(
     let current = state
         .registry
         .unregister(&session.id, registration.generation);
-    if current {
-        if let Some(cluster) = state.cluster.get() {
-            cluster.release(&session.id, registration.generation).await;
-        }
-    }
+    // Queued at once, before the cluster hears of it: a reconnect that the
+    // release lets in (here or on another node) queues its connect after
+    // this disconnect.
     if current && session.known {
         state
             .presence
@@ -456,6 +454,11 @@ async fn run(
                 at: state.clock.now(),
             }])
             .await;
+    }
+    if current {
+        if let Some(cluster) = state.cluster.get() {
+            cluster.release(&session.id, registration.generation).await;
+        }
     }
     record_connection(
         &state,

@@ -12,7 +12,7 @@ CREATE TABLE ocpp_log_blocks (
 );
 INSERT INTO ocpp_log_blocks (charge_point_id, frames, last_at, body)
     SELECT charge_point_id, 1, at,
-           direction || ' ' || at || ' ' || octet_length(frame) || chr(10) || frame || chr(10)
+           direction || ' ' || at || ' ' || octet_length(convert_to(frame, 'UTF8')) || chr(10) || frame || chr(10)
     FROM ocpp_log ORDER BY id;
 DROP TABLE ocpp_log;
 CREATE INDEX ocpp_log_blocks_cp ON ocpp_log_blocks (charge_point_id, id);

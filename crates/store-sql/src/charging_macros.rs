@@ -235,7 +235,7 @@ macro_rules! impl_sql_charging_store {
                         "UPDATE charge_points SET booted = TRUE, vendor = v.column2, model = v.column3, \
                          serial_number = v.column4, charge_box_serial_number = v.column5, firmware_version = v.column6, \
                          iccid = v.column7, imsi = v.column8, meter_type = v.column9, meter_serial_number = v.column10, \
-                         last_boot_at = v.column11, last_heartbeat_at = v.column11 FROM (",
+                         last_boot_at = v.column11, last_heartbeat_at = v.column11, connected = TRUE FROM (",
                     );
                     q.push_values(changes, |mut b, c| {
                         if let P::Boot { id, info, at } = c {
@@ -254,7 +254,9 @@ macro_rules! impl_sql_charging_store {
                     });
                 }
                 P::Heartbeat { .. } => {
-                    q.push("UPDATE charge_points SET last_heartbeat_at = v.column2 FROM (");
+                    // Only a live connection sends one: it also mends a
+                    // connect whose write was lost.
+                    q.push("UPDATE charge_points SET last_heartbeat_at = v.column2, connected = TRUE FROM (");
                     q.push_values(changes, |mut b, c| {
                         if let P::Heartbeat { id, at } = c {
                             b.push_bind(id.as_str().to_owned()).push_bind(to_ms(*at));
@@ -818,8 +820,14 @@ macro_rules! impl_sql_charging_store {
                     for row in &rows {
                         before = row.try_get("id").map_err(map_err)?;
                         let body: String = row.try_get("body").map_err(map_err)?;
-                        let block = ::plugway_store::log_block::decode(id, &body)?;
-                        frames.extend(block.into_iter().rev());
+                        // A damaged block costs its own frames, not the
+                        // charger's whole log.
+                        match ::plugway_store::log_block::decode(id, &body) {
+                            Ok(block) => frames.extend(block.into_iter().rev()),
+                            Err(e) => {
+                                ::tracing::warn!(error = %e, block = before, "unreadable message log block skipped");
+                            }
+                        }
                     }
                     if rows.len() < PAGE as usize {
                         break;

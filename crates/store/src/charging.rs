@@ -636,8 +636,10 @@ pub trait ChargingStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<()>;
     /// Applies presence changes in their order, in one transaction. For
-    /// each, whether its charge point was there (a `Register` always is
-    /// afterwards); the whole batch fails or commits together.
+    /// each, whether its charge point was there; a `Register` and a
+    /// `Version` always answer true (the one leaves an existing row alone,
+    /// the other writes only a change). The whole batch fails or commits
+    /// together.
     async fn apply_presence(&self, changes: &[PresenceChange]) -> Result<Vec<bool>>;
     /// Marks it alive.
     async fn record_heartbeat(&self, id: &ChargePointId, now: DateTime<Utc>) -> Result<()>;
