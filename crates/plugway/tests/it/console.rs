@@ -144,6 +144,11 @@ fn create_person(dir: &std::path::Path, username: &str, role: &str) {
 }
 
 /// The text of the first element matching `css`, if there is one.
+/// Clicks the element `locator` finds.
+async fn click(client: &Client, locator: Locator<'_>) {
+    client.find(locator).await.unwrap().click().await.unwrap();
+}
+
 async fn text_of(client: &Client, css: &str) -> Option<String> {
     match client.find(Locator::Css(css)).await {
         Ok(element) => element.text().await.ok(),
@@ -180,13 +185,7 @@ async fn sign_in(client: &Client, base: &str, login: &str) {
         .send_keys(PASSWORD)
         .await
         .unwrap();
-    client
-        .find(Locator::Css(".signin button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, Locator::Css(".signin button[type=submit]")).await;
     client
         .wait()
         .at_most(Duration::from_secs(10))
@@ -365,13 +364,7 @@ async fn an_operator_runs_the_network_from_the_console_in_a_real_browser() {
     screenshot(&client, "chargers").await;
 
     // 2. Its page: the message log has its BootNotification.
-    client
-        .find(Locator::LinkText("CONSOLE-A"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::LinkText("CONSOLE-A")).await;
     eventually("the BootNotification in the log", || async {
         text_of(&client, "#log")
             .await
@@ -384,13 +377,7 @@ async fn an_operator_runs_the_network_from_the_console_in_a_real_browser() {
     assert!(history.contains("connected"), "{history}");
 
     // 3. Reset, and the charger's answer shown in place.
-    client
-        .find(Locator::Css("#reset"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Css("#reset")).await;
     let answer = eventually("the Reset answer", || async {
         text_of(&client, "#answer-status").await
     })
@@ -483,13 +470,7 @@ async fn an_operator_runs_the_network_from_the_console_in_a_real_browser() {
     );
     screenshot(&client, "session").await;
     client.goto(&format!("{base}/console/money")).await.unwrap();
-    client
-        .find(Locator::Css("#check-ledger"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Css("#check-ledger")).await;
     let ledger = eventually("the ledger checked", || async {
         text_of(&client, "#ledger-report").await
     })
@@ -506,15 +487,11 @@ async fn an_operator_runs_the_network_from_the_console_in_a_real_browser() {
         .unwrap();
     screenshot(&client, "approvals").await;
     let article = format!("article[data-site='{}']", network.pending_site);
-    client
-        .find(Locator::Css(&format!(
-            "{article} form:has(input[value=APPROVED]) button"
-        )))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(
+        &client,
+        Locator::Css(&format!("{article} form:has(input[value=APPROVED]) button")),
+    )
+    .await;
     eventually("the site gone from the queue", || async {
         let gone = client.find(Locator::Css(&article)).await.is_err();
         let on_page = client
@@ -547,13 +524,7 @@ async fn an_operator_runs_the_network_from_the_console_in_a_real_browser() {
         .unwrap()
         .value()
         .to_owned();
-    client
-        .find(Locator::Css("form.signout button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, Locator::Css("form.signout button")).await;
     client
         .wait()
         .for_element(Locator::Css("#login"))
