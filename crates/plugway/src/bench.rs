@@ -824,16 +824,25 @@ async fn measure(target: &Target, args: &OcppArgs) -> anyhow::Result<Measured> {
         .rate
         .filter(|r| *r > 0)
         .map(|r| Duration::from_secs_f64(f64::from(args.connections.max(1)) / f64::from(r)));
+    // Connection n starts n/N of the way into the period: the sends of all
+    // of them spread evenly over it.
+    let pace = |n: u32| {
+        every.map(|every| plugway_sim::Pace {
+            every,
+            first_after: every.mul_f64(f64::from(n) / f64::from(args.connections.max(1))),
+        })
+    };
     let tasks: Vec<_> = (0..args.connections)
         .map(|n| {
             let mut config =
                 plugway_sim::SimConfig::new(&target.node_of(n), &format!("LOAD-{n:05}"), None);
             config.bind = Some(loopback_source(n));
             config.version = args.version;
+            let pace = pace(n);
             tokio::spawn(async move {
                 // Each answer's latency, and when it came.
                 let mut latencies = Vec::new();
-                let result = plugway_sim::flood_every(&config, until, every, |d| {
+                let result = plugway_sim::flood_every(&config, until, pace, |d| {
                     latencies.push((Instant::now(), d));
                 })
                 .await;

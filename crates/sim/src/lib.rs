@@ -1220,13 +1220,24 @@ pub async fn flood(
     flood_every(config, until, None, answered).await
 }
 
-/// [`flood`], but one MeterValues every `every` (when given) rather than
-/// back to back: a fixed offered rate. Latency is still counted from each
-/// send; a send due while an answer is late goes out when it arrives.
+/// A paced charger's sending: one MeterValues every `every`, the first
+/// after `first_after` (connections of one load start at different points
+/// of the period, so their sends spread over it).
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// The period.
+    pub every: Duration,
+    /// When the first falls due, from the boot's answer.
+    pub first_after: Duration,
+}
+
+/// [`flood`], but paced (when `pace` is given) rather than back to back: a
+/// fixed offered rate. Latency is still counted from each send; a send due
+/// while an answer is late goes out when it arrives.
 pub async fn flood_every(
     config: &SimConfig,
     until: Instant,
-    every: Option<Duration>,
+    pace: Option<Pace>,
     mut answered: impl FnMut(Duration),
 ) -> Result<(), SimError> {
     let mut ws = connect(config).await?;
@@ -1241,11 +1252,9 @@ pub async fn flood_every(
     wait_answer(&mut ws, "boot").await?;
     let mut n: u64 = 0;
     let mut wh: u64 = 1000;
-    let mut pace = every.map(|d| {
-        // Start at a random point of the period so the connections' sends
-        // spread over it rather than all falling together.
-        let offset = d.mul_f64(f64::from(rand_fraction(&config.id)));
-        let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + offset, d);
+    let mut pace = pace.map(|p| {
+        let mut interval =
+            tokio::time::interval_at(tokio::time::Instant::now() + p.first_after, p.every);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         interval
     });
@@ -1276,15 +1285,6 @@ pub async fn flood_every(
     }
     let _ = ws.close(None).await;
     Ok(())
-}
-
-/// A fraction in [0, 1) that depends only on `seed`: where in its period a
-/// paced charger starts.
-fn rand_fraction(seed: &str) -> f32 {
-    let hash = seed.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    (hash % 10_000) as f32 / 10_000.0
 }
 
 async fn wait_answer(ws: &mut Ws, id: &str) -> Result<(), SimError> {

@@ -332,20 +332,6 @@ macro_rules! impl_sql_charging_store {
                     .map_err($crate::map_err)
             }
 
-            async fn record_boot(
-                &self,
-                id: &::plugway_domain::ChargePointId,
-                b: &::plugway_store::BootInfo,
-                now: ::chrono::DateTime<::chrono::Utc>,
-            ) -> ::plugway_store::Result<()> {
-                let change = ::plugway_store::PresenceChange::Boot { id: id.clone(), info: b.clone(), at: now };
-                if self.apply_presence(std::slice::from_ref(&change)).await? == [true] {
-                    Ok(())
-                } else {
-                    Err(::plugway_store::StoreError::NotFound)
-                }
-            }
-
             async fn apply_presence(
                 &self,
                 changes: &[::plugway_store::PresenceChange],
@@ -374,25 +360,6 @@ macro_rules! impl_sql_charging_store {
                 }
                 tx.commit().await.map_err($crate::map_err)?;
                 Ok(found)
-            }
-
-            async fn record_heartbeat(
-                &self,
-                id: &::plugway_domain::ChargePointId,
-                now: ::chrono::DateTime<::chrono::Utc>,
-            ) -> ::plugway_store::Result<()> {
-                let change = ::plugway_store::PresenceChange::Heartbeat { id: id.clone(), at: now };
-                self.apply_presence(std::slice::from_ref(&change)).await.map(drop)
-            }
-
-            async fn set_connected(
-                &self,
-                id: &::plugway_domain::ChargePointId,
-                connected: bool,
-                now: ::chrono::DateTime<::chrono::Utc>,
-            ) -> ::plugway_store::Result<()> {
-                let change = ::plugway_store::PresenceChange::Connected { id: id.clone(), connected, at: now };
-                self.apply_presence(std::slice::from_ref(&change)).await.map(drop)
             }
 
             async fn set_firmware_status(

@@ -628,28 +628,58 @@ pub trait ChargingStore: Send + Sync {
     ) -> Result<Vec<ChargePoint>>;
     /// How many `list_charge_points` would page through.
     async fn count_charge_points(&self, owner: Option<UserId>) -> Result<i64>;
-    /// Stores boot data and marks it alive.
-    async fn record_boot(
-        &self,
-        id: &ChargePointId,
-        boot: &BootInfo,
-        now: DateTime<Utc>,
-    ) -> Result<()>;
     /// Applies presence changes in their order, in one transaction. For
     /// each, whether its charge point was there; a `Register` and a
     /// `Version` always answer true (the one leaves an existing row alone,
     /// the other writes only a change). The whole batch fails or commits
     /// together.
     async fn apply_presence(&self, changes: &[PresenceChange]) -> Result<Vec<bool>>;
-    /// Marks it alive.
-    async fn record_heartbeat(&self, id: &ChargePointId, now: DateTime<Utc>) -> Result<()>;
-    /// Records a connection opening or closing.
+    /// Stores boot data and marks it alive: one [`PresenceChange::Boot`].
+    /// `NotFound` when there is no such charge point.
+    async fn record_boot(
+        &self,
+        id: &ChargePointId,
+        boot: &BootInfo,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let change = PresenceChange::Boot {
+            id: id.clone(),
+            info: boot.clone(),
+            at: now,
+        };
+        if self.apply_presence(std::slice::from_ref(&change)).await? == [true] {
+            Ok(())
+        } else {
+            Err(crate::StoreError::NotFound)
+        }
+    }
+    /// Marks it alive: one [`PresenceChange::Heartbeat`].
+    async fn record_heartbeat(&self, id: &ChargePointId, now: DateTime<Utc>) -> Result<()> {
+        let change = PresenceChange::Heartbeat {
+            id: id.clone(),
+            at: now,
+        };
+        self.apply_presence(std::slice::from_ref(&change))
+            .await
+            .map(drop)
+    }
+    /// Records a connection opening or closing: one
+    /// [`PresenceChange::Connected`].
     async fn set_connected(
         &self,
         id: &ChargePointId,
         connected: bool,
         now: DateTime<Utc>,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        let change = PresenceChange::Connected {
+            id: id.clone(),
+            connected,
+            at: now,
+        };
+        self.apply_presence(std::slice::from_ref(&change))
+            .await
+            .map(drop)
+    }
     /// Firmware status notification.
     async fn set_firmware_status(
         &self,

@@ -65,7 +65,7 @@ pub fn blocks(entries: &[OcppLogEntry]) -> Vec<LogBlock> {
 }
 
 /// Appends one frame to a block's body.
-pub fn push(body: &mut String, direction: &str, at_ms: i64, frame: &str) {
+fn push(body: &mut String, direction: &str, at_ms: i64, frame: &str) {
     use std::fmt::Write as _;
     let _ = writeln!(body, "{direction} {at_ms} {}", frame.len());
     body.push_str(frame);
