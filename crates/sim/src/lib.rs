@@ -30,6 +30,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -180,7 +181,19 @@ pub async fn connect(config: &SimConfig) -> Result<Ws, SimError> {
     }
     let stream = socket.connect(target).await?;
     stream.set_nodelay(true)?;
-    let (ws, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await?;
+    // tungstenite's default read buffer is 128 KiB, zeroed on every read:
+    // with thousands of simulated chargers the load generator spent half
+    // its CPU in memset. OCPP frames are small; 4 KiB is plenty (a larger
+    // frame still arrives whole, over several reads), as on the server.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(4096);
+    let (ws, _) = tokio_tungstenite::client_async_with_config(
+        request,
+        MaybeTlsStream::Plain(stream),
+        Some(config),
+    )
+    .await?;
     Ok(ws)
 }
 

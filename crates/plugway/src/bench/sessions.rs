@@ -324,6 +324,10 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
             let (http, token, evse) = (http.clone(), token.clone(), evse.clone());
             let at = started + Duration::from_secs_f64(n as f64 / f64::from(args.start_rate));
             tokio::spawn(async move {
+                // The driver arrives: opens the stream, and a moment later
+                // starts. (All streams opened at once would be 3,000 apps
+                // opened in the same instant, not drivers arriving.)
+                tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
                 let (first_tx, first_rx) = tokio::sync::oneshot::channel();
                 let watcher = tokio::spawn(watch(
                     http.clone(),
@@ -332,7 +336,6 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
                     first_tx,
                     (count_from, watch_until),
                 ));
-                // The stream opens first (a moment before the start).
                 tokio::time::sleep_until(tokio::time::Instant::from_std(
                     at + Duration::from_millis(300),
                 ))
