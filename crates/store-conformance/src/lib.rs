@@ -63,6 +63,7 @@ macro_rules! for_each_case {
             network_changes_are_logged_with_each_change,
             visible_site_ids_page_in_order,
             charging_sessions_hold_connectors_and_drivers,
+            sessions_written_since_a_moment_are_listed_active_or_finished,
             finished_sessions_have_one_purchase_and_earnings,
             held_purchases_are_reviewed_once_and_do_not_accrue,
             evse_tariffs_are_set_and_cleared,

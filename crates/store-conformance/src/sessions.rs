@@ -200,6 +200,57 @@ pub async fn charging_sessions_hold_connectors_and_drivers(store: &dyn Store) {
     assert_eq!(all.len(), 3, "second, the racer's and other's");
 }
 
+/// What the session ticker reads each round: the sessions written since
+/// its last read, those that finished included, in write order.
+pub async fn sessions_written_since_a_moment_are_listed_active_or_finished(store: &dyn Store) {
+    let driver = make_user(store, "+97688110021").await;
+    let other = make_user(store, "+97688110022").await;
+    let mut old = pending(Some(driver.id), "CP-S9", 1);
+    old.updated_at = t0() - Duration::minutes(5);
+    store.create_charging_session(&old, 10).await.unwrap();
+    let mut fresh = pending(Some(other.id), "CP-S9", 2);
+    fresh.updated_at = t0() + Duration::seconds(2);
+    store.create_charging_session(&fresh, 10).await.unwrap();
+    let since = |at| async move {
+        store
+            .list_charging_sessions_updated_since(at, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.id, s.state))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(since(t0()).await, vec![(fresh.id, SessionState::Pending)]);
+    assert_eq!(
+        since(t0() + Duration::seconds(2)).await,
+        vec![(fresh.id, SessionState::Pending)],
+        "a write at the moment itself counts"
+    );
+    // The old one fails now: it is listed again, after the fresh one,
+    // although it is no longer active.
+    let mut failed = old.clone();
+    failed.state = SessionState::Failed;
+    failed.failure = Some(SessionFailure::Start(StartFailure::TimedOut));
+    failed.updated_at = t0() + Duration::seconds(3);
+    assert!(store
+        .update_charging_session(&failed, SessionState::Pending)
+        .await
+        .unwrap());
+    assert_eq!(
+        since(t0()).await,
+        vec![
+            (fresh.id, SessionState::Pending),
+            (old.id, SessionState::Failed)
+        ]
+    );
+    assert!(since(t0() + Duration::seconds(4)).await.is_empty());
+    let first = store
+        .list_charging_sessions_updated_since(t0() - Duration::hours(1), 1)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1, "the limit holds");
+}
+
 /// Finishing writes one purchase, however often; purchases list, take
 /// feedback and add up into the host's earnings.
 pub async fn finished_sessions_have_one_purchase_and_earnings(store: &dyn Store) {

@@ -283,6 +283,25 @@ macro_rules! impl_sql_charging_session_store {
                 rows.iter().map(charging_session_from_row).collect()
             }
 
+            async fn list_charging_sessions_updated_since(
+                &self,
+                since: ::chrono::DateTime<::chrono::Utc>,
+                limit: i64,
+            ) -> ::plugway_store::Result<Vec<::plugway_store::ChargingSession>> {
+                ::sqlx::query(&format!(
+                    "SELECT {CHARGING_SESSION_COLUMNS} FROM charging_sessions WHERE updated_at >= $1 \
+                     ORDER BY updated_at, id LIMIT $2"
+                ))
+                .bind($crate::to_ms(since))
+                .bind(limit)
+                .fetch_all(&self.reader)
+                .await
+                .map_err($crate::map_err)?
+                .iter()
+                .map(charging_session_from_row)
+                .collect()
+            }
+
             async fn update_charging_session(
                 &self,
                 s: &::plugway_store::ChargingSession,

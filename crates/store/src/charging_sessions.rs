@@ -192,6 +192,14 @@ pub trait ChargingSessionStore: Send + Sync {
         user: Option<UserId>,
         limit: i64,
     ) -> Result<Vec<ChargingSession>>;
+    /// Sessions written at or after `since` (by `updated_at`), active or
+    /// finished, oldest write first, at most `limit`: what changed since a
+    /// reader last looked (the session ticker keeps its running sessions so).
+    async fn list_charging_sessions_updated_since(
+        &self,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<ChargingSession>>;
     /// Writes the session's changeable fields if its stored state is still
     /// `expected` (compare and set); false when another writer got there first.
     async fn update_charging_session(

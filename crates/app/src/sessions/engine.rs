@@ -75,6 +75,8 @@ pub struct SessionEngine {
     ids: Arc<dyn IdGenerator>,
     settings: SessionSettings,
     live: LiveMeters,
+    /// The active sessions as the ticker last read them.
+    running: std::sync::Mutex<RunningSessions>,
     remote: std::sync::OnceLock<Arc<dyn RemoteAuthorizer>>,
     /// Site load management, told of starts, stops and power readings.
     load: std::sync::OnceLock<Arc<crate::load::engine::LoadManager>>,
@@ -100,6 +102,77 @@ pub trait RemoteAuthorizer: Send + Sync + std::fmt::Debug {
 /// Compare-and-set tries before giving up on a session another writer keeps changing.
 const CAS_TRIES: usize = 8;
 
+/// How far before its last read the ticker's next read of changed sessions
+/// starts: a write that took this long to commit, or a node whose clock is
+/// this far behind, is still seen.
+const CHANGED_READ_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
+/// How often the ticker reads every active session instead of the changed
+/// ones: whatever a changed read missed (a larger clock skew between
+/// nodes, a commit slower than the margin) is set right by then.
+const FULL_READ_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+/// Most changed sessions one read takes; more changes than that, and the
+/// ticker reads every active session instead.
+const CHANGED_READ_LIMIT: i64 = 10_000;
+/// Most active sessions the ticker works with.
+const ACTIVE_READ_LIMIT: i64 = 100_000;
+
+/// The active sessions the ticker works from, kept between its rounds so
+/// a round reads only what was written since the last one rather than
+/// every active session (3,000 rows and their tariffs every 2 s was a
+/// burst that held up the drivers starting meanwhile).
+#[derive(Debug, Default)]
+struct RunningSessions {
+    sessions: std::collections::HashMap<ChargingSessionId, Arc<ChargingSession>>,
+    /// When the last read began, by the engine's clock.
+    read_at: Option<DateTime<Utc>>,
+    /// When every active session was last read.
+    full_read_at: Option<DateTime<Utc>>,
+}
+
+impl RunningSessions {
+    /// What to read next: `Some(since)` for the sessions written since,
+    /// `None` for every active session.
+    fn next_read(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let read_at = self.read_at?;
+        let full_read_at = self.full_read_at?;
+        // A clock that went back, or a full read due: read everything.
+        (now >= read_at && now - full_read_at < FULL_READ_EVERY)
+            .then(|| read_at - CHANGED_READ_MARGIN)
+    }
+
+    /// Takes a read that began at `now`: every active session (`full`) or
+    /// the ones written since the last read.
+    fn apply(&mut self, read: Vec<ChargingSession>, full: bool, now: DateTime<Utc>) {
+        if full {
+            self.sessions.clear();
+            self.full_read_at = Some(now);
+        }
+        for session in read {
+            if !session.state.is_active() {
+                self.sessions.remove(&session.id);
+                continue;
+            }
+            // A read never holds an older write than one kept, but a
+            // full read and a changed one can overlap.
+            let newer = self
+                .sessions
+                .get(&session.id)
+                .is_none_or(|kept| kept.updated_at <= session.updated_at);
+            if newer {
+                self.sessions.insert(session.id, Arc::new(session));
+            }
+        }
+        self.read_at = Some(now);
+    }
+
+    /// The sessions, oldest first (each keeps its place from round to round).
+    fn oldest_first(&self) -> Vec<Arc<ChargingSession>> {
+        let mut sessions: Vec<_> = self.sessions.values().cloned().collect();
+        sessions.sort_by_key(|s| (s.created_at, s.id));
+        sessions
+    }
+}
+
 impl SessionEngine {
     /// An engine over the given ports.
     pub fn new(
@@ -116,6 +189,7 @@ impl SessionEngine {
             ids,
             settings,
             live: LiveMeters::default(),
+            running: std::sync::Mutex::new(RunningSessions::default()),
             remote: std::sync::OnceLock::new(),
             load: std::sync::OnceLock::new(),
         })
@@ -1010,10 +1084,7 @@ impl SessionEngine {
         is_local: &(dyn Fn(&ChargePointId) -> bool + Send + Sync),
         spread: Duration,
     ) -> Result<usize, StoreError> {
-        let sessions = self
-            .store
-            .list_active_charging_sessions(None, 100_000)
-            .await?;
+        let sessions = self.running_sessions().await?;
         let timeout = chrono::Duration::from_std(self.settings.start_timeout)
             .unwrap_or(chrono::Duration::seconds(60));
         let now = self.clock.now();
@@ -1049,6 +1120,44 @@ impl SessionEngine {
         }
         metrics::gauge!("plugway_sessions_streamed").set(published as f64);
         Ok(published)
+    }
+
+    /// The active sessions, oldest first: those kept from the last round,
+    /// brought up to date with the sessions written since (see
+    /// [`RunningSessions`]).
+    async fn running_sessions(&self) -> Result<Vec<Arc<ChargingSession>>, StoreError> {
+        let now = self.clock.now();
+        let since = self
+            .running
+            .lock()
+            .map_err(|_| StoreError::Other("running sessions lock poisoned".into()))?
+            .next_read(now);
+        let changed = match since {
+            Some(since) => {
+                let changed = self
+                    .store
+                    .list_charging_sessions_updated_since(since, CHANGED_READ_LIMIT)
+                    .await?;
+                (changed.len() < usize::try_from(CHANGED_READ_LIMIT).unwrap_or(usize::MAX))
+                    .then_some(changed)
+            }
+            None => None,
+        };
+        let (read, full) = match changed {
+            Some(changed) => (changed, false),
+            None => (
+                self.store
+                    .list_active_charging_sessions(None, ACTIVE_READ_LIMIT)
+                    .await?,
+                true,
+            ),
+        };
+        let mut running = self
+            .running
+            .lock()
+            .map_err(|_| StoreError::Other("running sessions lock poisoned".into()))?;
+        running.apply(read, full, now);
+        Ok(running.oldest_first())
     }
 
     /// Runs [`Self::tick`] every `settings.tick` until the process ends.
@@ -1151,5 +1260,100 @@ fn usage(
             .iter()
             .map(|w| (w.start, w.end.unwrap_or(ended_at)))
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(second: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 7, 8, 0, 0).unwrap() + chrono::TimeDelta::seconds(second)
+    }
+
+    fn session(n: u128, state: SessionState, updated: i64) -> ChargingSession {
+        ChargingSession {
+            id: ChargingSessionId(uuid::Uuid::from_u128(n)),
+            user_id: None,
+            evse_id: None,
+            host_id: None,
+            charge_point_id: ChargePointId::parse("CP-1").unwrap(),
+            connector_id: 1,
+            id_tag: "TAG".into(),
+            origin: SessionOrigin::Charger,
+            state,
+            transaction_id: Some(1),
+            tariff: Tariff::simple(
+                plugway_domain::Currency::parse("MNT").unwrap(),
+                plugway_domain::SiteTimeZone::utc(),
+                0,
+                0,
+                0,
+            ),
+            meter_start_wh: None,
+            last_meter_wh: None,
+            last_meter_at: None,
+            waiting: Vec::new(),
+            failure: None,
+            // Created in reverse order of their numbers, to see the sort.
+            created_at: at(-i64::try_from(n).unwrap()),
+            started_at: None,
+            stopped_at: None,
+            purchase_id: None,
+            updated_at: at(updated),
+        }
+    }
+
+    fn ids(running: &RunningSessions) -> Vec<u128> {
+        running
+            .oldest_first()
+            .iter()
+            .map(|s| s.id.0.as_u128())
+            .collect()
+    }
+
+    #[test]
+    fn the_ticker_reads_changes_and_everything_once_a_minute() {
+        let mut running = RunningSessions::default();
+        assert_eq!(
+            running.next_read(at(0)),
+            None,
+            "the first read is a full one"
+        );
+        running.apply(
+            vec![
+                session(1, SessionState::Charging, 0),
+                session(2, SessionState::Charging, 0),
+            ],
+            true,
+            at(0),
+        );
+        assert_eq!(ids(&running), vec![2, 1], "oldest first");
+        assert_eq!(running.next_read(at(2)), Some(at(0) - CHANGED_READ_MARGIN));
+
+        // 2 finished, 3 started, and an older copy of 1 (a read that
+        // overlapped a write) does not undo a newer one.
+        running.apply(
+            vec![
+                session(1, SessionState::Finishing, 3),
+                session(2, SessionState::Finished, 3),
+                session(3, SessionState::Charging, 3),
+            ],
+            false,
+            at(4),
+        );
+        running.apply(vec![session(1, SessionState::Charging, 0)], false, at(6));
+        assert_eq!(ids(&running), vec![3, 1]);
+        assert_eq!(
+            running.oldest_first().last().map(|s| s.state),
+            Some(SessionState::Finishing)
+        );
+
+        assert_eq!(running.next_read(at(59)), Some(at(6) - CHANGED_READ_MARGIN));
+        assert_eq!(running.next_read(at(60)), None, "a full read each minute");
+        assert_eq!(running.next_read(at(5)), None, "the clock went back");
+        running.apply(vec![session(4, SessionState::Pending, 61)], true, at(61));
+        assert_eq!(ids(&running), vec![4], "a full read replaces what was kept");
     }
 }
