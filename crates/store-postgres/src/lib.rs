@@ -19,6 +19,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use plugway_store::{Store, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// A pooled connection idle this long is pinged before it is handed out.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
 use sqlx::PgPool;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -78,6 +81,19 @@ impl PostgresStore {
         }
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
+            // sqlx pings every connection before handing it out: a round
+            // trip to the server for each statement. Only a connection idle
+            // for a while is checked now (one the server or the network
+            // may have closed meanwhile); a busy one goes straight out.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for < PING_WHEN_IDLE_FOR {
+                        return Ok(true);
+                    }
+                    Ok(sqlx::Connection::ping(conn).await.is_ok())
+                })
+            })
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(connect)
             .await
