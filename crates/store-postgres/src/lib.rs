@@ -19,12 +19,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use plugway_store::{Store, StoreError};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-
-/// A pooled connection idle this long is pinged before it is handed out.
-const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
 use sqlx::PgPool;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A pooled connection idle this long is pinged before it is handed out.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
 
 /// The PostgreSQL store. Reads and writes share one pool; `writer` and
 /// `reader` name the same pool so the shared SQL can address either.
@@ -91,7 +91,10 @@ impl PostgresStore {
                     if meta.idle_for < PING_WHEN_IDLE_FOR {
                         return Ok(true);
                     }
-                    Ok(sqlx::Connection::ping(conn).await.is_ok())
+                    // A failed ping closes the connection hard and the
+                    // pool hands out another.
+                    sqlx::Connection::ping(conn).await?;
+                    Ok(true)
                 })
             })
             .acquire_timeout(Duration::from_secs(30))

@@ -147,22 +147,23 @@ impl RunningSessions {
             self.sessions.clear();
             self.full_read_at = Some(now);
         }
+        // A read is the rows as they are now, so it replaces what is kept
+        // (not compared by `updated_at`: nodes' clocks differ, and a
+        // retried write may carry the time it was first tried at).
         for session in read {
-            if !session.state.is_active() {
-                self.sessions.remove(&session.id);
-                continue;
-            }
-            // A read never holds an older write than one kept, but a
-            // full read and a changed one can overlap.
-            let newer = self
-                .sessions
-                .get(&session.id)
-                .is_none_or(|kept| kept.updated_at <= session.updated_at);
-            if newer {
-                self.sessions.insert(session.id, Arc::new(session));
-            }
+            self.keep(session);
         }
         self.read_at = Some(now);
+    }
+
+    /// Keeps a session as read or as just written, or lets it go once it
+    /// is no longer active.
+    fn keep(&mut self, session: ChargingSession) {
+        if session.state.is_active() {
+            self.sessions.insert(session.id, Arc::new(session));
+        } else {
+            self.sessions.remove(&session.id);
+        }
     }
 
     /// The sessions, oldest first (each keeps its place from round to round).
@@ -497,6 +498,7 @@ impl SessionEngine {
         self.store
             .create_charging_session(&session, self.settings.max_active_per_user)
             .await?;
+        self.written(&session);
         Ok(session)
     }
 
@@ -559,6 +561,7 @@ impl SessionEngine {
                 return Ok(None);
             }
             if self.store.update_charging_session(&session, before).await? {
+                self.written(&session);
                 return Ok(Some(session));
             }
         }
@@ -705,6 +708,7 @@ impl SessionEngine {
         // the car is already charging. The connector rule still holds.
         match self.store.create_charging_session(&session, i64::MAX).await {
             Ok(()) => {
+                self.written(&session);
                 self.publish_session(&session, None).await;
                 Ok(Some(session))
             }
@@ -724,6 +728,7 @@ impl SessionEngine {
                 self.store
                     .create_charging_session(&session, i64::MAX)
                     .await?;
+                self.written(&session);
                 self.publish_session(&session, None).await;
                 Ok(Some(session))
             }
@@ -957,6 +962,7 @@ impl SessionEngine {
             }
         };
         finished.purchase_id = Some(stored.id);
+        self.written(&finished);
         metrics::counter!("plugway_sessions_finished_total").increment(1);
         self.publish_session(&finished, Some(&stored)).await;
         Ok(Some(stored))
@@ -1120,6 +1126,18 @@ impl SessionEngine {
         }
         metrics::gauge!("plugway_sessions_streamed").set(published as f64);
         Ok(published)
+    }
+
+    /// This node wrote `session`: the ticker's kept set has it at once,
+    /// rather than from its next read (which still reads it, and the
+    /// other nodes' writes).
+    fn written(&self, session: &ChargingSession) {
+        if let Ok(mut running) = self.running.lock() {
+            // Only once the ticker has read: before that it reads everything.
+            if running.read_at.is_some() {
+                running.keep(session.clone());
+            }
+        }
     }
 
     /// The active sessions, oldest first: those kept from the last round,
@@ -1332,8 +1350,7 @@ mod tests {
         assert_eq!(ids(&running), vec![2, 1], "oldest first");
         assert_eq!(running.next_read(at(2)), Some(at(0) - CHANGED_READ_MARGIN));
 
-        // 2 finished, 3 started, and an older copy of 1 (a read that
-        // overlapped a write) does not undo a newer one.
+        // 2 finished, 3 started, 1 is finishing.
         running.apply(
             vec![
                 session(1, SessionState::Finishing, 3),
@@ -1343,12 +1360,11 @@ mod tests {
             false,
             at(4),
         );
-        running.apply(vec![session(1, SessionState::Charging, 0)], false, at(6));
         assert_eq!(ids(&running), vec![3, 1]);
-        assert_eq!(
-            running.oldest_first().last().map(|s| s.state),
-            Some(SessionState::Finishing)
-        );
+        // A read replaces what is kept even with an older `updated_at`
+        // (another node's clock behind this one's).
+        running.apply(vec![session(1, SessionState::Finished, 1)], false, at(6));
+        assert_eq!(ids(&running), vec![3]);
 
         assert_eq!(running.next_read(at(59)), Some(at(6) - CHANGED_READ_MARGIN));
         assert_eq!(running.next_read(at(60)), None, "a full read each minute");

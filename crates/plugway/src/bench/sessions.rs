@@ -121,13 +121,17 @@ struct DriverRun {
     events: u64,
 }
 
-/// Reads a driver's SSE stream: reports the first CHARGING event on
-/// `first`, then counts the CHARGING events that arrive in `window`.
+/// Reads a driver's SSE stream: tells `open` once the stream is open,
+/// reports the first CHARGING event on `first`, then counts the CHARGING
+/// events that arrive in `window`.
 async fn watch(
     http: reqwest::Client,
     url: String,
     token: String,
-    first: tokio::sync::oneshot::Sender<Instant>,
+    (open, first): (
+        tokio::sync::oneshot::Sender<()>,
+        tokio::sync::oneshot::Sender<Instant>,
+    ),
     window: (Instant, Instant),
 ) -> anyhow::Result<u64> {
     let (from, until) = window;
@@ -140,6 +144,8 @@ async fn watch(
     if !response.status().is_success() {
         bail!("event stream: {}", response.status());
     }
+    // The server subscribes the stream before it answers its headers.
+    let _ = open.send(());
     let mut first = Some(first);
     let mut buffer = String::new();
     let mut events = 0;
@@ -329,17 +335,21 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
                 // opened in the same instant, not drivers arriving.)
                 tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
                 let (first_tx, first_rx) = tokio::sync::oneshot::channel();
+                let (open_tx, open_rx) = tokio::sync::oneshot::channel();
                 let watcher = tokio::spawn(watch(
                     http.clone(),
                     format!("{base}/api/v1/user/events"),
                     token.clone(),
-                    first_tx,
+                    (open_tx, first_tx),
                     (count_from, watch_until),
                 ));
                 tokio::time::sleep_until(tokio::time::Instant::from_std(
                     at + Duration::from_millis(300),
                 ))
                 .await;
+                // And not before the stream is open, so its first CHARGING
+                // event cannot pass before the driver listens.
+                let _ = open_rx.await;
                 let sent = Instant::now();
                 let session = post(
                     &http,
