@@ -201,7 +201,7 @@ pub async fn charging_sessions_hold_connectors_and_drivers(store: &dyn Store) {
 }
 
 /// What the session ticker reads each round: the sessions written since
-/// its last read, those that finished included, in write order.
+/// its last read, those that finished included, oldest `updated_at` first.
 pub async fn sessions_written_since_a_moment_are_listed_active_or_finished(store: &dyn Store) {
     let driver = make_user(store, "+97688110021").await;
     let other = make_user(store, "+97688110022").await;
