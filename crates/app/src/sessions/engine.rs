@@ -118,8 +118,8 @@ const ACTIVE_READ_LIMIT: i64 = 100_000;
 
 /// The active sessions the ticker works from, kept between its rounds so
 /// a round reads only what was written since the last one rather than
-/// every active session (3,000 rows and their tariffs every 2 s was a
-/// burst that held up the drivers starting meanwhile).
+/// every active session (at 3,000 sessions that full read took 20 to 42
+/// ms of a reader every 2 s, and it grows with the sessions).
 #[derive(Debug, Default)]
 struct RunningSessions {
     sessions: std::collections::HashMap<ChargingSessionId, Arc<ChargingSession>>,
