@@ -1132,7 +1132,7 @@ impl SessionEngine {
     /// rather than from its next read (which still reads it, and the
     /// other nodes' writes).
     fn written(&self, session: &ChargingSession) {
-        if let Ok(mut running) = self.running.lock() {
+        if let Ok(mut running) = self.running() {
             // Only once the ticker has read: before that it reads everything.
             if running.read_at.is_some() {
                 running.keep(session.clone());
@@ -1140,16 +1140,19 @@ impl SessionEngine {
         }
     }
 
+    /// The ticker's kept set, locked (never across an await).
+    fn running(&self) -> Result<std::sync::MutexGuard<'_, RunningSessions>, StoreError> {
+        self.running
+            .lock()
+            .map_err(|_| StoreError::Other("running sessions lock poisoned".into()))
+    }
+
     /// The active sessions, oldest first: those kept from the last round,
     /// brought up to date with the sessions written since (see
     /// [`RunningSessions`]).
     async fn running_sessions(&self) -> Result<Vec<Arc<ChargingSession>>, StoreError> {
         let now = self.clock.now();
-        let since = self
-            .running
-            .lock()
-            .map_err(|_| StoreError::Other("running sessions lock poisoned".into()))?
-            .next_read(now);
+        let since = self.running()?.next_read(now);
         let changed = match since {
             Some(since) => {
                 let changed = self
@@ -1170,10 +1173,7 @@ impl SessionEngine {
                 true,
             ),
         };
-        let mut running = self
-            .running
-            .lock()
-            .map_err(|_| StoreError::Other("running sessions lock poisoned".into()))?;
+        let mut running = self.running()?;
         running.apply(read, full, now);
         Ok(running.oldest_first())
     }
