@@ -596,12 +596,15 @@ macro_rules! impl_sql_charging_store {
             ) -> ::plugway_store::Result<::plugway_store::Transaction> {
                 use $crate::{map_err, to_ms};
                 let key = t.id_tag.to_ascii_uppercase();
-                let mut tx = self.writer.begin().await.map_err(map_err)?;
-                ::sqlx::query(
+                // One statement, so the writer is held for one round trip:
+                // a repeat (the same charger, connector, start time and tag)
+                // changes no value and returns the transaction first stored.
+                let row = ::sqlx::query(&format!(
                     "INSERT INTO transactions (charge_point_id, connector_id, id_tag, tag_key, meter_start, started_at, \
                      reservation_id, auth_status, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                     ON CONFLICT (charge_point_id, connector_id, started_at, tag_key) DO NOTHING",
-                )
+                     ON CONFLICT (charge_point_id, connector_id, started_at, tag_key) \
+                     DO UPDATE SET received_at = transactions.received_at RETURNING {TX_COLUMNS}"
+                ))
                 .bind(t.charge_point_id.as_str())
                 .bind(t.connector_id)
                 .bind(&t.id_tag)
@@ -611,21 +614,9 @@ macro_rules! impl_sql_charging_store {
                 .bind(t.reservation_id)
                 .bind(&t.auth_status)
                 .bind(to_ms(t.received_at))
-                .execute(&mut *tx)
+                .fetch_one(&self.writer)
                 .await
                 .map_err(map_err)?;
-                let row = ::sqlx::query(&format!(
-                    "SELECT {TX_COLUMNS} FROM transactions \
-                     WHERE charge_point_id = $1 AND connector_id = $2 AND started_at = $3 AND tag_key = $4"
-                ))
-                .bind(t.charge_point_id.as_str())
-                .bind(t.connector_id)
-                .bind(to_ms(t.started_at))
-                .bind(&key)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map_err)?;
-                tx.commit().await.map_err(map_err)?;
                 tx_from_row(&row)
             }
 
@@ -635,26 +626,29 @@ macro_rules! impl_sql_charging_store {
                 s: &::plugway_store::TransactionStop,
             ) -> ::plugway_store::Result<::plugway_store::Transaction> {
                 use $crate::{map_err, to_ms};
-                let mut tx = self.writer.begin().await.map_err(map_err)?;
-                ::sqlx::query(
+                // The stop and its row in one round trip to the writer; a
+                // transaction already stopped keeps its first stop.
+                let stopped = ::sqlx::query(&format!(
                     "UPDATE transactions SET meter_stop = $2, stopped_at = $3, stop_reason = $4, stop_id_tag = $5 \
-                     WHERE id = $1 AND stopped_at IS NULL",
-                )
+                     WHERE id = $1 AND stopped_at IS NULL RETURNING {TX_COLUMNS}"
+                ))
                 .bind(id)
                 .bind(s.meter_stop)
                 .bind(to_ms(s.stopped_at))
                 .bind(s.reason.as_deref())
                 .bind(s.id_tag.as_deref())
-                .execute(&mut *tx)
+                .fetch_optional(&self.writer)
                 .await
                 .map_err(map_err)?;
-                let row = ::sqlx::query(&format!("SELECT {TX_COLUMNS} FROM transactions WHERE id = $1"))
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(map_err)?
-                    .ok_or(::plugway_store::StoreError::NotFound)?;
-                tx.commit().await.map_err(map_err)?;
+                let row = match stopped {
+                    Some(row) => row,
+                    None => ::sqlx::query(&format!("SELECT {TX_COLUMNS} FROM transactions WHERE id = $1"))
+                        .bind(id)
+                        .fetch_optional(&self.writer)
+                        .await
+                        .map_err(map_err)?
+                        .ok_or(::plugway_store::StoreError::NotFound)?,
+                };
                 tx_from_row(&row)
             }
 

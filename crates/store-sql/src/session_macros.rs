@@ -10,6 +10,38 @@ macro_rules! impl_sql_charging_session_store {
              cost, tariff, started_at, stopped_at, payment_status, feedback_score, feedback_description, \
              feedback_at, created_at, hold_reason";
 
+        /// Binds `s`'s columns, with `active`, as `$1` to `$22` in
+        /// [`CHARGING_SESSION_COLUMNS`]'s order.
+        fn bind_charging_session<'q>(
+            query: ::sqlx::query::Query<'q, $db, <$db as ::sqlx::Database>::Arguments<'q>>,
+            s: &'q ::plugway_store::ChargingSession,
+        ) -> ::plugway_store::Result<::sqlx::query::Query<'q, $db, <$db as ::sqlx::Database>::Arguments<'q>>> {
+            use $crate::to_ms;
+            Ok(query
+                .bind(s.id.to_text())
+                .bind(s.user_id.map(|u| u.to_text()))
+                .bind(s.evse_id.map(|e| e.to_text()))
+                .bind(s.host_id.map(|h| h.to_text()))
+                .bind(s.charge_point_id.as_str())
+                .bind(s.connector_id)
+                .bind(&s.id_tag)
+                .bind(s.origin.as_str())
+                .bind(s.state.as_str())
+                .bind(s.transaction_id)
+                .bind($crate::to_json(&s.tariff)?)
+                .bind(s.meter_start_wh)
+                .bind(s.last_meter_wh)
+                .bind(s.last_meter_at.map(to_ms))
+                .bind($crate::to_json(&s.waiting)?)
+                .bind(s.failure.map(::plugway_domain::session::SessionFailure::code))
+                .bind(to_ms(s.created_at))
+                .bind(s.started_at.map(to_ms))
+                .bind(s.stopped_at.map(to_ms))
+                .bind(s.purchase_id.map(|p| p.to_text()))
+                .bind(to_ms(s.updated_at))
+                .bind(s.state.is_active()))
+        }
+
         fn charging_session_from_row(row: &Row) -> ::plugway_store::Result<::plugway_store::ChargingSession> {
             use ::sqlx::Row as _;
             use $crate::{from_ms, from_ms_opt, map_err, parse_uuid};
@@ -154,7 +186,30 @@ macro_rules! impl_sql_charging_session_store {
                 s: &::plugway_store::ChargingSession,
                 max_active_per_user: i64,
             ) -> ::plugway_store::Result<()> {
-                use $crate::{map_err, to_ms};
+                use $crate::map_err;
+                const VALUES: &str =
+                    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22";
+                if <$db as ::sqlx::Database>::NAME == "SQLite" {
+                    // SQLite has one writer, so the count and the insert in
+                    // one statement see no other start between them: one
+                    // round trip to the writer instead of five.
+                    let done = bind_charging_session(
+                        ::sqlx::query(&format!(
+                            "INSERT INTO charging_sessions ({CHARGING_SESSION_COLUMNS}, active) SELECT {VALUES} \
+                             WHERE $2 IS NULL OR (SELECT COUNT(*) FROM charging_sessions \
+                             WHERE user_id = $2 AND active = TRUE) < $23"
+                        )),
+                        s,
+                    )?
+                    .bind(max_active_per_user)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(map_err)?;
+                    if done.rows_affected() == 0 {
+                        return Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::ActiveSession));
+                    }
+                    return Ok(());
+                }
                 let mut tx = self.writer.begin().await.map_err(map_err)?;
                 if let Some(user) = s.user_id {
                     // Touching the account row locks it until commit on
@@ -176,35 +231,13 @@ macro_rules! impl_sql_charging_session_store {
                         return Err(::plugway_store::StoreError::Conflict(::plugway_store::Conflict::ActiveSession));
                     }
                 }
-                ::sqlx::query(&format!(
-                    "INSERT INTO charging_sessions ({CHARGING_SESSION_COLUMNS}, active) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
-                ))
-                .bind(s.id.to_text())
-                .bind(s.user_id.map(|u| u.to_text()))
-                .bind(s.evse_id.map(|e| e.to_text()))
-                .bind(s.host_id.map(|h| h.to_text()))
-                .bind(s.charge_point_id.as_str())
-                .bind(s.connector_id)
-                .bind(&s.id_tag)
-                .bind(s.origin.as_str())
-                .bind(s.state.as_str())
-                .bind(s.transaction_id)
-                .bind($crate::to_json(&s.tariff)?)
-                .bind(s.meter_start_wh)
-                .bind(s.last_meter_wh)
-                .bind(s.last_meter_at.map(to_ms))
-                .bind($crate::to_json(&s.waiting)?)
-                .bind(s.failure.map(::plugway_domain::session::SessionFailure::code))
-                .bind(to_ms(s.created_at))
-                .bind(s.started_at.map(to_ms))
-                .bind(s.stopped_at.map(to_ms))
-                .bind(s.purchase_id.map(|p| p.to_text()))
-                .bind(to_ms(s.updated_at))
-                .bind(s.state.is_active())
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
+                bind_charging_session(
+                    ::sqlx::query(&format!("INSERT INTO charging_sessions ({CHARGING_SESSION_COLUMNS}, active) VALUES ({VALUES})")),
+                    s,
+                )?
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
                 tx.commit().await.map_err(map_err)?;
                 Ok(())
             }
