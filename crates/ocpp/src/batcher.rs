@@ -185,8 +185,8 @@ impl SampleBatcher {
     }
 }
 
-/// Presence changes (connected, version, boot, heartbeat, auto-registration)
-/// of every connection, in the order they were queued: a reconnect storm
+/// Presence changes (connected, version, boot, heartbeat, connector status,
+/// auto-registration) of every connection, in the order they were queued: a reconnect storm
 /// costs a few commits a second, not several per charger.
 #[derive(Debug, Clone)]
 pub struct PresenceWriter(GroupCommit<PresenceChange, bool>);
@@ -194,8 +194,10 @@ pub struct PresenceWriter(GroupCommit<PresenceChange, bool>);
 impl PresenceWriter {
     /// Starts the writer task.
     pub fn start(store: Arc<dyn Store>) -> Self {
-        // Retried once: every change is the same when applied twice, and a
-        // lost disconnect would leave a charger shown connected.
+        // Retried once, as a failed batch was rolled back: a lost
+        // disconnect would leave a charger shown connected. (Only a commit
+        // that timed out yet landed is applied twice: every change is then
+        // the same, but for a status's second, identical history row.)
         Self(GroupCommit::start(
             "presence",
             MAX_PRESENCE,

@@ -596,11 +596,25 @@ pub(crate) async fn apply_status(
     session: &Session,
     report: &StatusReport,
 ) -> Result<(), CallError> {
-    state
-        .store
-        .record_status(&session.id, report)
+    // Through the presence writer: a status is answered once committed,
+    // sharing the commit with every other charger reporting now (a site
+    // coming back after an outage reports every connector at once).
+    let change = PresenceChange::Status {
+        id: session.id.clone(),
+        report: report.clone(),
+    };
+    if state
+        .presence
+        .commit(vec![change])
         .await
-        .map_err(internal)?;
+        .map_err(internal)?
+        != [true]
+    {
+        return Err(internal(format!(
+            "charge point {} is not registered",
+            session.id
+        )));
+    }
     publish(state, &session.id, "StatusNotification", json!({"connectorId": report.connector_id, "status": report.status, "errorCode": report.error_code})).await;
     state
         .sessions

@@ -1107,6 +1107,29 @@ pub async fn presence_changes_apply_in_order_in_one_batch(store: &dyn Store) {
             at: t0(),
         });
     }
+    // Each reports its connectors, the first connector twice (the later
+    // report stands, both are history); a charger nobody registered
+    // writes nothing.
+    let status = |id: &plugway_domain::ChargePointId, connector: i64, status: &str, at| P::Status {
+        id: id.clone(),
+        report: plugway_store::StatusReport {
+            connector_id: connector,
+            status: status.into(),
+            error_code: "NoError".into(),
+            info: None,
+            vendor_id: None,
+            vendor_error_code: None,
+            timestamp: at,
+            received_at: at,
+        },
+    };
+    for id in &ids {
+        batch.push(status(id, 1, "Preparing", t0()));
+        batch.push(status(id, 2, "Available", t0()));
+        batch.push(status(id, 1, "Charging", later));
+    }
+    let unknown = batch.len();
+    batch.push(status(&cp_id("NOBODY"), 1, "Available", t0()));
     // The first drops and comes back; the last drops.
     batch.push(P::Connected {
         id: ids[0].clone(),
@@ -1124,7 +1147,29 @@ pub async fn presence_changes_apply_in_order_in_one_batch(store: &dyn Store) {
         at: later,
     });
     let found = store.apply_presence(&batch).await.unwrap();
-    assert!(found.iter().all(|f| *f), "{found:?}");
+    assert!(
+        found.iter().enumerate().all(|(i, f)| *f == (i != unknown)),
+        "{found:?}"
+    );
+    for id in &ids {
+        let now: Vec<(i64, String)> = store
+            .list_connectors(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.connector_id, c.status))
+            .collect();
+        assert_eq!(
+            now,
+            vec![(1, "Charging".to_owned()), (2, "Available".to_owned())]
+        );
+        assert_eq!(store.connector_history(id, 1, 10).await.unwrap().len(), 2);
+    }
+    assert!(store
+        .list_connectors(&cp_id("NOBODY"))
+        .await
+        .unwrap()
+        .is_empty());
     let connected: Vec<bool> =
         futures::future::join_all(ids.iter().map(|id| store.find_charge_point(id)))
             .await

@@ -253,6 +253,52 @@ macro_rules! impl_sql_charging_store {
                         }
                     });
                 }
+                P::Status { .. } => {
+                    // A charge point deleted meanwhile writes nothing (and
+                    // answers not found) rather than failing the batch on
+                    // its foreign key.
+                    let values = |q: &mut ::sqlx::QueryBuilder<'_, $db>| {
+                        q.push_values(changes, |mut b, c| {
+                            if let P::Status { id, report: r } = c {
+                                b.push_bind(id.as_str().to_owned())
+                                    .push_bind(r.connector_id)
+                                    .push_bind(r.status.clone())
+                                    .push_bind(r.error_code.clone())
+                                    .push_bind(r.info.clone())
+                                    .push_bind(r.vendor_id.clone())
+                                    .push_bind(r.vendor_error_code.clone())
+                                    .push_bind(to_ms(r.timestamp))
+                                    .push_bind(to_ms(r.received_at));
+                            }
+                        });
+                    };
+                    const COLUMNS: &str = "charge_point_id, connector_id, status, error_code, info, \
+                         vendor_id, vendor_error_code, timestamp, received_at";
+                    const FROM_VALUES: &str = "SELECT v.column1, v.column2, v.column3, v.column4, v.column5, \
+                         v.column6, v.column7, v.column8, v.column9 FROM (";
+                    const KNOWN: &str = ") AS v WHERE EXISTS (SELECT 1 FROM charge_points c WHERE c.id = v.column1)";
+                    q.push(format!("INSERT INTO connector_status_history ({COLUMNS}) {FROM_VALUES}"));
+                    values(&mut q);
+                    q.push(KNOWN);
+                    q.build().execute(&mut *conn).await.map_err(map_err)?;
+                    let mut q = ::sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO connectors ({COLUMNS}) {FROM_VALUES}"));
+                    values(&mut q);
+                    q.push(KNOWN);
+                    q.push(
+                        " ON CONFLICT (charge_point_id, connector_id) DO UPDATE SET status = excluded.status, \
+                         error_code = excluded.error_code, info = excluded.info, vendor_id = excluded.vendor_id, \
+                         vendor_error_code = excluded.vendor_error_code, timestamp = excluded.timestamp, \
+                         received_at = excluded.received_at RETURNING charge_point_id",
+                    );
+                    return q
+                        .build()
+                        .fetch_all(&mut *conn)
+                        .await
+                        .map_err(map_err)?
+                        .iter()
+                        .map(|row| row.try_get::<String, _>(0).map_err(map_err))
+                        .collect();
+                }
                 P::Heartbeat { .. } => {
                     // Only a live connection sends one: it also mends a
                     // connect whose write was lost.
@@ -336,8 +382,8 @@ macro_rules! impl_sql_charging_store {
                 &self,
                 changes: &[::plugway_store::PresenceChange],
             ) -> ::plugway_store::Result<Vec<bool>> {
-                // Rows a statement binds at most: 11 binds a boot keeps it
-                // far below either database's parameter limit.
+                // Rows a statement binds at most: 11 binds a boot (9 a
+                // status) keeps it far below either database's parameter limit.
                 const ROWS: usize = 500;
                 let mut found = vec![false; changes.len()];
                 if changes.is_empty() {
@@ -392,40 +438,6 @@ macro_rules! impl_sql_charging_store {
                     now,
                 )
                 .await
-            }
-
-            async fn record_status(
-                &self,
-                id: &::plugway_domain::ChargePointId,
-                r: &::plugway_store::StatusReport,
-            ) -> ::plugway_store::Result<()> {
-                use $crate::{map_err, to_ms};
-                let mut tx = self.writer.begin().await.map_err(map_err)?;
-                for sql in [
-                    "INSERT INTO connector_status_history (charge_point_id, connector_id, status, error_code, info, \
-                     vendor_id, vendor_error_code, timestamp, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    "INSERT INTO connectors (charge_point_id, connector_id, status, error_code, info, vendor_id, \
-                     vendor_error_code, timestamp, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                     ON CONFLICT (charge_point_id, connector_id) DO UPDATE SET status = excluded.status, \
-                     error_code = excluded.error_code, info = excluded.info, vendor_id = excluded.vendor_id, \
-                     vendor_error_code = excluded.vendor_error_code, timestamp = excluded.timestamp, \
-                     received_at = excluded.received_at",
-                ] {
-                    ::sqlx::query(sql)
-                        .bind(id.as_str())
-                        .bind(r.connector_id)
-                        .bind(&r.status)
-                        .bind(&r.error_code)
-                        .bind(r.info.as_deref())
-                        .bind(r.vendor_id.as_deref())
-                        .bind(r.vendor_error_code.as_deref())
-                        .bind(to_ms(r.timestamp))
-                        .bind(to_ms(r.received_at))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
-                }
-                tx.commit().await.map_err(map_err)
             }
 
             async fn list_connectors(

@@ -29,8 +29,8 @@ pub struct NewChargePoint {
     pub created_at: DateTime<Utc>,
 }
 
-/// One write to a charge point's presence: what connecting, booting and
-/// heartbeats record. The OCPP layer queues these from every connection and
+/// One write to a charge point's presence: what connecting, booting,
+/// heartbeats and connector statuses record. The OCPP layer queues these from every connection and
 /// writes each batch in one transaction (group commit), so a reconnect storm
 /// costs a few commits a second rather than several per charger.
 #[derive(Debug, Clone)]
@@ -70,6 +70,13 @@ pub enum PresenceChange {
         /// When.
         at: DateTime<Utc>,
     },
+    /// A connector's new status: its current state and a history row.
+    Status {
+        /// The charge point.
+        id: ChargePointId,
+        /// What it reported.
+        report: StatusReport,
+    },
 }
 
 impl PresenceChange {
@@ -80,11 +87,12 @@ impl PresenceChange {
             Self::Connected { id, .. }
             | Self::Version { id, .. }
             | Self::Boot { id, .. }
-            | Self::Heartbeat { id, .. } => id,
+            | Self::Heartbeat { id, .. }
+            | Self::Status { id, .. } => id,
         }
     }
 
-    /// Its kind, 0 to 4, in the order of the variants.
+    /// Its kind, 0 to 5, in the order of the variants.
     pub fn kind(&self) -> usize {
         match self {
             Self::Register(_) => 0,
@@ -92,6 +100,7 @@ impl PresenceChange {
             Self::Version { .. } => 2,
             Self::Boot { .. } => 3,
             Self::Heartbeat { .. } => 4,
+            Self::Status { .. } => 5,
         }
     }
 
@@ -100,9 +109,9 @@ impl PresenceChange {
     /// charge point's changes stay in their order (its nth change is in
     /// round n), so one set-based statement per kind and round applies the
     /// batch as its order says, in a few statements rather than one each.
-    pub fn rounds(changes: &[Self]) -> Vec<[Vec<usize>; 5]> {
+    pub fn rounds(changes: &[Self]) -> Vec<[Vec<usize>; 6]> {
         let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        let mut rounds: Vec<[Vec<usize>; 5]> = Vec::new();
+        let mut rounds: Vec<[Vec<usize>; 6]> = Vec::new();
         for (index, change) in changes.iter().enumerate() {
             let round = seen.entry(change.charge_point_id().as_str()).or_insert(0);
             if rounds.len() <= *round {
@@ -694,8 +703,19 @@ pub trait ChargingStore: Send + Sync {
         status: &str,
         now: DateTime<Utc>,
     ) -> Result<()>;
-    /// A connector's new status: current state and history.
-    async fn record_status(&self, id: &ChargePointId, report: &StatusReport) -> Result<()>;
+    /// A connector's new status, current state and history: one
+    /// [`PresenceChange::Status`]; `NotFound` for an unknown charge point.
+    async fn record_status(&self, id: &ChargePointId, report: &StatusReport) -> Result<()> {
+        let change = PresenceChange::Status {
+            id: id.clone(),
+            report: report.clone(),
+        };
+        if self.apply_presence(std::slice::from_ref(&change)).await? == [true] {
+            Ok(())
+        } else {
+            Err(crate::StoreError::NotFound)
+        }
+    }
     /// Current status of each connector, by connector id.
     async fn list_connectors(&self, id: &ChargePointId) -> Result<Vec<StatusReport>>;
     /// A connector's status history, newest first.
