@@ -3,7 +3,8 @@
 //! chargers share one database commit: a writer task takes everything queued
 //! while the previous commit ran and stores it in one transaction, then
 //! releases all the waiting answers at once. One writer per kind of write:
-//! meter samples, and presence (connect, boot, heartbeat, disconnect).
+//! meter samples, and presence (connect, boot, heartbeat, connector status,
+//! disconnect).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -45,7 +46,8 @@ impl<T: Send + Sync + 'static, R: Clone + Send + 'static> GroupCommit<T, R> {
     /// `max_batch` items, unless one submission is larger) in one
     /// transaction and returns a result per item. `what` names it in
     /// metrics and errors. With `retry`, a failed batch is tried once more
-    /// after a moment (for writes that are the same when applied twice).
+    /// after a moment (for writes whose rolled-back batch may be applied
+    /// again: see each writer for what a batch that did land costs then).
     pub fn start<F, Fut>(what: &'static str, max_batch: usize, retry: bool, commit: F) -> Self
     where
         F: Fn(Arc<Vec<T>>) -> Fut + Send + Sync + 'static,
@@ -195,8 +197,9 @@ impl PresenceWriter {
     /// Starts the writer task.
     pub fn start(store: Arc<dyn Store>) -> Self {
         // Retried once, as a failed batch was rolled back: a lost
-        // disconnect would leave a charger shown connected. (Only a commit
-        // that timed out yet landed is applied twice: every change is then
+        // disconnect would leave a charger shown connected. (A commit that
+        // landed but was reported failed, by a timeout or a connection lost
+        // before its acknowledgement, is applied twice: every change is then
         // the same, but for a status's second, identical history row.)
         Self(GroupCommit::start(
             "presence",

@@ -1163,13 +1163,27 @@ pub async fn presence_changes_apply_in_order_in_one_batch(store: &dyn Store) {
             now,
             vec![(1, "Charging".to_owned()), (2, "Available".to_owned())]
         );
-        assert_eq!(store.connector_history(id, 1, 10).await.unwrap().len(), 2);
+        let history: Vec<String> = store
+            .connector_history(id, 1, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|h| h.status)
+            .collect();
+        assert_eq!(history, vec!["Charging", "Preparing"], "newest first");
     }
     assert!(store
         .list_connectors(&cp_id("NOBODY"))
         .await
         .unwrap()
         .is_empty());
+    let P::Status { report, .. } = status(&cp_id("NOBODY"), 1, "Available", t0()) else {
+        unreachable!("status makes a Status")
+    };
+    assert!(matches!(
+        store.record_status(&cp_id("NOBODY"), &report).await,
+        Err(StoreError::NotFound)
+    ));
     let connected: Vec<bool> =
         futures::future::join_all(ids.iter().map(|id| store.find_charge_point(id)))
             .await
