@@ -329,7 +329,15 @@ async fn four_chargers_share_32_kw_and_never_exceed_it(backend: Backend, name: &
     assert_eq!(status, StatusCode::OK, "{set}");
     assert_eq!(set["sharing"]["budget_kw"], 32.0, "{set}");
     assert_eq!(app.state.load().check_schedules().await.unwrap(), 0);
-    app.clock.advance(chrono::Duration::minutes(61));
+    // To the middle of the scheduled hour, wherever in its hour the test
+    // started: a fixed 61 minutes from HH:59:30 would pass its end too.
+    let into_hour = {
+        use chrono::Timelike as _;
+        chrono::Duration::minutes(i64::from(local.minute()))
+            + chrono::Duration::seconds(i64::from(local.second()))
+            + chrono::Duration::nanoseconds(i64::from(local.nanosecond()))
+    };
+    app.clock.advance(chrono::Duration::minutes(90) - into_hour);
     assert_eq!(app.state.load().check_schedules().await.unwrap(), 1);
     let evening = sharing_after(&app, &host, &site, last, "schedule").await;
     assert_eq!(evening["budget_kw"], 20.0, "{evening}");
