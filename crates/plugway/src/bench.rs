@@ -679,6 +679,15 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((user + system) as f64 / 100.0)
 }
 
+/// The bytes a process has caused to be sent to storage, from
+/// `/proc/PID/io` (`write_bytes`: counted when it dirties a file's pages,
+/// whether or not the kernel has written them out yet).
+fn storage_write_bytes(pid: u32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    let line = io.lines().find(|l| l.starts_with("write_bytes:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Loopback source addresses, so more than one address's worth of
 /// ephemeral ports can connect to one server port: 5,000 connections an
 /// address leaves room in its ~28,000 ports for retries and for sockets
@@ -1136,5 +1145,11 @@ mod tests {
         while cpu_seconds(pid).unwrap() <= used && start.elapsed() < Duration::from_secs(5) {}
         assert!(cpu_seconds(pid).unwrap() > used);
         assert_eq!(cpu_seconds(u32::MAX), None);
+    }
+
+    #[test]
+    fn a_process_storage_writes_are_read_from_proc() {
+        assert!(storage_write_bytes(std::process::id()).is_some());
+        assert_eq!(storage_write_bytes(u32::MAX), None);
     }
 }

@@ -14,6 +14,8 @@
 //! - streaming: once all have started, for `--duration` seconds, how many
 //!   sessions got their CHARGING events at the 2 s cadence, and the events
 //!   per second the node delivered;
+//! - the bytes the node wrote to storage over those two phases, a second
+//!   (`/proc/PID/io`; with SQLite that is its database and WAL);
 //! - then every driver finishes and the purchases are counted.
 //!
 //! Chargers, drivers and server share the machine: the figures are for the
@@ -317,6 +319,7 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
     // starts. Once all have started, they all charge for `duration` seconds
     // while their CHARGING events are counted.
     let started = Instant::now();
+    let written_before = storage_written(&nodes);
     let ramp = Duration::from_secs_f64(f64::from(args.sessions) / f64::from(args.start_rate));
     let count_from = started + ramp + Duration::from_secs(2);
     let watch_until = count_from + Duration::from_secs(args.duration);
@@ -391,6 +394,8 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
     }
     ticker.abort();
     bar.finish_and_clear();
+    let written = storage_written(&nodes).zip(written_before);
+    let written_over = started.elapsed();
 
     let mut start_http: Vec<Duration> = done.iter().map(|r| r.start_http).collect();
     let mut first: Vec<Duration> = done.iter().map(|r| r.first_event).collect();
@@ -417,6 +422,20 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
         args.sessions,
         events as f64 / args.duration as f64
     );
+    if let Some((after, before)) = written {
+        // What the node (not PostgreSQL's own processes) wrote while the
+        // drivers arrived and charged: with SQLite, its database and WAL.
+        println!(
+            "server wrote {:.1} MB/s to storage while starting and streaming ({} s){}",
+            after.saturating_sub(before) as f64 / 1e6 / written_over.as_secs_f64(),
+            written_over.as_secs(),
+            if args.database_url.is_some() {
+                " (PostgreSQL's own writes not counted)"
+            } else {
+                ""
+            }
+        );
+    }
 
     // Everyone finishes; each gets a purchase.
     let bar = progress(u64::from(args.sessions), "finishing");
@@ -462,4 +481,13 @@ pub async fn run(args: SessionsArgs) -> anyhow::Result<()> {
     }
     drop(nodes);
     Ok(())
+}
+
+/// Bytes the nodes have caused to be written to storage so far, all
+/// together; `None` when any node's count cannot be read.
+fn storage_written(nodes: &[super::Spawned]) -> Option<u64> {
+    nodes
+        .iter()
+        .map(|node| node.pid.and_then(super::storage_write_bytes))
+        .sum()
 }
