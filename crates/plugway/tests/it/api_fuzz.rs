@@ -75,8 +75,15 @@ async fn no_operation_answers_a_server_error_to_generated_input() {
                 "10",
                 "--seed",
                 "7",
+                // One worker: schemathesis's workers are threads, and
+                // CPython 3.11 (this machine's and CI's) builds ASTs with a
+                // recursion counter shared between threads, so hypothesis
+                // describing a lambda in two threads at once can fail the
+                // run with "AST constructor recursion depth mismatch"
+                // (python/cpython#106905), an error of the fuzzer, not of
+                // the server. It did, once in CI.
                 "--workers",
-                "2",
+                "1",
                 // Connecting to a roaming partner answers 502 when the
                 // partner (here: whatever URL the fuzzer names) fails: the
                 // error is the partner's, by design (docs/ocpi.md).
