@@ -9,7 +9,7 @@ use rust_ocpp::v1_6::messages as m;
 use serde_json::Value;
 
 use crate::frame::CallError;
-use crate::validate::{decode, typed_only, validated};
+use crate::validate::{decode_value, typed_only, validated};
 use crate::{OcppState, OutboundError};
 
 /// Checks `payload` as the request of `action`.
@@ -17,12 +17,12 @@ pub fn check_request(action: Ocpp16Action, payload: &Value) -> Result<(), CallEr
     fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(
         p: &Value,
     ) -> Result<(), CallError> {
-        decode::<T>(p, typed_only).map(drop)
+        decode_value::<T>(p, typed_only).map(drop)
     }
     fn checked<T: serde::de::DeserializeOwned + serde::Serialize + validator::Validate>(
         p: &Value,
     ) -> Result<(), CallError> {
-        decode::<T>(p, validated).map(drop)
+        decode_value::<T>(p, validated).map(drop)
     }
     match action {
         // The Security Whitepaper's: checked against its schemas.
@@ -57,7 +57,8 @@ pub fn check_request(action: Ocpp16Action, payload: &Value) -> Result<(), CallEr
         // rust-ocpp's GetConfiguration rule limits the number of keys rather
         // than each key's length; check the schema's rule ourselves.
         Ocpp16Action::GetConfiguration => {
-            let req = decode::<m::get_configuration::GetConfigurationRequest>(payload, typed_only)?;
+            let req =
+                decode_value::<m::get_configuration::GetConfigurationRequest>(payload, typed_only)?;
             match req.key.iter().flatten().find(|k| k.chars().count() > 50) {
                 Some(k) => Err(CallError::new(
                     crate::frame::ErrorCode::PropertyConstraintViolation,

@@ -1,7 +1,10 @@
 //! OCPP-J framing (OCPP 1.6 JSON, section 4): CALL `[2, id, action, payload]`,
 //! CALLRESULT `[3, id, payload]`, CALLERROR `[4, id, code, description, details]`.
 
-use serde_json::{json, Value};
+use std::sync::OnceLock;
+
+use serde_json::value::RawValue;
+use serde_json::Value;
 
 /// Longest message id the spec allows.
 pub const MAX_ID_LEN: usize = 36;
@@ -97,9 +100,11 @@ impl CallError {
     }
 }
 
-/// A frame as received.
+/// A frame as received. A CALL's payload stays the text it came as
+/// ([`Payload`]): the hot actions decode their typed request straight from
+/// it, without building a `Value` tree first.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Frame {
+pub enum Frame<'a> {
     /// A request.
     Call {
         /// Message id.
@@ -107,7 +112,7 @@ pub enum Frame {
         /// Action name.
         action: String,
         /// Payload object.
-        payload: Value,
+        payload: Payload<'a>,
     },
     /// An answer to our CALL.
     CallResult {
@@ -127,6 +132,119 @@ pub enum Frame {
     },
 }
 
+/// A CALL's payload: a JSON object, kept as the text it was received as.
+/// [`crate::validate::decode`] reads a typed request from the text in one
+/// pass; [`Payload::value`] builds the `Value` tree, once, for the handlers
+/// that read it as a tree (2.0.1's schema checks, the Security
+/// Whitepaper's messages). A payload a quirk edited is a tree from then on.
+#[derive(Debug, Clone)]
+pub struct Payload<'a> {
+    source: Source<'a>,
+    /// The tree of `source`'s text, built on first use; `None` when the
+    /// text nests deeper than serde_json builds trees (128 levels).
+    tree: OnceLock<Option<Value>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Source<'a> {
+    Text(&'a str),
+    Tree(Value),
+}
+
+impl<'a> Payload<'a> {
+    /// A payload from its JSON text (as [`parse`] found it in a frame).
+    pub fn from_text(text: &'a str) -> Self {
+        Self {
+            source: Source::Text(text),
+            tree: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn source(&self) -> &Source<'a> {
+        &self.source
+    }
+
+    /// The payload as a tree; a CALLERROR when it nests too deeply to
+    /// build one.
+    pub fn value(&self) -> Result<&Value, CallError> {
+        let tree = match &self.source {
+            Source::Tree(tree) => Some(tree),
+            Source::Text(text) => self
+                .tree
+                .get_or_init(|| serde_json::from_str(text).ok())
+                .as_ref(),
+        };
+        tree.ok_or_else(|| {
+            CallError::new(
+                ErrorCode::FormationViolation,
+                "the payload nests too deeply",
+            )
+        })
+    }
+
+    /// Edits the payload as a tree (a quirk removing fields); nothing
+    /// happens when it nests too deeply to build one, and decoding it then
+    /// says so.
+    pub fn edit<R>(&mut self, f: impl FnOnce(&mut Value) -> R) -> Option<R> {
+        if let Source::Text(_) = self.source {
+            let tree = self.value().ok()?.clone();
+            self.source = Source::Tree(tree);
+            self.tree = OnceLock::new();
+        }
+        match &mut self.source {
+            Source::Tree(tree) => Some(f(tree)),
+            Source::Text(_) => None,
+        }
+    }
+
+    /// Whether any string in it (keys included) holds a NUL character; see
+    /// [`contains_nul`].
+    pub fn contains_nul(&self) -> bool {
+        match &self.source {
+            Source::Tree(tree) => contains_nul(tree),
+            Source::Text(text) => text_has_nul_escape(text),
+        }
+    }
+}
+
+impl From<Value> for Payload<'static> {
+    fn from(tree: Value) -> Self {
+        Self {
+            source: Source::Tree(tree),
+            tree: OnceLock::new(),
+        }
+    }
+}
+
+impl PartialEq for Payload<'_> {
+    /// Equal when they hold the same JSON.
+    fn eq(&self, other: &Self) -> bool {
+        match (self.value(), other.value()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Whether valid JSON `text` has a string holding NUL. A raw control
+/// character is not valid JSON inside a string, so NUL can only come as the
+/// escape `\u0000`; a backslash occurs only inside strings, as the start of
+/// an escape, so stepping over each escape finds every one.
+fn text_has_nul_escape(text: &str) -> bool {
+    // Bytes, not `str` slices: it must not panic on text that is not JSON.
+    let mut rest = text.as_bytes();
+    while let Some(backslash) = rest.iter().position(|&b| b == b'\\') {
+        // What is escaped: for \uXXXX, the `u` and its hex digits (which
+        // hold no backslash).
+        let escaped = rest.get(backslash + 1..).unwrap_or_default();
+        if escaped.starts_with(b"u0000") {
+            return true;
+        }
+        rest = escaped.get(1..).unwrap_or_default();
+    }
+    false
+}
+
 /// Why a frame could not be read: the error to answer with, and the id
 /// to answer to when one could be recovered.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,37 +255,39 @@ pub struct BadFrame {
     pub error: CallError,
 }
 
-/// Reads one text frame.
-pub fn parse(text: &str) -> Result<Frame, BadFrame> {
+/// Reads one text frame. The frame's elements are sliced out of the text
+/// (`RawValue`) and read one by one; a CALL's payload is left as text.
+pub fn parse(text: &str) -> Result<Frame<'_>, BadFrame> {
     let bad = |id: Option<String>, code, msg: &str| BadFrame {
         id,
         error: CallError::new(code, msg),
     };
-    let value: Value = serde_json::from_str(text).map_err(|_| {
-        bad(
-            None,
-            ErrorCode::RpcFrameworkError,
-            "the frame is not valid JSON",
-        )
+    let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|_| {
+        // Only the error path pays for telling the two apart.
+        if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+            bad(
+                None,
+                ErrorCode::RpcFrameworkError,
+                "a frame must be a JSON array",
+            )
+        } else {
+            bad(
+                None,
+                ErrorCode::RpcFrameworkError,
+                "the frame is not valid JSON",
+            )
+        }
     })?;
-    let Value::Array(items) = value else {
+    let string = |raw: &RawValue| serde_json::from_str::<String>(raw.get()).ok();
+    let kind = items
+        .first()
+        .and_then(|raw| serde_json::from_str::<u64>(raw.get()).ok());
+    let Some(id) = items.get(1).copied().and_then(string) else {
         return Err(bad(
             None,
             ErrorCode::RpcFrameworkError,
-            "a frame must be a JSON array",
+            "the message id must be a string",
         ));
-    };
-    let mut items = items.into_iter();
-    let kind = items.next().and_then(|v| v.as_u64());
-    let id = match items.next() {
-        Some(Value::String(id)) => id,
-        _ => {
-            return Err(bad(
-                None,
-                ErrorCode::RpcFrameworkError,
-                "the message id must be a string",
-            ))
-        }
     };
     if id.is_empty() || id.len() > MAX_ID_LEN {
         return Err(bad(
@@ -176,11 +296,20 @@ pub fn parse(text: &str) -> Result<Frame, BadFrame> {
             "the message id must be 1 to 36 characters",
         ));
     }
-    // Move the parts out of the array rather than copying them.
-    let mut parts = items;
-    match (kind, parts.next(), parts.next(), parts.next()) {
-        (Some(2), Some(Value::String(action)), Some(payload), None) => {
-            if !payload.is_object() {
+    let wrong_fields = |id| {
+        bad(
+            Some(id),
+            ErrorCode::FormationViolation,
+            "the frame has the wrong fields for its type",
+        )
+    };
+    match (kind, items.get(2..).unwrap_or_default()) {
+        (Some(2), [action, payload]) => {
+            let Some(action) = string(action) else {
+                return Err(wrong_fields(id));
+            };
+            // A RawValue is the value's text without surrounding space.
+            if !payload.get().starts_with('{') {
                 return Err(bad(
                     Some(id),
                     ErrorCode::FormationViolation,
@@ -190,22 +319,26 @@ pub fn parse(text: &str) -> Result<Frame, BadFrame> {
             Ok(Frame::Call {
                 id,
                 action,
-                payload,
+                payload: Payload::from_text(payload.get()),
             })
         }
-        (Some(3), Some(payload), None, None) => Ok(Frame::CallResult { id, payload }),
-        (Some(4), Some(Value::String(code)), Some(Value::String(description)), _) => {
-            Ok(Frame::CallError {
+        (Some(3), [payload]) => match serde_json::from_str(payload.get()) {
+            Ok(payload) => Ok(Frame::CallResult { id, payload }),
+            Err(_) => Err(bad(
+                Some(id),
+                ErrorCode::FormationViolation,
+                "the payload nests too deeply",
+            )),
+        },
+        (Some(4), [code, description, ..]) => match (string(code), string(description)) {
+            (Some(code), Some(description)) => Ok(Frame::CallError {
                 id,
                 code,
                 description,
-            })
-        }
-        (Some(2..=4), _, _, _) => Err(bad(
-            Some(id),
-            ErrorCode::FormationViolation,
-            "the frame has the wrong fields for its type",
-        )),
+            }),
+            _ => Err(wrong_fields(id)),
+        },
+        (Some(2..=4), _) => Err(wrong_fields(id)),
         _ => Err(bad(
             Some(id),
             ErrorCode::MessageTypeNotSupported,
@@ -228,12 +361,12 @@ pub fn contains_nul(value: &Value) -> bool {
 
 /// A CALL frame.
 pub fn call(id: &str, action: &str, payload: &Value) -> String {
-    json!([2, id, action, payload]).to_string()
+    array(&(2, id, action, payload))
 }
 
 /// A CALLRESULT frame.
 pub fn call_result(id: &str, payload: &Value) -> String {
-    json!([3, id, payload]).to_string()
+    array(&(3, id, payload))
 }
 
 /// A CALLERROR frame (OCPP 1.6 spelling).
@@ -243,12 +376,21 @@ pub fn call_error(id: &str, error: &CallError) -> String {
 
 /// A CALLERROR frame in `version`'s spelling.
 pub fn call_error_in(version: crate::OcppVersion, id: &str, error: &CallError) -> String {
-    json!([4, id, error.code.wire(version), error.description, {}]).to_string()
+    let details = serde_json::Map::new();
+    array(&(4, id, error.code.wire(version), &error.description, details))
+}
+
+/// A tuple written as the JSON array it serializes to, without building a
+/// `Value` first.
+fn array(parts: &impl serde::Serialize) -> String {
+    // Strings, numbers and `Value`s always serialize.
+    serde_json::to_string(parts).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn frames_parse_and_garbage_gets_the_right_code() {
@@ -257,7 +399,7 @@ mod tests {
             Frame::Call {
                 id: "1".into(),
                 action: "Heartbeat".into(),
-                payload: json!({})
+                payload: json!({}).into()
             }
         );
         assert!(matches!(
@@ -317,6 +459,54 @@ mod tests {
         assert_eq!(bad.code.as_str_201(), "MessageTypeNotSupported");
         let missing = CallError::new(ErrorCode::OccurenceConstraintViolation, "x");
         assert_eq!(missing.code.as_str_201(), "OccurrenceConstraintViolation");
+    }
+
+    #[test]
+    fn a_payload_finds_nul_in_its_text_as_in_its_tree() {
+        let cases = [
+            (r#"{"a":"x\u0000y"}"#, true),
+            (r#"{"a\u0000":1}"#, true),
+            // An escaped backslash followed by the letters u0000 is text.
+            (r#"{"a":"\\u0000"}"#, false),
+            (r#"{"a":"\\\u0000"}"#, true),
+            (r#"{"a":"\u00001"}"#, true),
+            (r#"{"a":"\u0001","b":"\n"}"#, false),
+            (r#"{"a":"\\"}"#, false),
+            ("{}", false),
+        ];
+        for (text, nul) in cases {
+            let tree: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(contains_nul(&tree), nul, "tree of {text}");
+            assert_eq!(Payload::from_text(text).contains_nul(), nul, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_payload_is_read_as_a_tree_once_and_edited_as_one() {
+        let text = r#"{"connectorId":1,"extra":{"x":[1,2]}}"#;
+        let mut payload = Payload::from_text(text);
+        assert_eq!(payload.value().unwrap()["connectorId"], json!(1));
+        assert_eq!(
+            payload,
+            Payload::from(json!({"connectorId": 1, "extra": {"x": [1, 2]}}))
+        );
+        let removed = payload.edit(|tree| tree.as_object_mut().unwrap().remove("extra").is_some());
+        assert_eq!(removed, Some(true));
+        assert_eq!(payload.value().unwrap(), &json!({"connectorId": 1}));
+        // Deeper than a tree is built: the frame is read (its text is
+        // sliced, not built), and the payload answers a FormationViolation.
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let frame = format!(r#"[2,"7","DataTransfer",{{"data":{deep}}}]"#);
+        let parsed = parse(&frame).expect("a frame");
+        assert!(matches!(parsed, Frame::Call { .. }), "{parsed:?}");
+        let Frame::Call { id, payload, .. } = parsed else {
+            return;
+        };
+        assert_eq!(id, "7");
+        assert_eq!(
+            payload.value().unwrap_err().code,
+            ErrorCode::FormationViolation
+        );
     }
 
     #[test]

@@ -31,7 +31,7 @@ use rust_ocpp::v1_6::types::{
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::frame::{CallError, ErrorCode};
+use crate::frame::{CallError, ErrorCode, Payload};
 use crate::validate::{decode, typed_only, validated};
 use crate::{OcppState, Session};
 
@@ -113,7 +113,7 @@ pub async fn handle(
     state: &OcppState,
     session: &mut Session,
     action: &str,
-    payload: &Value,
+    payload: &Payload<'_>,
 ) -> Result<Value, CallError> {
     admit(
         session,
@@ -282,7 +282,7 @@ pub(crate) async fn tag_record_checked(
 async fn authorize_tag(
     state: &OcppState,
     session: &Session,
-    payload: &Value,
+    payload: &Payload<'_>,
 ) -> Result<Value, CallError> {
     let req: AuthorizeRequest = decode(payload, validated)?;
     let tag = tag_record_checked(state, session, &req.id_tag, None)
@@ -353,7 +353,7 @@ pub(crate) async fn store_heartbeat(state: &OcppState, session: &Session) -> Res
 async fn boot(
     state: &OcppState,
     session: &mut Session,
-    payload: &Value,
+    payload: &Payload<'_>,
 ) -> Result<Value, CallError> {
     let req: BootNotificationRequest = decode(payload, validated)?;
     let now = state.clock.now();
@@ -419,7 +419,11 @@ async fn boot(
     })
 }
 
-async fn start(state: &OcppState, session: &Session, payload: &Value) -> Result<Value, CallError> {
+async fn start(
+    state: &OcppState,
+    session: &Session,
+    payload: &Payload<'_>,
+) -> Result<Value, CallError> {
     let req: StartTransactionRequest = decode(payload, validated)?;
     let StartVerdict {
         status,
@@ -571,7 +575,11 @@ pub(crate) async fn connector_known(
     Ok(!reported.iter().any(|r| r.connector_id > 0))
 }
 
-async fn status(state: &OcppState, session: &Session, payload: &Value) -> Result<Value, CallError> {
+async fn status(
+    state: &OcppState,
+    session: &Session,
+    payload: &Payload<'_>,
+) -> Result<Value, CallError> {
     let req: StatusNotificationRequest = decode(payload, validated)?;
     let now = state.clock.now();
     let report = StatusReport {
@@ -628,7 +636,11 @@ pub(crate) async fn apply_status(
         .map_err(internal)
 }
 
-async fn stop(state: &OcppState, session: &Session, payload: &Value) -> Result<Value, CallError> {
+async fn stop(
+    state: &OcppState,
+    session: &Session,
+    payload: &Payload<'_>,
+) -> Result<Value, CallError> {
     let req: StopTransactionRequest = decode(payload, validated)?;
     let transaction_id = i64::from(req.transaction_id);
     let existing = state
@@ -694,9 +706,11 @@ async fn security(
     state: &OcppState,
     session: &Session,
     action: &str,
-    payload: &Value,
+    payload: &Payload<'_>,
 ) -> Result<Value, CallError> {
     use crate::v201::schemas::{check_security16, Part};
+    // Read as a tree: the schema check and the fields kept below read it so.
+    let payload = payload.value()?;
     check_security16(action, Part::Request, payload)?;
     let text = |field: &str| {
         payload

@@ -180,14 +180,16 @@ pub fn correct_samples(session: &Session, samples: &mut [MeterSample]) {
 /// Drops the properties the charger's model is known to add outside the
 /// schema (its profile's `extra_fields`) from an incoming message, before
 /// it is checked; each counted as a correction (`quirk="extra_field"`).
-pub fn drop_extra_fields(session: &Session, payload: &mut serde_json::Value) {
+pub fn drop_extra_fields(session: &Session, payload: &mut crate::frame::Payload<'_>) {
     let Some(quirks) = &session.meter_quirks else {
         return;
     };
     if quirks.extra_fields.is_empty() {
         return;
     }
-    let dropped = strip(payload, &quirks.extra_fields);
+    let dropped = payload
+        .edit(|tree| strip(tree, &quirks.extra_fields))
+        .unwrap_or(0);
     if dropped > 0 {
         metrics::counter!("plugway_ocpp_meter_corrections_total",
             "vendor" => quirks.vendor.clone(), "model" => quirks.model.clone(),

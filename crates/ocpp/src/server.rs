@@ -492,14 +492,16 @@ async fn on_text(
         }) => {
             crate::quirks::drop_extra_fields(session, &mut payload);
             let handled = match session.version {
-                _ if frame::contains_nul(&payload) => Err(crate::frame::CallError::new(
+                _ if payload.contains_nul() => Err(crate::frame::CallError::new(
                     crate::frame::ErrorCode::PropertyConstraintViolation,
                     "text may not contain the NUL character",
                 )),
                 OcppVersion::V16 => handlers::handle(state, session, &action, &payload).await,
-                OcppVersion::V201 => {
-                    crate::v201::handlers::handle(state, session, &action, &payload).await
-                }
+                // 2.0.1's handlers check the schema on the tree.
+                OcppVersion::V201 => match payload.value() {
+                    Ok(tree) => crate::v201::handlers::handle(state, session, &action, tree).await,
+                    Err(e) => Err(e),
+                },
             };
             let answer = match handled {
                 Ok(result) => frame::call_result(&id, &result),

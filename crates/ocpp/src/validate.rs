@@ -8,20 +8,53 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::frame::{CallError, ErrorCode};
+use crate::frame::{CallError, ErrorCode, Payload, Source};
 
-/// Decodes and checks a payload; the CALLERROR to answer with if it fails.
+/// Decodes and checks a CALL's payload; the CALLERROR to answer with if it
+/// fails. A payload still in its received text is read from the text in
+/// one pass (no `Value` tree is built); an edited one from its tree.
 pub fn decode<T>(
+    payload: &Payload<'_>,
+    check: impl FnOnce(&T) -> Result<(), String>,
+) -> Result<T, CallError>
+where
+    T: DeserializeOwned,
+{
+    match payload.source() {
+        Source::Text(text) => checked(check, |on_unknown| {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let typed = serde_ignored::deserialize(&mut de, on_unknown)?;
+            // Nothing may follow the object (the frame parser sliced it
+            // out, so nothing does).
+            de.end()?;
+            Ok(typed)
+        }),
+        Source::Tree(tree) => decode_value(tree, check),
+    }
+}
+
+/// [`decode`] for a payload held as a tree (a charger's answer to our CALL).
+pub fn decode_value<T>(
     payload: &Value,
     check: impl FnOnce(&T) -> Result<(), String>,
 ) -> Result<T, CallError>
 where
     T: DeserializeOwned,
 {
-    // Deserialize from the borrowed value: no copy of the payload, and the
-    // path of an unknown key is only written out when there is one.
+    checked(check, |on_unknown| {
+        serde_ignored::deserialize(payload, on_unknown)
+    })
+}
+
+/// Runs `read` with a callback told of each key the type ignored, then
+/// `check`; an ignored key is refused as an additional property. The path
+/// of an unknown key is only written out when there is one.
+fn checked<T>(
+    check: impl FnOnce(&T) -> Result<(), String>,
+    read: impl FnOnce(&mut dyn FnMut(serde_ignored::Path<'_>)) -> Result<T, serde_json::Error>,
+) -> Result<T, CallError> {
     let mut unknown: Option<String> = None;
-    let typed: T = serde_ignored::deserialize(payload, |path| {
+    let typed = read(&mut |path| {
         unknown.get_or_insert_with(|| pointer(&path));
     })
     .map_err(classify)?;
@@ -62,7 +95,13 @@ pub fn typed_only<T>(_: &T) -> Result<(), String> {
 
 /// Serde's message says which rule broke; map it to the spec's error codes.
 fn classify(e: serde_json::Error) -> CallError {
+    // Without serde_json's " at line 1 column 57": the text a tree gives
+    // (which has no position) and the one text gives read the same.
     let text = e.to_string();
+    let text = match text.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())) {
+        Some(message) if e.line() > 0 => message.to_owned(),
+        _ => text,
+    };
     let code = if text.starts_with("missing field") {
         ErrorCode::OccurenceConstraintViolation
     } else if text.starts_with("invalid type") {
@@ -82,8 +121,28 @@ mod tests {
     use rust_ocpp::v1_6::messages::meter_values::MeterValuesRequest;
     use serde_json::json;
 
+    /// Decodes `v` from its text (as a frame brings it) and from its tree
+    /// (as a quirk leaves it): both must give the same verdict. The words
+    /// may differ (text names the value: "integer `5`", a tree says
+    /// "number"), but neither names a position in a text the charger never
+    /// sees whole.
+    fn decode_both<T: DeserializeOwned>(
+        v: &Value,
+        check: fn(&T) -> Result<(), String>,
+    ) -> Result<T, CallError> {
+        let text = v.to_string();
+        let from_text = decode(&Payload::from_text(&text), check);
+        let from_tree = decode(&Payload::from(v.clone()), check);
+        let code = |r: &Result<T, CallError>| r.as_ref().err().map(|e| e.code);
+        assert_eq!(code(&from_text), code(&from_tree), "{text}");
+        if let Err(e) = &from_text {
+            assert!(!e.description.contains(" at line "), "{}", e.description);
+        }
+        from_text
+    }
+
     fn boot(v: Value) -> Result<BootNotificationRequest, CallError> {
-        decode(&v, validated)
+        decode_both(&v, validated)
     }
 
     #[test]
@@ -106,16 +165,27 @@ mod tests {
             code(json!({"chargePointVendor": "V", "chargePointModel": "M", "extra": 1})),
             ErrorCode::FormationViolation
         );
+        // A key twice is refused in the text as received (a tree, which
+        // only a quirk's edit makes, keeps the last).
+        let twice = r#"{"chargePointVendor":"V","chargePointModel":"M","chargePointModel":"N"}"#;
+        let err =
+            decode::<BootNotificationRequest>(&Payload::from_text(twice), validated).unwrap_err();
+        assert_eq!(
+            err.code,
+            ErrorCode::FormationViolation,
+            "{}",
+            err.description
+        );
     }
 
     #[test]
     fn nested_unknown_keys_and_bad_enums_are_caught() {
         let base = json!({"connectorId": 1, "meterValue": [{"timestamp": "2026-01-01T00:00:00Z",
             "sampledValue": [{"value": "10", "measurand": "Energy.Active.Import.Register"}]}]});
-        assert!(decode::<MeterValuesRequest>(&base, typed_only).is_ok());
+        assert!(decode_both::<MeterValuesRequest>(&base, typed_only).is_ok());
         let mut nested = base.clone();
         nested["meterValue"][0]["sampledValue"][0]["bogus"] = json!("x");
-        let err = decode::<MeterValuesRequest>(&nested, typed_only).unwrap_err();
+        let err = decode_both::<MeterValuesRequest>(&nested, typed_only).unwrap_err();
         assert_eq!(err.code, ErrorCode::FormationViolation);
         assert!(
             err.description
@@ -126,7 +196,7 @@ mod tests {
         let mut bad_enum = base;
         bad_enum["meterValue"][0]["sampledValue"][0]["measurand"] = json!("Energy");
         assert_eq!(
-            decode::<MeterValuesRequest>(&bad_enum, typed_only)
+            decode_both::<MeterValuesRequest>(&bad_enum, typed_only)
                 .unwrap_err()
                 .code,
             ErrorCode::PropertyConstraintViolation
