@@ -876,6 +876,18 @@ pub async fn transactions_and_meter_samples(store: &dyn Store) {
     assert_eq!(stored, samples);
     assert_eq!(store.count_meter_samples(&id).await.unwrap(), 1200);
     assert_eq!(store.count_meter_samples(&cp_id("OTHER")).await.unwrap(), 0);
+    // A batch that fits one statement (the usual one) is written whole too.
+    let few: Vec<plugway_store::MeterSample> = samples[..3]
+        .iter()
+        .map(|s| plugway_store::MeterSample {
+            connector_id: 2,
+            transaction_id: Some(tx2.id),
+            ..s.clone()
+        })
+        .collect();
+    store.insert_meter_samples(&few).await.unwrap();
+    assert_eq!(store.list_meter_samples(tx2.id).await.unwrap(), few);
+    assert_eq!(store.count_meter_samples(&id).await.unwrap(), 1203);
 
     let stop = plugway_store::TransactionStop {
         meter_stop: 5000,
