@@ -132,6 +132,14 @@ pub enum Frame<'a> {
     },
 }
 
+/// Why a payload sliced out of a frame cannot be read as a tree. Slicing
+/// checks JSON's grammar only, so these pass it (and were refused as "not
+/// valid JSON" when a frame was parsed whole): nesting deeper than
+/// serde_json builds trees (128 levels), a lone UTF-16 surrogate escape, a
+/// number out of range.
+const UNREADABLE: &str =
+    "the payload cannot be read: nested over 128 levels deep, a lone surrogate escape, or a number out of range";
+
 /// A CALL's payload: a JSON object, kept as the text it was received as.
 /// [`crate::validate::decode`] reads a typed request from the text in one
 /// pass; [`Payload::value`] builds the `Value` tree, once, for the handlers
@@ -140,8 +148,8 @@ pub enum Frame<'a> {
 #[derive(Debug, Clone)]
 pub struct Payload<'a> {
     source: Source<'a>,
-    /// The tree of `source`'s text, built on first use; `None` when the
-    /// text nests deeper than serde_json builds trees (128 levels).
+    /// The tree of `source`'s text, built on first use; `None` when it
+    /// cannot be one ([`UNREADABLE`]).
     tree: OnceLock<Option<Value>>,
 }
 
@@ -164,8 +172,8 @@ impl<'a> Payload<'a> {
         &self.source
     }
 
-    /// The payload as a tree; a CALLERROR when it nests too deeply to
-    /// build one.
+    /// The payload as a tree; a CALLERROR when it cannot be one (see
+    /// [`UNREADABLE`]).
     pub fn value(&self) -> Result<&Value, CallError> {
         let tree = match &self.source {
             Source::Tree(tree) => Some(tree),
@@ -174,16 +182,11 @@ impl<'a> Payload<'a> {
                 .get_or_init(|| serde_json::from_str(text).ok())
                 .as_ref(),
         };
-        tree.ok_or_else(|| {
-            CallError::new(
-                ErrorCode::FormationViolation,
-                "the payload nests too deeply",
-            )
-        })
+        tree.ok_or_else(|| CallError::new(ErrorCode::FormationViolation, UNREADABLE))
     }
 
     /// Edits the payload as a tree (a quirk removing fields); nothing
-    /// happens when it nests too deeply to build one, and decoding it then
+    /// happens when it cannot be one, and decoding it then
     /// says so.
     pub fn edit<R>(&mut self, f: impl FnOnce(&mut Value) -> R) -> Option<R> {
         if let Source::Text(_) = self.source {
@@ -324,11 +327,7 @@ pub fn parse(text: &str) -> Result<Frame<'_>, BadFrame> {
         }
         (Some(3), [payload]) => match serde_json::from_str(payload.get()) {
             Ok(payload) => Ok(Frame::CallResult { id, payload }),
-            Err(_) => Err(bad(
-                Some(id),
-                ErrorCode::FormationViolation,
-                "the payload nests too deeply",
-            )),
+            Err(_) => Err(bad(Some(id), ErrorCode::FormationViolation, UNREADABLE)),
         },
         (Some(4), [code, description, ..]) => match (string(code), string(description)) {
             (Some(code), Some(description)) => Ok(Frame::CallError {
@@ -502,6 +501,12 @@ mod tests {
         let Frame::Call { id, payload, .. } = parsed else {
             return;
         };
+        // A lone surrogate passes the slicing too, and not the tree.
+        let lone = parse(r#"[2,"8","DataTransfer",{"vendorId":"\ud800"}]"#).expect("sliced");
+        assert!(
+            matches!(&lone, Frame::Call { payload, .. } if payload.value().is_err()),
+            "{lone:?}"
+        );
         assert_eq!(id, "7");
         assert_eq!(
             payload.value().unwrap_err().code,
