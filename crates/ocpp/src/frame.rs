@@ -201,7 +201,9 @@ impl<'a> Payload<'a> {
     }
 
     /// Whether any string in it (keys included) holds a NUL character; see
-    /// [`contains_nul`].
+    /// [`contains_nul`]. In the text that includes a value that a repeated
+    /// key then replaces (a tree keeps only the last): the frame held a NUL
+    /// either way.
     pub fn contains_nul(&self) -> bool {
         match &self.source {
             Source::Tree(tree) => contains_nul(tree),
