@@ -190,14 +190,15 @@ impl<'a> Payload<'a> {
     /// says so.
     pub fn edit<R>(&mut self, f: impl FnOnce(&mut Value) -> R) -> Option<R> {
         if let Source::Text(_) = self.source {
-            let tree = self.value().ok()?.clone();
-            self.source = Source::Tree(tree);
-            self.tree = OnceLock::new();
+            // The tree `value` builds (or built) becomes the source: moved
+            // out, not copied.
+            self.value().ok()?;
+            self.source = Source::Tree(self.tree.take().flatten()?);
         }
-        match &mut self.source {
-            Source::Tree(tree) => Some(f(tree)),
-            Source::Text(_) => None,
-        }
+        let Source::Tree(tree) = &mut self.source else {
+            return None;
+        };
+        Some(f(tree))
     }
 
     /// Whether any string in it (keys included) holds a NUL character; see
@@ -503,16 +504,16 @@ mod tests {
         let Frame::Call { id, payload, .. } = parsed else {
             return;
         };
+        assert_eq!(id, "7");
+        assert_eq!(
+            payload.value().unwrap_err().code,
+            ErrorCode::FormationViolation
+        );
         // A lone surrogate passes the slicing too, and not the tree.
         let lone = parse(r#"[2,"8","DataTransfer",{"vendorId":"\ud800"}]"#).expect("sliced");
         assert!(
             matches!(&lone, Frame::Call { payload, .. } if payload.value().is_err()),
             "{lone:?}"
-        );
-        assert_eq!(id, "7");
-        assert_eq!(
-            payload.value().unwrap_err().code,
-            ErrorCode::FormationViolation
         );
     }
 
